@@ -1,0 +1,36 @@
+# ftmamba: the two entry points of a fresh Debian 12 machine are `make demo` and `make test`.
+BUILD ?= build
+JOBS  ?= 2
+DATA  ?= data/spotify
+RUN   ?= runs/spotify-ft-mamba
+PAIRS ?= 160000
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# Generates the default spotify dataset, trains FT-Mamba on CPU, evaluates it beside the oracle and the
+# popularity baseline, and shows a recommendation from the run folder.
+demo: build
+	@test -f $(DATA)/interactions.csv || ./$(BUILD)/ftmamba generate --preset spotify --pairs $(PAIRS) --seed 1 --out $(DATA)
+	./$(BUILD)/ftmamba train --data $(DATA) --model ft-mamba --out $(RUN)
+	./$(BUILD)/ftmamba recommend --run $(RUN) --user $$(sed -n 2p $(DATA)/users.csv | cut -d, -f1) --k 10
+	@echo "run folder: $(RUN)  (ftmamba eval --run $(RUN) re-evaluates it)"
+
+# Side-by-side CPU benchmark against the PyTorch peer (installs python3-torch).
+bench: build
+	FTMAMBA_PEER=1 bash scripts/install-deps
+	bash bench/run_cpu_side_by_side.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,35 @@
+// defines: `ftmamba eval`, which re-evaluates a run folder on its dataset's test split.
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "ftmamba/eval/evaluate.h"
+#include "ftmamba/train/run.h"
+
+namespace ftmamba::cli {
+
+void add_eval_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("eval", "Evaluate a trained run (model, oracle and popularity rows)");
+  struct Args {
+    std::string run, data;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("--run", args->run, "Run folder")->required();
+  cmd->add_option("--data", args->data, "Dataset folder (default: the one the run was trained on)");
+  cmd->add_flag("--json", args->json, "Print JSON instead of a table");
+  cmd->callback([args] {
+    auto run = train::Run::load(args->run);
+    if (run.config.train.threads > 0) torch::set_num_threads(static_cast<int>(run.config.train.threads));
+    auto data = train::prepare_data(args->data.empty() ? run.data_dir : std::filesystem::path(args->data), run.config,
+                                    &run.user_encoding, &run.item_encoding);
+    auto negatives = eval::load_or_draw_negatives(run.dir, data, run.config.eval.sampled_negatives,
+                                                  static_cast<uint64_t>(run.config.eval.sample_seed), /*save=*/false);
+    auto ev = eval::evaluate_test(run.model, data, run.config.eval.batch_size, negatives);
+    if (args->json)
+      fmt::print("{}\n", ev.dump(2));
+    else
+      fmt::print("{}", eval::format_metrics_table(ev));
+  });
+}
+
+}  // namespace ftmamba::cli

@@ -1,0 +1,90 @@
+// defines: `ftmamba train`, which trains a two-tower model on a dataset folder and writes a run folder
+// (config.json, model.safetensors, history.jsonl, metrics.json, sampled_negatives.safetensors).
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "commands.h"
+#include "ftmamba/core/error.h"
+#include "ftmamba/eval/evaluate.h"
+#include "ftmamba/io/atomic_file.h"
+#include "ftmamba/train/run.h"
+#include "ftmamba/train/trainer.h"
+
+namespace ftmamba::cli {
+namespace fs = std::filesystem;
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train a two-tower model and evaluate it on the test split");
+  struct Args {
+    std::string data, out, model, config;
+    std::vector<std::string> sets;
+    bool quiet = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("--data", args->data, "Dataset folder")->required();
+  cmd->add_option("--out", args->out, "Run folder to write (replaced if it exists)")->required();
+  cmd->add_option("--model", args->model, "Tower model (same as --set model.type=...)");
+  cmd->add_option("--config", args->config, "TOML config file")->check(CLI::ExistingFile);
+  cmd->add_option("--set", args->sets, "Override a config key: section.key=value (repeatable)");
+  cmd->add_flag("--quiet,-q", args->quiet, "No progress bar");
+  cmd->callback([args] {
+    train::RunConfig cfg;
+    if (!args->config.empty()) cfg.load_toml(args->config);
+    if (!args->model.empty()) cfg.set("model.type", args->model);
+    for (const auto& s : args->sets) cfg.set_assignment(s);
+    cfg.validate();
+    torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
+    if (cfg.train.threads > 0) torch::set_num_threads(static_cast<int>(cfg.train.threads));
+
+    auto data = train::prepare_data(args->data, cfg);
+    train::Run run;
+    run.data_dir = fs::absolute(args->data).lexically_normal();
+    run.config = cfg;
+    run.user_encoding = data.user_encoding;
+    run.item_encoding = data.item_encoding;
+    run.model = train::build_model(cfg, data.user_encoding, data.item_encoding);
+    const int64_t n_params = train::count_parameters(*run.model);
+    fmt::print(stderr, "{}: {} users, {} items, {} interactions ({} train / {} valid / {} test); {} params\n",
+               args->data, data.users.size(), data.items.size(), data.dataset.interactions.size(),
+               data.split.train.size(), data.split.valid.size(), data.split.test.size(), n_params);
+
+    io::StagedDir out(args->out);
+    io::write_file_atomic(out.path() / "config.json", run.config_json().dump(2) + "\n");
+    std::string history;
+    train::TrainOptions opts;
+    opts.quiet = args->quiet;
+    opts.on_epoch = [&](const nlohmann::json& rec) {
+      history += rec.dump() + "\n";
+      io::write_file_atomic(out.path() / "history.jsonl", history);
+      if (!args->quiet)
+        fmt::print(stderr, "epoch {:>3}  loss {:.4f}  valid HR@10 {:.4f}  {:.0f} samples/s  {:.1f}s{}\n",
+                   rec["epoch"].get<int64_t>(), rec["loss"].get<double>(),
+                   rec["valid"].value("HR@10", 0.0), rec["samples_per_sec"].get<double>(),
+                   rec["seconds"].get<double>(), rec["best"].get<bool>() ? "  *" : "");
+    };
+    auto result = train::train_two_tower(run.model, data, cfg, opts);
+    train::save_model(out.path() / "model.safetensors", *run.model, {{"format", "pt"}});
+
+    auto negatives = eval::load_or_draw_negatives(out.path(), data, cfg.eval.sampled_negatives,
+                                                  static_cast<uint64_t>(cfg.eval.sample_seed), /*save=*/true);
+    auto ev = eval::evaluate_test(run.model, data, cfg.eval.batch_size, negatives);
+    nlohmann::ordered_json metrics;
+    metrics["model_type"] = cfg.model.type;
+    metrics["parameters"] = n_params;
+    metrics["best_epoch"] = result.best_epoch;
+    metrics["best_valid_HR@10"] = result.best_valid_hr10;
+    metrics["epochs_run"] = result.history.size();
+    metrics["stopped_early"] = result.stopped_early;
+    metrics["train_seconds"] = result.train_seconds;
+    metrics["train_samples_per_sec"] = result.samples_per_sec;
+    metrics["test"] = ev;
+    io::write_file_atomic(out.path() / "metrics.json", metrics.dump(2) + "\n");
+    out.commit();
+    fmt::print("{}\n", eval::format_metrics_table(ev));
+    fmt::print("run written to {} (best epoch {}, {:.0f} train samples/s)\n", args->out, result.best_epoch,
+               result.samples_per_sec);
+  });
+}
+
+}  // namespace ftmamba::cli

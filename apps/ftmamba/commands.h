@@ -1,0 +1,13 @@
+// defines: one add_*_command per subcommand; each registers its options and its action on the CLI app.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace ftmamba::cli {
+
+void add_generate_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_recommend_command(CLI::App& app);
+void add_encode_command(CLI::App& app);
+
+}  // namespace ftmamba::cli

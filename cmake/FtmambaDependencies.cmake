@@ -1,0 +1,26 @@
+# Finds ftmamba's dependencies: LibTorch (CPU from Debian, or any CUDA LibTorch on
+# CMAKE_PREFIX_PATH), toml++, nlohmann-json, fmt, spdlog, CLI11, OpenMP, and optionally CUDA.
+find_package(Torch REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(OpenMP REQUIRED)
+
+# CUDA kernels are built only when LibTorch itself has CUDA and nvcc is available.
+set(FTMAMBA_WITH_CUDA OFF)
+if(NOT FTMAMBA_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  set(_torch_has_cuda OFF)
+  if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
+    set(_torch_has_cuda ON)
+  endif()
+  if(CMAKE_CUDA_COMPILER AND _torch_has_cuda)
+    set(FTMAMBA_WITH_CUDA ON)
+  elseif(FTMAMBA_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "FTMAMBA_CUDA=ON but a CUDA LibTorch and nvcc were not both found")
+  endif()
+endif()
+message(STATUS "ftmamba: LibTorch ${Torch_VERSION}, CUDA kernels: ${FTMAMBA_WITH_CUDA}")

@@ -1,0 +1,53 @@
+// defines: FeatureTable, Interactions and Dataset: a dataset folder (users.csv, items.csv,
+// interactions.csv, schema.toml) loaded and validated in memory, plus the optional oracle.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ftmamba/data/schema.h"
+
+namespace ftmamba::data {
+
+// One side's entities (users or items) and their raw features.
+struct FeatureTable {
+  std::vector<std::string> ids;                      // (n)
+  std::unordered_map<std::string, int64_t> index;    // id -> row
+  std::vector<std::string> numerical_names;          // (n_num)
+  std::vector<std::string> categorical_names;        // (n_cat)
+  std::vector<double> numerical;                     // (n, n_num) row-major; NaN = missing
+  std::vector<std::string> categorical;              // (n, n_cat) row-major; "" = missing
+
+  int64_t size() const { return static_cast<int64_t>(ids.size()); }
+  int64_t n_num() const { return static_cast<int64_t>(numerical_names.size()); }
+  int64_t n_cat() const { return static_cast<int64_t>(categorical_names.size()); }
+  double num(int64_t row, int64_t j) const { return numerical[row * n_num() + j]; }
+  const std::string& cat(int64_t row, int64_t j) const { return categorical[row * n_cat() + j]; }
+};
+
+struct Interactions {
+  std::vector<int64_t> user;       // row into users
+  std::vector<int64_t> item;       // row into items
+  std::vector<double> timestamp;   // file order when the schema has no timestamp column
+  std::vector<double> weight;      // 1 when the schema has no weight column
+  int64_t size() const { return static_cast<int64_t>(user.size()); }
+};
+
+struct Dataset {
+  std::filesystem::path dir;
+  Schema schema;
+  FeatureTable users, items;
+  Interactions interactions;
+
+  // Loads and validates a dataset folder. Throws DataError naming file, line and column for every
+  // malformed input (see read_csv, plus: unknown schema column, unknown user/item id in an
+  // interaction, duplicate id, empty table, NaN/Inf or unparsable number).
+  static Dataset load(const std::filesystem::path& dir);
+};
+
+// Reads one feature table (users.csv or items.csv) against its schema.
+FeatureTable load_feature_table(const std::filesystem::path& csv_path, const TableSchema& schema);
+
+}  // namespace ftmamba::data

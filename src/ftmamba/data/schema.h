@@ -1,0 +1,37 @@
+// defines: Schema, the contents of a dataset's schema.toml (id column and feature columns of the users
+// and items tables, and the interaction columns), with parsing and validation against the CSV headers.
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ftmamba::data {
+
+struct TableSchema {
+  std::string id;                        // id column
+  std::vector<std::string> numerical;    // numerical feature columns
+  std::vector<std::string> categorical;  // categorical feature columns
+};
+
+struct InteractionSchema {
+  std::string user;                      // column holding the user id
+  std::string item;                      // column holding the item id
+  std::optional<std::string> timestamp;  // numeric, larger = later
+  std::optional<std::string> weight;     // numeric, optional
+};
+
+// schema.toml:
+//   [users]        id = "user_id"   numerical = [...]   categorical = [...]
+//   [items]        id = "item_id"   numerical = [...]   categorical = [...]
+//   [interactions] user = "user_id" item = "item_id"    timestamp = "ts"   weight = "w"
+struct Schema {
+  TableSchema users, items;
+  InteractionSchema interactions;
+
+  // Throws DataError "PATH: key 'users.id': ..." for a missing/mistyped key or an unknown key.
+  static Schema load(const std::filesystem::path& path);
+  std::string to_toml() const;
+};
+
+}  // namespace ftmamba::data

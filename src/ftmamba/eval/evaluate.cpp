@@ -1,0 +1,92 @@
+#include "ftmamba/eval/evaluate.h"
+
+#include <fmt/format.h>
+
+#include "ftmamba/core/error.h"
+#include "ftmamba/eval/ranking.h"
+#include "ftmamba/io/safetensors.h"
+
+namespace ftmamba::eval {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The generator's oracle: score(u, i) = <user_factors[u], item_factors[i]> + item_bias[i].
+std::optional<ScoreFn> oracle_scorer(const train::PreparedData& data) {
+  const fs::path file = data.dataset.dir / "oracle.safetensors";
+  if (!fs::exists(file)) return std::nullopt;
+  auto t = io::load_safetensors(file);
+  for (const char* name : {"user_factors", "item_factors", "item_bias"})
+    if (!t.count(name)) throw Error(file.string() + ": missing tensor '" + name + "'");
+  auto uf = t["user_factors"].to(torch::kFloat32), itf = t["item_factors"].to(torch::kFloat32);
+  auto bias = t["item_bias"].to(torch::kFloat32);
+  if (uf.size(0) != data.users.size() || itf.size(0) != data.items.size() || bias.size(0) != data.items.size())
+    throw Error(file.string() + ": oracle sizes do not match the dataset's users and items");
+  return ScoreFn([uf, itf, bias](const torch::Tensor& rows) {
+    return torch::addmm(bias.unsqueeze(0), uf.index_select(0, rows), itf.t());
+  });
+}
+
+}  // namespace
+
+torch::Tensor load_or_draw_negatives(const fs::path& run_dir, const train::PreparedData& data, int64_t n_negatives,
+                                     uint64_t seed, bool save) {
+  auto task = make_eval_task(data.dataset.interactions, data.split, Target::Test);
+  const fs::path file = run_dir / "sampled_negatives.safetensors";
+  auto users = torch::tensor(task.users, torch::kInt64);
+  if (fs::exists(file)) {
+    auto t = io::load_safetensors(file);
+    if (t.count("users") && t.count("negatives") && t["users"].equal(users) && t["negatives"].size(1) == n_negatives)
+      return t["negatives"];
+  }
+  auto neg = draw_sampled_negatives(data.dataset.interactions, task, data.items.size(), n_negatives, seed);
+  if (save) io::save_safetensors(file, {{"users", users}, {"negatives", neg}});
+  return neg;
+}
+
+nlohmann::ordered_json evaluate_test(nn::TwoTower& model, const train::PreparedData& data, int64_t batch_size,
+                                     const torch::Tensor& sampled_negatives) {
+  auto task = make_eval_task(data.dataset.interactions, data.split, Target::Test);
+  const int64_t n_items = data.items.size();
+  auto user_emb = nn::encode_all(*model->user_tower, data.users, batch_size);
+  auto item_emb = nn::encode_all(*model->item_tower, data.items, batch_size);
+
+  std::vector<std::pair<std::string, ScoreFn>> rankers = {{"model", dot_product_scorer(user_emb, item_emb)}};
+  if (auto oracle = oracle_scorer(data)) rankers.emplace_back("oracle", *oracle);
+  rankers.emplace_back("popularity", popularity_scorer(data.dataset.interactions, data.split.train, n_items));
+
+  nlohmann::ordered_json out;
+  out["test_users"] = task.size();
+  out["catalog_items"] = n_items;
+  out["full"] = nlohmann::ordered_json::object();
+  out["sampled"] = {{"negatives", sampled_negatives.size(1)}};
+  for (const auto& [name, score] : rankers) {
+    out["full"][name] = rank_full_catalog(score, task, n_items).to_json();
+    out["sampled"][name] = rank_sampled(score, task, sampled_negatives).to_json();
+  }
+  return out;
+}
+
+std::string format_metrics_table(const nlohmann::ordered_json& ev) {
+  std::string s;
+  auto block = [&](const std::string& title, const nlohmann::ordered_json& protocol) {
+    s += fmt::format("{}\n{:<12}{:>4}{:>9}{:>9}{:>9}{:>9}{:>9}\n", title, "ranker", "k", "P", "R", "MRR", "HR", "NDCG");
+    for (int k : {1, 5, 10, 20}) {
+      for (const auto& [name, m] : protocol.items()) {
+        if (!m.is_object()) continue;
+        auto get = [&](const char* metric) { return m.at(fmt::format("{}@{}", metric, k)).get<double>(); };
+        s += fmt::format("{:<12}{:>4}{:>9.4f}{:>9.4f}{:>9.4f}{:>9.4f}{:>9.4f}\n", name, k, get("P"), get("R"),
+                         get("MRR"), get("HR"), get("NDCG"));
+      }
+    }
+  };
+  block(fmt::format("Full-catalog ranking ({} test users x {} items, seen items masked)",
+                    ev.at("test_users").get<int64_t>(), ev.at("catalog_items").get<int64_t>()),
+        ev.at("full"));
+  s += "\n";
+  block(fmt::format("Sampled ranking (1 positive vs {} stored negatives)", ev.at("sampled").at("negatives").get<int64_t>()),
+        ev.at("sampled"));
+  return s;
+}
+
+}  // namespace ftmamba::eval

@@ -1,0 +1,42 @@
+// defines: CausalConv1dParams / CausalConv1dGrads and the CPU depthwise causal conv1d kernels (optional fused
+// SiLU), forward and backward, over raw pointers. No ATen here: this is built with -march=native.
+#pragma once
+#include <cstdint>
+
+namespace ftmamba::kernels {
+
+// Token-major layout. Strides are in elements; every last dimension has stride 1.
+//   x : (batch, seqlen, channels)   batch / seqlen strides arbitrary
+//   weight : (channels, width) contiguous    bias : (channels) or null
+//   out : (batch, seqlen, channels) contiguous
+// out[b, t, c] = act(bias[c] + sum_k weight[c, k] * x[b, t - (width - 1) + k, c]), x before t = 0 is 0.
+template <typename T>
+struct CausalConv1dParams {
+  int64_t batch = 0, seqlen = 0, channels = 0, width = 0;
+  const T* x = nullptr;
+  int64_t x_batch_stride = 0, x_l_stride = 0;
+  const T* weight = nullptr;
+  const T* bias = nullptr;
+  bool silu = false;
+  int num_threads = 1;  // the caller passes LibTorch's intra-op thread count
+  T* out = nullptr;
+};
+
+// Gradients, contiguous and fully overwritten: dx (batch, seqlen, channels), dweight (channels, width),
+// dbias (channels) or null.
+template <typename T>
+struct CausalConv1dGrads {
+  const T* dout = nullptr;  // (batch, seqlen, channels) contiguous
+  T* dx = nullptr;
+  T* dweight = nullptr;
+  T* dbias = nullptr;
+};
+
+void causal_conv1d_fwd_cpu(const CausalConv1dParams<float>& p);
+void causal_conv1d_fwd_cpu(const CausalConv1dParams<double>& p);
+
+// Deterministic for a fixed num_threads.
+void causal_conv1d_bwd_cpu(const CausalConv1dParams<float>& p, const CausalConv1dGrads<float>& g);
+void causal_conv1d_bwd_cpu(const CausalConv1dParams<double>& p, const CausalConv1dGrads<double>& g);
+
+}  // namespace ftmamba::kernels

@@ -1,0 +1,108 @@
+// defines: causal_conv1d (torch::autograd::Function over the CPU kernel in kernels/causal_conv1d_cpu) and
+// causal_conv1d_ref (torch::conv1d with groups = channels and left padding).
+#include "ftmamba/nn/causal_conv1d.h"
+
+#include <ATen/Parallel.h>
+
+#include "ftmamba/kernels/causal_conv1d_cpu.h"
+
+namespace ftmamba::nn {
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+template <typename T>
+kernels::CausalConv1dParams<T> make_params(const Tensor& x, const Tensor& weight, const Tensor& bias, bool silu) {
+  kernels::CausalConv1dParams<T> p;
+  p.batch = x.size(0);
+  p.seqlen = x.size(1);
+  p.channels = x.size(2);
+  p.width = weight.size(1);
+  p.x = x.data_ptr<T>();
+  p.x_batch_stride = x.stride(0);
+  p.x_l_stride = x.stride(1);
+  p.weight = weight.data_ptr<T>();
+  p.bias = bias.defined() ? bias.data_ptr<T>() : nullptr;
+  p.silu = silu;
+  p.num_threads = at::get_num_threads();
+  return p;
+}
+
+// weight may also come as nn::Conv1d's (channels, 1, width); the kernel reads (channels, width).
+Tensor weight_2d(const Tensor& weight) { return weight.dim() == 3 ? weight.squeeze(1) : weight; }
+
+void check_shapes(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  TORCH_CHECK(x.dim() == 3, "causal_conv1d: x must be (batch, L, channels), got ", x.sizes());
+  TORCH_CHECK(weight.dim() == 2 && weight.size(0) == x.size(2) && weight.size(1) >= 1,
+              "causal_conv1d: weight must be (channels, width), got ", weight.sizes());
+  TORCH_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == x.size(2)),
+              "causal_conv1d: bias must be (channels)");
+}
+
+struct CausalConv1dFn : torch::autograd::Function<CausalConv1dFn> {
+  static Tensor forward(AutogradContext* ctx, Tensor x, Tensor weight, Tensor bias, bool silu) {
+    if (x.size(-1) != 1 && x.stride(-1) != 1) x = x.contiguous();
+    weight = weight.contiguous();
+    if (bias.defined()) bias = bias.contiguous();
+    ctx->save_for_backward({x, weight, bias});
+    ctx->saved_data["silu"] = silu;
+    Tensor out = torch::empty({x.size(0), x.size(1), x.size(2)}, x.options());  // (batch, L, channels)
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv1d_fwd", [&] {
+      auto p = make_params<scalar_t>(x, weight, bias, silu);
+      p.out = out.data_ptr<scalar_t>();
+      kernels::causal_conv1d_fwd_cpu(p);
+    });
+    return out;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor &x = saved[0], &weight = saved[1], &bias = saved[2];
+    const bool silu = ctx->saved_data["silu"].toBool();
+    if (!grads[0].defined()) return tensor_list(4);
+    const Tensor dout = grads[0].contiguous();  // (batch, L, channels)
+    Tensor dx = torch::empty({x.size(0), x.size(1), x.size(2)}, x.options());
+    Tensor dweight = torch::empty(weight.sizes(), weight.options());
+    Tensor dbias = bias.defined() ? torch::empty(bias.sizes(), bias.options()) : Tensor();
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv1d_bwd", [&] {
+      const auto p = make_params<scalar_t>(x, weight, bias, silu);
+      kernels::CausalConv1dGrads<scalar_t> g;
+      g.dout = dout.data_ptr<scalar_t>();
+      g.dx = dx.data_ptr<scalar_t>();
+      g.dweight = dweight.data_ptr<scalar_t>();
+      g.dbias = bias.defined() ? dbias.data_ptr<scalar_t>() : nullptr;
+      kernels::causal_conv1d_bwd_cpu(p, g);
+    });
+    return {dx, dweight, dbias, Tensor()};
+  }
+};
+
+}  // namespace
+
+Tensor causal_conv1d(const Tensor& x, const Tensor& weight_in, const Tensor& bias, bool silu) {
+  const Tensor weight = weight_2d(weight_in);
+  check_shapes(x, weight, bias);
+  if (!x.device().is_cpu()) return causal_conv1d_ref(x, weight, bias, silu);
+  // Computes in x's dtype when float32/float64, else float32; casts go through autograd.
+  const auto st = x.scalar_type();
+  const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;
+  const auto cast = [compute](const Tensor& t) { return (t.defined() && t.scalar_type() != compute) ? t.to(compute) : t; };
+  Tensor y = CausalConv1dFn::apply(cast(x), cast(weight), cast(bias), silu);
+  return compute == st ? y : y.to(st);
+}
+
+Tensor causal_conv1d_ref(const Tensor& x, const Tensor& weight_in, const Tensor& bias, bool silu) {
+  const Tensor weight = weight_2d(weight_in);
+  check_shapes(x, weight, bias);
+  const int64_t L = x.size(1), channels = x.size(2), width = weight.size(1);
+  // Pad width-1 on both sides and keep the first L outputs: output t sees inputs t-(width-1) .. t.
+  Tensor y = torch::conv1d(x.transpose(1, 2), weight.unsqueeze(1), bias, /*stride=*/1, /*padding=*/width - 1,
+                           /*dilation=*/1, /*groups=*/channels);  // (batch, channels, L + width - 1)
+  y = y.slice(2, 0, L).transpose(1, 2);                          // (batch, L, channels)
+  if (silu) y = torch::silu(y);
+  return y.contiguous();
+}
+
+}  // namespace ftmamba::nn

@@ -1,0 +1,37 @@
+#include "ftmamba/nn/ft_mamba.h"
+
+namespace ftmamba::nn {
+
+MambaResidualLayerImpl::MambaResidualLayerImpl(const MambaConfig& cfg) {
+  mixer = register_module("mixer", Mamba(cfg));
+  norm = register_module("norm", RMSNorm(cfg.d_model));
+}
+
+torch::Tensor MambaResidualLayerImpl::forward(const torch::Tensor& x) { return x + mixer(norm(x)); }
+
+FTMambaEncoder::FTMambaEncoder(const EncoderConfig& cfg, const FeatureShape& shape) : cfg_(cfg) {
+  tokenizer = register_module(
+      "tokenizer", FeatureTokenizer(shape.n_numerical, shape.n_categorical, shape.n_categories, cfg.d_token));
+  MambaConfig mc;
+  mc.d_model = cfg.d_token;
+  mc.d_state = cfg.d_state;
+  mc.d_conv = cfg.d_conv;
+  mc.expand = cfg.expand;
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < cfg.n_layers; ++i) layers->push_back(MambaResidualLayer(mc));
+  norm_f = register_module("norm_f", RMSNorm(cfg.d_token));
+  if (cfg.embed_dim > 0) head = register_module("head", Projection(cfg.d_token, cfg.embed_dim, true));
+}
+
+torch::Tensor FTMambaEncoder::forward(const torch::Tensor& numerical, const torch::Tensor& missing,
+                                      const torch::Tensor& categorical) {
+  auto x = tokenizer(numerical, missing, categorical);  // (batch, L, d)
+  for (auto& layer : *layers) x = layer->as<MambaResidualLayer>()->forward(x);
+  // Mamba is causal, so only the last position ([CLS]) has seen every feature.
+  auto cls = norm_f(x.select(1, x.size(1) - 1));  // (batch, d)
+  if (head) cls = head(cls);                      // (batch, embed_dim)
+  if (cfg_.l2_normalize) cls = torch::nn::functional::normalize(cls, torch::nn::functional::NormalizeFuncOptions().dim(-1));
+  return cls;
+}
+
+}  // namespace ftmamba::nn

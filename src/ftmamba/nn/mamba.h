@@ -1,0 +1,34 @@
+// defines: MambaConfig and Mamba, the selective state-space mixer of mamba_ssm's mamba_simple.Mamba (v1),
+// with the same parameter names: in_proj, conv1d, x_proj, dt_proj, out_proj, A_log, D.
+#pragma once
+#include <torch/torch.h>
+
+#include "ftmamba/nn/projection.h"
+
+namespace ftmamba::nn {
+
+struct MambaConfig {
+  int64_t d_model = 64;
+  int64_t d_state = 16;
+  int64_t d_conv = 4;
+  int64_t expand = 2;
+  int64_t dt_rank = 0;  // 0 = ceil(d_model / 16)
+  double dt_min = 1e-3, dt_max = 1e-1, dt_init_floor = 1e-4;
+  int64_t d_inner() const { return expand * d_model; }
+  int64_t rank() const { return dt_rank > 0 ? dt_rank : (d_model + 15) / 16; }
+};
+
+class MambaImpl : public torch::nn::Module {
+ public:
+  explicit MambaImpl(const MambaConfig& cfg);
+  torch::Tensor forward(const torch::Tensor& u);  // (batch, L, d_model) -> (batch, L, d_model)
+
+  MambaConfig cfg;
+  Projection in_proj{nullptr}, x_proj{nullptr}, dt_proj{nullptr}, out_proj{nullptr};
+  torch::nn::Conv1d conv1d{nullptr};  // depthwise, weight (d_inner, 1, d_conv); run by our causal kernel
+  torch::Tensor A_log;                // (d_inner, d_state), A = -exp(A_log)
+  torch::Tensor D;                    // (d_inner)
+};
+TORCH_MODULE(Mamba);
+
+}  // namespace ftmamba::nn

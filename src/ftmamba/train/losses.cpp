@@ -1,0 +1,47 @@
+#include "ftmamba/train/losses.h"
+
+#include <unordered_map>
+
+#include "ftmamba/core/error.h"
+
+namespace ftmamba::train {
+
+torch::Tensor in_batch_softmax_loss(const torch::Tensor& user_emb, const torch::Tensor& item_emb,
+                                    const torch::Tensor& target, const torch::Tensor& hit_mask,
+                                    const torch::Tensor& log_q, double temperature) {
+  auto logits = torch::matmul(user_emb, item_emb.t()).to(torch::kFloat32) / temperature;  // (B, U)
+  if (log_q.defined()) logits = logits - log_q.to(logits.dtype()).unsqueeze(0);
+  if (hit_mask.defined()) logits = logits.masked_fill(hit_mask, -1e9);
+  return torch::nn::functional::cross_entropy(logits, target);
+}
+
+torch::Tensor accidental_hit_mask(const torch::Tensor& users, const torch::Tensor& item_cols, int64_t n_cols) {
+  const int64_t b = users.size(0);
+  auto mask = torch::zeros({b, n_cols}, torch::kBool);
+  auto u = users.contiguous(), c = item_cols.contiguous();
+  const int64_t* up = u.data_ptr<int64_t>();
+  const int64_t* cp = c.data_ptr<int64_t>();
+  bool* m = mask.data_ptr<bool>();
+  std::unordered_map<int64_t, std::vector<int64_t>> rows_of_user;
+  for (int64_t i = 0; i < b; ++i) rows_of_user[up[i]].push_back(i);
+  for (const auto& [user, rows] : rows_of_user) {
+    if (rows.size() < 2) continue;
+    for (int64_t i : rows)
+      for (int64_t j : rows)
+        if (cp[j] != cp[i]) m[i * n_cols + cp[j]] = true;  // j's item is also a positive of i's user
+  }
+  return mask;
+}
+
+torch::Tensor pointwise_loss(const torch::Tensor& pos, const torch::Tensor& neg, const std::string& kind) {
+  auto p = pos.to(torch::kFloat32), n = neg.to(torch::kFloat32);
+  if (kind == "bce") {
+    // -log sigmoid(p) - log(1 - sigmoid(n)), averaged over all pairs (positives and negatives alike).
+    auto all = torch::cat({-p, n});
+    return torch::nn::functional::softplus(all).mean();
+  }
+  if (kind == "mse") return torch::cat({(p - 1).pow(2), n.pow(2)}).mean();
+  throw Error("unknown pointwise loss '" + kind + "'");
+}
+
+}  // namespace ftmamba::train

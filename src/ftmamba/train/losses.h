@@ -1,0 +1,26 @@
+// defines: the two-tower training losses: in-batch sampled softmax (temperature, logQ correction,
+// accidental hits removed) and pointwise BCE / MSE on positives plus sampled negatives.
+#pragma once
+#include <torch/torch.h>
+
+namespace ftmamba::train {
+
+// user_emb: (B, E), one row per training pair.
+// item_emb: (U, E), the batch's distinct items (each item once, so a duplicated positive is one column).
+// target:   (B) int64, column of each pair's positive item.
+// hit_mask: (B, U) bool or undefined; true where column j is another positive of row i's user in this
+//           batch (an accidental hit), which is removed from row i's softmax.
+// log_q:    (U) log sampling probability of each item, or undefined for no logQ correction.
+// loss = mean_i CE(softmax_j(<u_i, v_j>/T - log_q_j), target_i)
+torch::Tensor in_batch_softmax_loss(const torch::Tensor& user_emb, const torch::Tensor& item_emb,
+                                    const torch::Tensor& target, const torch::Tensor& hit_mask,
+                                    const torch::Tensor& log_q, double temperature);
+
+// Builds hit_mask for a batch: users (B) and item_cols (B) as above.
+torch::Tensor accidental_hit_mask(const torch::Tensor& users, const torch::Tensor& item_cols, int64_t n_cols);
+
+// Pointwise loss, the FT-Mamba paper's setting. pos: (B) scores of positives, neg: (B * k) scores of
+// random negatives (already divided by the temperature for bce). bce: logistic loss; mse: (s - label)^2.
+torch::Tensor pointwise_loss(const torch::Tensor& pos, const torch::Tensor& neg, const std::string& kind);
+
+}  // namespace ftmamba::train

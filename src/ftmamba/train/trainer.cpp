@@ -1,0 +1,195 @@
+#include "ftmamba/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <fmt/format.h>
+#include <random>
+#include <unordered_map>
+
+#include "ftmamba/core/error.h"
+#include "ftmamba/core/progress.h"
+#include "ftmamba/eval/ranking.h"
+#include "ftmamba/train/losses.h"
+#include "ftmamba/train/optimizer.h"
+
+namespace ftmamba::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Maps the ids of a batch to positions in their distinct list, so each entity is encoded once.
+struct Dedup {
+  std::vector<int64_t> distinct;  // entity rows, first-seen order
+  std::vector<int64_t> column;    // (B) position of each batch entry in `distinct`
+  explicit Dedup(const std::vector<int64_t>& ids) {
+    std::unordered_map<int64_t, int64_t> pos;
+    pos.reserve(ids.size() * 2);
+    column.reserve(ids.size());
+    for (int64_t id : ids) {
+      auto [it, fresh] = pos.emplace(id, static_cast<int64_t>(distinct.size()));
+      if (fresh) distinct.push_back(id);
+      column.push_back(it->second);
+    }
+  }
+};
+
+torch::Tensor to_tensor(const std::vector<int64_t>& v) {
+  return torch::from_blob(const_cast<int64_t*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kInt64).clone();
+}
+
+torch::Tensor encode(nn::TowerEncoder& tower, const data::EncodedFeatures& all, const std::vector<int64_t>& rows) {
+  auto f = all.index_select(to_tensor(rows));
+  return tower.forward(f.numerical, f.missing, f.categorical);
+}
+
+std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
+  torch::NoGradGuard g;
+  std::vector<torch::Tensor> s;
+  for (auto& p : m.parameters()) s.push_back(p.detach().clone());
+  return s;
+}
+
+void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& s) {
+  torch::NoGradGuard g;
+  auto params = m.parameters();
+  for (size_t i = 0; i < params.size(); ++i) params[i].copy_(s[i]);
+}
+
+}  // namespace
+
+nlohmann::ordered_json validation_metrics(nn::TwoTower& model, const PreparedData& data, int64_t max_users,
+                                          int64_t batch_size, uint64_t seed) {
+  auto task = eval::make_eval_task(data.dataset.interactions, data.split, eval::Target::Valid, max_users, seed);
+  if (task.size() == 0) return nlohmann::ordered_json::object();
+  auto items = nn::encode_all(*model->item_tower, data.items, batch_size);
+  auto users = nn::encode_all(*model->user_tower, data.users.index_select(to_tensor(task.users)), batch_size);
+  // The scorer receives user rows; map them to rows of the encoded subset.
+  std::unordered_map<int64_t, int64_t> slot;
+  for (int64_t i = 0; i < task.size(); ++i) slot[task.users[i]] = i;
+  eval::ScoreFn score = [&](const torch::Tensor& rows) {
+    std::vector<int64_t> idx(rows.size(0));
+    for (int64_t i = 0; i < rows.size(0); ++i) idx[i] = slot.at(rows[i].item<int64_t>());
+    return torch::matmul(users.index_select(0, to_tensor(idx)), items.t());
+  };
+  return eval::rank_full_catalog(score, task, data.items.size(), 1024).to_json();
+}
+
+TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const RunConfig& cfg,
+                            const TrainOptions& options) {
+  const auto& tc = cfg.train;
+  const auto& inter = data.dataset.interactions;
+  const int64_t n_train = static_cast<int64_t>(data.split.train.size());
+  const int64_t steps_per_epoch = (n_train + tc.batch_size - 1) / tc.batch_size;
+  if (tc.threads > 0) torch::set_num_threads(static_cast<int>(tc.threads));
+
+  // log q(item): how often the item is a positive, i.e. how often it shows up as an in-batch negative.
+  std::vector<double> item_log_q(data.items.size(), 0.0);
+  {
+    std::vector<int64_t> count(data.items.size(), 0);
+    for (int64_t r : data.split.train) ++count[inter.item[r]];
+    for (size_t i = 0; i < count.size(); ++i)
+      item_log_q[i] = std::log(std::max<double>(count[i], 0.5) / static_cast<double>(n_train));
+  }
+
+  auto optimizer = make_optimizer(*model, tc.lr, tc.weight_decay);
+  LrSchedule schedule(tc.lr, tc.epochs * steps_per_epoch, tc.warmup_frac, tc.min_lr_ratio);
+  std::mt19937_64 rng(static_cast<uint64_t>(tc.seed));
+  std::uniform_int_distribution<int64_t> random_item(0, data.items.size() - 1);
+
+  TrainResult result;
+  std::vector<torch::Tensor> best_state;
+  int64_t bad_epochs = 0, global_step = 0, total_samples = 0;
+  std::vector<int64_t> order = data.split.train;
+
+  for (int64_t epoch = 1; epoch <= tc.epochs; ++epoch) {
+    model->train();
+    std::shuffle(order.begin(), order.end(), rng);
+    ProgressBar bar(fmt::format("epoch {}/{}", epoch, tc.epochs), steps_per_epoch, !options.quiet);
+    const auto t0 = Clock::now();
+    double loss_sum = 0;
+    int64_t samples = 0;
+    for (int64_t step = 0; step < steps_per_epoch; ++step) {
+      const int64_t start = step * tc.batch_size, len = std::min(tc.batch_size, n_train - start);
+      if (len < 2) break;  // a one-pair batch has no in-batch negatives
+      std::vector<int64_t> users(len), items(len);
+      for (int64_t i = 0; i < len; ++i) {
+        users[i] = inter.user[order[start + i]];
+        items[i] = inter.item[order[start + i]];
+      }
+      Dedup du(users);
+      auto user_emb = encode(*model->user_tower, data.users, du.distinct).index_select(0, to_tensor(du.column));  // (B, E)
+      torch::Tensor loss;
+      if (tc.loss == "softmax") {
+        Dedup di(items);
+        auto item_emb = encode(*model->item_tower, data.items, di.distinct);  // (U, E)
+        auto cols = to_tensor(di.column);
+        torch::Tensor log_q;
+        if (tc.logq) {
+          std::vector<double> lq(di.distinct.size());
+          for (size_t j = 0; j < lq.size(); ++j) lq[j] = item_log_q[di.distinct[j]];
+          log_q = torch::tensor(lq, torch::kFloat32);
+        }
+        auto mask = accidental_hit_mask(to_tensor(users), cols, static_cast<int64_t>(di.distinct.size()));
+        loss = in_batch_softmax_loss(user_emb, item_emb, cols, mask, log_q, tc.temperature);
+      } else {
+        std::vector<int64_t> all_items = items;
+        for (int64_t i = 0; i < len * tc.negatives; ++i) all_items.push_back(random_item(rng));
+        Dedup di(all_items);
+        auto item_emb = encode(*model->item_tower, data.items, di.distinct).index_select(0, to_tensor(di.column));
+        auto pos_emb = item_emb.narrow(0, 0, len);                                     // (B, E)
+        auto neg_emb = item_emb.narrow(0, len, len * tc.negatives).view({len, tc.negatives, -1});  // (B, k, E)
+        auto pos = (user_emb * pos_emb).sum(-1);                                      // (B)
+        auto neg = (user_emb.unsqueeze(1) * neg_emb).sum(-1).reshape({-1});           // (B*k)
+        if (tc.loss == "bce") pos = pos / tc.temperature, neg = neg / tc.temperature;
+        loss = pointwise_loss(pos, neg, tc.loss);
+      }
+      schedule.apply(*optimizer, global_step);
+      optimizer->zero_grad();
+      loss.backward();
+      if (tc.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), tc.grad_clip);
+      optimizer->step();
+      const double l = loss.item<double>();
+      if (!std::isfinite(l)) throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}", l, epoch, step + 1));
+      loss_sum += l * len;
+      samples += len;
+      ++global_step;
+      bar.update(step + 1, samples, loss_sum / samples);
+    }
+    bar.finish();
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    result.train_seconds += seconds;
+    total_samples += samples;
+
+    auto valid = validation_metrics(model, data, tc.valid_users, cfg.eval.batch_size, static_cast<uint64_t>(tc.seed));
+    const double hr10 = valid.contains("HR@10") ? valid["HR@10"].get<double>() : 0.0;
+    const bool improved = hr10 > result.best_valid_hr10;
+    if (improved) {
+      result.best_valid_hr10 = hr10;
+      result.best_epoch = epoch;
+      best_state = snapshot(*model);
+      bad_epochs = 0;
+    } else {
+      ++bad_epochs;
+    }
+    nlohmann::json rec;
+    rec["epoch"] = epoch;
+    rec["loss"] = samples ? loss_sum / samples : 0.0;
+    rec["lr"] = schedule.at(std::max<int64_t>(global_step - 1, 0));
+    rec["seconds"] = seconds;
+    rec["samples_per_sec"] = seconds > 0 ? samples / seconds : 0.0;
+    rec["valid"] = valid;
+    rec["best"] = improved;
+    result.history.push_back(rec);
+    if (options.on_epoch) options.on_epoch(rec);
+    if (tc.patience > 0 && bad_epochs >= tc.patience) {
+      result.stopped_early = true;
+      break;
+    }
+  }
+  if (!best_state.empty()) restore(*model, best_state);
+  result.samples_per_sec = result.train_seconds > 0 ? total_samples / result.train_seconds : 0.0;
+  model->eval();
+  return result;
+}
+
+}  // namespace ftmamba::train

@@ -1,0 +1,36 @@
+// defines: train_two_tower, the training loop (shuffled mini-batches, in-batch softmax or pointwise loss,
+// AdamW + warmup/cosine, gradient clipping, per-epoch validation HR@10 and early stopping).
+#pragma once
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "ftmamba/nn/two_tower.h"
+#include "ftmamba/train/config.h"
+#include "ftmamba/train/run.h"
+
+namespace ftmamba::train {
+
+struct TrainOptions {
+  bool quiet = false;
+  // Called after every epoch with its history record
+  // {"epoch", "loss", "lr", "seconds", "samples_per_sec", "valid": {metrics}, "best"}.
+  std::function<void(const nlohmann::json&)> on_epoch;
+};
+
+struct TrainResult {
+  std::vector<nlohmann::json> history;
+  int64_t best_epoch = 0;       // 1-based; its weights are the ones left in the model
+  double best_valid_hr10 = -1;
+  double train_seconds = 0;     // time in training steps only (no validation)
+  double samples_per_sec = 0;   // over all epochs
+  bool stopped_early = false;
+};
+
+TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const RunConfig& cfg,
+                            const TrainOptions& options = {});
+
+// HR@10 etc. of the model on a task; encodes all items and the task's users.
+nlohmann::ordered_json validation_metrics(nn::TwoTower& model, const PreparedData& data, int64_t max_users,
+                                          int64_t batch_size, uint64_t seed);
+
+}  // namespace ftmamba::train

@@ -1,0 +1,307 @@
+// Tests for the synthetic-dataset generator: folder contents load and validate, exact counts, no
+// duplicate pairs, determinism, error handling, and that the oracle is informative but not trivial.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "ftmamba/core/error.h"
+#include "ftmamba/data/dataset.h"
+#include "ftmamba/data/generator.h"
+#include "ftmamba/data/presets/preset.h"
+#include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/safetensors.h"
+
+namespace fs = std::filesystem;
+namespace data = ftmamba::data;
+using ftmamba::Error;
+
+namespace {
+
+constexpr int64_t kPairs = 6000;
+constexpr uint64_t kSeed = 7;
+const char* const kFiles[] = {"users.csv", "items.csv", "interactions.csv", "schema.toml", "oracle.safetensors",
+                              "dataset.json"};
+
+fs::path make_temp_root() {
+  const fs::path p = fs::temp_directory_path() / ("ftmamba_test_generator_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+// Leave-last-out HR@10 of a score matrix: (n_users, n_items) scores, the user's other items masked.
+double hit_rate_at_10(const torch::Tensor& scores, const torch::Tensor& train_mask, const torch::Tensor& held) {
+  const int64_t n_items = scores.size(1);
+  const torch::Tensor s = scores.masked_fill(train_mask, -std::numeric_limits<double>::infinity());
+  const torch::Tensor target = s.gather(1, held.unsqueeze(1));  // (n_users, 1)
+  const torch::Tensor idx = torch::arange(n_items, torch::kInt64).unsqueeze(0);
+  // Ties are broken by item index, so a constant score cannot look good by accident.
+  const torch::Tensor rank = (s > target).sum(1) + ((s == target) & (idx < held.unsqueeze(1))).sum(1);
+  return (rank < 10).to(torch::kDouble).mean().item<double>();
+}
+
+struct Metrics {
+  double oracle = 0.0, popularity = 0.0;
+};
+
+// Recomputes the oracle and popularity HR@10 from the written files only.
+Metrics evaluate_folder(const fs::path& dir) {
+  const data::Dataset ds = data::Dataset::load(dir);
+  const auto w = ftmamba::io::load_safetensors(dir / "oracle.safetensors");
+  const torch::Tensor U = w.at("user_factors").to(torch::kDouble);  // (n_users, k)
+  const torch::Tensor V = w.at("item_factors").to(torch::kDouble);  // (n_items, k)
+  const torch::Tensor b = w.at("item_bias").to(torch::kDouble);     // (n_items)
+  const int64_t n_users = ds.users.size(), n_items = ds.items.size();
+  const auto& in = ds.interactions;
+
+  std::vector<int64_t> last(n_users, -1);
+  for (int64_t k = 0; k < in.size(); ++k) {
+    const int64_t u = in.user[k];
+    if (last[u] < 0 || in.timestamp[k] > in.timestamp[last[u]]) last[u] = k;
+  }
+  torch::Tensor mask = torch::zeros({n_users, n_items}, torch::kBool);
+  torch::Tensor pop = torch::zeros({n_items}, torch::kDouble);
+  auto mask_a = mask.accessor<bool, 2>();
+  auto pop_a = pop.accessor<double, 1>();
+  torch::Tensor held = torch::empty({n_users}, torch::kInt64);
+  for (int64_t k = 0; k < in.size(); ++k) {
+    if (k == last[in.user[k]]) continue;
+    mask_a[in.user[k]][in.item[k]] = true;
+    pop_a[in.item[k]] += 1.0;
+  }
+  for (int64_t u = 0; u < n_users; ++u) held[u] = in.item[last[u]];
+
+  Metrics m;
+  m.oracle = hit_rate_at_10(U.matmul(V.t()) + b, mask, held);
+  m.popularity = hit_rate_at_10(pop.unsqueeze(0).expand({n_users, n_items}), mask, held);
+  return m;
+}
+
+class GeneratorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new fs::path(make_temp_root());
+    data::generate_dataset("spotify", {kPairs, kSeed}, *root_ / "a");
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*root_);
+    delete root_;
+  }
+  static fs::path dir() { return *root_ / "a"; }
+  static fs::path root() { return *root_; }
+  static fs::path* root_;
+};
+fs::path* GeneratorTest::root_ = nullptr;
+
+TEST_F(GeneratorTest, WritesEveryFileAndLoads) {
+  for (const char* f : kFiles) EXPECT_TRUE(fs::exists(dir() / f)) << f;
+  const data::Dataset ds = data::Dataset::load(dir());
+  // 6,000 pairs: 10,000 * 6/160 listeners and 3,500 * sqrt(6/160) tracks.
+  EXPECT_EQ(ds.users.size(), 375);
+  EXPECT_EQ(ds.items.size(), 678);
+  EXPECT_EQ(ds.interactions.size(), kPairs);
+  EXPECT_TRUE(ds.schema.interactions.timestamp.has_value());
+  EXPECT_GE(ds.users.n_num() + ds.users.n_cat(), 8);
+  EXPECT_GE(ds.items.n_num() + ds.items.n_cat(), 10);
+
+  const auto j = nlohmann::json::parse(ftmamba::io::read_file(dir() / "dataset.json"));
+  EXPECT_EQ(j["preset"], "spotify");
+  EXPECT_EQ(j["seed"], kSeed);
+  EXPECT_EQ(j["pairs"], kPairs);
+  EXPECT_EQ(j["counts"]["users"], 375);
+  EXPECT_EQ(j["counts"]["items"], 678);
+  EXPECT_FALSE(j["oracle"]["definition"].get<std::string>().empty());
+}
+
+TEST_F(GeneratorTest, OracleTensorsMatchTables) {
+  const auto w = ftmamba::io::load_safetensors(dir() / "oracle.safetensors");
+  ASSERT_EQ(w.size(), 3u);
+  const torch::Tensor U = w.at("user_factors"), V = w.at("item_factors"), b = w.at("item_bias");
+  EXPECT_EQ(U.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(V.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(b.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(U.sizes(), (std::vector<int64_t>{375, U.size(1)}));
+  EXPECT_EQ(V.sizes(), (std::vector<int64_t>{678, U.size(1)}));
+  EXPECT_EQ(b.sizes(), (std::vector<int64_t>{678}));
+  EXPECT_TRUE(torch::isfinite(U).all().item<bool>() && torch::isfinite(V).all().item<bool>());
+}
+
+TEST_F(GeneratorTest, PairsAreUniqueAndEveryUserHasThree) {
+  const data::Dataset ds = data::Dataset::load(dir());
+  std::set<std::pair<int64_t, int64_t>> seen;
+  std::vector<int64_t> per_user(ds.users.size(), 0);
+  for (int64_t k = 0; k < ds.interactions.size(); ++k) {
+    EXPECT_TRUE(seen.emplace(ds.interactions.user[k], ds.interactions.item[k]).second) << "duplicate at " << k;
+    ++per_user[ds.interactions.user[k]];
+  }
+  for (int64_t u = 0; u < ds.users.size(); ++u) EXPECT_GE(per_user[u], 3) << ds.users.ids[u];
+  // A user's timestamps are distinct, so "the last interaction" is well defined.
+  std::set<std::pair<int64_t, double>> times;
+  for (int64_t k = 0; k < ds.interactions.size(); ++k)
+    EXPECT_TRUE(times.emplace(ds.interactions.user[k], ds.interactions.timestamp[k]).second);
+}
+
+TEST_F(GeneratorTest, HasMissingValuesAndRareCategories) {
+  const data::Dataset ds = data::Dataset::load(dir());
+  int64_t missing = 0;
+  for (double v : ds.users.numerical) missing += std::isnan(v);
+  const double share = static_cast<double>(missing) / static_cast<double>(ds.users.numerical.size());
+  EXPECT_GT(share, 0.005);
+  EXPECT_LT(share, 0.10);
+  // Some country appears at most twice: a rare category a vocabulary must fold into "unknown".
+  std::map<std::string, int64_t> country;
+  int64_t j = 0;
+  while (ds.users.categorical_names[j] != "country") ++j;
+  for (int64_t u = 0; u < ds.users.size(); ++u) ++country[ds.users.cat(u, j)];
+  int64_t min_count = ds.users.size();
+  for (const auto& [level, n] : country) min_count = std::min(min_count, n);
+  EXPECT_LE(min_count, 2);
+}
+
+TEST_F(GeneratorTest, SameSeedSameBytesOtherSeedDiffers) {
+  data::generate_dataset("spotify", {kPairs, kSeed}, root() / "same");
+  data::generate_dataset("spotify", {kPairs, kSeed + 1}, root() / "other");
+  for (const char* f : kFiles)
+    EXPECT_EQ(ftmamba::io::read_file(dir() / f), ftmamba::io::read_file(root() / "same" / f)) << f;
+  for (const char* f : {"users.csv", "items.csv", "interactions.csv", "oracle.safetensors"})
+    EXPECT_NE(ftmamba::io::read_file(dir() / f), ftmamba::io::read_file(root() / "other" / f)) << f;
+}
+
+TEST_F(GeneratorTest, OracleBeatsPopularityButIsNotPerfect) {
+  const Metrics m = evaluate_folder(dir());
+  std::printf("oracle HR@10 %.4f  popularity HR@10 %.4f\n", m.oracle, m.popularity);
+  EXPECT_GT(m.oracle, 1.5 * m.popularity);
+  EXPECT_LT(m.oracle, 0.8);
+  EXPECT_GT(m.popularity, 0.0);
+  // The generator's own figures in dataset.json agree with the recomputation from the files.
+  const auto j = nlohmann::json::parse(ftmamba::io::read_file(dir() / "dataset.json"));
+  EXPECT_NEAR(j["checks"]["oracle_hr_at_10"].get<double>(), m.oracle, 1e-9);
+  EXPECT_NEAR(j["checks"]["popularity_hr_at_10"].get<double>(), m.popularity, 1e-9);
+}
+
+TEST(Generator, UnknownPresetListsValidNames) {
+  EXPECT_EQ(data::preset_names(), std::vector<std::string>{"spotify"});
+  EXPECT_EQ(&data::find_preset("spotify"), &data::find_preset("spotify"));
+  try {
+    data::find_preset("spotfy");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("spotfy"), std::string::npos) << what;
+    EXPECT_NE(what.find("spotify"), std::string::npos) << what;
+  }
+  const fs::path out = fs::temp_directory_path() / ("ftmamba_gen_unknown_" + std::to_string(::getpid()));
+  EXPECT_THROW(data::generate_dataset("nope", {1000, 1}, out), Error);
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(Generator, FailedGenerationLeavesNothing) {
+  const fs::path root = make_temp_root();
+  // Too few pairs for the preset: the error comes after staging began.
+  EXPECT_THROW(data::generate_dataset("spotify", {10, 1}, root / "small"), Error);
+  EXPECT_THROW(data::generate_dataset("spotify", {0, 1}, root / "zero"), Error);
+  EXPECT_TRUE(fs::is_empty(root)) << "left: " << fs::directory_iterator(root)->path();
+
+  // A failed run over an existing dataset keeps the old one intact.
+  data::generate_dataset("spotify", {600, 3}, root / "keep");
+  const std::string before = ftmamba::io::read_file(root / "keep" / "interactions.csv");
+  EXPECT_THROW(data::generate_dataset("spotify", {10, 4}, root / "keep"), Error);
+  EXPECT_EQ(ftmamba::io::read_file(root / "keep" / "interactions.csv"), before);
+  EXPECT_EQ(std::distance(fs::directory_iterator(root), fs::directory_iterator{}), 1);
+
+  // A folder that is not a generated dataset is never replaced.
+  fs::create_directories(root / "mine");
+  ftmamba::io::write_file_atomic(root / "mine" / "notes.txt", "keep me");
+  EXPECT_THROW(data::generate_dataset("spotify", {600, 1}, root / "mine"), Error);
+  EXPECT_EQ(ftmamba::io::read_file(root / "mine" / "notes.txt"), "keep me");
+  fs::remove_all(root);
+}
+
+// The engine on a hand-written two-column spec: how a new preset plugs in.
+data::gen::Spec tiny_spec() {
+  data::gen::Spec s;
+  s.preset = "tiny";
+  s.users.id_column = "uid";
+  s.users.id_prefix = "u";
+  s.items.id_column = "iid";
+  s.items.id_prefix = "i";
+  auto& color = s.users.add_categorical("color");
+  auto& size = s.users.add_numerical("size", 2, 0.1);
+  auto& kind = s.items.add_categorical("kind");
+  auto& weight = s.items.add_numerical("weight", 1);
+  data::gen::Rng r(5);
+  for (int u = 0; u < 40; ++u) {
+    color.cat.push_back(r.bernoulli(0.5) ? "red" : "blue");
+    size.num.push_back(r.normal());
+  }
+  for (int i = 0; i < 30; ++i) {
+    kind.cat.push_back(i % 3 == 0 ? "red" : "blue");
+    weight.num.push_back(r.uniform(1, 10));
+  }
+  s.model.dim = 4;
+  s.model.user = {data::gen::embed("color", 1.0, "color"), data::gen::cross("color", "size", 0.5)};
+  s.model.item = {data::gen::embed("kind", 1.0, "color"), data::gen::curve("weight", 0.5)};
+  s.model.popularity = {data::gen::linear("weight", 1.0)};
+  return s;
+}
+
+TEST(GeneratorEngine, CustomSpecSamplesExactCounts) {
+  const data::gen::Spec s = tiny_spec();
+  const auto res = data::gen::generate(s, {200, 9});
+  ASSERT_EQ(res.user.size(), 200u);
+  std::set<std::pair<int64_t, int64_t>> pairs;
+  for (size_t k = 0; k < res.user.size(); ++k) EXPECT_TRUE(pairs.emplace(res.user[k], res.item[k]).second);
+  for (size_t k = 1; k < res.timestamp.size(); ++k) EXPECT_LE(res.timestamp[k - 1], res.timestamp[k]);
+  EXPECT_EQ(res.user_factors.size(), 40u * 4u);
+  EXPECT_EQ(res.item_bias.size(), 30u);
+  // Blank cells exist for "size" (10%) and the oracle is still finite there.
+  int64_t blanks = 0;
+  for (uint8_t b : res.user_missing[1]) blanks += b;
+  EXPECT_GT(blanks, 0);
+  for (float f : res.user_factors) EXPECT_TRUE(std::isfinite(f));
+  // Heavier items are more popular (the popularity effect's declared sign).
+  const auto& w = s.items.column("weight").num;
+  EXPECT_GT((res.item_bias[0] - res.item_bias[1]) * (w[0] - w[1]), 0.0f);
+}
+
+TEST(GeneratorEngine, RejectsBadSpecs) {
+  data::gen::Spec s = tiny_spec();
+  s.model.user.push_back(data::gen::embed("no_such_column", 1.0));
+  EXPECT_THROW(data::gen::generate(s, {200, 1}), Error);
+  s = tiny_spec();
+  s.model.item.push_back(data::gen::linear("kind", 1.0));  // linear on a categorical
+  EXPECT_THROW(data::gen::generate(s, {200, 1}), Error);
+  s = tiny_spec();
+  s.users.columns[1].num.pop_back();  // ragged column
+  EXPECT_THROW(data::gen::generate(s, {200, 1}), Error);
+  s = tiny_spec();
+  EXPECT_THROW(data::gen::generate(s, {100, 1}), Error);   // fewer than 3 per user
+  EXPECT_THROW(data::gen::generate(s, {5000, 1}), Error);  // more than the catalogue allows
+}
+
+TEST(GeneratorEngine, RngIsDeterministicPerStream) {
+  auto a = data::gen::Rng::stream(1, "x"), b = data::gen::Rng::stream(1, "x"), c = data::gen::Rng::stream(1, "y");
+  bool differs = false;
+  for (int k = 0; k < 100; ++k) {
+    const double x = a.normal(), y = b.normal(), z = c.normal();
+    EXPECT_EQ(x, y);
+    differs = differs || x != z;
+  }
+  EXPECT_TRUE(differs);
+  double mean = 0.0;
+  data::gen::Rng r(3);
+  for (int k = 0; k < 20000; ++k) mean += r.gamma(2.0, 3.0);
+  EXPECT_NEAR(mean / 20000.0, 6.0, 0.15);
+}
+
+}  // namespace
