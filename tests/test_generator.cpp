@@ -29,8 +29,8 @@ namespace {
 
 constexpr int64_t kPairs = 6000;
 constexpr uint64_t kSeed = 7;
-const char* const kFiles[] = {"users.csv", "items.csv", "interactions.csv", "schema.toml", "oracle.safetensors",
-                              "dataset.json"};
+const char* const kFiles[] = {"users.csv",   "items.csv",          "interactions.csv",
+                              "schema.toml", "oracle.safetensors", "dataset.json"};
 
 fs::path make_temp_root() {
   const fs::path p = fs::temp_directory_path() / ("ftmamba_test_generator_" + std::to_string(::getpid()));

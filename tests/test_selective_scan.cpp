@@ -66,7 +66,9 @@ Inputs make_inputs(const Shape& s, const Options& o, torch::Dtype dtype = torch:
     in.delta = delta_lbd.transpose(0, 1);
     EXPECT_EQ(in.u.stride(1), 2 * s.dim);
     EXPECT_EQ(in.B.stride(1), dt_rank + 2 * s.N);
-    EXPECT_EQ(in.delta.stride(0), s.dim);
+    if (s.batch > 1) {
+      EXPECT_EQ(in.delta.stride(0), s.dim);
+    }
   } else {
     in.u = leaf(u);
     in.z = o.z ? leaf(z) : Tensor();
@@ -175,7 +177,7 @@ TEST(SelectiveScan, MatchesReferenceWithSeveralThreadsAndChannelGroups) {
 TEST(SelectiveScan, LongSequenceUsesChannelBlocks) {
   // Long enough that the backward's state history is split into several channel blocks per item.
   torch::manual_seed(2);
-  const Shape s{2, 700, 9, 16};
+  const Shape s{2, 400, 9, 16};
   const Options o{true, true, true, true, true};
   const Inputs in = make_inputs(s, o);
   const Tensor dy = torch::randn({s.batch, s.L, s.dim}, torch::kFloat64);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "ftmamba/core/error.h"
@@ -39,9 +40,13 @@ uint64_t fnv1a(std::string_view s) {
 }
 }  // namespace
 
-Rng Rng::stream(uint64_t seed, std::string_view name) { return Rng(splitmix64(seed ^ splitmix64(fnv1a(name)))); }
+Rng Rng::stream(uint64_t seed, std::string_view name) {
+  return Rng(splitmix64(seed ^ splitmix64(fnv1a(name))));
+}
 
-double Rng::uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+double Rng::uniform() {
+  return static_cast<double>(engine_() >> 11) * 0x1.0p-53;
+}
 
 double Rng::normal() {
   // Marsaglia's polar method; the second value of each pair is kept for the next call.
@@ -61,9 +66,13 @@ double Rng::normal() {
   return u * f;
 }
 
-double Rng::lognormal(double mu, double sigma) { return std::exp(mu + sigma * normal()); }
+double Rng::lognormal(double mu, double sigma) {
+  return std::exp(mu + sigma * normal());
+}
 
-double Rng::exponential(double mean) { return -mean * std::log1p(-uniform()); }
+double Rng::exponential(double mean) {
+  return -mean * std::log1p(-uniform());
+}
 
 double Rng::gamma(double shape, double scale) {
   // Marsaglia & Tsang; shape < 1 via the u^(1/shape) boost.
@@ -152,10 +161,14 @@ namespace {
 
 const char* kind_name(Effect::Kind k) {
   switch (k) {
-    case Effect::Kind::Embed: return "embed";
-    case Effect::Kind::Linear: return "linear";
-    case Effect::Kind::Curve: return "curve";
-    case Effect::Kind::Cross: return "cross";
+    case Effect::Kind::Embed:
+      return "embed";
+    case Effect::Kind::Linear:
+      return "linear";
+    case Effect::Kind::Curve:
+      return "curve";
+    case Effect::Kind::Cross:
+      return "cross";
   }
   return "?";
 }
@@ -166,7 +179,9 @@ double rounded(double v, int decimals) {
   return std::round(v * p) / p + 0.0;  // + 0.0 turns -0 into 0
 }
 
-std::string format_number(double v, int decimals) { return fmt::format("{:.{}f}", rounded(v, decimals), decimals); }
+std::string format_number(double v, int decimals) {
+  return fmt::format("{:.{}f}", rounded(v, decimals), decimals);
+}
 
 // A table as the model sees it: rounded values and the cells that the CSV leaves blank.
 struct Side {
@@ -250,8 +265,7 @@ Evaluated evaluate(const Effect& e, const Side& s) {
   switch (e.kind) {
     case Effect::Kind::Embed: {
       keys_a = level_keys(a);
-      const std::string prefix =
-          e.shared.empty() ? tag + ":" : "shared:" + e.shared + ":" + std::to_string(D) + ":";
+      const std::string prefix = e.shared.empty() ? tag + ":" : "shared:" + e.shared + ":" + std::to_string(D) + ":";
       std::unordered_map<std::string, std::vector<double>> table;
       for (int64_t r = 0; r < n; ++r) {
         auto it = table.find(keys_a[r]);
@@ -289,7 +303,8 @@ Evaluated evaluate(const Effect& e, const Side& s) {
       for (int64_t r = 0; r < n; ++r) {
         const std::string key = keys_a[r] + "|" + keys_b[r];
         auto it = table.find(key);
-        if (it == table.end()) it = table.emplace(key, random_vector(s.seed, tag + "*" + e.feature2 + ":" + key, D)).first;
+        if (it == table.end())
+          it = table.emplace(key, random_vector(s.seed, tag + "*" + e.feature2 + ":" + key, D)).first;
         std::copy(it->second.begin(), it->second.end(), out.begin() + r * D);
       }
       break;
@@ -347,7 +362,8 @@ Evaluated evaluate(const Effect& e, const Side& s) {
         auto it = by_group.find(ma[r] ? "b=" + keys_b[r] : "a=" + keys_a[r]);
         if (it != by_group.end()) acc = &it->second;
       }
-      for (int d = 0; d < D; ++d) ev.oracle[r * D + d] = acc->count ? acc->sum[d] / static_cast<double>(acc->count) : 0.0;
+      for (int d = 0; d < D; ++d)
+        ev.oracle[r * D + d] = acc->count ? acc->sum[d] / static_cast<double>(acc->count) : 0.0;
     }
   }
   ev.truth = std::move(out);
@@ -534,9 +550,10 @@ Result generate(const Spec& spec, const GenerateOptions& options) {
   const int64_t cap = std::min(n_items, std::max(m.min_per_user, static_cast<int64_t>(m.max_user_share * n_items)));
   const int64_t pairs = options.pairs;
   if (m.min_per_user > n_items || pairs < m.min_per_user * n_users || pairs > cap * n_users)
-    throw Error(fmt::format("preset '{}': cannot draw {} interactions for {} users and {} items (each user needs "
-                            "{} to {}); choose another --pairs",
-                            p, pairs, n_users, n_items, m.min_per_user, cap));
+    throw Error(
+        fmt::format("preset '{}': cannot draw {} interactions for {} users and {} items (each user needs "
+                    "{} to {}); choose another --pairs",
+                    p, pairs, n_users, n_items, m.min_per_user, cap));
   const uint64_t seed = options.seed;
   const int D = m.dim;
 
@@ -560,8 +577,8 @@ Result generate(const Spec& spec, const GenerateOptions& options) {
 
   const Side users{"user", &spec.users, &res.user_missing, D, seed};
   const Side items{"item", &spec.items, &res.item_missing, D, seed};
-  const Evaluated U = evaluate_all(m.user, users);                                                // (n_users, D)
-  const Evaluated V = evaluate_all(m.item, items);                                                // (n_items, D)
+  const Evaluated U = evaluate_all(m.user, users);  // (n_users, D)
+  const Evaluated V = evaluate_all(m.item, items);  // (n_items, D)
   Evaluated P = evaluate_all(m.popularity, Side{"popularity", &spec.items, &res.item_missing, 1, seed});  // (n_items)
   Evaluated A = evaluate_all(m.activity, Side{"activity", &spec.users, &res.user_missing, 1, seed});      // (n_users)
 
@@ -606,8 +623,9 @@ Result generate(const Spec& spec, const GenerateOptions& options) {
         key[i] = {s * inv_t + r.gumbel(), i};
       }
       const int64_t k = count[u];
-      std::nth_element(key.begin(), key.begin() + (k - 1), key.end(),
-                       [](const auto& x, const auto& y) { return x.first > y.first || (x.first == y.first && x.second < y.second); });
+      std::nth_element(key.begin(), key.begin() + (k - 1), key.end(), [](const auto& x, const auto& y) {
+        return x.first > y.first || (x.first == y.first && x.second < y.second);
+      });
       std::vector<int64_t> chosen(k);
       for (int64_t j = 0; j < k; ++j) chosen[j] = key[j].second;
       std::sort(chosen.begin(), chosen.end());  // nth_element's order is not a promise; fix it before shuffling
@@ -703,7 +721,8 @@ void write_dataset(const Spec& spec, const Result& res, const GenerateOptions& o
   {
     std::string out = format_csv_row({users.id_column, items.id_column, "timestamp"});
     for (int64_t k = 0; k < pairs; ++k)
-      out += format_csv_row({entity_id(users, res.user[k]), entity_id(items, res.item[k]), std::to_string(res.timestamp[k])});
+      out += format_csv_row(
+          {entity_id(users, res.user[k]), entity_id(items, res.item[k]), std::to_string(res.timestamp[k])});
     io::write_file_atomic(dir / "interactions.csv", out);
   }
   {
@@ -719,11 +738,12 @@ void write_dataset(const Spec& spec, const Result& res, const GenerateOptions& o
     auto tensor = [](const std::vector<float>& v, std::vector<int64_t> shape) {
       return torch::from_blob(const_cast<float*>(v.data()), shape, torch::kFloat32).clone();
     };
-    io::save_safetensors(dir / "oracle.safetensors",
-                         {{"user_factors", tensor(res.user_factors, {n_users, res.dim})},
-                          {"item_factors", tensor(res.item_factors, {n_items, res.dim})},
-                          {"item_bias", tensor(res.item_bias, {n_items})}},
-                         {{"preset", spec.preset}, {"seed", std::to_string(options.seed)}, {"definition", oracle_definition()}});
+    io::save_safetensors(
+        dir / "oracle.safetensors",
+        {{"user_factors", tensor(res.user_factors, {n_users, res.dim})},
+         {"item_factors", tensor(res.item_factors, {n_items, res.dim})},
+         {"item_bias", tensor(res.item_bias, {n_items})}},
+        {{"preset", spec.preset}, {"seed", std::to_string(options.seed)}, {"definition", oracle_definition()}});
   }
   {
     const Model& m = spec.model;
@@ -735,15 +755,18 @@ void write_dataset(const Spec& spec, const Result& res, const GenerateOptions& o
     j["description"] = spec.description;
     nlohmann::ordered_json model;
     model["latent_dim"] = m.dim;
-    model["user_vector"] = "sum of user effects + w_u * h_u (hidden taste, h_u ~ N(0, I * hidden_scale^2 / dim), "
-                           "w_u ~ U(weight_min, weight_max))";
+    model["user_vector"] =
+        "sum of user effects + w_u * h_u (hidden taste, h_u ~ N(0, I * hidden_scale^2 / dim), "
+        "w_u ~ U(weight_min, weight_max))";
     model["item_vector"] = "sum of item effects";
     model["logit"] = "(<user vector, item vector> + popularity) / temperature";
-    model["sampling"] = "each user draws their items without replacement from softmax(logit) (Gumbel top-k); "
-                        "interaction times are a random order of those items at sorted uniform times after the "
-                        "user joins";
-    model["effects_note"] = "each effect is centred and scaled to root-mean-square norm |scale|; numerical "
-                            "features are standardised; blank CSV cells still use the true value";
+    model["sampling"] =
+        "each user draws their items without replacement from softmax(logit) (Gumbel top-k); "
+        "interaction times are a random order of those items at sorted uniform times after the "
+        "user joins";
+    model["effects_note"] =
+        "each effect is centred and scaled to root-mean-square norm |scale|; numerical "
+        "features are standardised; blank CSV cells still use the true value";
     model["temperature"] = m.temperature;
     model["user_effects"] = effects_json(m.user);
     model["item_effects"] = effects_json(m.item);
@@ -756,13 +779,15 @@ void write_dataset(const Spec& spec, const Result& res, const GenerateOptions& o
     model["min_interactions_per_user"] = m.min_per_user;
     model["max_user_share_of_catalog"] = m.max_user_share;
     j["model"] = model;
-    j["oracle"] = {{"file", "oracle.safetensors"},
-                   {"tensors",
-                    {{"user_factors", {n_users, res.dim}}, {"item_factors", {n_items, res.dim}}, {"item_bias", {n_items}}}},
-                   {"row_order", "user_factors follow users.csv rows; item_factors and item_bias follow items.csv rows"},
-                   {"definition", oracle_definition()}};
-    j["checks"] = {{"protocol", "each user's last interaction (by timestamp) held out; full catalog ranked with the "
-                                "user's other interactions masked; popularity counted without the held-out ones"},
+    j["oracle"] = {
+        {"file", "oracle.safetensors"},
+        {"tensors",
+         {{"user_factors", {n_users, res.dim}}, {"item_factors", {n_items, res.dim}}, {"item_bias", {n_items}}}},
+        {"row_order", "user_factors follow users.csv rows; item_factors and item_bias follow items.csv rows"},
+        {"definition", oracle_definition()}};
+    j["checks"] = {{"protocol",
+                    "each user's last interaction (by timestamp) held out; full catalog ranked with the "
+                    "user's other interactions masked; popularity counted without the held-out ones"},
                    {"oracle_hr_at_10", res.checks.oracle_hr10},
                    {"popularity_hr_at_10", res.checks.popularity_hr10},
                    {"top_1pct_item_share", res.checks.top1pct_share}};

@@ -31,14 +31,14 @@ class Rng {
   uint64_t bits() { return engine_(); }
   double uniform();  // [0, 1)
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  double normal();   // N(0, 1)
+  double normal();  // N(0, 1)
   double normal(double mean, double sd) { return mean + sd * normal(); }
   double lognormal(double mu, double sigma);
   double exponential(double mean);
   double gamma(double shape, double scale);
   double gumbel();
   bool bernoulli(double p) { return uniform() < p; }
-  int64_t below(int64_t n);                          // uniform in [0, n)
+  int64_t below(int64_t n);                        // uniform in [0, n)
   size_t choice(std::span<const double> weights);  // index with probability proportional to its weight
 
  private:
@@ -60,8 +60,8 @@ struct Column {
 
 // An entity table (users or items) as a preset builds it. Ids are written as prefix + row number.
 struct Table {
-  std::string id_column;  // e.g. "user_id"
-  std::string id_prefix;  // e.g. "U"
+  std::string id_column;       // e.g. "user_id"
+  std::string id_prefix;       // e.g. "U"
   std::deque<Column> columns;  // deque: references returned by add_* stay valid
 
   Column& add_numerical(std::string name, int decimals, double missing_rate = 0.0);
@@ -148,7 +148,7 @@ struct Checks {
 // A generated dataset in memory.
 struct Result {
   std::vector<std::vector<uint8_t>> user_missing, item_missing;  // [column][row]: 1 = written blank
-  std::vector<int64_t> user, item, timestamp;                     // interactions, sorted by time
+  std::vector<int64_t> user, item, timestamp;                    // interactions, sorted by time
   int64_t dim = 0;
   std::vector<float> user_factors;  // (n_users, dim) oracle, users row order
   std::vector<float> item_factors;  // (n_items, dim) oracle, items row order

@@ -42,12 +42,16 @@ void check_shapes(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 struct CausalConv1dFn : torch::autograd::Function<CausalConv1dFn> {
-  static Tensor forward(AutogradContext* ctx, Tensor x, Tensor weight, Tensor bias, bool silu) {
+  // bias arrives as an empty placeholder when absent (has_bias false): LibTorch 1.13's Function::apply reads
+  // every tensor argument's device, so it cannot take an undefined one.
+  static Tensor forward(AutogradContext* ctx, Tensor x, Tensor weight, Tensor bias, bool silu, bool has_bias) {
+    if (!has_bias) bias = Tensor();
     if (x.size(-1) != 1 && x.stride(-1) != 1) x = x.contiguous();
     weight = weight.contiguous();
     if (bias.defined()) bias = bias.contiguous();
-    ctx->save_for_backward({x, weight, bias});
+    ctx->save_for_backward({x, weight, has_bias ? bias : torch::empty({0}, x.options())});
     ctx->saved_data["silu"] = silu;
+    ctx->saved_data["has_bias"] = has_bias;
     Tensor out = torch::empty({x.size(0), x.size(1), x.size(2)}, x.options());  // (batch, L, channels)
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv1d_fwd", [&] {
       auto p = make_params<scalar_t>(x, weight, bias, silu);
@@ -59,9 +63,10 @@ struct CausalConv1dFn : torch::autograd::Function<CausalConv1dFn> {
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const Tensor &x = saved[0], &weight = saved[1], &bias = saved[2];
+    const Tensor &x = saved[0], &weight = saved[1];
+    const Tensor bias = ctx->saved_data["has_bias"].toBool() ? saved[2] : Tensor();
     const bool silu = ctx->saved_data["silu"].toBool();
-    if (!grads[0].defined()) return tensor_list(4);
+    if (!grads[0].defined()) return tensor_list(5);
     const Tensor dout = grads[0].contiguous();  // (batch, L, channels)
     Tensor dx = torch::empty({x.size(0), x.size(1), x.size(2)}, x.options());
     Tensor dweight = torch::empty(weight.sizes(), weight.options());
@@ -75,7 +80,7 @@ struct CausalConv1dFn : torch::autograd::Function<CausalConv1dFn> {
       g.dbias = bias.defined() ? dbias.data_ptr<scalar_t>() : nullptr;
       kernels::causal_conv1d_bwd_cpu(p, g);
     });
-    return {dx, dweight, dbias, Tensor()};
+    return {dx, dweight, dbias, Tensor(), Tensor()};
   }
 };
 
@@ -89,7 +94,9 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight_in, const Tensor& bia
   const auto st = x.scalar_type();
   const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;
   const auto cast = [compute](const Tensor& t) { return (t.defined() && t.scalar_type() != compute) ? t.to(compute) : t; };
-  Tensor y = CausalConv1dFn::apply(cast(x), cast(weight), cast(bias), silu);
+  const Tensor xc = cast(x);
+  const Tensor b = bias.defined() ? cast(bias) : torch::empty({0}, xc.options());
+  Tensor y = CausalConv1dFn::apply(xc, cast(weight), b, silu, bias.defined());
   return compute == st ? y : y.to(st);
 }
 

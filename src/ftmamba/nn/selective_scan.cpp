@@ -23,6 +23,14 @@ Tensor unit_last_stride(const Tensor& t) {
 
 Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : t; }
 
+// LibTorch 1.13's Function::apply reads every tensor argument's device, so optional inputs travel as empty
+// placeholders, with a bit mask saying which ones are real.
+constexpr int64_t kHasD = 1, kHasZ = 2, kHasBias = 4;
+Tensor placeholder_if_undefined(const Tensor& t, const Tensor& like) {
+  return t.defined() ? t : torch::empty({0}, like.options());
+}
+Tensor undefined_unless(const Tensor& t, bool present) { return present ? t : Tensor(); }
+
 template <typename T>
 const T* ptr_or_null(const Tensor& t) {
   return t.defined() ? t.data_ptr<T>() : nullptr;
@@ -83,7 +91,10 @@ void check_shapes(const Tensor& u, const Tensor& delta, const Tensor& A, const T
 struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
   // All tensors share u's dtype (float32 or float64) and are on the CPU; see selective_scan().
   static Tensor forward(AutogradContext* ctx, Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor D,
-                        Tensor z, Tensor delta_bias, bool delta_softplus) {
+                        Tensor z, Tensor delta_bias, bool delta_softplus, int64_t present) {
+    D = undefined_unless(D, present & kHasD);
+    z = undefined_unless(z, present & kHasZ);
+    delta_bias = undefined_unless(delta_bias, present & kHasBias);
     u = unit_last_stride(u);
     delta = unit_last_stride(delta);
     B = unit_last_stride(B);
@@ -92,8 +103,10 @@ struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
     A = A.contiguous();
     D = contiguous_or_undefined(D);
     delta_bias = contiguous_or_undefined(delta_bias);
-    ctx->save_for_backward({u, delta, A, B, C, D, z, delta_bias});
+    ctx->save_for_backward({u, delta, A, B, C, placeholder_if_undefined(D, u), placeholder_if_undefined(z, u),
+                            placeholder_if_undefined(delta_bias, u)});
     ctx->saved_data["delta_softplus"] = delta_softplus;
+    ctx->saved_data["present"] = present;
     Tensor out = torch::empty({u.size(0), u.size(1), u.size(2)}, u.options());  // (batch, L, d_inner)
     AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_fwd", [&] {
       auto p = make_params<scalar_t>(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
@@ -105,10 +118,13 @@ struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const Tensor &u = saved[0], &delta = saved[1], &A = saved[2], &B = saved[3], &C = saved[4], &D = saved[5],
-                 &z = saved[6], &delta_bias = saved[7];
+    const int64_t present = ctx->saved_data["present"].toInt();
+    const Tensor &u = saved[0], &delta = saved[1], &A = saved[2], &B = saved[3], &C = saved[4];
+    const Tensor D = undefined_unless(saved[5], present & kHasD);
+    const Tensor z = undefined_unless(saved[6], present & kHasZ);
+    const Tensor delta_bias = undefined_unless(saved[7], present & kHasBias);
     const bool delta_softplus = ctx->saved_data["delta_softplus"].toBool();
-    if (!grads[0].defined()) return tensor_list(9);
+    if (!grads[0].defined()) return tensor_list(10);
     const Tensor dout = grads[0].contiguous();  // (batch, L, d_inner)
     const auto opts = u.options();
     const int64_t batch = u.size(0), L = u.size(1), dim = u.size(2), N = A.size(1);
@@ -134,7 +150,7 @@ struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
       g.ddelta_bias = delta_bias.defined() ? ddelta_bias.data_ptr<scalar_t>() : nullptr;
       kernels::selective_scan_bwd_cpu(p, g);
     });
-    return {du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, Tensor()};
+    return {du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, Tensor(), Tensor()};
   }
 };
 
@@ -150,8 +166,11 @@ Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, con
   const auto st = u.scalar_type();
   const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;
   const auto cast = [compute](const Tensor& t) { return (t.defined() && t.scalar_type() != compute) ? t.to(compute) : t; };
-  Tensor y = SelectiveScanFn::apply(cast(u), cast(delta), cast(A), cast(B), cast(C), cast(D), cast(z),
-                                    cast(delta_bias), delta_softplus);
+  const Tensor uc = cast(u);
+  const int64_t present = (D.defined() ? kHasD : 0) | (z.defined() ? kHasZ : 0) | (delta_bias.defined() ? kHasBias : 0);
+  Tensor y = SelectiveScanFn::apply(uc, cast(delta), cast(A), cast(B), cast(C), placeholder_if_undefined(cast(D), uc),
+                                    placeholder_if_undefined(cast(z), uc),
+                                    placeholder_if_undefined(cast(delta_bias), uc), delta_softplus, present);
   return compute == st ? y : y.to(st);
 }
 

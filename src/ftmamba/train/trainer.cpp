@@ -74,35 +74,99 @@ nlohmann::ordered_json validation_metrics(nn::TwoTower& model, const PreparedDat
   return eval::rank_full_catalog(score, task, data.items.size(), 1024).to_json();
 }
 
+struct StepRunner::State {
+  nn::TwoTower model;
+  const PreparedData& data;
+  const TrainConfig tc;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  LrSchedule schedule;
+  std::vector<double> item_log_q;  // log q(item): how often the item is a positive, hence an in-batch negative
+  std::mt19937_64 rng;
+  int64_t global_step = 0;
+
+  State(nn::TwoTower m, const PreparedData& d, const RunConfig& cfg, int64_t total_steps)
+      : model(std::move(m)), data(d), tc(cfg.train), optimizer(make_optimizer(*model, tc.lr, tc.weight_decay)),
+        schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio), item_log_q(d.items.size(), 0.0),
+        rng(static_cast<uint64_t>(tc.seed) * 0x9E3779B97F4A7C15ULL + 1) {
+    std::vector<int64_t> count(d.items.size(), 0);
+    for (int64_t r : d.split.train) ++count[d.dataset.interactions.item[r]];
+    const double n = static_cast<double>(std::max<size_t>(d.split.train.size(), 1));
+    for (size_t i = 0; i < count.size(); ++i) item_log_q[i] = std::log(std::max<double>(count[i], 0.5) / n);
+  }
+
+  torch::Tensor softmax_loss(const torch::Tensor& user_emb, const std::vector<int64_t>& users,
+                             const std::vector<int64_t>& items) {
+    Dedup di(items);
+    auto item_emb = encode(*model->item_tower, data.items, di.distinct);  // (U, E)
+    auto cols = to_tensor(di.column);
+    torch::Tensor log_q;
+    if (tc.logq) {
+      std::vector<float> lq(di.distinct.size());
+      for (size_t j = 0; j < lq.size(); ++j) lq[j] = static_cast<float>(item_log_q[di.distinct[j]]);
+      log_q = torch::tensor(lq);
+    }
+    auto mask = accidental_hit_mask(to_tensor(users), cols, static_cast<int64_t>(di.distinct.size()));
+    return in_batch_softmax_loss(user_emb, item_emb, cols, mask, log_q, tc.temperature);
+  }
+
+  torch::Tensor pointwise(const torch::Tensor& user_emb, const std::vector<int64_t>& items) {
+    const int64_t len = static_cast<int64_t>(items.size()), k = tc.negatives;
+    std::uniform_int_distribution<int64_t> random_item(0, data.items.size() - 1);
+    std::vector<int64_t> all_items = items;
+    for (int64_t i = 0; i < len * k; ++i) all_items.push_back(random_item(rng));
+    Dedup di(all_items);
+    auto item_emb = encode(*model->item_tower, data.items, di.distinct).index_select(0, to_tensor(di.column));
+    auto pos_emb = item_emb.narrow(0, 0, len);                         // (B, E)
+    auto neg_emb = item_emb.narrow(0, len, len * k).view({len, k, -1});  // (B, k, E)
+    auto pos = (user_emb * pos_emb).sum(-1);                           // (B)
+    auto neg = (user_emb.unsqueeze(1) * neg_emb).sum(-1).reshape({-1});  // (B*k)
+    if (tc.loss == "bce") pos = pos / tc.temperature, neg = neg / tc.temperature;
+    return pointwise_loss(pos, neg, tc.loss);
+  }
+};
+
+StepRunner::StepRunner(nn::TwoTower model, const PreparedData& data, const RunConfig& cfg, int64_t total_steps)
+    : s_(std::make_unique<State>(std::move(model), data, cfg, total_steps)) {}
+StepRunner::~StepRunner() = default;
+
+double StepRunner::current_lr() const { return s_->schedule.at(std::max<int64_t>(s_->global_step - 1, 0)); }
+
+double StepRunner::step(const int64_t* rows, int64_t len) {
+  auto& st = *s_;
+  const auto& inter = st.data.dataset.interactions;
+  std::vector<int64_t> users(len), items(len);
+  for (int64_t i = 0; i < len; ++i) {
+    users[i] = inter.user[rows[i]];
+    items[i] = inter.item[rows[i]];
+  }
+  st.model->train();
+  Dedup du(users);
+  auto user_emb = encode(*st.model->user_tower, st.data.users, du.distinct).index_select(0, to_tensor(du.column));  // (B, E)
+  auto loss = st.tc.loss == "softmax" ? st.softmax_loss(user_emb, users, items) : st.pointwise(user_emb, items);
+  st.schedule.apply(*st.optimizer, st.global_step);
+  st.optimizer->zero_grad();
+  loss.backward();
+  if (st.tc.grad_clip > 0) torch::nn::utils::clip_grad_norm_(st.model->parameters(), st.tc.grad_clip);
+  st.optimizer->step();
+  ++st.global_step;
+  return loss.item<double>();
+}
+
 TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const RunConfig& cfg,
                             const TrainOptions& options) {
   const auto& tc = cfg.train;
-  const auto& inter = data.dataset.interactions;
   const int64_t n_train = static_cast<int64_t>(data.split.train.size());
   const int64_t steps_per_epoch = (n_train + tc.batch_size - 1) / tc.batch_size;
   if (tc.threads > 0) torch::set_num_threads(static_cast<int>(tc.threads));
-
-  // log q(item): how often the item is a positive, i.e. how often it shows up as an in-batch negative.
-  std::vector<double> item_log_q(data.items.size(), 0.0);
-  {
-    std::vector<int64_t> count(data.items.size(), 0);
-    for (int64_t r : data.split.train) ++count[inter.item[r]];
-    for (size_t i = 0; i < count.size(); ++i)
-      item_log_q[i] = std::log(std::max<double>(count[i], 0.5) / static_cast<double>(n_train));
-  }
-
-  auto optimizer = make_optimizer(*model, tc.lr, tc.weight_decay);
-  LrSchedule schedule(tc.lr, tc.epochs * steps_per_epoch, tc.warmup_frac, tc.min_lr_ratio);
+  StepRunner runner(model, data, cfg, tc.epochs * steps_per_epoch);
   std::mt19937_64 rng(static_cast<uint64_t>(tc.seed));
-  std::uniform_int_distribution<int64_t> random_item(0, data.items.size() - 1);
 
   TrainResult result;
   std::vector<torch::Tensor> best_state;
-  int64_t bad_epochs = 0, global_step = 0, total_samples = 0;
+  int64_t bad_epochs = 0, total_samples = 0;
   std::vector<int64_t> order = data.split.train;
 
   for (int64_t epoch = 1; epoch <= tc.epochs; ++epoch) {
-    model->train();
     std::shuffle(order.begin(), order.end(), rng);
     ProgressBar bar(fmt::format("epoch {}/{}", epoch, tc.epochs), steps_per_epoch, !options.quiet);
     const auto t0 = Clock::now();
@@ -111,48 +175,10 @@ TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const
     for (int64_t step = 0; step < steps_per_epoch; ++step) {
       const int64_t start = step * tc.batch_size, len = std::min(tc.batch_size, n_train - start);
       if (len < 2) break;  // a one-pair batch has no in-batch negatives
-      std::vector<int64_t> users(len), items(len);
-      for (int64_t i = 0; i < len; ++i) {
-        users[i] = inter.user[order[start + i]];
-        items[i] = inter.item[order[start + i]];
-      }
-      Dedup du(users);
-      auto user_emb = encode(*model->user_tower, data.users, du.distinct).index_select(0, to_tensor(du.column));  // (B, E)
-      torch::Tensor loss;
-      if (tc.loss == "softmax") {
-        Dedup di(items);
-        auto item_emb = encode(*model->item_tower, data.items, di.distinct);  // (U, E)
-        auto cols = to_tensor(di.column);
-        torch::Tensor log_q;
-        if (tc.logq) {
-          std::vector<double> lq(di.distinct.size());
-          for (size_t j = 0; j < lq.size(); ++j) lq[j] = item_log_q[di.distinct[j]];
-          log_q = torch::tensor(lq, torch::kFloat32);
-        }
-        auto mask = accidental_hit_mask(to_tensor(users), cols, static_cast<int64_t>(di.distinct.size()));
-        loss = in_batch_softmax_loss(user_emb, item_emb, cols, mask, log_q, tc.temperature);
-      } else {
-        std::vector<int64_t> all_items = items;
-        for (int64_t i = 0; i < len * tc.negatives; ++i) all_items.push_back(random_item(rng));
-        Dedup di(all_items);
-        auto item_emb = encode(*model->item_tower, data.items, di.distinct).index_select(0, to_tensor(di.column));
-        auto pos_emb = item_emb.narrow(0, 0, len);                                     // (B, E)
-        auto neg_emb = item_emb.narrow(0, len, len * tc.negatives).view({len, tc.negatives, -1});  // (B, k, E)
-        auto pos = (user_emb * pos_emb).sum(-1);                                      // (B)
-        auto neg = (user_emb.unsqueeze(1) * neg_emb).sum(-1).reshape({-1});           // (B*k)
-        if (tc.loss == "bce") pos = pos / tc.temperature, neg = neg / tc.temperature;
-        loss = pointwise_loss(pos, neg, tc.loss);
-      }
-      schedule.apply(*optimizer, global_step);
-      optimizer->zero_grad();
-      loss.backward();
-      if (tc.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), tc.grad_clip);
-      optimizer->step();
-      const double l = loss.item<double>();
+      const double l = runner.step(order.data() + start, len);
       if (!std::isfinite(l)) throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}", l, epoch, step + 1));
       loss_sum += l * len;
       samples += len;
-      ++global_step;
       bar.update(step + 1, samples, loss_sum / samples);
     }
     bar.finish();
@@ -174,7 +200,7 @@ TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const
     nlohmann::json rec;
     rec["epoch"] = epoch;
     rec["loss"] = samples ? loss_sum / samples : 0.0;
-    rec["lr"] = schedule.at(std::max<int64_t>(global_step - 1, 0));
+    rec["lr"] = runner.current_lr();
     rec["seconds"] = seconds;
     rec["samples_per_sec"] = seconds > 0 ? samples / seconds : 0.0;
     rec["valid"] = valid;

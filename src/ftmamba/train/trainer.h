@@ -26,6 +26,21 @@ struct TrainResult {
   bool stopped_early = false;
 };
 
+// One optimisation step on a batch of training interactions (loss, backward, clipping, AdamW with the
+// scheduled learning rate). train_two_tower drives it; the benchmarks time it directly.
+class StepRunner {
+ public:
+  StepRunner(nn::TwoTower model, const PreparedData& data, const RunConfig& cfg, int64_t total_steps);
+  ~StepRunner();
+  // rows: indices into the interactions (at least 2). Returns the batch loss.
+  double step(const int64_t* rows, int64_t len);
+  double current_lr() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
 TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const RunConfig& cfg,
                             const TrainOptions& options = {});
 

@@ -41,8 +41,7 @@ const Preset& find_preset(const std::string& name) {
   throw Error("unknown preset '" + name + "' (valid: " + valid + ")");
 }
 
-void generate_dataset(const std::string& preset, const GenerateOptions& options,
-                      const std::filesystem::path& out_dir) {
+void generate_dataset(const std::string& preset, const GenerateOptions& options, const std::filesystem::path& out_dir) {
   namespace fs = std::filesystem;
   const Preset& p = find_preset(preset);
   if (options.pairs <= 0) throw Error("--pairs must be positive");
@@ -50,7 +49,8 @@ void generate_dataset(const std::string& preset, const GenerateOptions& options,
   if (fs::exists(out_dir)) {
     if (!fs::is_directory(out_dir)) throw Error(out_dir.string() + ": exists and is not a folder");
     if (!fs::is_empty(out_dir) && !fs::exists(out_dir / "dataset.json"))
-      throw Error(out_dir.string() + ": exists and is not a generated dataset (no dataset.json); refusing to replace it");
+      throw Error(out_dir.string() +
+                  ": exists and is not a generated dataset (no dataset.json); refusing to replace it");
   }
   io::StagedDir stage(fs::absolute(out_dir).lexically_normal());
   const gen::Spec spec = p.build(options);

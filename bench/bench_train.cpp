@@ -1,0 +1,85 @@
+// Benchmark: two-tower training steps/s and encoding samples/s of ftmamba on a dataset folder, at a
+// given model size. Prints one JSON line. The PyTorch peer (pytorch_peer.py) measures the same thing.
+//   bench_train --data DIR [--model ft-mamba] [--d 64] [--layers 2] [--batch 512] [--steps 30]
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "ftmamba/core/memory.h"
+#include "ftmamba/train/run.h"
+#include "ftmamba/train/trainer.h"
+
+int main(int argc, char** argv) {
+  std::string data_dir, model = "ft-mamba";
+  int64_t d = 64, layers = 2, batch = 512, steps = 30, warmup = 3, threads = 1;
+  bool keep_resident = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
+    if (a == "--data") data_dir = next();
+    else if (a == "--model") model = next();
+    else if (a == "--d") d = std::stoll(next());
+    else if (a == "--layers") layers = std::stoll(next());
+    else if (a == "--batch") batch = std::stoll(next());
+    else if (a == "--steps") steps = std::stoll(next());
+    else if (a == "--warmup") warmup = std::stoll(next());
+    else if (a == "--threads") threads = std::stoll(next());
+    else if (a == "--default-malloc") keep_resident = false;
+    else {
+      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (data_dir.empty()) {
+    std::fprintf(stderr, "usage: bench_train --data DIR [--model M] [--d N] [--layers N] [--batch N] [--steps N]\n");
+    return 2;
+  }
+  if (keep_resident) ftmamba::keep_memory_resident();
+  torch::set_num_threads(static_cast<int>(threads));
+  torch::manual_seed(0);
+  ftmamba::train::RunConfig cfg;
+  cfg.model.type = model;
+  cfg.model.d_token = d;
+  cfg.model.embed_dim = d;
+  cfg.model.n_layers = layers;
+  cfg.train.batch_size = batch;
+  auto data = ftmamba::train::prepare_data(data_dir, cfg);
+  auto net = ftmamba::train::build_model(cfg, data.user_encoding, data.item_encoding);
+  ftmamba::train::StepRunner runner(net, data, cfg, warmup + steps);
+  std::vector<int64_t> order = data.split.train;
+  std::mt19937_64 rng(0);
+  std::shuffle(order.begin(), order.end(), rng);
+  using Clock = std::chrono::steady_clock;
+  auto run_steps = [&](int64_t from, int64_t n) {
+    for (int64_t s = from; s < from + n; ++s)
+      runner.step(order.data() + (s * batch) % (static_cast<int64_t>(order.size()) - batch), batch);
+  };
+  run_steps(0, warmup);
+  auto t0 = Clock::now();
+  run_steps(warmup, steps);
+  const double train_sps = steps * batch / std::chrono::duration<double>(Clock::now() - t0).count();
+
+  // Encoding: the whole item catalog in batches of 4096, repeated for ~3 s.
+  ftmamba::nn::encode_all(*net->item_tower, data.items.index_select(torch::arange(std::min<int64_t>(4096, data.items.size()))), 4096);
+  t0 = Clock::now();
+  int64_t encoded = 0;
+  while (std::chrono::duration<double>(Clock::now() - t0).count() < 3.0) {
+    ftmamba::nn::encode_all(*net->item_tower, data.items, 4096);
+    encoded += data.items.size();
+  }
+  const double enc_sps = encoded / std::chrono::duration<double>(Clock::now() - t0).count();
+  nlohmann::ordered_json j = {{"impl", "ftmamba"},
+                              {"model", model},
+                              {"d", d},
+                              {"layers", layers},
+                              {"batch", batch},
+                              {"threads", threads},
+                              {"malloc", keep_resident ? "resident" : "default"},
+                              {"params", ftmamba::train::count_parameters(*net)},
+                              {"train_samples_per_sec", std::round(train_sps * 10) / 10},
+                              {"encode_samples_per_sec", std::round(enc_sps * 10) / 10}};
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
