@@ -1,6 +1,7 @@
 // defines: bench_kernels, timing the fused CPU selective scan and causal conv1d against their LibTorch references
 // (float32, forward and forward+backward) at the tabular and a long shape; prints one JSON line per figure.
 // Usage: bench_kernels [--malloc default|resident] [--threads N] [--shape tabular|long|all]
+//                      [--impl kernel|reference|all] [--op scan|conv|all]
 #include <malloc.h>
 #include <torch/torch.h>
 
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -26,9 +28,15 @@ struct Shape {
 };
 
 struct Timing {
-  double median_ms = 0, min_ms = 0;
+  double median_ms = 0, min_ms = 0, cpu_ms = 0;  // cpu_ms: process CPU time per call (median), all threads
   int reps = 0;
 };
+
+double process_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+}
 
 // Median and minimum over repetitions after warm-up; stops after max_reps or about budget_s seconds.
 template <typename F>
@@ -36,16 +44,19 @@ Timing time_it(F&& f, int max_reps, double budget_s) {
   using clock = std::chrono::steady_clock;
   f();
   f();
-  std::vector<double> ms;
+  std::vector<double> ms, cpu;
   const auto start = clock::now();
   while (static_cast<int>(ms.size()) < max_reps) {
     const auto t0 = clock::now();
+    const double c0 = process_cpu_ms();
     f();
+    cpu.push_back(process_cpu_ms() - c0);
     ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
     if (ms.size() >= 3 && std::chrono::duration<double>(clock::now() - start).count() > budget_s) break;
   }
   std::sort(ms.begin(), ms.end());
-  return {ms[ms.size() / 2], ms.front(), static_cast<int>(ms.size())};
+  std::sort(cpu.begin(), cpu.end());
+  return {ms[ms.size() / 2], ms.front(), cpu[cpu.size() / 2], static_cast<int>(ms.size())};
 }
 
 void print(const char* bench, const Shape& s, const char* impl, const char* pass, const Timing& t, double flops,
@@ -53,10 +64,10 @@ void print(const char* bench, const Shape& s, const char* impl, const char* pass
   std::printf(
       "{\"bench\":\"%s\",\"shape\":\"%s\",\"batch\":%lld,\"L\":%lld,\"d_inner\":%lld,\"d_state\":%lld,"
       "\"impl\":\"%s\",\"pass\":\"%s\",\"dtype\":\"float32\",\"threads\":%d,\"malloc\":\"%s\","
-      "\"median_ms\":%.4f,\"min_ms\":%.4f,\"reps\":%d,\"gflops\":%.2f,\"gbytes_per_s\":%.2f}\n",
+      "\"median_ms\":%.4f,\"min_ms\":%.4f,\"cpu_ms\":%.4f,\"reps\":%d,\"gflops\":%.2f,\"gbytes_per_s\":%.2f}\n",
       bench, s.name, static_cast<long long>(s.batch), static_cast<long long>(s.L),
       static_cast<long long>(s.d_inner), static_cast<long long>(s.d_state), impl, pass, at::get_num_threads(),
-      malloc_mode, t.median_ms, t.min_ms, t.reps, flops / (t.median_ms * 1e6), bytes / (t.median_ms * 1e6));
+      malloc_mode, t.median_ms, t.min_ms, t.cpu_ms, t.reps, flops / (t.median_ms * 1e6), bytes / (t.median_ms * 1e6));
   std::fflush(stdout);
 }
 
@@ -131,12 +142,14 @@ void bench_conv(const Shape& s, const char* impl, Conv&& conv, int max_reps, dou
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string malloc_mode = "resident", shape = "all";
+  std::string malloc_mode = "resident", shape = "all", impl = "all", op = "all";
   int threads = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--malloc")) malloc_mode = argv[i + 1];
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--shape")) shape = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--impl")) impl = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--op")) op = argv[i + 1];
   }
   if (malloc_mode == "resident") {
     // Keep freed memory in the process (fresh pages cost ~10 us each on the dev machines; see DESIGN.md).
@@ -149,10 +162,12 @@ int main(int argc, char** argv) {
   for (const Shape& s : shapes) {
     if (shape != "all" && shape != s.name) continue;
     const bool tab = std::string(s.name) == "tabular";
-    bench_scan(s, "kernel", ftmamba::nn::selective_scan, 50, 2.0, malloc_mode.c_str());
-    bench_scan(s, "reference", ftmamba::nn::selective_scan_ref, tab ? 10 : 5, 3.0, malloc_mode.c_str());
-    bench_conv(s, "kernel", ftmamba::nn::causal_conv1d, 50, 1.0, malloc_mode.c_str());
-    bench_conv(s, "reference", ftmamba::nn::causal_conv1d_ref, 20, 1.0, malloc_mode.c_str());
+    const bool kern = impl != "reference", ref = impl != "kernel";
+    const bool scan = op != "conv", conv = op != "scan";
+    if (scan && kern) bench_scan(s, "kernel", ftmamba::nn::selective_scan, 50, 2.0, malloc_mode.c_str());
+    if (scan && ref) bench_scan(s, "reference", ftmamba::nn::selective_scan_ref, tab ? 10 : 5, 3.0, malloc_mode.c_str());
+    if (conv && kern) bench_conv(s, "kernel", ftmamba::nn::causal_conv1d, 50, 1.0, malloc_mode.c_str());
+    if (conv && ref) bench_conv(s, "reference", ftmamba::nn::causal_conv1d_ref, 20, 1.0, malloc_mode.c_str());
   }
   return 0;
 }

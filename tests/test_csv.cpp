@@ -188,6 +188,12 @@ TEST_F(CsvTest, DuplicateHeaderName) {
                   "t.csv:1:3: duplicate column name 'a'");
 }
 
+TEST_F(CsvTest, ControlCharacterInColumnName) {
+  // A quoted header name may hold a line break; it would split every later message, so it is refused.
+  EXPECT_CONTAINS(data_error([&] { read_csv(write("t.csv", "id,\"a\nb\"\n1,2\n")); }),
+                  "t.csv:1:2: column name 'a\\nb' contains a control character");
+}
+
 TEST_F(CsvTest, InvalidUtf8NamesLineColumnAndReason) {
   struct Case {
     std::string bytes, reason;
@@ -197,14 +203,14 @@ TEST_F(CsvTest, InvalidUtf8NamesLineColumnAndReason) {
       {"\xFE", "never occurs"},
       {"\xF5\x80\x80\x80", "never occurs"},
       {"\x80", "continuation byte"},
-      {"\xC0\xAF", "overlong"},          // '/' in two bytes
+      {"\xC0\xAF", "overlong"},  // '/' in two bytes
       {"\xC1\xBF", "overlong"},
       {"\xE0\x80\xAF", "overlong"},      // '/' in three bytes
       {"\xF0\x80\x80\xAF", "overlong"},  // '/' in four bytes
       {"\xED\xA0\x80", "surrogate"},     // U+D800
       {"\xED\xBF\xBF", "surrogate"},     // U+DFFF
       {"\xF4\x90\x80\x80", "above U+10FFFF"},
-      {"\xC3", "truncated"},             // lead byte followed by ASCII
+      {"\xC3", "truncated"},  // lead byte followed by ASCII
       {"\xE2\x82", "truncated"},
   };
   for (const auto& c : cases) {
@@ -234,9 +240,9 @@ TEST_F(CsvTest, ParseNumberAcceptsNumbers) {
 }
 
 TEST_F(CsvTest, ParseNumberRejectsTextNanInfAndOverflow) {
-  const std::vector<std::string> bad = {"abc",  "1.2.3",     "nan",      "NaN",   "-nan", "+nan",  "inf",
-                                        "-inf", "Infinity",  "-Infinity", "1e999", "-1e999", "0x10", "\"1,5\"",
-                                        "+-1",  "--1",       "1 2",      "+",     "-",    "1e",    "e5"};
+  const std::vector<std::string> bad = {"abc",  "1.2.3",    "nan",       "NaN",   "-nan",   "+nan", "inf",
+                                        "-inf", "Infinity", "-Infinity", "1e999", "-1e999", "0x10", "\"1,5\"",
+                                        "+-1",  "--1",      "1 2",       "+",     "-",      "1e",   "e5"};
   std::string csv = "id,v\n";
   for (size_t k = 0; k < bad.size(); ++k) csv += std::to_string(k) + "," + bad[k] + "\n";
   const CsvTable t = read_csv(write("nums.csv", csv));

@@ -56,10 +56,8 @@ class DatasetTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   void make(const std::map<std::string, std::string>& replace = {}) {
-    std::map<std::string, std::string> files = {{"schema.toml", kSchema},
-                                                {"users.csv", kUsers},
-                                                {"items.csv", kItems},
-                                                {"interactions.csv", kInteractions}};
+    std::map<std::string, std::string> files = {
+        {"schema.toml", kSchema}, {"users.csv", kUsers}, {"items.csv", kItems}, {"interactions.csv", kInteractions}};
     for (const auto& [name, text] : replace) files[name] = text;
     for (const auto& [name, text] : files) {
       if (name.rfind("-", 0) == 0) continue;  // "-users.csv" means: leave the file out
@@ -216,7 +214,7 @@ TEST_F(DatasetTest, NonUtf8Byte) {
   make({{"users.csv", "user_id,age,country\nu1,31,SE\nu2,30,D\xFF\n"}});
   const std::string msg = load_error();
   EXPECT_CONTAINS(msg, "users.csv:3:country: invalid UTF-8");
-  EXPECT_CONTAINS(msg, "byte 7 of the line");
+  EXPECT_CONTAINS(msg, "byte 0xFF at byte 8 of the line");
 }
 
 TEST_F(DatasetTest, UnterminatedQuote) {
@@ -226,13 +224,21 @@ TEST_F(DatasetTest, UnterminatedQuote) {
 
 TEST_F(DatasetTest, SchemaUnknownKeySuggestsTheRightOne) {
   make({{"schema.toml", schema_with("categorical = [\"country\"]", "categoricals = [\"country\"]")}});
-  EXPECT_CONTAINS(load_error(), "schema.toml: key 'users.categoricals': unknown key (did you mean 'users.categorical'?) (line 4)");
+  EXPECT_CONTAINS(load_error(),
+                  "schema.toml: key 'users.categoricals': unknown key (did you mean 'users.categorical'?) (line 4)");
   make({{"schema.toml", schema_with("[users]", "[user]")}});
   EXPECT_CONTAINS(load_error(), "schema.toml: key 'user': unknown key (did you mean 'users'?)");
   make({{"schema.toml", std::string(kSchema) + "[training]\nepochs = 3\n"}});
   EXPECT_CONTAINS(load_error(), "schema.toml: key 'training': unknown key (line 16)");
   make({{"schema.toml", schema_with("weight = \"w\"", "weight = \"w\"\nrating = \"r\"")}});
   EXPECT_CONTAINS(load_error(), "schema.toml: key 'interactions.rating': unknown key");
+}
+
+TEST_F(DatasetTest, SchemaMessagesStayOnOneLine) {
+  make({{"schema.toml", schema_with("id = \"user_id\"", "id = \"user_id\"\n\"bad\\nkey\" = 1")}});
+  EXPECT_CONTAINS(load_error(), "schema.toml: key 'users.bad\\x0Akey': unknown key (line 3)");
+  make({{"schema.toml", schema_with("numerical = [\"age\"]", "numerical = [\"a\\tb\"]")}});
+  EXPECT_CONTAINS(load_error(), "schema.toml: key 'users.numerical[0]': column name contains a control character");
 }
 
 TEST_F(DatasetTest, SchemaMissingRequiredKey) {
@@ -248,11 +254,14 @@ TEST_F(DatasetTest, SchemaMissingRequiredKey) {
 
 TEST_F(DatasetTest, SchemaWrongTypes) {
   make({{"schema.toml", schema_with("numerical = [\"age\"]", "numerical = \"age\"")}});
-  EXPECT_CONTAINS(load_error(), "schema.toml: key 'users.numerical': expected an array of column names, got a string (line 3)");
+  EXPECT_CONTAINS(load_error(),
+                  "schema.toml: key 'users.numerical': expected an array of column names, got a string (line 3)");
   make({{"schema.toml", schema_with("numerical = [\"age\"]", "numerical = [\"age\", 3]")}});
-  EXPECT_CONTAINS(load_error(), "schema.toml: key 'users.numerical[1]': expected a column name (string), got an integer");
+  EXPECT_CONTAINS(load_error(),
+                  "schema.toml: key 'users.numerical[1]': expected a column name (string), got an integer");
   make({{"schema.toml", schema_with("id = \"item_id\"", "id = 5")}});
-  EXPECT_CONTAINS(load_error(), "schema.toml: key 'items.id': expected a column name (string), got an integer (line 7)");
+  EXPECT_CONTAINS(load_error(),
+                  "schema.toml: key 'items.id': expected a column name (string), got an integer (line 7)");
   make({{"schema.toml", schema_with("id = \"item_id\"", "id = \"\"")}});
   EXPECT_CONTAINS(load_error(), "schema.toml: key 'items.id': column name is empty");
   make({{"schema.toml", "users = 3\n"}});
@@ -261,10 +270,13 @@ TEST_F(DatasetTest, SchemaWrongTypes) {
 
 TEST_F(DatasetTest, SchemaColumnListedTwiceOrIdAsFeature) {
   make({{"schema.toml", schema_with("categorical = [\"country\"]", "categorical = [\"country\", \"country\"]")}});
-  EXPECT_CONTAINS(load_error(), "key 'users.categorical[1]': column 'country' is listed twice (also at users.categorical[0])");
+  EXPECT_CONTAINS(load_error(),
+                  "key 'users.categorical[1]': column 'country' is listed twice (also at users.categorical[0])");
   make({{"schema.toml", schema_with("categorical = [\"country\"]", "categorical = [\"age\"]")}});
-  EXPECT_CONTAINS(load_error(), "key 'users.categorical[0]': column 'age' is listed twice (also at users.numerical[0])");
-  make({{"schema.toml", schema_with("categorical = [\"genre\", \"brand\"]", "categorical = [\"genre\", \"item_id\"]")}});
+  EXPECT_CONTAINS(load_error(),
+                  "key 'users.categorical[0]': column 'age' is listed twice (also at users.numerical[0])");
+  make(
+      {{"schema.toml", schema_with("categorical = [\"genre\", \"brand\"]", "categorical = [\"genre\", \"item_id\"]")}});
   EXPECT_CONTAINS(load_error(), "key 'items.categorical[1]': the id column 'item_id' cannot also be a feature");
   make({{"schema.toml", schema_with("item = \"item_id\"", "item = \"user_id\"")}});
   EXPECT_CONTAINS(load_error(), "key 'interactions.item': column 'user_id' is already used by interactions.user");
@@ -295,19 +307,19 @@ TEST_F(DatasetTest, SchemaTomlRoundTrip) {
 
 // A preset-sized dataset (160k interactions) must load well under a second.
 TEST_F(DatasetTest, PresetSizedDatasetLoadsQuickly) {
-  constexpr int kUsersN = 20000, kItemsN = 5000, kPairs = 160000;
+  constexpr int64_t kUsersN = 20000, kItemsN = 5000, kPairs = 160000;
   std::string users = "user_id,age,country\n", items = "item_id,price,genre,brand\n";
   std::string inter = "user_id,item_id,ts,w\n";
   // Built with a variadic helper: GCC 12 warns falsely on `"literal" + std::string` chains here.
   const auto line = [](std::string& out, const auto&... parts) { ((out += parts), ...), out += '\n'; };
-  for (int u = 0; u < kUsersN; ++u) {
+  for (int64_t u = 0; u < kUsersN; ++u) {
     line(users, "u", std::to_string(u), ",", std::to_string(18 + u % 60), ",C", std::to_string(u % 40));
   }
-  for (int i = 0; i < kItemsN; ++i) {
+  for (int64_t i = 0; i < kItemsN; ++i) {
     line(items, "i", std::to_string(i), ",", std::to_string(i % 100), ".5,g", std::to_string(i % 12), ",b",
          std::to_string(i % 300));
   }
-  for (int k = 0; k < kPairs; ++k) {
+  for (int64_t k = 0; k < kPairs; ++k) {
     line(inter, "u", std::to_string((k * 7919) % kUsersN), ",i", std::to_string((k * 104729) % kItemsN), ",",
          std::to_string(1600000000 + k), ",1");
   }
@@ -321,5 +333,5 @@ TEST_F(DatasetTest, PresetSizedDatasetLoadsQuickly) {
   EXPECT_EQ(d.interactions.item[1], 104729 % kItemsN);
   EXPECT_EQ(d.interactions.timestamp[kPairs - 1], 1600000000.0 + kPairs - 1);
   EXPECT_LT(seconds, 1.0) << "Dataset::load took " << seconds << " s";
-  std::printf("Dataset::load: %d interactions in %.3f s\n", kPairs, seconds);
+  std::printf("Dataset::load: %lld interactions in %.3f s\n", static_cast<long long>(kPairs), seconds);
 }

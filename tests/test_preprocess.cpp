@@ -27,18 +27,18 @@ FeatureTable sample_table() {
   for (int64_t r = 0; r < 6; ++r) t.index[t.ids[r]] = r;
   t.numerical_names = {"age", "score"};
   t.categorical_names = {"color", "size"};
-  t.numerical = {10, kNaN,  //
-                 20, 1,     //
-                 kNaN, 3,   //
-                 40, kNaN,  //
-                 1000, 100, //
-                 30, 5};
-  t.categorical = {"red", "S",     //
-                   "blue", "M",    //
-                   "red", "",      //
-                   "green", "S",   //
+  t.numerical = {10,   kNaN,  //
+                 20,   1,     //
+                 kNaN, 3,     //
+                 40,   kNaN,  //
+                 1000, 100,   //
+                 30,   5};
+  t.categorical = {"red",    "S",  //
+                   "blue",   "M",  //
+                   "red",    "",   //
+                   "green",  "S",  //
                    "purple", "L",  //
-                   "blue", "M"};
+                   "blue",   "M"};
   return t;
 }
 
@@ -175,10 +175,16 @@ TEST(FeatureEncoding, JsonRoundTripIsExact) {
   FeatureTable t = sample_table();
   t.numerical[0] = 1.0 / 3.0;  // means and stds that need all 17 digits
   t.numerical[3] = 0.1;
-  t.categorical[0] = "r\xC3\xA9" "d \"quoted\"";
+  t.categorical[0] =
+      "r\xC3\xA9"
+      "d \"quoted\"";
   const FeatureEncoding e = FeatureEncoding::fit(t, kTrainRows, 1);
   const nlohmann::json j = e.to_json();
-  EXPECT_EQ(j["categorical"][1]["offset"], 4);
+  // color: "", blue (2), green, red, the renamed row-0 value (1 each, by text) -> size starts at 5.
+  EXPECT_EQ(e.vocab[0], (std::vector<std::string>{"", "blue", "green", "red",
+                                                  "r\xC3\xA9"
+                                                  "d \"quoted\""}));
+  EXPECT_EQ(j["categorical"][1]["offset"], 5);
   const FeatureEncoding back = FeatureEncoding::from_json(nlohmann::json::parse(j.dump()));
   EXPECT_EQ(back.numerical_names, e.numerical_names);
   EXPECT_EQ(back.mean, e.mean);  // bitwise equal doubles

@@ -10,8 +10,8 @@
 
 using ftmamba::data::Interactions;
 using ftmamba::data::Split;
-using ftmamba::data::SplitMode;
 using ftmamba::data::split_interactions;
+using ftmamba::data::SplitMode;
 
 namespace {
 

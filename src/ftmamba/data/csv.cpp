@@ -69,10 +69,14 @@ size_t utf8_length(const unsigned char* p, size_t avail, const char*& why) {
     return 0;
   }
   if (p[1] < lo || p[1] > hi) {
-    if (b == 0xE0 || b == 0xF0) why = "overlong encoding";
-    else if (b == 0xED && p[1] >= 0x80 && p[1] <= 0xBF) why = "UTF-16 surrogate";
-    else if (b == 0xF4 && p[1] >= 0x80 && p[1] <= 0xBF) why = "code point above U+10FFFF";
-    else why = "truncated multi-byte sequence";
+    if (b == 0xE0 || b == 0xF0)
+      why = "overlong encoding";
+    else if (b == 0xED && p[1] >= 0x80 && p[1] <= 0xBF)
+      why = "UTF-16 surrogate";
+    else if (b == 0xF4 && p[1] >= 0x80 && p[1] <= 0xBF)
+      why = "code point above U+10FFFF";
+    else
+      why = "truncated multi-byte sequence";
     return 0;
   }
   for (size_t k = 2; k < len; ++k) {
@@ -167,8 +171,9 @@ class Parser {
     const auto* p = reinterpret_cast<const unsigned char*>(data_.data()) + pos_;
     const size_t len = utf8_length(p, data_.size() - pos_, why);
     if (len == 0) {
-      fail(line_, col, std::string("invalid UTF-8 (") + why + ", byte " + hex_byte(*p) + " at byte " +
-                           byte_in_line() + " of the line)");
+      fail(line_, col,
+           std::string("invalid UTF-8 (") + why + ", byte " + hex_byte(*p) + " at byte " + byte_in_line() +
+               " of the line)");
     }
     return len;
   }
@@ -180,8 +185,9 @@ class Parser {
       const auto c = static_cast<unsigned char>(data_[pos_]);
       if (c == ',' || c == '\n' || c == '\r') break;
       if (c == '"') {
-        fail(line_, col, "quote inside an unquoted field (byte " + byte_in_line() +
-                             " of the line); quote the whole field and double inner quotes");
+        fail(line_, col,
+             "quote inside an unquoted field (byte " + byte_in_line() +
+                 " of the line); quote the whole field and double inner quotes");
       }
       pos_ += c < 0x80 ? 1 : check_utf8(col);
     }
@@ -191,7 +197,7 @@ class Parser {
   void quoted_field(std::string& field, size_t col) {
     const size_t n = data_.size();
     const int64_t open_line = line_;
-    ++pos_;  // opening quote
+    ++pos_;             // opening quote
     size_t run = pos_;  // start of the bytes not yet copied into `field`
     for (;;) {
       if (pos_ >= n) fail(open_line, col, "unterminated quoted field (the quote opened here is never closed)");
@@ -245,11 +251,16 @@ std::string quote_for_message(std::string_view text) {
   size_t k = 0;
   for (; k < text.size() && k < kMax; ++k) {
     const auto c = static_cast<unsigned char>(text[k]);
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else if (c < 0x20 || c == 0x7F) out += "\\x" + hex_byte(c).substr(2);
-    else out += static_cast<char>(c);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c < 0x20 || c == 0x7F)
+      out += "\\x" + hex_byte(c).substr(2);
+    else
+      out += static_cast<char>(c);
   }
   if (k < text.size()) {
     // Do not end the message inside a multi-byte character.
@@ -317,6 +328,13 @@ CsvTable read_csv(const std::filesystem::path& path) {
   if (!parser.next(t.header, line)) throw DataError(t.path, 1, "", "empty file: expected a header row");
   std::unordered_set<std::string> seen;
   for (size_t c = 0; c < t.header.size(); ++c) {
+    // Column names appear in every later message, which must stay on one line.
+    const bool control = std::any_of(t.header[c].begin(), t.header[c].end(),
+                                     [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F; });
+    if (control) {
+      throw DataError(t.path, line, std::to_string(c + 1),
+                      "column name " + quote_for_message(t.header[c]) + " contains a control character");
+    }
     if (!seen.insert(t.header[c]).second) {
       throw DataError(t.path, line, std::to_string(c + 1), "duplicate column name '" + t.header[c] + "'");
     }

@@ -18,8 +18,9 @@ int schema_column(const CsvTable& t, const std::string& name, const std::string&
   if (const auto c = t.find_column(name)) return *c;
   std::string have;
   for (const auto& h : t.header) have += (have.empty() ? "" : ", ") + h;
-  throw DataError(t.path, 1, name,
-                  "missing column '" + name + "', which schema.toml names as " + role + " (the header has: " + have + ")");
+  throw DataError(
+      t.path, 1, name,
+      "missing column '" + name + "', which schema.toml names as " + role + " (the header has: " + have + ")");
 }
 
 void require_rows(const CsvTable& t) {

@@ -2,11 +2,13 @@
 // Schema::to_toml.
 #include "ftmamba/data/schema.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <sstream>
-#include <toml++/toml.h>
+#include <string_view>
 
 #include "ftmamba/core/error.h"
 
@@ -40,22 +42,51 @@ std::string one_line(std::string_view s) {
 
 const char* type_name(toml::node_type t) {
   switch (t) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
 std::string at_line(const toml::node& n) {
   const auto line = n.source().begin.line;
   return line > 0 ? " (line " + std::to_string(line) + ")" : "";
+}
+
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
+}
+
+// A key as it may appear in a one-line message: control characters escaped.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7F) {
+      static const char* digits = "0123456789ABCDEF";
+      out += std::string("\\x") + digits[b >> 4] + digits[b & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -92,7 +123,7 @@ class Reader {
           hint = " (did you mean '" + prefix + a + "'?)";
         }
       }
-      fail(prefix + key, "unknown key" + hint + at_line(v));
+      fail(printable(prefix + key), "unknown key" + hint + at_line(v));
     }
   }
 
@@ -115,6 +146,7 @@ class Reader {
     }
     std::string s = n->as_string()->get();
     if (s.empty()) fail(prefix + key, "column name is empty" + at_line(*n));
+    if (has_control(s)) fail(prefix + key, "column name contains a control character" + at_line(*n));
     return s;
   }
 
@@ -122,17 +154,18 @@ class Reader {
     const toml::node* n = t.get(key);
     if (n == nullptr) return {};
     if (!n->is_array()) {
-      fail(prefix + key,
-           std::string("expected an array of column names, got ") + type_name(n->type()) + at_line(*n));
+      fail(prefix + key, std::string("expected an array of column names, got ") + type_name(n->type()) + at_line(*n));
     }
     std::vector<std::string> out;
     const toml::array& arr = *n->as_array();
     for (size_t i = 0; i < arr.size(); ++i) {
       const toml::node& e = *arr.get(i);
       const std::string ekey = prefix + key + "[" + std::to_string(i) + "]";
-      if (!e.is_string()) fail(ekey, std::string("expected a column name (string), got ") + type_name(e.type()) + at_line(e));
+      if (!e.is_string())
+        fail(ekey, std::string("expected a column name (string), got ") + type_name(e.type()) + at_line(e));
       out.push_back(e.as_string()->get());
       if (out.back().empty()) fail(ekey, "column name is empty" + at_line(e));
+      if (has_control(out.back())) fail(ekey, "column name contains a control character" + at_line(e));
     }
     return out;
   }

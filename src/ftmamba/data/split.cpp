@@ -37,8 +37,8 @@ Split split_interactions(const Interactions& inter, int64_t n_users, SplitMode m
   for (int64_t k = 0; k < inter.size(); ++k) {
     const int64_t u = inter.user[k];
     if (u < 0 || u >= n_users) {
-      throw Error("split: interaction " + std::to_string(k) + " has user row " + std::to_string(u) +
-                  ", outside [0, " + std::to_string(n_users) + ")");
+      throw Error("split: interaction " + std::to_string(k) + " has user row " + std::to_string(u) + ", outside [0, " +
+                  std::to_string(n_users) + ")");
     }
     by_user[u].push_back(k);  // ascending, i.e. file order
   }
@@ -66,9 +66,12 @@ Split split_interactions(const Interactions& inter, int64_t n_users, SplitMode m
       if (valid >= test) ++valid;  // any position but test's
     }
     for (size_t k = 0; k < n; ++k) {
-      if (k == test) s.test.push_back(list[k]);
-      else if (k == valid) s.valid.push_back(list[k]);
-      else s.train.push_back(list[k]);
+      if (k == test)
+        s.test.push_back(list[k]);
+      else if (k == valid)
+        s.valid.push_back(list[k]);
+      else
+        s.train.push_back(list[k]);
     }
   }
   std::sort(s.train.begin(), s.train.end());
