@@ -8,6 +8,7 @@
 #include <string>
 
 #include "ftmamba/core/memory.h"
+#include "ftmamba/core/threads.h"
 #include "ftmamba/train/run.h"
 #include "ftmamba/train/trainer.h"
 
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (keep_resident) ftmamba::keep_memory_resident();
-  torch::set_num_threads(static_cast<int>(threads));
+  ftmamba::set_cpu_threads(static_cast<int>(threads));
   torch::manual_seed(0);
   ftmamba::train::RunConfig cfg;
   cfg.model.type = model;

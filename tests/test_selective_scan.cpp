@@ -174,14 +174,20 @@ TEST(SelectiveScan, MatchesReferenceWithSeveralThreadsAndChannelGroups) {
   at::set_num_threads(saved);
 }
 
-TEST(SelectiveScan, LongSequenceUsesChannelBlocks) {
-  // Long enough that the backward's state history is split into several channel blocks per item.
+TEST(SelectiveScan, LongSequencesAndWideRowsUseBlocksAndTimeChunks) {
+  // The backward keeps a bounded state history: wide rows are split into channel blocks, long sequences into
+  // time chunks restarted from checkpoints. {2, 13, 150}: three channel blocks; {2, 400, 40}: blocks of 32 + 8
+  // channels, each in four time chunks; {1, 300, 3}: time chunks with a block narrower than a vector.
   torch::manual_seed(2);
-  const Shape s{2, 400, 9, 16};
-  const Options o{true, true, true, true, true};
-  const Inputs in = make_inputs(s, o);
-  const Tensor dy = torch::randn({s.batch, s.L, s.dim}, torch::kFloat64);
-  expect_match(run_kernel(in, true, dy), run_ref(in, true, dy), in.names, 1e-10);
+  for (const Shape& s : {Shape{2, 13, 150, 16}, Shape{2, 400, 40, 16}, Shape{1, 300, 3, 5}}) {
+    for (bool softplus : {true, false}) {
+      const Options o{true, true, true, softplus, true};
+      SCOPED_TRACE(describe(s, o));
+      const Inputs in = make_inputs(s, o);
+      const Tensor dy = torch::randn({s.batch, s.L, s.dim}, torch::kFloat64);
+      expect_match(run_kernel(in, softplus, dy), run_ref(in, softplus, dy), in.names, 1e-10);
+    }
+  }
 }
 
 TEST(SelectiveScan, Float32MatchesFloat64Reference) {

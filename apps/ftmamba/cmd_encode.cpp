@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "ftmamba/core/threads.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/train/run.h"
@@ -24,7 +25,7 @@ void add_encode_command(CLI::App& app) {
                 "Also write the encoder inputs: numerical, missing, categorical");
   cmd->callback([args] {
     auto run = train::Run::load(args->run);
-    if (run.config.train.threads > 0) torch::set_num_threads(static_cast<int>(run.config.train.threads));
+    set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto dataset = data::Dataset::load(args->data.empty() ? run.data_dir : std::filesystem::path(args->data));
     const bool users = args->side == "user";
     const auto& table = users ? dataset.users : dataset.items;

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "ftmamba/core/threads.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/train/run.h"
 
@@ -19,7 +20,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
   cmd->callback([args] {
     auto run = train::Run::load(args->run);
-    if (run.config.train.threads > 0) torch::set_num_threads(static_cast<int>(run.config.train.threads));
+    set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto data = train::prepare_data(args->data.empty() ? run.data_dir : std::filesystem::path(args->data), run.config,
                                     &run.user_encoding, &run.item_encoding);
     auto negatives = eval::load_or_draw_negatives(run.dir, data, run.config.eval.sampled_negatives,

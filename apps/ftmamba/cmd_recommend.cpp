@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "commands.h"
+#include "ftmamba/core/threads.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/preprocess.h"
 #include "ftmamba/train/run.h"
@@ -29,6 +30,7 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print JSON");
   cmd->callback([args] {
     auto run = train::Run::load(args->run);
+    set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto dataset = data::Dataset::load(args->data.empty() ? run.data_dir : std::filesystem::path(args->data));
     data::EncodedFeatures user;
     std::unordered_set<int64_t> seen;

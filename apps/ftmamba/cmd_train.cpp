@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "ftmamba/core/threads.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/io/atomic_file.h"
@@ -35,7 +36,7 @@ void add_train_command(CLI::App& app) {
     for (const auto& s : args->sets) cfg.set_assignment(s);
     cfg.validate();
     torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
-    if (cfg.train.threads > 0) torch::set_num_threads(static_cast<int>(cfg.train.threads));
+    set_cpu_threads(static_cast<int>(cfg.train.threads));
 
     auto data = train::prepare_data(args->data, cfg);
     train::Run run;

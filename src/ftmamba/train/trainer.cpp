@@ -8,6 +8,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/progress.h"
+#include "ftmamba/core/threads.h"
 #include "ftmamba/eval/ranking.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/optimizer.h"
@@ -157,7 +158,7 @@ TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const
   const auto& tc = cfg.train;
   const int64_t n_train = static_cast<int64_t>(data.split.train.size());
   const int64_t steps_per_epoch = (n_train + tc.batch_size - 1) / tc.batch_size;
-  if (tc.threads > 0) torch::set_num_threads(static_cast<int>(tc.threads));
+  set_cpu_threads(static_cast<int>(tc.threads));
   StepRunner runner(model, data, cfg, tc.epochs * steps_per_epoch);
   std::mt19937_64 rng(static_cast<uint64_t>(tc.seed));
 
