@@ -38,15 +38,18 @@ double process_cpu_ms() {
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
 }
 
-// Median and minimum over repetitions after warm-up; stops after max_reps or about budget_s seconds.
+// Median and minimum over repetitions after warm-up; stops after max_reps, or once budget_s seconds are spent
+// with at least 3 repetitions (1 when a single call takes longer than the budget).
 template <typename F>
 Timing time_it(F&& f, int max_reps, double budget_s) {
   using clock = std::chrono::steady_clock;
+  const auto w0 = clock::now();
   f();
-  f();
+  const bool slow = std::chrono::duration<double>(clock::now() - w0).count() > budget_s;
+  if (!slow) f();
   std::vector<double> ms, cpu;
   const auto start = clock::now();
-  while (static_cast<int>(ms.size()) < max_reps) {
+  while (static_cast<int>(ms.size()) < (slow ? 1 : max_reps)) {
     const auto t0 = clock::now();
     const double c0 = process_cpu_ms();
     f();
@@ -65,9 +68,9 @@ void print(const char* bench, const Shape& s, const char* impl, const char* pass
       "{\"bench\":\"%s\",\"shape\":\"%s\",\"batch\":%lld,\"L\":%lld,\"d_inner\":%lld,\"d_state\":%lld,"
       "\"impl\":\"%s\",\"pass\":\"%s\",\"dtype\":\"float32\",\"threads\":%d,\"malloc\":\"%s\","
       "\"median_ms\":%.4f,\"min_ms\":%.4f,\"cpu_ms\":%.4f,\"reps\":%d,\"gflops\":%.2f,\"gbytes_per_s\":%.2f}\n",
-      bench, s.name, static_cast<long long>(s.batch), static_cast<long long>(s.L),
-      static_cast<long long>(s.d_inner), static_cast<long long>(s.d_state), impl, pass, at::get_num_threads(),
-      malloc_mode, t.median_ms, t.min_ms, t.cpu_ms, t.reps, flops / (t.median_ms * 1e6), bytes / (t.median_ms * 1e6));
+      bench, s.name, static_cast<long long>(s.batch), static_cast<long long>(s.L), static_cast<long long>(s.d_inner),
+      static_cast<long long>(s.d_state), impl, pass, at::get_num_threads(), malloc_mode, t.median_ms, t.min_ms,
+      t.cpu_ms, t.reps, flops / (t.median_ms * 1e6), bytes / (t.median_ms * 1e6));
   std::fflush(stdout);
 }
 
@@ -98,7 +101,9 @@ template <typename Scan>
 void bench_scan(const Shape& s, const char* impl, Scan&& scan, int max_reps, double budget_s, const char* malloc_mode) {
   const ScanInputs in = make_scan_inputs(s);
   const int64_t r = s.dt_rank, n = s.d_state;
-  const auto call = [&] { return scan(in.u(), in.delta, in.A, in.B(r, n), in.C(r, n), in.D, in.z(), in.delta_bias, true); };
+  const auto call = [&] {
+    return scan(in.u(), in.delta, in.A, in.B(r, n), in.C(r, n), in.D, in.z(), in.delta_bias, true);
+  };
   const Tensor dy = torch::randn({s.batch, s.L, s.d_inner});
   // Per element of (batch, L, d_inner, N): forward ~6 flops + 1 exp; backward ~15 flops, recompute 6 + 1 exp.
   const double elems = static_cast<double>(s.batch * s.L * s.d_inner * s.d_state);
@@ -115,8 +120,8 @@ void bench_scan(const Shape& s, const char* impl, Scan&& scan, int max_reps, dou
   const std::vector<Tensor> leaves = {in.xz, in.x_dbl, in.delta, in.A, in.D, in.delta_bias};
   const Timing fb = time_it([&] { (void)torch::autograd::grad({call()}, leaves, {dy}); }, max_reps, budget_s);
   // Forward + backward: the forward's bytes, then re-reading them with dy and writing du, ddelta, dz, dB, dC.
-  print("selective_scan", s, impl, "fwd+bwd", fb, 27 * elems, (4 * tok + 2 * bc) + (4 * tok + 2 * bc) + (4 * tok + 2 * bc),
-        malloc_mode);
+  print("selective_scan", s, impl, "fwd+bwd", fb, 27 * elems,
+        (4 * tok + 2 * bc) + (4 * tok + 2 * bc) + (4 * tok + 2 * bc), malloc_mode);
 }
 
 template <typename Conv>
@@ -134,8 +139,7 @@ void bench_conv(const Shape& s, const char* impl, Conv&& conv, int max_reps, dou
       },
       max_reps, budget_s);
   print("causal_conv1d", s, impl, "fwd", fwd, tok * (2.0 * s.d_conv + 4), tok * 8.0, malloc_mode);
-  const Timing fb =
-      time_it([&] { (void)torch::autograd::grad({call()}, {xz, w, b}, {dy}); }, max_reps, budget_s);
+  const Timing fb = time_it([&] { (void)torch::autograd::grad({call()}, {xz, w, b}, {dy}); }, max_reps, budget_s);
   print("causal_conv1d", s, impl, "fwd+bwd", fb, tok * (6.0 * s.d_conv + 12), tok * 20.0, malloc_mode);
 }
 
@@ -145,11 +149,16 @@ int main(int argc, char** argv) {
   std::string malloc_mode = "resident", shape = "all", impl = "all", op = "all";
   int threads = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--malloc")) malloc_mode = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--shape")) shape = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--impl")) impl = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--op")) op = argv[i + 1];
+    if (!std::strcmp(argv[i], "--malloc"))
+      malloc_mode = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--threads"))
+      threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--shape"))
+      shape = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--impl"))
+      impl = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--op"))
+      op = argv[i + 1];
   }
   if (malloc_mode == "resident") {
     // Keep freed memory in the process (fresh pages cost ~10 us each on the dev machines; see DESIGN.md).
@@ -165,7 +174,8 @@ int main(int argc, char** argv) {
     const bool kern = impl != "reference", ref = impl != "kernel";
     const bool scan = op != "conv", conv = op != "scan";
     if (scan && kern) bench_scan(s, "kernel", ftmamba::nn::selective_scan, 50, 2.0, malloc_mode.c_str());
-    if (scan && ref) bench_scan(s, "reference", ftmamba::nn::selective_scan_ref, tab ? 10 : 5, 3.0, malloc_mode.c_str());
+    if (scan && ref)
+      bench_scan(s, "reference", ftmamba::nn::selective_scan_ref, tab ? 10 : 5, 3.0, malloc_mode.c_str());
     if (conv && kern) bench_conv(s, "kernel", ftmamba::nn::causal_conv1d, 50, 1.0, malloc_mode.c_str());
     if (conv && ref) bench_conv(s, "reference", ftmamba::nn::causal_conv1d_ref, 20, 1.0, malloc_mode.c_str());
   }

@@ -19,9 +19,9 @@ struct Case {
 };
 
 std::string describe(const Case& c) {
-  return "batch " + std::to_string(c.batch) + " L " + std::to_string(c.L) + " channels " +
-         std::to_string(c.channels) + " width " + std::to_string(c.width) + " bias " + std::to_string(c.bias) +
-         " silu " + std::to_string(c.silu) + " strided " + std::to_string(c.strided);
+  return "batch " + std::to_string(c.batch) + " L " + std::to_string(c.L) + " channels " + std::to_string(c.channels) +
+         " width " + std::to_string(c.width) + " bias " + std::to_string(c.bias) + " silu " + std::to_string(c.silu) +
+         " strided " + std::to_string(c.strided);
 }
 
 struct Inputs {
@@ -84,8 +84,8 @@ void expect_match(const Result& got, const Result& want, double tol) {
 
 TEST(CausalConv1d, MatchesReferenceFloat64) {
   torch::manual_seed(0);
-  for (const auto& [batch, L, channels] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
-           {3, 1, 5}, {3, 7, 5}, {2, 37, 5}, {1, 13, 16}, {4, 3, 1}}) {
+  for (const auto& [batch, L, channels] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t>>{{3, 1, 5}, {3, 7, 5}, {2, 37, 5}, {1, 13, 16}, {4, 3, 1}}) {
     for (int64_t width : {1, 2, 4, 5}) {
       for (int mask = 0; mask < 8; ++mask) {
         const Case c{batch, L, channels, width, (mask & 1) != 0, (mask & 2) != 0, (mask & 4) != 0};
@@ -108,8 +108,8 @@ TEST(CausalConv1d, MatchesReferenceWithSeveralThreads) {
       SCOPED_TRACE(describe(c) + " threads " + std::to_string(threads));
       const Inputs in = make_inputs(c);
       const Tensor dy = torch::randn({c.batch, c.L, c.channels}, torch::kFloat64);
-      expect_match(run(ftmamba::nn::causal_conv1d, in, c.silu, dy),
-                   run(ftmamba::nn::causal_conv1d_ref, in, c.silu, dy), 1e-10);
+      expect_match(run(ftmamba::nn::causal_conv1d, in, c.silu, dy), run(ftmamba::nn::causal_conv1d_ref, in, c.silu, dy),
+                   1e-10);
     }
   }
   at::set_num_threads(saved);

@@ -93,7 +93,9 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight_in, const Tensor& bia
   // Computes in x's dtype when float32/float64, else float32; casts go through autograd.
   const auto st = x.scalar_type();
   const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;
-  const auto cast = [compute](const Tensor& t) { return (t.defined() && t.scalar_type() != compute) ? t.to(compute) : t; };
+  const auto cast = [compute](const Tensor& t) {
+    return (t.defined() && t.scalar_type() != compute) ? t.to(compute) : t;
+  };
   const Tensor xc = cast(x);
   const Tensor b = bias.defined() ? cast(bias) : torch::empty({0}, xc.options());
   Tensor y = CausalConv1dFn::apply(xc, cast(weight), b, silu, bias.defined());
@@ -107,7 +109,7 @@ Tensor causal_conv1d_ref(const Tensor& x, const Tensor& weight_in, const Tensor&
   // Pad width-1 on both sides and keep the first L outputs: output t sees inputs t-(width-1) .. t.
   Tensor y = torch::conv1d(x.transpose(1, 2), weight.unsqueeze(1), bias, /*stride=*/1, /*padding=*/width - 1,
                            /*dilation=*/1, /*groups=*/channels);  // (batch, channels, L + width - 1)
-  y = y.slice(2, 0, L).transpose(1, 2);                          // (batch, L, channels)
+  y = y.slice(2, 0, L).transpose(1, 2);                           // (batch, L, channels)
   if (silu) y = torch::silu(y);
   return y.contiguous();
 }

@@ -37,9 +37,9 @@ const T* ptr_or_null(const Tensor& t) {
 }
 
 template <typename T>
-kernels::SelectiveScanParams<T> make_params(const Tensor& u, const Tensor& delta, const Tensor& A,
-                                            const Tensor& B, const Tensor& C, const Tensor& D, const Tensor& z,
-                                            const Tensor& delta_bias, bool delta_softplus) {
+kernels::SelectiveScanParams<T> make_params(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B,
+                                            const Tensor& C, const Tensor& D, const Tensor& z, const Tensor& delta_bias,
+                                            bool delta_softplus) {
   kernels::SelectiveScanParams<T> p;
   p.batch = u.size(0);
   p.seqlen = u.size(1);
@@ -75,8 +75,8 @@ void check_shapes(const Tensor& u, const Tensor& delta, const Tensor& A, const T
   TORCH_CHECK(u.dim() == 3, "selective_scan: u must be (batch, L, d_inner), got ", u.sizes());
   const int64_t batch = u.size(0), L = u.size(1), dim = u.size(2);
   TORCH_CHECK(delta.sizes() == u.sizes(), "selective_scan: delta ", delta.sizes(), " != u ", u.sizes());
-  TORCH_CHECK(A.dim() == 2 && A.size(0) == dim && A.size(1) >= 1,
-              "selective_scan: A must be (d_inner, d_state), got ", A.sizes());
+  TORCH_CHECK(A.dim() == 2 && A.size(0) == dim && A.size(1) >= 1, "selective_scan: A must be (d_inner, d_state), got ",
+              A.sizes());
   const int64_t N = A.size(1);
   for (const Tensor* t : {&B, &C}) {
     TORCH_CHECK(t->dim() == 3 && t->size(0) == batch && t->size(1) == L && t->size(2) == N,
@@ -90,8 +90,8 @@ void check_shapes(const Tensor& u, const Tensor& delta, const Tensor& A, const T
 
 struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
   // All tensors share u's dtype (float32 or float64) and are on the CPU; see selective_scan().
-  static Tensor forward(AutogradContext* ctx, Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor D,
-                        Tensor z, Tensor delta_bias, bool delta_softplus, int64_t present) {
+  static Tensor forward(AutogradContext* ctx, Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor D, Tensor z,
+                        Tensor delta_bias, bool delta_softplus, int64_t present) {
     D = undefined_unless(D, present & kHasD);
     z = undefined_unless(z, present & kHasZ);
     delta_bias = undefined_unless(delta_bias, present & kHasBias);
@@ -165,7 +165,9 @@ Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, con
   // Casts go through autograd, so A_log / D kept in fp32 still receive fp32 gradients.
   const auto st = u.scalar_type();
   const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;
-  const auto cast = [compute](const Tensor& t) { return (t.defined() && t.scalar_type() != compute) ? t.to(compute) : t; };
+  const auto cast = [compute](const Tensor& t) {
+    return (t.defined() && t.scalar_type() != compute) ? t.to(compute) : t;
+  };
   const Tensor uc = cast(u);
   const int64_t present = (D.defined() ? kHasD : 0) | (z.defined() ? kHasZ : 0) | (delta_bias.defined() ? kHasBias : 0);
   Tensor y = SelectiveScanFn::apply(uc, cast(delta), cast(A), cast(B), cast(C), placeholder_if_undefined(cast(D), uc),
@@ -178,11 +180,11 @@ Tensor selective_scan_ref(const Tensor& u, const Tensor& delta, const Tensor& A,
                           const Tensor& D, const Tensor& z, const Tensor& delta_bias, bool delta_softplus) {
   check_shapes(u, delta, A, B, C, D, z, delta_bias);
   const int64_t batch = u.size(0), L = u.size(1), dim = u.size(2), N = A.size(1);
-  Tensor dt = delta_bias.defined() ? delta + delta_bias : delta;  // (batch, L, d_inner)
-  if (delta_softplus) dt = torch::softplus(dt);                    // threshold 20, as in mamba_ssm
-  const Tensor deltaA = torch::exp(dt.unsqueeze(-1) * A);         // (batch, L, d_inner, N)
+  Tensor dt = delta_bias.defined() ? delta + delta_bias : delta;    // (batch, L, d_inner)
+  if (delta_softplus) dt = torch::softplus(dt);                     // threshold 20, as in mamba_ssm
+  const Tensor deltaA = torch::exp(dt.unsqueeze(-1) * A);           // (batch, L, d_inner, N)
   const Tensor deltaB_u = (dt * u).unsqueeze(-1) * B.unsqueeze(2);  // (batch, L, d_inner, N)
-  Tensor h = torch::zeros({batch, dim, N}, u.options());           // (batch, d_inner, N)
+  Tensor h = torch::zeros({batch, dim, N}, u.options());            // (batch, d_inner, N)
   std::vector<Tensor> ys;
   ys.reserve(static_cast<size_t>(L));
   for (int64_t t = 0; t < L; ++t) {
