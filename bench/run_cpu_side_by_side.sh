@@ -16,7 +16,7 @@ if [ ! -f "$WORK/items.safetensors" ]; then
   "$BUILD/ftmamba" encode --run "$WORK/encoder-run" --side item --with-inputs --out "$WORK/items.safetensors" >&2
 fi
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=67108864
-echo "{\"machine\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\", \"cores\": $(nproc), \"date\": \"$(date -u +%F)\", \"malloc\": \"MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1G on both sides\"}"
+echo "{\"machine\": \"$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | xargs)\", \"vcpus\": $(nproc --all), \"date\": \"$(date -u +%F)\", \"malloc\": \"MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1G on both sides\"}"
 PY=/usr/bin/python3
 for model in ${MODELS:-ft-mamba}; do
   "$BUILD/bench/bench_train" --data "$DATA" --model "$model" --steps "$STEPS"
