@@ -82,6 +82,10 @@ TEST_F(EndToEnd, ModelBeatsPopularityAndOracleBoundsIt) {
   EXPECT_GT(model, 1.5 * pop) << "model " << model << " popularity " << pop;
   EXPECT_GT(oracle, pop);
   EXPECT_LT(oracle, 0.95);
+  // Nothing beats the noise-free true utility by more than sampling noise.
+  const double truth = m["true-utility"]["HR@10"];
+  EXPECT_GT(truth, oracle);
+  EXPECT_LT(model, truth);
   EXPECT_GT(metrics()["test"]["sampled"]["model"]["HR@10"].get<double>(), model);  // 101 candidates are easier
 }
 

@@ -125,8 +125,14 @@ TEST_F(GeneratorTest, WritesEveryFileAndLoads) {
 
 TEST_F(GeneratorTest, OracleTensorsMatchTables) {
   const auto w = ftmamba::io::load_safetensors(dir() / "oracle.safetensors");
-  ASSERT_EQ(w.size(), 3u);
+  ASSERT_EQ(w.size(), 6u);
   const torch::Tensor U = w.at("user_factors"), V = w.at("item_factors"), b = w.at("item_bias");
+  // The true utility has the same shapes and differs by the hidden taste and popularity.
+  EXPECT_EQ(w.at("true_user_factors").sizes(), U.sizes());
+  EXPECT_EQ(w.at("true_item_factors").sizes(), V.sizes());
+  EXPECT_EQ(w.at("true_item_bias").sizes(), b.sizes());
+  EXPECT_GT((w.at("true_user_factors") - U).abs().mean().item<double>(), 1e-3);
+  EXPECT_GT((w.at("true_item_bias") - b).abs().mean().item<double>(), 1e-3);
   EXPECT_EQ(U.scalar_type(), torch::kFloat32);
   EXPECT_EQ(V.scalar_type(), torch::kFloat32);
   EXPECT_EQ(b.scalar_type(), torch::kFloat32);

@@ -528,7 +528,8 @@ std::string oracle_definition() {
          "+ feature-explained popularity) / temperature. It leaves out each user's hidden taste component, the "
          "hidden popularity residual and the sampling noise. A blank feature contributes its effect's mean over "
          "the rows where the feature is present (for a cross effect, over those rows sharing the other "
-         "feature's level).";
+         "feature's level). true_user_factors, true_item_factors and true_item_bias give the same score with "
+         "the hidden taste and hidden popularity included (everything but the sampling noise): the ceiling.";
 }
 
 // ---- the engine ----------------------------------------------------------------------------------
@@ -669,6 +670,12 @@ Result generate(const Spec& spec, const GenerateOptions& options) {
   for (size_t i = 0; i < U.oracle.size(); ++i) res.user_factors[i] = static_cast<float>(U.oracle[i] * inv_t);
   for (size_t i = 0; i < V.oracle.size(); ++i) res.item_factors[i] = static_cast<float>(V.oracle[i]);
   for (int64_t i = 0; i < n_items; ++i) res.item_bias[i] = static_cast<float>(P.oracle[i] * inv_t);
+  res.true_user_factors.resize(taste.size());
+  res.true_item_factors.resize(V.truth.size());
+  res.true_item_bias.resize(n_items);
+  for (size_t i = 0; i < taste.size(); ++i) res.true_user_factors[i] = static_cast<float>(taste[i] * inv_t);
+  for (size_t i = 0; i < V.truth.size(); ++i) res.true_item_factors[i] = static_cast<float>(V.truth[i]);
+  for (int64_t i = 0; i < n_items; ++i) res.true_item_bias[i] = static_cast<float>(P.truth[i] * inv_t);
 
   // Checks: leave-last-out HR@10 over the full catalog with the user's other items masked.
   {
@@ -742,7 +749,10 @@ void write_dataset(const Spec& spec, const Result& res, const GenerateOptions& o
         dir / "oracle.safetensors",
         {{"user_factors", tensor(res.user_factors, {n_users, res.dim})},
          {"item_factors", tensor(res.item_factors, {n_items, res.dim})},
-         {"item_bias", tensor(res.item_bias, {n_items})}},
+         {"item_bias", tensor(res.item_bias, {n_items})},
+         {"true_user_factors", tensor(res.true_user_factors, {n_users, res.dim})},
+         {"true_item_factors", tensor(res.true_item_factors, {n_items, res.dim})},
+         {"true_item_bias", tensor(res.true_item_bias, {n_items})}},
         {{"preset", spec.preset}, {"seed", std::to_string(options.seed)}, {"definition", oracle_definition()}});
   }
   {

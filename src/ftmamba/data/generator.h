@@ -153,6 +153,10 @@ struct Result {
   std::vector<float> user_factors;  // (n_users, dim) oracle, users row order
   std::vector<float> item_factors;  // (n_items, dim) oracle, items row order
   std::vector<float> item_bias;     // (n_items)
+  // The true, noise-free utility (hidden taste and hidden popularity included): the ceiling no ranker
+  // beats in expectation. A model can exceed the feature oracle above, because users and items are
+  // identifiable from their feature values and their histories reveal the hidden parts.
+  std::vector<float> true_user_factors, true_item_factors, true_item_bias;
   Checks checks;
 };
 

@@ -11,20 +11,27 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The generator's oracle: score(u, i) = <user_factors[u], item_factors[i]> + item_bias[i].
-std::optional<ScoreFn> oracle_scorer(const train::PreparedData& data) {
+// The generator's oracles, score(u, i) = <user_factors[u], item_factors[i]> + item_bias[i]: "oracle" is the
+// expected utility given the features; "true-utility" adds the hidden taste and popularity (noise-free truth).
+std::vector<std::pair<std::string, ScoreFn>> oracle_scorers(const train::PreparedData& data) {
   const fs::path file = data.dataset.dir / "oracle.safetensors";
-  if (!fs::exists(file)) return std::nullopt;
+  if (!fs::exists(file)) return {};
   auto t = io::load_safetensors(file);
-  for (const char* name : {"user_factors", "item_factors", "item_bias"})
-    if (!t.count(name)) throw Error(file.string() + ": missing tensor '" + name + "'");
-  auto uf = t["user_factors"].to(torch::kFloat32), itf = t["item_factors"].to(torch::kFloat32);
-  auto bias = t["item_bias"].to(torch::kFloat32);
-  if (uf.size(0) != data.users.size() || itf.size(0) != data.items.size() || bias.size(0) != data.items.size())
-    throw Error(file.string() + ": oracle sizes do not match the dataset's users and items");
-  return ScoreFn([uf, itf, bias](const torch::Tensor& rows) {
-    return torch::addmm(bias.unsqueeze(0), uf.index_select(0, rows), itf.t());
-  });
+  std::vector<std::pair<std::string, ScoreFn>> out;
+  for (const auto& [name, prefix] : {std::pair<std::string, std::string>{"oracle", ""}, {"true-utility", "true_"}}) {
+    const std::string uf_name = prefix + "user_factors", if_name = prefix + "item_factors", b_name = prefix + "item_bias";
+    if (!t.count(uf_name) || !t.count(if_name) || !t.count(b_name)) {
+      if (prefix.empty()) throw Error(file.string() + ": missing tensor 'user_factors', 'item_factors' or 'item_bias'");
+      continue;
+    }
+    auto uf = t[uf_name].to(torch::kFloat32), itf = t[if_name].to(torch::kFloat32), bias = t[b_name].to(torch::kFloat32);
+    if (uf.size(0) != data.users.size() || itf.size(0) != data.items.size() || bias.size(0) != data.items.size())
+      throw Error(file.string() + ": oracle sizes do not match the dataset's users and items");
+    out.emplace_back(name, [uf, itf, bias](const torch::Tensor& rows) {
+      return torch::addmm(bias.unsqueeze(0), uf.index_select(0, rows), itf.t());
+    });
+  }
+  return out;
 }
 
 }  // namespace
@@ -52,7 +59,7 @@ nlohmann::ordered_json evaluate_test(nn::TwoTower& model, const train::PreparedD
   auto item_emb = nn::encode_all(*model->item_tower, data.items, batch_size);
 
   std::vector<std::pair<std::string, ScoreFn>> rankers = {{"model", dot_product_scorer(user_emb, item_emb)}};
-  if (auto oracle = oracle_scorer(data)) rankers.emplace_back("oracle", *oracle);
+  for (auto& oracle : oracle_scorers(data)) rankers.push_back(std::move(oracle));
   rankers.emplace_back("popularity", popularity_scorer(data.dataset.interactions, data.split.train, n_items));
 
   nlohmann::ordered_json out;
