@@ -4,6 +4,8 @@
 
 #include <omp.h>
 
+#include "ftmamba/kernels/cpu_work_split.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -12,6 +14,8 @@
 
 namespace ftmamba::kernels {
 namespace {
+
+struct ConvScratch;  // tags this kernel's per-thread scratch buffer
 
 // Inlinable float exp for the SiLU (glibc's expf would be a scalar call per element): Cody-Waite reduction
 // and a degree-7 Taylor polynomial, relative error ~1e-7; 0 below -87.6, +inf above 88.37, NaN propagates.
@@ -41,19 +45,6 @@ inline float exp_f(float x) {
 inline float sigmoid_t(float x) { return 1.0f / (1.0f + exp_f(-x)); }
 inline double sigmoid_t(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-int64_t channel_groups(int64_t batch, int64_t channels, int nt) {
-  if (batch >= nt) return 1;
-  return std::max<int64_t>(1, std::min<int64_t>(channels, (nt + batch - 1) / batch));
-}
-
-inline int64_t group_begin(int64_t g, int64_t groups, int64_t channels) { return g * channels / groups; }
-
-template <typename T>
-T* thread_scratch(std::size_t n) {
-  thread_local std::vector<T> buf;
-  if (buf.size() < n) buf.resize(n);
-  return buf.data();
-}
 
 // Pre-activation for one token row: pre[j] = bias + sum_k w_t[k, c0 + j] x[t - (W-1) + k, c0 + j].
 // w_t is the (width, channels) transpose of the weight, so every tap is a contiguous channel row.
@@ -118,7 +109,7 @@ void backward_impl(const CausalConv1dParams<T>& p, const CausalConv1dGrads<T>& g
   std::vector<T> partials(static_cast<std::size_t>(nt * part_stride), T(0));
 #pragma omp parallel num_threads(nt) if (nt > 1 && items > 1)
   {
-    T* pre = thread_scratch<T>(static_cast<std::size_t>(max_nc));
+    T* pre = thread_scratch<T, ConvScratch>(static_cast<std::size_t>(max_nc));
     T* part = partials.data() + omp_get_thread_num() * part_stride;
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {

@@ -7,6 +7,8 @@
 
 #include <omp.h>
 
+#include "ftmamba/kernels/cpu_work_split.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -15,6 +17,8 @@
 
 namespace ftmamba::kernels {
 namespace {
+
+struct ScanScratch;  // tags this kernel's per-thread scratch buffer
 
 // ---- math ------------------------------------------------------------------------------------------------
 // glibc's expf is a scalar call, and the scan needs L*dim*N of them; this one inlines into SIMD loops.
@@ -74,23 +78,6 @@ inline T sigmoid_t(T x) {
   return T(1) / (T(1) + exp_t(-x));
 }
 
-// ---- work split ------------------------------------------------------------------------------------------
-// One work item is a batch row and a contiguous group of channels. Rows alone suffice once batch >= threads;
-// otherwise each row is split into enough channel groups to give every thread work.
-int64_t channel_groups(int64_t batch, int64_t dim, int nt) {
-  if (batch >= nt) return 1;
-  return std::max<int64_t>(1, std::min<int64_t>(dim, (nt + batch - 1) / batch));
-}
-
-inline int64_t group_begin(int64_t g, int64_t groups, int64_t dim) { return g * dim / groups; }
-
-// A per-thread buffer that lives as long as the (pooled) OpenMP thread: no fresh pages on later calls.
-template <typename T>
-T* thread_scratch(std::size_t n) {
-  thread_local std::vector<T> buf;
-  if (buf.size() < n) buf.resize(n);
-  return buf.data();
-}
 
 // Bytes of per-thread state history the backward keeps for one channel block and time chunk; sized so two
 // threads on one core still keep theirs in its L2.
@@ -233,7 +220,7 @@ void forward_impl(const SelectiveScanParams<T>& p) {
   const std::vector<T> A_t = transpose_A(p);
 #pragma omp parallel num_threads(nt) if (nt > 1 && items > 1)
   {
-    T* state = thread_scratch<T>(static_cast<std::size_t>(max_nc * (p.dstate + 3)));
+    T* state = thread_scratch<T, ScanScratch>(static_cast<std::size_t>(max_nc * (p.dstate + 3)));
     T* dt = state + max_nc * p.dstate;
     T* s = dt + max_nc;
     T* du = s + max_nc;
@@ -456,7 +443,7 @@ void backward_impl(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
 
 #pragma omp parallel num_threads(nt) if (nt > 1 && items > 1)
   {
-    T* scratch = thread_scratch<T>(static_cast<std::size_t>(plan.scratch));
+    T* scratch = thread_scratch<T, ScanScratch>(static_cast<std::size_t>(plan.scratch));
     T* part = partials.data() + omp_get_thread_num() * part_stride;
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
