@@ -1,10 +1,18 @@
 # Finds ftmamba's dependencies: LibTorch (CPU from Debian, or any CUDA LibTorch on
-# CMAKE_PREFIX_PATH), toml++, nlohmann-json, fmt, spdlog, CLI11, OpenMP, and optionally CUDA.
+# CMAKE_PREFIX_PATH), toml++, nlohmann-json, fmt (header-only: no ABI clash with a bundled fmt), CLI11, OpenMP, and optionally CUDA.
 find_package(Torch REQUIRED)
-find_package(tomlplusplus REQUIRED)
+find_package(tomlplusplus QUIET)
+if(NOT tomlplusplus_FOUND)
+  # Distributions without a toml++ package: use its headers alone (header-only mode), found on
+  # CMAKE_PREFIX_PATH/include or the system include path.
+  find_path(FTMAMBA_TOMLPP_INCLUDE toml++/toml.h REQUIRED)
+  add_library(tomlplusplus::tomlplusplus INTERFACE IMPORTED)
+  set_target_properties(tomlplusplus::tomlplusplus PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES ${FTMAMBA_TOMLPP_INCLUDE} INTERFACE_COMPILE_DEFINITIONS TOML_HEADER_ONLY=1)
+  message(STATUS "ftmamba: toml++ header-only from ${FTMAMBA_TOMLPP_INCLUDE}")
+endif()
 find_package(nlohmann_json REQUIRED)
 find_package(fmt REQUIRED)
-find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenMP REQUIRED)
 

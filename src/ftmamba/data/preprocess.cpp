@@ -195,11 +195,11 @@ nlohmann::json FeatureEncoding::to_json() const {
 
 FeatureEncoding FeatureEncoding::from_json(const nlohmann::json& j) {
   FeatureEncoding e;
-  const auto& mf = member(j, "", "min_frequency");
+  const nlohmann::json mf = member(j, "", "min_frequency");
   if (!mf.is_number_integer() || mf.get<int64_t>() < 1) bad_json("min_frequency", "expected an integer >= 1");
   e.min_frequency = mf.get<int64_t>();
 
-  const auto& num = array_member(j, "", "numerical");
+  const nlohmann::json num = array_member(j, "", "numerical");
   for (size_t k = 0; k < num.size(); ++k) {
     const std::string prefix = "numerical[" + std::to_string(k) + "].";
     e.numerical_names.push_back(string_member(num[k], prefix, "name"));
@@ -211,7 +211,7 @@ FeatureEncoding FeatureEncoding::from_json(const nlohmann::json& j) {
     e.std.push_back(sd);
   }
 
-  const auto& cat = array_member(j, "", "categorical");
+  const nlohmann::json cat = array_member(j, "", "categorical");
   for (size_t k = 0; k < cat.size(); ++k) {
     const std::string prefix = "categorical[" + std::to_string(k) + "].";
     e.categorical_names.push_back(string_member(cat[k], prefix, "name"));
