@@ -11,30 +11,23 @@ import csv
 import json
 import math
 import platform
-import struct
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from read_safetensors import read as read_safetensors_numpy  # noqa: E402
+
 
 # ---------------------------------------------------------------- inputs
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    data = raw[8 + n:]
-    dt = {"F32": np.float32, "I64": np.int64, "F64": np.float64}
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype=dt[info["dtype"]]).reshape(info["shape"]).copy())
-    return header.get("__metadata__", {}), out
+    """(metadata, {name: torch tensor}) through the project's spec-only reader."""
+    meta, tensors = read_safetensors_numpy(path)
+    return meta, {name: torch.from_numpy(arr.copy()) for name, (_, arr) in tensors.items()}
 
 
 def read_pairs(data_dir, user_ids, item_ids):
