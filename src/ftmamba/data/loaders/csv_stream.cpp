@@ -1,0 +1,319 @@
+// defines: CsvStream's parser. A record is parsed from the buffer as a whole; when it runs past the
+// bytes read so far, the unread tail is moved to the front, more is read, and the record is parsed again
+// from its start (records are short, so re-parsing costs nothing measurable).
+#include "ftmamba/data/loaders/csv_stream.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <unordered_set>
+
+#include "ftmamba/core/error.h"
+#include "ftmamba/data/csv.h"
+
+namespace ftmamba::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Bytes that end an unquoted run: separators, line ends, quotes and anything non-ASCII (checked as UTF-8).
+constexpr std::array<bool, 256> kSpecial = [] {
+  std::array<bool, 256> t{};
+  for (int b = 0x80; b < 256; ++b) t[b] = true;
+  t[','] = t['\n'] = t['\r'] = t['"'] = true;
+  return t;
+}();
+
+// Length of the well-formed UTF-8 sequence at p (Unicode Table 3-7) given `avail` bytes, 0 with `why`
+// set when it is malformed, or -1 when more bytes are needed to decide. Same rules as read_csv's.
+int utf8_length(const unsigned char* p, size_t avail, const char*& why) {
+  const unsigned char b = p[0];
+  int len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (b < 0x80) return 1;
+  if (b < 0xC2) {
+    why = b < 0xC0 ? "unexpected continuation byte" : "overlong encoding";
+    return 0;
+  }
+  if (b < 0xE0) {
+    len = 2;
+  } else if (b < 0xF0) {
+    len = 3;
+    if (b == 0xE0) lo = 0xA0;
+    if (b == 0xED) hi = 0x9F;
+  } else if (b < 0xF5) {
+    len = 4;
+    if (b == 0xF0) lo = 0x90;
+    if (b == 0xF4) hi = 0x8F;
+  } else {
+    why = "byte that never occurs in UTF-8";
+    return 0;
+  }
+  for (int k = 1; k < len; ++k) {
+    if (static_cast<size_t>(k) >= avail) return -1;
+    const unsigned char lo_k = k == 1 ? lo : 0x80, hi_k = k == 1 ? hi : 0xBF;
+    if (p[k] < lo_k || p[k] > hi_k) {
+      if (k == 1 && (b == 0xE0 || b == 0xF0) && p[1] >= 0x80 && p[1] < lo)
+        why = "overlong encoding";
+      else if (k == 1 && b == 0xED && p[1] > 0x9F && p[1] <= 0xBF)
+        why = "UTF-16 surrogate";
+      else if (k == 1 && b == 0xF4 && p[1] > 0x8F && p[1] <= 0xBF)
+        why = "code point above U+10FFFF";
+      else
+        why = "truncated multi-byte sequence";
+      return 0;
+    }
+  }
+  return len;
+}
+
+std::string hex_byte(unsigned char b) {
+  static const char* digits = "0123456789ABCDEF";
+  return std::string("0x") + digits[b >> 4] + digits[b & 15];
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t k = 0; k < names.size(); ++k) out += (k > 0 ? ", " : "") + names[k];
+  return out;
+}
+
+}  // namespace
+
+CsvStream::CsvStream(const fs::path& path, size_t buffer_bytes) : path_(path.string()) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) throw DataError(path_ + ": file not found");
+  if (fs::is_directory(st)) throw DataError(path_ + ": is a directory, expected a CSV file");
+  file_.reset(std::fopen(path_.c_str(), "rb"));
+  if (!file_) throw DataError(path_ + ": cannot open file: " + std::strerror(errno));
+  const uintmax_t size = fs::file_size(path, ec);
+  file_size_ = ec ? 0 : static_cast<uint64_t>(size);
+  buf_.resize(std::max<size_t>(buffer_bytes, 4));
+  fill();
+  // A UTF-8 byte order mark is not part of the first column's name.
+  while (end_ < 3 && fill()) {
+  }
+  if (end_ >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) {
+    pos_ = 3;
+    line_start_ = 3;
+  }
+  if (!read_record(header_)) throw DataError(path_, 1, "", "empty file: expected a header row");
+  std::unordered_set<std::string> seen;
+  for (size_t c = 0; c < header_.size(); ++c) {
+    const bool control = std::any_of(header_[c].begin(), header_[c].end(),
+                                     [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F; });
+    std::string why;
+    if (control) why = "column name " + quote_for_message(header_[c]) + " contains a control character";
+    if (why.empty() && !seen.insert(header_[c]).second) why = "duplicate column name '" + header_[c] + "'";
+    if (!why.empty()) throw DataError(path_, record_line_, std::to_string(c + 1), why);
+  }
+  have_header_ = true;
+}
+
+int CsvStream::column(const std::string& name) const {
+  if (const auto c = find_column(name)) return *c;
+  throw DataError(path_, 1, "", "missing column '" + name + "' (the header has: " + join_names(header_) + ")");
+}
+
+std::optional<int> CsvStream::find_column(const std::string& name) const {
+  const auto it = std::find(header_.begin(), header_.end(), name);
+  if (it == header_.end()) return std::nullopt;
+  return static_cast<int>(it - header_.begin());
+}
+
+std::string CsvStream::column_name(size_t col) const {
+  if (have_header_ && col < header_.size() && !header_[col].empty()) return header_[col];
+  return std::to_string(col + 1);
+}
+
+void CsvStream::fail_at(int64_t line, size_t col, const std::string& what) const {
+  throw DataError(path_, line, column_name(col), what);
+}
+
+void CsvStream::fail(int col, const std::string& what) const {
+  fail_at(record_line_, static_cast<size_t>(std::max(col, 0)), what);
+}
+
+bool CsvStream::fill() {
+  if (eof_) return false;
+  if (pos_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+    base_ += pos_;
+    end_ -= pos_;
+    pos_ = 0;
+  }
+  if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // one record longer than the buffer
+  const size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, file_.get());
+  end_ += got;
+  if (got == 0) {
+    if (std::ferror(file_.get())) throw DataError(path_ + ": cannot read file");
+    eof_ = true;
+    return false;
+  }
+  return true;
+}
+
+bool CsvStream::skip_blank_lines() {
+  for (;;) {
+    if (pos_ == end_ && !fill()) return false;
+    const char c = buf_[pos_];
+    if (c == '\n') {
+      ++pos_;
+    } else if (c == '\r') {
+      if (pos_ + 1 == end_ && !eof_) {
+        fill();
+        continue;
+      }
+      if (pos_ + 1 == end_ || buf_[pos_ + 1] != '\n') return true;  // parse() reports or ends on it
+      pos_ += 2;
+    } else {
+      return true;
+    }
+    ++line_;
+    line_start_ = base_ + pos_;
+  }
+}
+
+CsvStream::Step CsvStream::parse(std::vector<std::string>& out, size_t& fields) {
+  const char* const buf = buf_.data();
+  const auto* const ubuf = reinterpret_cast<const unsigned char*>(buf);
+  const size_t end = end_;
+  size_t p = pos_;
+  int64_t line = line_;
+  uint64_t line_start = line_start_;
+  fields = 0;
+  // Messages give the byte within the physical line, as read_csv does.
+  const auto byte_in_line = [&](size_t at) { return std::to_string(base_ + at - line_start + 1); };
+  const auto check_utf8 = [&](size_t at, size_t col) -> int {
+    const char* why = "";
+    const int len = utf8_length(ubuf + at, end - at, why);
+    if (len < 0 && eof_) why = "truncated multi-byte sequence";
+    if (len == 0 || (len < 0 && eof_)) {
+      fail_at(line, col,
+              std::string("invalid UTF-8 (") + why + ", byte " + hex_byte(ubuf[at]) + " at byte " + byte_in_line(at) +
+                  " of the line)");
+    }
+    return len;
+  };
+  for (;;) {
+    const size_t col = fields;
+    if (fields == out.size()) out.emplace_back();
+    std::string& field = out[fields++];
+    field.clear();
+    if (p < end && buf[p] == '"') {
+      const int64_t open_line = line;
+      size_t run = ++p;
+      for (;;) {
+        if (p >= end) {
+          if (!eof_) return Step::kNeedMore;
+          fail_at(open_line, col, "unterminated quoted field (the quote opened here is never closed)");
+        }
+        const unsigned char c = ubuf[p];
+        if (c == '"') {
+          if (p + 1 >= end && !eof_) return Step::kNeedMore;  // "" or the closing quote?
+          field.append(buf + run, p - run);
+          if (p + 1 < end && buf[p + 1] == '"') {
+            field.push_back('"');
+            p += 2;
+            run = p;
+            continue;
+          }
+          ++p;
+          break;
+        }
+        if (c == '\n') {
+          ++line;
+          line_start = base_ + p + 1;
+          ++p;
+        } else if (c < 0x80) {
+          ++p;
+        } else {
+          const int len = check_utf8(p, col);
+          if (len < 0) return Step::kNeedMore;
+          p += static_cast<size_t>(len);
+        }
+      }
+      if (p < end && buf[p] != ',' && buf[p] != '\n' && buf[p] != '\r') {
+        fail_at(line, col, "unexpected character after a closing quote (byte " + byte_in_line(p) + " of the line)");
+      }
+    } else {
+      const size_t start = p;
+      for (;;) {
+        while (p < end && !kSpecial[ubuf[p]]) ++p;
+        if (p >= end) break;
+        const unsigned char c = ubuf[p];
+        if (c == ',' || c == '\n' || c == '\r') break;
+        if (c == '"') {
+          fail_at(line, col,
+                  "quote inside an unquoted field (byte " + byte_in_line(p) +
+                      " of the line); quote the whole field and double inner quotes");
+        }
+        const int len = check_utf8(p, col);
+        if (len < 0) return Step::kNeedMore;
+        p += static_cast<size_t>(len);
+      }
+      if (p >= end && !eof_) return Step::kNeedMore;
+      field.assign(buf + start, p - start);
+    }
+    // After a field: end of input, a comma, or a line end.
+    if (p >= end) {
+      if (!eof_) return Step::kNeedMore;
+      break;
+    }
+    const char c = buf[p];
+    if (c == ',') {
+      ++p;
+      continue;
+    }
+    if (c == '\n') {
+      ++p;
+      ++line;
+      line_start = base_ + p;
+    } else {  // '\r'
+      if (p + 1 >= end) {
+        if (!eof_) return Step::kNeedMore;
+        p = end;  // a final bare CR ends the file
+      } else if (buf[p + 1] == '\n') {
+        p += 2;
+        ++line;
+        line_start = base_ + p;
+      } else {
+        fail_at(line, col, "carriage return not followed by a line feed (byte " + byte_in_line(p) + " of the line)");
+      }
+    }
+    break;
+  }
+  pos_ = p;
+  line_ = line;
+  line_start_ = line_start;
+  return Step::kRecord;
+}
+
+bool CsvStream::read_record(std::vector<std::string>& out) {
+  if (!skip_blank_lines()) return false;
+  record_line_ = line_;
+  size_t fields = 0;
+  while (parse(out, fields) == Step::kNeedMore) fill();
+  out.resize(fields);
+  return true;
+}
+
+bool CsvStream::next(std::vector<std::string>& row) {
+  if (!read_record(row)) return false;
+  ++rows_;
+  const size_t width = header_.size();
+  if (row.size() < width) {
+    fail_at(record_line_, row.size(),
+            "row has " + std::to_string(row.size()) + " fields but the header has " + std::to_string(width) +
+                " (no value for '" + header_[row.size()] + "')");
+  }
+  if (row.size() > width) {
+    fail_at(record_line_, width,
+            "row has " + std::to_string(row.size()) + " fields but the header has " + std::to_string(width));
+  }
+  return true;
+}
+
+}  // namespace ftmamba::data
