@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   ftmamba::cli::add_eval_command(app);
   ftmamba::cli::add_recommend_command(app);
   ftmamba::cli::add_encode_command(app);
+  ftmamba::cli::add_import_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
