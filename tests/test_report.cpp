@@ -459,10 +459,16 @@ TEST(ComparisonReport, WithoutOracleAndWithOneSeed) {
     if (r["seed"] == 1) one_seed.push_back(r);
   j["runs"] = one_seed;
   j["seeds"] = {1};
+  j["ks"] = {1, 5, 10, 20};  // the history has no HR@20: that panel is left out rather than failing gnuplot
   ASSERT_NO_THROW(ftmamba::eval::render_comparison_report(j, tmp.path));
   const std::string md = slurp(tmp.path / "report.md");
   const auto full = md_table(md, "## Quality: full-catalog ranking");
   ASSERT_EQ(full.size(), 1u + 2u + 1u);
+  EXPECT_EQ(full[0].size(), 1u + 4u * 4u);
+  expect_figure(tmp.path, "hr_per_epoch");
+  const std::string gp = slurp(tmp.path / "figures" / "hr_per_epoch.gp");
+  EXPECT_NE(gp.find("set title \"HR@10\""), std::string::npos);
+  EXPECT_EQ(gp.find("set title \"HR@20\""), std::string::npos);
   EXPECT_EQ(find_row(full, "oracle"), nullptr);
   EXPECT_EQ(find_row(full, "true-utility"), nullptr);
   ASSERT_NE(find_row(full, "popularity"), nullptr);

@@ -30,13 +30,13 @@ namespace {
 // ==== the document model ==========================================================================================
 
 struct Span {
-  enum Kind { kText, kCode, kLink, kBold } kind = kText;
-  std::string text, href;
+  enum Kind { kText, kCode, kBold } kind = kText;
+  std::string text;
 };
 using Inline = std::vector<Span>;
-Span text(std::string s) { return {Span::kText, std::move(s), {}}; }
-Span code(std::string s) { return {Span::kCode, std::move(s), {}}; }
-Span bold(std::string s) { return {Span::kBold, std::move(s), {}}; }
+Span text(std::string s) { return {Span::kText, std::move(s)}; }
+Span code(std::string s) { return {Span::kCode, std::move(s)}; }
+Span bold(std::string s) { return {Span::kBold, std::move(s)}; }
 
 struct Cell {
   std::string main;   // the value (or label)
@@ -98,6 +98,22 @@ std::string md_escape(const std::string& s) {
   return out;
 }
 
+// A link target safe inside markdown's (...): spaces and parentheses percent-encoded.
+std::string md_href(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == ' ')
+      out += "%20";
+    else if (c == '(')
+      out += "%28";
+    else if (c == ')')
+      out += "%29";
+    else
+      out += c;
+  }
+  return out;
+}
+
 std::string md_code(const std::string& s) {
   // A code span is delimited by more backticks than any run inside it.
   size_t longest = 0, run = 0;
@@ -120,9 +136,6 @@ std::string md_inline(const Inline& spans) {
       case Span::kCode:
         out += md_code(s.text);
         break;
-      case Span::kLink:
-        out += "[" + md_escape(s.text) + "](" + s.href + ")";
-        break;
       case Span::kBold:
         out += "**" + md_escape(s.text) + "**";
         break;
@@ -134,7 +147,7 @@ std::string md_inline(const Inline& spans) {
 std::string md_cell(const Cell& c) {
   std::string v = md_escape(c.main);
   if (!c.extra.empty()) v += " " + md_escape(c.extra);
-  if (!c.href.empty()) v = "[" + v + "](" + c.href + ")";
+  if (!c.href.empty()) v = "[" + v + "](" + md_href(c.href) + ")";
   if (c.bold) v = "**" + v + "**";
   return v;
 }
@@ -217,9 +230,6 @@ std::string html_inline(const Inline& spans) {
         break;
       case Span::kCode:
         out += "<code>" + html_escape(s.text) + "</code>";
-        break;
-      case Span::kLink:
-        out += "<a href=\"" + html_escape(s.href) + "\">" + html_escape(s.text) + "</a>";
         break;
       case Span::kBold:
         out += "<strong>" + html_escape(s.text) + "</strong>";
@@ -391,7 +401,6 @@ struct Run {
 };
 
 struct Comparison {
-  const json& j;
   std::vector<std::string> models;
   std::vector<int64_t> ks;
   std::vector<Run> runs;
@@ -400,7 +409,7 @@ struct Comparison {
 };
 
 Comparison read_comparison(const json& j) {
-  Comparison c{j, {}, {}, {}, {}, 0};
+  Comparison c;
   if (!j.is_object()) bad("top level", "not a JSON object");
   const json& runs = need(j, "runs", "top level");
   if (!runs.is_array() || runs.empty()) bad("runs", "must be a non-empty array");
@@ -687,6 +696,7 @@ std::optional<FigureJob> hr_figure(const Comparison& c) {
   for (int64_t k : c.ks) dat += fmt::format(" HR@{}", k);
   dat += "\n";
   std::vector<const Run*> drawn;
+  std::vector<bool> has_k(c.ks.size(), false);  // a panel only for a k some run reports: gnuplot fails on no data
   int64_t max_epoch = 0;
   for (const auto& model : c.models) {
     for (const Run* r : runs_of(c, model)) {
@@ -701,18 +711,22 @@ std::optional<FigureJob> hr_figure(const Comparison& c) {
         max_epoch = std::max(max_epoch, epoch);
         dat += std::to_string(epoch);
         auto valid = e.find("valid");
-        for (int64_t k : c.ks) {
-          auto v = valid != e.end() ? opt_number(*valid, fmt::format("HR@{}", k)) : std::nullopt;
+        for (size_t ki = 0; ki < c.ks.size(); ++ki) {
+          auto v = valid != e.end() ? opt_number(*valid, fmt::format("HR@{}", c.ks[ki])) : std::nullopt;
           dat += v ? fmt::format(" {:.6g}", *v) : " ?";
+          has_k[ki] = has_k[ki] || v.has_value();
         }
         dat += "\n";
       }
       drawn.push_back(r);
     }
   }
-  if (drawn.empty()) return std::nullopt;
+  std::vector<size_t> panel_k;  // indices into c.ks
+  for (size_t ki = 0; ki < c.ks.size(); ++ki)
+    if (has_k[ki]) panel_k.push_back(ki);
+  if (drawn.empty() || panel_k.empty()) return std::nullopt;
 
-  const int panels = static_cast<int>(c.ks.size());
+  const int panels = static_cast<int>(panel_k.size());
   // One legend for all panels, below them. gnuplot fills a key column by column, so listing the runs seed by
   // seed (with blank slots for missing runs) gives a row per model and a column per seed.
   std::vector<int> drawn_models, drawn_seeds;
@@ -754,11 +768,13 @@ std::optional<FigureJob> hr_figure(const Comparison& c) {
   for (int p = 0; p < panels; ++p) {
     body += fmt::format("  set origin {:.4f},{:.4f}\n  set size {:.4f},{:.4f}\n", p * panel_w, key_h, panel_w,
                         1 - key_h - title_h);
-    body += fmt::format("  set title \"HR@{}\"\n  set ylabel \"validation HR@{}\"\n", c.ks[p], c.ks[p]);
+    const int64_t k = c.ks[panel_k[static_cast<size_t>(p)]];
+    body += fmt::format("  set title \"HR@{}\"\n  set ylabel \"validation HR@{}\"\n", k, k);
     body += "  plot \\\n";
     for (size_t i = 0; i < drawn.size(); ++i)
-      body += fmt::format("    \"hr_per_epoch.dat\" index {} using 1:{} with linespoints {} notitle{}\n", i, p + 2,
-                          run_style(*drawn[i]), i + 1 < drawn.size() ? ", \\" : "");
+      body +=
+          fmt::format("    \"hr_per_epoch.dat\" index {} using 1:{} with linespoints {} notitle{}\n", i,
+                      panel_k[static_cast<size_t>(p)] + 2, run_style(*drawn[i]), i + 1 < drawn.size() ? ", \\" : "");
   }
   // The legend strip: an empty plot across the bottom whose only content is the key.
   body += fmt::format("  set origin 0,0\n  set size 1,{:.4f}\n", key_h);
