@@ -29,7 +29,7 @@ void add_import_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   hm->add_flag("--quiet", args->quiet, "No progress display");
-  hm->footer("Sampling: " + data::hm_sampling_method(3) +
+  hm->footer("Sampling (shown for --min-per-user 3): " + data::hm_sampling_method(3) +
              "\nThe transactions file is streamed (read twice, rarely more); memory grows with the number of "
              "customers and --pairs, not with the file.");
   hm->callback([args] {
