@@ -169,7 +169,11 @@ std::string to_markdown(const Document& doc) {
       out += "\n";
       for (const auto& row : t->rows) {
         out += "|";
-        for (const auto& c : row.cells) out += " " + md_cell(c) + " |";
+        for (const auto& c : row.cells) {  // appended piecewise: GCC 12 misreports `" " + s + " |"` at -O3
+          out += ' ';
+          out += md_cell(c);
+          out += " |";
+        }
         out += "\n";
       }
     } else if (auto* f = std::get_if<Figure>(&block)) {
@@ -1055,7 +1059,6 @@ void render_scaling(const json& j, const fs::path& dir) {
   // Per model: the slope (given, or fitted here), the L it holds from, and the level that fits best for it.
   struct Fit {
     double slope, from, log_coef;
-    bool given;
     size_t n;
   };
   std::map<std::string, std::optional<Fit>> fits;
@@ -1076,10 +1079,10 @@ void render_scaling(const json& j, const fs::path& dir) {
     if (!std::isnan(slope)) {
       double s = 0;
       for (size_t i = 0; i < xs.size(); ++i) s += std::log(ys[i]) - slope * std::log(xs[i]);
-      fits[m] = Fit{slope, from, s / static_cast<double>(xs.size()), true, xs.size()};
+      fits[m] = Fit{slope, from, s / static_cast<double>(xs.size()), xs.size()};
     } else if (xs.size() >= 2 && xs.front() != xs.back()) {
       const PowerLawFit f = fit_loglog(xs, ys);
-      fits[m] = Fit{f.slope, from, f.log_coef, false, xs.size()};
+      fits[m] = Fit{f.slope, from, f.log_coef, xs.size()};
     }
   }
 
