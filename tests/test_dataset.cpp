@@ -132,6 +132,19 @@ TEST_F(DatasetTest, TimestampAndWeightDefaultToRowOrderAndOne) {
   EXPECT_EQ(d.interactions.weight, (std::vector<double>{1, 1, 1, 1}));
 }
 
+TEST_F(DatasetTest, TimestampsMayBeIsoDates) {
+  // H&M's transactions carry a date (t_dat); numbers and dates may even be mixed.
+  make({{"interactions.csv",
+         "user_id,item_id,ts,w\nu1,i1,2020-09-22,1\nu2,i2,2018-09-20T00:00:01Z,1\nu1,i2,2020-02-29 12:00:00,\n"
+         "u3,i1,5,1\n"}});
+  const Dataset d = Dataset::load(dir_);
+  EXPECT_EQ(d.interactions.timestamp, (std::vector<double>{1600732800, 1537401601, 1582977600, 5}));
+  make({{"interactions.csv", "user_id,item_id,ts,w\nu1,i1,2020-09-22,1\nu2,i2,2019-02-29,1\n"}});
+  EXPECT_CONTAINS(load_error(), "interactions.csv:3:ts: day out of range in date '2019-02-29'");
+  make({{"interactions.csv", "user_id,item_id,ts,w\nu1,i1,2020-09-22,1\nu2,i2,2019-02-2,1\n"}});
+  EXPECT_CONTAINS(load_error(), "interactions.csv:3:ts: not an ISO date");
+}
+
 TEST_F(DatasetTest, ColumnsAreFoundByNameInAnyOrder) {
   make({{"users.csv", "country,extra,user_id,age\nSE,x,u1,31\nDE,y,u2,\nFR,z,u3,45.5\n"}});
   const Dataset d = Dataset::load(dir_);

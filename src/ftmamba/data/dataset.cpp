@@ -7,6 +7,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
+#include "ftmamba/data/timestamp.h"
 
 namespace ftmamba::data {
 namespace {
@@ -57,8 +58,11 @@ Interactions load_interactions(const fs::path& csv_path, const InteractionSchema
     out.item.push_back(lookup(items, r, ic, "item", "items.csv"));
     double ts = static_cast<double>(r);  // without a timestamp column, file order is time order
     if (tc >= 0) {
-      const auto v = parse_number(t, r, tc);
-      if (!v) throw DataError(t.path, t.line_of_row[r], t.header[tc], "missing timestamp");
+      // A number or an ISO date (real logs such as H&M's t_dat carry dates).
+      const std::string& cell = t.rows[r][tc];
+      std::string why;
+      const auto v = parse_timestamp(cell, &why);
+      if (!v) throw DataError(t.path, t.line_of_row[r], t.header[tc], why.empty() ? "missing timestamp" : why);
       ts = *v;
     }
     double w = 1.0;

@@ -1,0 +1,24 @@
+// defines: parse_timestamp, the reading of an interaction's timestamp cell: a plain number (any unit,
+// larger = later) or an ISO 8601 date / date-time, which becomes Unix seconds (UTC).
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ftmamba::data {
+
+// Accepts, with surrounding spaces:
+//   a number as try_parse_number reads it ("1600732800", "3.5", "-2");
+//   "YYYY-MM-DD"                                    -> midnight UTC of that day;
+//   "YYYY-MM-DDTHH:MM:SS" or "YYYY-MM-DD HH:MM:SS", optionally followed by "Z" (always read as UTC).
+// Dates are proleptic Gregorian; month, day (leap years included), hour, minute and second are range
+// checked. Returns nullopt for "" and for bad text; for bad text `why` (when given) says what is wrong.
+std::optional<double> parse_timestamp(std::string_view text, std::string* why = nullptr);
+
+// Days since 1970-01-01 of a proleptic Gregorian date (negative before 1970). No range checks.
+int64_t days_from_civil(int64_t year, int month, int day);
+
+// The date of a Unix time in seconds (UTC), as "YYYY-MM-DD".
+std::string format_date(int64_t unix_seconds);
+
+}  // namespace ftmamba::data
