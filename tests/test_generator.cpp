@@ -295,6 +295,93 @@ TEST(GeneratorEngine, RejectsBadSpecs) {
   EXPECT_THROW(data::gen::generate(s, {5000, 1}), Error);  // more than the catalogue allows
 }
 
+// A spec using the layout options: own id formats, a written non-feature column, a blank level, a
+// levels effect, and interactions written as dates, time first, with an extra column.
+data::gen::Spec formatted_spec() {
+  data::gen::Spec s = tiny_spec();
+  s.users.id_format = [](int64_t row) { return "cust-" + std::to_string(1000 + 7 * row); };
+  auto& flag = s.users.add_categorical("flag");
+  flag.blank_level = true;
+  for (int u = 0; u < 40; ++u) flag.cat.push_back(u % 4 == 0 ? "1.0" : "");
+  auto& label = s.items.add_extra("label");
+  for (int i = 0; i < 30; ++i) label.cat.push_back(i % 5 == 0 ? "" : "item " + std::to_string(i));
+  s.items.id_format = [](int64_t row) { return "0" + std::to_string(500 + row); };
+  s.model.user.push_back(data::gen::levels("flag", {{"1.0", 1.0}}, 0.5, "flagged"));
+  s.model.item.push_back(data::gen::levels("kind", {{"red", 1.0}}, 0.5, "flagged"));
+  s.model.popularity.push_back(data::gen::levels("kind", {{"red", 1.0}}, 2.0));
+  s.timeline.start = 1600732800 - 3 * 86400;  // 2020-09-19
+  s.timeline.days = 4.0;
+  s.interactions.timestamp_column = "day";
+  s.interactions.time = data::gen::InteractionFormat::Time::Date;
+  s.interactions.timestamp_first = true;
+  s.interactions.extra.push_back({"amount", 2, [](int64_t user, int64_t item, data::gen::Rng& r) {
+                                    return static_cast<double>(user * 100 + item) + 0.25 + 0.0 * r.uniform();
+                                  }});
+  return s;
+}
+
+TEST(GeneratorEngine, LayoutOptionsAreWrittenAndLoad) {
+  const data::gen::Spec s = formatted_spec();
+  const data::GenerateOptions opt{200, 9};
+  const auto res = data::gen::generate(s, opt);
+  ASSERT_EQ(res.extra.size(), 1u);
+  for (size_t k = 0; k < res.user.size(); ++k)
+    EXPECT_EQ(res.extra[0][k], static_cast<double>(res.user[k] * 100 + res.item[k]) + 0.25);
+  // Red items are more popular, through the levels effect's declared sign.
+  EXPECT_GT(res.item_bias[0], res.item_bias[1]);  // item 0 is red, item 1 blue
+
+  const fs::path root = make_temp_root();
+  data::gen::write_dataset(s, res, opt, root);
+  const std::string tx = ftmamba::io::read_file(root / "interactions.csv");
+  EXPECT_EQ(tx.substr(0, tx.find('\n')), "day,uid,iid,amount");
+  const std::string users = ftmamba::io::read_file(root / "users.csv");
+  EXPECT_EQ(users.substr(0, users.find('\n')), "uid,color,size,flag");
+  const std::string row0 = users.substr(users.find('\n') + 1, users.find("\ncust-1007") - users.find('\n') - 1);
+  EXPECT_EQ(row0.substr(0, 10), "cust-1000,");
+  EXPECT_EQ(row0.substr(row0.size() - 4), ",1.0");  // the "1.0" level; the next row's blank level follows
+  EXPECT_NE(users.find(",\ncust-1014,"), std::string::npos);
+  const std::string items = ftmamba::io::read_file(root / "items.csv");
+  EXPECT_NE(items.find("\n0501,"), std::string::npos);
+  EXPECT_NE(items.find(",item 1\n"), std::string::npos);
+  EXPECT_EQ(ftmamba::io::read_file(root / "schema.toml").find("label"), std::string::npos);  // not a feature
+
+  const data::Dataset ds = data::Dataset::load(root);
+  EXPECT_EQ(ds.items.categorical_names, std::vector<std::string>{"kind"});
+  EXPECT_EQ(ds.users.categorical_names, (std::vector<std::string>{"color", "flag"}));
+  EXPECT_EQ(ds.users.ids[1], "cust-1007");
+  EXPECT_EQ(ds.schema.interactions.timestamp, "day");
+  ASSERT_EQ(ds.interactions.size(), 200);
+  for (int64_t k = 0; k < ds.interactions.size(); ++k) {
+    const double t = ds.interactions.timestamp[k];
+    EXPECT_EQ(std::fmod(t, 86400.0), 0.0);  // a date: midnight
+    EXPECT_GE(t, 1600732800.0 - 3 * 86400);
+    EXPECT_LE(t, 1600732800.0);
+    EXPECT_EQ(ds.interactions.user[k], res.user[k]);
+  }
+  fs::remove_all(root);
+}
+
+TEST(GeneratorEngine, RejectsBadLayouts) {
+  data::gen::Spec s = formatted_spec();
+  s.users.id_format = [](int64_t row) { return "u" + std::to_string(row / 2); };  // not unique
+  EXPECT_THROW(data::gen::generate(s, {200, 1}), Error);
+  s = formatted_spec();
+  s.model.item.push_back(data::gen::embed("label", 1.0));  // an extra column is not a feature
+  EXPECT_THROW(data::gen::generate(s, {200, 1}), Error);
+  s = formatted_spec();
+  s.users.columns[0].cat[3] = "";  // a blank level where the column has none
+  EXPECT_THROW(data::gen::generate(s, {200, 1}), Error);
+  s = formatted_spec();
+  s.model.item.push_back(data::gen::levels("weight", {{"1", 1.0}}, 1.0));  // levels on a numerical column
+  EXPECT_THROW(data::gen::generate(s, {200, 1}), Error);
+  s = formatted_spec();
+  s.interactions.extra.push_back({"uid", 0, [](int64_t, int64_t, data::gen::Rng&) { return 1.0; }});
+  EXPECT_THROW(data::gen::generate(s, {200, 1}), Error);
+  s = formatted_spec();
+  s.interactions.extra[0].value = nullptr;
+  EXPECT_THROW(data::gen::generate(s, {200, 1}), Error);
+}
+
 TEST(GeneratorEngine, RngIsDeterministicPerStream) {
   auto a = data::gen::Rng::stream(1, "x"), b = data::gen::Rng::stream(1, "x"), c = data::gen::Rng::stream(1, "y");
   bool differs = false;

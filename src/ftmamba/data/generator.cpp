@@ -18,6 +18,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
 #include "ftmamba/data/schema.h"
+#include "ftmamba/data/timestamp.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/safetensors.h"
 
@@ -132,6 +133,18 @@ Column& Table::add_categorical(std::string name, double missing_rate) {
   return c;
 }
 
+Column& Table::add_extra(std::string name, double missing_rate) {
+  Column& c = add_categorical(std::move(name), missing_rate);
+  c.feature = false;
+  return c;
+}
+
+std::string Table::id(int64_t row) const {
+  if (id_format) return id_format(row);
+  const int width = std::max<int>(5, static_cast<int>(std::to_string(rows()).size()));
+  return fmt::format("{}{:0{}d}", id_prefix, row + 1, width);
+}
+
 const Column& Table::column(const std::string& name) const {
   for (const Column& c : columns)
     if (c.name == name) return c;
@@ -144,17 +157,34 @@ int64_t Table::rows() const {
   return static_cast<int64_t>(c.categorical ? c.cat.size() : c.num.size());
 }
 
+namespace {
+Effect make_effect(Effect::Kind kind, std::string feature, std::string feature2, double scale, std::string shared) {
+  Effect e;
+  e.kind = kind;
+  e.feature = std::move(feature);
+  e.feature2 = std::move(feature2);
+  e.scale = scale;
+  e.shared = std::move(shared);
+  return e;
+}
+}  // namespace
+
 Effect embed(std::string feature, double scale, std::string shared_table) {
-  return Effect{Effect::Kind::Embed, std::move(feature), {}, scale, std::move(shared_table), false};
+  return make_effect(Effect::Kind::Embed, std::move(feature), {}, scale, std::move(shared_table));
 }
 Effect linear(std::string feature, double scale, std::string axis) {
-  return Effect{Effect::Kind::Linear, std::move(feature), {}, scale, std::move(axis), false};
+  return make_effect(Effect::Kind::Linear, std::move(feature), {}, scale, std::move(axis));
+}
+Effect levels(std::string feature, std::vector<std::pair<std::string, double>> values, double scale, std::string axis) {
+  Effect e = make_effect(Effect::Kind::Levels, std::move(feature), {}, scale, std::move(axis));
+  e.values = std::move(values);
+  return e;
 }
 Effect curve(std::string feature, double scale) {
-  return Effect{Effect::Kind::Curve, std::move(feature), {}, scale, {}, false};
+  return make_effect(Effect::Kind::Curve, std::move(feature), {}, scale, {});
 }
 Effect cross(std::string feature_a, std::string feature_b, double scale) {
-  return Effect{Effect::Kind::Cross, std::move(feature_a), std::move(feature_b), scale, {}, false};
+  return make_effect(Effect::Kind::Cross, std::move(feature_a), std::move(feature_b), scale, {});
 }
 
 namespace {
@@ -169,6 +199,8 @@ const char* kind_name(Effect::Kind k) {
       return "curve";
     case Effect::Kind::Cross:
       return "cross";
+    case Effect::Kind::Levels:
+      return "levels";
   }
   return "?";
 }
@@ -216,12 +248,21 @@ std::vector<double> unit_vector(uint64_t seed, const std::string& name, int dim)
   return v;
 }
 
-// Standardised (optionally log1p) values of a numerical column.
-std::vector<double> standardised(const Column& c, bool log) {
-  std::vector<double> z(c.num.size());
-  for (size_t r = 0; r < z.size(); ++r) {
-    const double v = rounded(c.num[r], c.decimals);
-    z[r] = log ? std::log1p(v) : v;
+// Standardised values of a numerical column (optionally log1p), or of a categorical one read through
+// a Levels effect's value table.
+std::vector<double> standardised(const Column& c, const Effect& e) {
+  std::vector<double> z(c.categorical ? c.cat.size() : c.num.size());
+  if (c.categorical) {
+    const std::map<std::string, double> value(e.values.begin(), e.values.end());
+    for (size_t r = 0; r < z.size(); ++r) {
+      const auto it = value.find(c.cat[r]);
+      z[r] = it == value.end() ? 0.0 : it->second;
+    }
+  } else {
+    for (size_t r = 0; r < z.size(); ++r) {
+      const double v = rounded(c.num[r], c.decimals);
+      z[r] = e.log ? std::log1p(v) : v;
+    }
   }
   double mean = 0.0, var = 0.0;
   for (double v : z) mean += v;
@@ -274,15 +315,16 @@ Evaluated evaluate(const Effect& e, const Side& s) {
       }
       break;
     }
-    case Effect::Kind::Linear: {
-      const std::vector<double> z = standardised(a, e.log);
+    case Effect::Kind::Linear:
+    case Effect::Kind::Levels: {
+      const std::vector<double> z = standardised(a, e);
       const std::vector<double> dir = unit_vector(s.seed, e.shared.empty() ? tag : "axis:" + e.shared, D);
       for (int64_t r = 0; r < n; ++r)
         for (int d = 0; d < D; ++d) out[r * D + d] = z[r] * dir[d];
       break;
     }
     case Effect::Kind::Curve: {
-      const std::vector<double> z = standardised(a, e.log);
+      const std::vector<double> z = standardised(a, e);
       constexpr double kKnots[] = {-1.5, -0.5, 0.5, 1.5};
       constexpr double kWidth = 0.8;
       std::vector<std::vector<double>> vecs;
@@ -388,9 +430,18 @@ Evaluated evaluate_all(const std::vector<Effect>& effects, const Side& s) {
 
 void validate_table(const std::string& preset, const std::string& what, const Table& t) {
   const std::string where = "preset '" + preset + "': " + what + " table: ";
-  if (t.columns.empty()) throw Error(where + "no feature columns");
+  if (std::none_of(t.columns.begin(), t.columns.end(), [](const Column& c) { return c.feature; }))
+    throw Error(where + "no feature columns");
   const int64_t n = t.rows();
   if (n <= 0) throw Error(where + "no rows");
+  if (t.id_format) {  // the default ids are unique by construction
+    std::set<std::string> ids;
+    for (int64_t r = 0; r < n; ++r) {
+      std::string id = t.id(r);
+      if (id.empty()) throw Error(where + "row " + std::to_string(r) + " has an empty id");
+      if (!ids.insert(std::move(id)).second) throw Error(where + "duplicate id '" + t.id(r) + "'");
+    }
+  }
   std::set<std::string> names{t.id_column};
   for (const Column& c : t.columns) {
     if (!names.insert(c.name).second) throw Error(where + "duplicate column '" + c.name + "'");
@@ -403,8 +454,10 @@ void validate_table(const std::string& preset, const std::string& what, const Ta
     if (c.decimals < 0 || c.decimals > 9) throw Error(where + "column '" + c.name + "': decimals must be 0..9");
     for (double v : c.num)
       if (!std::isfinite(v)) throw Error(where + "column '" + c.name + "' has a non-finite value");
-    for (const std::string& l : c.cat)
-      if (l.empty()) throw Error(where + "column '" + c.name + "' has an empty level (use missing_rate)");
+    if (!c.feature && !c.categorical) throw Error(where + "column '" + c.name + "': an extra column holds text");
+    if (c.feature && !c.blank_level)
+      for (const std::string& l : c.cat)
+        if (l.empty()) throw Error(where + "column '" + c.name + "' has an empty level (use missing_rate)");
   }
 }
 
@@ -416,13 +469,32 @@ void validate_effects(const std::string& preset, const std::string& what, const 
     for (const Column& c : t.columns)
       if (c.name == e.feature) a = &c;
     if (!a) throw Error(where + "no such column");
-    if (e.kind == Effect::Kind::Embed && !a->categorical) throw Error(where + "embed needs a categorical column");
+    if (!a->feature) throw Error(where + "an extra written column is not a feature");
+    if ((e.kind == Effect::Kind::Embed || e.kind == Effect::Kind::Levels) && !a->categorical)
+      throw Error(where + std::string(kind_name(e.kind)) + " needs a categorical column");
+    if ((e.kind == Effect::Kind::Levels) == e.values.empty())
+      throw Error(where + "a level -> value table belongs to a levels effect, and it needs one");
     if ((e.kind == Effect::Kind::Linear || e.kind == Effect::Kind::Curve) && a->categorical)
       throw Error(where + std::string(kind_name(e.kind)) + " needs a numerical column");
-    if (e.kind == Effect::Kind::Cross) t.column(e.feature2);
+    if (e.kind == Effect::Kind::Cross && !t.column(e.feature2).feature)
+      throw Error(where + "'" + e.feature2 + "' is an extra written column, not a feature");
     if (e.log)
       for (double v : a->num)
         if (v <= -1.0) throw Error(where + "log needs values > -1");
+  }
+}
+
+void validate_interaction_format(const std::string& preset, const Spec& spec) {
+  const InteractionFormat& f = spec.interactions;
+  const std::string where = "preset '" + preset + "': interactions: ";
+  std::set<std::string> names{spec.users.id_column};
+  if (!names.insert(spec.items.id_column).second) throw Error(where + "users and items share the id column name");
+  if (f.timestamp_column.empty() || !names.insert(f.timestamp_column).second)
+    throw Error(where + "bad timestamp column name '" + f.timestamp_column + "'");
+  for (const InteractionColumn& c : f.extra) {
+    if (c.name.empty() || !names.insert(c.name).second) throw Error(where + "bad or duplicate column '" + c.name + "'");
+    if (!c.value) throw Error(where + "column '" + c.name + "' has no value function");
+    if (c.decimals < 0 || c.decimals > 9) throw Error(where + "column '" + c.name + "': decimals must be 0..9");
   }
 }
 
@@ -482,15 +554,15 @@ nlohmann::ordered_json effects_json(const std::vector<Effect>& effects) {
     if (e.kind == Effect::Kind::Cross) j["with"] = e.feature2;
     j["scale"] = e.scale;
     if (!e.shared.empty()) j[e.kind == Effect::Kind::Embed ? "shared_table" : "axis"] = e.shared;
+    if (e.kind == Effect::Kind::Levels) {
+      nlohmann::ordered_json v;
+      for (const auto& [level, value] : e.values) v[level] = value;
+      j["values"] = v;
+    }
     if (e.log) j["transform"] = "log1p";
     a.push_back(j);
   }
   return a;
-}
-
-std::string entity_id(const Table& t, int64_t row) {
-  const int width = std::max<int>(5, static_cast<int>(std::to_string(t.rows()).size()));
-  return fmt::format("{}{:0{}d}", t.id_prefix, row + 1, width);
 }
 
 std::string table_csv(const Table& t, const std::vector<std::vector<uint8_t>>& missing) {
@@ -500,7 +572,7 @@ std::string table_csv(const Table& t, const std::vector<std::vector<uint8_t>>& m
   out += format_csv_row(fields);
   for (int64_t r = 0; r < t.rows(); ++r) {
     fields.clear();
-    fields.push_back(entity_id(t, r));
+    fields.push_back(t.id(r));
     for (size_t j = 0; j < t.columns.size(); ++j) {
       const Column& c = t.columns[j];
       if (missing[j][r])
@@ -516,7 +588,8 @@ std::string table_csv(const Table& t, const std::vector<std::vector<uint8_t>>& m
 TableSchema table_schema(const Table& t) {
   TableSchema s;
   s.id = t.id_column;
-  for (const Column& c : t.columns) (c.categorical ? s.categorical : s.numerical).push_back(c.name);
+  for (const Column& c : t.columns)
+    if (c.feature) (c.categorical ? s.categorical : s.numerical).push_back(c.name);
   return s;
 }
 
@@ -543,6 +616,7 @@ Result generate(const Spec& spec, const GenerateOptions& options) {
   validate_effects(p, "item", m.item, spec.items);
   validate_effects(p, "popularity", m.popularity, spec.items);
   validate_effects(p, "activity", m.activity, spec.users);
+  validate_interaction_format(p, spec);
   if (m.dim < 1 || !(m.temperature > 0.0) || m.min_per_user < 1 || !(m.hidden_weight_min >= 0.0) ||
       m.hidden_weight_max < m.hidden_weight_min || !(m.max_user_share > 0.0))
     throw Error("preset '" + p + "': invalid model parameters");
@@ -663,6 +737,18 @@ Result generate(const Spec& spec, const GenerateOptions& options) {
     res.timestamp[k] = seq_time[order[k]];
   }
 
+  // Extra interaction columns, in file order, each from its own stream.
+  for (const InteractionColumn& c : spec.interactions.extra) {
+    Rng r = Rng::stream(seed, "interaction-column:" + c.name);
+    std::vector<double> v(pairs);
+    for (int64_t k = 0; k < pairs; ++k) {
+      v[k] = c.value(res.user[k], res.item[k], r);
+      if (!std::isfinite(v[k]))
+        throw Error("preset '" + p + "': interaction column '" + c.name + "' gave a non-finite value");
+    }
+    res.extra.push_back(std::move(v));
+  }
+
   // The oracle, on the logit scale (temperature folded into the user side and the bias).
   res.user_factors.resize(U.oracle.size());
   res.item_factors.resize(V.oracle.size());
@@ -726,10 +812,28 @@ void write_dataset(const Spec& spec, const Result& res, const GenerateOptions& o
   io::write_file_atomic(dir / "users.csv", table_csv(users, res.user_missing));
   io::write_file_atomic(dir / "items.csv", table_csv(items, res.item_missing));
   {
-    std::string out = format_csv_row({users.id_column, items.id_column, "timestamp"});
-    for (int64_t k = 0; k < pairs; ++k)
-      out += format_csv_row(
-          {entity_id(users, res.user[k]), entity_id(items, res.item[k]), std::to_string(res.timestamp[k])});
+    const InteractionFormat& f = spec.interactions;
+    // Ids are formatted once per row, not once per interaction (hashed ids are not free).
+    std::vector<std::string> user_ids(n_users), item_ids(n_items);
+    for (int64_t r = 0; r < n_users; ++r) user_ids[r] = users.id(r);
+    for (int64_t r = 0; r < n_items; ++r) item_ids[r] = items.id(r);
+    std::vector<std::string> fields;
+    auto row = [&](std::string user, std::string item, std::string time) {
+      fields.clear();
+      if (f.timestamp_first) fields.push_back(std::move(time));
+      fields.push_back(std::move(user));
+      fields.push_back(std::move(item));
+      if (!f.timestamp_first) fields.push_back(std::move(time));
+    };
+    row(users.id_column, items.id_column, f.timestamp_column);
+    for (const InteractionColumn& c : f.extra) fields.push_back(c.name);
+    std::string out = format_csv_row(fields);
+    for (int64_t k = 0; k < pairs; ++k) {
+      row(user_ids[res.user[k]], item_ids[res.item[k]],
+          f.time == InteractionFormat::Time::Date ? format_date(res.timestamp[k]) : std::to_string(res.timestamp[k]));
+      for (size_t j = 0; j < f.extra.size(); ++j) fields.push_back(format_number(res.extra[j][k], f.extra[j].decimals));
+      out += format_csv_row(fields);
+    }
     io::write_file_atomic(dir / "interactions.csv", out);
   }
   {
@@ -738,7 +842,7 @@ void write_dataset(const Spec& spec, const Result& res, const GenerateOptions& o
     schema.items = table_schema(items);
     schema.interactions.user = users.id_column;
     schema.interactions.item = items.id_column;
-    schema.interactions.timestamp = "timestamp";
+    schema.interactions.timestamp = spec.interactions.timestamp_column;
     io::write_file_atomic(dir / "schema.toml", schema.to_toml());
   }
   {

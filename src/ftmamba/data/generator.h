@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ftmamba::data {
@@ -47,40 +49,51 @@ class Rng {
   bool has_spare_ = false;
 };
 
-// One feature column of an entity table. Values are the truth that drives the model; the CSV shows
-// them rounded to `decimals` (the model sees the rounded value too) and blanks a `missing_rate` share.
+// One column of an entity table. Values are the truth that drives the model; the CSV shows them
+// rounded to `decimals` (the model sees the rounded value too) and blanks a `missing_rate` share.
 struct Column {
   std::string name;
   bool categorical = false;
+  // false: a column written to the CSV as text (in `cat`) that is not a model feature: absent from
+  // schema.toml and from every effect (product names, descriptions, numeric codes beside their names).
+  bool feature = true;
+  // Categorical: "" is a level of its own, written blank and driving preferences like any level (H&M
+  // writes FN as "1.0" or nothing). Unlike missing_rate blanks, the oracle knows what it means.
+  bool blank_level = false;
   int decimals = 0;              // numerical only
   double missing_rate = 0.0;     // share of cells written blank (the truth still drives preferences)
   std::vector<double> num;       // numerical values, one per row
-  std::vector<std::string> cat;  // categorical levels, one per row
+  std::vector<std::string> cat;  // categorical levels (or extra text), one per row
 };
 
-// An entity table (users or items) as a preset builds it. Ids are written as prefix + row number.
+// An entity table (users or items) as a preset builds it. Ids are written as prefix + row number
+// unless the preset gives its own format (they must be unique and non-empty).
 struct Table {
-  std::string id_column;       // e.g. "user_id"
-  std::string id_prefix;       // e.g. "U"
-  std::deque<Column> columns;  // deque: references returned by add_* stay valid
+  std::string id_column;                              // e.g. "user_id"
+  std::string id_prefix;                              // e.g. "U"
+  std::function<std::string(int64_t row)> id_format;  // optional, e.g. H&M's 10-digit article ids
+  std::deque<Column> columns;                         // deque: references returned by add_* stay valid
 
   Column& add_numerical(std::string name, int decimals, double missing_rate = 0.0);
   Column& add_categorical(std::string name, double missing_rate = 0.0);
-  const Column& column(const std::string& name) const;  // throws Error when absent
+  Column& add_extra(std::string name, double missing_rate = 0.0);  // written text, not a feature
+  const Column& column(const std::string& name) const;             // throws Error when absent
   int64_t rows() const;
+  std::string id(int64_t row) const;  // the id written for a row
 };
 
 // How one feature moves a latent vector (or a scalar such as an item's popularity). Every effect is
 // centred over the table and scaled so its root-mean-square norm equals |scale|: scales read as the
 // relative strength of each effect.
 struct Effect {
-  enum class Kind { Embed, Linear, Curve, Cross };
+  enum class Kind { Embed, Linear, Curve, Cross, Levels };
   Kind kind = Kind::Embed;
   std::string feature;
   std::string feature2;  // Cross only
   double scale = 1.0;    // Linear: the sign sets the direction along the axis
   std::string shared;    // Embed: embedding table shared across sides; Linear: named axis shared across sides
   bool log = false;      // numerical: log1p before standardising (skewed counts, durations)
+  std::vector<std::pair<std::string, double>> values;  // Levels: level -> value (unlisted levels: 0)
 
   Effect& logged() {
     log = true;
@@ -93,6 +106,11 @@ Effect embed(std::string feature, double scale, std::string shared_table = {});
 // A standardised numerical value times a direction: a private random one, or a named axis that both
 // sides can use (age on "era" with one sign, release year with the other: older users, older songs).
 Effect linear(std::string feature, double scale, std::string axis = {});
+// A categorical column read as a number through a level -> value table (unlisted levels are 0), then
+// used like `linear`: it puts categories on a named axis that a numerical or another categorical feature
+// on the other side shares (a message's source "doctor" on the axis of a recipient's trust in doctors).
+Effect levels(std::string feature, std::vector<std::pair<std::string, double>> values, double scale,
+              std::string axis = {});
 // A smooth nonlinear response: radial bumps over the standardised value, each with a random vector.
 Effect curve(std::string feature, double scale);
 // A within-side interaction: each (level of a, level of b) pair gets its own vector; numerical
@@ -128,6 +146,23 @@ struct Timeline {
   double join_share = 0.6;
 };
 
+// A column of interactions.csv beyond user, item and time, computed per interaction from its user
+// row, item row and a random stream of its own (prices, sales channels). Written with `decimals`.
+struct InteractionColumn {
+  std::string name;
+  int decimals = 0;
+  std::function<double(int64_t user_row, int64_t item_row, Rng& rng)> value;
+};
+
+// How interactions.csv is written. The user and item columns are named after the tables' id columns.
+struct InteractionFormat {
+  enum class Time { UnixSeconds, Date };
+  std::string timestamp_column = "timestamp";
+  Time time = Time::UnixSeconds;  // Date: "YYYY-MM-DD" (UTC); same-day events keep their order in the file
+  bool timestamp_first = false;   // time, user, item (H&M's order) instead of user, item, time
+  std::vector<InteractionColumn> extra;
+};
+
 // Everything a preset hands to the engine.
 struct Spec {
   std::string preset;
@@ -135,6 +170,7 @@ struct Spec {
   Table users, items;
   Model model;
   Timeline timeline;
+  InteractionFormat interactions;
 };
 
 // Sanity figures of a generated dataset: leave-last-out HR@10 (full catalog, the user's other items
@@ -149,6 +185,7 @@ struct Checks {
 struct Result {
   std::vector<std::vector<uint8_t>> user_missing, item_missing;  // [column][row]: 1 = written blank
   std::vector<int64_t> user, item, timestamp;                    // interactions, sorted by time
+  std::vector<std::vector<double>> extra;                        // [InteractionFormat::extra][interaction]
   int64_t dim = 0;
   std::vector<float> user_factors;  // (n_users, dim) oracle, users row order
   std::vector<float> item_factors;  // (n_items, dim) oracle, items row order
