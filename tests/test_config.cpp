@@ -59,3 +59,47 @@ TEST(Config, JsonAndTomlRoundTrip) {
   EXPECT_EQ(c.model.n_layers, 3);
   EXPECT_DOUBLE_EQ(c.train.temperature, 0.125);
 }
+
+TEST(Config, PerTowerOverrides) {
+  RunConfig c;
+  c.set("model.d_token", "32");
+  c.set("model.item.type", "ft-transformer");
+  c.set("model.item.n_heads", "4");
+  EXPECT_EQ(c.tower("user").type, "ft-mamba");
+  EXPECT_EQ(c.tower("item").type, "ft-transformer");
+  EXPECT_EQ(c.tower("item").n_heads, 4);
+  EXPECT_EQ(c.tower("item").d_token, 32);  // shared keys still reach the overridden tower
+  EXPECT_EQ(c.tower("user").n_heads, 8);
+  EXPECT_EQ(c.model_label(), "user=ft-mamba,item=ft-transformer");
+  c.validate();
+  // Bad override keys and values are reported under their full key.
+  EXPECT_THROW(c.set("model.item.heads", "4"), ftmamba::Error);
+  EXPECT_THROW(c.set("model.user.d_token", "wide"), ftmamba::Error);
+  EXPECT_THROW(c.tower("middle"), ftmamba::Error);
+
+  // JSON and TOML round trips keep the overrides, typed.
+  const RunConfig j = RunConfig::from_json(c.to_json());
+  EXPECT_EQ(j.tower("item").type, "ft-transformer");
+  EXPECT_EQ(j.tower("item").n_heads, 4);
+  RunConfig t;
+  t.load_toml(write_temp("tower.toml", c.to_toml()));
+  EXPECT_EQ(t.tower("item").type, "ft-transformer");
+  EXPECT_EQ(t.tower("item").n_heads, 4);
+  EXPECT_EQ(t.tower("user").type, "ft-mamba");
+  EXPECT_NE(c.to_toml().find("[model.item]\nn_heads = 4\ntype = \"ft-transformer\""), std::string::npos) << c.to_toml();
+}
+
+TEST(Config, ValidatesTransformerSettingsPerTower) {
+  RunConfig c;
+  c.set("model.type", "ft-transformer");
+  c.set("model.d_token", "20");  // not a multiple of 8 heads
+  EXPECT_THROW(c.validate(), ftmamba::Error);
+  c.set("model.n_heads", "4");
+  c.validate();
+  c.set("model.user.embed_dim", "32");  // the towers' embedding sizes must agree
+  EXPECT_THROW(c.validate(), ftmamba::Error);
+  c.set("model.item.embed_dim", "32");
+  c.validate();
+  c.set("model.user.type", "ft-lstm");
+  EXPECT_THROW(c.validate(), ftmamba::Error);
+}

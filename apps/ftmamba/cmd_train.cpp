@@ -71,7 +71,7 @@ void add_train_command(CLI::App& app) {
                                                   static_cast<uint64_t>(cfg.eval.sample_seed), /*save=*/true);
     auto ev = eval::evaluate_test(run.model, data, cfg.eval.batch_size, negatives);
     nlohmann::ordered_json metrics;
-    metrics["model_type"] = cfg.model.type;
+    metrics["model_type"] = cfg.model_label();
     metrics["parameters"] = n_params;
     metrics["best_epoch"] = result.best_epoch;
     metrics["best_valid_HR@10"] = result.best_valid_hr10;

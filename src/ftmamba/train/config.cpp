@@ -1,5 +1,6 @@
 #include "ftmamba/train/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 #include <toml++/toml.h>
@@ -56,6 +57,11 @@ std::vector<RunConfig::Field> RunConfig::fields() {
       {"model.d_state", &model.d_state},
       {"model.d_conv", &model.d_conv},
       {"model.expand", &model.expand},
+      {"model.n_heads", &model.n_heads},
+      {"model.d_ffn", &model.d_ffn},
+      {"model.attention_dropout", &model.attention_dropout},
+      {"model.ffn_dropout", &model.ffn_dropout},
+      {"model.residual_dropout", &model.residual_dropout},
       {"model.embed_dim", &model.embed_dim},
       {"model.l2_normalize", &model.l2_normalize},
       {"train.epochs", &train.epochs},
@@ -83,6 +89,20 @@ std::vector<RunConfig::Field> RunConfig::fields() {
 }
 
 void RunConfig::set(const std::string& key, const std::string& value) {
+  for (const char* side : {"user", "item"}) {
+    const std::string prefix = std::string("model.") + side + ".";
+    if (key.rfind(prefix, 0) != 0) continue;
+    const std::string model_key = "model." + key.substr(prefix.size());
+    if (model_key.find('.', 6) != std::string::npos) break;  // model.user.x.y: reported as unknown below
+    RunConfig probe;
+    try {
+      probe.set(model_key, value);  // checks the key and the value's type
+    } catch (const Error& e) {
+      throw Error("config key '" + key + "': " + e.what());
+    }
+    (side[0] == 'u' ? user_overrides : item_overrides)[key.substr(prefix.size())] = value;
+    return;
+  }
   for (auto& f : fields()) {
     if (f.key != key) continue;
     std::visit(
@@ -118,6 +138,25 @@ void RunConfig::load_toml(const std::filesystem::path& path) {
     if (!table) throw DataError(path.string(), sec, "expected a [" + sec + "] table");
     for (const auto& [name, value] : *table) {
       const std::string key = sec + "." + std::string(name.str());
+      if (sec == "model" && (name.str() == "user" || name.str() == "item")) {  // [model.user] / [model.item]
+        const auto* tower = value.as_table();
+        if (!tower) throw DataError(path.string(), key, "expected a [" + key + "] table");
+        for (const auto& [tname, tvalue] : *tower) {
+          const std::string tkey = key + "." + std::string(tname.str());
+          std::string text;
+          if (auto v = tvalue.value_exact<std::string>()) text = *v;
+          else if (auto b = tvalue.value_exact<bool>()) text = *b ? "true" : "false";
+          else if (auto i = tvalue.value_exact<int64_t>()) text = std::to_string(*i);
+          else if (auto d = tvalue.value_exact<double>()) text = nlohmann::json(*d).dump();
+          else throw DataError(path.string(), tkey, "expected a string, number or boolean");
+          try {
+            set(tkey, text);
+          } catch (const Error& e) {
+            throw DataError(path.string(), tkey, e.what());
+          }
+        }
+        continue;
+      }
       auto it = std::find_if(all.begin(), all.end(), [&](const Field& f) { return f.key == key; });
       if (it == all.end()) throw DataError(path.string(), key, "unknown key (known: " + known_keys(*this) + ")");
       std::visit(
@@ -146,6 +185,8 @@ nlohmann::json RunConfig::to_json() const {
     const auto dot = f.key.find('.');
     std::visit([&](auto* p) { j[f.key.substr(0, dot)][f.key.substr(dot + 1)] = *p; }, f.ref);
   }
+  if (!user_overrides.empty()) j["model"]["user"] = user_overrides;
+  if (!item_overrides.empty()) j["model"]["item"] = item_overrides;
   return j;
 }
 
@@ -156,6 +197,10 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
     const auto sec = f.key.substr(0, dot), name = f.key.substr(dot + 1);
     if (!j.contains(sec) || !j[sec].contains(name)) continue;  // older runs: keep the default
     std::visit([&](auto* p) { *p = j[sec][name].get<std::remove_pointer_t<decltype(p)>>(); }, f.ref);
+  }
+  if (j.contains("model")) {
+    if (j["model"].contains("user")) cfg.user_overrides = j["model"]["user"].get<std::map<std::string, std::string>>();
+    if (j["model"].contains("item")) cfg.item_overrides = j["model"]["item"].get<std::map<std::string, std::string>>();
   }
   return cfg;
 }
@@ -181,16 +226,63 @@ std::string RunConfig::to_toml() const {
         f.ref);
     out << "\n";
   }
+  for (const auto& [side, overrides] : {std::pair{"user", &user_overrides}, std::pair{"item", &item_overrides}}) {
+    if (overrides->empty()) continue;
+    out << "\n[model." << side << "]\n";
+    for (const auto& [k, v] : *overrides) {
+      RunConfig probe;
+      probe.set("model." + k, v);
+      // Re-typed through the probe so strings are quoted and numbers are not.
+      for (auto& f : probe.fields()) {
+        if (f.key != "model." + k) continue;
+        std::visit(
+            [&](auto* p) {
+              using T = std::remove_pointer_t<decltype(p)>;
+              if constexpr (std::is_same_v<T, std::string>) out << k << " = \"" << *p << "\"\n";
+              else out << k << " = " << nlohmann::json(*p).dump() << "\n";
+            },
+            f.ref);
+      }
+    }
+  }
   return out.str();
+}
+
+nn::EncoderConfig RunConfig::tower(const std::string& side) const {
+  if (side != "user" && side != "item") throw Error("tower must be 'user' or 'item', got '" + side + "'");
+  RunConfig probe;
+  probe.model = model;
+  for (const auto& [k, v] : side == "user" ? user_overrides : item_overrides) probe.set("model." + k, v);
+  return probe.model;
+}
+
+std::string RunConfig::model_label() const {
+  const auto u = tower("user").type, i = tower("item").type;
+  return u == i ? u : "user=" + u + ",item=" + i;
 }
 
 void RunConfig::validate() const {
   auto require = [](bool ok, const std::string& what) {
     if (!ok) throw Error("config: " + what);
   };
-  require(model.d_token >= 1 && model.n_layers >= 0 && model.d_state >= 1 && model.d_conv >= 1 && model.expand >= 1,
-          "model sizes must be positive");
-  require(model.embed_dim >= 0, "model.embed_dim must be >= 0");
+  const auto& types = nn::encoder_types();
+  for (const char* side : {"user", "item"}) {
+    const nn::EncoderConfig m = tower(side);
+    const std::string where = std::string(" (") + side + " tower)";
+    require(std::find(types.begin(), types.end(), m.type) != types.end(),
+            "unknown model.type '" + m.type + "'" + where + "; known: ft-mamba, ft-transformer, ft-transformer-stock");
+    require(m.d_token >= 1 && m.n_layers >= 0 && m.d_state >= 1 && m.d_conv >= 1 && m.expand >= 1 && m.n_heads >= 1 &&
+                m.d_ffn >= 0,
+            "model sizes must be positive" + where);
+    require(m.type == "ft-mamba" || m.d_token % m.n_heads == 0,
+            "model.d_token must be a multiple of model.n_heads" + where);
+    for (double p : {m.attention_dropout, m.ffn_dropout, m.residual_dropout})
+      require(p >= 0.0 && p < 1.0, "model dropouts must be in [0, 1)" + where);
+    require(m.embed_dim >= 0, "model.embed_dim must be >= 0" + where);
+  }
+  const auto out_dim = [&](const nn::EncoderConfig& m) { return m.embed_dim > 0 ? m.embed_dim : m.d_token; };
+  require(out_dim(tower("user")) == out_dim(tower("item")),
+          "the towers' embedding sizes differ (model.embed_dim, or d_token when embed_dim = 0)");
   require(train.epochs >= 1, "train.epochs must be >= 1");
   require(train.batch_size >= 2, "train.batch_size must be >= 2");
   require(train.lr > 0, "train.lr must be > 0");

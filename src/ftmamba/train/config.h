@@ -2,6 +2,7 @@
 // overridable as "--set section.key=value", saved to and restored from the run's config.json.
 #pragma once
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <variant>
@@ -42,7 +43,10 @@ struct EvalConfig {
 };
 
 struct RunConfig {
-  nn::EncoderConfig model;
+  nn::EncoderConfig model;  // both towers, unless a tower override below says otherwise
+  // Per-tower overrides of model keys ("type" -> "ft-transformer"), set as model.user.KEY / model.item.KEY
+  // or in [model.user] / [model.item] TOML tables. Stored as text and applied by tower().
+  std::map<std::string, std::string> user_overrides, item_overrides;
   TrainConfig train;
   DataConfig data;
   EvalConfig eval;
@@ -56,6 +60,10 @@ struct RunConfig {
   nlohmann::json to_json() const;
   static RunConfig from_json(const nlohmann::json& j);
   std::string to_toml() const;
+  // The encoder config of one tower ("user" or "item"): model with that tower's overrides applied.
+  nn::EncoderConfig tower(const std::string& side) const;
+  // "ft-mamba", or "user=ft-mamba,item=ft-transformer" when the towers differ.
+  std::string model_label() const;
   // Rejects values out of range (batch_size < 2, lr <= 0, unknown loss name, ...).
   void validate() const;
 

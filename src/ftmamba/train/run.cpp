@@ -37,7 +37,7 @@ nn::FeatureShape feature_shape(const data::FeatureEncoding& enc) {
 }
 
 nn::TwoTower build_model(const RunConfig& cfg, const data::FeatureEncoding& users, const data::FeatureEncoding& items) {
-  return nn::TwoTower(cfg.model, feature_shape(users), cfg.model, feature_shape(items));
+  return nn::TwoTower(cfg.tower("user"), feature_shape(users), cfg.tower("item"), feature_shape(items));
 }
 
 int64_t count_parameters(torch::nn::Module& m, bool trainable_only) {
