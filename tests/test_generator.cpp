@@ -196,7 +196,7 @@ TEST_F(GeneratorTest, OracleBeatsPopularityButIsNotPerfect) {
 }
 
 TEST(Generator, UnknownPresetListsValidNames) {
-  EXPECT_EQ(data::preset_names(), (std::vector<std::string>{"spotify", "hm"}));
+  EXPECT_EQ(data::preset_names(), (std::vector<std::string>{"spotify", "hm", "vaccine"}));
   EXPECT_EQ(&data::find_preset("spotify"), &data::find_preset("spotify"));
   try {
     data::find_preset("spotfy");

@@ -8,7 +8,7 @@ namespace ftmamba::data {
 
 // The registry: one entry per preset, each defined in presets/NAME.cpp. An explicit list rather than
 // static registration objects, which the linker drops from a static library.
-#define FTMAMBA_PRESETS(X) X(spotify) X(hm)
+#define FTMAMBA_PRESETS(X) X(spotify) X(hm) X(vaccine)
 
 #define FTMAMBA_DECLARE_PRESET(name) std::unique_ptr<Preset> make_##name##_preset();
 FTMAMBA_PRESETS(FTMAMBA_DECLARE_PRESET)
