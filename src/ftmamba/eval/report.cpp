@@ -762,7 +762,7 @@ std::optional<FigureJob> hr_figure(const Comparison& c) {
   std::string body;
   body += "  set multiplot title \"Validation HR@k per epoch\" font \",14\"\n";
   body += "  set grid lc rgb \"#dddddd\"\n  set border lc rgb \"#444444\"\n  unset key\n";
-  body += "  set xlabel \"epoch\"\n  set yrange [0:*]\n  set format y \"%.2f\"\n";
+  body += "  set xlabel \"epoch\"\n  set yrange [0:*]\n  set format y \"%g\"\n";
   body += max_epoch <= 15 ? "  set xtics 1\n" : "  set xtics autofreq\n";
   body += fmt::format("  set xrange [{}:{}]\n", max_epoch > 1 ? 1 : 0, std::max<int64_t>(max_epoch, 2));
   auto run_style = [&](const Run& r) {
