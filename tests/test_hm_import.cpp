@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -252,6 +253,24 @@ std::string csv_line(const Row& fields, int always_quote = -1) {
   return out + "\n";
 }
 
+// `text` (a CSV without quoted fields) with the fields of its `line`-th line (1-based) edited by f.
+std::string with_fields(const std::string& text, int line, const std::function<void(Row&)>& f) {
+  std::istringstream in(text);
+  std::string out, l;
+  for (int n = 1; std::getline(in, l); ++n) {
+    if (n == line) {
+      Row fields;
+      std::istringstream cells(l);
+      for (std::string cell; std::getline(cells, cell, ',');) fields.push_back(cell);
+      f(fields);
+      l.clear();
+      for (size_t k = 0; k < fields.size(); ++k) l += (k ? "," : "") + fields[k];
+    }
+    out += l + "\n";
+  }
+  return out;
+}
+
 struct Fixture {
   fs::path dir;
   std::vector<Row> articles, customers, transactions;  // fields, in file order
@@ -442,7 +461,7 @@ class HmImport : public ::testing::Test {
 
   // A copy of the fixture with one file rewritten, for the error cases.
   static fs::path broken_copy(const std::string& tag, const std::string& name,
-                              const std::function<std::string(std::string)>& edit) {
+                              const std::function<std::string(const std::string&)>& edit) {
     const fs::path d = root / tag;
     fs::create_directories(d);
     for (const char* f : {"articles.csv", "customers.csv", "transactions_train.csv"})
@@ -642,11 +661,8 @@ TEST_F(HmImport, BinaryWritesTheSameFolder) {
 
 TEST_F(HmImport, BadInputNamesFileLineColumnAndLeavesNothing) {
   // An unknown article on the 40th data row (line 41).
-  const fs::path unknown = broken_copy("unknown_article", "transactions_train.csv", [](std::string s) {
-    size_t at = 0;
-    for (int k = 0; k < 40; ++k) at = s.find('\n', at) + 1;
-    const size_t c1 = s.find(',', at), c2 = s.find(',', c1 + 1), c3 = s.find(',', c2 + 1);
-    return s.replace(c2 + 1, c3 - c2 - 1, "0999999999");
+  const fs::path unknown = broken_copy("unknown_article", "transactions_train.csv", [](const std::string& s) {
+    return with_fields(s, 41, [](Row& f) { f[2] = "0999999999"; });
   });
   const std::string tx = (unknown / "transactions_train.csv").string();
   EXPECT_EQ(error_of<DataError>([&] { import_to(root / "out1", kSeed, kPairs, unknown); }),
@@ -657,31 +673,28 @@ TEST_F(HmImport, BadInputNamesFileLineColumnAndLeavesNothing) {
   EXPECT_EQ(r.out, "ftmamba: error: " + tx + ":41:article_id: unknown article_id '0999999999' (not in articles.csv)\n");
   expect_nothing_written(root / "out1");
 
-  const fs::path no_age =
-      broken_copy("no_age", "customers.csv", [](std::string s) { return s.replace(s.find(",age,"), 5, ",years,"); });
+  const fs::path no_age = broken_copy("no_age", "customers.csv", [](const std::string& s) {
+    return with_fields(s, 1, [](Row& f) { f[5] = "years"; });
+  });
   EXPECT_CONTAINS(error_of<DataError>([&] { import_to(root / "out2", kSeed, kPairs, no_age); }),
                   (no_age / "customers.csv").string() + ":1: missing column 'age'");
   expect_nothing_written(root / "out2");
 
-  const fs::path missing = broken_copy("missing", "articles.csv", [](std::string s) { return s; });
+  const fs::path missing = broken_copy("missing", "articles.csv", [](const std::string& s) { return s; });
   fs::remove(missing / "customers.csv");
   EXPECT_EQ(error_of<DataError>([&] { import_to(root / "out3", kSeed, kPairs, missing); }),
             (missing / "customers.csv").string() + ": file not found");
   expect_nothing_written(root / "out3");
 
-  const fs::path ragged = broken_copy("ragged", "transactions_train.csv", [](std::string s) {
-    size_t at = 0;
-    for (int k = 0; k < 9; ++k) at = s.find('\n', at) + 1;
-    const size_t eol = s.find('\n', at), comma = s.rfind(',', eol);
-    return s.erase(comma, eol - comma);  // drops the last field
+  const fs::path ragged = broken_copy("ragged", "transactions_train.csv", [](const std::string& s) {
+    return with_fields(s, 10, [](Row& f) { f.pop_back(); });
   });
   EXPECT_CONTAINS(error_of<DataError>([&] { import_to(root / "out4", kSeed, kPairs, ragged); }),
                   (ragged / "transactions_train.csv").string() + ":10:sales_channel_id: row has 4 fields");
   expect_nothing_written(root / "out4");
 
-  const fs::path bad_date = broken_copy("bad_date", "transactions_train.csv", [](std::string s) {
-    const size_t at = s.find('\n') + 1;
-    return s.replace(at, 10, "2019-02-29");
+  const fs::path bad_date = broken_copy("bad_date", "transactions_train.csv", [](const std::string& s) {
+    return with_fields(s, 2, [](Row& f) { f[0] = "2019-02-29"; });
   });
   EXPECT_CONTAINS(error_of<DataError>([&] { import_to(root / "out5", kSeed, kPairs, bad_date); }),
                   (bad_date / "transactions_train.csv").string() + ":2:t_dat: not a date YYYY-MM-DD: '2019-02-29'");
