@@ -5,7 +5,7 @@ DATA  ?= data/spotify
 RUN   ?= runs/spotify-ft-mamba
 PAIRS ?= 160000
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test demo bench paper clean
 
 all: build
 
@@ -31,6 +31,23 @@ demo: build
 bench: build
 	FTMAMBA_PEER=1 bash scripts/install-deps
 	bash bench/run_cpu_side_by_side.sh $(BUILD)
+
+# The paper reproduction on CPU: each preset at 160,000 pairs, FT-Mamba against FT-Transformer over
+# PAPER_SEEDS, then the token-count scaling benchmark; reports/ gets one report per preset and
+# docs/RESULTS.md the summary with the figures. Finished runs are reused, so an interrupted run resumes.
+PAPER_PRESETS ?= spotify hm vaccine
+PAPER_SEEDS   ?= 1,2,3
+PAPER_SET     ?=
+paper: build
+	@start=$$(date +%s); \
+	for p in $(PAPER_PRESETS); do \
+	  test -f data/paper/$$p/interactions.csv || ./$(BUILD)/ftmamba generate --preset $$p --pairs $(PAIRS) --seed 1 --out data/paper/$$p || exit 1; \
+	  ./$(BUILD)/ftmamba compare --data data/paper/$$p --models ft-mamba,ft-transformer --seeds $(PAPER_SEEDS) \
+	    --out reports/$$p $(PAPER_SET) || exit 1; \
+	done; \
+	./$(BUILD)/ftmamba bench scaling --out reports/scaling || exit 1; \
+	/usr/bin/python3 scripts/paper-summary.py --reports reports --out docs/RESULTS.md --figures docs/figures/paper \
+	  --seconds $$(( $$(date +%s) - start ))
 
 clean:
 	rm -rf $(BUILD)

@@ -12,27 +12,15 @@
 
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/safetensors.h"
+#include "binary_runner.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(FTMAMBA_BINARY) + " " + args + " 2>&1";
-  Result r{0, ""};
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = ftmamba_test::BinaryResult;
+using ftmamba_test::run_binary;
+Result run(const std::string& args) { return run_binary(args); }
 
 class EndToEnd : public ::testing::Test {
  protected:

@@ -68,6 +68,19 @@ MetricsAccumulator rank_full_catalog(const ScoreFn& score, const EvalTask& task,
   return acc;
 }
 
+torch::Tensor top_k_full_catalog(const ScoreFn& score, const EvalTask& task, int64_t n_items, int64_t k,
+                                 int64_t batch_users) {
+  k = std::min(k, n_items);
+  auto out = torch::empty({task.size(), k}, torch::kInt64);
+  for (int64_t start = 0; start < task.size(); start += batch_users) {
+    const int64_t len = std::min(batch_users, task.size() - start);
+    auto s = masked_scores(score, task, start, len);
+    if (s.size(1) != n_items) throw Error("ranking: scorer returned the wrong number of items");
+    out.narrow(0, start, len).copy_(std::get<1>(s.topk(k, 1, /*largest=*/true, /*sorted=*/true)));
+  }
+  return out;
+}
+
 torch::Tensor draw_sampled_negatives(const data::Interactions& inter, const EvalTask& task, int64_t n_items,
                                      int64_t n_negatives, uint64_t seed) {
   std::vector<std::unordered_set<int64_t>> seen(task.size());

@@ -34,6 +34,11 @@ MetricsAccumulator rank_full_catalog(const ScoreFn& score, const EvalTask& task,
                                      int64_t batch_users = 1024,
                                      const std::vector<int64_t>& cutoffs = kDefaultCutoffs);
 
+// The k best items per task user over the whole catalog, masked items removed: (n_users, k) int64 rows,
+// best first. The same ranking rank_full_catalog scores.
+torch::Tensor top_k_full_catalog(const ScoreFn& score, const EvalTask& task, int64_t n_items, int64_t k,
+                                 int64_t batch_users = 1024);
+
 // Draws, per task user, n_negatives distinct items the user never interacted with (in any split).
 // Deterministic for the seed. Returns (n_users, n_negatives) int64.
 torch::Tensor draw_sampled_negatives(const data::Interactions& inter, const EvalTask& task, int64_t n_items,

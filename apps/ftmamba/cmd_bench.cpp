@@ -1,0 +1,149 @@
+// defines: `ftmamba bench scaling`: encoder forward + backward time against the number of feature tokens
+// L on a wide synthetic table, for FT-Mamba and FT-Transformer, with fitted log-log slopes. Prints one
+// JSON line per point and writes scaling.json, scaling.md, scaling.html and figures/ into --out.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "commands.h"
+#include "ftmamba/core/error.h"
+#include "ftmamba/core/threads.h"
+#include "ftmamba/eval/loglog_fit.h"
+#include "ftmamba/eval/report.h"
+#include "ftmamba/io/atomic_file.h"
+#include "ftmamba/nn/encoder.h"
+
+namespace ftmamba::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Timing {
+  double forward_ms, backward_ms;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Times one training-mode forward and backward of an encoder over `length` tokens: length - 1 numerical
+// features plus [CLS]. Median over repetitions after one untimed warm-up pass.
+Timing time_encoder(const nn::EncoderConfig& cfg, int64_t batch, int64_t length, double min_seconds) {
+  torch::manual_seed(0);
+  auto enc = nn::make_encoder(cfg, {length - 1, 0, 0});
+  enc->train();
+  auto num = torch::randn({batch, length - 1});
+  auto miss = torch::zeros({batch, length - 1});
+  auto cat = torch::zeros({batch, 0}, torch::kInt64);
+  auto weights = torch::randn({batch, enc->embedding_dim()});
+  using clock = std::chrono::steady_clock;
+  std::vector<double> fwd, bwd;
+  const auto start = clock::now();
+  for (int rep = 0; rep < 64; ++rep) {
+    const auto t0 = clock::now();
+    auto loss = (enc->forward(num, miss, cat) * weights).sum();
+    const auto t1 = clock::now();
+    loss.backward();
+    const auto t2 = clock::now();
+    for (auto& p : enc->parameters()) p.mutable_grad() = torch::Tensor();
+    if (rep == 0) continue;  // warm-up: first-touch memory, allocator growth
+    fwd.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    bwd.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    if (fwd.size() >= 3 && std::chrono::duration<double>(clock::now() - start).count() > min_seconds) break;
+  }
+  return {median(fwd), median(bwd)};
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  for (std::string part; std::getline(ss, part, ',');)
+    if (!part.empty()) out.push_back(part);
+  return out;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "Benchmarks");
+  bench->require_subcommand(1);
+  auto* cmd = bench->add_subcommand(
+      "scaling", "Encoder forward+backward time against the number of feature tokens L (log-log slopes)");
+  struct Args {
+    std::string models = "ft-mamba,ft-transformer";
+    std::string lengths = "8,16,32,64,128,256,384,512,768,1024,1536,2048";
+    std::string out = "reports/scaling";
+    int64_t batch = 4, d_token = 64, n_layers = 2, threads = 1, fit_from = 512;
+    double min_seconds = 1.0;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("--models", args->models, "Comma-separated model types")->capture_default_str();
+  cmd->add_option("--lengths", args->lengths, "Comma-separated token counts L (features + [CLS])")
+      ->capture_default_str();
+  cmd->add_option("--batch", args->batch, "Rows per step")->capture_default_str();
+  cmd->add_option("--d-token", args->d_token, "Token width")->capture_default_str();
+  cmd->add_option("--n-layers", args->n_layers, "Layers per encoder")->capture_default_str();
+  cmd->add_option("--fit-from", args->fit_from, "Fit the slope over L >= this")->capture_default_str();
+  cmd->add_option("--min-seconds", args->min_seconds, "Time spent per point (at least 3 repetitions)")
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "CPU threads")->capture_default_str();
+  cmd->add_option("--out", args->out, "Report folder")->capture_default_str();
+  cmd->callback([args] {
+    set_cpu_threads(static_cast<int>(args->threads));
+    std::vector<int64_t> lengths;
+    for (const auto& s : split_list(args->lengths)) {
+      const int64_t l = std::stoll(s);
+      if (l < 2) throw Error("--lengths: every L must be >= 2 (one feature plus [CLS])");
+      lengths.push_back(l);
+    }
+    const auto models = split_list(args->models);
+    nlohmann::ordered_json points = nlohmann::ordered_json::array(), fits = nlohmann::ordered_json::object();
+    for (const auto& model : models) {
+      nn::EncoderConfig cfg;
+      cfg.type = model;
+      cfg.d_token = args->d_token;
+      cfg.embed_dim = args->d_token;
+      cfg.n_layers = args->n_layers;
+      std::vector<double> xs, ys;
+      for (const int64_t l : lengths) {
+        const Timing t = time_encoder(cfg, args->batch, l, args->min_seconds);
+        nlohmann::ordered_json p = {{"bench", "scaling"},          {"model", model},
+                                    {"L", l},                      {"batch", args->batch},
+                                    {"forward_ms", t.forward_ms},  {"backward_ms", t.backward_ms},
+                                    {"total_ms", t.forward_ms + t.backward_ms}};
+        fmt::print("{}\n", p.dump());
+        std::fflush(stdout);
+        points.push_back(p);
+        if (l >= args->fit_from) {
+          xs.push_back(static_cast<double>(l));
+          ys.push_back(t.forward_ms + t.backward_ms);
+        }
+      }
+      if (xs.size() >= 2) fits[model] = {{"slope", eval::fit_loglog_slope(xs, ys)}, {"slope_from_L", args->fit_from}};
+    }
+    nlohmann::ordered_json j;
+    j["title"] = "Encoder cost against the number of feature tokens";
+    j["command"] = fmt::format("ftmamba bench scaling --models {} --lengths {} --batch {} --d-token {} --n-layers {}",
+                               args->models, args->lengths, args->batch, args->d_token, args->n_layers);
+    j["machine"] = "CPU, " + std::to_string(args->threads) + " thread(s)";
+    j["batch"] = args->batch;
+    j["d_token"] = args->d_token;
+    j["n_layers"] = args->n_layers;
+    j["points"] = points;
+    j["fits"] = fits;
+    const fs::path out(args->out);
+    fs::create_directories(out);
+    io::write_file_atomic(out / "scaling.json", j.dump(1) + "\n");
+    for (const auto& [model, f] : fits.items())
+      fmt::print(stderr, "{}: fitted slope {:.3f} over L >= {}\n", model, f["slope"].get<double>(), args->fit_from);
+    eval::render_scaling_report(nlohmann::json::parse(j.dump()), out);
+    fmt::print(stderr, "scaling report written to {}\n", out.string());
+  });
+}
+
+}  // namespace ftmamba::cli
