@@ -20,7 +20,7 @@ void add_train_command(CLI::App& app) {
   struct Args {
     std::string data, out, model, config;
     std::vector<std::string> sets;
-    bool quiet = false;
+    bool quiet = false, dry_run = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--data", args->data, "Dataset folder")->required();
@@ -29,6 +29,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--config", args->config, "TOML config file")->check(CLI::ExistingFile);
   cmd->add_option("--set", args->sets, "Override a config key: section.key=value (repeatable)");
   cmd->add_flag("--quiet,-q", args->quiet, "No progress bar");
+  cmd->add_flag("--dry-run", args->dry_run, "Build the model, print its parameter counts per tower and stop");
   cmd->callback([args] {
     train::RunConfig cfg;
     if (!args->config.empty()) cfg.load_toml(args->config);
@@ -50,6 +51,11 @@ void add_train_command(CLI::App& app) {
                args->data, data.users.size(), data.items.size(), data.dataset.interactions.size(),
                data.split.train.size(), data.split.valid.size(), data.split.test.size(), n_params);
 
+    if (args->dry_run) {
+      const int64_t u = train::count_parameters(*run.model->user_tower), i = train::count_parameters(*run.model->item_tower);
+      fmt::print("model {}: {} parameters (user tower {}, item tower {})\n", cfg.model_label(), n_params, u, i);
+      return;
+    }
     io::StagedDir out(args->out);
     io::write_file_atomic(out.path() / "config.json", run.config_json().dump(2) + "\n");
     std::string history;
