@@ -308,7 +308,7 @@ data::gen::Spec formatted_spec() {
   s.items.id_format = [](int64_t row) { return "0" + std::to_string(500 + row); };
   s.model.user.push_back(data::gen::levels("flag", {{"1.0", 1.0}}, 0.5, "flagged"));
   s.model.item.push_back(data::gen::levels("kind", {{"red", 1.0}}, 0.5, "flagged"));
-  s.model.popularity.push_back(data::gen::levels("kind", {{"red", 1.0}}, 2.0));
+  s.model.popularity.push_back(data::gen::levels("kind", {{"red", 1.0}}, 5.0));
   s.timeline.start = 1600732800 - 3 * 86400;  // 2020-09-19
   s.timeline.days = 4.0;
   s.interactions.timestamp_column = "day";
@@ -359,6 +359,22 @@ TEST(GeneratorEngine, LayoutOptionsAreWrittenAndLoad) {
     EXPECT_EQ(ds.interactions.user[k], res.user[k]);
   }
   fs::remove_all(root);
+}
+
+TEST(GeneratorEngine, LevelsEffectsKeepTheirValues) {
+  // Popularity from a levels effect alone: red items sit value * scale above blue ones, however rare
+  // red is (rescaling to an rms would make a rare level an outlier).
+  data::gen::Spec s = tiny_spec();
+  auto& kind = s.items.columns[0].cat;
+  for (size_t i = 0; i < kind.size(); ++i) kind[i] = i % 10 == 0 ? "red" : "blue";
+  s.model.popularity = {data::gen::levels("kind", {{"red", 1.0}, {"blue", 0.25}}, 0.5)};
+  s.model.popularity_hidden = 0.0;
+  s.model.temperature = 0.5;
+  const auto res = data::gen::generate(s, {200, 3});
+  EXPECT_NEAR(res.item_bias[0] - res.item_bias[1], (1.0 - 0.25) * 0.5 / 0.5, 1e-6);
+  // Centred over the items: 3 red at +0.75 * (27/30), 27 blue at -0.75 * (3/30), in logits.
+  EXPECT_NEAR(res.item_bias[0], 0.75 * 0.9, 1e-6);
+  EXPECT_NEAR(res.item_bias[1], -0.75 * 0.1, 1e-6);
 }
 
 TEST(GeneratorEngine, RejectsBadLayouts) {

@@ -248,21 +248,12 @@ std::vector<double> unit_vector(uint64_t seed, const std::string& name, int dim)
   return v;
 }
 
-// Standardised values of a numerical column (optionally log1p), or of a categorical one read through
-// a Levels effect's value table.
-std::vector<double> standardised(const Column& c, const Effect& e) {
-  std::vector<double> z(c.categorical ? c.cat.size() : c.num.size());
-  if (c.categorical) {
-    const std::map<std::string, double> value(e.values.begin(), e.values.end());
-    for (size_t r = 0; r < z.size(); ++r) {
-      const auto it = value.find(c.cat[r]);
-      z[r] = it == value.end() ? 0.0 : it->second;
-    }
-  } else {
-    for (size_t r = 0; r < z.size(); ++r) {
-      const double v = rounded(c.num[r], c.decimals);
-      z[r] = e.log ? std::log1p(v) : v;
-    }
+// Standardised values of a numerical column (optionally log1p).
+std::vector<double> standardised(const Column& c, bool log) {
+  std::vector<double> z(c.num.size());
+  for (size_t r = 0; r < z.size(); ++r) {
+    const double v = rounded(c.num[r], c.decimals);
+    z[r] = log ? std::log1p(v) : v;
   }
   double mean = 0.0, var = 0.0;
   for (double v : z) mean += v;
@@ -317,14 +308,23 @@ Evaluated evaluate(const Effect& e, const Side& s) {
     }
     case Effect::Kind::Linear:
     case Effect::Kind::Levels: {
-      const std::vector<double> z = standardised(a, e);
+      std::vector<double> z;
+      if (e.kind == Effect::Kind::Linear) {
+        z = standardised(a, e.log);
+      } else {  // the values as written, not standardised: a rare level is not blown up
+        const std::map<std::string, double> value(e.values.begin(), e.values.end());
+        for (const std::string& level : a.cat) {
+          const auto it = value.find(level);
+          z.push_back(it == value.end() ? 0.0 : it->second);
+        }
+      }
       const std::vector<double> dir = unit_vector(s.seed, e.shared.empty() ? tag : "axis:" + e.shared, D);
       for (int64_t r = 0; r < n; ++r)
         for (int d = 0; d < D; ++d) out[r * D + d] = z[r] * dir[d];
       break;
     }
     case Effect::Kind::Curve: {
-      const std::vector<double> z = standardised(a, e);
+      const std::vector<double> z = standardised(a, e.log);
       constexpr double kKnots[] = {-1.5, -0.5, 0.5, 1.5};
       constexpr double kWidth = 0.8;
       std::vector<std::vector<double>> vecs;
@@ -365,7 +365,9 @@ Evaluated evaluate(const Effect& e, const Side& s) {
       ss += out[r * D + d] * out[r * D + d];
     }
   const double rms = std::sqrt(ss / static_cast<double>(n));
-  const double f = rms > 1e-12 ? e.scale / rms : 0.0;
+  // Levels effects keep their values' units (value * scale): rescaling to an rms would turn a rare
+  // level with value 1 into an extreme outlier.
+  const double f = e.kind == Effect::Kind::Levels ? e.scale : rms > 1e-12 ? e.scale / rms : 0.0;
   for (double& x : out) x *= f;
 
   // The oracle: rows with a blank feature take the mean over rows where it is present; for a cross
@@ -878,9 +880,14 @@ void write_dataset(const Spec& spec, const Result& res, const GenerateOptions& o
         "each user draws their items without replacement from softmax(logit) (Gumbel top-k); "
         "interaction times are a random order of those items at sorted uniform times after the "
         "user joins";
-    model["effects_note"] =
+    std::string note =
         "each effect is centred and scaled to root-mean-square norm |scale|; numerical "
         "features are standardised; blank CSV cells still use the true value";
+    bool has_levels = false;
+    for (const auto* list : {&m.user, &m.item, &m.popularity, &m.activity})
+      for (const Effect& e : *list) has_levels = has_levels || e.kind == Effect::Kind::Levels;
+    if (has_levels) note += "; a levels effect is the exception: its values are centred and multiplied by scale";
+    model["effects_note"] = note;
     model["temperature"] = m.temperature;
     model["user_effects"] = effects_json(m.user);
     model["item_effects"] = effects_json(m.item);

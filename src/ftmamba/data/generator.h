@@ -84,7 +84,7 @@ struct Table {
 
 // How one feature moves a latent vector (or a scalar such as an item's popularity). Every effect is
 // centred over the table and scaled so its root-mean-square norm equals |scale|: scales read as the
-// relative strength of each effect.
+// relative strength of each effect. (Levels effects are the exception: centred, value * scale.)
 struct Effect {
   enum class Kind { Embed, Linear, Curve, Cross, Levels };
   Kind kind = Kind::Embed;
@@ -109,6 +109,8 @@ Effect linear(std::string feature, double scale, std::string axis = {});
 // A categorical column read as a number through a level -> value table (unlisted levels are 0), then
 // used like `linear`: it puts categories on a named axis that a numerical or another categorical feature
 // on the other side shares (a message's source "doctor" on the axis of a recipient's trust in doctors).
+// The values are centred over the table but not standardised: a level's offset is value * scale however
+// rare the level is.
 Effect levels(std::string feature, std::vector<std::pair<std::string, double>> values, double scale,
               std::string axis = {});
 // A smooth nonlinear response: radial bumps over the standardised value, each with a random vector.

@@ -571,20 +571,20 @@ class HmPreset : public Preset {
     using gen::levels;
     using gen::linear;
     m.user = {
-        linear("age", -0.55, "youth"),
-        curve("age", 0.45),
-        levels("FN", {{"1.0", 1.0}}, 0.2, "engaged"),
-        levels("Active", {{"1.0", 1.0}}, 0.15, "engaged"),
-        levels("fashion_news_frequency", {{"Regularly", 1.0}, {"Monthly", 0.6}}, 0.2, "engaged"),
-        levels("club_member_status", {{"ACTIVE", 0.2}, {"PRE-CREATE", -0.8}, {"LEFT CLUB", -1.0}}, 0.2, "engaged"),
-        embed("club_member_status", 0.1),
-        embed("postal_code", 0.45),
-        cross("age", "fashion_news_frequency", 0.25),
+        linear("age", -1.1, "youth"),
+        curve("age", 0.9),
+        levels("FN", {{"1.0", 1.0}}, 0.4, "engaged"),
+        levels("Active", {{"1.0", 1.0}}, 0.3, "engaged"),
+        levels("fashion_news_frequency", {{"Regularly", 1.0}, {"Monthly", 0.6}}, 0.4, "engaged"),
+        levels("club_member_status", {{"ACTIVE", 0.2}, {"PRE-CREATE", -0.8}, {"LEFT CLUB", -1.0}}, 0.4, "engaged"),
+        embed("club_member_status", 0.2),
+        embed("postal_code", 0.9),
+        cross("age", "fashion_news_frequency", 0.5),
     };
     m.item = {
         levels("index_group_name",
                {{"Divided", 1.0}, {"Ladieswear", -0.6}, {"Sport", 0.3}, {"Menswear", 0.1}, {"Baby/Children", -0.2}},
-               0.55, "youth"),
+               0.8, "youth"),
         levels("section_name",
                {{"Womens Trend", 0.6},
                 {"Divided Projects", 0.8},
@@ -595,7 +595,7 @@ class HmPreset : public Preset {
                 {"Womens Big accessories", -0.4},
                 {"Womens Nightwear, Socks & Tigh", -0.5},
                 {"Baby Essentials & Complements", -0.5}},
-               0.35, "youth"),
+               0.5, "youth"),
         levels("section_name",
                {{"Womens Trend", 1.0},
                 {"Divided Projects", 0.8},
@@ -604,28 +604,38 @@ class HmPreset : public Preset {
                 {"Womens Everyday Basics", -0.6},
                 {"Divided Basics", -0.5},
                 {"Men Underwear", -0.5}},
-               0.35, "engaged"),
+               0.5, "engaged"),
         levels("perceived_colour_value_name",
-               {{"Bright", 1.0}, {"Light", 0.4}, {"Medium", 0.2}, {"Dark", -0.4}, {"Medium Dusty", -0.4}}, 0.25,
+               {{"Bright", 1.0}, {"Light", 0.4}, {"Medium", 0.2}, {"Dark", -0.4}, {"Medium Dusty", -0.4}}, 0.4,
                "youth"),
-        embed("index_group_name", 0.6),
-        embed("index_name", 0.3),
-        embed("section_name", 0.5),
-        embed("product_group_name", 0.4),
-        embed("product_type_name", 0.45),
-        embed("department_name", 0.2),
-        embed("garment_group_name", 0.25),
-        embed("colour_group_name", 0.45),
-        embed("perceived_colour_master_name", 0.3),
-        embed("perceived_colour_value_name", 0.15),
-        embed("graphical_appearance_name", 0.3),
-        cross("index_group_name", "product_group_name", 0.4),
+        embed("index_group_name", 0.9),
+        embed("index_name", 0.45),
+        embed("section_name", 0.75),
+        embed("product_group_name", 0.6),
+        embed("product_type_name", 0.7),
+        embed("department_name", 0.3),
+        embed("garment_group_name", 0.4),
+        embed("colour_group_name", 0.7),
+        embed("perceived_colour_master_name", 0.45),
+        embed("perceived_colour_value_name", 0.2),
+        embed("graphical_appearance_name", 0.45),
+        cross("index_group_name", "product_group_name", 0.6),
     };
     m.hidden_scale = 1.0;
     m.hidden_weight_min = 0.3;
     m.hidden_weight_max = 1.5;
     m.popularity = {
-        embed("product_group_name", 0.12),
+        levels("product_group_name",
+               {{"Garment Upper body", 1.0},
+                {"Garment Lower body", 0.6},
+                {"Underwear", 0.4},
+                {"Garment Full body", 0.3},
+                {"Swimwear", 0.2},
+                {"Socks & Tights", 0.1},
+                {"Accessories", -0.3},
+                {"Nightwear", -0.5},
+                {"Shoes", -0.8}},
+               0.12),
         levels("colour_group_name", {{"Black", 1.0}, {"White", 0.7}, {"Dark Blue", 0.3}, {"Light Beige", 0.2}}, 0.12),
         embed("section_name", 0.08),
         levels("index_group_name", {{"Ladieswear", 0.4}, {"Divided", 0.3}, {"Baby/Children", -0.8}, {"Sport", -0.5}},
@@ -637,7 +647,9 @@ class HmPreset : public Preset {
         levels("club_member_status", {{"ACTIVE", 1.0}}, 0.15),
     };
     m.activity_hidden = 0.9;
-    m.temperature = 0.25;
+    // Calibrated so that, at 160,000 pairs and seed 1, the oracle's leave-last-out HR@10 is about 0.21,
+    // three times a popularity ranking's, with about 14% of purchases on the top 1% of articles.
+    m.temperature = 0.3;
     m.min_per_user = 3;
     m.max_user_share = 0.25;
     // The Kaggle transactions run from 2018-09-20 to 2020-09-22.
