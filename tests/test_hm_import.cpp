@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "binary_runner.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
 #include "ftmamba/data/dataset.h"
@@ -415,22 +416,7 @@ Expected expected_sample(const Fixture& f, uint64_t seed, int64_t pairs, int64_t
   return e;
 }
 
-struct RunResult {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-RunResult run_binary(const std::string& args) {
-  const std::string cmd = std::string(FTMAMBA_BINARY) + " " + args + " 2>&1";
-  RunResult r{0, ""};
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using ftmamba_test::run_binary;
 
 const char* kFiles[] = {"users.csv", "items.csv", "interactions.csv", "schema.toml", "dataset.json"};
 constexpr int64_t kPairs = 600;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_lists.h"
 #include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/threads.h"
@@ -73,14 +74,6 @@ Timing time_encoder(const nn::EncoderConfig& cfg, int64_t batch, int64_t length,
     if (fwd.size() >= 3 && std::chrono::duration<double>(clock::now() - start).count() > min_seconds) break;
   }
   return {median(fwd), median(bwd), median(wall)};
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string part; std::getline(ss, part, ',');)
-    if (!part.empty()) out.push_back(part);
-  return out;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli_lists.h"
 #include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/subprocess.h"
@@ -22,14 +23,6 @@ namespace ftmamba::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string part; std::getline(ss, part, ',');)
-    if (!part.empty()) out.push_back(part);
-  return out;
-}
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
