@@ -25,7 +25,7 @@ RunMeasurements measure_run(const fs::path& run_dir, int64_t bias_k) {
   const int64_t batch = run.config.eval.batch_size;
   RunMeasurements m;
 
-  // Encoding speed: one untimed pass over a slice warms the allocator, then every user and item.
+  // Encoding speed: one untimed pass over the items warms the allocator, then every user and item, timed.
   nn::encode_all(*run.model->item_tower, data.items, batch);
   const auto start = std::chrono::steady_clock::now();
   auto users = nn::encode_all(*run.model->user_tower, data.users, batch);  // (n_users, E)
