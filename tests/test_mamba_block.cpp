@@ -103,3 +103,59 @@ TEST(FTMambaEncoder, NamesAndClsSeesEveryFeature) {
   auto cat2 = torch::tensor({{1, 8}}, torch::kInt64);
   EXPECT_GT((enc.forward(num, miss, cat2) - base).abs().max().item<double>(), 1e-4);
 }
+
+// forward_last is the shortcut the tower's last layer takes: it must equal the last position of forward,
+// in value and in every gradient, for a one-token sequence and an odd length.
+TEST(MambaBlock, ForwardLastEqualsLastPositionOfForwardFloat64) {
+  torch::manual_seed(5);
+  MambaConfig cfg;
+  cfg.d_model = 5;
+  cfg.d_state = 3;
+  Mamba block(cfg);
+  block->to(torch::kFloat64);
+  {
+    torch::NoGradGuard g;
+    for (auto& p : block->parameters()) p.add_(0.1 * torch::randn_like(p));
+  }
+  for (int64_t L : {1, 2, 7}) {
+    auto u = torch::randn({3, L, cfg.d_model}, torch::kFloat64);
+    auto w = torch::randn({3, cfg.d_model}, torch::kFloat64);
+    // Gradients of sum(out * w) through one path, as (input, every parameter in order).
+    auto grads = [&](bool last) {
+      block->zero_grad();
+      auto x = u.clone().requires_grad_(true);
+      auto out = last ? block->forward_last(x) : block->forward(x).select(1, L - 1);
+      (out * w).sum().backward();
+      std::vector<torch::Tensor> g = {out.detach(), x.grad()};
+      for (auto& p : block->parameters()) g.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+      return g;
+    };
+    auto full = grads(false), shortcut = grads(true);
+    ASSERT_EQ(full.size(), shortcut.size());
+    EXPECT_GT(full[0].abs().max().item<double>(), 1e-3) << "L=" << L;
+    for (size_t i = 0; i < full.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(full[i], shortcut[i], 1e-10, 1e-12)) << "L=" << L << " tensor " << i << " max diff "
+                                                                         << (full[i] - shortcut[i]).abs().max().item<double>();
+    }
+  }
+}
+
+// The encoder runs its last layer through forward_last; the result must match running every layer in full
+// and reading the last position.
+TEST(FTMambaEncoder, LastLayerShortcutMatchesFullSequence) {
+  torch::manual_seed(2);
+  ftmamba::nn::EncoderConfig cfg;
+  cfg.d_token = 8;
+  cfg.embed_dim = 6;
+  cfg.n_layers = 3;
+  ftmamba::nn::FTMambaEncoder enc(cfg, {3, 2, 10});
+  enc.to(torch::kFloat64);
+  auto num = torch::randn({4, 3}, torch::kFloat64), miss = torch::zeros({4, 3}, torch::kFloat64);
+  auto cat = torch::randint(0, 10, {4, 2}, torch::kInt64);
+  auto x = enc.tokenizer(num, miss, cat);
+  for (auto& layer : *enc.layers) x = layer->as<ftmamba::nn::MambaResidualLayer>()->forward(x);
+  auto full = torch::nn::functional::normalize(enc.head(enc.norm_f(x.select(1, x.size(1) - 1))),
+                                               torch::nn::functional::NormalizeFuncOptions().dim(-1));
+  auto got = enc.forward(num, miss, cat);
+  EXPECT_TRUE(torch::allclose(got, full, 1e-12, 1e-12)) << (got - full).abs().max().item<double>();
+}

@@ -9,6 +9,10 @@ MambaResidualLayerImpl::MambaResidualLayerImpl(const MambaConfig& cfg) {
 
 torch::Tensor MambaResidualLayerImpl::forward(const torch::Tensor& x) { return x + mixer(norm(x)); }
 
+torch::Tensor MambaResidualLayerImpl::forward_last(const torch::Tensor& x) {
+  return x.select(1, x.size(1) - 1) + mixer->forward_last(norm(x));
+}
+
 FTMambaEncoder::FTMambaEncoder(const EncoderConfig& cfg, const FeatureShape& shape) : cfg_(cfg) {
   tokenizer = register_module(
       "tokenizer", FeatureTokenizer(shape.n_numerical, shape.n_categorical, shape.n_categories, cfg.d_token));
@@ -26,9 +30,12 @@ FTMambaEncoder::FTMambaEncoder(const EncoderConfig& cfg, const FeatureShape& sha
 torch::Tensor FTMambaEncoder::forward(const torch::Tensor& numerical, const torch::Tensor& missing,
                                       const torch::Tensor& categorical) {
   auto x = tokenizer(numerical, missing, categorical);  // (batch, L, d)
-  for (auto& layer : *layers) x = layer->as<MambaResidualLayer>()->forward(x);
-  // Mamba is causal, so only the last position ([CLS]) has seen every feature.
-  auto cls = norm_f(x.select(1, x.size(1) - 1));  // (batch, d)
+  // Mamba is causal, so only the last position ([CLS]) has seen every feature, and only it is read: the
+  // last layer computes that position alone (exact; the rtdl Transformer's last block does the same).
+  const int64_t n = static_cast<int64_t>(layers->size());
+  for (int64_t i = 0; i + 1 < n; ++i) x = layers[i]->as<MambaResidualLayer>()->forward(x);
+  x = n > 0 ? layers[n - 1]->as<MambaResidualLayer>()->forward_last(x) : x.select(1, x.size(1) - 1);
+  auto cls = norm_f(x);  // (batch, d)
   if (head) cls = head(cls);                      // (batch, embed_dim)
   if (cfg_.l2_normalize) cls = torch::nn::functional::normalize(cls, torch::nn::functional::NormalizeFuncOptions().dim(-1));
   return cls;

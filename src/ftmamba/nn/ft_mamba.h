@@ -14,6 +14,8 @@ class MambaResidualLayerImpl : public torch::nn::Module {
  public:
   explicit MambaResidualLayerImpl(const MambaConfig& cfg);
   torch::Tensor forward(const torch::Tensor& x);  // (batch, L, d) -> (batch, L, d)
+  // The last position only, (batch, L, d) -> (batch, d): what the tower's last layer needs.
+  torch::Tensor forward_last(const torch::Tensor& x);
   Mamba mixer{nullptr};
   RMSNorm norm{nullptr};
 };

@@ -22,12 +22,21 @@ class MambaImpl : public torch::nn::Module {
  public:
   explicit MambaImpl(const MambaConfig& cfg);
   torch::Tensor forward(const torch::Tensor& u);  // (batch, L, d_model) -> (batch, L, d_model)
+  // The output at the last position only, (batch, L, d_model) -> (batch, d_model); equal to
+  // forward(u).select(1, L - 1). The scan still runs over every position, but the gate half of in_proj
+  // and out_proj run once per row instead of L times.
+  torch::Tensor forward_last(const torch::Tensor& u);
 
   MambaConfig cfg;
   Projection in_proj{nullptr}, x_proj{nullptr}, dt_proj{nullptr}, out_proj{nullptr};
   torch::nn::Conv1d conv1d{nullptr};  // depthwise, weight (d_inner, 1, d_conv); run by our causal kernel
   torch::Tensor A_log;                // (d_inner, d_state), A = -exp(A_log)
   torch::Tensor D;                    // (d_inner)
+
+ private:
+  // conv1d + SiLU, x_proj, dt_proj and the selective scan: x (batch, L, d_inner) -> y (batch, L, d_inner),
+  // gated by z (batch, L, d_inner) when z is defined.
+  torch::Tensor mix(const torch::Tensor& x, const torch::Tensor& z);
 };
 TORCH_MODULE(Mamba);
 

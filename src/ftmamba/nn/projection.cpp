@@ -15,4 +15,8 @@ torch::Tensor ProjectionImpl::forward(const torch::Tensor& x) { return torch::li
 
 torch::Tensor ProjectionImpl::forward_without_bias(const torch::Tensor& x) { return torch::linear(x, weight); }
 
+torch::Tensor ProjectionImpl::forward_outputs(const torch::Tensor& x, int64_t begin, int64_t count) {
+  return torch::linear(x, weight.narrow(0, begin, count), bias.defined() ? bias.narrow(0, begin, count) : bias);
+}
+
 }  // namespace ftmamba::nn

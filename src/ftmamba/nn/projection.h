@@ -12,6 +12,9 @@ class ProjectionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);  // (..., in) -> (..., out)
   // x W^T only; for callers that fuse the bias into a later kernel (dt_proj into the scan).
   torch::Tensor forward_without_bias(const torch::Tensor& x);
+  // Output features [begin, begin + count) only: (..., in) -> (..., count). For callers that need part of
+  // a fused projection at fewer positions (Mamba's gate at the last token only).
+  torch::Tensor forward_outputs(const torch::Tensor& x, int64_t begin, int64_t count);
   int64_t in_features() const { return weight.size(1); }
   int64_t out_features() const { return weight.size(0); }
 
