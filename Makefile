@@ -5,7 +5,7 @@ DATA  ?= data/spotify
 RUN   ?= runs/spotify-ft-mamba
 PAIRS ?= 160000
 
-.PHONY: all deps build test demo bench paper clean
+.PHONY: all deps build test demo bench paper paper-screenshot clean
 
 all: build
 
@@ -47,7 +47,16 @@ paper: build
 	done; \
 	./$(BUILD)/ftmamba bench scaling --out reports/scaling || exit 1; \
 	/usr/bin/python3 scripts/paper-summary.py --reports reports --out docs/RESULTS.md --figures docs/figures/paper \
-	  --seconds $$(( $$(date +%s) - start ))
+	  --binary ./$(BUILD)/ftmamba --seconds $$(( $$(date +%s) - start )) && \
+	$(MAKE) --no-print-directory paper-screenshot
+
+# A PNG of the first preset's report as headless Chromium renders it, kept in docs/ beside RESULTS.md.
+paper-screenshot:
+	@p=$$(echo $(PAPER_PRESETS) | cut -d' ' -f1); profile=$$(mktemp -d); \
+	timeout 120 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --no-first-run \
+	  --disable-dev-shm-usage --window-size=1280,3400 --user-data-dir=$$profile \
+	  --screenshot=$(CURDIR)/docs/figures/paper/$$p-report.png file://$(CURDIR)/reports/$$p/report.html \
+	  >/dev/null 2>&1 && echo "wrote docs/figures/paper/$$p-report.png"; rm -rf $$profile
 
 clean:
 	rm -rf $(BUILD)

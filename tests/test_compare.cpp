@@ -52,6 +52,36 @@ std::string mean_std(const std::vector<double>& v) {
   return buf;
 }
 
+// The cells of the first table row after `section` whose first cell is `name`, bold marks removed.
+std::vector<std::string> table_row(const std::string& md, const std::string& section, const std::string& name) {
+  const size_t from = md.find(section);
+  const size_t at = from == std::string::npos ? from : md.find("\n| " + name + " |", from);
+  if (at == std::string::npos) return {};
+  const std::string line = md.substr(at + 1, md.find('\n', at + 1) - at - 1);
+  std::vector<std::string> cells;
+  std::string cell;
+  for (size_t i = 1; i < line.size(); ++i) {
+    if (line[i] != '|') {
+      cell += line[i];
+      continue;
+    }
+    for (size_t b; (b = cell.find("**")) != std::string::npos;) cell.erase(b, 2);
+    const size_t first = cell.find_first_not_of(' '), last = cell.find_last_not_of(' ');
+    cells.push_back(first == std::string::npos ? "" : cell.substr(first, last - first + 1));
+    cell.clear();
+  }
+  return cells;
+}
+
+std::string with_thousands(int64_t v) {
+  std::string digits = std::to_string(v), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_F(Compare, WritesEveryFile) {
@@ -71,7 +101,6 @@ TEST_F(Compare, ReportNumbersEqualTheRunsMetrics) {
   ASSERT_EQ(comp["runs"].size(), 4u);
   const std::string md = ftmamba::io::read_file(report / "report.md");
   for (const char* model : {"ft-mamba", "ft-transformer"}) {
-    std::vector<double> hr10, mrr5;
     for (int seed : {3, 4}) {
       const fs::path run = report / "runs" / (std::string(model) + "-seed" + std::to_string(seed));
       const auto metrics = read(run / "metrics.json");
@@ -95,20 +124,49 @@ TEST_F(Compare, ReportNumbersEqualTheRunsMetrics) {
           EXPECT_EQ(r["history"].size(), metrics["epochs_run"].get<size_t>());
         }
       EXPECT_TRUE(found) << model << " seed " << seed;
-      hr10.push_back(metrics["test"]["full"]["model"]["HR@10"].get<double>());
-      mrr5.push_back(metrics["test"]["full"]["model"]["MRR@5"].get<double>());
     }
-    // the markdown table shows mean ± sample std over the two seeds
-    EXPECT_NE(md.find(mean_std(hr10)), std::string::npos) << model << " HR@10 " << mean_std(hr10);
-    EXPECT_NE(md.find(mean_std(mrr5)), std::string::npos) << model << " MRR@5 " << mean_std(mrr5);
+    // Every cell of the quality table is the mean ± sample std over the two seeds of that metric, in the
+    // order k = 1, 5, 10 and P, R, MRR, HR within each k.
+    const auto cells = table_row(md, "## Quality: full-catalog ranking", model);
+    ASSERT_EQ(cells.size(), 13u) << model;
+    size_t col = 1;
+    for (int k : {1, 5, 10})
+      for (const char* m : {"P", "R", "MRR", "HR"}) {
+        const std::string key = std::string(m) + "@" + std::to_string(k);
+        std::vector<double> v;
+        for (int seed : {3, 4})
+          v.push_back(read(report / "runs" / (std::string(model) + "-seed" + std::to_string(seed)) /
+                           "metrics.json")["test"]["full"]["model"][key]
+                          .get<double>());
+        EXPECT_EQ(cells[col++], mean_std(v)) << model << " " << key;
+      }
+    // Efficiency: the parameter count and the mean peak RSS of the two runs (MiB, from each run's compare.json).
+    const auto eff = table_row(md, "## Efficiency", model);
+    ASSERT_EQ(eff.size(), 6u) << model;
+    const fs::path run3 = report / "runs" / (std::string(model) + "-seed3");
+    EXPECT_EQ(eff[1], with_thousands(read(run3 / "metrics.json")["parameters"].get<int64_t>()));
+    double rss = 0;
+    for (int seed : {3, 4})
+      rss += read(report / "runs" / (std::string(model) + "-seed" + std::to_string(seed)) / "compare.json")["peak_rss_mib"]
+                 .get<double>() / 2;
+    char rss_text[32];
+    std::snprintf(rss_text, sizeof rss_text, "%.1f", rss);
+    EXPECT_EQ(eff[5], rss_text) << model;
   }
   // reference rows come from the data's oracle and the popularity ranker
   EXPECT_TRUE(comp["references"].contains("oracle"));
   EXPECT_TRUE(comp["references"].contains("popularity"));
   const auto m0 = read(report / "runs" / "ft-mamba-seed3" / "metrics.json");
-  char pop[32];
-  std::snprintf(pop, sizeof pop, "%.4f", m0["test"]["full"]["popularity"]["HR@10"].get<double>());
-  EXPECT_NE(md.find(pop), std::string::npos);
+  const auto pop = table_row(md, "## Quality: full-catalog ranking", "popularity");
+  ASSERT_EQ(pop.size(), 13u);
+  size_t col = 1;
+  for (int k : {1, 5, 10})
+    for (const char* m : {"P", "R", "MRR", "HR"}) {
+      char want[32];
+      std::snprintf(want, sizeof want, "%.4f",
+                    m0["test"]["full"]["popularity"][std::string(m) + "@" + std::to_string(k)].get<double>());
+      EXPECT_EQ(pop[col++], want) << m << "@" << k;
+    }
 }
 
 TEST_F(Compare, DifferentModelsAndSeedsGiveDifferentRuns) {
@@ -139,4 +197,42 @@ TEST_F(Compare, BadArgumentsFailBeforeTraining) {
   auto d = run_binary("compare --data " + (dir / "nope").string() + " --out " + (dir / "bad").string());
   EXPECT_NE(d.code, 0);
   EXPECT_FALSE(fs::exists(dir / "bad"));
+}
+
+// ---- ftmamba bench scaling --------------------------------------------------------------------------------
+
+TEST(BenchScaling, TinyRunWritesPointsFitsAndTheFullCommand) {
+  const fs::path out = fs::temp_directory_path() / ("ftmamba_scaling_" + std::to_string(::getpid()));
+  auto r = run_binary("bench scaling --models ft-mamba,ft-transformer --lengths 4,8,16 --batch 2 --d-token 16 "
+                      "--n-layers 1 --min-seconds 0 --fit-from 8 --out " +
+                      out.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(ftmamba::io::read_file(out / "scaling.json"));
+  ASSERT_EQ(j["points"].size(), 6u);
+  for (const auto& p : j["points"]) EXPECT_GT(p["total_ms"].get<double>(), 0.0) << p.dump();
+  // Fitted over L = 8 and 16 only, as --fit-from says.
+  for (const char* m : {"ft-mamba", "ft-transformer"}) {
+    ASSERT_TRUE(j["fits"].contains(m)) << m;
+    EXPECT_EQ(j["fits"][m]["slope_from_L"], 8);
+  }
+  const std::string cmd = j["command"];
+  for (const char* part : {"--fit-from 8", "--min-seconds 0", "--threads 1", "--batch 2", "--lengths 4,8,16"})
+    EXPECT_NE(cmd.find(part), std::string::npos) << part << " not in " << cmd;
+  EXPECT_TRUE(fs::exists(out / "scaling.html"));
+  fs::remove_all(out);
+}
+
+TEST(BenchScaling, BadArgumentsFailBeforeTiming) {
+  const std::string out = " --out " + (fs::temp_directory_path() / "ftmamba_scaling_bad").string();
+  auto l = run_binary("bench scaling --lengths 8,x" + out);
+  EXPECT_NE(l.code, 0);
+  EXPECT_NE(l.out.find("--lengths: 'x' is not an integer"), std::string::npos) << l.out;
+  // An unknown model is refused before the known one before it is timed (no JSON line is printed).
+  auto m = run_binary("bench scaling --models ft-mamba,ft-lstm --lengths 4" + out);
+  EXPECT_NE(m.code, 0);
+  EXPECT_NE(m.out.find("unknown model 'ft-lstm'"), std::string::npos) << m.out;
+  EXPECT_EQ(m.out.find("\"bench\""), std::string::npos) << m.out;
+  auto b = run_binary("bench scaling --batch 0 --lengths 4" + out);
+  EXPECT_NE(b.code, 0);
+  EXPECT_NE(b.out.find("--batch"), std::string::npos) << b.out;
 }

@@ -28,6 +28,7 @@
 #include "ftmamba/data/loaders/hm_kaggle.h"
 #include "ftmamba/data/schema.h"
 #include "ftmamba/io/atomic_file.h"
+#include "hm_kaggle_columns.h"
 
 namespace fs = std::filesystem;
 using ftmamba::DataError;
@@ -186,34 +187,9 @@ TEST(TakePairs, IncompleteAndImpossible) {
 
 // ---- the fixture ----------------------------------------------------------------------------------
 
-const Row kArticleHeader = {"article_id",
-                            "product_code",
-                            "prod_name",
-                            "product_type_no",
-                            "product_type_name",
-                            "product_group_name",
-                            "graphical_appearance_no",
-                            "graphical_appearance_name",
-                            "colour_group_code",
-                            "colour_group_name",
-                            "perceived_colour_value_id",
-                            "perceived_colour_value_name",
-                            "perceived_colour_master_id",
-                            "perceived_colour_master_name",
-                            "department_no",
-                            "department_name",
-                            "index_code",
-                            "index_name",
-                            "index_group_no",
-                            "index_group_name",
-                            "section_no",
-                            "section_name",
-                            "garment_group_no",
-                            "garment_group_name",
-                            "detail_desc"};
-const Row kCustomerHeader = {"customer_id", "FN",         "Active", "club_member_status", "fashion_news_frequency",
-                             "age",         "postal_code"};
-const Row kTransactionHeader = {"t_dat", "customer_id", "article_id", "price", "sales_channel_id"};
+const Row& kArticleHeader = hm_kaggle::kArticleColumns;
+const Row& kCustomerHeader = hm_kaggle::kCustomerColumns;
+const Row& kTransactionHeader = hm_kaggle::kTransactionColumns;
 
 std::string date_of_day(int64_t day) {  // day 0 = 2018-09-20, as in the Kaggle file
   int64_t z = day + 17794 + 719468;     // days since 1970-01-01, shifted to 0000-03-01 (Hinnant's algorithm)

@@ -27,8 +27,7 @@ void check_gradient(const std::function<torch::Tensor()>& loss_fn, torch::Tensor
     const double down = loss_fn().item<double>();
     flat[i] = orig;
     const double numeric = (up - down) / (2 * eps);
-    ASSERT_NEAR(g[i].item<double>(), numeric, 1e-6 * std::max(1.0, std::abs(numeric)))
-        << name << "[" << i << "]";
+    ASSERT_NEAR(g[i].item<double>(), numeric, 1e-6 * std::max(1.0, std::abs(numeric))) << name << "[" << i << "]";
   }
 }
 
@@ -63,9 +62,9 @@ TEST(MambaBlock, ParameterNamesShapesAndInit) {
   cfg.d_model = 64;
   Mamba block(cfg);
   std::map<std::string, std::vector<int64_t>> expected = {
-      {"in_proj.weight", {256, 64}}, {"conv1d.weight", {128, 1, 4}}, {"conv1d.bias", {128}},
-      {"x_proj.weight", {36, 128}},  {"dt_proj.weight", {128, 4}},   {"dt_proj.bias", {128}},
-      {"out_proj.weight", {64, 128}}, {"A_log", {128, 16}},          {"D", {128}},
+      {"in_proj.weight", {256, 64}},  {"conv1d.weight", {128, 1, 4}}, {"conv1d.bias", {128}},
+      {"x_proj.weight", {36, 128}},   {"dt_proj.weight", {128, 4}},   {"dt_proj.bias", {128}},
+      {"out_proj.weight", {64, 128}}, {"A_log", {128, 16}},           {"D", {128}},
   };
   auto params = block->named_parameters();
   EXPECT_EQ(params.size(), expected.size());
@@ -134,8 +133,8 @@ TEST(MambaBlock, ForwardLastEqualsLastPositionOfForwardFloat64) {
     ASSERT_EQ(full.size(), shortcut.size());
     EXPECT_GT(full[0].abs().max().item<double>(), 1e-3) << "L=" << L;
     for (size_t i = 0; i < full.size(); ++i) {
-      EXPECT_TRUE(torch::allclose(full[i], shortcut[i], 1e-10, 1e-12)) << "L=" << L << " tensor " << i << " max diff "
-                                                                         << (full[i] - shortcut[i]).abs().max().item<double>();
+      EXPECT_TRUE(torch::allclose(full[i], shortcut[i], 1e-10, 1e-12))
+          << "L=" << L << " tensor " << i << " max diff " << (full[i] - shortcut[i]).abs().max().item<double>();
     }
   }
 }

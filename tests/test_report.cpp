@@ -10,7 +10,6 @@
 #include <fstream>
 #include <random>
 #include <regex>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -650,11 +649,9 @@ TEST(ReportInBrowser, HeadlessChromiumLoadsEveryFigure) {
   EXPECT_EQ(be32(png, 16), 1280u);
   EXPECT_EQ(be32(png, 20), 2400u);
   // Not blank: a 1280x2400 page with a heading and a line of text compresses to about 16 kB, this report to a few
-  // hundred kB (tables, text and plots); and a blank image's bytes are far from using every value.
+  // hundred kB (tables, text and plots).
   ::testing::Test::RecordProperty("screenshot_bytes", static_cast<int>(png.size()));
-  std::set<unsigned char> distinct(png.begin(), png.end());
   EXPECT_GT(png.size(), 120u * 1024u);
-  EXPECT_GT(distinct.size(), 250u);
 
   rc = std::system((common + " --dump-dom " + shell_quote(url) + " >" + shell_quote(dom.string()) + " 2>" +
                     shell_quote(log.string()))

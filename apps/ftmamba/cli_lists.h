@@ -1,18 +1,51 @@
-// defines: split_list, which splits a comma-separated option value ("ft-mamba,ft-transformer") into its
-// non-empty parts; shared by the subcommands that take lists.
+// defines: the parsing of comma-separated option values ("ft-mamba,ft-transformer", "1,2,3") shared by
+// the subcommands that take lists, with errors that name the option and the bad part.
 #pragma once
+#include <algorithm>
+#include <cstdint>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "ftmamba/core/error.h"
+
 namespace ftmamba::cli {
 
+// The non-empty parts of a comma-separated value.
 inline std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream ss(text);
   for (std::string part; std::getline(ss, part, ',');)
     if (!part.empty()) out.push_back(part);
   return out;
+}
+
+// The parts as integers; throws Error "OPTION: 'x' is not an integer" (or "OPTION is empty").
+inline std::vector<int64_t> parse_int_list(const std::string& option, const std::string& text) {
+  std::vector<int64_t> out;
+  for (const auto& s : split_list(text)) {
+    try {
+      size_t used = 0;
+      out.push_back(std::stoll(s, &used));
+      if (used != s.size()) throw std::invalid_argument(s);
+    } catch (const std::exception&) {
+      throw Error(option + ": '" + s + "' is not an integer");
+    }
+  }
+  if (out.empty()) throw Error(option + " is empty");
+  return out;
+}
+
+// Throws Error "OPTION: unknown model 'x' (known: a, b)" unless every value is in `known`.
+inline void require_known(const std::string& option, const std::vector<std::string>& values,
+                          const std::vector<std::string>& known) {
+  for (const auto& v : values) {
+    if (std::find(known.begin(), known.end(), v) != known.end()) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    throw Error(option + ": unknown model '" + v + "' (known: " + list + ")");
+  }
 }
 
 }  // namespace ftmamba::cli

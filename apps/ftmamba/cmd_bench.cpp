@@ -94,26 +94,26 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--models", args->models, "Comma-separated model types")->capture_default_str();
   cmd->add_option("--lengths", args->lengths, "Comma-separated token counts L (features + [CLS])")
       ->capture_default_str();
-  cmd->add_option("--batch", args->batch, "Rows per step")->capture_default_str();
-  cmd->add_option("--d-token", args->d_token, "Token width")->capture_default_str();
-  cmd->add_option("--n-layers", args->n_layers, "Layers per encoder")->capture_default_str();
+  cmd->add_option("--batch", args->batch, "Rows per step")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--d-token", args->d_token, "Token width")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--n-layers", args->n_layers, "Layers per encoder")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--fit-from", args->fit_from, "Fit the slope over L >= this")->capture_default_str();
   cmd->add_option("--min-seconds", args->min_seconds, "Time spent per point (at least 3 repetitions)")
-      ->capture_default_str();
-  cmd->add_option("--threads", args->threads, "CPU threads")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", args->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--out", args->out, "Report folder")->capture_default_str();
   cmd->callback([args] {
     set_cpu_threads(static_cast<int>(args->threads));
     // Attention at L = 2048 frees and reallocates gigabytes per step; keep them resident so every step
     // does not pay first-touch page faults again (see docs/DESIGN-NOTES.md, "Memory stays resident").
     mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
-    std::vector<int64_t> lengths;
-    for (const auto& s : split_list(args->lengths)) {
-      const int64_t l = std::stoll(s);
+    const std::vector<int64_t> lengths = parse_int_list("--lengths", args->lengths);
+    for (const int64_t l : lengths)
       if (l < 2) throw Error("--lengths: every L must be >= 2 (one feature plus [CLS])");
-      lengths.push_back(l);
-    }
     const auto models = split_list(args->models);
+    if (models.empty()) throw Error("--models is empty");
+    require_known("--models", models, nn::encoder_types());
     nlohmann::ordered_json points = nlohmann::ordered_json::array(), fits = nlohmann::ordered_json::object();
     for (const auto& model : models) {
       nn::EncoderConfig cfg;
@@ -141,8 +141,11 @@ void add_bench_command(CLI::App& app) {
     nlohmann::ordered_json j;
     j["title"] = "Encoder cost against the number of feature tokens (process CPU time, ms)";
     j["timer"] = "process CPU time per training step (forward + backward), median; wall_ms beside it";
-    j["command"] = fmt::format("ftmamba bench scaling --models {} --lengths {} --batch {} --d-token {} --n-layers {}",
-                               args->models, args->lengths, args->batch, args->d_token, args->n_layers);
+    j["command"] = fmt::format(
+        "ftmamba bench scaling --models {} --lengths {} --batch {} --d-token {} --n-layers {} --fit-from {} "
+        "--min-seconds {} --threads {}",
+        args->models, args->lengths, args->batch, args->d_token, args->n_layers, args->fit_from, args->min_seconds,
+        args->threads);
     j["machine"] = "CPU, " + std::to_string(args->threads) + " thread(s)";
     j["batch"] = args->batch;
     j["d_token"] = args->d_token;

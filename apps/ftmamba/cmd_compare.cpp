@@ -74,23 +74,9 @@ void add_compare_command(CLI::App& app) {
   cmd->callback([args] {
     const auto start = std::chrono::steady_clock::now();
     const auto models = split_list(args->models);
-    const auto seed_texts = split_list(args->seeds);
     if (models.empty()) throw Error("--models is empty");
-    if (seed_texts.empty()) throw Error("--seeds is empty");
-    const auto& known = nn::encoder_types();
-    for (const auto& m : models)
-      if (std::find(known.begin(), known.end(), m) == known.end())
-        throw Error("--models: unknown model '" + m + "' (known: ft-mamba, ft-transformer, ft-transformer-stock)");
-    std::vector<int64_t> seeds;
-    for (const auto& s : seed_texts) {
-      try {
-        size_t used = 0;
-        seeds.push_back(std::stoll(s, &used));
-        if (used != s.size()) throw std::invalid_argument(s);
-      } catch (const std::exception&) {
-        throw Error("--seeds: '" + s + "' is not an integer");
-      }
-    }
+    require_known("--models", models, nn::encoder_types());
+    const std::vector<int64_t> seeds = parse_int_list("--seeds", args->seeds);
     if (args->bias_k < 1) throw Error("--bias-k must be >= 1");
 
     // The dataset is loaded once here so that bad data fails before any training starts.

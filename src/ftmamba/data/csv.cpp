@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/data/csv_detail.h"
 
 namespace ftmamba::data {
 namespace {
@@ -37,60 +38,6 @@ std::string read_whole_file(const fs::path& path) {
   std::fclose(f);
   if (failed) throw DataError(name + ": cannot read file");
   return data;
-}
-
-// Length of the well-formed UTF-8 sequence at p (Unicode Table 3-7), or 0 with `why` set. Rejects
-// stray continuation bytes, overlong forms, surrogates (U+D800..DFFF) and code points above U+10FFFF.
-size_t utf8_length(const unsigned char* p, size_t avail, const char*& why) {
-  const unsigned char b = p[0];
-  size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (b < 0x80) return 1;
-  if (b < 0xC2) {
-    why = b < 0xC0 ? "unexpected continuation byte" : "overlong encoding";
-    return 0;
-  }
-  if (b < 0xE0) {
-    len = 2;
-  } else if (b < 0xF0) {
-    len = 3;
-    if (b == 0xE0) lo = 0xA0;  // below is overlong
-    if (b == 0xED) hi = 0x9F;  // above is a UTF-16 surrogate
-  } else if (b < 0xF5) {
-    len = 4;
-    if (b == 0xF0) lo = 0x90;  // below is overlong
-    if (b == 0xF4) hi = 0x8F;  // above is beyond U+10FFFF
-  } else {
-    why = "byte that never occurs in UTF-8";
-    return 0;
-  }
-  if (avail < len) {
-    why = "truncated multi-byte sequence";
-    return 0;
-  }
-  if (p[1] < lo || p[1] > hi) {
-    if (b == 0xE0 || b == 0xF0)
-      why = "overlong encoding";
-    else if (b == 0xED && p[1] >= 0x80 && p[1] <= 0xBF)
-      why = "UTF-16 surrogate";
-    else if (b == 0xF4 && p[1] >= 0x80 && p[1] <= 0xBF)
-      why = "code point above U+10FFFF";
-    else
-      why = "truncated multi-byte sequence";
-    return 0;
-  }
-  for (size_t k = 2; k < len; ++k) {
-    if ((p[k] & 0xC0) != 0x80) {
-      why = "truncated multi-byte sequence";
-      return 0;
-    }
-  }
-  return len;
-}
-
-std::string hex_byte(unsigned char b) {
-  static const char* digits = "0123456789ABCDEF";
-  return std::string("0x") + digits[b >> 4] + digits[b & 15];
 }
 
 // One pass over the buffer, one record at a time. Tracks the physical line so that every error can
@@ -169,10 +116,11 @@ class Parser {
   size_t check_utf8(size_t col) const {
     const char* why = "";
     const auto* p = reinterpret_cast<const unsigned char*>(data_.data()) + pos_;
-    const size_t len = utf8_length(p, data_.size() - pos_, why);
-    if (len == 0) {
+    const int len = csv_detail::utf8_sequence_length(p, data_.size() - pos_, why);
+    if (len < 0) why = "truncated multi-byte sequence";  // the data ends inside the sequence
+    if (len <= 0) {
       fail(line_, col,
-           std::string("invalid UTF-8 (") + why + ", byte " + hex_byte(*p) + " at byte " + byte_in_line() +
+           std::string("invalid UTF-8 (") + why + ", byte " + csv_detail::hex_byte(*p) + " at byte " + byte_in_line() +
                " of the line)");
     }
     return len;
@@ -234,6 +182,56 @@ class Parser {
   int64_t line_ = 1;
 };
 
+}  // namespace
+
+namespace csv_detail {
+
+int utf8_sequence_length(const unsigned char* p, size_t avail, const char*& why) {
+  const unsigned char b = p[0];
+  int len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (b < 0x80) return 1;
+  if (b < 0xC2) {
+    why = b < 0xC0 ? "unexpected continuation byte" : "overlong encoding";
+    return 0;
+  }
+  if (b < 0xE0) {
+    len = 2;
+  } else if (b < 0xF0) {
+    len = 3;
+    if (b == 0xE0) lo = 0xA0;  // below is overlong
+    if (b == 0xED) hi = 0x9F;  // above is a UTF-16 surrogate
+  } else if (b < 0xF5) {
+    len = 4;
+    if (b == 0xF0) lo = 0x90;  // below is overlong
+    if (b == 0xF4) hi = 0x8F;  // above is beyond U+10FFFF
+  } else {
+    why = "byte that never occurs in UTF-8";
+    return 0;
+  }
+  for (int k = 1; k < len; ++k) {
+    if (static_cast<size_t>(k) >= avail) return -1;
+    const unsigned char lo_k = k == 1 ? lo : 0x80, hi_k = k == 1 ? hi : 0xBF;
+    if (p[k] >= lo_k && p[k] <= hi_k) continue;
+    const bool continuation = p[1] >= 0x80 && p[1] <= 0xBF;
+    if (k == 1 && continuation && (b == 0xE0 || b == 0xF0))
+      why = "overlong encoding";
+    else if (k == 1 && continuation && b == 0xED)
+      why = "UTF-16 surrogate";
+    else if (k == 1 && continuation && b == 0xF4)
+      why = "code point above U+10FFFF";
+    else
+      why = "truncated multi-byte sequence";
+    return 0;
+  }
+  return len;
+}
+
+std::string hex_byte(unsigned char b) {
+  static const char* digits = "0123456789ABCDEF";
+  return std::string("0x") + digits[b >> 4] + digits[b & 15];
+}
+
 std::string join_names(const std::vector<std::string>& names) {
   std::string out;
   for (size_t k = 0; k < names.size(); ++k) {
@@ -243,7 +241,7 @@ std::string join_names(const std::vector<std::string>& names) {
   return out;
 }
 
-}  // namespace
+}  // namespace csv_detail
 
 std::string quote_for_message(std::string_view text) {
   constexpr size_t kMax = 60;
@@ -258,7 +256,7 @@ std::string quote_for_message(std::string_view text) {
     else if (c == '\t')
       out += "\\t";
     else if (c < 0x20 || c == 0x7F)
-      out += "\\x" + hex_byte(c).substr(2);
+      out += "\\x" + csv_detail::hex_byte(c).substr(2);
     else
       out += static_cast<char>(c);
   }
@@ -310,7 +308,8 @@ bool try_parse_number(std::string_view text, std::optional<double>& out, std::st
 
 int CsvTable::column(const std::string& name) const {
   if (const auto c = find_column(name)) return *c;
-  throw DataError(path, 1, "", "missing column '" + name + "' (the header has: " + join_names(header) + ")");
+  throw DataError(path, 1, "",
+                  "missing column '" + name + "' (the header has: " + csv_detail::join_names(header) + ")");
 }
 
 std::optional<int> CsvTable::find_column(const std::string& name) const {

@@ -17,7 +17,7 @@ struct TableSchema {
 struct InteractionSchema {
   std::string user;                      // column holding the user id
   std::string item;                      // column holding the item id
-  std::optional<std::string> timestamp;  // numeric, larger = later
+  std::optional<std::string> timestamp;  // a number (larger = later) or an ISO date; see timestamp.h
   std::optional<std::string> weight;     // numeric, optional
 };
 

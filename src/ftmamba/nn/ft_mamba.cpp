@@ -35,9 +35,10 @@ torch::Tensor FTMambaEncoder::forward(const torch::Tensor& numerical, const torc
   const int64_t n = static_cast<int64_t>(layers->size());
   for (int64_t i = 0; i + 1 < n; ++i) x = layers[i]->as<MambaResidualLayer>()->forward(x);
   x = n > 0 ? layers[n - 1]->as<MambaResidualLayer>()->forward_last(x) : x.select(1, x.size(1) - 1);
-  auto cls = norm_f(x);  // (batch, d)
-  if (head) cls = head(cls);                      // (batch, embed_dim)
-  if (cfg_.l2_normalize) cls = torch::nn::functional::normalize(cls, torch::nn::functional::NormalizeFuncOptions().dim(-1));
+  auto cls = norm_f(x);       // (batch, d)
+  if (head) cls = head(cls);  // (batch, embed_dim)
+  if (cfg_.l2_normalize)
+    cls = torch::nn::functional::normalize(cls, torch::nn::functional::NormalizeFuncOptions().dim(-1));
   return cls;
 }
 

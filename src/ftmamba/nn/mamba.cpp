@@ -10,8 +10,8 @@ namespace ftmamba::nn {
 MambaImpl::MambaImpl(const MambaConfig& c) : cfg(c) {
   const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank();
   in_proj = register_module("in_proj", Projection(cfg.d_model, 2 * di, false));
-  conv1d = register_module(
-      "conv1d", torch::nn::Conv1d(torch::nn::Conv1dOptions(di, di, cfg.d_conv).groups(di).bias(true)));
+  conv1d =
+      register_module("conv1d", torch::nn::Conv1d(torch::nn::Conv1dOptions(di, di, cfg.d_conv).groups(di).bias(true)));
   x_proj = register_module("x_proj", Projection(di, r + 2 * n, false));
   dt_proj = register_module("dt_proj", Projection(r, di, true));
   out_proj = register_module("out_proj", Projection(di, cfg.d_model, false));
@@ -38,20 +38,20 @@ torch::Tensor MambaImpl::forward(const torch::Tensor& u) {
 
 torch::Tensor MambaImpl::forward_last(const torch::Tensor& u) {
   const int64_t di = cfg.d_inner(), last = u.size(1) - 1;
-  auto x = in_proj->forward_outputs(u, 0, di);                    // (batch, L, d_inner)
-  auto z_last = in_proj->forward_outputs(u.select(1, last), di, di);  // (batch, d_inner)
+  auto x = in_proj->forward_outputs(u, 0, di);                                  // (batch, L, d_inner)
+  auto z_last = in_proj->forward_outputs(u.select(1, last), di, di);            // (batch, d_inner)
   auto y_last = mix(x, torch::Tensor()).select(1, last) * torch::silu(z_last);  // (batch, d_inner)
-  return out_proj(y_last);  // (batch, d_model)
+  return out_proj(y_last);                                                      // (batch, d_model)
 }
 
 torch::Tensor MambaImpl::mix(const torch::Tensor& x_in, const torch::Tensor& z) {
   const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank();
   auto x = causal_conv1d(x_in, conv1d->weight.view({di, cfg.d_conv}), conv1d->bias, /*silu=*/true);
-  auto x_dbl = x_proj(x);                 // (batch, L, rank + 2N)
-  auto dt = x_dbl.narrow(-1, 0, r);       // (batch, L, rank)
-  auto B = x_dbl.narrow(-1, r, n);        // (batch, L, N)
-  auto C = x_dbl.narrow(-1, r + n, n);    // (batch, L, N)
-  auto delta = dt_proj->forward_without_bias(dt);  // (batch, L, d_inner); the bias is applied in the scan
+  auto x_dbl = x_proj(x);                           // (batch, L, rank + 2N)
+  auto dt = x_dbl.narrow(-1, 0, r);                 // (batch, L, rank)
+  auto B = x_dbl.narrow(-1, r, n);                  // (batch, L, N)
+  auto C = x_dbl.narrow(-1, r + n, n);              // (batch, L, N)
+  auto delta = dt_proj->forward_without_bias(dt);   // (batch, L, d_inner); the bias is applied in the scan
   auto A = -torch::exp(A_log).to(x.scalar_type());  // (d_inner, N), negative: the recurrence is stable
   return selective_scan(x, delta, A, B, C, D.to(x.scalar_type()), z, dt_proj->bias.to(x.scalar_type()),
                         /*delta_softplus=*/true);  // (batch, L, d_inner)

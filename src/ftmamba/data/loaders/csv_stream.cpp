@@ -11,6 +11,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
+#include "ftmamba/data/csv_detail.h"
 
 namespace ftmamba::data {
 namespace {
@@ -24,60 +25,6 @@ constexpr std::array<bool, 256> kSpecial = [] {
   t[','] = t['\n'] = t['\r'] = t['"'] = true;
   return t;
 }();
-
-// Length of the well-formed UTF-8 sequence at p (Unicode Table 3-7) given `avail` bytes, 0 with `why`
-// set when it is malformed, or -1 when more bytes are needed to decide. Same rules as read_csv's.
-int utf8_length(const unsigned char* p, size_t avail, const char*& why) {
-  const unsigned char b = p[0];
-  int len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (b < 0x80) return 1;
-  if (b < 0xC2) {
-    why = b < 0xC0 ? "unexpected continuation byte" : "overlong encoding";
-    return 0;
-  }
-  if (b < 0xE0) {
-    len = 2;
-  } else if (b < 0xF0) {
-    len = 3;
-    if (b == 0xE0) lo = 0xA0;
-    if (b == 0xED) hi = 0x9F;
-  } else if (b < 0xF5) {
-    len = 4;
-    if (b == 0xF0) lo = 0x90;
-    if (b == 0xF4) hi = 0x8F;
-  } else {
-    why = "byte that never occurs in UTF-8";
-    return 0;
-  }
-  for (int k = 1; k < len; ++k) {
-    if (static_cast<size_t>(k) >= avail) return -1;
-    const unsigned char lo_k = k == 1 ? lo : 0x80, hi_k = k == 1 ? hi : 0xBF;
-    if (p[k] < lo_k || p[k] > hi_k) {
-      if (k == 1 && (b == 0xE0 || b == 0xF0) && p[1] >= 0x80 && p[1] < lo)
-        why = "overlong encoding";
-      else if (k == 1 && b == 0xED && p[1] > 0x9F && p[1] <= 0xBF)
-        why = "UTF-16 surrogate";
-      else if (k == 1 && b == 0xF4 && p[1] > 0x8F && p[1] <= 0xBF)
-        why = "code point above U+10FFFF";
-      else
-        why = "truncated multi-byte sequence";
-      return 0;
-    }
-  }
-  return len;
-}
-
-std::string hex_byte(unsigned char b) {
-  static const char* digits = "0123456789ABCDEF";
-  return std::string("0x") + digits[b >> 4] + digits[b & 15];
-}
-
-std::string join_names(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t k = 0; k < names.size(); ++k) out += (k > 0 ? ", " : "") + names[k];
-  return out;
-}
 
 }  // namespace
 
@@ -114,7 +61,8 @@ CsvStream::CsvStream(const fs::path& path, size_t buffer_bytes) : path_(path.str
 
 int CsvStream::column(const std::string& name) const {
   if (const auto c = find_column(name)) return *c;
-  throw DataError(path_, 1, "", "missing column '" + name + "' (the header has: " + join_names(header_) + ")");
+  throw DataError(path_, 1, "",
+                  "missing column '" + name + "' (the header has: " + csv_detail::join_names(header_) + ")");
 }
 
 std::optional<int> CsvStream::find_column(const std::string& name) const {
@@ -188,12 +136,12 @@ CsvStream::Step CsvStream::parse(std::vector<std::string>& out, size_t& fields) 
   const auto byte_in_line = [&](size_t at) { return std::to_string(base_ + at - line_start + 1); };
   const auto check_utf8 = [&](size_t at, size_t col) -> int {
     const char* why = "";
-    const int len = utf8_length(ubuf + at, end - at, why);
+    const int len = csv_detail::utf8_sequence_length(ubuf + at, end - at, why);
     if (len < 0 && eof_) why = "truncated multi-byte sequence";
     if (len == 0 || (len < 0 && eof_)) {
       fail_at(line, col,
-              std::string("invalid UTF-8 (") + why + ", byte " + hex_byte(ubuf[at]) + " at byte " + byte_in_line(at) +
-                  " of the line)");
+              std::string("invalid UTF-8 (") + why + ", byte " + csv_detail::hex_byte(ubuf[at]) + " at byte " +
+                  byte_in_line(at) + " of the line)");
     }
     return len;
   };

@@ -21,6 +21,7 @@
 #include "ftmamba/data/csv.h"
 #include "ftmamba/data/loaders/csv_stream.h"
 #include "ftmamba/data/schema.h"
+#include "ftmamba/data/timestamp.h"
 #include "ftmamba/io/atomic_file.h"
 
 namespace ftmamba::data {
@@ -166,34 +167,44 @@ class IdIndex {
   int64_t size_ = 0;
 };
 
-// A one-line progress display for one read of a file: bytes read of the file size, rows per second and
-// an ETA. Silent when stderr is not a terminal.
+// Progress of one read of a file: bytes read of the file size, rows per second and an ETA. On a terminal
+// it is one line redrawn in place; otherwise (a log, `make`) a plain line every 10 seconds, so a long
+// import still shows it is moving.
 class ReadProgress {
  public:
   ReadProgress(std::string label, const CsvStream& in, bool enabled)
       : label_(std::move(label)),
         in_(in),
-        enabled_(enabled && ProgressBar::stderr_is_terminal()),
-        start_(std::chrono::steady_clock::now()) {}
+        enabled_(enabled),
+        terminal_(ProgressBar::stderr_is_terminal()),
+        start_(std::chrono::steady_clock::now()),
+        last_(start_) {}
   ~ReadProgress() { finish(); }
 
   void tick() {
     if (!enabled_ || (in_.rows() & 0xFFFF) != 0) return;  // the clock is read once per 65,536 rows
     const auto now = std::chrono::steady_clock::now();
-    if (open_ && now - last_ < std::chrono::milliseconds(200)) return;
+    const auto interval = terminal_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(10000);
+    if ((open_ || !terminal_) && now - last_ < interval) return;
     last_ = now;
-    open_ = true;
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double done = static_cast<double>(in_.bytes_read()), total = static_cast<double>(in_.file_size());
     const double frac = total > 0 ? std::min(1.0, done / total) : 0.0;
+    const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0.0;
+    const double rows_per_sec = elapsed > 0 ? static_cast<double>(in_.rows()) / elapsed / 1e6 : 0.0;
+    if (!terminal_) {
+      std::fprintf(stderr, "%s: %3.0f%%  %.0f / %.0f MB  %.2f M rows/s  ETA %s\n", label_.c_str(), 100 * frac,
+                   done / 1e6, total / 1e6, rows_per_sec, format_duration(eta).c_str());
+      std::fflush(stderr);
+      return;
+    }
+    open_ = true;
     constexpr int kWidth = 24;
     const int filled = static_cast<int>(kWidth * frac);
     std::string bar(filled, '=');
     if (filled < kWidth) bar += '>' + std::string(kWidth - filled - 1, ' ');
-    const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0.0;
     std::fprintf(stderr, "\r%s [%s] %3.0f%%  %.0f / %.0f MB  %.2f M rows/s  ETA %s\x1b[K", label_.c_str(), bar.c_str(),
-                 100 * frac, done / 1e6, total / 1e6,
-                 elapsed > 0 ? static_cast<double>(in_.rows()) / elapsed / 1e6 : 0.0, format_duration(eta).c_str());
+                 100 * frac, done / 1e6, total / 1e6, rows_per_sec, format_duration(eta).c_str());
     std::fflush(stderr);
   }
 
@@ -208,7 +219,7 @@ class ReadProgress {
  private:
   std::string label_;
   const CsvStream& in_;
-  bool enabled_, open_ = false;
+  bool enabled_, terminal_, open_ = false;
   std::chrono::steady_clock::time_point start_, last_;
 };
 
@@ -218,21 +229,12 @@ std::vector<int> required_columns(const CsvStream& in, const std::vector<std::st
   return cols;
 }
 
-// A Kaggle t_dat: YYYY-MM-DD, a real calendar day (the dataset loader reads it as a date).
+// A Kaggle t_dat: exactly YYYY-MM-DD, and a real calendar day by the rules the dataset loader reads it with.
 bool is_date(const std::string& s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
   for (const int k : {0, 1, 2, 3, 5, 6, 8, 9})
     if (s[k] < '0' || s[k] > '9') return false;
-  const auto num = [&](int at, int len) {
-    int v = 0;
-    for (int k = at; k < at + len; ++k) v = v * 10 + (s[k] - '0');
-    return v;
-  };
-  const int year = num(0, 4), month = num(5, 2), day = num(8, 2);
-  if (month < 1 || month > 12 || day < 1) return false;
-  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+  return parse_timestamp(s).has_value();
 }
 
 void check_number(const CsvStream& in, const std::vector<std::string>& row, int col) {

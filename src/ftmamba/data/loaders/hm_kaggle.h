@@ -15,7 +15,7 @@ struct HmImportOptions {
   int64_t pairs = 160000;      // distinct (customer, article) pairs to keep, exactly
   uint64_t seed = 1;           // picks the customers; same seed and files, same folder
   int64_t min_per_user = 3;    // every kept customer has at least this many pairs
-  bool progress = true;        // progress lines on stderr (only when it is a terminal)
+  bool progress = true;        // progress on stderr: a live line on a terminal, else a line every 10 s
 };
 
 struct HmImportSummary {

@@ -540,10 +540,8 @@ class HmPreset : public Preset {
   gen::Spec build(const GenerateOptions& options) const override {
     // 160,000 pairs -> 10,000 customers (16 articles each on average) and 4,000 articles; the catalogue
     // grows with the square root of the data so small test sets stay rankable.
-    if (options.pairs < 500) throw Error("preset 'hm' needs --pairs >= 500");
-    const double scale = static_cast<double>(options.pairs) / 160000.0;
-    const auto n_users = static_cast<int64_t>(std::llround(10000.0 * scale));
-    const auto n_items = static_cast<int64_t>(std::llround(4000.0 * std::sqrt(scale)));
+    const PresetSize size = preset_size(name(), options.pairs, 10000.0, 4000.0);
+    const int64_t n_users = size.users, n_items = size.items;
 
     gen::Spec s;
     s.preset = name();

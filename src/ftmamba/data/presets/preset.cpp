@@ -1,6 +1,8 @@
 // Implements the preset registry and generate_dataset.
 #include "ftmamba/data/presets/preset.h"
 
+#include <cmath>
+
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/atomic_file.h"
 
@@ -39,6 +41,13 @@ const Preset& find_preset(const std::string& name) {
   std::string valid;
   for (const std::string& n : preset_names()) valid += (valid.empty() ? "" : ", ") + n;
   throw Error("unknown preset '" + name + "' (valid: " + valid + ")");
+}
+
+PresetSize preset_size(const std::string& preset, int64_t pairs, double users_at_160k, double items_at_160k) {
+  if (pairs < 500) throw Error("preset '" + preset + "' needs --pairs >= 500");
+  const double scale = static_cast<double>(pairs) / 160000.0;
+  return {static_cast<int64_t>(std::llround(users_at_160k * scale)),
+          static_cast<int64_t>(std::llround(items_at_160k * std::sqrt(scale)))};
 }
 
 void generate_dataset(const std::string& preset, const GenerateOptions& options, const std::filesystem::path& out_dir) {

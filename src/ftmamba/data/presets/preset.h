@@ -22,6 +22,14 @@ class Preset {
   virtual gen::Spec build(const GenerateOptions& options) const = 0;
 };
 
+// How many users and items a preset makes for `pairs` user-action pairs: users grow with the data (16 pairs
+// each at 160,000), items with its square root so small test sets stay rankable. Throws Error below 500 pairs.
+struct PresetSize {
+  int64_t users = 0;
+  int64_t items = 0;
+};
+PresetSize preset_size(const std::string& preset, int64_t pairs, double users_at_160k, double items_at_160k);
+
 // Throws Error "unknown preset 'X' (valid: a, b)" for an unknown name.
 const Preset& find_preset(const std::string& name);
 std::vector<std::string> preset_names();

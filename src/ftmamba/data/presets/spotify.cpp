@@ -63,25 +63,19 @@ struct Country {
 const std::vector<Country>& countries() {
   static const std::vector<Country> c = {
       {"US", 0.22, 0.2, 0.05}, {"BR", 0.09, 0.6, 0}, {"MX", 0.07, 1.0, 0}, {"GB", 0.07, 0, 0},
-      {"DE", 0.06, 0, 0}, {"IN", 0.05, 0, 0.2}, {"FR", 0.05, 0.1, 0}, {"ES", 0.04, 0.7, 0},
+      {"DE", 0.06, 0, 0},      {"IN", 0.05, 0, 0.2}, {"FR", 0.05, 0.1, 0}, {"ES", 0.04, 0.7, 0},
       {"CA", 0.04, 0.1, 0.05}, {"ID", 0.04, 0, 0.8}, {"PH", 0.03, 0, 0.9}, {"IT", 0.03, 0.2, 0},
-      {"AU", 0.03, 0, 0.05}, {"JP", 0.03, 0, 0.6}, {"KR", 0.02, 0, 1.0}, {"AR", 0.02, 1.0, 0},
-      {"SE", 0.02, 0, 0}, {"NL", 0.02, 0, 0}, {"PL", 0.02, 0, 0}, {"TR", 0.02, 0, 0},
-      {"NG", 0.01, 0, 0}, {"ZA", 0.01, 0, 0}, {"EE", 0.002, 0, 0}, {"IS", 0.0015, 0, 0},
-      {"LU", 0.001, 0, 0}, {"MT", 0.001, 0, 0},
+      {"AU", 0.03, 0, 0.05},   {"JP", 0.03, 0, 0.6}, {"KR", 0.02, 0, 1.0}, {"AR", 0.02, 1.0, 0},
+      {"SE", 0.02, 0, 0},      {"NL", 0.02, 0, 0},   {"PL", 0.02, 0, 0},   {"TR", 0.02, 0, 0},
+      {"NG", 0.01, 0, 0},      {"ZA", 0.01, 0, 0},   {"EE", 0.002, 0, 0},  {"IS", 0.0015, 0, 0},
+      {"LU", 0.001, 0, 0},     {"MT", 0.001, 0, 0},
   };
   return c;
 }
 
-double clamp01(double x) {
-  return std::clamp(x, 0.0, 1.0);
-}
-double logit(double p) {
-  return std::log(p / (1.0 - p));
-}
-double sigmoid(double x) {
-  return 1.0 / (1.0 + std::exp(-x));
-}
+double clamp01(double x) { return std::clamp(x, 0.0, 1.0); }
+double logit(double p) { return std::log(p / (1.0 - p)); }
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 // A [0, 1] audio feature around a genre mean, spread on the logit scale.
 double audio(double mean, double shift, double spread, Rng& r) {
   return clamp01(sigmoid(logit(std::clamp(mean, 0.02, 0.98)) + shift + spread * r.normal()));
@@ -239,10 +233,8 @@ class SpotifyPreset : public Preset {
   gen::Spec build(const GenerateOptions& options) const override {
     // 160,000 pairs -> 10,000 listeners (16 each on average) and 3,500 tracks; the catalogue grows
     // with the square root of the data so small test sets stay rankable.
-    if (options.pairs < 500) throw Error("preset 'spotify' needs --pairs >= 500");
-    const double scale = static_cast<double>(options.pairs) / 160000.0;
-    const auto n_users = static_cast<int64_t>(std::llround(10000.0 * scale));
-    const auto n_items = static_cast<int64_t>(std::llround(3500.0 * std::sqrt(scale)));
+    const PresetSize size = preset_size(name(), options.pairs, 10000.0, 3500.0);
+    const int64_t n_users = size.users, n_items = size.items;
 
     gen::Spec s;
     s.preset = name();
@@ -326,8 +318,6 @@ class SpotifyPreset : public Preset {
 
 }  // namespace
 
-std::unique_ptr<Preset> make_spotify_preset() {
-  return std::make_unique<SpotifyPreset>();
-}
+std::unique_ptr<Preset> make_spotify_preset() { return std::make_unique<SpotifyPreset>(); }
 
 }  // namespace ftmamba::data
