@@ -2,6 +2,7 @@
 // training in its own process, so peak memory is per run), then writes comparison.json and the report
 // (report.md, report.html, figures/) into the output folder. Finished runs are reused on a rerun.
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (moved here in fmt 11)
 
 #include <chrono>
 #include <ctime>

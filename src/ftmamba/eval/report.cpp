@@ -415,7 +415,10 @@ struct Comparison {
 Comparison read_comparison(const json& j) {
   Comparison c;
   if (!j.is_object()) bad("top level", "not a JSON object");
-  const json& runs = need(j, "runs", "top level");
+  // Through a pointer: GCC 13's -Wdangling-reference mistakes a reference returned by need() for one into
+  // its temporary string arguments.
+  const json* runs_ptr = &need(j, "runs", "top level");
+  const json& runs = *runs_ptr;
   if (!runs.is_array() || runs.empty()) bad("runs", "must be a non-empty array");
   if (j.contains("models") && j["models"].is_array())
     for (const auto& m : j["models"]) c.models.push_back(m.get<std::string>());
