@@ -31,21 +31,25 @@ void check_gradient(const std::function<torch::Tensor()>& loss_fn, torch::Tensor
   }
 }
 
-}  // namespace
-
-TEST(MambaBlock, FiniteDifferenceGradientCheckFloat64) {
-  torch::manual_seed(3);
-  MambaConfig cfg;
+// A float64 block with d_model 5, d_state 3 and expand 2, its A_log, D and biases moved away from their
+// structured initial values so every path is exercised.
+Mamba small_float64_block(uint64_t seed, MambaConfig& cfg) {
+  torch::manual_seed(seed);
   cfg.d_model = 5;
   cfg.d_state = 3;
   cfg.expand = 2;
   Mamba block(cfg);
   block->to(torch::kFloat64);
-  {
-    // Move A_log, D and the biases away from their structured initial values so every path is exercised.
-    torch::NoGradGuard g;
-    for (auto& p : block->parameters()) p.add_(0.1 * torch::randn_like(p));
-  }
+  torch::NoGradGuard g;
+  for (auto& p : block->parameters()) p.add_(0.1 * torch::randn_like(p));
+  return block;
+}
+
+}  // namespace
+
+TEST(MambaBlock, FiniteDifferenceGradientCheckFloat64) {
+  MambaConfig cfg;
+  Mamba block = small_float64_block(3, cfg);
   auto u = torch::randn({2, 7, cfg.d_model}, torch::kFloat64).requires_grad_(true);
   auto w = torch::randn({2, 7, cfg.d_model}, torch::kFloat64);
   auto loss_fn = [&] { return (block->forward(u) * w).sum(); };
@@ -106,16 +110,8 @@ TEST(FTMambaEncoder, NamesAndClsSeesEveryFeature) {
 // forward_last is the shortcut the tower's last layer takes: it must equal the last position of forward,
 // in value and in every gradient, for a one-token sequence and an odd length.
 TEST(MambaBlock, ForwardLastEqualsLastPositionOfForwardFloat64) {
-  torch::manual_seed(5);
   MambaConfig cfg;
-  cfg.d_model = 5;
-  cfg.d_state = 3;
-  Mamba block(cfg);
-  block->to(torch::kFloat64);
-  {
-    torch::NoGradGuard g;
-    for (auto& p : block->parameters()) p.add_(0.1 * torch::randn_like(p));
-  }
+  Mamba block = small_float64_block(5, cfg);
   for (int64_t L : {1, 2, 7}) {
     auto u = torch::randn({3, L, cfg.d_model}, torch::kFloat64);
     auto w = torch::randn({3, cfg.d_model}, torch::kFloat64);
