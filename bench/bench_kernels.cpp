@@ -11,10 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <string>
 #include <vector>
 
+#include "ftmamba/core/cpu_time.h"
 #include "ftmamba/nn/causal_conv1d.h"
 #include "ftmamba/nn/selective_scan.h"
 
@@ -32,12 +32,6 @@ struct Timing {
   int reps = 0;
 };
 
-double process_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
-}
-
 // Median and minimum over repetitions after warm-up; stops after max_reps, or once budget_s seconds are spent
 // with at least 3 repetitions (1 when a single call takes longer than the budget).
 template <typename F>
@@ -51,9 +45,9 @@ Timing time_it(F&& f, int max_reps, double budget_s) {
   const auto start = clock::now();
   while (static_cast<int>(ms.size()) < (slow ? 1 : max_reps)) {
     const auto t0 = clock::now();
-    const double c0 = process_cpu_ms();
+    const double c0 = ftmamba::process_cpu_ms();
     f();
-    cpu.push_back(process_cpu_ms() - c0);
+    cpu.push_back(ftmamba::process_cpu_ms() - c0);
     ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
     if (ms.size() >= 3 && std::chrono::duration<double>(clock::now() - start).count() > budget_s) break;
   }

@@ -1,23 +1,17 @@
 // Benchmark: two-tower training steps/s and encoding samples/s of ftmamba on a dataset folder, at a
 // given model size. Prints one JSON line. The PyTorch peer (pytorch_peer.py) measures the same thing.
 //   bench_train --data DIR [--model ft-mamba] [--d 64] [--layers 2] [--batch 512] [--steps 30]
-#include <time.h>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 
+#include "ftmamba/core/cpu_time.h"
 #include "ftmamba/core/memory.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/train/run.h"
 #include "ftmamba/train/trainer.h"
-
-static double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 int main(int argc, char** argv) {
   std::string data_dir, model = "ft-mamba";
@@ -66,11 +60,11 @@ int main(int argc, char** argv) {
   };
   run_steps(0, warmup);
   auto t0 = Clock::now();
-  const double c0 = cpu_seconds();
+  const double c0 = ftmamba::process_cpu_ms();
   run_steps(warmup, steps);
   const double train_sps = steps * batch / std::chrono::duration<double>(Clock::now() - t0).count();
   // Per CPU second as well: on a shared machine other processes stretch wall time but not ours.
-  const double train_cpu_sps = steps * batch / (cpu_seconds() - c0);
+  const double train_cpu_sps = steps * batch / ((ftmamba::process_cpu_ms() - c0) * 1e-3);
 
   // Encoding: the whole item catalog in batches of 4096, repeated for ~3 s.
   ftmamba::nn::encode_all(*net->item_tower, data.items.index_select(torch::arange(std::min<int64_t>(4096, data.items.size()))), 4096);

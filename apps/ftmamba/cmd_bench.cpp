@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <malloc.h>
-#include <time.h>
 
 #include <algorithm>
 #include <limits>
@@ -15,6 +14,7 @@
 
 #include "cli_lists.h"
 #include "commands.h"
+#include "ftmamba/core/cpu_time.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/eval/loglog_fit.h"
@@ -27,18 +27,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// With one thread every op (backward included) runs on our thread, so process CPU time is the step's cost.
 struct Timing {
   double forward_ms, backward_ms;  // process CPU time
   double wall_ms;                  // forward + backward, wall clock
 };
-
-// Process CPU time in ms. On this shared machine other processes stretch wall time but not our CPU time,
-// and with one thread every op (backward included) runs on our thread, so CPU time is the step's cost.
-double cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
-}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -60,11 +53,11 @@ Timing time_encoder(const nn::EncoderConfig& cfg, int64_t batch, int64_t length,
   const auto start = clock::now();
   for (int rep = 0; rep < 64; ++rep) {
     const auto w0 = clock::now();
-    const double c0 = cpu_ms();
+    const double c0 = process_cpu_ms();
     auto loss = (enc->forward(num, miss, cat) * weights).sum();
-    const double c1 = cpu_ms();
+    const double c1 = process_cpu_ms();
     loss.backward();
-    const double c2 = cpu_ms();
+    const double c2 = process_cpu_ms();
     const auto w2 = clock::now();
     for (auto& p : enc->parameters()) p.mutable_grad() = torch::Tensor();
     if (rep == 0) continue;  // warm-up: first-touch memory, allocator growth
