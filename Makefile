@@ -4,6 +4,8 @@ JOBS  ?= 2
 DATA  ?= data/spotify
 RUN   ?= runs/spotify-ft-mamba
 PAIRS ?= 160000
+# nvcc, when the machine has one: the CUDA kernels are then compiled (as a compile-only check on a CPU build).
+NVCC  ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 
 .PHONY: all deps build test demo bench paper paper-screenshot clean
 
@@ -13,7 +15,7 @@ deps:
 	@bash scripts/install-deps
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(if $(NVCC),-DCMAKE_CUDA_COMPILER=$(NVCC)) >/dev/null
 	@env -u MAKEFLAGS -u MAKELEVEL cmake --build $(BUILD) -j$(JOBS)
 
 test: build

@@ -1,6 +1,6 @@
 // Benchmark: two-tower training steps/s and encoding samples/s of ftmamba on a dataset folder, at a
 // given model size. Prints one JSON line. The PyTorch peer (pytorch_peer.py) measures the same thing.
-//   bench_train --data DIR [--model ft-mamba] [--d 64] [--layers 2] [--batch 512] [--steps 30]
+//   bench_train --data DIR [--model ft-mamba] [--d 64] [--layers 2] [--batch 512] [--steps 30] [--device auto]
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -8,13 +8,14 @@
 #include <string>
 
 #include "ftmamba/core/cpu_time.h"
+#include "ftmamba/core/device.h"
 #include "ftmamba/core/memory.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/train/run.h"
 #include "ftmamba/train/trainer.h"
 
 int main(int argc, char** argv) {
-  std::string data_dir, model = "ft-mamba";
+  std::string data_dir, model = "ft-mamba", device_spec = "auto";
   int64_t d = 64, layers = 2, batch = 512, steps = 30, warmup = 3, threads = 1;
   bool keep_resident = true;
   for (int i = 1; i < argc; ++i) {
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
     else if (a == "--warmup") warmup = std::stoll(next());
     else if (a == "--threads") threads = std::stoll(next());
     else if (a == "--default-malloc") keep_resident = false;
+    else if (a == "--device") device_spec = next();
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -48,7 +50,12 @@ int main(int argc, char** argv) {
   cfg.model.n_layers = layers;
   cfg.train.batch_size = batch;
   auto data = ftmamba::train::prepare_data(data_dir, cfg);
+  const torch::Device device = ftmamba::choose_device(device_spec);
   auto net = ftmamba::train::build_model(cfg, data.user_encoding, data.item_encoding);
+  net->to(device);
+  const auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
   ftmamba::train::StepRunner runner(net, data, cfg, warmup + steps);
   std::vector<int64_t> order = data.split.train;
   std::mt19937_64 rng(0);
@@ -62,17 +69,21 @@ int main(int argc, char** argv) {
   auto t0 = Clock::now();
   const double c0 = ftmamba::process_cpu_ms();
   run_steps(warmup, steps);
+  sync();
   const double train_sps = steps * batch / std::chrono::duration<double>(Clock::now() - t0).count();
   // Per CPU second as well: on a shared machine other processes stretch wall time but not ours.
   const double train_cpu_sps = steps * batch / ((ftmamba::process_cpu_ms() - c0) * 1e-3);
 
   // Encoding: the whole item catalog in batches of 4096, repeated for ~3 s.
-  ftmamba::nn::encode_all(*net->item_tower, data.items.index_select(torch::arange(std::min<int64_t>(4096, data.items.size()))), 4096);
+  // The catalog's features live on the model's device, as a serving process would keep them.
+  const auto items = data.items.to(device);
+  ftmamba::nn::encode_all(*net->item_tower, items.index_select(torch::arange(std::min<int64_t>(4096, items.size()), torch::TensorOptions().device(device))), 4096);
   t0 = Clock::now();
   int64_t encoded = 0;
   while (std::chrono::duration<double>(Clock::now() - t0).count() < 3.0) {
-    ftmamba::nn::encode_all(*net->item_tower, data.items, 4096);
-    encoded += data.items.size();
+    ftmamba::nn::encode_all(*net->item_tower, items, 4096);
+    sync();
+    encoded += items.size();
   }
   const double enc_sps = encoded / std::chrono::duration<double>(Clock::now() - t0).count();
   nlohmann::ordered_json j = {{"impl", "ftmamba"},
@@ -81,6 +92,7 @@ int main(int argc, char** argv) {
                               {"layers", layers},
                               {"batch", batch},
                               {"threads", threads},
+                              {"device", device.str()},
                               {"malloc", keep_resident ? "resident" : "default"},
                               {"params", ftmamba::train::count_parameters(*net)},
                               {"train_samples_per_sec", std::round(train_sps * 10) / 10},

@@ -5,29 +5,45 @@ mamba_ssm's mamba_simple.py / selective_scan_ref; FT-Transformer as in rtdl), tr
 dataset and the same encoded inputs (from `ftmamba encode --with-inputs`). Prints JSON lines.
 
   python3 bench/pytorch_peer.py --users U.safetensors --items I.safetensors --data DIR --model ft-mamba
+      [--device cuda] [--compile] [--amp bf16]
+
+On a GPU the inputs live on the device; --compile wraps both towers in torch.compile, --amp runs the towers
+under autocast (the loss stays float32).
 """
 import argparse
+import contextlib
 import csv
 import json
 import math
 import platform
-import sys
+import struct
 import time
-from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from read_safetensors import read as read_safetensors_numpy  # noqa: E402
-
-
 # ---------------------------------------------------------------- inputs
+TORCH_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+                "I64": torch.int64, "I32": torch.int32, "U8": torch.uint8, "BOOL": torch.bool}
+
+
 def read_safetensors(path):
-    """(metadata, {name: torch tensor}) through the project's spec-only reader."""
-    meta, tensors = read_safetensors_numpy(path)
-    return meta, {name: torch.from_numpy(arr.copy()) for name, (_, arr) in tensors.items()}
+    """(metadata, {name: torch tensor}) straight from the format's specification (torch alone, no numpy)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    data = raw[8 + n:]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        t = torch.frombuffer(bytearray(data[start:end]), dtype=TORCH_DTYPES[info["dtype"]]) if end > start else \
+            torch.empty(0, dtype=TORCH_DTYPES[info["dtype"]])
+        tensors[name] = t.reshape(info["shape"])
+    return header.get("__metadata__", {}), tensors
 
 
 def read_pairs(data_dir, user_ids, item_ids):
@@ -191,32 +207,48 @@ def main():
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--compile", action="store_true", help="torch.compile both towers")
+    ap.add_argument("--amp", choices=["none", "bf16"], default="none", help="autocast the towers")
     args = ap.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
     umeta, users = read_safetensors(args.users)
     imeta, items = read_safetensors(args.items)
     pu, pi = read_pairs(args.data, json.loads(umeta["ids"]), json.loads(imeta["ids"]))
     counts = torch.bincount(pi, minlength=items["numerical"].shape[0]).float().clamp(min=0.5)
-    log_q_all = torch.log(counts / len(pi))
+    log_q_all = torch.log(counts / len(pi)).to(dev)
+    users = {k: v.to(dev) for k, v in users.items() if k != "embeddings"}
+    items = {k: v.to(dev) for k, v in items.items() if k != "embeddings"}
+    pu, pi = pu.to(dev), pi.to(dev)
 
     def tower(f):
         return Encoder(args.model, f["numerical"].shape[1], f["categorical"].shape[1],
-                       int(f["categorical"].max()) + 1, args.d, args.layers, args.d)
+                       int(f["categorical"].max()) + 1, args.d, args.layers, args.d).to(dev)
 
     user_tower, item_tower = tower(users), tower(items)
     params = list(user_tower.parameters()) + list(item_tower.parameters())
     opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
-    perm = torch.randperm(len(pu))
+    perm = torch.randperm(len(pu), device=dev)
+    run_user, run_item = user_tower, item_tower
+    if args.compile:
+        run_user, run_item = torch.compile(user_tower), torch.compile(item_tower)
+    autocast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if args.amp == "bf16" else contextlib.nullcontext
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
 
     def step(i):
         idx = perm[(i * args.batch) % (len(pu) - args.batch):][:args.batch]
         u, it = pu[idx], pi[idx]
         uu, ucol = torch.unique(u, return_inverse=True)  # each distinct user / item encoded once
         ui, icol = torch.unique(it, return_inverse=True)
-        ue = encode(user_tower, users, uu)[ucol]
-        ie = encode(item_tower, items, ui)
-        logits = ue @ ie.t() / 0.05 - log_q_all[ui]
+        with autocast():
+            ue = encode(run_user, users, uu)[ucol]
+            ie = encode(run_item, items, ui)
+        logits = ue.float() @ ie.float().t() / 0.05 - log_q_all[ui]
         same_user = (u[:, None] == u[None, :]) & (icol[:, None] != icol[None, :])  # accidental hits
         hit = torch.zeros_like(logits, dtype=torch.bool)
         hit.scatter_(1, icol.expand(len(u), -1), same_user)
@@ -228,23 +260,30 @@ def main():
 
     for i in range(args.warmup):
         step(i)
+    sync()
     t0 = time.perf_counter()
     for i in range(args.steps):
         step(args.warmup + i)
+    sync()
     train_sps = args.steps * args.batch / (time.perf_counter() - t0)
 
-    with torch.no_grad():
-        rows = torch.arange(items["numerical"].shape[0])
-        encode(item_tower, items, rows[:4096])
+    with torch.no_grad(), autocast():
+        user_tower.eval(), item_tower.eval()
+        rows = torch.arange(items["numerical"].shape[0], device=dev)
+        for s in range(0, len(rows), 4096):  # warm-up (and compilation) over every batch shape
+            encode(run_item, items, rows[s:s + 4096])
+        sync()
         t0 = time.perf_counter()
         n = 0
         while time.perf_counter() - t0 < 3.0:
             for s in range(0, len(rows), 4096):
-                encode(item_tower, items, rows[s:s + 4096])
+                encode(run_item, items, rows[s:s + 4096])
                 n += min(4096, len(rows) - s)
+            sync()
         enc_sps = n / (time.perf_counter() - t0)
     print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "model": args.model, "d": args.d,
-                      "layers": args.layers, "batch": args.batch, "threads": args.threads,
+                      "layers": args.layers, "batch": args.batch, "threads": args.threads, "device": args.device,
+                      "compile": args.compile, "amp": args.amp,
                       "params": sum(p.numel() for p in params), "train_samples_per_sec": round(train_sps, 1),
                       "encode_samples_per_sec": round(enc_sps, 1), "cpu": platform.processor() or platform.machine()}))
 

@@ -16,8 +16,11 @@ find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenMP REQUIRED)
 
-# CUDA kernels are built only when LibTorch itself has CUDA and nvcc is available.
+# CUDA kernels are built only when LibTorch itself has CUDA and nvcc is available. When nvcc is there but
+# LibTorch is CPU-only (the CI and development machines), the .cu files are still compiled, on their own,
+# as a check that they build: they hold raw-pointer kernels only and need neither ATen nor a GPU.
 set(FTMAMBA_WITH_CUDA OFF)
+set(FTMAMBA_CUDA_COMPILE_CHECK OFF)
 if(NOT FTMAMBA_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
@@ -29,6 +32,17 @@ if(NOT FTMAMBA_CUDA STREQUAL "OFF")
     set(FTMAMBA_WITH_CUDA ON)
   elseif(FTMAMBA_CUDA STREQUAL "ON")
     message(FATAL_ERROR "FTMAMBA_CUDA=ON but a CUDA LibTorch and nvcc were not both found")
+  elseif(CMAKE_CUDA_COMPILER)
+    set(FTMAMBA_CUDA_COMPILE_CHECK ON)
+  endif()
+  if(CMAKE_CUDA_COMPILER)
+    # Hopper first (sm_90a), Ampere as the fallback; override with -DCMAKE_CUDA_ARCHITECTURES=...
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES "90a;80")
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
   endif()
 endif()
-message(STATUS "ftmamba: LibTorch ${Torch_VERSION}, CUDA kernels: ${FTMAMBA_WITH_CUDA}")
+message(STATUS "ftmamba: LibTorch ${Torch_VERSION}, CUDA kernels: ${FTMAMBA_WITH_CUDA}, "
+               "CUDA compile-only check: ${FTMAMBA_CUDA_COMPILE_CHECK}")

@@ -153,10 +153,19 @@ TEST_F(EndToEnd, BadInputFailsOnOneLineAndLeavesNoRunFolder) {
   EXPECT_NE(unknown_key.code, 0);
   EXPECT_NE(unknown_key.out.find("train.lr8"), std::string::npos);
   EXPECT_FALSE(fs::exists(out));
+  // A device that is not there: one line naming the reason, before any work, and no run folder.
+  if (!torch::cuda::is_available()) {
+    auto no_gpu = run("train --quiet --device cuda --data " + data.string() + " --out " + out.string());
+    EXPECT_NE(no_gpu.code, 0);
+    EXPECT_NE(no_gpu.out.find("--device cuda: no CUDA GPU is visible"), std::string::npos) << no_gpu.out;
+    EXPECT_EQ(std::count(no_gpu.out.begin(), no_gpu.out.end(), '\n'), 1) << no_gpu.out;
+    EXPECT_FALSE(fs::exists(out));
+  }
 }
 
+// Bitwise determinism is a CPU promise: on a GPU the embedding-gather backward accumulates with atomics.
 TEST_F(EndToEnd, TrainingIsDeterministicForASeed) {
-  const std::string args = "train --quiet --data " + data.string() +
+  const std::string args = "train --quiet --device cpu --data " + data.string() +
                            " --set train.epochs=1 --set model.d_token=16 --set model.n_layers=1 --set train.valid_users=200";
   ASSERT_EQ(run(args + " --out " + (dir / "d1").string()).code, 0);
   ASSERT_EQ(run(args + " --out " + (dir / "d2").string()).code, 0);

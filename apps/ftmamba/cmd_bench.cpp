@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_device.h"
 #include "cli_lists.h"
 #include "commands.h"
 #include "ftmamba/core/cpu_time.h"
@@ -39,25 +40,36 @@ double median(std::vector<double> v) {
 }
 
 // Times one training-mode forward and backward of an encoder over `length` tokens: length - 1 numerical
-// features plus [CLS]. Median over repetitions after one untimed warm-up pass.
-Timing time_encoder(const nn::EncoderConfig& cfg, int64_t batch, int64_t length, double min_seconds) {
+// features plus [CLS]. Median over repetitions after one untimed warm-up pass. On a GPU the forward and
+// backward times are wall clock up to a device synchronisation (process CPU time says nothing there).
+Timing time_encoder(const nn::EncoderConfig& cfg, int64_t batch, int64_t length, double min_seconds,
+                    torch::Device device) {
   torch::manual_seed(0);
   auto enc = nn::make_encoder(cfg, {length - 1, 0, 0});
+  enc->to(device);
   enc->train();
-  auto num = torch::randn({batch, length - 1});
-  auto miss = torch::zeros({batch, length - 1});
-  auto cat = torch::zeros({batch, 0}, torch::kInt64);
-  auto weights = torch::randn({batch, enc->embedding_dim()});
+  const auto on = torch::TensorOptions().device(device);
+  auto num = torch::randn({batch, length - 1}, on);
+  auto miss = torch::zeros({batch, length - 1}, on);
+  auto cat = torch::zeros({batch, 0}, on.dtype(torch::kInt64));
+  auto weights = torch::randn({batch, enc->embedding_dim()}, on);
+  const bool gpu = device.is_cuda();
+  // Milliseconds on the clock that measures this device: process CPU time, or synchronised wall time.
+  const auto now_ms = [gpu] {
+    if (!gpu) return process_cpu_ms();
+    torch::cuda::synchronize();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  };
   using clock = std::chrono::steady_clock;
   std::vector<double> fwd, bwd, wall;
   const auto start = clock::now();
   for (int rep = 0; rep < 64; ++rep) {
     const auto w0 = clock::now();
-    const double c0 = process_cpu_ms();
+    const double c0 = now_ms();
     auto loss = (enc->forward(num, miss, cat) * weights).sum();
-    const double c1 = process_cpu_ms();
+    const double c1 = now_ms();
     loss.backward();
-    const double c2 = process_cpu_ms();
+    const double c2 = now_ms();
     const auto w2 = clock::now();
     for (auto& p : enc->parameters()) p.mutable_grad() = torch::Tensor();
     if (rep == 0) continue;  // warm-up: first-touch memory, allocator growth
@@ -80,6 +92,7 @@ void add_bench_command(CLI::App& app) {
     std::string models = "ft-mamba,ft-transformer";
     std::string lengths = "8,16,32,64,128,256,384,512,768,1024,1536,2048";
     std::string out = "reports/scaling";
+    std::string device = "auto";
     int64_t batch = 4, d_token = 64, n_layers = 2, threads = 1, fit_from = 512;
     double min_seconds = 1.0;
   };
@@ -96,8 +109,10 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", args->threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--out", args->out, "Report folder")->capture_default_str();
+  add_device_option(cmd, args->device);
   cmd->callback([args] {
     set_cpu_threads(static_cast<int>(args->threads));
+    const torch::Device device = choose_device(args->device);
     // Attention at L = 2048 frees and reallocates gigabytes per step; keep them resident so every step
     // does not pay first-touch page faults again (see docs/DESIGN-NOTES.md, "Memory stays resident").
     mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
@@ -116,7 +131,7 @@ void add_bench_command(CLI::App& app) {
       cfg.n_layers = args->n_layers;
       std::vector<double> xs, ys;
       for (const int64_t l : lengths) {
-        const Timing t = time_encoder(cfg, args->batch, l, args->min_seconds);
+        const Timing t = time_encoder(cfg, args->batch, l, args->min_seconds, device);
         nlohmann::ordered_json p = {{"bench", "scaling"},          {"model", model},
                                     {"L", l},                      {"batch", args->batch},
                                     {"forward_ms", t.forward_ms},  {"backward_ms", t.backward_ms},
@@ -132,14 +147,15 @@ void add_bench_command(CLI::App& app) {
       if (xs.size() >= 2) fits[model] = {{"slope", eval::fit_loglog_slope(xs, ys)}, {"slope_from_L", args->fit_from}};
     }
     nlohmann::ordered_json j;
-    j["title"] = "Encoder cost against the number of feature tokens (process CPU time, ms)";
-    j["timer"] = "process CPU time per training step (forward + backward), median; wall_ms beside it";
+    const std::string timer = device.is_cuda() ? "GPU wall time" : "process CPU time";
+    j["title"] = "Encoder cost against the number of feature tokens (" + timer + ", ms)";
+    j["timer"] = timer + " per training step (forward + backward), median; wall_ms beside it";
     j["command"] = fmt::format(
         "ftmamba bench scaling --models {} --lengths {} --batch {} --d-token {} --n-layers {} --fit-from {} "
-        "--min-seconds {} --threads {}",
+        "--min-seconds {} --threads {} --device {}",
         args->models, args->lengths, args->batch, args->d_token, args->n_layers, args->fit_from, args->min_seconds,
-        args->threads);
-    j["machine"] = "CPU, " + std::to_string(args->threads) + " thread(s)";
+        args->threads, device.str());
+    j["machine"] = device.is_cuda() ? "GPU " + device.str() : "CPU, " + std::to_string(args->threads) + " thread(s)";
     j["batch"] = args->batch;
     j["d_token"] = args->d_token;
     j["n_layers"] = args->n_layers;

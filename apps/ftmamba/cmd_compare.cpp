@@ -12,6 +12,7 @@
 
 #include "cli_lists.h"
 #include "commands.h"
+#include "cli_device.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/subprocess.h"
 #include "ftmamba/data/dataset.h"
@@ -56,7 +57,7 @@ void add_compare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "compare", "Train and evaluate several models over several seeds on one dataset and write a report");
   struct Args {
-    std::string data, out, models = "ft-mamba,ft-transformer", seeds = "1,2,3", config, title;
+    std::string data, out, models = "ft-mamba,ft-transformer", seeds = "1,2,3", config, title, device = "auto";
     std::vector<std::string> sets;
     int64_t bias_k = 10;
     bool force = false, quiet = false;
@@ -70,10 +71,12 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--set", args->sets, "Override a config key for every run: section.key=value (repeatable)");
   cmd->add_option("--bias-k", args->bias_k, "Top-k list length for the popularity-bias figure")->capture_default_str();
   cmd->add_option("--title", args->title, "Report title (default: dataset name and models)");
+  add_device_option(cmd, args->device);
   cmd->add_flag("--force", args->force, "Retrain runs that already finished with the same settings");
   cmd->add_flag("--quiet,-q", args->quiet, "Only the summary, no per-epoch lines");
   cmd->callback([args] {
     const auto start = std::chrono::steady_clock::now();
+    const torch::Device device = choose_device(args->device);
     const auto models = split_list(args->models);
     if (models.empty()) throw Error("--models is empty");
     require_known("--models", models, nn::encoder_types());
@@ -112,6 +115,7 @@ void add_compare_command(CLI::App& app) {
         for (const auto& s : args->sets) argv.insert(argv.end(), {"--set", s});
         argv.insert(argv.end(), {"--set", fmt::format("train.seed={}", seed)});  // last: the seed always wins
         if (args->quiet) argv.push_back("--quiet");
+        argv.insert(argv.end(), {"--device", device.str()});
 
         // A finished run with the same command is reused (a rerun after an interruption loses nothing).
         nlohmann::ordered_json record;
@@ -122,8 +126,13 @@ void add_compare_command(CLI::App& app) {
           auto saved = record.value("argv", nlohmann::ordered_json::array());
           std::vector<std::string> saved_args(saved.begin(), saved.end());
           std::vector<std::string> now_args(argv.begin() + 1, argv.end());
-          std::erase(saved_args, "--quiet");
-          std::erase(now_args, "--quiet");
+          // Neither the progress output nor the device makes a run different: a finished run is reused
+          // whichever device trained it.
+          for (auto* list : {&saved_args, &now_args}) {
+            std::erase(*list, "--quiet");
+            if (auto it = std::find(list->begin(), list->end(), "--device"); it != list->end())
+              list->erase(it, std::min(it + 2, list->end()));
+          }
           reuse = saved_args == now_args;
         }
         if (reuse) {
@@ -140,7 +149,7 @@ void add_compare_command(CLI::App& app) {
                     {"wall_seconds", child.seconds}};
           io::write_file_atomic(record_file, record.dump(2) + "\n");
         }
-        const auto measured = eval::measure_run(run_dir, args->bias_k);
+        const auto measured = eval::measure_run(run_dir, args->bias_k, device);
         auto entry = eval::comparison_run_entry(run_dir, fs::relative(run_dir, out).string(), model, seed,
                                                 record.at("peak_rss_mib").get<double>(), measured);
         fmt::print(stderr, "        test HR@10 {:.4f}, {:.0f} train samples/s, {:.0f} encode samples/s, peak {:.0f} MiB\n",
@@ -155,6 +164,7 @@ void add_compare_command(CLI::App& app) {
                           args->seeds + " --out " + args->out;
     if (!args->config.empty()) command += " --config " + args->config;
     for (const auto& s : args->sets) command += " --set " + s;
+    command += " --device " + device.str();
     nlohmann::ordered_json report;
     const std::string data_name = data_dir.filename().string();
     report["title"] = args->title.empty() ? fmt::format("{}: {}", data_name, fmt::join(models, " vs ")) : args->title;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "cli_device.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/safetensors.h"
@@ -13,7 +14,7 @@ namespace ftmamba::cli {
 void add_encode_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("encode", "Write user or item embeddings to a safetensors file");
   struct Args {
-    std::string run, data, side, out;
+    std::string run, data, side, out, device = "auto";
     bool with_inputs = false;
   };
   auto args = std::make_shared<Args>();
@@ -21,10 +22,13 @@ void add_encode_command(CLI::App& app) {
   cmd->add_option("--side", args->side, "user or item")->required()->check(CLI::IsMember({"user", "item"}));
   cmd->add_option("--out", args->out, "Output .safetensors file")->required();
   cmd->add_option("--data", args->data, "Dataset folder (default: the one the run was trained on)");
+  add_device_option(cmd, args->device);
   cmd->add_flag("--with-inputs", args->with_inputs,
                 "Also write the encoder inputs: numerical, missing, categorical");
   cmd->callback([args] {
+    const torch::Device device = choose_device(args->device);
     auto run = train::Run::load(args->run);
+    run.model->to(device);
     set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto dataset = data::Dataset::load(args->data.empty() ? run.data_dir : std::filesystem::path(args->data));
     const bool users = args->side == "user";
@@ -32,7 +36,7 @@ void add_encode_command(CLI::App& app) {
     const auto& enc = users ? run.user_encoding : run.item_encoding;
     auto inputs = enc.transform(table);
     auto& tower = users ? *run.model->user_tower : *run.model->item_tower;
-    auto emb = nn::encode_all(tower, inputs, run.config.eval.batch_size);  // (n, E)
+    auto emb = nn::encode_all(tower, inputs, run.config.eval.batch_size).to(torch::kCPU);  // (n, E)
 
     io::NamedTensors tensors = {{"embeddings", emb}};
     if (args->with_inputs) {

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "cli_device.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/train/run.h"
@@ -11,15 +12,18 @@ namespace ftmamba::cli {
 void add_eval_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Evaluate a trained run (model, oracle and popularity rows)");
   struct Args {
-    std::string run, data;
+    std::string run, data, device = "auto";
     bool json = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--run", args->run, "Run folder")->required();
   cmd->add_option("--data", args->data, "Dataset folder (default: the one the run was trained on)");
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
+  add_device_option(cmd, args->device);
   cmd->callback([args] {
+    const torch::Device device = choose_device(args->device);
     auto run = train::Run::load(args->run);
+    run.model->to(device);
     set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto data = train::prepare_data(args->data.empty() ? run.data_dir : std::filesystem::path(args->data), run.config,
                                     &run.user_encoding, &run.item_encoding);

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "commands.h"
+#include "cli_device.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/preprocess.h"
@@ -14,7 +15,7 @@ namespace ftmamba::cli {
 void add_recommend_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("recommend", "Recommend items for a user");
   struct Args {
-    std::string run, data, user;
+    std::string run, data, user, device = "auto";
     int64_t k = 10;
     bool json = false, include_seen = false;
     std::vector<std::string> features;
@@ -28,8 +29,11 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "Dataset folder (default: the one the run was trained on)");
   cmd->add_flag("--include-seen", args->include_seen, "Do not remove items the user already interacted with");
   cmd->add_flag("--json", args->json, "Print JSON");
+  add_device_option(cmd, args->device);
   cmd->callback([args] {
+    const torch::Device device = choose_device(args->device);
     auto run = train::Run::load(args->run);
+    run.model->to(device);
     set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto dataset = data::Dataset::load(args->data.empty() ? run.data_dir : std::filesystem::path(args->data));
     data::EncodedFeatures user;
@@ -56,7 +60,7 @@ void add_recommend_command(CLI::App& app) {
     auto items = run.item_encoding.transform(dataset.items);
     auto item_emb = nn::encode_all(*run.model->item_tower, items, run.config.eval.batch_size);        // (I, E)
     auto user_emb = nn::encode_all(*run.model->user_tower, user, 1);                                 // (1, E)
-    auto scores = torch::matmul(user_emb, item_emb.t()).squeeze(0).contiguous();                     // (I)
+    auto scores = torch::matmul(user_emb, item_emb.t()).squeeze(0).to(torch::kCPU).contiguous();     // (I)
     for (int64_t i : seen) scores[i] = -std::numeric_limits<float>::infinity();
     const int64_t k = std::min<int64_t>(args->k, dataset.items.size() - static_cast<int64_t>(seen.size()));
     auto [top_scores, top_items] = scores.topk(k);

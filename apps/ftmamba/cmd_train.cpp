@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "cli_device.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/eval/evaluate.h"
@@ -18,7 +19,7 @@ namespace fs = std::filesystem;
 void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a two-tower model and evaluate it on the test split");
   struct Args {
-    std::string data, out, model, config;
+    std::string data, out, model, config, device = "auto";
     std::vector<std::string> sets;
     bool quiet = false, dry_run = false;
   };
@@ -28,6 +29,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--model", args->model, "Tower model (same as --set model.type=...)");
   cmd->add_option("--config", args->config, "TOML config file")->check(CLI::ExistingFile);
   cmd->add_option("--set", args->sets, "Override a config key: section.key=value (repeatable)");
+  add_device_option(cmd, args->device);
   cmd->add_flag("--quiet,-q", args->quiet, "No progress bar");
   cmd->add_flag("--dry-run", args->dry_run, "Build the model, print its parameter counts per tower and stop");
   cmd->callback([args] {
@@ -38,6 +40,7 @@ void add_train_command(CLI::App& app) {
     cfg.validate();
     torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
     set_cpu_threads(static_cast<int>(cfg.train.threads));
+    const torch::Device device = choose_device(args->device);
 
     auto data = train::prepare_data(args->data, cfg);
     train::Run run;
@@ -46,10 +49,11 @@ void add_train_command(CLI::App& app) {
     run.user_encoding = data.user_encoding;
     run.item_encoding = data.item_encoding;
     run.model = train::build_model(cfg, data.user_encoding, data.item_encoding);
+    run.model->to(device);  // before the optimizer sees the parameters
     const int64_t n_params = train::count_parameters(*run.model);
-    fmt::print(stderr, "{}: {} users, {} items, {} interactions ({} train / {} valid / {} test); {} params\n",
+    fmt::print(stderr, "{}: {} users, {} items, {} interactions ({} train / {} valid / {} test); {} params; on {}\n",
                args->data, data.users.size(), data.items.size(), data.dataset.interactions.size(),
-               data.split.train.size(), data.split.valid.size(), data.split.test.size(), n_params);
+               data.split.train.size(), data.split.valid.size(), data.split.test.size(), n_params, device.str());
 
     if (args->dry_run) {
       const int64_t u = train::count_parameters(*run.model->user_tower), i = train::count_parameters(*run.model->item_tower);
@@ -85,6 +89,7 @@ void add_train_command(CLI::App& app) {
     metrics["stopped_early"] = result.stopped_early;
     metrics["train_seconds"] = result.train_seconds;
     metrics["train_samples_per_sec"] = result.samples_per_sec;
+    metrics["device"] = device.str();
     metrics["test"] = ev;
     io::write_file_atomic(out.path() / "metrics.json", metrics.dump(2) + "\n");
     out.commit();

@@ -71,6 +71,10 @@ double number_member(const nlohmann::json& j, const std::string& prefix, const c
 
 }  // namespace
 
+EncodedFeatures EncodedFeatures::to(torch::Device device) const {
+  return {numerical.to(device), missing.to(device), categorical.to(device)};
+}
+
 EncodedFeatures EncodedFeatures::index_select(const torch::Tensor& rows) const {
   return {numerical.index_select(0, rows), missing.index_select(0, rows), categorical.index_select(0, rows)};
 }

@@ -19,7 +19,8 @@ struct EncodedFeatures {
   torch::Tensor categorical;  // (n, n_cat) int64, index into the shared embedding table (offset applied);
                               // the first index of each feature (its offset) is the unknown/rare bucket
   int64_t size() const { return numerical.size(0); }
-  EncodedFeatures index_select(const torch::Tensor& rows) const;  // rows: (m) int64
+  EncodedFeatures index_select(const torch::Tensor& rows) const;  // rows: (m) int64, on this data's device
+  EncodedFeatures to(torch::Device device) const;
 };
 
 struct FeatureEncoding {

@@ -17,7 +17,8 @@ struct RunMeasurements {
 };
 
 // Loads the run (and its dataset, with the run's saved encodings) and measures it.
-RunMeasurements measure_run(const std::filesystem::path& run_dir, int64_t bias_k = 10);
+RunMeasurements measure_run(const std::filesystem::path& run_dir, int64_t bias_k = 10,
+                            torch::Device device = torch::kCPU);
 
 // One entry of comparison.json's "runs": metrics.json's test metrics for the model, history.jsonl, and
 // the efficiency figures (parameters and train speed from metrics.json, the rest from `m` and the

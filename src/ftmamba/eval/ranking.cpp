@@ -41,15 +41,31 @@ EvalTask make_eval_task(const data::Interactions& inter, const data::Split& spli
 }
 
 namespace {
-// Ranks rows [start, start+len) of the task: scores (len, n_items) with exclusions set to -inf.
+// Ranks rows [start, start+len) of the task: scores (len, n_items) with exclusions set to -inf, on the
+// scorer's device (a GPU scorer keeps the whole batch there; only the top k come back).
 torch::Tensor masked_scores(const ScoreFn& score, const EvalTask& task, int64_t start, int64_t len) {
   auto rows = torch::from_blob(const_cast<int64_t*>(task.users.data()) + start, {len}, torch::kInt64).clone();
-  auto s = score(rows).to(torch::kCPU, torch::kFloat32).contiguous();  // (len, n_items)
-  float* p = s.data_ptr<float>();
-  const int64_t n_items = s.size(1);
+  auto s = score(rows).to(torch::kFloat32).contiguous();  // (len, n_items)
+  std::vector<int64_t> ex_row, ex_item;
   for (int64_t i = 0; i < len; ++i)
-    for (int64_t item : task.exclude[start + i]) p[i * n_items + item] = -std::numeric_limits<float>::infinity();
+    for (int64_t item : task.exclude[start + i]) ex_row.push_back(i), ex_item.push_back(item);
+  if (!ex_row.empty()) {
+    if (s.is_cpu()) {
+      float* p = s.data_ptr<float>();
+      for (size_t j = 0; j < ex_row.size(); ++j)
+        p[ex_row[j] * s.size(1) + ex_item[j]] = -std::numeric_limits<float>::infinity();
+    } else {
+      const auto on = torch::TensorOptions().dtype(torch::kInt64);
+      s.index_put_({torch::tensor(ex_row, on).to(s.device()), torch::tensor(ex_item, on).to(s.device())},
+                   -std::numeric_limits<float>::infinity());
+    }
+  }
   return s;
+}
+
+// Indices of the k best items per row, sorted, on the CPU.
+torch::Tensor top_items(const torch::Tensor& scores, int64_t k) {
+  return std::get<1>(scores.topk(k, 1, /*largest=*/true, /*sorted=*/true)).to(torch::kCPU).contiguous();
 }
 }  // namespace
 
@@ -61,7 +77,7 @@ MetricsAccumulator rank_full_catalog(const ScoreFn& score, const EvalTask& task,
     const int64_t len = std::min(batch_users, task.size() - start);
     auto s = masked_scores(score, task, start, len);
     if (s.size(1) != n_items) throw Error("ranking: scorer returned the wrong number of items");
-    auto top = std::get<1>(s.topk(k, 1, /*largest=*/true, /*sorted=*/true)).contiguous();  // (len, k)
+    auto top = top_items(s, k);  // (len, k)
     const int64_t* t = top.data_ptr<int64_t>();
     for (int64_t i = 0; i < len; ++i) acc.add(t + i * k, k, task.relevant[start + i]);
   }
@@ -76,7 +92,7 @@ torch::Tensor top_k_full_catalog(const ScoreFn& score, const EvalTask& task, int
     const int64_t len = std::min(batch_users, task.size() - start);
     auto s = masked_scores(score, task, start, len);
     if (s.size(1) != n_items) throw Error("ranking: scorer returned the wrong number of items");
-    out.narrow(0, start, len).copy_(std::get<1>(s.topk(k, 1, /*largest=*/true, /*sorted=*/true)));
+    out.narrow(0, start, len).copy_(top_items(s, k));
   }
   return out;
 }
@@ -117,13 +133,13 @@ MetricsAccumulator rank_sampled(const ScoreFn& score, const EvalTask& task, cons
   for (int64_t start = 0; start < task.size(); start += batch_users) {
     const int64_t len = std::min(batch_users, task.size() - start);
     auto rows = torch::from_blob(const_cast<int64_t*>(task.users.data()) + start, {len}, torch::kInt64).clone();
-    auto s = score(rows).to(torch::kCPU, torch::kFloat32);  // (len, n_items)
+    auto s = score(rows).to(torch::kFloat32);  // (len, n_items), on the scorer's device
     std::vector<int64_t> pos(len);
     for (int64_t i = 0; i < len; ++i) pos[i] = task.relevant[start + i].front();
-    auto cand = torch::cat({torch::tensor(pos).view({len, 1}), negatives.narrow(0, start, len)}, 1);  // (len, 1+neg)
-    auto cs = s.gather(1, cand);
+    auto cand = torch::cat({torch::tensor(pos).view({len, 1}), negatives.narrow(0, start, len).to(torch::kCPU)}, 1);  // (len, 1+neg)
+    auto cs = s.gather(1, cand.to(s.device()));
     const int64_t k = std::min<int64_t>(*std::max_element(cutoffs.begin(), cutoffs.end()), n_neg + 1);
-    auto order = std::get<1>(cs.topk(k, 1, true, true));
+    auto order = top_items(cs, k);
     auto ranked = cand.gather(1, order).contiguous();
     const int64_t* t = ranked.data_ptr<int64_t>();
     for (int64_t i = 0; i < len; ++i) acc.add(t + i * k, k, {pos[i]});

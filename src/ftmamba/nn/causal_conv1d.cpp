@@ -5,6 +5,10 @@
 #include <ATen/Parallel.h>
 
 #include "ftmamba/kernels/causal_conv1d_cpu.h"
+#ifdef FTMAMBA_WITH_CUDA
+#include "ftmamba/nn/causal_conv1d_cuda.h"
+#include "ftmamba/nn/cuda_util.h"
+#endif
 
 namespace ftmamba::nn {
 namespace {
@@ -89,7 +93,18 @@ struct CausalConv1dFn : torch::autograd::Function<CausalConv1dFn> {
 Tensor causal_conv1d(const Tensor& x, const Tensor& weight_in, const Tensor& bias, bool silu) {
   const Tensor weight = weight_2d(weight_in);
   check_shapes(x, weight, bias);
-  if (!x.device().is_cpu()) return causal_conv1d_ref(x, weight, bias, silu);
+  if (!x.device().is_cpu()) {
+#ifdef FTMAMBA_WITH_CUDA
+    // The CUDA kernel: x in its dtype (float32 / bfloat16 / float16), weight and bias in float32.
+    if (x.is_cuda() && cuda_util::kernel_dtype(x.scalar_type()) && cuda_conv::supports_width(weight.size(1))) {
+      const auto f32 = [](const Tensor& t) {
+        return (t.defined() && t.scalar_type() != torch::kFloat32) ? t.to(torch::kFloat32) : t;
+      };
+      return cuda_conv::causal_conv1d({x, f32(weight), f32(bias), silu});
+    }
+#endif
+    return causal_conv1d_ref(x, weight, bias, silu);
+  }
   // Computes in x's dtype when float32/float64, else float32; casts go through autograd.
   const auto st = x.scalar_type();
   const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;

@@ -52,9 +52,9 @@ torch::Tensor MambaImpl::mix(const torch::Tensor& x_in, const torch::Tensor& z) 
   auto B = x_dbl.narrow(-1, r, n);                  // (batch, L, N)
   auto C = x_dbl.narrow(-1, r + n, n);              // (batch, L, N)
   auto delta = dt_proj->forward_without_bias(dt);   // (batch, L, d_inner); the bias is applied in the scan
-  auto A = -torch::exp(A_log).to(x.scalar_type());  // (d_inner, N), negative: the recurrence is stable
-  return selective_scan(x, delta, A, B, C, D.to(x.scalar_type()), z, dt_proj->bias.to(x.scalar_type()),
-                        /*delta_softplus=*/true);  // (batch, L, d_inner)
+  // A, D and the bias stay in the parameters' dtype (float32 in training): the scan casts as its kernel needs.
+  auto A = -torch::exp(A_log);  // (d_inner, N), negative: the recurrence is stable
+  return selective_scan(x, delta, A, B, C, D, z, dt_proj->bias, /*delta_softplus=*/true);  // (batch, L, d_inner)
 }
 
 }  // namespace ftmamba::nn

@@ -7,6 +7,11 @@
 #include <vector>
 
 #include "ftmamba/kernels/selective_scan_cpu.h"
+#ifdef FTMAMBA_WITH_CUDA
+#include "ftmamba/kernels/selective_scan_cuda.h"
+#include "ftmamba/nn/cuda_util.h"
+#include "ftmamba/nn/selective_scan_cuda.h"
+#endif
 
 namespace ftmamba::nn {
 namespace {
@@ -159,8 +164,22 @@ struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
 Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B, const Tensor& C,
                       const Tensor& D, const Tensor& z, const Tensor& delta_bias, bool delta_softplus) {
   check_shapes(u, delta, A, B, C, D, z, delta_bias);
-  // No CPU kernel for other devices: fall back to the reference so the model still runs there.
-  if (!u.device().is_cpu()) return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
+  if (!u.device().is_cpu()) {
+#ifdef FTMAMBA_WITH_CUDA
+    // The CUDA kernel: activations in u's dtype (float32 / bfloat16 / float16), parameters in float32.
+    if (u.is_cuda() && cuda_util::kernel_dtype(u.scalar_type()) && A.size(1) <= kernels::kScanMaxDstate) {
+      const auto st = u.scalar_type();
+      const auto act = [st](const Tensor& t) { return (t.defined() && t.scalar_type() != st) ? t.to(st) : t; };
+      const auto f32 = [](const Tensor& t) {
+        return (t.defined() && t.scalar_type() != torch::kFloat32) ? t.to(torch::kFloat32) : t;
+      };
+      return cuda_scan::selective_scan(
+          {u, act(delta), f32(A), act(B), act(C), f32(D), act(z), f32(delta_bias), delta_softplus});
+    }
+#endif
+    // No kernel for this device or dtype (float64 on a GPU): the reference keeps the model running.
+    return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
+  }
   // The kernel computes in u's dtype when that is float32/float64, else in float32 (bf16 / fp16 inputs).
   // Casts go through autograd, so A_log / D kept in fp32 still receive fp32 gradients.
   const auto st = u.scalar_type();

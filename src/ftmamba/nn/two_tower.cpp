@@ -1,5 +1,7 @@
 #include "ftmamba/nn/two_tower.h"
 
+#include "ftmamba/core/device.h"
+
 #include "ftmamba/core/error.h"
 
 namespace ftmamba::nn {
@@ -22,9 +24,9 @@ torch::Tensor TwoTowerImpl::encode_items(const data::EncodedFeatures& f) {
   return item_tower->forward(f.numerical, f.missing, f.categorical);
 }
 
-torch::Tensor encode_all(TowerEncoder& tower, const data::EncodedFeatures& f, int64_t batch_size,
-                         torch::Device device) {
+torch::Tensor encode_all(TowerEncoder& tower, const data::EncodedFeatures& f, int64_t batch_size) {
   torch::NoGradGuard no_grad;
+  const torch::Device device = module_device(tower);
   const bool was_training = tower.is_training();
   tower.eval();
   std::vector<torch::Tensor> out;
@@ -35,7 +37,7 @@ torch::Tensor encode_all(TowerEncoder& tower, const data::EncodedFeatures& f, in
     out.push_back(emb.to(torch::kFloat32));
   }
   tower.train(was_training);
-  if (out.empty()) return torch::zeros({0, tower.embedding_dim()});
+  if (out.empty()) return torch::zeros({0, tower.embedding_dim()}, torch::TensorOptions().device(device));
   return torch::cat(out, 0);
 }
 

@@ -18,8 +18,8 @@ class TwoTowerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TwoTower);
 
-// Encodes every row of `f` in batches, without gradients; returns (n, embed) float32 on `device`.
-torch::Tensor encode_all(TowerEncoder& tower, const data::EncodedFeatures& f, int64_t batch_size,
-                         torch::Device device = torch::kCPU);
+// Encodes every row of `f` in batches, without gradients, on the tower's device (f may live anywhere);
+// returns (n, embed) float32 on that device.
+torch::Tensor encode_all(TowerEncoder& tower, const data::EncodedFeatures& f, int64_t batch_size);
 
 }  // namespace ftmamba::nn

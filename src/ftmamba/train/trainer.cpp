@@ -6,10 +6,12 @@
 #include <random>
 #include <unordered_map>
 
+#include "ftmamba/core/device.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/progress.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/eval/ranking.h"
+#include "ftmamba/train/multi_tensor_adamw.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/optimizer.h"
 
@@ -34,12 +36,15 @@ struct Dedup {
   }
 };
 
-torch::Tensor to_tensor(const std::vector<int64_t>& v) {
-  return torch::from_blob(const_cast<int64_t*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kInt64).clone();
+// (n) int64 on `device`.
+torch::Tensor to_tensor(const std::vector<int64_t>& v, torch::Device device = torch::kCPU) {
+  return torch::from_blob(const_cast<int64_t*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kInt64)
+      .to(device, /*non_blocking=*/false, /*copy=*/true);
 }
 
+// `all` lives on the tower's device.
 torch::Tensor encode(nn::TowerEncoder& tower, const data::EncodedFeatures& all, const std::vector<int64_t>& rows) {
-  auto f = all.index_select(to_tensor(rows));
+  auto f = all.index_select(to_tensor(rows, all.numerical.device()));
   return tower.forward(f.numerical, f.missing, f.categorical);
 }
 
@@ -70,7 +75,7 @@ nlohmann::ordered_json validation_metrics(nn::TwoTower& model, const PreparedDat
   eval::ScoreFn score = [&](const torch::Tensor& rows) {
     std::vector<int64_t> idx(rows.size(0));
     for (int64_t i = 0; i < rows.size(0); ++i) idx[i] = slot.at(rows[i].item<int64_t>());
-    return torch::matmul(users.index_select(0, to_tensor(idx)), items.t());
+    return torch::matmul(users.index_select(0, to_tensor(idx, users.device())), items.t());
   };
   return eval::rank_full_catalog(score, task, data.items.size(), 1024).to_json();
 }
@@ -78,17 +83,25 @@ nlohmann::ordered_json validation_metrics(nn::TwoTower& model, const PreparedDat
 struct StepRunner::State {
   nn::TwoTower model;
   const PreparedData& data;
+  torch::Device device;               // the model's
+  data::EncodedFeatures user_features, item_features;  // every user / item, on `device`
   const TrainConfig tc;
-  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<torch::optim::AdamW> optimizer;  // on the CPU
+  std::unique_ptr<MultiTensorAdamW> gpu_optimizer;  // on a GPU, in place of `optimizer`
   LrSchedule schedule;
   std::vector<double> item_log_q;  // log q(item): how often the item is a positive, hence an in-batch negative
   std::mt19937_64 rng;
   int64_t global_step = 0;
 
   State(nn::TwoTower m, const PreparedData& d, const RunConfig& cfg, int64_t total_steps)
-      : model(std::move(m)), data(d), tc(cfg.train), optimizer(make_optimizer(*model, tc.lr, tc.weight_decay)),
+      : model(std::move(m)), data(d), device(module_device(*model)), user_features(d.users.to(device)),
+        item_features(d.items.to(device)), tc(cfg.train), optimizer(make_optimizer(*model, tc.lr, tc.weight_decay)),
         schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio), item_log_q(d.items.size(), 0.0),
         rng(static_cast<uint64_t>(tc.seed) * 0x9E3779B97F4A7C15ULL + 1) {
+    if (device.is_cuda()) {
+      gpu_optimizer = std::make_unique<MultiTensorAdamW>(*model, tc.weight_decay);
+      optimizer.reset();
+    }
     std::vector<int64_t> count(d.items.size(), 0);
     for (int64_t r : d.split.train) ++count[d.dataset.interactions.item[r]];
     const double n = static_cast<double>(std::max<size_t>(d.split.train.size(), 1));
@@ -98,15 +111,16 @@ struct StepRunner::State {
   torch::Tensor softmax_loss(const torch::Tensor& user_emb, const std::vector<int64_t>& users,
                              const std::vector<int64_t>& items) {
     Dedup di(items);
-    auto item_emb = encode(*model->item_tower, data.items, di.distinct);  // (U, E)
+    auto item_emb = encode(*model->item_tower, item_features, di.distinct);  // (U, E)
     auto cols = to_tensor(di.column);
     torch::Tensor log_q;
     if (tc.logq) {
       std::vector<float> lq(di.distinct.size());
       for (size_t j = 0; j < lq.size(); ++j) lq[j] = static_cast<float>(item_log_q[di.distinct[j]]);
-      log_q = torch::tensor(lq);
+      log_q = torch::tensor(lq).to(device);
     }
-    auto mask = accidental_hit_mask(to_tensor(users), cols, static_cast<int64_t>(di.distinct.size()));
+    auto mask = accidental_hit_mask(to_tensor(users), cols, static_cast<int64_t>(di.distinct.size())).to(device);
+    cols = cols.to(device);
     return in_batch_softmax_loss(user_emb, item_emb, cols, mask, log_q, tc.temperature);
   }
 
@@ -116,7 +130,7 @@ struct StepRunner::State {
     std::vector<int64_t> all_items = items;
     for (int64_t i = 0; i < len * k; ++i) all_items.push_back(random_item(rng));
     Dedup di(all_items);
-    auto item_emb = encode(*model->item_tower, data.items, di.distinct).index_select(0, to_tensor(di.column));
+    auto item_emb = encode(*model->item_tower, item_features, di.distinct).index_select(0, to_tensor(di.column, device));
     auto pos_emb = item_emb.narrow(0, 0, len);                         // (B, E)
     auto neg_emb = item_emb.narrow(0, len, len * k).view({len, k, -1});  // (B, k, E)
     auto pos = (user_emb * pos_emb).sum(-1);                           // (B)
@@ -142,8 +156,15 @@ double StepRunner::step(const int64_t* rows, int64_t len) {
   }
   st.model->train();
   Dedup du(users);
-  auto user_emb = encode(*st.model->user_tower, st.data.users, du.distinct).index_select(0, to_tensor(du.column));  // (B, E)
+  auto user_emb = encode(*st.model->user_tower, st.user_features, du.distinct).index_select(0, to_tensor(du.column, st.device));  // (B, E)
   auto loss = st.tc.loss == "softmax" ? st.softmax_loss(user_emb, users, items) : st.pointwise(user_emb, items);
+  if (st.gpu_optimizer) {
+    st.gpu_optimizer->zero_grad();
+    loss.backward();
+    st.gpu_optimizer->step(st.schedule.at(st.global_step), st.tc.grad_clip);
+    ++st.global_step;
+    return loss.item<double>();
+  }
   st.schedule.apply(*st.optimizer, st.global_step);
   st.optimizer->zero_grad();
   loss.backward();

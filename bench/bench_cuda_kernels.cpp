@@ -1,0 +1,149 @@
+// defines: bench_cuda_kernels, timing the CUDA selective scan (forward for inference, forward saving chunk
+// states, backward with its partial-sum reduction) and the causal conv1d at the LM shape (batch 8, d_inner 1536,
+// L 2048, N 16) and the tabular shape (batch 2048, d_inner 256, L 13, N 16), in float32 and bfloat16, beside
+// the device-to-device copy bandwidth measured in the same run. Prints one JSON line per figure with the
+// minimal bytes each call must move and the achieved fraction of copy bandwidth.
+// Usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all] [--dtype float32|bfloat16|all]
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#ifdef FTMAMBA_WITH_CUDA
+#include "ftmamba/nn/causal_conv1d_cuda.h"
+#include "ftmamba/nn/selective_scan_cuda.h"
+#endif
+
+#ifdef FTMAMBA_WITH_CUDA
+namespace {
+using torch::Tensor;
+
+// Median over rounds of the mean time of `reps` back-to-back calls, in microseconds (GPU work included).
+double time_us(const std::function<void()>& f, int reps) {
+  f();
+  torch::cuda::synchronize();
+  std::vector<double> rounds;
+  for (int r = 0; r < 7; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < reps; ++i) f();
+    torch::cuda::synchronize();
+    rounds.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / reps);
+  }
+  std::sort(rounds.begin(), rounds.end());
+  return rounds[rounds.size() / 2];
+}
+
+}  // namespace
+#endif
+
+int main(int argc, char** argv) {
+  int reps = 20;
+  std::string only_shape = "all", only_dtype = "all";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--reps" && i + 1 < argc) reps = std::stoi(argv[++i]);
+    else if (a == "--shape" && i + 1 < argc) only_shape = argv[++i];
+    else if (a == "--dtype" && i + 1 < argc) only_dtype = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all] [--dtype float32|bfloat16|all]\n");
+      return 2;
+    }
+  }
+#ifndef FTMAMBA_WITH_CUDA
+  (void)reps;
+  std::fprintf(stderr, "bench_cuda_kernels: built without the CUDA kernels\n");
+  return 2;
+#else
+  if (!torch::cuda::is_available()) {
+    std::fprintf(stderr, "bench_cuda_kernels: no CUDA device visible\n");
+    return 2;
+  }
+  namespace cs = ftmamba::nn::cuda_scan;
+  namespace cc = ftmamba::nn::cuda_conv;
+  torch::NoGradGuard no_grad;
+  const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+
+  // Copy bandwidth: bytes read plus bytes written per second for a 1 GiB device-to-device copy.
+  const int64_t copy_elems = int64_t(1) << 28;
+  auto src = torch::randn({copy_elems}, cuda), dst = torch::empty({copy_elems}, cuda);
+  const double copy_us = time_us([&] { dst.copy_(src); }, reps);
+  const double copy_gbs = 2.0 * copy_elems * 4 / (copy_us * 1e-6) / 1e9;
+  std::printf("{\"bench\": \"copy\", \"bytes\": %ld, \"us\": %.1f, \"GB_per_s\": %.1f}\n",
+              static_cast<long>(2 * copy_elems * 4), copy_us, copy_gbs);
+  src = dst = torch::Tensor();
+
+  struct Shape {
+    const char* name;
+    int64_t batch, L, dim, N;
+  };
+  for (const Shape s : {Shape{"lm", 8, 2048, 1536, 16}, Shape{"tabular", 2048, 13, 256, 16}}) {
+    if (only_shape != "all" && only_shape != s.name) continue;
+    for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+      if (only_dtype != "all" && only_dtype != (dtype == torch::kFloat32 ? "float32" : "bfloat16")) continue;
+      const auto act = cuda.dtype(dtype), f32 = cuda.dtype(torch::kFloat32);
+      const int64_t b = s.batch, L = s.L, d = s.dim, N = s.N;
+      torch::manual_seed(0);
+      cs::ScanInputs in;
+      in.u = torch::randn({b, L, d}, act);
+      in.delta = (torch::randn({b, L, d}, f32) * 0.5 - 1.0).to(dtype);
+      in.z = torch::randn({b, L, d}, act);
+      in.B = torch::randn({b, L, N}, act);
+      in.C = torch::randn({b, L, N}, act);
+      in.A = -torch::exp(torch::randn({d, N}, f32) * 0.5);
+      in.D = torch::randn({d}, f32);
+      in.delta_bias = torch::randn({d}, f32) * 0.5;
+      const Tensor out = torch::empty({b, L, d}, act), dout = torch::randn({b, L, d}, act);
+      const Tensor states = cs::empty_saved_states(in);
+      const cs::ScanBackwardBuffers buffers = cs::empty_backward_buffers(in);
+      const double esize = dtype == torch::kFloat32 ? 4 : 2;
+      const double BLD = double(b) * L * d, BLN = double(b) * L * N;
+      // Minimal bytes: every input read once, every output written once (parameters are negligible).
+      const double fwd_bytes = (4 * BLD + 2 * BLN) * esize;  // u, delta, z, B, C in; out
+      const double bwd_bytes = (7 * BLD + 4 * BLN) * esize;  // u, delta, z, dout, B, C in; du, ddelta, dz, dB, dC
+      const double fwd_us = time_us([&] { cs::forward_into(in, out, torch::Tensor()); }, reps);
+      const double fwd_train_us = time_us([&] { cs::forward_into(in, out, states); }, reps);
+      const double bwd_us = time_us(
+          [&] {
+            cs::backward_into(in, states, dout, buffers);
+            cs::reduce_partials(in, buffers);
+          },
+          reps);
+      const char* dt = dtype == torch::kFloat32 ? "float32" : "bfloat16";
+      auto line = [&](const char* op, double us, double bytes) {
+        std::printf(
+            "{\"bench\": \"selective_scan\", \"shape\": \"%s\", \"batch\": %ld, \"L\": %ld, \"d_inner\": %ld, "
+            "\"d_state\": %ld, \"dtype\": \"%s\", \"op\": \"%s\", \"us\": %.1f, \"min_bytes\": %.0f, "
+            "\"GB_per_s\": %.1f, \"of_copy_bandwidth\": %.3f}\n",
+            s.name, static_cast<long>(b), static_cast<long>(L), static_cast<long>(d), static_cast<long>(N), dt, op, us,
+            bytes, bytes / (us * 1e-6) / 1e9, bytes / (us * 1e-6) / 1e9 / copy_gbs);
+      };
+      line("forward", fwd_us, fwd_bytes);
+      line("forward_saving_states", fwd_train_us, fwd_bytes);
+      line("backward", bwd_us, bwd_bytes);
+
+      // Causal conv1d (width 4, SiLU) on the same activations.
+      cc::ConvInputs ci{in.u, torch::randn({d, 4}, f32), torch::randn({d}, f32), true};
+      const cc::ConvBackwardBuffers cb = cc::empty_backward_buffers(ci);
+      const double conv_fwd = time_us([&] { cc::forward_into(ci, out); }, reps);
+      const double conv_bwd = time_us(
+          [&] {
+            cc::backward_into(ci, dout, cb);
+            cb.dweight_part.sum(0);
+            cb.dbias_part.sum(0);
+          },
+          reps);
+      std::printf(
+          "{\"bench\": \"causal_conv1d\", \"shape\": \"%s\", \"dtype\": \"%s\", \"forward_us\": %.1f, "
+          "\"backward_us\": %.1f, \"forward_of_copy_bandwidth\": %.3f, \"backward_of_copy_bandwidth\": %.3f}\n",
+          s.name, dt, conv_fwd, conv_bwd, 2 * BLD * esize / (conv_fwd * 1e-6) / 1e9 / copy_gbs,
+          3 * BLD * esize / (conv_bwd * 1e-6) / 1e9 / copy_gbs);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+#endif
+}

@@ -1,0 +1,20 @@
+// defines: choose_device, which turns a --device value (auto | cpu | cuda | cuda:N) into a torch::Device, and
+// module_device, the device a module's parameters live on.
+#pragma once
+#include <string>
+
+#include <torch/torch.h>
+
+namespace ftmamba {
+
+// "auto" (the default everywhere) is the first GPU when one is visible and this build has the CUDA kernels,
+// else the CPU. Asking for a GPU that is not there throws Error with the reason.
+torch::Device choose_device(const std::string& spec);
+
+// Where m's first parameter lives (the CPU for a module without parameters).
+torch::Device module_device(const torch::nn::Module& m);
+
+// The help text of every command's --device option.
+inline constexpr const char* kDeviceHelp = "cpu, cuda, cuda:N, or auto (cuda when a GPU is visible)";
+
+}  // namespace ftmamba

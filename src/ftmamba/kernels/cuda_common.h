@@ -1,0 +1,15 @@
+// defines: what the CUDA kernels share with their C++ callers, without any CUDA header: the element type of
+// the activations (CudaDtype) and the device facts the launch shapes depend on.
+#pragma once
+#include <cstdint>
+
+namespace ftmamba::kernels {
+
+// Activations (u, delta, z, B, C, x, outputs and their gradients) come in one of these; parameters (A, D,
+// delta_bias, conv weight and bias) and all accumulation stay float32.
+enum class CudaDtype : int { kFloat32 = 0, kBFloat16 = 1, kFloat16 = 2 };
+
+// Streaming multiprocessors of the current device (cached per device); launch shapes are sized from it.
+int cuda_sm_count();
+
+}  // namespace ftmamba::kernels

@@ -1,0 +1,81 @@
+// defines: MultiTensorAdamW (see multi_tensor_adamw.h).
+#include "ftmamba/train/multi_tensor_adamw.h"
+
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+#include <cmath>
+
+#include "ftmamba/train/optimizer.h"
+
+namespace ftmamba::train {
+
+MultiTensorAdamW::MultiTensorAdamW(torch::nn::Module& model, double weight_decay, double beta1, double beta2,
+                                   double eps)
+    : beta1_(beta1), beta2_(beta2), eps_(eps) {
+  groups_.resize(2);
+  groups_[0].weight_decay = weight_decay;
+  groups_[1].weight_decay = 0.0;
+  torch::NoGradGuard no_grad;
+  for (const auto& p : model.named_parameters()) {
+    if (!p.value().requires_grad()) continue;
+    Group& g = groups_[is_no_decay_parameter(p.key()) ? 1 : 0];
+    g.params.push_back(p.value());
+    g.exp_avg.push_back(torch::zeros_like(p.value()));
+    g.exp_avg_sq.push_back(torch::zeros_like(p.value()));
+    g.steps.push_back(0);
+  }
+}
+
+void MultiTensorAdamW::zero_grad() {
+  for (auto& g : groups_)
+    for (auto& p : g.params) p.mutable_grad().reset();
+}
+
+void MultiTensorAdamW::step(double lr, double max_norm) {
+  torch::NoGradGuard no_grad;
+  if (max_norm > 0) {
+    std::vector<torch::Tensor> grads;
+    for (auto& g : groups_)
+      for (auto& p : g.params)
+        if (p.grad().defined()) grads.push_back(p.grad());
+    if (!grads.empty()) {
+      const auto total = at::stack(at::_foreach_norm(grads, 2)).norm();
+      const auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
+#if TORCH_VERSION_MAJOR >= 2
+      at::_foreach_mul_(grads, coef);  // stays on the device: no host synchronisation
+#else
+      at::_foreach_mul_(grads, coef.item<double>());
+#endif
+    }
+  }
+  for (auto& g : groups_) {
+    std::vector<torch::Tensor> params, grads, exp_avg, exp_avg_sq;
+    std::vector<c10::Scalar> inv_sqrt_bc2, neg_step_size;
+    for (size_t i = 0; i < g.params.size(); ++i) {
+      if (!g.params[i].grad().defined()) continue;
+      const int64_t step = ++g.steps[i];
+      params.push_back(g.params[i]);
+      grads.push_back(g.params[i].grad());
+      exp_avg.push_back(g.exp_avg[i]);
+      exp_avg_sq.push_back(g.exp_avg_sq[i]);
+      const double bc1 = 1.0 - std::pow(beta1_, static_cast<double>(step));
+      const double bc2 = 1.0 - std::pow(beta2_, static_cast<double>(step));
+      inv_sqrt_bc2.emplace_back(1.0 / std::sqrt(bc2));
+      neg_step_size.emplace_back(-lr / bc1);
+    }
+    if (params.empty()) continue;
+    // The update of torch::optim::AdamW, term by term.
+    if (g.weight_decay != 0) at::_foreach_mul_(params, 1.0 - lr * g.weight_decay);
+    at::_foreach_mul_(exp_avg, beta1_);
+    at::_foreach_add_(exp_avg, grads, 1.0 - beta1_);
+    at::_foreach_mul_(exp_avg_sq, beta2_);
+    at::_foreach_addcmul_(exp_avg_sq, grads, grads, 1.0 - beta2_);
+    auto denom = at::_foreach_sqrt(exp_avg_sq);  // sqrt(v) / sqrt(1 - beta2^t) + eps
+    at::_foreach_mul_(denom, inv_sqrt_bc2);
+    at::_foreach_add_(denom, eps_);
+    at::_foreach_addcdiv_(params, exp_avg, denom, neg_step_size);
+  }
+}
+
+}  // namespace ftmamba::train
