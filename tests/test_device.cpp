@@ -1,4 +1,4 @@
-// defines: tests of --device parsing (choose_device) and of module_device.
+// defines: tests of --device parsing (choose_device), describe_device and module_device.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -20,6 +20,7 @@ std::string error_of(const std::string& spec) {
 
 TEST(Device, CpuAndMalformedSpecs) {
   EXPECT_EQ(ftmamba::choose_device("cpu"), torch::Device(torch::kCPU));
+  EXPECT_EQ(ftmamba::describe_device(torch::kCPU), "cpu");
   EXPECT_NE(error_of("gpu").find("expected cpu, cuda"), std::string::npos) << error_of("gpu");
 }
 

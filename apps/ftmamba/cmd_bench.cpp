@@ -155,7 +155,7 @@ void add_bench_command(CLI::App& app) {
         "--min-seconds {} --threads {} --device {}",
         args->models, args->lengths, args->batch, args->d_token, args->n_layers, args->fit_from, args->min_seconds,
         args->threads, device.str());
-    j["machine"] = device.is_cuda() ? "GPU " + device.str() : "CPU, " + std::to_string(args->threads) + " thread(s)";
+    j["machine"] = device.is_cuda() ? "GPU " + describe_device(device) : "CPU, " + std::to_string(args->threads) + " thread(s)";
     j["batch"] = args->batch;
     j["d_token"] = args->d_token;
     j["n_layers"] = args->n_layers;

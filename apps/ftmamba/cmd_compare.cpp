@@ -33,7 +33,8 @@ std::string utc_now() {
   return buf;
 }
 
-std::string machine_description() {
+// The CPU, and the GPU when the runs trained on one.
+std::string machine_description(torch::Device device) {
   std::string cpu;
   if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
     char line[512];
@@ -47,8 +48,9 @@ std::string machine_description() {
     }
     std::fclose(f);
   }
-  return fmt::format("{} ({} logical CPUs visible), CPU", cpu.empty() ? "unknown CPU" : cpu,
-                     std::thread::hardware_concurrency());
+  const std::string host = fmt::format("{} ({} logical CPUs visible)", cpu.empty() ? "unknown CPU" : cpu,
+                                       std::thread::hardware_concurrency());
+  return device.is_cuda() ? host + ", GPU " + describe_device(device) : host + ", CPU";
 }
 
 }  // namespace
@@ -170,7 +172,7 @@ void add_compare_command(CLI::App& app) {
     report["title"] = args->title.empty() ? fmt::format("{}: {}", data_name, fmt::join(models, " vs ")) : args->title;
     report["created"] = utc_now();
     report["command"] = command;
-    report["machine"] = machine_description();
+    report["machine"] = machine_description(device);
     report["dataset"] = {{"dir", args->data},
                          {"preset", preset.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(preset)},
                          {"users", dataset.users.size()},

@@ -2,6 +2,10 @@
 
 #include "ftmamba/core/error.h"
 
+#ifdef FTMAMBA_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#endif
+
 namespace ftmamba {
 
 torch::Device choose_device(const std::string& spec) {
@@ -34,6 +38,16 @@ torch::Device choose_device(const std::string& spec) {
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   throw Error("--device " + spec + ": expected " + kDeviceHelp);
+}
+
+std::string describe_device(torch::Device device) {
+  if (!device.is_cuda()) return device.str();
+#ifdef FTMAMBA_WITH_CUDA
+  const int index = device.has_index() ? device.index() : 0;
+  return "cuda:" + std::to_string(index) + " (" + at::cuda::getDeviceProperties(index)->name + ")";
+#else
+  return device.str();
+#endif
 }
 
 torch::Device module_device(const torch::nn::Module& m) {

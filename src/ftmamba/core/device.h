@@ -11,6 +11,9 @@ namespace ftmamba {
 // else the CPU. Asking for a GPU that is not there throws Error with the reason.
 torch::Device choose_device(const std::string& spec);
 
+// "cpu", or "cuda:N (<GPU name>)" for a GPU: what reports say the work ran on.
+std::string describe_device(torch::Device device);
+
 // Where m's first parameter lives (the CPU for a module without parameters).
 torch::Device module_device(const torch::nn::Module& m);
 
