@@ -43,8 +43,9 @@ torch::Device choose_device(const std::string& spec) {
 std::string describe_device(torch::Device device) {
   if (!device.is_cuda()) return device.str();
 #ifdef FTMAMBA_WITH_CUDA
-  const int index = device.has_index() ? device.index() : 0;
-  return "cuda:" + std::to_string(index) + " (" + at::cuda::getDeviceProperties(index)->name + ")";
+  const c10::DeviceIndex index = device.has_index() ? device.index() : c10::DeviceIndex(0);
+  const cudaDeviceProp* props = at::cuda::getDeviceProperties(index);
+  return "cuda:" + std::to_string(static_cast<int>(index)) + " (" + std::string(props->name) + ")";
 #else
   return device.str();
 #endif
