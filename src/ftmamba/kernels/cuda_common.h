@@ -3,6 +3,13 @@
 #pragma once
 #include <cstdint>
 
+// Marks a small function in these headers as callable from host and device code alike.
+#ifdef __CUDACC__
+#define FTMAMBA_HOST_DEVICE __host__ __device__
+#else
+#define FTMAMBA_HOST_DEVICE
+#endif
+
 namespace ftmamba::kernels {
 
 // Activations (u, delta, z, B, C, x, outputs and their gradients) come in one of these; parameters (A, D,

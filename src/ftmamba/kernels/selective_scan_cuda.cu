@@ -87,7 +87,7 @@ __global__ void __launch_bounds__(kThreads) scan_fwd_kernel(const SelectiveScanC
   __shared__ __align__(16) float staged[2][kTile][kPad];  // B (0) and C (1) of the tile's steps
   const Lane<TPC, S> ln(p.dim);
   const int N = static_cast<int>(p.dstate);
-  const int64_t L = p.seqlen, n_saved = L > 0 ? (L - 1) / kScanChunk : 0;  // scan_saved_states(L)
+  const int64_t L = p.seqlen, n_saved = scan_saved_states(L);
   float A2[S];  // A * log2(e): exp(dt A) = exp2(dt A2); zero for padding states (they stay 0)
 #pragma unroll
   for (int s = 0; s < S; ++s) A2[s] = (ln.active && ln.n0 + s < N) ? p.A[ln.dd * N + ln.n0 + s] * kLog2e : 0.f;
@@ -165,7 +165,7 @@ __global__ void __launch_bounds__(kThreads)
   const int channel_in_block = threadIdx.x / TPC;
   const Lane<TPC, kStates> ln(p.dim);
   const int N = static_cast<int>(p.dstate);
-  const int64_t L = p.seqlen, dim = p.dim, n_saved = L > 0 ? (L - 1) / kScanChunk : 0;  // scan_saved_states(L)
+  const int64_t L = p.seqlen, dim = p.dim, n_saved = scan_saved_states(L);
   const int64_t n_chunks = (L + K - 1) / K;
   float A[kStates], A2[kStates];
 #pragma unroll

@@ -11,7 +11,9 @@ namespace ftmamba::kernels {
 // recomputes each chunk's states from there, walking the chunks in reverse.
 constexpr int kScanChunk = 16;
 // Chunk-start states the forward writes for the backward: one per chunk after the first.
-inline int64_t scan_saved_states(int64_t seqlen) { return seqlen > 0 ? (seqlen - 1) / kScanChunk : 0; }
+FTMAMBA_HOST_DEVICE inline int64_t scan_saved_states(int64_t seqlen) {
+  return seqlen > 0 ? (seqlen - 1) / kScanChunk : 0;
+}
 // Largest d_state the kernels take (up to 16 threads of 4 states per channel).
 constexpr int64_t kScanMaxDstate = 64;
 

@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 
 #include "ftmamba/kernels/causal_conv1d_cpu.h"
+#include "ftmamba/nn/function_args.h"
 #ifdef FTMAMBA_WITH_CUDA
 #include "ftmamba/nn/causal_conv1d_cuda.h"
 #include "ftmamba/nn/cuda_util.h"
@@ -49,11 +50,11 @@ struct CausalConv1dFn : torch::autograd::Function<CausalConv1dFn> {
   // bias arrives as an empty placeholder when absent (has_bias false): LibTorch 1.13's Function::apply reads
   // every tensor argument's device, so it cannot take an undefined one.
   static Tensor forward(AutogradContext* ctx, Tensor x, Tensor weight, Tensor bias, bool silu, bool has_bias) {
-    if (!has_bias) bias = Tensor();
-    if (x.size(-1) != 1 && x.stride(-1) != 1) x = x.contiguous();
+    bias = function_args::undefined_unless(bias, has_bias);
+    x = function_args::unit_last_stride(x);
     weight = weight.contiguous();
-    if (bias.defined()) bias = bias.contiguous();
-    ctx->save_for_backward({x, weight, has_bias ? bias : torch::empty({0}, x.options())});
+    bias = function_args::contiguous_or_undefined(bias);
+    ctx->save_for_backward({x, weight, function_args::placeholder_if_undefined(bias, x)});
     ctx->saved_data["silu"] = silu;
     ctx->saved_data["has_bias"] = has_bias;
     Tensor out = torch::empty({x.size(0), x.size(1), x.size(2)}, x.options());  // (batch, L, channels)
@@ -97,10 +98,8 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight_in, const Tensor& bia
 #ifdef FTMAMBA_WITH_CUDA
     // The CUDA kernel: x in its dtype (float32 / bfloat16 / float16), weight and bias in float32.
     if (x.is_cuda() && cuda_util::kernel_dtype(x.scalar_type()) && cuda_conv::supports_width(weight.size(1))) {
-      const auto f32 = [](const Tensor& t) {
-        return (t.defined() && t.scalar_type() != torch::kFloat32) ? t.to(torch::kFloat32) : t;
-      };
-      return cuda_conv::causal_conv1d({x, f32(weight), f32(bias), silu});
+      return cuda_conv::causal_conv1d({x, function_args::cast_or_undefined(weight, torch::kFloat32),
+                                       function_args::cast_or_undefined(bias, torch::kFloat32), silu});
     }
 #endif
     return causal_conv1d_ref(x, weight, bias, silu);
@@ -108,11 +107,9 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight_in, const Tensor& bia
   // Computes in x's dtype when float32/float64, else float32; casts go through autograd.
   const auto st = x.scalar_type();
   const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;
-  const auto cast = [compute](const Tensor& t) {
-    return (t.defined() && t.scalar_type() != compute) ? t.to(compute) : t;
-  };
+  const auto cast = [compute](const Tensor& t) { return function_args::cast_or_undefined(t, compute); };
   const Tensor xc = cast(x);
-  const Tensor b = bias.defined() ? cast(bias) : torch::empty({0}, xc.options());
+  const Tensor b = function_args::placeholder_if_undefined(cast(bias), xc);
   Tensor y = CausalConv1dFn::apply(xc, cast(weight), b, silu, bias.defined());
   return compute == st ? y : y.to(st);
 }

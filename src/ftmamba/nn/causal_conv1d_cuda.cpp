@@ -6,6 +6,7 @@
 
 #include "ftmamba/kernels/causal_conv1d_cuda.h"
 #include "ftmamba/nn/cuda_util.h"
+#include "ftmamba/nn/function_args.h"
 
 namespace ftmamba::nn::cuda_conv {
 namespace {
@@ -99,11 +100,10 @@ void backward_into(const ConvInputs& in, const Tensor& dout, const ConvBackwardB
 }
 
 Tensor causal_conv1d(const ConvInputs& in) {
-  const Tensor x = (in.x.size(2) == 1 || in.x.stride(2) == 1) ? in.x : in.x.contiguous();
-  const bool has_bias = in.bias.defined();
-  return CausalConv1dCudaFn::apply(x, in.weight.contiguous(),
-                                   has_bias ? in.bias.contiguous() : torch::empty({0}, in.weight.options()),
-                                   in.silu, has_bias);
+  return CausalConv1dCudaFn::apply(
+      function_args::unit_last_stride(in.x), in.weight.contiguous(),
+      function_args::placeholder_if_undefined(function_args::contiguous_or_undefined(in.bias), in.weight), in.silu,
+      in.bias.defined());
 }
 
 }  // namespace ftmamba::nn::cuda_conv

@@ -1,5 +1,5 @@
-// defines: what the CUDA wrappers need from ATen: the kernels' dtype tag for a tensor, the current stream,
-// and the availability check. Built only with FTMAMBA_WITH_CUDA.
+// defines: what the CUDA wrappers need from ATen: whether a dtype has kernels, the kernels' dtype tag for a
+// tensor, and the current stream. Built only with FTMAMBA_WITH_CUDA.
 #pragma once
 #include <torch/torch.h>
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ftmamba/kernels/selective_scan_cpu.h"
+#include "ftmamba/nn/function_args.h"
 #ifdef FTMAMBA_WITH_CUDA
 #include "ftmamba/kernels/selective_scan_cuda.h"
 #include "ftmamba/nn/cuda_util.h"
@@ -19,22 +20,8 @@ namespace {
 using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
-
-// The kernel needs a unit stride on the last dim only; any other layout is copied (not the model's case).
-Tensor unit_last_stride(const Tensor& t) {
-  if (!t.defined()) return t;
-  return (t.size(-1) == 1 || t.stride(-1) == 1) ? t : t.contiguous();
-}
-
-Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : t; }
-
-// LibTorch 1.13's Function::apply reads every tensor argument's device, so optional inputs travel as empty
-// placeholders, with a bit mask saying which ones are real.
-constexpr int64_t kHasD = 1, kHasZ = 2, kHasBias = 4;
-Tensor placeholder_if_undefined(const Tensor& t, const Tensor& like) {
-  return t.defined() ? t : torch::empty({0}, like.options());
-}
-Tensor undefined_unless(const Tensor& t, bool present) { return present ? t : Tensor(); }
+using namespace function_args;
+constexpr int64_t kHasD = kScanHasD, kHasZ = kScanHasZ, kHasBias = kScanHasBias;
 
 template <typename T>
 const T* ptr_or_null(const Tensor& t) {
@@ -168,11 +155,8 @@ Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, con
 #ifdef FTMAMBA_WITH_CUDA
     // The CUDA kernel: activations in u's dtype (float32 / bfloat16 / float16), parameters in float32.
     if (u.is_cuda() && cuda_util::kernel_dtype(u.scalar_type()) && A.size(1) <= kernels::kScanMaxDstate) {
-      const auto st = u.scalar_type();
-      const auto act = [st](const Tensor& t) { return (t.defined() && t.scalar_type() != st) ? t.to(st) : t; };
-      const auto f32 = [](const Tensor& t) {
-        return (t.defined() && t.scalar_type() != torch::kFloat32) ? t.to(torch::kFloat32) : t;
-      };
+      const auto act = [st = u.scalar_type()](const Tensor& t) { return cast_or_undefined(t, st); };
+      const auto f32 = [](const Tensor& t) { return cast_or_undefined(t, torch::kFloat32); };
       return cuda_scan::selective_scan(
           {u, act(delta), f32(A), act(B), act(C), f32(D), act(z), f32(delta_bias), delta_softplus});
     }
@@ -184,9 +168,7 @@ Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, con
   // Casts go through autograd, so A_log / D kept in fp32 still receive fp32 gradients.
   const auto st = u.scalar_type();
   const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;
-  const auto cast = [compute](const Tensor& t) {
-    return (t.defined() && t.scalar_type() != compute) ? t.to(compute) : t;
-  };
+  const auto cast = [compute](const Tensor& t) { return cast_or_undefined(t, compute); };
   const Tensor uc = cast(u);
   const int64_t present = (D.defined() ? kHasD : 0) | (z.defined() ? kHasZ : 0) | (delta_bias.defined() ? kHasBias : 0);
   Tensor y = SelectiveScanFn::apply(uc, cast(delta), cast(A), cast(B), cast(C), placeholder_if_undefined(cast(D), uc),

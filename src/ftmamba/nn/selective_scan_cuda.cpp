@@ -6,6 +6,7 @@
 
 #include "ftmamba/kernels/selective_scan_cuda.h"
 #include "ftmamba/nn/cuda_util.h"
+#include "ftmamba/nn/function_args.h"
 
 namespace ftmamba::nn::cuda_scan {
 namespace {
@@ -13,6 +14,7 @@ namespace {
 using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
+using namespace function_args;
 
 void check_inputs(const ScanInputs& in) {
   const auto st = in.u.scalar_type();
@@ -66,16 +68,10 @@ kernels::SelectiveScanCudaParams make_params(const ScanInputs& in) {
 
 float* float_ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
 
-// Optional tensors travel through Function::apply as empty placeholders, with a bit mask of the real ones.
-constexpr int64_t kHasD = 1, kHasZ = 2, kHasBias = 4;
-Tensor placeholder_if_undefined(const Tensor& t, const Tensor& like) {
-  return t.defined() ? t : torch::empty({0}, like.options());
-}
-Tensor undefined_unless(const Tensor& t, bool present) { return present ? t : Tensor(); }
-
 ScanInputs unpack(const tensor_list& t, bool softplus, int64_t present) {
-  return ScanInputs{t[0], t[1], t[2], t[3], t[4], undefined_unless(t[5], present & kHasD),
-                    undefined_unless(t[6], present & kHasZ), undefined_unless(t[7], present & kHasBias), softplus};
+  return ScanInputs{t[0], t[1], t[2], t[3], t[4], undefined_unless(t[5], present & kScanHasD),
+                    undefined_unless(t[6], present & kScanHasZ), undefined_unless(t[7], present & kScanHasBias),
+                    softplus};
 }
 
 struct SelectiveScanCudaFn : torch::autograd::Function<SelectiveScanCudaFn> {
@@ -177,17 +173,14 @@ ScanGradients reduce_partials(const ScanInputs& in, const ScanBackwardBuffers& b
 }
 
 Tensor selective_scan(const ScanInputs& in) {
-  const auto unit_last = [](const Tensor& t) {
-    return (!t.defined() || t.size(-1) == 1 || t.stride(-1) == 1) ? t : t.contiguous();
-  };
-  const Tensor u = unit_last(in.u);
-  const int64_t present =
-      (in.D.defined() ? kHasD : 0) | (in.z.defined() ? kHasZ : 0) | (in.delta_bias.defined() ? kHasBias : 0);
-  return SelectiveScanCudaFn::apply(u, unit_last(in.delta), in.A.contiguous(), unit_last(in.B), unit_last(in.C),
-                                    placeholder_if_undefined(in.D.defined() ? in.D.contiguous() : in.D, in.A),
-                                    placeholder_if_undefined(unit_last(in.z), u),
-                                    placeholder_if_undefined(in.delta_bias.defined() ? in.delta_bias.contiguous() : in.delta_bias, in.A),
-                                    in.delta_softplus, present);
+  const Tensor u = unit_last_stride(in.u);
+  const int64_t present = (in.D.defined() ? kScanHasD : 0) | (in.z.defined() ? kScanHasZ : 0) |
+                          (in.delta_bias.defined() ? kScanHasBias : 0);
+  return SelectiveScanCudaFn::apply(
+      u, unit_last_stride(in.delta), in.A.contiguous(), unit_last_stride(in.B), unit_last_stride(in.C),
+      placeholder_if_undefined(contiguous_or_undefined(in.D), in.A),
+      placeholder_if_undefined(unit_last_stride(in.z), u),
+      placeholder_if_undefined(contiguous_or_undefined(in.delta_bias), in.A), in.delta_softplus, present);
 }
 
 }  // namespace ftmamba::nn::cuda_scan
