@@ -26,9 +26,7 @@ void add_encode_command(CLI::App& app) {
   cmd->add_flag("--with-inputs", args->with_inputs,
                 "Also write the encoder inputs: numerical, missing, categorical");
   cmd->callback([args] {
-    const torch::Device device = choose_device(args->device);
-    auto run = train::Run::load(args->run);
-    run.model->to(device);
+    auto run = train::Run::load(args->run, choose_device(args->device));
     set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto dataset = data::Dataset::load(args->data.empty() ? run.data_dir : std::filesystem::path(args->data));
     const bool users = args->side == "user";

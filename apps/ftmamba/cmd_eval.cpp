@@ -21,9 +21,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
   add_device_option(cmd, args->device);
   cmd->callback([args] {
-    const torch::Device device = choose_device(args->device);
-    auto run = train::Run::load(args->run);
-    run.model->to(device);
+    auto run = train::Run::load(args->run, choose_device(args->device));
     set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto data = train::prepare_data(args->data.empty() ? run.data_dir : std::filesystem::path(args->data), run.config,
                                     &run.user_encoding, &run.item_encoding);

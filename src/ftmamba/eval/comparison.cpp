@@ -20,8 +20,7 @@ nlohmann::ordered_json read_json_file(const fs::path& file) {
 
 RunMeasurements measure_run(const fs::path& run_dir, int64_t bias_k, torch::Device device) {
   torch::NoGradGuard no_grad;
-  train::Run run = train::Run::load(run_dir);
-  run.model->to(device);
+  train::Run run = train::Run::load(run_dir, device);
   const auto finish_gpu_work = [&] {
     if (device.is_cuda()) torch::cuda::synchronize();
   };

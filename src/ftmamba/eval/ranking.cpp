@@ -46,19 +46,13 @@ namespace {
 torch::Tensor masked_scores(const ScoreFn& score, const EvalTask& task, int64_t start, int64_t len) {
   auto rows = torch::from_blob(const_cast<int64_t*>(task.users.data()) + start, {len}, torch::kInt64).clone();
   auto s = score(rows).to(torch::kFloat32).contiguous();  // (len, n_items)
-  std::vector<int64_t> ex_row, ex_item;
+  std::vector<int64_t> ex_row, ex_item;  // (row, item) pairs to exclude
   for (int64_t i = 0; i < len; ++i)
     for (int64_t item : task.exclude[start + i]) ex_row.push_back(i), ex_item.push_back(item);
   if (!ex_row.empty()) {
-    if (s.is_cpu()) {
-      float* p = s.data_ptr<float>();
-      for (size_t j = 0; j < ex_row.size(); ++j)
-        p[ex_row[j] * s.size(1) + ex_item[j]] = -std::numeric_limits<float>::infinity();
-    } else {
-      const auto on = torch::TensorOptions().dtype(torch::kInt64);
-      s.index_put_({torch::tensor(ex_row, on).to(s.device()), torch::tensor(ex_item, on).to(s.device())},
-                   -std::numeric_limits<float>::infinity());
-    }
+    const auto on = torch::TensorOptions().dtype(torch::kInt64);
+    s.index_put_({torch::tensor(ex_row, on).to(s.device()), torch::tensor(ex_item, on).to(s.device())},
+                 -std::numeric_limits<float>::infinity());
   }
   return s;
 }

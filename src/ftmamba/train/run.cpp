@@ -81,7 +81,7 @@ nlohmann::json Run::config_json() const {
   return j;
 }
 
-Run Run::load(const fs::path& dir) {
+Run Run::load(const fs::path& dir, torch::Device device) {
   const fs::path cfg_file = dir / "config.json", model_file = dir / "model.safetensors";
   if (!fs::is_directory(dir)) throw Error(dir.string() + ": no such run folder");
   nlohmann::json j;
@@ -103,6 +103,7 @@ Run Run::load(const fs::path& dir) {
   }
   run.model = build_model(run.config, run.user_encoding, run.item_encoding);
   load_model(model_file, *run.model);
+  run.model->to(device);
   run.model->eval();
   return run;
 }

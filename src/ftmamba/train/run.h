@@ -41,8 +41,9 @@ struct Run {
   data::FeatureEncoding user_encoding, item_encoding;
   nn::TwoTower model{nullptr};
 
-  // Reads config.json and model.safetensors; throws Error naming the file when either is missing or bad.
-  static Run load(const std::filesystem::path& dir);
+  // Reads config.json and model.safetensors, with the model on `device`; throws Error naming the file when
+  // either is missing or bad.
+  static Run load(const std::filesystem::path& dir, torch::Device device = torch::kCPU);
   nlohmann::json config_json() const;  // what config.json holds
 };
 

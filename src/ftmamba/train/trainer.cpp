@@ -11,8 +11,8 @@
 #include "ftmamba/core/progress.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/eval/ranking.h"
-#include "ftmamba/train/multi_tensor_adamw.h"
 #include "ftmamba/train/losses.h"
+#include "ftmamba/train/multi_tensor_adamw.h"
 #include "ftmamba/train/optimizer.h"
 
 namespace ftmamba::train {
@@ -86,8 +86,8 @@ struct StepRunner::State {
   torch::Device device;               // the model's
   data::EncodedFeatures user_features, item_features;  // every user / item, on `device`
   const TrainConfig tc;
-  std::unique_ptr<torch::optim::AdamW> optimizer;  // on the CPU
-  std::unique_ptr<MultiTensorAdamW> gpu_optimizer;  // on a GPU, in place of `optimizer`
+  std::unique_ptr<torch::optim::AdamW> optimizer;   // on the CPU (null on a GPU)
+  std::unique_ptr<MultiTensorAdamW> gpu_optimizer;  // on a GPU (null on the CPU)
   LrSchedule schedule;
   std::vector<double> item_log_q;  // log q(item): how often the item is a positive, hence an in-batch negative
   std::mt19937_64 rng;
@@ -95,13 +95,11 @@ struct StepRunner::State {
 
   State(nn::TwoTower m, const PreparedData& d, const RunConfig& cfg, int64_t total_steps)
       : model(std::move(m)), data(d), device(module_device(*model)), user_features(d.users.to(device)),
-        item_features(d.items.to(device)), tc(cfg.train), optimizer(make_optimizer(*model, tc.lr, tc.weight_decay)),
+        item_features(d.items.to(device)), tc(cfg.train),
+        optimizer(device.is_cuda() ? nullptr : make_optimizer(*model, tc.lr, tc.weight_decay)),
+        gpu_optimizer(device.is_cuda() ? std::make_unique<MultiTensorAdamW>(*model, tc.weight_decay) : nullptr),
         schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio), item_log_q(d.items.size(), 0.0),
         rng(static_cast<uint64_t>(tc.seed) * 0x9E3779B97F4A7C15ULL + 1) {
-    if (device.is_cuda()) {
-      gpu_optimizer = std::make_unique<MultiTensorAdamW>(*model, tc.weight_decay);
-      optimizer.reset();
-    }
     std::vector<int64_t> count(d.items.size(), 0);
     for (int64_t r : d.split.train) ++count[d.dataset.interactions.item[r]];
     const double n = static_cast<double>(std::max<size_t>(d.split.train.size(), 1));
@@ -161,15 +159,14 @@ double StepRunner::step(const int64_t* rows, int64_t len) {
   if (st.gpu_optimizer) {
     st.gpu_optimizer->zero_grad();
     loss.backward();
-    st.gpu_optimizer->step(st.schedule.at(st.global_step), st.tc.grad_clip);
-    ++st.global_step;
-    return loss.item<double>();
+    st.gpu_optimizer->step(st.schedule.at(st.global_step), st.tc.grad_clip);  // clips, then steps
+  } else {
+    st.schedule.apply(*st.optimizer, st.global_step);
+    st.optimizer->zero_grad();
+    loss.backward();
+    if (st.tc.grad_clip > 0) torch::nn::utils::clip_grad_norm_(st.model->parameters(), st.tc.grad_clip);
+    st.optimizer->step();
   }
-  st.schedule.apply(*st.optimizer, st.global_step);
-  st.optimizer->zero_grad();
-  loss.backward();
-  if (st.tc.grad_clip > 0) torch::nn::utils::clip_grad_norm_(st.model->parameters(), st.tc.grad_clip);
-  st.optimizer->step();
   ++st.global_step;
   return loss.item<double>();
 }
