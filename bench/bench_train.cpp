@@ -1,6 +1,7 @@
 // Benchmark: two-tower training steps/s and encoding samples/s of ftmamba on a dataset folder, at a
 // given model size. Prints one JSON line. The PyTorch peer (pytorch_peer.py) measures the same thing.
 //   bench_train --data DIR [--model ft-mamba] [--d 64] [--layers 2] [--batch 512] [--steps 30] [--device auto]
+//               [--no-graph]
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -17,7 +18,7 @@
 int main(int argc, char** argv) {
   std::string data_dir, model = "ft-mamba", device_spec = "auto";
   int64_t d = 64, layers = 2, batch = 512, steps = 30, warmup = 3, threads = 1;
-  bool keep_resident = true;
+  bool keep_resident = true, cuda_graph = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::stoll(next());
     else if (a == "--default-malloc") keep_resident = false;
     else if (a == "--device") device_spec = next();
+    else if (a == "--no-graph") cuda_graph = false;
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
   cfg.model.embed_dim = d;
   cfg.model.n_layers = layers;
   cfg.train.batch_size = batch;
+  cfg.train.cuda_graph = cuda_graph;
   auto data = ftmamba::train::prepare_data(data_dir, cfg);
   const torch::Device device = ftmamba::choose_device(device_spec);
   auto net = ftmamba::train::build_model(cfg, data.user_encoding, data.item_encoding);
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
                               {"batch", batch},
                               {"threads", threads},
                               {"device", device.str()},
+                              {"cuda_graph", runner.graph_captured()},
                               {"malloc", keep_resident ? "resident" : "default"},
                               {"params", ftmamba::train::count_parameters(*net)},
                               {"train_samples_per_sec", std::round(train_sps * 10) / 10},

@@ -15,6 +15,7 @@
 #include "ftmamba/nn/selective_scan.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
 #include "ftmamba/train/optimizer.h"
+#include "gpu_skip.h"
 #include "optimizer_check.h"
 #ifdef FTMAMBA_WITH_CUDA
 #include "ftmamba/nn/causal_conv1d_cuda.h"
@@ -24,22 +25,6 @@
 namespace {
 
 using torch::Tensor;
-
-// Why the GPU tests cannot run here, or "" when they can.
-std::string gpu_unavailable_reason() {
-#ifndef FTMAMBA_WITH_CUDA
-  return "built without the CUDA kernels (needs nvcc and a CUDA LibTorch; see README, GPU build)";
-#else
-  if (!torch::cuda::is_available()) return "no CUDA device visible";
-  return "";
-#endif
-}
-
-#define SKIP_WITHOUT_GPU()                                            \
-  do {                                                                \
-    if (const std::string why = gpu_unavailable_reason(); !why.empty()) \
-      GTEST_SKIP() << "GPU test skipped: " << why;                      \
-  } while (0)
 
 // max |got - want| / max |want|, in float64 on the CPU.
 double rel_err(const Tensor& got, const Tensor& want) {

@@ -21,7 +21,7 @@ void add_train_command(CLI::App& app) {
   struct Args {
     std::string data, out, model, config, device = "auto";
     std::vector<std::string> sets;
-    bool quiet = false, dry_run = false;
+    bool quiet = false, dry_run = false, no_graph = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--data", args->data, "Dataset folder")->required();
@@ -30,6 +30,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--config", args->config, "TOML config file")->check(CLI::ExistingFile);
   cmd->add_option("--set", args->sets, "Override a config key: section.key=value (repeatable)");
   add_device_option(cmd, args->device);
+  cmd->add_flag("--no-graph", args->no_graph,
+                "On a GPU, run every step eagerly instead of replaying a CUDA graph of the full-batch step "
+                "(same as --set train.cuda_graph=false)");
   cmd->add_flag("--quiet,-q", args->quiet, "No progress bar");
   cmd->add_flag("--dry-run", args->dry_run, "Build the model, print its parameter counts per tower and stop");
   cmd->callback([args] {
@@ -37,6 +40,7 @@ void add_train_command(CLI::App& app) {
     if (!args->config.empty()) cfg.load_toml(args->config);
     if (!args->model.empty()) cfg.set("model.type", args->model);
     for (const auto& s : args->sets) cfg.set_assignment(s);
+    if (args->no_graph) cfg.train.cuda_graph = false;
     cfg.validate();
     torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
     set_cpu_threads(static_cast<int>(cfg.train.threads));

@@ -79,6 +79,7 @@ std::vector<RunConfig::Field> RunConfig::fields() {
       {"train.seed", &train.seed},
       {"train.threads", &train.threads},
       {"train.valid_users", &train.valid_users},
+      {"train.cuda_graph", &train.cuda_graph},
       {"data.split", &data.split},
       {"data.min_frequency", &data.min_frequency},
       {"data.split_seed", &data.split_seed},

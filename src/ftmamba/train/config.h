@@ -28,6 +28,7 @@ struct TrainConfig {
   int64_t seed = 1;
   int64_t threads = 1;           // intra-op threads; this machine's two vCPUs behave as one core
   int64_t valid_users = 4000;    // users scored for early stopping each epoch; 0 = all
+  bool cuda_graph = true;        // on a GPU, capture the full-batch step in a CUDA graph (--no-graph: off)
 };
 
 struct DataConfig {

@@ -15,6 +15,22 @@ torch::Tensor in_batch_softmax_loss(const torch::Tensor& user_emb, const torch::
   return torch::nn::functional::cross_entropy(logits, target);
 }
 
+torch::Tensor in_batch_softmax_loss_fixed(const torch::Tensor& user_emb, const torch::Tensor& item_emb,
+                                          const torch::Tensor& users, const torch::Tensor& first_col,
+                                          const torch::Tensor& log_q, double temperature) {
+  const int64_t b = users.size(0);
+  const auto col = torch::arange(b, first_col.options());
+  const auto repeated = (col != first_col).unsqueeze(0);                           // (1, B) a later copy
+  // Pair j of row i's user with another item hides that item's column first_col[j] from row i. Several
+  // pairs can name one column, so count them (scatter_add of integers is deterministic) and test > 0.
+  const auto hit_pair = (users.unsqueeze(1) == users.unsqueeze(0))
+                            .logical_and(first_col.unsqueeze(1) != first_col.unsqueeze(0));  // (B, B)
+  const auto hits = torch::zeros({b, b}, first_col.options().dtype(torch::kInt32))
+                        .scatter_add_(1, first_col.unsqueeze(0).expand({b, b}), hit_pair.to(torch::kInt32));
+  const auto mask = repeated.logical_or(hits > 0);  // (B, B)
+  return in_batch_softmax_loss(user_emb, item_emb, first_col, mask, log_q, temperature);
+}
+
 torch::Tensor accidental_hit_mask(const torch::Tensor& users, const torch::Tensor& item_cols, int64_t n_cols) {
   const int64_t b = users.size(0);
   auto mask = torch::zeros({b, n_cols}, torch::kBool);
@@ -42,6 +58,17 @@ torch::Tensor pointwise_loss(const torch::Tensor& pos, const torch::Tensor& neg,
   }
   if (kind == "mse") return torch::cat({(p - 1).pow(2), n.pow(2)}).mean();
   throw Error("unknown pointwise loss '" + kind + "'");
+}
+
+torch::Tensor pointwise_batch_loss(const torch::Tensor& user_emb, const torch::Tensor& item_emb, int64_t k,
+                                   const std::string& kind, double temperature) {
+  const int64_t len = user_emb.size(0);
+  auto pos_emb = item_emb.narrow(0, 0, len);                            // (B, E)
+  auto neg_emb = item_emb.narrow(0, len, len * k).view({len, k, -1});   // (B, k, E)
+  auto pos = (user_emb * pos_emb).sum(-1);                              // (B)
+  auto neg = (user_emb.unsqueeze(1) * neg_emb).sum(-1).reshape({-1});   // (B k)
+  if (kind == "bce") pos = pos / temperature, neg = neg / temperature;
+  return pointwise_loss(pos, neg, kind);
 }
 
 }  // namespace ftmamba::train

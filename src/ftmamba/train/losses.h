@@ -16,8 +16,24 @@ torch::Tensor in_batch_softmax_loss(const torch::Tensor& user_emb, const torch::
                                     const torch::Tensor& target, const torch::Tensor& hit_mask,
                                     const torch::Tensor& log_q, double temperature);
 
+// The same loss in fixed-shape form, as the GPU step computes it (no host work, no data-dependent shapes):
+// item_emb: (B, E), one row per pair, so an item that is the positive of several pairs appears several times.
+// users:     (B) int64, the user of each pair (pairs of one user mask each other's positives).
+// first_col: (B) int64, the first pair with the same item; it is the target column, and every later column
+//            of that item is masked in all rows, which leaves exactly the distinct-item softmax above.
+// log_q:     (B) log q of each pair's item, or undefined.
+torch::Tensor in_batch_softmax_loss_fixed(const torch::Tensor& user_emb, const torch::Tensor& item_emb,
+                                          const torch::Tensor& users, const torch::Tensor& first_col,
+                                          const torch::Tensor& log_q, double temperature);
+
 // Builds hit_mask for a batch: users (B) and item_cols (B) as above.
 torch::Tensor accidental_hit_mask(const torch::Tensor& users, const torch::Tensor& item_cols, int64_t n_cols);
+
+// The pointwise loss of a batch from its embeddings: user_emb (B, E); item_emb (B (1 + k), E), the B
+// positives and then k random negatives per pair, pair-major. Scores are dot products, divided by the
+// temperature for bce.
+torch::Tensor pointwise_batch_loss(const torch::Tensor& user_emb, const torch::Tensor& item_emb, int64_t k,
+                                   const std::string& kind, double temperature);
 
 // Pointwise loss, the FT-Mamba paper's setting. pos: (B) scores of positives, neg: (B * k) scores of
 // random negatives (already divided by the temperature for bce). bce: logistic loss; mse: (s - label)^2.

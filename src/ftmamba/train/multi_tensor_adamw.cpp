@@ -5,25 +5,47 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <map>
 
 #include "ftmamba/train/optimizer.h"
 
+#if TORCH_VERSION_MAJOR >= 2
+#define FTMAMBA_FUSED_ADAMW 1
+#endif
+
 namespace ftmamba::train {
+
+bool MultiTensorAdamW::capturable() {
+#ifdef FTMAMBA_FUSED_ADAMW
+  return true;
+#else
+  return false;
+#endif
+}
 
 MultiTensorAdamW::MultiTensorAdamW(torch::nn::Module& model, double weight_decay, double beta1, double beta2,
                                    double eps)
     : beta1_(beta1), beta2_(beta2), eps_(eps) {
-  groups_.resize(2);
-  groups_[0].weight_decay = weight_decay;
-  groups_[1].weight_decay = 0.0;
   torch::NoGradGuard no_grad;
+  // One group per (decay or not, dtype): a fused kernel takes tensors of one dtype.
+  std::map<std::pair<bool, int>, size_t> group_of;
   for (const auto& p : model.named_parameters()) {
-    if (!p.value().requires_grad()) continue;
-    Group& g = groups_[is_no_decay_parameter(p.key()) ? 1 : 0];
-    g.params.push_back(p.value());
-    g.exp_avg.push_back(torch::zeros_like(p.value()));
-    g.exp_avg_sq.push_back(torch::zeros_like(p.value()));
-    g.steps.push_back(0);
+    const torch::Tensor& w = p.value();
+    if (!w.requires_grad()) continue;
+    const bool no_decay = is_no_decay_parameter(p.key());
+    const auto key = std::make_pair(no_decay, static_cast<int>(w.scalar_type()));
+    auto [it, fresh] = group_of.emplace(key, groups_.size());
+    if (fresh) {
+      groups_.emplace_back();
+      groups_.back().weight_decay = no_decay ? 0.0 : weight_decay;
+    }
+    Group& g = groups_[it->second];
+    g.params.push_back(w);
+    g.exp_avg.push_back(torch::zeros_like(w));
+    g.exp_avg_sq.push_back(torch::zeros_like(w));
+    g.steps.push_back(torch::zeros({}, w.options().dtype(torch::kFloat32)));
+    g.host_steps.push_back(0);
+    if (!lr_.defined()) lr_ = torch::zeros({}, w.options().dtype(torch::kFloat32));
   }
 }
 
@@ -32,7 +54,11 @@ void MultiTensorAdamW::zero_grad() {
     for (auto& p : g.params) p.mutable_grad().reset();
 }
 
-void MultiTensorAdamW::step(double lr, double max_norm) {
+void MultiTensorAdamW::set_lr(double lr) {
+  if (lr_.defined()) lr_.fill_(lr);
+}
+
+void MultiTensorAdamW::apply(double max_norm) {
   torch::NoGradGuard no_grad;
   if (max_norm > 0) {
     std::vector<torch::Tensor> grads;
@@ -42,7 +68,7 @@ void MultiTensorAdamW::step(double lr, double max_norm) {
     if (!grads.empty()) {
       const auto total = at::stack(at::_foreach_norm(grads, 2)).norm();
       const auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
-#if TORCH_VERSION_MAJOR >= 2
+#ifdef FTMAMBA_FUSED_ADAMW
       at::_foreach_mul_(grads, coef);  // stays on the device: no host synchronisation
 #else
       at::_foreach_mul_(grads, coef.item<double>());
@@ -50,21 +76,32 @@ void MultiTensorAdamW::step(double lr, double max_norm) {
     }
   }
   for (auto& g : groups_) {
-    std::vector<torch::Tensor> params, grads, exp_avg, exp_avg_sq;
-    std::vector<c10::Scalar> inv_sqrt_bc2, neg_step_size;
+    std::vector<torch::Tensor> params, grads, exp_avg, exp_avg_sq, steps;
+    std::vector<size_t> index;
     for (size_t i = 0; i < g.params.size(); ++i) {
       if (!g.params[i].grad().defined()) continue;
-      const int64_t step = ++g.steps[i];
       params.push_back(g.params[i]);
       grads.push_back(g.params[i].grad());
       exp_avg.push_back(g.exp_avg[i]);
       exp_avg_sq.push_back(g.exp_avg_sq[i]);
+      steps.push_back(g.steps[i]);
+      index.push_back(i);
+    }
+    if (params.empty()) continue;
+#ifdef FTMAMBA_FUSED_ADAMW
+    at::_foreach_add_(steps, 1);
+    at::_fused_adamw_(params, grads, exp_avg, exp_avg_sq, /*max_exp_avg_sqs=*/{}, steps, lr_, beta1_, beta2_,
+                      g.weight_decay, eps_, /*amsgrad=*/false, /*maximize=*/false);
+#else
+    const double lr = lr_.item<double>();
+    std::vector<c10::Scalar> inv_sqrt_bc2, neg_step_size;
+    for (size_t i : index) {
+      const int64_t step = ++g.host_steps[i];
       const double bc1 = 1.0 - std::pow(beta1_, static_cast<double>(step));
       const double bc2 = 1.0 - std::pow(beta2_, static_cast<double>(step));
       inv_sqrt_bc2.emplace_back(1.0 / std::sqrt(bc2));
       neg_step_size.emplace_back(-lr / bc1);
     }
-    if (params.empty()) continue;
     // The update of torch::optim::AdamW, term by term.
     if (g.weight_decay != 0) at::_foreach_mul_(params, 1.0 - lr * g.weight_decay);
     at::_foreach_mul_(exp_avg, beta1_);
@@ -75,6 +112,7 @@ void MultiTensorAdamW::step(double lr, double max_norm) {
     at::_foreach_mul_(denom, inv_sqrt_bc2);
     at::_foreach_add_(denom, eps_);
     at::_foreach_addcdiv_(params, exp_avg, denom, neg_step_size);
+#endif
   }
 }
 

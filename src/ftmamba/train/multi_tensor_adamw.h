@@ -1,7 +1,13 @@
 // defines: MultiTensorAdamW, the optimizer step used on a GPU: gradient clipping and AdamW over every
-// parameter of a group at once, with multi-tensor (foreach) kernels, with the same math, hyper-parameters and
-// decay / no-decay groups as make_optimizer. LibTorch's C++ AdamW launches about ten kernels per parameter,
-// which on a GPU costs more host time than the model itself; this takes about ten per group.
+// parameter of a group at once, with the same math, hyper-parameters and decay / no-decay groups as
+// make_optimizer. LibTorch's C++ AdamW launches about ten kernels per parameter, which on a GPU costs more
+// host time than the model itself.
+//
+// With LibTorch >= 2 the step is one fused multi-tensor AdamW kernel per group, reading the learning rate and
+// the step counts from device tensors, and the clipping never reads a value back to the host. apply() then
+// launches the same kernels with the same arguments every step, so it can be captured in a CUDA graph:
+// set_lr() (outside the graph) is the only thing that changes between steps. Older LibTorch falls back to
+// foreach kernels with host-side scalars.
 #pragma once
 #include <torch/torch.h>
 
@@ -13,19 +19,29 @@ class MultiTensorAdamW {
  public:
   MultiTensorAdamW(torch::nn::Module& model, double weight_decay, double beta1 = 0.9, double beta2 = 0.999,
                    double eps = 1e-8);
+  // True when apply() has a fixed launch sequence and no host synchronisation (LibTorch >= 2).
+  static bool capturable();
   void zero_grad();  // gradients back to undefined, as torch::optim's zero_grad
+  // The learning rate of the next apply(). Writes a device tensor: call it outside a captured graph.
+  void set_lr(double lr);
   // Scales the gradients so that their global L2 norm is at most max_norm (none when max_norm <= 0), as
-  // torch::nn::utils::clip_grad_norm_, then takes one AdamW step at learning rate lr. Parameters without a
-  // gradient are left alone and their step count does not advance.
-  void step(double lr, double max_norm);
+  // torch::nn::utils::clip_grad_norm_, then takes one AdamW step. Parameters without a gradient are left
+  // alone and their step count does not advance.
+  void apply(double max_norm);
+  void step(double lr, double max_norm) {
+    set_lr(lr);
+    apply(max_norm);
+  }
 
  private:
   struct Group {
     std::vector<torch::Tensor> params, exp_avg, exp_avg_sq;
-    std::vector<int64_t> steps;
+    std::vector<torch::Tensor> steps;  // () float32 on the parameter's device, as the fused kernel reads them
+    std::vector<int64_t> host_steps;   // the same counts, for the foreach fallback
     double weight_decay;
   };
   std::vector<Group> groups_;
+  torch::Tensor lr_;  // () float32 on the parameters' device
   double beta1_, beta2_, eps_;
 };
 

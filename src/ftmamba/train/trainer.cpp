@@ -11,8 +11,8 @@
 #include "ftmamba/core/progress.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/eval/ranking.h"
+#include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/losses.h"
-#include "ftmamba/train/multi_tensor_adamw.h"
 #include "ftmamba/train/optimizer.h"
 
 namespace ftmamba::train {
@@ -80,61 +80,77 @@ nlohmann::ordered_json validation_metrics(nn::TwoTower& model, const PreparedDat
   return eval::rank_full_catalog(score, task, data.items.size(), 1024).to_json();
 }
 
+// On the CPU a step encodes each distinct user and item of the batch once (Dedup); on a GPU, FixedShapeStep
+// encodes every pair so that the step has fixed shapes and can be captured in a CUDA graph.
 struct StepRunner::State {
   nn::TwoTower model;
   const PreparedData& data;
-  torch::Device device;               // the model's
-  data::EncodedFeatures user_features, item_features;  // every user / item, on `device`
+  torch::Device device;  // the model's
   const TrainConfig tc;
-  std::unique_ptr<torch::optim::AdamW> optimizer;   // on the CPU (null on a GPU)
-  std::unique_ptr<MultiTensorAdamW> gpu_optimizer;  // on a GPU (null on the CPU)
+  std::unique_ptr<torch::optim::AdamW> optimizer;  // CPU only
+  std::unique_ptr<FixedShapeStep> gpu_step;        // GPU only
   LrSchedule schedule;
   std::vector<double> item_log_q;  // log q(item): how often the item is a positive, hence an in-batch negative
   std::mt19937_64 rng;
   int64_t global_step = 0;
 
   State(nn::TwoTower m, const PreparedData& d, const RunConfig& cfg, int64_t total_steps)
-      : model(std::move(m)), data(d), device(module_device(*model)), user_features(d.users.to(device)),
-        item_features(d.items.to(device)), tc(cfg.train),
-        optimizer(device.is_cuda() ? nullptr : make_optimizer(*model, tc.lr, tc.weight_decay)),
-        gpu_optimizer(device.is_cuda() ? std::make_unique<MultiTensorAdamW>(*model, tc.weight_decay) : nullptr),
+      : model(std::move(m)), data(d), device(module_device(*model)), tc(cfg.train),
         schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio), item_log_q(d.items.size(), 0.0),
         rng(static_cast<uint64_t>(tc.seed) * 0x9E3779B97F4A7C15ULL + 1) {
     std::vector<int64_t> count(d.items.size(), 0);
     for (int64_t r : d.split.train) ++count[d.dataset.interactions.item[r]];
     const double n = static_cast<double>(std::max<size_t>(d.split.train.size(), 1));
     for (size_t i = 0; i < count.size(); ++i) item_log_q[i] = std::log(std::max<double>(count[i], 0.5) / n);
+    if (device.is_cuda()) {
+      gpu_step = std::make_unique<FixedShapeStep>(model, d.users.to(device), d.items.to(device),
+                                                  torch::tensor(item_log_q).to(torch::kFloat32).to(device), tc,
+                                                  tc.batch_size, tc.cuda_graph);
+    } else {
+      optimizer = make_optimizer(*model, tc.lr, tc.weight_decay);
+    }
+  }
+
+  // The pointwise losses' random negatives: k per pair, appended to the batch's positive items.
+  void add_negatives(std::vector<int64_t>& items) {
+    const int64_t n = static_cast<int64_t>(items.size()) * tc.negatives;
+    std::uniform_int_distribution<int64_t> random_item(0, data.items.size() - 1);
+    for (int64_t i = 0; i < n; ++i) items.push_back(random_item(rng));
   }
 
   torch::Tensor softmax_loss(const torch::Tensor& user_emb, const std::vector<int64_t>& users,
                              const std::vector<int64_t>& items) {
     Dedup di(items);
-    auto item_emb = encode(*model->item_tower, item_features, di.distinct);  // (U, E)
+    auto item_emb = encode(*model->item_tower, data.items, di.distinct);  // (U, E)
     auto cols = to_tensor(di.column);
     torch::Tensor log_q;
     if (tc.logq) {
       std::vector<float> lq(di.distinct.size());
       for (size_t j = 0; j < lq.size(); ++j) lq[j] = static_cast<float>(item_log_q[di.distinct[j]]);
-      log_q = torch::tensor(lq).to(device);
+      log_q = torch::tensor(lq);
     }
-    auto mask = accidental_hit_mask(to_tensor(users), cols, static_cast<int64_t>(di.distinct.size())).to(device);
-    cols = cols.to(device);
+    auto mask = accidental_hit_mask(to_tensor(users), cols, static_cast<int64_t>(di.distinct.size()));
     return in_batch_softmax_loss(user_emb, item_emb, cols, mask, log_q, tc.temperature);
   }
 
+  // items: the positives, then the negatives (add_negatives).
   torch::Tensor pointwise(const torch::Tensor& user_emb, const std::vector<int64_t>& items) {
-    const int64_t len = static_cast<int64_t>(items.size()), k = tc.negatives;
-    std::uniform_int_distribution<int64_t> random_item(0, data.items.size() - 1);
-    std::vector<int64_t> all_items = items;
-    for (int64_t i = 0; i < len * k; ++i) all_items.push_back(random_item(rng));
-    Dedup di(all_items);
-    auto item_emb = encode(*model->item_tower, item_features, di.distinct).index_select(0, to_tensor(di.column, device));
-    auto pos_emb = item_emb.narrow(0, 0, len);                         // (B, E)
-    auto neg_emb = item_emb.narrow(0, len, len * k).view({len, k, -1});  // (B, k, E)
-    auto pos = (user_emb * pos_emb).sum(-1);                           // (B)
-    auto neg = (user_emb.unsqueeze(1) * neg_emb).sum(-1).reshape({-1});  // (B*k)
-    if (tc.loss == "bce") pos = pos / tc.temperature, neg = neg / tc.temperature;
-    return pointwise_loss(pos, neg, tc.loss);
+    Dedup di(items);
+    auto item_emb = encode(*model->item_tower, data.items, di.distinct).index_select(0, to_tensor(di.column));
+    return pointwise_batch_loss(user_emb, item_emb, tc.negatives, tc.loss, tc.temperature);
+  }
+
+  double cpu_step(const std::vector<int64_t>& users, const std::vector<int64_t>& items) {
+    model->train();
+    Dedup du(users);
+    auto user_emb = encode(*model->user_tower, data.users, du.distinct).index_select(0, to_tensor(du.column));  // (B, E)
+    auto loss = tc.loss == "softmax" ? softmax_loss(user_emb, users, items) : pointwise(user_emb, items);
+    schedule.apply(*optimizer, global_step);
+    optimizer->zero_grad();
+    loss.backward();
+    if (tc.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), tc.grad_clip);
+    optimizer->step();
+    return loss.item<double>();
   }
 };
 
@@ -152,24 +168,14 @@ double StepRunner::step(const int64_t* rows, int64_t len) {
     users[i] = inter.user[rows[i]];
     items[i] = inter.item[rows[i]];
   }
-  st.model->train();
-  Dedup du(users);
-  auto user_emb = encode(*st.model->user_tower, st.user_features, du.distinct).index_select(0, to_tensor(du.column, st.device));  // (B, E)
-  auto loss = st.tc.loss == "softmax" ? st.softmax_loss(user_emb, users, items) : st.pointwise(user_emb, items);
-  if (st.gpu_optimizer) {
-    st.gpu_optimizer->zero_grad();
-    loss.backward();
-    st.gpu_optimizer->step(st.schedule.at(st.global_step), st.tc.grad_clip);  // clips, then steps
-  } else {
-    st.schedule.apply(*st.optimizer, st.global_step);
-    st.optimizer->zero_grad();
-    loss.backward();
-    if (st.tc.grad_clip > 0) torch::nn::utils::clip_grad_norm_(st.model->parameters(), st.tc.grad_clip);
-    st.optimizer->step();
-  }
+  if (st.tc.loss != "softmax") st.add_negatives(items);
+  const double loss = st.gpu_step ? st.gpu_step->step(users.data(), items.data(), len, st.schedule.at(st.global_step))
+                                  : st.cpu_step(users, items);
   ++st.global_step;
-  return loss.item<double>();
+  return loss;
 }
+
+bool StepRunner::graph_captured() const { return s_->gpu_step && s_->gpu_step->graph_captured(); }
 
 TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const RunConfig& cfg,
                             const TrainOptions& options) {

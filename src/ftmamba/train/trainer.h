@@ -35,6 +35,8 @@ class StepRunner {
   // rows: indices into the interactions (at least 2). Returns the batch loss.
   double step(const int64_t* rows, int64_t len);
   double current_lr() const;
+  // A CUDA graph of the step has been captured and is being replayed (GPU, train.cuda_graph, full batches).
+  bool graph_captured() const;
 
  private:
   struct State;
