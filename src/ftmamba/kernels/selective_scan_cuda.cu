@@ -81,8 +81,12 @@ struct RowInputs {
         C(static_cast<const T*>(p.C) + b * p.C_batch_stride) {}
 };
 
-template <typename T, int TPC>
-__global__ void __launch_bounds__(kThreads) scan_fwd_kernel(const SelectiveScanCudaParams p) {
+// Forward over the steps of segment blockIdx.z. kSummary: the first pass of a segmented forward (see
+// ScanSegments): scan from a zero state and write the end state and the summed time steps to p.workspace,
+// laid out as (batch, segments - 1, dim, dstate) states followed by (batch, segments - 1, dim) sums.
+// Otherwise: start from the combined end states of the earlier segments and write outputs and saved states.
+template <typename T, int TPC, bool kSummary>
+__global__ void __launch_bounds__(kThreads) scan_fwd_kernel(const SelectiveScanCudaParams p, const ScanSegments seg) {
   constexpr int S = kFwdStates, kPad = TPC * S;
   __shared__ __align__(16) float staged[2][kTile][kPad];  // B (0) and C (1) of the tile's steps
   const Lane<TPC, S> ln(p.dim);
@@ -99,16 +103,28 @@ __global__ void __launch_bounds__(kThreads) scan_fwd_kernel(const SelectiveScanC
     const RowInputs<T> row_in(p, b, ln.dd);
     const T *u = row_in.u, *delta = row_in.delta, *z = row_in.z, *Bp = row_in.B, *Cp = row_in.C;
     T* __restrict__ out = static_cast<T*>(p.out) + b * L * p.dim + ln.dd;
-    float h[S] = {};
-    for (int64_t t0 = 0; t0 < L; t0 += kTile) {
+    const int64_t segment = blockIdx.z, t_begin = segment * seg.len, t_end = min(L, t_begin + seg.len);
+    const int64_t n_summaries = seg.count - 1;
+    float* seg_state = p.workspace + b * n_summaries * p.dim * N;                           // (segments - 1, dim, N)
+    float* seg_dtsum = p.workspace + p.batch * n_summaries * p.dim * N + b * n_summaries * p.dim;  // (segments - 1, dim)
+    float h[S] = {}, dtsum = 0.f;
+    if (!kSummary && ln.active) {
+      for (int64_t j = 0; j < segment; ++j) {  // h = exp(A sum dt_j) h + h_end_j, segment by segment
+        const float sj = seg_dtsum[j * p.dim + ln.d];
+#pragma unroll
+        for (int s = 0; s < S; ++s)
+          if (ln.n0 + s < N) h[s] = exp2f(sj * A2[s]) * h[s] + seg_state[(j * p.dim + ln.d) * N + ln.n0 + s];
+      }
+    }
+    for (int64_t t0 = t_begin; t0 < t_end; t0 += kTile) {
       __syncthreads();  // the previous tile's B / C are no longer read
       for (int i = threadIdx.x; i < 2 * kTile * kPad; i += kThreads) {
         const int n = i % kPad, k = (i / kPad) % kTile, which = i / (kPad * kTile);
         const int64_t t = t0 + k;
         const T* src = which == 0 ? Bp + t * p.B_l_stride : Cp + t * p.C_l_stride;
-        staged[which][k][n] = (t < L && n < N) ? load_float(src + n) : 0.f;
+        staged[which][k][n] = (t < t_end && n < N) ? load_float(src + n) : 0.f;
       }
-      if (t0 > 0 && t0 % kScanChunk == 0 && p.saved_states && ln.active) {
+      if (!kSummary && t0 > 0 && t0 % kScanChunk == 0 && p.saved_states && ln.active) {
         float* dst = p.saved_states + ((b * n_saved + t0 / kScanChunk - 1) * p.dim + ln.d) * N + ln.n0;
 #pragma unroll
         for (int s = 0; s < S; ++s)
@@ -118,17 +134,29 @@ __global__ void __launch_bounds__(kThreads) scan_fwd_kernel(const SelectiveScanC
 #pragma unroll
       for (int k = 0; k < kTile; ++k) {
         const int64_t t = t0 + k;
-        const bool ok = ln.active && t < L;
+        const bool ok = ln.active && t < t_end;
         uu[k] = ok ? load_float(u + t * p.u_l_stride) : 0.f;
         dl[k] = ok ? load_float(delta + t * p.delta_l_stride) : 0.f;
-        zz[k] = (ok && has_z) ? load_float(z + t * p.z_l_stride) : 0.f;
+        zz[k] = (!kSummary && ok && has_z) ? load_float(z + t * p.z_l_stride) : 0.f;
       }
       __syncthreads();
 #pragma unroll
       for (int k = 0; k < kTile; ++k) {
-        if (t0 + k >= L) break;  // uniform over the block: every lane reaches the shuffles below
+        if (t0 + k >= t_end) break;  // uniform over the block: every lane reaches the shuffles below
         const float dt = time_step(dl[k] + bias, p.delta_softplus);
         const float dtu = dt * uu[k];
+        if (kSummary) {
+          dtsum += dt;
+          const float4* Bq = reinterpret_cast<const float4*>(&staged[0][k][ln.n0]);
+#pragma unroll
+          for (int q = 0; q < S / 4; ++q) {
+            const float4 Bv = Bq[q];
+            const float Bs[4] = {Bv.x, Bv.y, Bv.z, Bv.w};
+#pragma unroll
+            for (int j = 0; j < 4; ++j) h[4 * q + j] = exp2f(dt * A2[4 * q + j]) * h[4 * q + j] + dtu * Bs[j];
+          }
+          continue;
+        }
         const float4* Bq = reinterpret_cast<const float4*>(&staged[0][k][ln.n0]);
         const float4* Cq = reinterpret_cast<const float4*>(&staged[1][k][ln.n0]);
         float y = 0.f;
@@ -148,6 +176,12 @@ __global__ void __launch_bounds__(kThreads) scan_fwd_kernel(const SelectiveScanC
         if (ln.active && ln.slice == 0) out[(t0 + k) * p.dim] = from_float<T>(y);
       }
     }
+    if (kSummary && ln.active) {
+#pragma unroll
+      for (int s = 0; s < S; ++s)
+        if (ln.n0 + s < N) seg_state[(segment * p.dim + ln.d) * N + ln.n0 + s] = h[s];
+      if (ln.slice == 0) seg_dtsum[segment * p.dim + ln.d] = dtsum;
+    }
   }
 }
 
@@ -158,10 +192,14 @@ __global__ void __launch_bounds__(kThreads)
   constexpr int kPad = TPC * kStates;            // states per channel, padded
   constexpr int kChannels = kThreads / TPC;      // channels per block
   // terms (K, kChannels, 2, kPad): every lane's dB (0) and dC (1) terms per step of the chunk;
-  // staged (2, K, kPad): B (0) and C (1) of the chunk's steps for the block's batch row.
+  // staged (2, K, kPad): B (0) and C (1) of the chunk's steps for the block's batch row;
+  // inputs (4, K, kChannels): u, delta, z and dout of the chunk's steps at the block's channels. Loading
+  // them all at once, before the chunk's arithmetic, keeps many loads in flight; loaded step by step inside
+  // the recurrence, each step waited a full memory latency.
   extern __shared__ __align__(16) float smem[];
   float* terms = smem;
   float* staged = smem + K * kChannels * 2 * kPad;
+  float* inputs = staged + 2 * K * kPad;
   const int channel_in_block = threadIdx.x / TPC;
   const Lane<TPC, kStates> ln(p.dim);
   const int N = static_cast<int>(p.dstate);
@@ -179,10 +217,9 @@ __global__ void __launch_bounds__(kThreads)
   float dA_acc[kStates] = {}, dD_acc = 0.f, dbias_acc = 0.f;
 
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
-    const RowInputs<T> row_in(p, b, ln.dd);
-    const T *u = row_in.u, *delta = row_in.delta, *z = row_in.z, *Bp = row_in.B, *Cp = row_in.C;
+    const T* Bp = static_cast<const T*>(p.B) + b * p.B_batch_stride;
+    const T* Cp = static_cast<const T*>(p.C) + b * p.C_batch_stride;
     const int64_t row = b * L * dim + ln.dd;  // offset of (b, 0, d) in the contiguous tensors
-    const T* __restrict__ dout = static_cast<const T*>(g.dout) + row;
     float dh[kStates] = {};  // adjoint of h_t, carried backwards across chunks
     for (int64_t c = n_chunks - 1; c >= 0; --c) {
       const int64_t t0 = c * K;
@@ -193,7 +230,22 @@ __global__ void __launch_bounds__(kThreads)
         const T* src = which == 0 ? Bp + t * p.B_l_stride : Cp + t * p.C_l_stride;
         staged[i] = (k < len && n < N) ? load_float(src + n) : 0.f;
       }
+      for (int i = threadIdx.x; i < 4 * K * kChannels; i += kThreads) {
+        const int c_in = i % kChannels, k = (i / kChannels) % K, which = i / (kChannels * K);
+        const int64_t d = int64_t(blockIdx.x) * kChannels + c_in, t = t0 + k;
+        float v = 0.f;
+        if (d < dim && k < len) {
+          if (which == 0) v = load_float(static_cast<const T*>(p.u) + b * p.u_batch_stride + t * p.u_l_stride + d);
+          else if (which == 1)
+            v = load_float(static_cast<const T*>(p.delta) + b * p.delta_batch_stride + t * p.delta_l_stride + d);
+          else if (which == 2) v = has_z ? load_float(static_cast<const T*>(p.z) + b * p.z_batch_stride + t * p.z_l_stride + d) : 0.f;
+          else v = load_float(static_cast<const T*>(g.dout) + (b * L + t) * dim + d);
+        }
+        inputs[i] = v;
+      }
       __syncthreads();
+      // Step k of this lane's channel: u (0), delta (1), z (2), dout (3).
+      const auto input = [&](int which, int k) { return inputs[(which * K + k) * kChannels + channel_in_block]; };
       // This lane's B_t / C_t of step k of the chunk, as 4 floats.
       const auto staged_B = [&](int k) { return *reinterpret_cast<const float4*>(staged + k * kPad + ln.n0); };
       const auto staged_C = [&](int k) { return *reinterpret_cast<const float4*>(staged + (K + k) * kPad + ln.n0); };
@@ -212,10 +264,8 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int k = 0; k < K; ++k) {
           if (k >= len) break;
-          const int64_t t = t0 + k;
-          const float u_t = ln.active ? load_float(u + t * p.u_l_stride) : 0.f;
-          const float dl = ln.active ? load_float(delta + t * p.delta_l_stride) : 0.f;
-          const float dt = time_step(dl + bias, p.delta_softplus);
+          const float u_t = input(0, k);
+          const float dt = time_step(input(1, k) + bias, p.delta_softplus);
           const float4 Bv = staged_B(k);
           const float Bs[kStates] = {Bv.x, Bv.y, Bv.z, Bv.w};
 #pragma unroll
@@ -230,10 +280,7 @@ __global__ void __launch_bounds__(kThreads)
       for (int k = K - 1; k >= 0; --k) {
         if (k >= len) continue;  // uniform over the block
         const int64_t t = t0 + k;
-        const float u_t = ln.active ? load_float(u + t * p.u_l_stride) : 0.f;
-        const float dl = ln.active ? load_float(delta + t * p.delta_l_stride) : 0.f;
-        const float z_t = (ln.active && has_z) ? load_float(z + t * p.z_l_stride) : 0.f;
-        const float dout_t = ln.active ? load_float(dout + t * dim) : 0.f;
+        const float u_t = input(0, k), dl = input(1, k), z_t = input(2, k), dout_t = input(3, k);
         const float4 Bv = staged_B(k), Cv = staged_C(k);
         const float Bs[kStates] = {Bv.x, Bv.y, Bv.z, Bv.w}, Cs[kStates] = {Cv.x, Cv.y, Cv.z, Cv.w};
         float d_dt_dx;
@@ -347,15 +394,42 @@ ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p) {
   return s;
 }
 
+ScanSegments selective_scan_fwd_segments(const SelectiveScanCudaParams& p) {
+  ScanSegments seg;
+  seg.len = std::max<int64_t>(p.seqlen, 1);
+  const int64_t blocks = channel_blocks(p, lanes_per_channel(p.dstate, kFwdStates)) * std::min(p.batch, kMaxGridY);
+  // Aim at about 8 blocks per SM; a segment keeps at least kMinSegment steps, so that the first pass and the
+  // combination stay small beside the main pass.
+  constexpr int64_t kMinSegment = 128;
+  const int64_t want = (int64_t(cuda_sm_count()) * 8 + blocks - 1) / std::max<int64_t>(blocks, 1);
+  const int64_t count = std::min(want, p.seqlen / kMinSegment);
+  if (count < 2) return seg;
+  seg.len = ((p.seqlen + count - 1) / count + kScanChunk - 1) / kScanChunk * kScanChunk;
+  seg.count = (p.seqlen + seg.len - 1) / seg.len;
+  return seg;
+}
+
+int64_t selective_scan_fwd_workspace_floats(const SelectiveScanCudaParams& p) {
+  const ScanSegments seg = selective_scan_fwd_segments(p);
+  return seg.count > 1 ? p.batch * (seg.count - 1) * p.dim * (p.dstate + 1) : 0;
+}
+
 void selective_scan_fwd_cuda(const SelectiveScanCudaParams& p) {
   check_params(p);
   if (p.batch == 0 || p.dim == 0 || p.seqlen == 0) return;
+  const ScanSegments seg = selective_scan_fwd_segments(p);
+  if (seg.count > 1 && p.workspace == nullptr)
+    throw std::runtime_error("selective_scan (CUDA): this shape needs a forward workspace");
   const int tpc = lanes_per_channel(p.dstate, kFwdStates);
-  const dim3 grid(static_cast<unsigned>(channel_blocks(p, tpc)), static_cast<unsigned>(std::min(p.batch, kMaxGridY)));
+  const unsigned gx = static_cast<unsigned>(channel_blocks(p, tpc)), gy = static_cast<unsigned>(std::min(p.batch, kMaxGridY));
   const auto stream = static_cast<cudaStream_t>(p.stream);
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
     dispatch_lanes(tpc, [&](auto lanes) {
-      scan_fwd_kernel<decltype(dtype_tag), decltype(lanes)::value><<<grid, kThreads, 0, stream>>>(p);
+      using T = decltype(dtype_tag);
+      constexpr int kLanes = decltype(lanes)::value;
+      if (seg.count > 1)
+        scan_fwd_kernel<T, kLanes, true><<<dim3(gx, gy, unsigned(seg.count - 1)), kThreads, 0, stream>>>(p, seg);
+      scan_fwd_kernel<T, kLanes, false><<<dim3(gx, gy, unsigned(seg.count)), kThreads, 0, stream>>>(p, seg);
     });
   });
   check_launch("selective_scan forward");
@@ -375,8 +449,10 @@ void selective_scan_bwd_cuda(const SelectiveScanCudaParams& p, const SelectiveSc
   }
   const dim3 grid(static_cast<unsigned>(split.channel_groups), static_cast<unsigned>(split.batch_groups));
   const int tpc = lanes_per_channel(p.dstate, kStates);
-  // terms (K x threads x 2 x 4 floats, 64 KiB) + staged B / C (2 x K x padded d_state floats).
-  const size_t smem = sizeof(float) * (kScanChunk * kThreads * 2 * kStates + 2 * kScanChunk * tpc * kStates);
+  // terms (K x threads x 2 x 4 floats, 64 KiB) + staged B / C (2 x K x padded d_state floats) + staged
+  // u, delta, z, dout (4 x K x channels per block).
+  const size_t smem = sizeof(float) * (kScanChunk * kThreads * 2 * kStates + 2 * kScanChunk * tpc * kStates +
+                                       4 * kScanChunk * (kThreads / tpc));
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
     dispatch_lanes(tpc, [&](auto lanes) {
       auto* kernel = scan_bwd_kernel<decltype(dtype_tag), decltype(lanes)::value>;

@@ -42,8 +42,23 @@ struct SelectiveScanCudaParams {
   bool delta_softplus = true;
   void* out = nullptr;
   float* saved_states = nullptr;
+  // Scratch of selective_scan_fwd_workspace_floats(p) floats for a forward that splits L into segments;
+  // null when that count is 0.
+  float* workspace = nullptr;
   void* stream = nullptr;  // cudaStream_t
 };
+
+// How the forward splits a long sequence into segments scanned side by side, when batch x channels alone are
+// too few threads to fill the GPU (the LM shape: 8 x 1536 channels, 2048 steps). A first pass scans every
+// segment but the last from a zero state and keeps its end state and its summed time steps; the main pass
+// starts each segment from the combination of the segments before it, h = exp(A sum dt) h + h_end.
+struct ScanSegments {
+  int64_t count = 1;  // segments per sequence
+  int64_t len = 0;    // steps per segment, a multiple of kScanChunk (the last may be shorter)
+};
+ScanSegments selective_scan_fwd_segments(const SelectiveScanCudaParams& p);
+// Floats of p.workspace the forward needs: (batch, count - 1, dim, dstate + 1); 0 without segments.
+int64_t selective_scan_fwd_workspace_floats(const SelectiveScanCudaParams& p);
 
 // How the backward splits its reductions: dB / dC come back as one partial sum per channel group, dA / dD /
 // ddelta_bias as one per batch group. The caller sums the partials over their first axis.

@@ -133,6 +133,11 @@ void forward_into(const ScanInputs& in, const Tensor& out, const Tensor& saved_s
   auto p = make_params(in);
   p.out = out.data_ptr();
   p.saved_states = float_ptr_or_null(saved_states);
+  Tensor workspace;  // long sequences at small batch are split into segments (kernels::ScanSegments)
+  if (const int64_t n = kernels::selective_scan_fwd_workspace_floats(p); n > 0) {
+    workspace = torch::empty({n}, in.u.options().dtype(torch::kFloat32));
+    p.workspace = workspace.data_ptr<float>();
+  }
   kernels::selective_scan_fwd_cuda(p);
 }
 

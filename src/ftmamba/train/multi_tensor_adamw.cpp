@@ -15,14 +15,6 @@
 
 namespace ftmamba::train {
 
-bool MultiTensorAdamW::capturable() {
-#ifdef FTMAMBA_FUSED_ADAMW
-  return true;
-#else
-  return false;
-#endif
-}
-
 MultiTensorAdamW::MultiTensorAdamW(torch::nn::Module& model, double weight_decay, double beta1, double beta2,
                                    double eps)
     : beta1_(beta1), beta2_(beta2), eps_(eps) {
@@ -55,7 +47,10 @@ void MultiTensorAdamW::zero_grad() {
 }
 
 void MultiTensorAdamW::set_lr(double lr) {
+  host_lr_ = lr;
+#ifdef FTMAMBA_FUSED_ADAMW
   if (lr_.defined()) lr_.fill_(lr);
+#endif
 }
 
 void MultiTensorAdamW::apply(double max_norm) {
@@ -93,7 +88,7 @@ void MultiTensorAdamW::apply(double max_norm) {
     at::_fused_adamw_(params, grads, exp_avg, exp_avg_sq, /*max_exp_avg_sqs=*/{}, steps, lr_, beta1_, beta2_,
                       g.weight_decay, eps_, /*amsgrad=*/false, /*maximize=*/false);
 #else
-    const double lr = lr_.item<double>();
+    const double lr = host_lr_;
     std::vector<c10::Scalar> inv_sqrt_bc2, neg_step_size;
     for (size_t i : index) {
       const int64_t step = ++g.host_steps[i];

@@ -19,8 +19,6 @@ class MultiTensorAdamW {
  public:
   MultiTensorAdamW(torch::nn::Module& model, double weight_decay, double beta1 = 0.9, double beta2 = 0.999,
                    double eps = 1e-8);
-  // True when apply() has a fixed launch sequence and no host synchronisation (LibTorch >= 2).
-  static bool capturable();
   void zero_grad();  // gradients back to undefined, as torch::optim's zero_grad
   // The learning rate of the next apply(). Writes a device tensor: call it outside a captured graph.
   void set_lr(double lr);
@@ -41,7 +39,8 @@ class MultiTensorAdamW {
     double weight_decay;
   };
   std::vector<Group> groups_;
-  torch::Tensor lr_;  // () float32 on the parameters' device
+  torch::Tensor lr_;   // () float32 on the parameters' device, read by the fused kernel
+  double host_lr_ = 0;  // the same, for the foreach fallback
   double beta1_, beta2_, eps_;
 };
 
