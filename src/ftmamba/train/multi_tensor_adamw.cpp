@@ -48,9 +48,7 @@ void MultiTensorAdamW::zero_grad() {
 
 void MultiTensorAdamW::set_lr(double lr) {
   host_lr_ = lr;
-#ifdef FTMAMBA_FUSED_ADAMW
-  if (lr_.defined()) lr_.fill_(lr);
-#endif
+  if (lr_.defined() && lr_.is_cuda()) lr_.fill_(lr);
 }
 
 void MultiTensorAdamW::apply(double max_norm) {
@@ -84,10 +82,14 @@ void MultiTensorAdamW::apply(double max_norm) {
     }
     if (params.empty()) continue;
 #ifdef FTMAMBA_FUSED_ADAMW
-    at::_foreach_add_(steps, 1);
-    at::_fused_adamw_(params, grads, exp_avg, exp_avg_sq, /*max_exp_avg_sqs=*/{}, steps, lr_, beta1_, beta2_,
-                      g.weight_decay, eps_, /*amsgrad=*/false, /*maximize=*/false);
-#else
+    if (lr_.defined() && lr_.is_cuda()) {
+      at::_foreach_add_(steps, 1);
+      at::_fused_adamw_(params, grads, exp_avg, exp_avg_sq, /*max_exp_avg_sqs=*/{}, steps, lr_, beta1_, beta2_,
+                        g.weight_decay, eps_, /*amsgrad=*/false, /*maximize=*/false);
+      continue;
+    }
+#endif
+    // Elsewhere (the CPU, or LibTorch 1.x): foreach kernels with host scalars, in the parameters' precision.
     const double lr = host_lr_;
     std::vector<c10::Scalar> inv_sqrt_bc2, neg_step_size;
     for (size_t i : index) {
@@ -107,7 +109,6 @@ void MultiTensorAdamW::apply(double max_norm) {
     at::_foreach_mul_(denom, inv_sqrt_bc2);
     at::_foreach_add_(denom, eps_);
     at::_foreach_addcdiv_(params, exp_avg, denom, neg_step_size);
-#endif
   }
 }
 

@@ -3,11 +3,11 @@
 // make_optimizer. LibTorch's C++ AdamW launches about ten kernels per parameter, which on a GPU costs more
 // host time than the model itself.
 //
-// With LibTorch >= 2 the step is one fused multi-tensor AdamW kernel per group, reading the learning rate and
-// the step counts from device tensors, and the clipping never reads a value back to the host. apply() then
-// launches the same kernels with the same arguments every step, so it can be captured in a CUDA graph:
-// set_lr() (outside the graph) is the only thing that changes between steps. Older LibTorch falls back to
-// foreach kernels with host-side scalars.
+// On a GPU with LibTorch >= 2 the step is one fused multi-tensor AdamW kernel per group, reading the learning
+// rate and the step counts from device tensors, and the clipping never reads a value back to the host.
+// apply() then launches the same kernels with the same arguments every step, so it can be captured in a CUDA
+// graph: set_lr() (outside the graph) is the only thing that changes between steps. Elsewhere (the CPU, older
+// LibTorch) it falls back to foreach kernels with host-side scalars.
 #pragma once
 #include <torch/torch.h>
 
@@ -35,7 +35,7 @@ class MultiTensorAdamW {
   struct Group {
     std::vector<torch::Tensor> params, exp_avg, exp_avg_sq;
     std::vector<torch::Tensor> steps;  // () float32 on the parameter's device, as the fused kernel reads them
-    std::vector<int64_t> host_steps;   // the same counts, for the foreach fallback
+    std::vector<int64_t> host_steps;   // the counts of the foreach fallback
     double weight_decay;
   };
   std::vector<Group> groups_;
