@@ -4,7 +4,7 @@ extension (its selective_scan_ref: (batch, d_inner, L) layout, the (batch, d_inn
 materialised, a Python loop over L), eager and under torch.compile, at the LM and tabular shapes, float32 and
 bfloat16 inputs (the recurrence in float32, as the reference does). Prints JSON lines.
 
-  python3 bench/pytorch_scan_peer.py [--compile-lm]
+  python3 bench/pytorch_scan_peer.py [--compile-lm] [--shapes lm,tabular]
 """
 import argparse
 import json
@@ -36,9 +36,12 @@ def time_us(f, reps=5):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--compile-lm", action="store_true", help="also compile at the LM shape (a 2048-step loop)")
+    ap.add_argument("--shapes", default="lm,tabular",
+                    help="comma-separated: lm (its eager backward alone takes seconds per call), tabular")
     args = ap.parse_args()
     dev = torch.device("cuda")
-    for name, b, L, d, n in [("lm", 8, 2048, 1536, 16), ("tabular", 2048, 13, 256, 16)]:
+    shapes = [("lm", 8, 2048, 1536, 16), ("tabular", 2048, 13, 256, 16)]
+    for name, b, L, d, n in [s for s in shapes if s[0] in args.shapes.split(",")]:
         for dtype in (torch.float32, torch.bfloat16):
             torch.manual_seed(0)
             leaf = lambda *s, dt=dtype: torch.randn(*s, device=dev, dtype=dt).requires_grad_(True)
