@@ -27,6 +27,9 @@ constexpr int kStates = 4;      // states per lane in the backward
 constexpr int kFwdStates = 16;  // states per lane in the forward
 constexpr int kTile = 8;        // forward steps staged together (B, C in shared memory; u, delta, z in registers)
 constexpr float kLog2e = 1.4426950408889634f;
+// The backward's per-(step, channel) values in shared memory: u, dt = softplus(delta + bias), d dt / d delta,
+// gy = d loss / d y_pre (the gate applied to dout), and the factor that turns y_pre into d loss / d z.
+enum BackwardInput { kInU = 0, kInDt, kInDtDx, kInGy, kInDz, kBackwardInputs };
 static_assert(kScanChunk % kTile == 0, "chunk boundaries must fall on tile boundaries");
 
 // Sum of v over the TPC lanes of one channel (neighbouring lanes).
@@ -185,20 +188,26 @@ __global__ void __launch_bounds__(kThreads) scan_fwd_kernel(const SelectiveScanC
   }
 }
 
+// At most 128 registers a thread, so that 4 blocks (16 warps) fit an SM: the kernel is latency-bound, and
+// warps are what hides the latency.
 template <typename T, int TPC>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 4)
     scan_bwd_kernel(const SelectiveScanCudaParams p, const SelectiveScanCudaGrads g) {
   constexpr int K = kScanChunk;
   constexpr int kPad = TPC * kStates;            // states per channel, padded
   constexpr int kChannels = kThreads / TPC;      // channels per block
-  // terms (K, kChannels, 2, kPad): every lane's dB (0) and dC (1) terms per step of the chunk;
+  // terms (kHalf, kChannels, 2, kPad): every lane's dB (0) and dC (1) terms per step, for half a chunk at a
+  // time (the block sums them over its channels after each half: half the shared memory, one more block
+  // per SM);
   // staged (2, K, kPad): B (0) and C (1) of the chunk's steps for the block's batch row;
-  // inputs (4, K, kChannels): u, delta, z and dout of the chunk's steps at the block's channels. Loading
-  // them all at once, before the chunk's arithmetic, keeps many loads in flight; loaded step by step inside
-  // the recurrence, each step waited a full memory latency.
+  // inputs (5, K, kChannels): per step of the chunk and channel of the block, what every lane of the
+  // channel needs (kIn* below). Loading u, delta, z and dout all at once, before the chunk's arithmetic,
+  // keeps many loads in flight (loaded step by step inside the recurrence, each step waited a full memory
+  // latency), and the softplus and the gate are computed once per channel instead of once per lane and pass.
   extern __shared__ __align__(16) float smem[];
   float* terms = smem;
-  float* staged = smem + K * kChannels * 2 * kPad;
+  constexpr int kHalf = K / 2;
+  float* staged = smem + kHalf * kChannels * 2 * kPad;
   float* inputs = staged + 2 * K * kPad;
   const int channel_in_block = threadIdx.x / TPC;
   const Lane<TPC, kStates> ln(p.dim);
@@ -212,7 +221,6 @@ __global__ void __launch_bounds__(kThreads)
     A2[s] = A[s] * kLog2e;
   }
   const float Dd = (p.D && ln.active) ? p.D[ln.dd] : 0.f;
-  const float bias = (p.delta_bias && ln.active) ? p.delta_bias[ln.dd] : 0.f;
   const bool has_z = p.z != nullptr;
   float dA_acc[kStates] = {}, dD_acc = 0.f, dbias_acc = 0.f;
 
@@ -230,21 +238,30 @@ __global__ void __launch_bounds__(kThreads)
         const T* src = which == 0 ? Bp + t * p.B_l_stride : Cp + t * p.C_l_stride;
         staged[i] = (k < len && n < N) ? load_float(src + n) : 0.f;
       }
-      for (int i = threadIdx.x; i < 4 * K * kChannels; i += kThreads) {
-        const int c_in = i % kChannels, k = (i / kChannels) % K, which = i / (kChannels * K);
+      for (int i = threadIdx.x; i < K * kChannels; i += kThreads) {
+        const int c_in = i % kChannels, k = i / kChannels;
         const int64_t d = int64_t(blockIdx.x) * kChannels + c_in, t = t0 + k;
-        float v = 0.f;
+        float u_t = 0.f, dt = 0.f, d_dt_dx = 0.f, gy = 0.f, dzc = 0.f;
         if (d < dim && k < len) {
-          if (which == 0) v = load_float(static_cast<const T*>(p.u) + b * p.u_batch_stride + t * p.u_l_stride + d);
-          else if (which == 1)
-            v = load_float(static_cast<const T*>(p.delta) + b * p.delta_batch_stride + t * p.delta_l_stride + d);
-          else if (which == 2) v = has_z ? load_float(static_cast<const T*>(p.z) + b * p.z_batch_stride + t * p.z_l_stride + d) : 0.f;
-          else v = load_float(static_cast<const T*>(g.dout) + (b * L + t) * dim + d);
+          u_t = load_float(static_cast<const T*>(p.u) + b * p.u_batch_stride + t * p.u_l_stride + d);
+          const float dl = load_float(static_cast<const T*>(p.delta) + b * p.delta_batch_stride + t * p.delta_l_stride + d);
+          const float z_t = has_z ? load_float(static_cast<const T*>(p.z) + b * p.z_batch_stride + t * p.z_l_stride + d) : 0.f;
+          const float dout_t = load_float(static_cast<const T*>(g.dout) + (b * L + t) * dim + d);
+          dt = time_step(dl + (p.delta_bias ? p.delta_bias[d] : 0.f), p.delta_softplus, &d_dt_dx);
+          gy = dout_t;
+          if (has_z) {  // y = y_pre silu(z): d y / d y_pre = z sig(z), d y / d z = y_pre sig(z) (1 + z (1 - sig(z)))
+            const float sig = sigmoidf(z_t);
+            gy = dout_t * z_t * sig;
+            dzc = dout_t * sig * (1.f + z_t * (1.f - sig));
+          }
         }
-        inputs[i] = v;
+        inputs[(kInU * K + k) * kChannels + c_in] = u_t;
+        inputs[(kInDt * K + k) * kChannels + c_in] = dt;
+        inputs[(kInDtDx * K + k) * kChannels + c_in] = d_dt_dx;
+        inputs[(kInGy * K + k) * kChannels + c_in] = gy;
+        inputs[(kInDz * K + k) * kChannels + c_in] = dzc;
       }
       __syncthreads();
-      // Step k of this lane's channel: u (0), delta (1), z (2), dout (3).
       const auto input = [&](int which, int k) { return inputs[(which * K + k) * kChannels + channel_in_block]; };
       // This lane's B_t / C_t of step k of the chunk, as 4 floats.
       const auto staged_B = [&](int k) { return *reinterpret_cast<const float4*>(staged + k * kPad + ln.n0); };
@@ -264,8 +281,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int k = 0; k < K; ++k) {
           if (k >= len) break;
-          const float u_t = input(0, k);
-          const float dt = time_step(input(1, k) + bias, p.delta_softplus);
+          const float u_t = input(kInU, k), dt = input(kInDt, k);
           const float4 Bv = staged_B(k);
           const float Bs[kStates] = {Bv.x, Bv.y, Bv.z, Bv.w};
 #pragma unroll
@@ -275,26 +291,36 @@ __global__ void __launch_bounds__(kThreads)
           }
         }
       }
+      // Sum the parked terms of steps [k_lo, k_hi) over the block's channels: this channel group's partial of
+      // dB_t and dC_t. Every thread of the block calls it (len is uniform over the block).
+      const auto flush_terms = [&](int k_lo, int k_hi) {
+        __syncthreads();
+        for (int i = threadIdx.x; i < (k_hi - k_lo) * 2 * N; i += kThreads) {
+          const int n = i % N, which = (i / N) % 2, k = k_lo + i / (2 * N);
+          const float* col = terms + ((k % kHalf) * kChannels * 2 + which) * kPad + n;
+          float sum = 0.f;
+#pragma unroll 8
+          for (int c = 0; c < kChannels; ++c) sum += col[c * 2 * kPad];
+          float* dst = which == 0 ? g.dB_part : g.dC_part;
+          dst[((int64_t(blockIdx.x) * p.batch + b) * L + t0 + k) * N + n] = sum;
+        }
+        __syncthreads();
+      };
       // Walk the chunk backwards.
 #pragma unroll
       for (int k = K - 1; k >= 0; --k) {
+        if (k == kHalf - 1 && len > kHalf) flush_terms(kHalf, len);  // steps kHalf .. len - 1 are done
         if (k >= len) continue;  // uniform over the block
         const int64_t t = t0 + k;
-        const float u_t = input(0, k), dl = input(1, k), z_t = input(2, k), dout_t = input(3, k);
+        const float u_t = input(kInU, k), dt = input(kInDt, k), d_dt_dx = input(kInDtDx, k);
+        const float gy = input(kInGy, k);  // d loss / d y_pre
         const float4 Bv = staged_B(k), Cv = staged_C(k);
         const float Bs[kStates] = {Bv.x, Bv.y, Bv.z, Bv.w}, Cs[kStates] = {Cv.x, Cv.y, Cv.z, Cv.w};
-        float d_dt_dx;
-        const float dt = time_step(dl + bias, p.delta_softplus, &d_dt_dx);
         float yc = 0.f;
 #pragma unroll
         for (int s = 0; s < kStates; ++s) yc += Cs[s] * hist[k][s];
-        const float y_pre = sum_over_channel_lanes<TPC>(yc) + Dd * u_t;  // before the gate
-        float gy = dout_t, dz_t = 0.f;                                    // gy: d loss / d y_pre
-        if (has_z) {
-          const float sig = sigmoidf(z_t);
-          gy = dout_t * z_t * sig;
-          dz_t = dout_t * y_pre * sig * (1.f + z_t * (1.f - sig));
-        }
+        float dz_t = 0.f;
+        if (has_z) dz_t = input(kInDz, k) * (sum_over_channel_lanes<TPC>(yc) + Dd * u_t);  // y_pre: before the gate
         float ddt = 0.f, dhB = 0.f, dB[kStates], dC[kStates];
 #pragma unroll
         for (int s = 0; s < kStates; ++s) {
@@ -323,22 +349,11 @@ __global__ void __launch_bounds__(kThreads)
             if (has_z) static_cast<T*>(g.dz)[o] = from_float<T>(dz_t);
           }
         }
-        float* slot = terms + ((k * kChannels + channel_in_block) * 2) * kPad + ln.n0;
+        float* slot = terms + (((k % kHalf) * kChannels + channel_in_block) * 2) * kPad + ln.n0;
         *reinterpret_cast<float4*>(slot) = make_float4(dB[0], dB[1], dB[2], dB[3]);
         *reinterpret_cast<float4*>(slot + kPad) = make_float4(dC[0], dC[1], dC[2], dC[3]);
       }
-      __syncthreads();
-      // Sum the terms over the block's channels: this channel group's partial of dB_t, dC_t.
-      for (int i = threadIdx.x; i < len * 2 * N; i += kThreads) {
-        const int n = i % N, which = (i / N) % 2, k = i / (2 * N);
-        const float* col = terms + (k * kChannels * 2 + which) * kPad + n;
-        float sum = 0.f;
-#pragma unroll 8
-        for (int c = 0; c < kChannels; ++c) sum += col[c * 2 * kPad];
-        float* dst = which == 0 ? g.dB_part : g.dC_part;
-        dst[((int64_t(blockIdx.x) * p.batch + b) * L + t0 + k) * N + n] = sum;
-      }
-      __syncthreads();
+      flush_terms(0, min(len, kHalf));
     }
   }
   if (ln.active) {
@@ -449,10 +464,10 @@ void selective_scan_bwd_cuda(const SelectiveScanCudaParams& p, const SelectiveSc
   }
   const dim3 grid(static_cast<unsigned>(split.channel_groups), static_cast<unsigned>(split.batch_groups));
   const int tpc = lanes_per_channel(p.dstate, kStates);
-  // terms (K x threads x 2 x 4 floats, 64 KiB) + staged B / C (2 x K x padded d_state floats) + staged
-  // u, delta, z, dout (4 x K x channels per block).
-  const size_t smem = sizeof(float) * (kScanChunk * kThreads * 2 * kStates + 2 * kScanChunk * tpc * kStates +
-                                       4 * kScanChunk * (kThreads / tpc));
+  // terms (K / 2 x threads x 2 x 4 floats, 32 KiB) + staged B / C (2 x K x padded d_state floats) + staged
+  // backward inputs (kBackwardInputs x K x channels per block).
+  const size_t smem = sizeof(float) * (kScanChunk / 2 * kThreads * 2 * kStates + 2 * kScanChunk * tpc * kStates +
+                                       kBackwardInputs * kScanChunk * (kThreads / tpc));
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
     dispatch_lanes(tpc, [&](auto lanes) {
       auto* kernel = scan_bwd_kernel<decltype(dtype_tag), decltype(lanes)::value>;
