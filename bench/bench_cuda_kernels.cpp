@@ -1,8 +1,9 @@
 // defines: bench_cuda_kernels, timing the CUDA selective scan (forward for inference, forward saving chunk
 // states, backward with its partial-sum reduction) and the causal conv1d at the LM shape (batch 8, d_inner 1536,
 // L 2048, N 16) and the tabular shape (batch 2048, d_inner 256, L 13, N 16), in float32 and bfloat16, beside
-// the device-to-device copy bandwidth measured in the same run. Prints one JSON line per figure with the
-// minimal bytes each call must move and the achieved fraction of copy bandwidth.
+// the device-to-device copy bandwidth measured in the same run, and LibTorch's cuDNN conv1d beside ours.
+// Prints one JSON line per figure with the minimal bytes each call must move and the achieved fraction of
+// copy bandwidth.
 // Usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all] [--dtype float32|bfloat16|all]
 #include <torch/torch.h>
 
@@ -137,10 +138,31 @@ int main(int argc, char** argv) {
           },
           reps);
       std::printf(
-          "{\"bench\": \"causal_conv1d\", \"shape\": \"%s\", \"dtype\": \"%s\", \"forward_us\": %.1f, "
+          "{\"bench\": \"causal_conv1d\", \"impl\": \"ftmamba\", \"shape\": \"%s\", \"dtype\": \"%s\", \"forward_us\": %.1f, "
           "\"backward_us\": %.1f, \"forward_of_copy_bandwidth\": %.3f, \"backward_of_copy_bandwidth\": %.3f}\n",
           s.name, dt, conv_fwd, conv_bwd, 2 * BLD * esize / (conv_fwd * 1e-6) / 1e9 / copy_gbs,
           3 * BLD * esize / (conv_bwd * 1e-6) / 1e9 / copy_gbs);
+      // The peer: LibTorch's depthwise conv1d (cuDNN, groups = d_inner) plus SiLU, on the channel-major
+      // (batch, d_inner, L) layout it needs: timed on an input already in that layout, and with the two
+      // transposes the model's token-major activations would need around it. Backward through autograd.
+      {
+        const Tensor w = ci.weight.to(in.u.scalar_type()).unsqueeze(1), cb_bias = ci.bias.to(in.u.scalar_type());
+        const Tensor x_cm = in.u.transpose(1, 2).contiguous();  // (batch, d_inner, L)
+        const auto conv = [&](const Tensor& x, const Tensor& wt, const Tensor& bt) {
+          return torch::silu(torch::conv1d(x, wt, bt, 1, 3, 1, d).narrow(2, 0, L));
+        };
+        const double f_cm = time_us([&] { conv(x_cm, w, cb_bias); }, reps);
+        const double f_tm = time_us([&] { conv(in.u.transpose(1, 2), w, cb_bias).transpose(1, 2).contiguous(); }, reps);
+        torch::AutoGradMode grad_on(true);
+        const Tensor xg = x_cm.detach().requires_grad_(true), wg = w.detach().requires_grad_(true);
+        const Tensor bg = cb_bias.detach().requires_grad_(true), g_cm = dout.transpose(1, 2).contiguous();
+        const double fb_cm = time_us(
+            [&] { torch::autograd::grad({conv(xg, wg, bg)}, {xg, wg, bg}, {g_cm}); }, reps);
+        std::printf(
+            "{\"bench\": \"causal_conv1d\", \"impl\": \"libtorch-cudnn\", \"shape\": \"%s\", \"dtype\": \"%s\", "
+            "\"forward_us\": %.1f, \"forward_with_transposes_us\": %.1f, \"backward_us\": %.1f}\n",
+            s.name, dt, f_cm, f_tm, fb_cm - f_cm);
+      }
       std::fflush(stdout);
     }
   }
