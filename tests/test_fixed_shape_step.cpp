@@ -160,7 +160,7 @@ TEST_F(FixedShapeStepTest, TrainsAsTheDeduplicatingCpuStep) {
 
 TEST_F(FixedShapeStepTest, CudaGraphReplayTrainsAsTheEagerStep) {
   SKIP_WITHOUT_GPU();
-  if (!train::FixedShapeStep::graphs_supported()) GTEST_SKIP() << "GPU test skipped: this LibTorch has no graph capture";
+  if (!train::FixedShapeStep::graphs_supported()) GTEST_SKIP() << "GPU test skipped: graph capture needs LibTorch >= 2.1";
   for (const std::string loss : {"softmax", "bce"}) {
     SCOPED_TRACE(loss);
     auto cfg = config(loss);

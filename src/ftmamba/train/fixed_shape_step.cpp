@@ -1,8 +1,6 @@
 // defines: FixedShapeStep (see fixed_shape_step.h).
 #include "ftmamba/train/fixed_shape_step.h"
 
-#include <torch/version.h>
-
 #include <optional>
 #include <unordered_map>
 
@@ -10,7 +8,7 @@
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
 
-#if defined(FTMAMBA_WITH_CUDA) && TORCH_VERSION_MAJOR >= 2
+#ifdef FTMAMBA_WITH_CUDA
 #define FTMAMBA_CUDA_GRAPHS 1
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
@@ -164,7 +162,7 @@ bool FixedShapeStep::graph_captured() const {
 
 bool FixedShapeStep::graphs_supported() {
 #ifdef FTMAMBA_CUDA_GRAPHS
-  return true;
+  return MultiTensorAdamW::capturable();  // the optimizer step must be capturable too
 #else
   return false;
 #endif

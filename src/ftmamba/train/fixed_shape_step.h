@@ -30,7 +30,7 @@ class FixedShapeStep {
   double step(const int64_t* users, const int64_t* items, int64_t len, double lr);
   int64_t items_per_pair() const;
   bool graph_captured() const;
-  // This build can capture CUDA graphs (CUDA kernels and LibTorch >= 2).
+  // This build can capture CUDA graphs (CUDA kernels and LibTorch >= 2.1).
   static bool graphs_supported();
 
  private:

@@ -9,11 +9,20 @@
 
 #include "ftmamba/train/optimizer.h"
 
-#if TORCH_VERSION_MAJOR >= 2
+// LibTorch 2.1 added the fused AdamW overload with a tensor learning rate and foreach ops with a tensor scalar.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
 #define FTMAMBA_FUSED_ADAMW 1
 #endif
 
 namespace ftmamba::train {
+
+bool MultiTensorAdamW::capturable() {
+#ifdef FTMAMBA_FUSED_ADAMW
+  return true;
+#else
+  return false;
+#endif
+}
 
 MultiTensorAdamW::MultiTensorAdamW(torch::nn::Module& model, double weight_decay, double beta1, double beta2,
                                    double eps)

@@ -3,7 +3,7 @@
 // make_optimizer. LibTorch's C++ AdamW launches about ten kernels per parameter, which on a GPU costs more
 // host time than the model itself.
 //
-// On a GPU with LibTorch >= 2 the step is one fused multi-tensor AdamW kernel per group, reading the learning
+// On a GPU with LibTorch >= 2.1 the step is one fused multi-tensor AdamW kernel per group, reading the learning
 // rate and the step counts from device tensors, and the clipping never reads a value back to the host.
 // apply() then launches the same kernels with the same arguments every step, so it can be captured in a CUDA
 // graph: set_lr() (outside the graph) is the only thing that changes between steps. Elsewhere (the CPU, older
@@ -19,6 +19,8 @@ class MultiTensorAdamW {
  public:
   MultiTensorAdamW(torch::nn::Module& model, double weight_decay, double beta1 = 0.9, double beta2 = 0.999,
                    double eps = 1e-8);
+  // apply() on a GPU can be captured in a CUDA graph (LibTorch >= 2.1: the fused, device-lr path).
+  static bool capturable();
   void zero_grad();  // gradients back to undefined, as torch::optim's zero_grad
   // The learning rate of the next apply(). Writes a device tensor: call it outside a captured graph.
   void set_lr(double lr);
