@@ -128,14 +128,8 @@ TEST_F(FixedShapeStepTest, TrainsAsTheDeduplicatingCpuStep) {
     // the negatives the StepRunner drew (the same generator, seeded the same way).
     torch::manual_seed(11);
     fixed = train::build_model(cfg, data.user_encoding, data.item_encoding);
-    std::vector<double> log_q(data.items.size(), 0.0);
-    {
-      std::vector<int64_t> count(data.items.size(), 0);
-      for (int64_t r : data.split.train) ++count[data.dataset.interactions.item[r]];
-      for (size_t i = 0; i < count.size(); ++i)
-        log_q[i] = std::log(std::max<double>(count[i], 0.5) / static_cast<double>(data.split.train.size()));
-    }
-    train::FixedShapeStep step(fixed, data.users, data.items, torch::tensor(log_q).to(torch::kFloat32), cfg.train,
+    const auto log_q = torch::tensor(train::item_sampling_log_q(data)).to(torch::kFloat32);
+    train::FixedShapeStep step(fixed, data.users, data.items, log_q, cfg.train,
                                cfg.train.batch_size, /*use_graph=*/false);
     const train::LrSchedule schedule(cfg.train.lr, 5, cfg.train.warmup_frac, cfg.train.min_lr_ratio);
     std::mt19937_64 rng(static_cast<uint64_t>(cfg.train.seed) * 0x9E3779B97F4A7C15ULL + 1);

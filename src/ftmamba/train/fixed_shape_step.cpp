@@ -23,12 +23,6 @@ namespace {
 // (cuBLAS handles and workspaces, kernel attributes) so that none of it happens during capture.
 constexpr int kWarmupSteps = 2;
 
-// (n, embed) embeddings of rows (n) int64 of `all`, both on the tower's device.
-torch::Tensor encode_rows(nn::TowerEncoder& tower, const data::EncodedFeatures& all, const torch::Tensor& rows) {
-  auto f = all.index_select(rows);
-  return tower.forward(f.numerical, f.missing, f.categorical);
-}
-
 }  // namespace
 
 struct FixedShapeStep::Impl {
@@ -37,10 +31,11 @@ struct FixedShapeStep::Impl {
   torch::Tensor item_log_q;
   TrainConfig tc;
   int64_t batch;
-  bool use_graph;
   torch::Device device;
+  bool use_graph;
   MultiTensorAdamW optimizer;
   bool softmax;
+  std::unordered_map<int64_t, int64_t> first_seen;  // pack()'s item -> first pair, kept to reuse its buckets
   // The ids of a step, packed as [users (len) | items (len * items_per_pair) | first_col (len, softmax)]:
   // host_ids is the staging buffer (pinned on a GPU), device_ids the full batch's copy the graph reads.
   torch::Tensor host_ids, device_ids;
@@ -54,9 +49,8 @@ struct FixedShapeStep::Impl {
   Impl(nn::TwoTower m, data::EncodedFeatures u, data::EncodedFeatures i, torch::Tensor lq, const TrainConfig& t,
        int64_t b, bool graph)
       : model(std::move(m)), users(std::move(u)), items(std::move(i)), item_log_q(std::move(lq)), tc(t), batch(b),
-        use_graph(graph && graphs_supported()), device(module_device(*model)),
+        device(module_device(*model)), use_graph(graph && graphs_supported() && device.is_cuda()),
         optimizer(*model, tc.weight_decay), softmax(tc.loss == "softmax") {
-    use_graph = use_graph && device.is_cuda();
     const auto host = torch::TensorOptions().dtype(torch::kInt64).pinned_memory(device.is_cuda());
     host_ids = torch::empty({packed_length(batch)}, host);
     device_ids = torch::empty({packed_length(batch)}, torch::TensorOptions().dtype(torch::kInt64).device(device));
@@ -71,9 +65,8 @@ struct FixedShapeStep::Impl {
     std::copy(it, it + len * items_per_pair(), out + len);
     if (!softmax) return;
     int64_t* first_col = out + len * (1 + items_per_pair());
-    std::unordered_map<int64_t, int64_t> first;
-    first.reserve(static_cast<size_t>(len) * 2);
-    for (int64_t j = 0; j < len; ++j) first_col[j] = first.emplace(it[j], j).first->second;
+    first_seen.clear();
+    for (int64_t j = 0; j < len; ++j) first_col[j] = first_seen.emplace(it[j], j).first->second;
   }
 
   // Forward, backward and optimizer step on packed ids (on the device). No host synchronisation and no
@@ -81,8 +74,8 @@ struct FixedShapeStep::Impl {
   torch::Tensor forward_backward_update(const torch::Tensor& ids, int64_t len) {
     const int64_t n_items = len * items_per_pair();
     const auto user_rows = ids.narrow(0, 0, len), item_rows = ids.narrow(0, len, n_items);
-    const auto user_emb = encode_rows(*model->user_tower, users, user_rows);  // (B, E)
-    const auto item_emb = encode_rows(*model->item_tower, items, item_rows);  // (B items_per_pair, E)
+    const auto user_emb = model->encode_users(users.index_select(user_rows));  // (B, E)
+    const auto item_emb = model->encode_items(items.index_select(item_rows));  // (B items_per_pair, E)
     torch::Tensor loss;
     if (softmax) {
       const auto log_q = tc.logq ? item_log_q.index_select(0, item_rows) : torch::Tensor();
@@ -149,8 +142,6 @@ double FixedShapeStep::step(const int64_t* users, const int64_t* items, int64_t 
   TORCH_CHECK(len >= 2 && len <= s_->batch, "FixedShapeStep: a batch holds 2 to ", s_->batch, " pairs, got ", len);
   return s_->step(users, items, len, lr);
 }
-
-int64_t FixedShapeStep::items_per_pair() const { return s_->items_per_pair(); }
 
 bool FixedShapeStep::graph_captured() const {
 #ifdef FTMAMBA_CUDA_GRAPHS

@@ -24,11 +24,10 @@ class FixedShapeStep {
                  torch::Tensor item_log_q, const TrainConfig& tc, int64_t batch, bool use_graph);
   ~FixedShapeStep();
 
-  // users: (len) user rows. items: (len * items_per_pair()) item rows: the positives, then for a pointwise
-  // loss `negatives` random rows per pair, pair-major. Runs forward, backward and the AdamW step at `lr`;
-  // returns the batch loss (read back, so the host waits for the step).
+  // users: (len) user rows. items: the len positive item rows, then for a pointwise loss tc.negatives random
+  // rows per pair, pair-major. Runs forward, backward and the AdamW step at `lr`; returns the batch loss
+  // (read back, so the host waits for the step).
   double step(const int64_t* users, const int64_t* items, int64_t len, double lr);
-  int64_t items_per_pair() const;
   bool graph_captured() const;
   // This build can capture CUDA graphs (CUDA kernels and LibTorch >= 2.1).
   static bool graphs_supported();

@@ -44,10 +44,16 @@ MultiTensorAdamW::MultiTensorAdamW(torch::nn::Module& model, double weight_decay
     g.params.push_back(w);
     g.exp_avg.push_back(torch::zeros_like(w));
     g.exp_avg_sq.push_back(torch::zeros_like(w));
-    g.steps.push_back(torch::zeros({}, w.options().dtype(torch::kFloat32)));
     g.host_steps.push_back(0);
-    if (!lr_.defined()) lr_ = torch::zeros({}, w.options().dtype(torch::kFloat32));
   }
+#ifdef FTMAMBA_FUSED_ADAMW
+  fused_ = !groups_.empty() && groups_.front().params.front().is_cuda();
+#endif
+  if (!fused_) return;
+  const auto f32 = groups_.front().params.front().options().dtype(torch::kFloat32);
+  lr_ = torch::zeros({}, f32);
+  for (auto& g : groups_)
+    for (size_t i = 0; i < g.params.size(); ++i) g.steps.push_back(torch::zeros({}, f32));
 }
 
 void MultiTensorAdamW::zero_grad() {
@@ -57,7 +63,7 @@ void MultiTensorAdamW::zero_grad() {
 
 void MultiTensorAdamW::set_lr(double lr) {
   host_lr_ = lr;
-  if (lr_.defined() && lr_.is_cuda()) lr_.fill_(lr);
+  if (fused_) lr_.fill_(lr);
 }
 
 void MultiTensorAdamW::apply(double max_norm) {
@@ -86,19 +92,19 @@ void MultiTensorAdamW::apply(double max_norm) {
       grads.push_back(g.params[i].grad());
       exp_avg.push_back(g.exp_avg[i]);
       exp_avg_sq.push_back(g.exp_avg_sq[i]);
-      steps.push_back(g.steps[i]);
+      if (fused_) steps.push_back(g.steps[i]);
       index.push_back(i);
     }
     if (params.empty()) continue;
 #ifdef FTMAMBA_FUSED_ADAMW
-    if (lr_.defined() && lr_.is_cuda()) {
+    if (fused_) {
       at::_foreach_add_(steps, 1);
       at::_fused_adamw_(params, grads, exp_avg, exp_avg_sq, /*max_exp_avg_sqs=*/{}, steps, lr_, beta1_, beta2_,
                         g.weight_decay, eps_, /*amsgrad=*/false, /*maximize=*/false);
       continue;
     }
 #endif
-    // Elsewhere (the CPU, or LibTorch 1.x): foreach kernels with host scalars, in the parameters' precision.
+    // Elsewhere (the CPU, or LibTorch < 2.1): foreach kernels with host scalars, in the parameters' precision.
     const double lr = host_lr_;
     std::vector<c10::Scalar> inv_sqrt_bc2, neg_step_size;
     for (size_t i : index) {

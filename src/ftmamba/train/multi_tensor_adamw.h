@@ -36,12 +36,13 @@ class MultiTensorAdamW {
  private:
   struct Group {
     std::vector<torch::Tensor> params, exp_avg, exp_avg_sq;
-    std::vector<torch::Tensor> steps;  // () float32 on the parameter's device, as the fused kernel reads them
+    std::vector<torch::Tensor> steps;  // fused only: () float32 on the device, as the fused kernel reads them
     std::vector<int64_t> host_steps;   // the counts of the foreach fallback
     double weight_decay;
   };
   std::vector<Group> groups_;
-  torch::Tensor lr_;   // () float32 on the parameters' device, read by the fused kernel
+  bool fused_ = false;  // the parameters live on a GPU and this LibTorch has the fused, device-lr AdamW
+  torch::Tensor lr_;    // fused only: () float32 on the parameters' device, read by the fused kernel
   double host_lr_ = 0;  // the same, for the foreach fallback
   double beta1_, beta2_, eps_;
 };

@@ -96,12 +96,8 @@ struct StepRunner::State {
 
   State(nn::TwoTower m, const PreparedData& d, const RunConfig& cfg, int64_t total_steps)
       : model(std::move(m)), data(d), device(module_device(*model)), tc(cfg.train),
-        schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio), item_log_q(d.items.size(), 0.0),
+        schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio), item_log_q(item_sampling_log_q(d)),
         rng(static_cast<uint64_t>(tc.seed) * 0x9E3779B97F4A7C15ULL + 1) {
-    std::vector<int64_t> count(d.items.size(), 0);
-    for (int64_t r : d.split.train) ++count[d.dataset.interactions.item[r]];
-    const double n = static_cast<double>(std::max<size_t>(d.split.train.size(), 1));
-    for (size_t i = 0; i < count.size(); ++i) item_log_q[i] = std::log(std::max<double>(count[i], 0.5) / n);
     if (device.is_cuda()) {
       gpu_step = std::make_unique<FixedShapeStep>(model, d.users.to(device), d.items.to(device),
                                                   torch::tensor(item_log_q).to(torch::kFloat32).to(device), tc,
@@ -153,6 +149,15 @@ struct StepRunner::State {
     return loss.item<double>();
   }
 };
+
+std::vector<double> item_sampling_log_q(const PreparedData& data) {
+  std::vector<int64_t> count(data.items.size(), 0);
+  for (int64_t r : data.split.train) ++count[data.dataset.interactions.item[r]];
+  const double n = static_cast<double>(std::max<size_t>(data.split.train.size(), 1));
+  std::vector<double> log_q(count.size());
+  for (size_t i = 0; i < count.size(); ++i) log_q[i] = std::log(std::max<double>(count[i], 0.5) / n);
+  return log_q;
+}
 
 StepRunner::StepRunner(nn::TwoTower model, const PreparedData& data, const RunConfig& cfg, int64_t total_steps)
     : s_(std::make_unique<State>(std::move(model), data, cfg, total_steps)) {}

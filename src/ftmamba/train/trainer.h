@@ -43,6 +43,10 @@ class StepRunner {
   std::unique_ptr<State> s_;
 };
 
+// log q(item) for the logQ correction: the item's share of the training split's positives (how often it is an
+// in-batch negative), at least 0.5 / n so that an unseen item stays finite. (n_items)
+std::vector<double> item_sampling_log_q(const PreparedData& data);
+
 TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const RunConfig& cfg,
                             const TrainOptions& options = {});
 
