@@ -3,7 +3,7 @@
 // L 2048, N 16) and the tabular shape (batch 2048, d_inner 256, L 13, N 16), in float32 and bfloat16, beside
 // the device-to-device copy bandwidth measured in the same run, and LibTorch's cuDNN conv1d beside ours.
 // Prints one JSON line per figure with the minimal bytes each call must move and the achieved fraction of
-// copy bandwidth.
+// copy bandwidth, and the forward under each of its launch layouts.
 // Usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all] [--dtype float32|bfloat16|all]
 #include <torch/torch.h>
 
@@ -125,6 +125,18 @@ int main(int argc, char** argv) {
       line("forward", fwd_us, fwd_bytes);
       line("forward_saving_states", fwd_train_us, fwd_bytes);
       line("backward", bwd_us, bwd_bytes);
+      // The forward under each launch layout (kernels::ScanForwardPlan), beside the one the shape chose.
+      for (const cs::ForwardLayout layout : {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 0}, cs::ForwardLayout{4, 1},
+                                             cs::ForwardLayout{4, 2}, cs::ForwardLayout{4, 4}}) {
+        cs::force_forward_layout(layout);
+        const double us = time_us([&] { cs::forward_into(in, out, torch::Tensor()); }, reps);
+        std::printf(
+            "{\"bench\": \"selective_scan_layout\", \"shape\": \"%s\", \"dtype\": \"%s\", \"op\": \"forward\", "
+            "\"states_per_lane\": %d, \"segments\": %ld, \"us\": %.1f}\n",
+            s.name, dtype == torch::kFloat32 ? "float32" : "bfloat16", layout.states_per_lane,
+            static_cast<long>(layout.segments), us);
+      }
+      cs::force_forward_layout({});
 
       // Causal conv1d (width 4, SiLU) on the same activations.
       cc::ConvInputs ci{in.u, torch::randn({d, 4}, f32), torch::randn({d}, f32), true};

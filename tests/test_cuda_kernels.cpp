@@ -1,9 +1,9 @@
 // defines: GPU tests of the CUDA selective scan and causal conv1d against the CPU reference (the float64 CPU
 // kernels, themselves tested against plain LibTorch ops): forward and every gradient, float32 (relative
-// error < 1e-5) and bfloat16 (< 1e-2), odd sizes, L in {1, 7, 64, 1000, 4096}, d_state in {1, 16}; every
-// output element written (buffers pre-filled with NaN); and a whole FT-Mamba tower on the GPU against the
-// CPU; the GPU optimizer step against LibTorch's AdamW. Skipped, with the reason, without a GPU or without
-// the CUDA build.
+// error < 1e-5) and bfloat16 (< 1e-2), odd sizes, L in {1, 7, 64, 1000, 4096}, d_state in {1, 16}, under
+// every forward launch layout; every output element written (buffers pre-filled with NaN); and a whole
+// FT-Mamba tower on the GPU against the CPU; the GPU optimizer step against LibTorch's AdamW. Skipped, with
+// the reason, without a GPU or without the CUDA build.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -201,6 +201,9 @@ TEST(CudaSelectiveScan, OptionsStridesAndOtherStateSizes) {
   check_scan_against_reference({2, 29, 23, 5, torch::kFloat32, true, true, false, true, false}, 105);
   check_scan_against_reference({2, 40, 9, 64, torch::kFloat32, true, true, true, true, false}, 106);
   check_scan_against_reference({2, 40, 9, 16, torch::kFloat16, true, true, true, true, false}, 107);
+  // 16-bit activations of even width.
+  check_scan_against_reference({2, 50, 64, 16, torch::kBFloat16, true, true, true, true, false}, 109);
+  check_scan_against_reference({3, 21, 18, 5, torch::kFloat16, true, true, true, true, false}, 110);
   // Many batch rows: the backward's batch groups each see several rows.
   check_scan_against_reference({600, 13, 24, 16, torch::kFloat32, true, true, true, true, true}, 108);
 }
@@ -212,6 +215,31 @@ TEST(CudaSelectiveScan, WritesEveryOutputElement) {
     for (int64_t N : {1, 16}) check_scan_writes_everything({3, L, 37, N, torch::kFloat32, true, true, true, true, false});
   check_scan_writes_everything({5, 17, 130, 5, torch::kBFloat16, true, true, true, true, false});
   check_scan_writes_everything({700, 13, 33, 16, torch::kFloat32, true, true, true, true, false});
+#endif
+}
+
+TEST(CudaSelectiveScan, EveryForwardLayoutMatchesTheReference) {
+  SKIP_WITHOUT_GPU();
+#ifdef FTMAMBA_WITH_CUDA
+  namespace cs = ftmamba::nn::cuda_scan;
+  // Restores the choice by shape however the test ends.
+  struct Restore {
+    ~Restore() { cs::force_forward_layout({}); }
+  } restore;
+  uint64_t seed = 300;
+  // One lane or four lanes a channel, with L whole or in 3 segments; d_state 5 and 32 give two and eight
+  // lanes of four states.
+  for (const cs::ForwardLayout layout : {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 3}, cs::ForwardLayout{4, 1},
+                                         cs::ForwardLayout{4, 3}}) {
+    SCOPED_TRACE("states per lane " + std::to_string(layout.states_per_lane) + ", segments " +
+                 std::to_string(layout.segments));
+    cs::force_forward_layout(layout);
+    for (torch::Dtype dtype : {torch::kFloat32, torch::kBFloat16})
+      for (int64_t L : {7, 1000}) check_scan_against_reference({2, L, 37, 16, dtype, true, true, true, true, false}, seed++);
+    check_scan_against_reference({2, 300, 19, 5, torch::kFloat32, true, true, true, true, true}, seed++);
+    check_scan_against_reference({2, 300, 11, 32, torch::kFloat32, false, true, false, true, false}, seed++);
+    check_scan_writes_everything({3, 1000, 37, 16, torch::kFloat32, true, true, true, true, false});
+  }
 #endif
 }
 

@@ -1,19 +1,21 @@
 // defines: the fused CUDA selective scan, forward and backward (see selective_scan_cuda.h).
 //
-// Forward: one thread owns one channel of one batch row and keeps all its d_state states in registers
-// (up to 16; wider states take TPC = d_state / 16 neighbouring lanes, combined with shuffles). Each tile of
-// steps, the block stages B_t and C_t of its batch row in shared memory, which the threads then read as
-// broadcast vectors. Token-major inputs make neighbouring channels neighbouring addresses, so u, delta and z
-// loads are coalesced. The state leaves registers only at chunk boundaries (every kScanChunk steps), where
-// it is saved for the backward.
+// Forward: a channel's d_state states are spread over TPC neighbouring lanes of S states each
+// (ScanForwardPlan: S = 16, one lane a channel at N <= 16, when batch x channels fill the GPU; S = 4 when
+// they do not, as at the LM shape). Each tile of steps, the block loads u, delta, z (coalesced: neighbouring
+// channels are neighbouring addresses in the token-major layout) and B_t, C_t of its batch row, and computes
+// the softplus and the gate once per (step, channel) into shared memory (or, at one lane a channel, into
+// the lane's registers). The state leaves registers only at chunk boundaries (every kScanChunk steps), where
+// it is saved for the backward. The step loops have no branches: steps past the end get dt = 0, so the
+// compiler can overlap neighbouring steps.
 //
 // Backward: a channel's states are split over TPC = d_state / 4 lanes (4 for N = 16): the chunk's
 // recomputed states (kScanChunk x 4 floats) must fit in registers. Chunks are walked in reverse; each is
-// recomputed from its saved start state, then walked backwards with the adjoint state dh. Each lane parks its
-// dB / dC terms of the chunk in shared memory (two 16-byte stores per step) and the block sums them over its
-// channels once per chunk; dA / dD / ddelta_bias stay in registers across
-// the batch rows a block visits. All partial sums are written out and reduced by the caller: no atomics, so
-// the result is deterministic.
+// recomputed from its saved start state, then walked backwards with the adjoint state dh. Each lane parks
+// its dB / dC terms in shared memory (two 16-byte stores per step) and the block sums them over its
+// channels every half chunk; dA / dD / ddelta_bias stay in registers across the batch rows a block visits.
+// All partial sums are written out and reduced by the caller: no atomics, so the result is deterministic.
+// Like the forward's, the step loops have no branches (steps past the end have zero inputs).
 #include <algorithm>
 
 #include "ftmamba/kernels/cuda_common.cuh"
@@ -24,13 +26,10 @@ namespace {
 
 constexpr int kThreads = 128;
 constexpr int kStates = 4;      // states per lane in the backward
-constexpr int kFwdStates = 16;  // states per lane in the forward
-constexpr int kTile = 8;        // forward steps staged together (B, C in shared memory; u, delta, z in registers)
 constexpr float kLog2e = 1.4426950408889634f;
 // The backward's per-(step, channel) values in shared memory: u, dt = softplus(delta + bias), d dt / d delta,
 // gy = d loss / d y_pre (the gate applied to dout), and the factor that turns y_pre into d loss / d z.
 enum BackwardInput { kInU = 0, kInDt, kInDtDx, kInGy, kInDz, kBackwardInputs };
-static_assert(kScanChunk % kTile == 0, "chunk boundaries must fall on tile boundaries");
 
 // Sum of v over the TPC lanes of one channel (neighbouring lanes).
 template <int TPC>
@@ -93,73 +92,138 @@ struct RowInputs {
         C(static_cast<const T*>(p.C) + b * p.C_batch_stride) {}
 };
 
-// Forward over the steps of segment blockIdx.z. kSummary: the first pass of a segmented forward (see
-// ScanSegments): scan from a zero state and write the end state and the summed time steps to p.workspace,
-// laid out as (batch, segments - 1, dim, dstate) states followed by (batch, segments - 1, dim) sums.
-// Otherwise: start from the combined end states of the earlier segments and write outputs and saved states.
-template <typename T, int TPC, bool kSummary>
-__global__ void __launch_bounds__(kThreads) scan_fwd_kernel(const SelectiveScanCudaParams p, const ScanSegments seg) {
-  constexpr int S = kFwdStates, kPad = TPC * S;
-  __shared__ __align__(16) float staged[2][kTile][kPad];  // B (0) and C (1) of the tile's steps
+// Per (step, channel) values of the forward, computed once by the tile loader for all lanes of a channel:
+// dt = softplus(delta + bias), dt u, the skip D u and the gate silu(z) (1 without z).
+enum ForwardInput { kFwdDt = 0, kFwdDtU, kFwdSkip, kFwdGate, kForwardInputs };
+
+// Forward over the steps of segment blockIdx.z, S states a lane, TPC lanes a channel, TILE steps staged at a
+// time. kSummary: the first pass of a segmented forward (see ScanSegments): scan from a zero state and write
+// the end state and the summed time steps to p.workspace, laid out as (batch, segments - 1, dim, dstate)
+// states followed by (batch, segments - 1, dim) sums. Otherwise: start from the combined end states of the
+// earlier segments and write outputs and saved states.
+//
+// Each tile, the block's threads load u, delta, z (coalesced: a thread per (step, channel)) and B, C of the
+// tile's steps and turn them into the ForwardInput values in shared memory. At 4 states a lane (few lanes
+// in all, so few warps to hide memory latency) the next tile's loads are issued into registers before the
+// tile's arithmetic, so that their latency hides behind it; at 16 the registers are wanted for the states,
+// and the many warps hide the latency. At most 128 registers, so that 4 blocks fit an SM.
+template <typename T, int TPC, int S, int TILE, bool kSummary>
+__global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveScanCudaParams p, const ScanSegments seg) {
+  constexpr bool kPrefetch = S < 16;
+  static_assert(kScanChunk % TILE == 0, "chunk boundaries must fall on tile boundaries");
+  constexpr int kPad = TPC * S;                                       // states per channel, padded
+  constexpr int kChannels = kThreads / TPC;                           // channels per block
+  constexpr int kItems = (TILE * kChannels + kThreads - 1) / kThreads;  // (step, channel) loads a thread, a tile
+  constexpr int kBC = (2 * TILE * kPad + kThreads - 1) / kThreads;      // B / C loads a thread, a tile
+  __shared__ __align__(16) float staged[2][TILE][kPad];  // B (0) and C (1) of the tile's steps
+  // The ForwardInput values of the tile's steps: shared by the lanes of a channel, or, at one lane a
+  // channel, kept in that lane's registers (the loader's item j is then its own channel at step j).
+  constexpr bool kOwnLane = TPC == 1;
+  __shared__ float step_in[kForwardInputs][TILE][kOwnLane ? 1 : kChannels];
+  float own_in[kForwardInputs][kOwnLane ? TILE : 1];
+  const auto set_in = [&](int which, int k, float v) {
+    if constexpr (kOwnLane) own_in[which][k] = v;
+    else step_in[which][k][threadIdx.x % kChannels] = v;
+  };
+  const auto get_in = [&](int which, int k) {
+    if constexpr (kOwnLane) return own_in[which][k];
+    else return step_in[which][k][threadIdx.x / TPC];
+  };
   const Lane<TPC, S> ln(p.dim);
   const int N = static_cast<int>(p.dstate);
   const int64_t L = p.seqlen, n_saved = scan_saved_states(L);
   float A2[S];  // A * log2(e): exp(dt A) = exp2(dt A2); zero for padding states (they stay 0)
 #pragma unroll
   for (int s = 0; s < S; ++s) A2[s] = (ln.active && ln.n0 + s < N) ? p.A[ln.dd * N + ln.n0 + s] * kLog2e : 0.f;
-  const float Dd = (p.D && ln.active) ? p.D[ln.dd] : 0.f;
-  const float bias = (p.delta_bias && ln.active) ? p.delta_bias[ln.dd] : 0.f;
   const bool has_z = p.z != nullptr;
 
+  // The loader's view: thread i loads channel i % kChannels at steps i / kChannels + j TPC of each tile.
+  const int ld_c = threadIdx.x % kChannels, ld_k = threadIdx.x / kChannels;
+  const int64_t ld_d = int64_t(blockIdx.x) * kChannels + ld_c;
+  const bool ld_ok = ld_d < p.dim;
+  const float ld_bias = (p.delta_bias && ld_ok) ? p.delta_bias[ld_d] : 0.f;
+  const float ld_D = (p.D && ld_ok) ? p.D[ld_d] : 0.f;
+  const T zero = from_float<T>(0.f);
+  T raw_u[kItems], raw_dl[kItems], raw_z[kItems], raw_bc[kBC];  // the next tile, as loaded
+
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
-    const RowInputs<T> row_in(p, b, ln.dd);
-    const T *u = row_in.u, *delta = row_in.delta, *z = row_in.z, *Bp = row_in.B, *Cp = row_in.C;
+    const RowInputs<T> ld_in(p, b, ld_ok ? ld_d : 0);
     T* __restrict__ out = static_cast<T*>(p.out) + b * L * p.dim + ln.dd;
     const int64_t segment = blockIdx.z, t_begin = segment * seg.len, t_end = min(L, t_begin + seg.len);
-    const int64_t n_summaries = seg.count - 1;
-    float* seg_state = p.workspace + b * n_summaries * p.dim * N;                           // (segments - 1, dim, N)
-    float* seg_dtsum = p.workspace + p.batch * n_summaries * p.dim * N + b * n_summaries * p.dim;  // (segments - 1, dim)
+    const auto load_tile = [&](int64_t t0) {
+#pragma unroll
+      for (int j = 0; j < kItems; ++j) {
+        const int k = ld_k + j * TPC;
+        const int64_t t = t0 + k;
+        const bool ok = ld_ok && k < TILE && t < t_end;
+        raw_u[j] = ok ? __ldg(ld_in.u + t * p.u_l_stride) : zero;
+        raw_dl[j] = ok ? __ldg(ld_in.delta + t * p.delta_l_stride) : zero;
+        raw_z[j] = (!kSummary && ok && has_z) ? __ldg(ld_in.z + t * p.z_l_stride) : zero;
+      }
+#pragma unroll
+      for (int j = 0; j < kBC; ++j) {
+        const int i = threadIdx.x + j * kThreads;
+        const int n = i % kPad, k = (i / kPad) % TILE, which = i / (kPad * TILE);
+        const int64_t t = t0 + k;
+        const T* src = which == 0 ? ld_in.B + t * p.B_l_stride : ld_in.C + t * p.C_l_stride;
+        raw_bc[j] = (i < 2 * TILE * kPad && t < t_end && n < N) ? __ldg(src + n) : zero;
+      }
+    };
+    const auto store_tile = [&](int64_t t_tile) {
+#pragma unroll
+      for (int j = 0; j < kItems; ++j) {
+        const int k = kOwnLane ? j : ld_k + j * TPC;  // ld_k is 0 at one lane a channel
+        if (k >= TILE) continue;
+        // Steps past the end get dt = 0 (the state passes unchanged), so the arithmetic below needs no
+        // branch per step and the compiler can overlap neighbouring steps.
+        const float u = to_float(raw_u[j]);
+        const float dt = t_tile + k < t_end ? time_step(to_float(raw_dl[j]) + ld_bias, p.delta_softplus) : 0.f;
+        set_in(kFwdDt, k, dt);
+        set_in(kFwdDtU, k, dt * u);
+        if (!kSummary) {
+          const float z = to_float(raw_z[j]);
+          set_in(kFwdSkip, k, ld_D * u);
+          set_in(kFwdGate, k, has_z ? z * sigmoidf(z) : 1.f);
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < kBC; ++j) {
+        const int i = threadIdx.x + j * kThreads;
+        if (i < 2 * TILE * kPad) (&staged[0][0][0])[i] = to_float(raw_bc[j]);
+      }
+    };
+
     float h[S] = {}, dtsum = 0.f;
+    const int64_t n_summaries = seg.count - 1;
     if (!kSummary && ln.active) {
       for (int64_t j = 0; j < segment; ++j) {  // h = exp(A sum dt_j) h + h_end_j, segment by segment
+        const float* seg_state = p.workspace + b * n_summaries * p.dim * N;
+        const float* seg_dtsum = p.workspace + p.batch * n_summaries * p.dim * N + b * n_summaries * p.dim;
         const float sj = seg_dtsum[j * p.dim + ln.d];
 #pragma unroll
         for (int s = 0; s < S; ++s)
           if (ln.n0 + s < N) h[s] = fast_exp2(sj * A2[s]) * h[s] + seg_state[(j * p.dim + ln.d) * N + ln.n0 + s];
       }
     }
-    for (int64_t t0 = t_begin; t0 < t_end; t0 += kTile) {
-      __syncthreads();  // the previous tile's B / C are no longer read
-      for (int i = threadIdx.x; i < 2 * kTile * kPad; i += kThreads) {
-        const int n = i % kPad, k = (i / kPad) % kTile, which = i / (kPad * kTile);
-        const int64_t t = t0 + k;
-        const T* src = which == 0 ? Bp + t * p.B_l_stride : Cp + t * p.C_l_stride;
-        staged[which][k][n] = (t < t_end && n < N) ? load_float(src + n) : 0.f;
-      }
+    if (kPrefetch) load_tile(t_begin);
+    for (int64_t t0 = t_begin; t0 < t_end; t0 += TILE) {
+      __syncthreads();  // the previous tile's shared values are no longer read
+      if (!kPrefetch) load_tile(t0);
+      store_tile(t0);
+      if (kPrefetch && t0 + TILE < t_end) load_tile(t0 + TILE);  // in flight during this tile's arithmetic
       if (!kSummary && t0 > 0 && t0 % kScanChunk == 0 && p.saved_states && ln.active) {
         float* dst = p.saved_states + ((b * n_saved + t0 / kScanChunk - 1) * p.dim + ln.d) * N + ln.n0;
 #pragma unroll
         for (int s = 0; s < S; ++s)
           if (ln.n0 + s < N) dst[s] = h[s];
       }
-      float uu[kTile], dl[kTile], zz[kTile];
-#pragma unroll
-      for (int k = 0; k < kTile; ++k) {
-        const int64_t t = t0 + k;
-        const bool ok = ln.active && t < t_end;
-        uu[k] = ok ? load_float(u + t * p.u_l_stride) : 0.f;
-        dl[k] = ok ? load_float(delta + t * p.delta_l_stride) : 0.f;
-        zz[k] = (!kSummary && ok && has_z) ? load_float(z + t * p.z_l_stride) : 0.f;
-      }
       __syncthreads();
 #pragma unroll
-      for (int k = 0; k < kTile; ++k) {
-        if (t0 + k >= t_end) break;  // uniform over the block: every lane reaches the shuffles below
-        const float dt = time_step(dl[k] + bias, p.delta_softplus);
-        const float dtu = dt * uu[k];
+      for (int k = 0; k < TILE; ++k) {  // no branch: steps past the end have dt = 0 and are not stored
+        const float dt = get_in(kFwdDt, k), dtu = get_in(kFwdDtU, k);
+        const float4* Bq = reinterpret_cast<const float4*>(&staged[0][k][ln.n0]);
         if (kSummary) {
           dtsum += dt;
-          const float4* Bq = reinterpret_cast<const float4*>(&staged[0][k][ln.n0]);
 #pragma unroll
           for (int q = 0; q < S / 4; ++q) {
             const float4 Bv = Bq[q];
@@ -169,7 +233,6 @@ __global__ void __launch_bounds__(kThreads) scan_fwd_kernel(const SelectiveScanC
           }
           continue;
         }
-        const float4* Bq = reinterpret_cast<const float4*>(&staged[0][k][ln.n0]);
         const float4* Cq = reinterpret_cast<const float4*>(&staged[1][k][ln.n0]);
         float y = 0.f;
 #pragma unroll
@@ -183,12 +246,14 @@ __global__ void __launch_bounds__(kThreads) scan_fwd_kernel(const SelectiveScanC
             y += Cs[j] * h[s];
           }
         }
-        y = sum_over_channel_lanes<TPC>(y) + Dd * uu[k];
-        if (has_z) y *= zz[k] * sigmoidf(zz[k]);
-        if (ln.active && ln.slice == 0) out[(t0 + k) * p.dim] = from_float<T>(y);
+        y = (sum_over_channel_lanes<TPC>(y) + get_in(kFwdSkip, k)) * get_in(kFwdGate, k);
+        const bool store = ln.active && ln.slice == 0 && t0 + k < t_end;  // a predicate, no branch
+        if (store) out[(t0 + k) * p.dim] = from_float<T>(y);
       }
     }
     if (kSummary && ln.active) {
+      float* seg_state = p.workspace + b * n_summaries * p.dim * N;
+      float* seg_dtsum = p.workspace + p.batch * n_summaries * p.dim * N + b * n_summaries * p.dim;
 #pragma unroll
       for (int s = 0; s < S; ++s)
         if (ln.n0 + s < N) seg_state[(segment * p.dim + ln.d) * N + ln.n0 + s] = h[s];
@@ -233,30 +298,50 @@ __global__ void __launch_bounds__(kThreads, 4)
   const bool has_z = p.z != nullptr;
   float dA_acc[kStates] = {}, dD_acc = 0.f, dbias_acc = 0.f;
 
-  for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
-    const T* Bp = static_cast<const T*>(p.B) + b * p.B_batch_stride;
-    const T* Cp = static_cast<const T*>(p.C) + b * p.C_batch_stride;
+  // The block's work: its batch rows blockIdx.y, blockIdx.y + gridDim.y, ..., each walked from its last
+  // chunk to its first; item w is chunk n_chunks - 1 - w % n_chunks of the block's row w / n_chunks.
+  const int64_t n_items = (p.batch - blockIdx.y + gridDim.y - 1) / gridDim.y * n_chunks;
+  const auto item_row = [&](int64_t w) { return int64_t(blockIdx.y) + w / n_chunks * gridDim.y; };
+  const auto item_chunk = [&](int64_t w) { return n_chunks - 1 - w % n_chunks; };
+  // The staging view: thread i handles channel i % kChannels of the block at steps i / kChannels + j TPC.
+  const int st_c = threadIdx.x % kChannels;
+  const int64_t st_d = int64_t(blockIdx.x) * kChannels + st_c;
+  const bool st_ok = st_d < dim;
+  const float st_bias = (p.delta_bias && st_ok) ? p.delta_bias[st_d] : 0.f;
+  float dh[kStates] = {};  // adjoint of h_t, carried backwards across chunks
+  for (int64_t w = 0; w < n_items; ++w) {
+    const int64_t b = item_row(w), c = item_chunk(w);
+    if (c == n_chunks - 1) {
+#pragma unroll
+      for (int s = 0; s < kStates; ++s) dh[s] = 0.f;
+    }
     const int64_t row = b * L * dim + ln.dd;  // offset of (b, 0, d) in the contiguous tensors
-    float dh[kStates] = {};  // adjoint of h_t, carried backwards across chunks
-    for (int64_t c = n_chunks - 1; c >= 0; --c) {
-      const int64_t t0 = c * K;
-      const int len = static_cast<int>(min(static_cast<int64_t>(K), L - t0));
+    const int64_t t0 = c * K;
+    const int len = static_cast<int>(min(static_cast<int64_t>(K), L - t0));
+    {  // the previous chunk ended with a barrier: staged and inputs are free
+      const T* Bp = static_cast<const T*>(p.B) + b * p.B_batch_stride;
+      const T* Cp = static_cast<const T*>(p.C) + b * p.C_batch_stride;
       for (int i = threadIdx.x; i < 2 * K * kPad; i += kThreads) {
         const int n = i % kPad, k = (i / kPad) % K, which = i / (kPad * K);
         const int64_t t = t0 + k;
         const T* src = which == 0 ? Bp + t * p.B_l_stride : Cp + t * p.C_l_stride;
         staged[i] = (k < len && n < N) ? load_float(src + n) : 0.f;
       }
-      for (int i = threadIdx.x; i < K * kChannels; i += kThreads) {
-        const int c_in = i % kChannels, k = i / kChannels;
-        const int64_t d = int64_t(blockIdx.x) * kChannels + c_in, t = t0 + k;
+      const T* u_row = static_cast<const T*>(p.u) + b * p.u_batch_stride + st_d;
+      const T* delta_row = static_cast<const T*>(p.delta) + b * p.delta_batch_stride + st_d;
+      const T* z_row = has_z ? static_cast<const T*>(p.z) + b * p.z_batch_stride + st_d : nullptr;
+      const T* dout_row = static_cast<const T*>(g.dout) + b * L * dim + st_d;
+#pragma unroll
+      for (int j = 0; j < K * kChannels / kThreads; ++j) {
+        const int k = threadIdx.x / kChannels + j * TPC;
+        const int64_t t = t0 + k;
         float u_t = 0.f, dt = 0.f, d_dt_dx = 0.f, gy = 0.f, dzc = 0.f;
-        if (d < dim && k < len) {
-          u_t = load_float(static_cast<const T*>(p.u) + b * p.u_batch_stride + t * p.u_l_stride + d);
-          const float dl = load_float(static_cast<const T*>(p.delta) + b * p.delta_batch_stride + t * p.delta_l_stride + d);
-          const float z_t = has_z ? load_float(static_cast<const T*>(p.z) + b * p.z_batch_stride + t * p.z_l_stride + d) : 0.f;
-          const float dout_t = load_float(static_cast<const T*>(g.dout) + (b * L + t) * dim + d);
-          dt = time_step(dl + (p.delta_bias ? p.delta_bias[d] : 0.f), p.delta_softplus, &d_dt_dx);
+        if (st_ok && k < len) {
+          u_t = load_float(u_row + t * p.u_l_stride);
+          const float dl = load_float(delta_row + t * p.delta_l_stride);
+          const float z_t = has_z ? load_float(z_row + t * p.z_l_stride) : 0.f;
+          const float dout_t = load_float(dout_row + t * dim);
+          dt = time_step(dl + st_bias, p.delta_softplus, &d_dt_dx);
           gy = dout_t;
           if (has_z) {  // y = y_pre silu(z): d y / d y_pre = z sig(z), d y / d z = y_pre sig(z) (1 + z (1 - sig(z)))
             const float sig = sigmoidf(z_t);
@@ -264,106 +349,112 @@ __global__ void __launch_bounds__(kThreads, 4)
             dzc = dout_t * sig * (1.f + z_t * (1.f - sig));
           }
         }
-        inputs[(kInU * K + k) * kChannels + c_in] = u_t;
-        inputs[(kInDt * K + k) * kChannels + c_in] = dt;
-        inputs[(kInDtDx * K + k) * kChannels + c_in] = d_dt_dx;
-        inputs[(kInGy * K + k) * kChannels + c_in] = gy;
-        inputs[(kInDz * K + k) * kChannels + c_in] = dzc;
+        inputs[(kInU * K + k) * kChannels + st_c] = u_t;
+        inputs[(kInDt * K + k) * kChannels + st_c] = dt;
+        inputs[(kInDtDx * K + k) * kChannels + st_c] = d_dt_dx;
+        inputs[(kInGy * K + k) * kChannels + st_c] = gy;
+        inputs[(kInDz * K + k) * kChannels + st_c] = dzc;
       }
       __syncthreads();
-      const auto input = [&](int which, int k) { return inputs[(which * K + k) * kChannels + channel_in_block]; };
-      // This lane's B_t / C_t of step k of the chunk, as 4 floats.
-      const auto staged_B = [&](int k) { return *reinterpret_cast<const float4*>(staged + k * kPad + ln.n0); };
-      const auto staged_C = [&](int k) { return *reinterpret_cast<const float4*>(staged + (K + k) * kPad + ln.n0); };
-      float h0[kStates];
+    }
+    const auto input = [&](int which, int k) { return inputs[(which * K + k) * kChannels + channel_in_block]; };
+    // This lane's B_t / C_t of step k of the chunk, as 4 floats.
+    const auto staged_B = [&](int k) { return *reinterpret_cast<const float4*>(staged + k * kPad + ln.n0); };
+    const auto staged_C = [&](int k) { return *reinterpret_cast<const float4*>(staged + (K + k) * kPad + ln.n0); };
+    float h0[kStates];
 #pragma unroll
-      for (int s = 0; s < kStates; ++s)
-        h0[s] = (c > 0 && ln.active && ln.n0 + s < N)
-                    ? p.saved_states[((b * n_saved + c - 1) * dim + ln.d) * N + ln.n0 + s]
-                    : 0.f;
-      // Recompute the chunk's states h_{t0} .. h_{t0+len-1}.
-      float hist[K][kStates];
-      {
-        float h[kStates];
+    for (int s = 0; s < kStates; ++s)
+      h0[s] = (c > 0 && ln.active && ln.n0 + s < N)
+                  ? p.saved_states[((b * n_saved + c - 1) * dim + ln.d) * N + ln.n0 + s]
+                  : 0.f;
+    // Recompute the chunk's states h_{t0} .. h_{t0+len-1}.
+    float hist[K][kStates];
+    {
+      float h[kStates];
 #pragma unroll
-        for (int s = 0; s < kStates; ++s) h[s] = h0[s];
+      for (int s = 0; s < kStates; ++s) h[s] = h0[s];
 #pragma unroll
-        for (int k = 0; k < K; ++k) {
-          if (k >= len) break;
-          const float u_t = input(kInU, k), dt = input(kInDt, k);
-          const float4 Bv = staged_B(k);
-          const float Bs[kStates] = {Bv.x, Bv.y, Bv.z, Bv.w};
-#pragma unroll
-          for (int s = 0; s < kStates; ++s) {
-            h[s] = fast_exp2(dt * A2[s]) * h[s] + dt * u_t * Bs[s];
-            hist[k][s] = h[s];
-          }
-        }
-      }
-      // Sum the parked terms of steps [k_lo, k_hi) over the block's channels: this channel group's partial of
-      // dB_t and dC_t. Every thread of the block calls it (len is uniform over the block).
-      const auto flush_terms = [&](int k_lo, int k_hi) {
-        __syncthreads();
-        for (int i = threadIdx.x; i < (k_hi - k_lo) * 2 * N; i += kThreads) {
-          const int n = i % N, which = (i / N) % 2, k = k_lo + i / (2 * N);
-          const float* col = terms + ((k % kHalf) * kChannels * 2 + which) * kPad + n;
-          float sum = 0.f;
-#pragma unroll 8
-          for (int c = 0; c < kChannels; ++c) sum += col[c * 2 * kPad];
-          float* dst = which == 0 ? g.dB_part : g.dC_part;
-          dst[((int64_t(blockIdx.x) * p.batch + b) * L + t0 + k) * N + n] = sum;
-        }
-        __syncthreads();
-      };
-      // Walk the chunk backwards.
-#pragma unroll
-      for (int k = K - 1; k >= 0; --k) {
-        if (k == kHalf - 1 && len > kHalf) flush_terms(kHalf, len);  // steps kHalf .. len - 1 are done
-        if (k >= len) continue;  // uniform over the block
-        const int64_t t = t0 + k;
-        const float u_t = input(kInU, k), dt = input(kInDt, k), d_dt_dx = input(kInDtDx, k);
-        const float gy = input(kInGy, k);  // d loss / d y_pre
-        const float4 Bv = staged_B(k), Cv = staged_C(k);
-        const float Bs[kStates] = {Bv.x, Bv.y, Bv.z, Bv.w}, Cs[kStates] = {Cv.x, Cv.y, Cv.z, Cv.w};
-        float yc = 0.f;
-#pragma unroll
-        for (int s = 0; s < kStates; ++s) yc += Cs[s] * hist[k][s];
-        float dz_t = 0.f;
-        if (has_z) dz_t = input(kInDz, k) * (sum_over_channel_lanes<TPC>(yc) + Dd * u_t);  // y_pre: before the gate
-        float ddt = 0.f, dhB = 0.f, dB[kStates], dC[kStates];
+      for (int k = 0; k < K; ++k) {  // steps past len have dt = u = 0: h passes unchanged, no branch needed
+        const float u_t = input(kInU, k), dt = input(kInDt, k);
+        const float4 Bv = staged_B(k);
+        const float Bs[kStates] = {Bv.x, Bv.y, Bv.z, Bv.w};
+        const float dtu = dt * u_t;
 #pragma unroll
         for (int s = 0; s < kStates; ++s) {
-          const float a = fast_exp2(dt * A2[s]);
-          const float h_prev = k > 0 ? hist[k - 1][s] : h0[s];
-          dh[s] += Cs[s] * gy;
-          dC[s] = gy * hist[k][s];
-          dB[s] = dh[s] * dt * u_t;
-          const float dh_a_hprev = dh[s] * a * h_prev;
-          ddt += dh_a_hprev * A[s] + dh[s] * Bs[s] * u_t;
-          dA_acc[s] += dh_a_hprev * dt;
-          dhB += dh[s] * Bs[s];
-          dh[s] *= a;  // now the adjoint of h_{t-1} through the recurrence
+          h[s] = fmaf(fast_exp2(dt * A2[s]), h[s], dtu * Bs[s]);
+          hist[k][s] = h[s];
         }
-        ddt = sum_over_channel_lanes<TPC>(ddt);
-        dhB = sum_over_channel_lanes<TPC>(dhB);
-        const float du_t = Dd * gy + dt * dhB;
-        const float ddelta_t = ddt * d_dt_dx;
-        if (ln.slice == 0) {
-          dD_acc += gy * u_t;
-          dbias_acc += ddelta_t;
-          if (ln.active) {
-            const int64_t o = row + t * dim;
-            static_cast<T*>(g.du)[o] = from_float<T>(du_t);
-            static_cast<T*>(g.ddelta)[o] = from_float<T>(ddelta_t);
-            if (has_z) static_cast<T*>(g.dz)[o] = from_float<T>(dz_t);
-          }
-        }
-        float* slot = terms + (((k % kHalf) * kChannels + channel_in_block) * 2) * kPad + ln.n0;
-        *reinterpret_cast<float4*>(slot) = make_float4(dB[0], dB[1], dB[2], dB[3]);
-        *reinterpret_cast<float4*>(slot + kPad) = make_float4(dC[0], dC[1], dC[2], dC[3]);
       }
-      flush_terms(0, min(len, kHalf));
     }
+    // Sum the parked terms of steps [k_lo, k_hi) over the block's channels: this channel group's partial of
+    // dB_t and dC_t. Every thread of the block calls it (len is uniform over the block).
+    const auto flush_terms = [&](int k_lo, int k_hi) {
+      __syncthreads();
+      for (int i = threadIdx.x; i < (k_hi - k_lo) * 2 * N; i += kThreads) {
+        const int n = i % N, which = (i / N) % 2, k = k_lo + i / (2 * N);
+        const float* col = terms + ((k % kHalf) * kChannels * 2 + which) * kPad + n;
+        float sum = 0.f;
+#pragma unroll 8
+        for (int c = 0; c < kChannels; ++c) sum += col[c * 2 * kPad];
+        float* dst = which == 0 ? g.dB_part : g.dC_part;
+        dst[((int64_t(blockIdx.x) * p.batch + b) * L + t0 + k) * N + n] = sum;
+      }
+      __syncthreads();
+    };
+    // Walk the chunk backwards.
+    T* du_chunk = static_cast<T*>(g.du) + row + t0 * dim;
+    T* ddelta_chunk = static_cast<T*>(g.ddelta) + row + t0 * dim;
+    T* dz_chunk = has_z ? static_cast<T*>(g.dz) + row + t0 * dim : nullptr;
+#pragma unroll
+    for (int k = K - 1; k >= 0; --k) {
+      if (k == kHalf - 1 && len > kHalf) flush_terms(kHalf, len);  // steps kHalf .. len - 1 are done
+      // Steps past len (zero inputs, zero B / C) change nothing and store nothing: computing them instead
+      // of branching around them lets the compiler overlap neighbouring steps.
+      const float u_t = input(kInU, k), dt = input(kInDt, k), d_dt_dx = input(kInDtDx, k);
+      const float gy = input(kInGy, k);  // d loss / d y_pre
+      const float4 Bv = staged_B(k), Cv = staged_C(k);
+      const float Bs[kStates] = {Bv.x, Bv.y, Bv.z, Bv.w}, Cs[kStates] = {Cv.x, Cv.y, Cv.z, Cv.w};
+      float yc = 0.f;
+#pragma unroll
+      for (int s = 0; s < kStates; ++s) yc += Cs[s] * hist[k][s];
+      // d loss / d z from y_pre (before the gate); the factor is 0 without z. Computed either way: a branch
+      // per step would keep the compiler from overlapping steps.
+      const float dz_t = input(kInDz, k) * (sum_over_channel_lanes<TPC>(yc) + Dd * u_t);
+      // With dh the adjoint of h_t (C gy added), per state: dC = gy h_t, dB = dh dt u, and through
+      // h_t = a h_{t-1} + dt u B with a = exp(dt A): d dt gets dh a h_{t-1} A + dh B u, dA gets
+      // dh a h_{t-1} dt, du gets dh B dt, and dh a is the adjoint of h_{t-1}. The dh B u terms are summed
+      // as u (sum of dh B), one multiply a step instead of one a state.
+      const float dtu = dt * u_t;
+      float ddt = 0.f, dhB = 0.f, dB[kStates], dC[kStates];
+#pragma unroll
+      for (int s = 0; s < kStates; ++s) {
+        const float a = fast_exp2(dt * A2[s]);
+        const float h_prev = k > 0 ? hist[k - 1][s] : h0[s];
+        dh[s] = fmaf(Cs[s], gy, dh[s]);
+        dC[s] = gy * hist[k][s];
+        dB[s] = dh[s] * dtu;
+        dhB = fmaf(dh[s], Bs[s], dhB);
+        dh[s] *= a;  // now the adjoint of h_{t-1} through the recurrence
+        const float dh_a_hprev = dh[s] * h_prev;
+        ddt = fmaf(dh_a_hprev, A[s], ddt);
+        dA_acc[s] = fmaf(dh_a_hprev, dt, dA_acc[s]);
+      }
+      ddt = sum_over_channel_lanes<TPC>(fmaf(u_t, dhB, ddt));
+      dhB = sum_over_channel_lanes<TPC>(dhB);
+      const float du_t = Dd * gy + dt * dhB;
+      const float ddelta_t = ddt * d_dt_dx;
+      dD_acc += gy * u_t;  // every lane of a channel holds the same sums; lane 0 writes them
+      dbias_acc += ddelta_t;
+      const int o = k * static_cast<int>(dim);  // from (b, t0, d)
+      const bool store = ln.slice == 0 && ln.active && k < len;  // predicates, no branch
+      if (store) du_chunk[o] = from_float<T>(du_t);
+      if (store) ddelta_chunk[o] = from_float<T>(ddelta_t);
+      if (store && has_z) dz_chunk[o] = from_float<T>(dz_t);
+      float* slot = terms + (((k % kHalf) * kChannels + channel_in_block) * 2) * kPad + ln.n0;
+      *reinterpret_cast<float4*>(slot) = make_float4(dB[0], dB[1], dB[2], dB[3]);
+      *reinterpret_cast<float4*>(slot + kPad) = make_float4(dC[0], dC[1], dC[2], dC[3]);
+    }
+    flush_terms(0, min(len, kHalf));
   }
   if (ln.active) {
 #pragma unroll
@@ -418,43 +509,67 @@ ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p) {
   return s;
 }
 
-ScanSegments selective_scan_fwd_segments(const SelectiveScanCudaParams& p) {
-  ScanSegments seg;
-  seg.len = std::max<int64_t>(p.seqlen, 1);
-  const int64_t blocks = channel_blocks(p, lanes_per_channel(p.dstate, kFwdStates)) * std::min(p.batch, kMaxGridY);
-  // Aim at about 8 blocks per SM; a segment keeps at least kMinSegment steps, so that the first pass and the
-  // combination stay small beside the main pass.
+ScanForwardPlan selective_scan_fwd_plan(const SelectiveScanCudaParams& p) {
+  ScanForwardPlan plan;
+  const int64_t sms = cuda_sm_count(), rows = std::min(p.batch, kMaxGridY);
+  const auto blocks = [&](int per_lane) { return channel_blocks(p, lanes_per_channel(p.dstate, per_lane)) * rows; };
+  // One lane a channel (at d_state <= 16) while that gives 4 blocks (16 warps) an SM; four lanes below that.
+  // Four a lane applies for 4 < d_state <= 32 only: below, it would be the same single lane; above, the
+  // 16 lanes' B / C staging would not fit the registers.
+  if (p.fwd_states_per_lane != 0 && p.fwd_states_per_lane != 16 && p.fwd_states_per_lane != 4)
+    throw std::runtime_error("selective_scan (CUDA): fwd_states_per_lane must be 16 or 4");
+  const bool four_apply = p.dstate > 4 && p.dstate <= 32;
+  const int want_lane = p.fwd_states_per_lane ? p.fwd_states_per_lane : (blocks(16) >= 4 * sms ? 16 : 4);
+  plan.states_per_lane = (want_lane == 4 && four_apply) ? 4 : 16;
+  // Segments when even that leaves under 2 blocks an SM, aiming at 4; each keeps at least kMinSegment steps,
+  // so that the first pass and the combination stay small beside the main pass.
   constexpr int64_t kMinSegment = 128;
-  const int64_t want = (int64_t(cuda_sm_count()) * 8 + blocks - 1) / std::max<int64_t>(blocks, 1);
-  const int64_t count = std::min(want, p.seqlen / kMinSegment);
-  if (count < 2) return seg;
-  seg.len = ((p.seqlen + count - 1) / count + kScanChunk - 1) / kScanChunk * kScanChunk;
-  seg.count = (p.seqlen + seg.len - 1) / seg.len;
-  return seg;
+  const int64_t have = std::max<int64_t>(blocks(plan.states_per_lane), 1);
+  int64_t count = p.fwd_segments;
+  if (count == 0) count = have >= 2 * sms ? 1 : std::min((4 * sms + have - 1) / have, p.seqlen / kMinSegment);
+  count = std::min(count, (p.seqlen + kScanChunk - 1) / kScanChunk);
+  plan.seg.len = std::max<int64_t>(p.seqlen, 1);
+  if (count < 2) return plan;
+  plan.seg.len = ((p.seqlen + count - 1) / count + kScanChunk - 1) / kScanChunk * kScanChunk;
+  plan.seg.count = (p.seqlen + plan.seg.len - 1) / plan.seg.len;
+  return plan;
 }
 
 int64_t selective_scan_fwd_workspace_floats(const SelectiveScanCudaParams& p) {
-  const ScanSegments seg = selective_scan_fwd_segments(p);
+  const ScanSegments seg = selective_scan_fwd_plan(p).seg;
   return seg.count > 1 ? p.batch * (seg.count - 1) * p.dim * (p.dstate + 1) : 0;
 }
+
+namespace {
+// Launches the summary pass (when segmented) and the main pass of the forward at S states a lane.
+template <typename T, int S, int TILE>
+void launch_scan_fwd(const SelectiveScanCudaParams& p, const ScanSegments& seg, cudaStream_t stream) {
+  const int tpc = lanes_per_channel(p.dstate, S);
+  const unsigned gx = static_cast<unsigned>(channel_blocks(p, tpc)), gy = static_cast<unsigned>(std::min(p.batch, kMaxGridY));
+  const auto launch = [&](auto lanes) {
+    constexpr int kLanes = decltype(lanes)::value;
+    if constexpr (S == 16 ? kLanes <= 4 : (kLanes >= 2 && kLanes <= 8)) {  // the lane counts plans use
+      if (seg.count > 1)
+        scan_fwd_kernel<T, kLanes, S, TILE, true><<<dim3(gx, gy, unsigned(seg.count - 1)), kThreads, 0, stream>>>(p, seg);
+      scan_fwd_kernel<T, kLanes, S, TILE, false><<<dim3(gx, gy, unsigned(seg.count)), kThreads, 0, stream>>>(p, seg);
+    }
+  };
+  dispatch_lanes(tpc, launch);
+}
+}  // namespace
 
 void selective_scan_fwd_cuda(const SelectiveScanCudaParams& p) {
   check_params(p);
   if (p.batch == 0 || p.dim == 0 || p.seqlen == 0) return;
-  const ScanSegments seg = selective_scan_fwd_segments(p);
-  if (seg.count > 1 && p.workspace == nullptr)
+  const ScanForwardPlan plan = selective_scan_fwd_plan(p);
+  if (plan.seg.count > 1 && p.workspace == nullptr)
     throw std::runtime_error("selective_scan (CUDA): this shape needs a forward workspace");
-  const int tpc = lanes_per_channel(p.dstate, kFwdStates);
-  const unsigned gx = static_cast<unsigned>(channel_blocks(p, tpc)), gy = static_cast<unsigned>(std::min(p.batch, kMaxGridY));
   const auto stream = static_cast<cudaStream_t>(p.stream);
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
-    dispatch_lanes(tpc, [&](auto lanes) {
-      using T = decltype(dtype_tag);
-      constexpr int kLanes = decltype(lanes)::value;
-      if (seg.count > 1)
-        scan_fwd_kernel<T, kLanes, true><<<dim3(gx, gy, unsigned(seg.count - 1)), kThreads, 0, stream>>>(p, seg);
-      scan_fwd_kernel<T, kLanes, false><<<dim3(gx, gy, unsigned(seg.count)), kThreads, 0, stream>>>(p, seg);
-    });
+    using T = decltype(dtype_tag);
+    // One lane a channel keeps 16 states and stages 8 steps; four lanes a channel keep 4 and stage 16.
+    if (plan.states_per_lane == 16) launch_scan_fwd<T, 16, 8>(p, plan.seg, stream);
+    else launch_scan_fwd<T, 4, 16>(p, plan.seg, stream);
   });
   check_launch("selective_scan forward");
 }

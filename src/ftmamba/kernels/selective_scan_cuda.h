@@ -45,18 +45,32 @@ struct SelectiveScanCudaParams {
   // Scratch of selective_scan_fwd_workspace_floats(p) floats for a forward that splits L into segments;
   // null when that count is 0.
   float* workspace = nullptr;
+  // The forward's layout (ScanForwardPlan); 0 leaves each choice to the shape. Tests and benchmarks set
+  // them to cover and compare every layout.
+  int fwd_states_per_lane = 0;  // 16 or 4
+  int64_t fwd_segments = 0;     // 1: never split L
   void* stream = nullptr;  // cudaStream_t
 };
 
-// How the forward splits a long sequence into segments scanned side by side, when batch x channels alone are
-// too few threads to fill the GPU (the LM shape: 8 x 1536 channels, 2048 steps). A first pass scans every
-// segment but the last from a zero state and keeps its end state and its summed time steps; the main pass
-// starts each segment from the combination of the segments before it, h = exp(A sum dt) h + h_end.
+// How the forward splits a long sequence into segments scanned side by side, when there are too few
+// (batch row, channel) lanes to fill the GPU. A first pass scans every segment but the last from a zero
+// state and keeps its end state and its summed time steps; the main pass starts each segment from the
+// combination of the segments before it, h = exp(A sum dt) h + h_end. The first pass costs a second
+// exp per state and step, so segments are the last resort.
 struct ScanSegments {
   int64_t count = 1;  // segments per sequence
   int64_t len = 0;    // steps per segment, a multiple of kScanChunk (the last may be shorter)
 };
-ScanSegments selective_scan_fwd_segments(const SelectiveScanCudaParams& p);
+// The forward's launch layout. A channel's d_state states are spread over lanes of `states_per_lane` each:
+// 16 (one lane a channel at N <= 16: most arithmetic per lane) when batch x channels fill the GPU, as at the
+// tabular shape; 4 (four lanes a channel) when they do not, as at the LM shape (8 x 1536 channels), which
+// gives four times the lanes without recomputing anything. Segments come on top only when even that is
+// too few.
+struct ScanForwardPlan {
+  int states_per_lane = 16;  // 16 or 4
+  ScanSegments seg;
+};
+ScanForwardPlan selective_scan_fwd_plan(const SelectiveScanCudaParams& p);
 // Floats of p.workspace the forward needs: (batch, count - 1, dim, dstate + 1); 0 without segments.
 int64_t selective_scan_fwd_workspace_floats(const SelectiveScanCudaParams& p);
 

@@ -4,6 +4,8 @@
 
 #include <c10/cuda/CUDAGuard.h>
 
+#include <atomic>
+
 #include "ftmamba/kernels/selective_scan_cuda.h"
 #include "ftmamba/nn/cuda_util.h"
 #include "ftmamba/nn/function_args.h"
@@ -15,6 +17,9 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 using namespace function_args;
+
+std::atomic<int> g_forced_states_per_lane{0};
+std::atomic<int64_t> g_forced_segments{0};
 
 void check_inputs(const ScanInputs& in) {
   const auto st = in.u.scalar_type();
@@ -63,6 +68,8 @@ kernels::SelectiveScanCudaParams make_params(const ScanInputs& in) {
   p.delta_bias = in.delta_bias.defined() ? in.delta_bias.data_ptr<float>() : nullptr;
   p.delta_softplus = in.delta_softplus;
   p.stream = cuda_util::stream_for(in.u);
+  p.fwd_states_per_lane = g_forced_states_per_lane.load();
+  p.fwd_segments = g_forced_segments.load();
   return p;
 }
 
@@ -102,6 +109,14 @@ struct SelectiveScanCudaFn : torch::autograd::Function<SelectiveScanCudaFn> {
 };
 
 }  // namespace
+
+void force_forward_layout(const ForwardLayout& layout) {
+  TORCH_CHECK(layout.states_per_lane == 0 || layout.states_per_lane == 4 || layout.states_per_lane == 16,
+              "selective_scan (CUDA): states_per_lane must be 0, 4 or 16");
+  TORCH_CHECK(layout.segments >= 0, "selective_scan (CUDA): segments must be >= 0");
+  g_forced_states_per_lane = layout.states_per_lane;
+  g_forced_segments = layout.segments;
+}
 
 Tensor empty_saved_states(const ScanInputs& in) {
   return torch::empty({in.u.size(0), kernels::scan_saved_states(in.u.size(1)), in.u.size(2), in.A.size(1)},

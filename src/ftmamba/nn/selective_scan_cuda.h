@@ -36,6 +36,14 @@ void backward_into(const ScanInputs& in, const torch::Tensor& saved_states, cons
 // Sums the partials: dB / dC in u's dtype, dA / dD / ddelta_bias in float32.
 ScanGradients reduce_partials(const ScanInputs& in, const ScanBackwardBuffers& buffers);
 
+// The forward's launch layout (kernels::ScanForwardPlan), normally chosen by shape. Tests and benchmarks
+// force one, process-wide, to cover or compare every layout; ForwardLayout{} restores the choice by shape.
+struct ForwardLayout {
+  int states_per_lane = 0;  // 16 or 4; 0: by shape
+  int64_t segments = 0;     // 1: never split L; 0: by shape
+};
+void force_forward_layout(const ForwardLayout& layout);
+
 // The differentiable scan; inputs as ScanInputs.
 torch::Tensor selective_scan(const ScanInputs& in);
 
