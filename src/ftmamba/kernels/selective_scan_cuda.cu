@@ -194,15 +194,20 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
     };
 
     float h[S] = {}, dtsum = 0.f;
+    // This row's summary of segment j in p.workspace: its end state (this lane's first state) and its
+    // summed time steps. Formed only when the sequence is segmented.
     const int64_t n_summaries = seg.count - 1;
+    const auto seg_state = [&](int64_t j) { return p.workspace + ((b * n_summaries + j) * p.dim + ln.d) * N + ln.n0; };
+    const auto seg_dtsum = [&](int64_t j) {
+      return p.workspace + p.batch * n_summaries * p.dim * N + (b * n_summaries + j) * p.dim + ln.d;
+    };
     if (!kSummary && ln.active) {
       for (int64_t j = 0; j < segment; ++j) {  // h = exp(A sum dt_j) h + h_end_j, segment by segment
-        const float* seg_state = p.workspace + b * n_summaries * p.dim * N;
-        const float* seg_dtsum = p.workspace + p.batch * n_summaries * p.dim * N + b * n_summaries * p.dim;
-        const float sj = seg_dtsum[j * p.dim + ln.d];
+        const float sj = *seg_dtsum(j);
+        const float* h_end = seg_state(j);
 #pragma unroll
         for (int s = 0; s < S; ++s)
-          if (ln.n0 + s < N) h[s] = fast_exp2(sj * A2[s]) * h[s] + seg_state[(j * p.dim + ln.d) * N + ln.n0 + s];
+          if (ln.n0 + s < N) h[s] = fast_exp2(sj * A2[s]) * h[s] + h_end[s];
       }
     }
     if (kPrefetch) load_tile(t_begin);
@@ -221,30 +226,25 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
 #pragma unroll
       for (int k = 0; k < TILE; ++k) {  // no branch: steps past the end have dt = 0 and are not stored
         const float dt = get_in(kFwdDt, k), dtu = get_in(kFwdDtU, k);
+        // One update of the states; the main pass also contracts them with C_t (the summary pass needs only
+        // the end state and the summed dt).
         const float4* Bq = reinterpret_cast<const float4*>(&staged[0][k][ln.n0]);
-        if (kSummary) {
-          dtsum += dt;
-#pragma unroll
-          for (int q = 0; q < S / 4; ++q) {
-            const float4 Bv = Bq[q];
-            const float Bs[4] = {Bv.x, Bv.y, Bv.z, Bv.w};
-#pragma unroll
-            for (int j = 0; j < 4; ++j) h[4 * q + j] = fast_exp2(dt * A2[4 * q + j]) * h[4 * q + j] + dtu * Bs[j];
-          }
-          continue;
-        }
         const float4* Cq = reinterpret_cast<const float4*>(&staged[1][k][ln.n0]);
         float y = 0.f;
 #pragma unroll
         for (int q = 0; q < S / 4; ++q) {
-          const float4 Bv = Bq[q], Cv = Cq[q];
+          const float4 Bv = Bq[q], Cv = kSummary ? Bv : Cq[q];  // C is not read by the summary pass
           const float Bs[4] = {Bv.x, Bv.y, Bv.z, Bv.w}, Cs[4] = {Cv.x, Cv.y, Cv.z, Cv.w};
 #pragma unroll
           for (int j = 0; j < 4; ++j) {
             const int s = 4 * q + j;
             h[s] = fast_exp2(dt * A2[s]) * h[s] + dtu * Bs[j];
-            y += Cs[j] * h[s];
+            if constexpr (!kSummary) y += Cs[j] * h[s];
           }
+        }
+        if constexpr (kSummary) {
+          dtsum += dt;
+          continue;
         }
         y = (sum_over_channel_lanes<TPC>(y) + get_in(kFwdSkip, k)) * get_in(kFwdGate, k);
         const bool store = ln.active && ln.slice == 0 && t0 + k < t_end;  // a predicate, no branch
@@ -252,12 +252,11 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
       }
     }
     if (kSummary && ln.active) {
-      float* seg_state = p.workspace + b * n_summaries * p.dim * N;
-      float* seg_dtsum = p.workspace + p.batch * n_summaries * p.dim * N + b * n_summaries * p.dim;
+      float* h_end = seg_state(segment);
 #pragma unroll
       for (int s = 0; s < S; ++s)
-        if (ln.n0 + s < N) seg_state[(segment * p.dim + ln.d) * N + ln.n0 + s] = h[s];
-      if (ln.slice == 0) seg_dtsum[segment * p.dim + ln.d] = dtsum;
+        if (ln.n0 + s < N) h_end[s] = h[s];
+      if (ln.slice == 0) *seg_dtsum(segment) = dtsum;
     }
   }
 }
@@ -319,27 +318,23 @@ __global__ void __launch_bounds__(kThreads, 4)
     const int64_t t0 = c * K;
     const int len = static_cast<int>(min(static_cast<int64_t>(K), L - t0));
     {  // the previous chunk ended with a barrier: staged and inputs are free
-      const T* Bp = static_cast<const T*>(p.B) + b * p.B_batch_stride;
-      const T* Cp = static_cast<const T*>(p.C) + b * p.C_batch_stride;
+      const RowInputs<T> st_in(p, b, st_ok ? st_d : 0);
       for (int i = threadIdx.x; i < 2 * K * kPad; i += kThreads) {
         const int n = i % kPad, k = (i / kPad) % K, which = i / (kPad * K);
         const int64_t t = t0 + k;
-        const T* src = which == 0 ? Bp + t * p.B_l_stride : Cp + t * p.C_l_stride;
+        const T* src = which == 0 ? st_in.B + t * p.B_l_stride : st_in.C + t * p.C_l_stride;
         staged[i] = (k < len && n < N) ? load_float(src + n) : 0.f;
       }
-      const T* u_row = static_cast<const T*>(p.u) + b * p.u_batch_stride + st_d;
-      const T* delta_row = static_cast<const T*>(p.delta) + b * p.delta_batch_stride + st_d;
-      const T* z_row = has_z ? static_cast<const T*>(p.z) + b * p.z_batch_stride + st_d : nullptr;
-      const T* dout_row = static_cast<const T*>(g.dout) + b * L * dim + st_d;
+      const T* dout_row = static_cast<const T*>(g.dout) + b * L * dim + (st_ok ? st_d : 0);
 #pragma unroll
       for (int j = 0; j < K * kChannels / kThreads; ++j) {
         const int k = threadIdx.x / kChannels + j * TPC;
         const int64_t t = t0 + k;
         float u_t = 0.f, dt = 0.f, d_dt_dx = 0.f, gy = 0.f, dzc = 0.f;
         if (st_ok && k < len) {
-          u_t = load_float(u_row + t * p.u_l_stride);
-          const float dl = load_float(delta_row + t * p.delta_l_stride);
-          const float z_t = has_z ? load_float(z_row + t * p.z_l_stride) : 0.f;
+          u_t = load_float(st_in.u + t * p.u_l_stride);
+          const float dl = load_float(st_in.delta + t * p.delta_l_stride);
+          const float z_t = has_z ? load_float(st_in.z + t * p.z_l_stride) : 0.f;
           const float dout_t = load_float(dout_row + t * dim);
           dt = time_step(dl + st_bias, p.delta_softplus, &d_dt_dx);
           gy = dout_t;
