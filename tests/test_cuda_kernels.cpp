@@ -208,6 +208,21 @@ TEST(CudaSelectiveScan, OptionsStridesAndOtherStateSizes) {
   check_scan_against_reference({600, 13, 24, 16, torch::kFloat32, true, true, true, true, true}, 108);
 }
 
+TEST(CudaSelectiveScan, ShortSequencesTakeShortBackwardChunksAndMatchTheReference) {
+  SKIP_WITHOUT_GPU();
+  // One-chunk sequences at d_state 16 run the backward on chunks of 8, 12 or 14 steps (the last step of
+  // each, one before it, and one past it), and L 15 / 16 on the full chunk.
+  uint64_t seed = 400;
+  for (int64_t L : {2, 8, 9, 11, 12, 13, 14, 15, 16})
+    check_scan_against_reference({5, L, 37, 16, torch::kFloat32, true, true, true, true, false}, seed++);
+  for (int64_t L : {8, 13})
+    check_scan_against_reference({5, L, 37, 16, torch::kBFloat16, true, true, true, true, false}, seed++);
+#ifdef FTMAMBA_WITH_CUDA
+  for (int64_t L : {8, 11, 14})
+    check_scan_writes_everything({4, L, 33, 16, torch::kFloat32, true, true, true, true, false});
+#endif
+}
+
 TEST(CudaSelectiveScan, WritesEveryOutputElement) {
   SKIP_WITHOUT_GPU();
 #ifdef FTMAMBA_WITH_CUDA

@@ -261,52 +261,97 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
   }
 }
 
+// The backward walks a chunk in groups of kGroup steps. Each step, every lane parks its terms in shared
+// memory; after each group the block sums them, double-buffered so that one barrier a group suffices.
+constexpr int kGroup = 2;
+
+// The backward's shared memory, in floats, for TPC lanes a channel and chunks of K steps:
+//   terms     (2 buffers, kGroup, 2, kTermBlock): each lane's dB (0) and dC (1) terms of its states, at
+//             channel * kPad + state. The 16 floats of padding put dC 16 banks from dB, so that the warps
+//             summing them over channels read without bank conflicts;
+//   lane_sums (2 buffers, kGroup, kThreads, 4): each lane's share of <C, h> (yc), of d loss / d dt and of
+//             <dh, B>; the block sums them over the channel's lanes and forms du / ddelta / dz from them,
+//             so that the step loop needs no shuffles and the stores are whole coalesced rows;
+//   staged    (2, K, kPad): B (0) and C (1) of the chunk's steps for the block's batch row;
+//   inputs    (kBackwardInputs, K, kChannels): per step and channel, what every lane of the channel needs.
+//             Loading u, delta, z and dout all at once, before the chunk's arithmetic, keeps many loads in
+//             flight, and the softplus and the gate are computed once per channel instead of once per lane.
+template <int TPC, int K>
+struct BackwardSmem {
+  static constexpr int kPad = TPC * kStates;        // states per channel, padded
+  static constexpr int kChannels = kThreads / TPC;  // channels per block
+  static constexpr int kTermBlock = kChannels * kPad + 16;
+  static constexpr int kTerms = 2 * kGroup * 2 * kTermBlock;
+  static constexpr int kLaneSums = 2 * kGroup * kThreads * 4;
+  static constexpr int kStaged = 2 * K * kPad;
+  static constexpr int kInputs = kBackwardInputs * K * kChannels;
+  static constexpr int kFloats = kTerms + kLaneSums + kStaged + kInputs;
+};
+
+// Where lane `slice` of channel c parks its float4 of lane sums within a step's kThreads float4s. The
+// channel's TPC slots are rotated by c * TPC / 8 so that both the writing warp (a lane per slot) and the
+// summing warp (a thread per channel, reading slot j of each) touch 8 different 16-byte bank groups per
+// quarter warp.
+template <int TPC>
+__device__ __forceinline__ int lane_sum_slot(int c, int slice) {
+  return c * TPC + (slice + c * TPC / 8) % TPC;
+}
+
 // At most 128 registers a thread, so that 4 blocks (16 warps) fit an SM: the kernel is latency-bound, and
-// warps are what hides the latency.
-template <typename T, int TPC>
+// warps are what hides the latency. K: steps a chunk, kScanChunk, or fewer when the whole sequence fits one
+// chunk (tabular sequences, L about 13: no idle steps to pay for).
+template <typename T, int TPC, int K>
 __global__ void __launch_bounds__(kThreads, 4)
     scan_bwd_kernel(const SelectiveScanCudaParams p, const SelectiveScanCudaGrads g) {
-  constexpr int K = kScanChunk;
-  constexpr int kPad = TPC * kStates;            // states per channel, padded
-  constexpr int kChannels = kThreads / TPC;      // channels per block
-  // terms (kHalf, kChannels, 2, kPad): every lane's dB (0) and dC (1) terms per step, for half a chunk at a
-  // time (the block sums them over its channels after each half: half the shared memory, one more block
-  // per SM);
-  // staged (2, K, kPad): B (0) and C (1) of the chunk's steps for the block's batch row;
-  // inputs (5, K, kChannels): per step of the chunk and channel of the block, what every lane of the
-  // channel needs (kIn* below). Loading u, delta, z and dout all at once, before the chunk's arithmetic,
-  // keeps many loads in flight (loaded step by step inside the recurrence, each step waited a full memory
-  // latency), and the softplus and the gate are computed once per channel instead of once per lane and pass.
+  using Smem = BackwardSmem<TPC, K>;
+  constexpr int kPad = Smem::kPad, kChannels = Smem::kChannels, kTermBlock = Smem::kTermBlock;
+  static_assert(K % kGroup == 0 && K <= kScanChunk, "a chunk is whole groups, at most kScanChunk steps");
   extern __shared__ __align__(16) float smem[];
   float* terms = smem;
-  constexpr int kHalf = K / 2;
-  float* staged = smem + kHalf * kChannels * 2 * kPad;
-  float* inputs = staged + 2 * K * kPad;
+  float* lane_sums = terms + Smem::kTerms;
+  float* staged = lane_sums + Smem::kLaneSums;
+  float* inputs = staged + Smem::kStaged;
   const int channel_in_block = threadIdx.x / TPC;
   const Lane<TPC, kStates> ln(p.dim);
   const int N = static_cast<int>(p.dstate);
   const int64_t L = p.seqlen, dim = p.dim, n_saved = scan_saved_states(L);
-  const int64_t n_chunks = (L + K - 1) / K;
+  const int64_t n_chunks = (L + K - 1) / K;  // 1 when K < kScanChunk (the caller's guarantee)
   float A[kStates], A2[kStates];
 #pragma unroll
   for (int s = 0; s < kStates; ++s) {
     A[s] = (ln.active && ln.n0 + s < N) ? p.A[ln.dd * N + ln.n0 + s] : 0.f;
     A2[s] = A[s] * kLog2e;
   }
-  const float Dd = (p.D && ln.active) ? p.D[ln.dd] : 0.f;
   const bool has_z = p.z != nullptr;
-  float dA_acc[kStates] = {}, dD_acc = 0.f, dbias_acc = 0.f;
+  float dA_acc[kStates] = {};
+
+  // The staging view: thread i handles channel i % kChannels of the block at steps i / kChannels + j TPC.
+  // Threads 0 .. kChannels - 1 also form the outputs of their channel (st_c == threadIdx.x) and keep its
+  // dD / ddelta_bias sums.
+  const int st_c = threadIdx.x % kChannels;
+  const int64_t st_d = int64_t(blockIdx.x) * kChannels + st_c;
+  const bool st_ok = st_d < dim;
+  const float st_bias = (p.delta_bias && st_ok) ? p.delta_bias[st_d] : 0.f;
+  const float st_D = (p.D && st_ok) ? p.D[st_d] : 0.f;
+  const bool writes_outputs = threadIdx.x < kChannels;
+  float dD_acc = 0.f, dbias_acc = 0.f;
+  // This thread's share of the term sums after each group: items i = (step in group, dB / dC, state), the
+  // first ones taken by the threads past the output writers so that the two jobs run side by side. Decoded
+  // once here: d_state is a runtime value, and dividing by it every group costs more than the sums.
+  constexpr int kTermItems = (kGroup * 2 * kPad + kThreads - 1) / kThreads;
+  int term_item[kTermItems];  // state | dC << 7 | step in group << 8, or -1 for none
+#pragma unroll
+  for (int j = 0; j < kTermItems; ++j) {
+    const int i = (threadIdx.x + kThreads - kChannels) % kThreads + j * kThreads;
+    const int kk = i / (2 * N);
+    term_item[j] = kk < kGroup ? (i % N) | ((i / N) % 2) << 7 | kk << 8 : -1;
+  }
 
   // The block's work: its batch rows blockIdx.y, blockIdx.y + gridDim.y, ..., each walked from its last
   // chunk to its first; item w is chunk n_chunks - 1 - w % n_chunks of the block's row w / n_chunks.
   const int64_t n_items = (p.batch - blockIdx.y + gridDim.y - 1) / gridDim.y * n_chunks;
   const auto item_row = [&](int64_t w) { return int64_t(blockIdx.y) + w / n_chunks * gridDim.y; };
   const auto item_chunk = [&](int64_t w) { return n_chunks - 1 - w % n_chunks; };
-  // The staging view: thread i handles channel i % kChannels of the block at steps i / kChannels + j TPC.
-  const int st_c = threadIdx.x % kChannels;
-  const int64_t st_d = int64_t(blockIdx.x) * kChannels + st_c;
-  const bool st_ok = st_d < dim;
-  const float st_bias = (p.delta_bias && st_ok) ? p.delta_bias[st_d] : 0.f;
   float dh[kStates] = {};  // adjoint of h_t, carried backwards across chunks
   for (int64_t w = 0; w < n_items; ++w) {
     const int64_t b = item_row(w), c = item_chunk(w);
@@ -314,10 +359,10 @@ __global__ void __launch_bounds__(kThreads, 4)
 #pragma unroll
       for (int s = 0; s < kStates; ++s) dh[s] = 0.f;
     }
-    const int64_t row = b * L * dim + ln.dd;  // offset of (b, 0, d) in the contiguous tensors
     const int64_t t0 = c * K;
     const int len = static_cast<int>(min(static_cast<int64_t>(K), L - t0));
-    {  // the previous chunk ended with a barrier: staged and inputs are free
+    const int64_t st_row = b * L * dim + (st_ok ? st_d : 0);  // offset of (b, 0, st_d) in the contiguous tensors
+    {  // the previous item ended with a barrier: staged and inputs are free
       const RowInputs<T> st_in(p, b, st_ok ? st_d : 0);
       for (int i = threadIdx.x; i < 2 * K * kPad; i += kThreads) {
         const int n = i % kPad, k = (i / kPad) % K, which = i / (kPad * K);
@@ -325,9 +370,9 @@ __global__ void __launch_bounds__(kThreads, 4)
         const T* src = which == 0 ? st_in.B + t * p.B_l_stride : st_in.C + t * p.C_l_stride;
         staged[i] = (k < len && n < N) ? load_float(src + n) : 0.f;
       }
-      const T* dout_row = static_cast<const T*>(g.dout) + b * L * dim + (st_ok ? st_d : 0);
+      const T* dout_row = static_cast<const T*>(g.dout) + st_row;
 #pragma unroll
-      for (int j = 0; j < K * kChannels / kThreads; ++j) {
+      for (int j = 0; j < (K + TPC - 1) / TPC; ++j) {
         const int k = threadIdx.x / kChannels + j * TPC;
         const int64_t t = t0 + k;
         float u_t = 0.f, dt = 0.f, d_dt_dx = 0.f, gy = 0.f, dzc = 0.f;
@@ -344,11 +389,13 @@ __global__ void __launch_bounds__(kThreads, 4)
             dzc = dout_t * sig * (1.f + z_t * (1.f - sig));
           }
         }
-        inputs[(kInU * K + k) * kChannels + st_c] = u_t;
-        inputs[(kInDt * K + k) * kChannels + st_c] = dt;
-        inputs[(kInDtDx * K + k) * kChannels + st_c] = d_dt_dx;
-        inputs[(kInGy * K + k) * kChannels + st_c] = gy;
-        inputs[(kInDz * K + k) * kChannels + st_c] = dzc;
+        if (k < K) {
+          inputs[(kInU * K + k) * kChannels + st_c] = u_t;
+          inputs[(kInDt * K + k) * kChannels + st_c] = dt;
+          inputs[(kInDtDx * K + k) * kChannels + st_c] = d_dt_dx;
+          inputs[(kInGy * K + k) * kChannels + st_c] = gy;
+          inputs[(kInDz * K + k) * kChannels + st_c] = dzc;
+        }
       }
       __syncthreads();
     }
@@ -381,50 +428,76 @@ __global__ void __launch_bounds__(kThreads, 4)
         }
       }
     }
-    // Sum the parked terms of steps [k_lo, k_hi) over the block's channels: this channel group's partial of
-    // dB_t and dC_t. Every thread of the block calls it (len is uniform over the block).
-    const auto flush_terms = [&](int k_lo, int k_hi) {
+    // After the group of steps [k0, k0 + kGroup) (buffers `buf`): sum the parked terms over the block's
+    // channels into this channel group's partials of dB_t / dC_t, and each channel's lane sums into its
+    // du / ddelta / dz. Every thread of the block calls it (len is uniform over the block).
+    const auto flush_group = [&](int k0, int buf) {
       __syncthreads();
-      for (int i = threadIdx.x; i < (k_hi - k_lo) * 2 * N; i += kThreads) {
-        const int n = i % N, which = (i / N) % 2, k = k_lo + i / (2 * N);
-        const float* col = terms + ((k % kHalf) * kChannels * 2 + which) * kPad + n;
-        float sum = 0.f;
-#pragma unroll 8
-        for (int c = 0; c < kChannels; ++c) sum += col[c * 2 * kPad];
-        float* dst = which == 0 ? g.dB_part : g.dC_part;
-        dst[((int64_t(blockIdx.x) * p.batch + b) * L + t0 + k) * N + n] = sum;
+      if (writes_outputs && st_ok) {
+#pragma unroll
+        for (int kk = 0; kk < kGroup; ++kk) {
+          const int k = k0 + kk;
+          const float* sums = lane_sums + (buf * kGroup + kk) * kThreads * 4;
+          float yc = 0.f, ddt = 0.f, dhB = 0.f;
+#pragma unroll
+          for (int j = 0; j < TPC; ++j) {
+            const float4 v = *reinterpret_cast<const float4*>(sums + lane_sum_slot<TPC>(st_c, j) * 4);
+            yc += v.x;
+            ddt += v.y;
+            dhB += v.z;
+          }
+          const float u_t = inputs[(kInU * K + k) * kChannels + st_c];
+          const float gy = inputs[(kInGy * K + k) * kChannels + st_c];
+          const float du_t = fmaf(st_D, gy, inputs[(kInDt * K + k) * kChannels + st_c] * dhB);
+          const float ddelta_t = ddt * inputs[(kInDtDx * K + k) * kChannels + st_c];
+          // d loss / d z from y_pre (before the gate); the factor is 0 without z
+          const float dz_t = inputs[(kInDz * K + k) * kChannels + st_c] * fmaf(st_D, u_t, yc);
+          dD_acc = fmaf(gy, u_t, dD_acc);  // zero past len: gy and u are
+          dbias_acc += ddelta_t;
+          if (k < len) {
+            const int64_t o = st_row + (t0 + k) * dim;
+            static_cast<T*>(g.du)[o] = from_float<T>(du_t);
+            static_cast<T*>(g.ddelta)[o] = from_float<T>(ddelta_t);
+            if (has_z) static_cast<T*>(g.dz)[o] = from_float<T>(dz_t);
+          }
+        }
       }
-      __syncthreads();
+#pragma unroll
+      for (int j = 0; j < kTermItems; ++j) {
+        const int n = term_item[j] & 127, which = (term_item[j] >> 7) & 1, kk = term_item[j] >> 8;
+        const int k = k0 + kk;
+        if (term_item[j] < 0 || k >= len) continue;
+        const float* col = terms + (buf * kGroup * 2 + kk * 2 + which) * kTermBlock + n;
+        float acc[4] = {};
+#pragma unroll 2
+        for (int ch = 0; ch < kChannels; ch += 4) {
+#pragma unroll
+          for (int q = 0; q < 4; ++q) acc[q] += col[(ch + q) * kPad];
+        }
+        float* dst = which ? g.dC_part : g.dB_part;
+        dst[((int64_t(blockIdx.x) * p.batch + b) * L + t0 + k) * N + n] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+      }
     };
     // Walk the chunk backwards.
-    T* du_chunk = static_cast<T*>(g.du) + row + t0 * dim;
-    T* ddelta_chunk = static_cast<T*>(g.ddelta) + row + t0 * dim;
-    T* dz_chunk = has_z ? static_cast<T*>(g.dz) + row + t0 * dim : nullptr;
 #pragma unroll
     for (int k = K - 1; k >= 0; --k) {
-      if (k == kHalf - 1 && len > kHalf) flush_terms(kHalf, len);  // steps kHalf .. len - 1 are done
       // Steps past len (zero inputs, zero B / C) change nothing and store nothing: computing them instead
       // of branching around them lets the compiler overlap neighbouring steps.
-      const float u_t = input(kInU, k), dt = input(kInDt, k), d_dt_dx = input(kInDtDx, k);
+      const float u_t = input(kInU, k), dt = input(kInDt, k);
       const float gy = input(kInGy, k);  // d loss / d y_pre
       const float4 Bv = staged_B(k), Cv = staged_C(k);
       const float Bs[kStates] = {Bv.x, Bv.y, Bv.z, Bv.w}, Cs[kStates] = {Cv.x, Cv.y, Cv.z, Cv.w};
-      float yc = 0.f;
-#pragma unroll
-      for (int s = 0; s < kStates; ++s) yc += Cs[s] * hist[k][s];
-      // d loss / d z from y_pre (before the gate); the factor is 0 without z. Computed either way: a branch
-      // per step would keep the compiler from overlapping steps.
-      const float dz_t = input(kInDz, k) * (sum_over_channel_lanes<TPC>(yc) + Dd * u_t);
       // With dh the adjoint of h_t (C gy added), per state: dC = gy h_t, dB = dh dt u, and through
       // h_t = a h_{t-1} + dt u B with a = exp(dt A): d dt gets dh a h_{t-1} A + dh B u, dA gets
       // dh a h_{t-1} dt, du gets dh B dt, and dh a is the adjoint of h_{t-1}. The dh B u terms are summed
       // as u (sum of dh B), one multiply a step instead of one a state.
       const float dtu = dt * u_t;
-      float ddt = 0.f, dhB = 0.f, dB[kStates], dC[kStates];
+      float yc = 0.f, ddt = 0.f, dhB = 0.f, dB[kStates], dC[kStates];
 #pragma unroll
       for (int s = 0; s < kStates; ++s) {
         const float a = fast_exp2(dt * A2[s]);
         const float h_prev = k > 0 ? hist[k - 1][s] : h0[s];
+        yc = fmaf(Cs[s], hist[k][s], yc);
         dh[s] = fmaf(Cs[s], gy, dh[s]);
         dC[s] = gy * hist[k][s];
         dB[s] = dh[s] * dtu;
@@ -434,31 +507,25 @@ __global__ void __launch_bounds__(kThreads, 4)
         ddt = fmaf(dh_a_hprev, A[s], ddt);
         dA_acc[s] = fmaf(dh_a_hprev, dt, dA_acc[s]);
       }
-      ddt = sum_over_channel_lanes<TPC>(fmaf(u_t, dhB, ddt));
-      dhB = sum_over_channel_lanes<TPC>(dhB);
-      const float du_t = Dd * gy + dt * dhB;
-      const float ddelta_t = ddt * d_dt_dx;
-      dD_acc += gy * u_t;  // every lane of a channel holds the same sums; lane 0 writes them
-      dbias_acc += ddelta_t;
-      const int o = k * static_cast<int>(dim);  // from (b, t0, d)
-      const bool store = ln.slice == 0 && ln.active && k < len;  // predicates, no branch
-      if (store) du_chunk[o] = from_float<T>(du_t);
-      if (store) ddelta_chunk[o] = from_float<T>(ddelta_t);
-      if (store && has_z) dz_chunk[o] = from_float<T>(dz_t);
-      float* slot = terms + (((k % kHalf) * kChannels + channel_in_block) * 2) * kPad + ln.n0;
+      const int buf = (k / kGroup) % 2, kk = k % kGroup;
+      float* slot = terms + (buf * kGroup + kk) * 2 * kTermBlock + channel_in_block * kPad + ln.n0;
       *reinterpret_cast<float4*>(slot) = make_float4(dB[0], dB[1], dB[2], dB[3]);
-      *reinterpret_cast<float4*>(slot + kPad) = make_float4(dC[0], dC[1], dC[2], dC[3]);
+      *reinterpret_cast<float4*>(slot + kTermBlock) = make_float4(dC[0], dC[1], dC[2], dC[3]);
+      float* sum_slot = lane_sums + ((buf * kGroup + kk) * kThreads + lane_sum_slot<TPC>(channel_in_block, ln.slice)) * 4;
+      *reinterpret_cast<float4*>(sum_slot) = make_float4(yc, fmaf(u_t, dhB, ddt), dhB, 0.f);
+      // A group is done: sum it (groups wholly past len have nothing to sum; len is uniform over the block).
+      if (kk == 0 && k < len) flush_group(k, buf);
     }
-    flush_terms(0, min(len, kHalf));
+    __syncthreads();  // the last group's sums read inputs; the next item restages them
   }
   if (ln.active) {
 #pragma unroll
     for (int s = 0; s < kStates; ++s)
       if (ln.n0 + s < N) g.dA_part[(int64_t(blockIdx.y) * dim + ln.d) * N + ln.n0 + s] = dA_acc[s];
-    if (ln.slice == 0) {
-      if (g.dD_part) g.dD_part[int64_t(blockIdx.y) * dim + ln.d] = dD_acc;
-      if (g.ddelta_bias_part) g.ddelta_bias_part[int64_t(blockIdx.y) * dim + ln.d] = dbias_acc;
-    }
+  }
+  if (writes_outputs && st_ok) {
+    if (g.dD_part) g.dD_part[int64_t(blockIdx.y) * dim + st_d] = dD_acc;
+    if (g.ddelta_bias_part) g.ddelta_bias_part[int64_t(blockIdx.y) * dim + st_d] = dbias_acc;
   }
 }
 
@@ -493,6 +560,19 @@ int64_t channel_blocks(const SelectiveScanCudaParams& p, int tpc) {
 
 constexpr int64_t kMaxGridY = 65535;
 
+}  // namespace
+
+namespace {
+// Sequences of one chunk take a shorter chunk in the backward when it still covers them, so that the step
+// loop (unrolled over the chunk) does not pay for idle steps: 14 for the 13 tokens of a 12-feature table.
+// Only at 4 lanes a channel (d_state 9..16, the usual 16), to bound the kernels compiled.
+constexpr int kShortChunkLanes = 4;
+int backward_chunk_steps(int64_t seqlen, int tpc) {
+  if (tpc != kShortChunkLanes) return kScanChunk;
+  for (const int k : {8, 12, 14})
+    if (seqlen <= k) return k;
+  return kScanChunk;
+}
 }  // namespace
 
 ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p) {
@@ -583,15 +663,27 @@ void selective_scan_bwd_cuda(const SelectiveScanCudaParams& p, const SelectiveSc
   }
   const dim3 grid(static_cast<unsigned>(split.channel_groups), static_cast<unsigned>(split.batch_groups));
   const int tpc = lanes_per_channel(p.dstate, kStates);
-  // terms (K / 2 x threads x 2 x 4 floats, 32 KiB) + staged B / C (2 x K x padded d_state floats) + staged
-  // backward inputs (kBackwardInputs x K x channels per block).
-  const size_t smem = sizeof(float) * (kScanChunk / 2 * kThreads * 2 * kStates + 2 * kScanChunk * tpc * kStates +
-                                       kBackwardInputs * kScanChunk * (kThreads / tpc));
+  const int steps = backward_chunk_steps(p.seqlen, tpc);
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
     dispatch_lanes(tpc, [&](auto lanes) {
-      auto* kernel = scan_bwd_kernel<decltype(dtype_tag), decltype(lanes)::value>;
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-      kernel<<<grid, kThreads, smem, stream>>>(p, g);
+      using T = decltype(dtype_tag);
+      constexpr int kLanes = decltype(lanes)::value;
+      const auto launch = [&](auto chunk) {
+        constexpr int kK = decltype(chunk)::value;
+        auto* kernel = scan_bwd_kernel<T, kLanes, kK>;
+        const size_t smem = sizeof(float) * BackwardSmem<kLanes, kK>::kFloats;
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+        kernel<<<grid, kThreads, smem, stream>>>(p, g);
+      };
+      if constexpr (kLanes == kShortChunkLanes) {
+        switch (steps) {
+          case 8: launch(IntConstant<8>{}); return;
+          case 12: launch(IntConstant<12>{}); return;
+          case 14: launch(IntConstant<14>{}); return;
+          default: break;
+        }
+      }
+      launch(IntConstant<kScanChunk>{});
     });
   });
   check_launch("selective_scan backward");
