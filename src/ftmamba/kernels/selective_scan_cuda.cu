@@ -110,6 +110,7 @@ enum ForwardInput { kFwdDt = 0, kFwdDtU, kFwdSkip, kFwdGate, kForwardInputs };
 template <typename T, int TPC, int S, int TILE, bool kSummary>
 __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveScanCudaParams p, const ScanSegments seg) {
   constexpr bool kPrefetch = S < 16;
+  constexpr int kStopEvery = S == 16 ? 2 : TILE;
   static_assert(kScanChunk % TILE == 0, "chunk boundaries must fall on tile boundaries");
   constexpr int kPad = TPC * S;                                       // states per channel, padded
   constexpr int kChannels = kThreads / TPC;                           // channels per block
@@ -224,7 +225,11 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
       }
       __syncthreads();
 #pragma unroll
-      for (int k = 0; k < TILE; ++k) {  // no branch: steps past the end have dt = 0 and are not stored
+      for (int k = 0; k < TILE; ++k) {  // steps past the end have dt = 0 and are not stored
+        // At 16 states a lane, one step's 16 exps keep the lane busy, so a tile may stop early at the end of
+        // a short sequence (every kStopEvery steps: 13 steps run 14 instead of 16) without losing overlap.
+        // At 4, overlapping neighbouring steps matters more, and the loop has no branch.
+        if (kStopEvery < TILE && k % kStopEvery == 0 && t0 + k >= t_end) break;
         const float dt = get_in(kFwdDt, k), dtu = get_in(kFwdDtU, k);
         // One update of the states; the main pass also contracts them with C_t (the summary pass needs only
         // the end state and the summed dt).
@@ -529,6 +534,45 @@ __global__ void __launch_bounds__(kThreads, 4)
   }
 }
 
+// One output element a thread of the sums of a backward's partials: the flat index runs over dB, dC (their
+// `bc` elements each, converted to T), dA (`a`), dD and ddelta_bias (`d` each, when present). The partials
+// of an element are `stride` apart; four running sums let their loads overlap.
+template <typename T>
+__global__ void sum_partials_kernel(const ScanPartialSums s) {
+  const int64_t bc = s.batch * s.seqlen * s.dstate, a = s.dim * s.dstate, d = s.dim;
+  const int64_t total = 2 * bc + a + 2 * d;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    const float* src;
+    int64_t e, parts, stride;
+    if (i < 2 * bc) {
+      e = i < bc ? i : i - bc;
+      src = i < bc ? s.dB_part : s.dC_part;
+      parts = s.split.channel_groups;
+      stride = bc;
+    } else {
+      const int64_t j = i - 2 * bc;
+      e = j < a ? j : (j - a) % d;
+      src = j < a ? s.dA_part : (j < a + d ? s.dD_part : s.ddelta_bias_part);
+      parts = s.split.batch_groups;
+      stride = j < a ? a : d;
+      if (src == nullptr) continue;
+    }
+    float acc[4] = {};
+    int64_t g = 0;
+    for (; g + 4 <= parts; g += 4) {
+#pragma unroll
+      for (int q = 0; q < 4; ++q) acc[q] += __ldg(src + (g + q) * stride + e);
+    }
+    for (; g < parts; ++g) acc[0] += __ldg(src + g * stride + e);
+    const float sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    if (i < bc) static_cast<T*>(s.dB)[e] = from_float<T>(sum);
+    else if (i < 2 * bc) static_cast<T*>(s.dC)[e] = from_float<T>(sum);
+    else if (i < 2 * bc + a) s.dA[e] = sum;
+    else if (i < 2 * bc + a + d) s.dD[e] = sum;
+    else s.ddelta_bias[e] = sum;
+  }
+}
+
 // Lanes per channel: enough for d_state states at `per_lane` each, a power of two.
 int lanes_per_channel(int64_t dstate, int per_lane) {
   int tpc = 1;
@@ -687,6 +731,18 @@ void selective_scan_bwd_cuda(const SelectiveScanCudaParams& p, const SelectiveSc
     });
   });
   check_launch("selective_scan backward");
+}
+
+void selective_scan_sum_partials_cuda(const ScanPartialSums& s) {
+  const int64_t total = 2 * s.batch * s.seqlen * s.dstate + s.dim * s.dstate + 2 * s.dim;
+  if (total == 0) return;
+  constexpr int kSumThreads = 256;
+  const int64_t blocks = std::min<int64_t>((total + kSumThreads - 1) / kSumThreads, int64_t(cuda_sm_count()) * 16);
+  dispatch_dtype(s.dtype, [&](auto dtype_tag) {
+    sum_partials_kernel<decltype(dtype_tag)>
+        <<<static_cast<unsigned>(blocks), kSumThreads, 0, static_cast<cudaStream_t>(s.stream)>>>(s);
+  });
+  check_launch("selective_scan partial sums");
 }
 
 }  // namespace ftmamba::kernels

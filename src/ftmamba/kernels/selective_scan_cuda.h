@@ -98,10 +98,32 @@ struct SelectiveScanCudaGrads {
   float* ddelta_bias_part = nullptr;
 };
 
+// The gradients the backward's partials sum to (over their first axis), formed by one kernel launch.
+//   dB, dC : (batch, seqlen, dstate) in `dtype`     dA : (dim, dstate) float32
+//   dD, ddelta_bias : (dim) float32, null when their partials are
+struct ScanPartialSums {
+  ScanBackwardSplit split;
+  int64_t batch = 0, seqlen = 0, dim = 0, dstate = 0;
+  CudaDtype dtype = CudaDtype::kFloat32;
+  const float* dB_part = nullptr;
+  const float* dC_part = nullptr;
+  const float* dA_part = nullptr;
+  const float* dD_part = nullptr;
+  const float* ddelta_bias_part = nullptr;
+  void* dB = nullptr;
+  void* dC = nullptr;
+  float* dA = nullptr;
+  float* dD = nullptr;
+  float* ddelta_bias = nullptr;
+  void* stream = nullptr;  // cudaStream_t
+};
+
 // y = (<C_t, h_t> + D u_t) * silu(z_t), h_t = exp(dt_t A) h_{t-1} + dt_t B_t u_t, dt_t = softplus(delta_t + bias).
 // Throws std::runtime_error on a launch failure or d_state > kScanMaxDstate.
 void selective_scan_fwd_cuda(const SelectiveScanCudaParams& p);
 // Needs p.saved_states from a forward on the same inputs. Deterministic.
 void selective_scan_bwd_cuda(const SelectiveScanCudaParams& p, const SelectiveScanCudaGrads& g);
+// Sums every partial of a backward in one launch (a fixed order per element: deterministic).
+void selective_scan_sum_partials_cuda(const ScanPartialSums& s);
 
 }  // namespace ftmamba::kernels

@@ -180,15 +180,37 @@ void backward_into(const ScanInputs& in, const Tensor& saved_states, const Tenso
 }
 
 ScanGradients reduce_partials(const ScanInputs& in, const ScanBackwardBuffers& b) {
+  const int64_t batch = in.u.size(0), L = in.u.size(1), dim = in.u.size(2), N = in.A.size(1);
+  const auto f32 = in.u.options().dtype(torch::kFloat32);
   ScanGradients g;
   g.du = b.du;
   g.ddelta = b.ddelta;
   g.dz = b.dz;
-  g.dB = b.dB_part.sum(0).to(in.u.scalar_type());
-  g.dC = b.dC_part.sum(0).to(in.u.scalar_type());
-  g.dA = b.dA_part.sum(0);
-  if (b.dD_part.defined()) g.dD = b.dD_part.sum(0);
-  if (b.ddelta_bias_part.defined()) g.ddelta_bias = b.ddelta_bias_part.sum(0);
+  g.dB = torch::empty({batch, L, N}, in.u.options());
+  g.dC = torch::empty({batch, L, N}, in.u.options());
+  g.dA = torch::empty({dim, N}, f32);
+  if (b.dD_part.defined()) g.dD = torch::empty({dim}, f32);
+  if (b.ddelta_bias_part.defined()) g.ddelta_bias = torch::empty({dim}, f32);
+  const c10::cuda::CUDAGuard guard(in.u.device());
+  kernels::ScanPartialSums s;
+  s.split = {b.dB_part.size(0), b.dA_part.size(0)};
+  s.batch = batch;
+  s.seqlen = L;
+  s.dim = dim;
+  s.dstate = N;
+  s.dtype = cuda_util::dtype_of(in.u, "selective_scan");
+  s.dB_part = b.dB_part.data_ptr<float>();
+  s.dC_part = b.dC_part.data_ptr<float>();
+  s.dA_part = b.dA_part.data_ptr<float>();
+  s.dD_part = float_ptr_or_null(b.dD_part);
+  s.ddelta_bias_part = float_ptr_or_null(b.ddelta_bias_part);
+  s.dB = g.dB.data_ptr();
+  s.dC = g.dC.data_ptr();
+  s.dA = g.dA.data_ptr<float>();
+  s.dD = float_ptr_or_null(g.dD);
+  s.ddelta_bias = float_ptr_or_null(g.ddelta_bias);
+  s.stream = cuda_util::stream_for(in.u);
+  kernels::selective_scan_sum_partials_cuda(s);
   return g;
 }
 
