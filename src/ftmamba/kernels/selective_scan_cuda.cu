@@ -11,11 +11,13 @@
 //
 // Backward: a channel's states are split over TPC = d_state / 4 lanes (4 for N = 16): the chunk's
 // recomputed states (kScanChunk x 4 floats) must fit in registers. Chunks are walked in reverse; each is
-// recomputed from its saved start state, then walked backwards with the adjoint state dh. Each lane parks
-// its dB / dC terms in shared memory (two 16-byte stores per step) and the block sums them over its
-// channels every half chunk; dA / dD / ddelta_bias stay in registers across the batch rows a block visits.
-// All partial sums are written out and reduced by the caller: no atomics, so the result is deterministic.
-// Like the forward's, the step loops have no branches (steps past the end have zero inputs).
+// recomputed from its saved start state, then walked backwards with the adjoint state dh. Each step a lane
+// parks, in shared memory, its dB / dC terms and its shares of <C, h>, d dt and <dh, B> (three 16-byte
+// stores, no shuffles); every kGroup steps the block sums the terms over its channels and each channel's
+// shares into its du / ddelta / dz, written as whole rows. dA stays in the lanes' registers and dD /
+// ddelta_bias in the channel's summing thread across the batch rows a block visits. All partial sums are
+// written out and summed by one more kernel (sum_partials_kernel): no atomics, so the result is
+// deterministic. Like the forward's, the step loops have no branches (steps past the end have zero inputs).
 #include <algorithm>
 
 #include "ftmamba/kernels/cuda_common.cuh"
