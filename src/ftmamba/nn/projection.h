@@ -1,10 +1,18 @@
 // defines: Projection, the one linear layer every mixer uses (Mamba's in/x/dt/out_proj, attention's
-// q/k/v/o, FFN layers). Parameters are "weight" (out, in) and optional "bias", as torch.nn.Linear names
-// them, so checkpoints match mamba_ssm / rtdl; fine-tuning adapters attach here.
+// q/k/v/o, FFN layers), with an optional LoRA adapter. Parameters are "weight" (out, in) and optional
+// "bias", as torch.nn.Linear names them, so checkpoints match mamba_ssm / rtdl; an adapter adds
+// "lora_A.weight" (rank, in) and "lora_B.weight" (out, rank), as PEFT names them.
 #pragma once
 #include <torch/torch.h>
 
 namespace ftmamba::nn {
+
+// A low-rank update of a frozen weight: W x + (alpha / rank) B A dropout(x) (Hu et al., LoRA).
+struct LoraOptions {
+  int64_t rank = 8;
+  double alpha = 16.0;
+  double dropout = 0.0;  // on the adapter's input only, in training mode
+};
 
 class ProjectionImpl : public torch::nn::Module {
  public:
@@ -18,8 +26,24 @@ class ProjectionImpl : public torch::nn::Module {
   int64_t in_features() const { return weight.size(1); }
   int64_t out_features() const { return weight.size(0); }
 
+  // Adds an adapter: A ~ U(+-1/sqrt(in)) (torch.nn.Linear's init, as PEFT's), B = 0, so the output is
+  // unchanged until B trains. On the weight's device and dtype. Throws if one is attached already.
+  void attach_lora(const LoraOptions& options);
+  bool has_lora() const { return !lora_A.is_empty(); }
+  // Folds the adapter into the weight, W += (alpha / rank) B A, and removes it. No-op without one.
+  void merge_lora();
+
   torch::Tensor weight;  // (out, in)
   torch::Tensor bias;    // (out) or undefined
+  torch::nn::Linear lora_A{nullptr};  // (in) -> (rank), no bias
+  torch::nn::Linear lora_B{nullptr};  // (rank) -> (out), no bias
+  double lora_scaling = 0.0;          // alpha / rank
+  double lora_dropout = 0.0;
+
+ private:
+  // (alpha / rank) B_rows A dropout(x): (..., in) -> (..., rows of B_rows); B_rows is lora_B's weight or a
+  // slice of its rows.
+  torch::Tensor lora_update(const torch::Tensor& x, const torch::Tensor& B_rows);
 };
 TORCH_MODULE(Projection);
 
