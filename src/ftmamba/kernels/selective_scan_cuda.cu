@@ -539,39 +539,45 @@ __global__ void __launch_bounds__(kThreads, 4)
 // One output element a thread of the sums of a backward's partials: the flat index runs over dB, dC (their
 // `bc` elements each, converted to T), dA (`a`), dD and ddelta_bias (`d` each, when present). The partials
 // of an element are `stride` apart; four running sums let their loads overlap.
+// Sum of the `parts` partials of element e, `stride` apart; four running sums let their loads overlap.
+__device__ __forceinline__ float sum_strided(const float* src, int64_t parts, int64_t stride, int64_t e) {
+  float acc[4] = {};
+  int64_t g = 0;
+  for (; g + 4 <= parts; g += 4) {
+#pragma unroll
+    for (int q = 0; q < 4; ++q) acc[q] += __ldg(src + (g + q) * stride + e);
+  }
+  for (; g < parts; ++g) acc[0] += __ldg(src + g * stride + e);
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+// One output element a thread of the sums of a backward's partials: the flat index runs over dB, dC (their
+// `bc` elements each, converted to T, summed over channel groups), dA (`a`), dD and ddelta_bias (`d` each,
+// when present; summed over batch groups).
 template <typename T>
 __global__ void sum_partials_kernel(const ScanPartialSums s) {
   const int64_t bc = s.batch * s.seqlen * s.dstate, a = s.dim * s.dstate, d = s.dim;
   const int64_t total = 2 * bc + a + 2 * d;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-    const float* src;
-    int64_t e, parts, stride;
     if (i < 2 * bc) {
-      e = i < bc ? i : i - bc;
-      src = i < bc ? s.dB_part : s.dC_part;
-      parts = s.split.channel_groups;
-      stride = bc;
+      const bool is_B = i < bc;
+      const int64_t e = is_B ? i : i - bc;
+      const float sum = sum_strided(is_B ? s.dB_part : s.dC_part, s.split.channel_groups, bc, e);
+      static_cast<T*>(is_B ? s.dB : s.dC)[e] = from_float<T>(sum);
+      continue;
+    }
+    const int64_t j = i - 2 * bc;
+    const float* src;
+    float* dst;
+    int64_t e, stride;
+    if (j < a) {
+      src = s.dA_part, dst = s.dA, e = j, stride = a;
+    } else if (j < a + d) {
+      src = s.dD_part, dst = s.dD, e = j - a, stride = d;
     } else {
-      const int64_t j = i - 2 * bc;
-      e = j < a ? j : (j - a) % d;
-      src = j < a ? s.dA_part : (j < a + d ? s.dD_part : s.ddelta_bias_part);
-      parts = s.split.batch_groups;
-      stride = j < a ? a : d;
-      if (src == nullptr) continue;
+      src = s.ddelta_bias_part, dst = s.ddelta_bias, e = j - a - d, stride = d;
     }
-    float acc[4] = {};
-    int64_t g = 0;
-    for (; g + 4 <= parts; g += 4) {
-#pragma unroll
-      for (int q = 0; q < 4; ++q) acc[q] += __ldg(src + (g + q) * stride + e);
-    }
-    for (; g < parts; ++g) acc[0] += __ldg(src + g * stride + e);
-    const float sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    if (i < bc) static_cast<T*>(s.dB)[e] = from_float<T>(sum);
-    else if (i < 2 * bc) static_cast<T*>(s.dC)[e] = from_float<T>(sum);
-    else if (i < 2 * bc + a) s.dA[e] = sum;
-    else if (i < 2 * bc + a + d) s.dD[e] = sum;
-    else s.ddelta_bias[e] = sum;
+    if (src != nullptr) dst[e] = sum_strided(src, s.split.batch_groups, stride, e);
   }
 }
 
@@ -606,19 +612,6 @@ int64_t channel_blocks(const SelectiveScanCudaParams& p, int tpc) {
 
 constexpr int64_t kMaxGridY = 65535;
 
-}  // namespace
-
-namespace {
-// Sequences of one chunk take a shorter chunk in the backward when it still covers them, so that the step
-// loop (unrolled over the chunk) does not pay for idle steps: 14 for the 13 tokens of a 12-feature table.
-// Only at 4 lanes a channel (d_state 9..16, the usual 16), to bound the kernels compiled.
-constexpr int kShortChunkLanes = 4;
-int backward_chunk_steps(int64_t seqlen, int tpc) {
-  if (tpc != kShortChunkLanes) return kScanChunk;
-  for (const int k : {8, 12, 14})
-    if (seqlen <= k) return k;
-  return kScanChunk;
-}
 }  // namespace
 
 ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p) {
@@ -709,7 +702,6 @@ void selective_scan_bwd_cuda(const SelectiveScanCudaParams& p, const SelectiveSc
   }
   const dim3 grid(static_cast<unsigned>(split.channel_groups), static_cast<unsigned>(split.batch_groups));
   const int tpc = lanes_per_channel(p.dstate, kStates);
-  const int steps = backward_chunk_steps(p.seqlen, tpc);
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
     dispatch_lanes(tpc, [&](auto lanes) {
       using T = decltype(dtype_tag);
@@ -721,13 +713,13 @@ void selective_scan_bwd_cuda(const SelectiveScanCudaParams& p, const SelectiveSc
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
         kernel<<<grid, kThreads, smem, stream>>>(p, g);
       };
-      if constexpr (kLanes == kShortChunkLanes) {
-        switch (steps) {
-          case 8: launch(IntConstant<8>{}); return;
-          case 12: launch(IntConstant<12>{}); return;
-          case 14: launch(IntConstant<14>{}); return;
-          default: break;
-        }
+      // A sequence that fits one chunk takes the shortest chunk of 8, 12 or 14 steps that covers it, so that the
+      // step loop (unrolled over the chunk) does not pay for idle steps: 14 for the 13 tokens of a 12-feature
+      // table. Only at 4 lanes a channel (d_state 9..16, the usual 16), to bound the kernels compiled.
+      if constexpr (kLanes == 4) {
+        if (p.seqlen <= 8) return launch(IntConstant<8>{});
+        if (p.seqlen <= 12) return launch(IntConstant<12>{});
+        if (p.seqlen <= 14) return launch(IntConstant<14>{});
       }
       launch(IntConstant<kScanChunk>{});
     });

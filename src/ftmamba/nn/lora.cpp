@@ -36,23 +36,30 @@ bool lora_target_matches(const std::string& pattern, const std::string& module_p
 std::vector<std::string> attach_lora(torch::nn::Module& model, const LoraOptions& options,
                                      const std::vector<std::string>& targets) {
   if (targets.empty()) throw std::invalid_argument("LoRA: no targets given");
+  // One matching pass: which projections any target names, and which targets name any projection.
   auto all = projections(model);
-  for (const std::string& t : targets) {
-    bool any = false;
-    for (const auto& [path, proj] : all) any = any || lora_target_matches(t, path);
-    if (!any) {
-      std::string names;
-      for (const auto& [path, proj] : all) names += "\n  " + path;
-      throw std::invalid_argument("LoRA target '" + t + "' matches no projection of the model; they are:" + names);
-    }
+  std::vector<bool> target_used(targets.size(), false);
+  std::vector<size_t> chosen;
+  for (size_t p = 0; p < all.size(); ++p) {
+    bool hit = false;
+    for (size_t t = 0; t < targets.size(); ++t)
+      if (lora_target_matches(targets[t], all[p].first)) {
+        target_used[t] = true;
+        hit = true;
+      }
+    if (hit) chosen.push_back(p);
+  }
+  for (size_t t = 0; t < targets.size(); ++t) {
+    if (target_used[t]) continue;
+    std::string names;
+    for (const auto& [path, proj] : all) names += "\n  " + path;
+    throw std::invalid_argument("LoRA target '" + targets[t] + "' matches no projection of the model; they are:" +
+                                names);
   }
   std::vector<std::string> attached;
-  for (auto& [path, proj] : all) {
-    bool hit = false;
-    for (const std::string& t : targets) hit = hit || lora_target_matches(t, path);
-    if (!hit) continue;
-    proj->attach_lora(options);
-    attached.push_back(path);
+  for (const size_t p : chosen) {
+    all[p].second->attach_lora(options);
+    attached.push_back(all[p].first);
   }
   return attached;
 }
