@@ -1,5 +1,6 @@
 # Finds ftmamba's dependencies: LibTorch (CPU from Debian, or any CUDA LibTorch on
-# CMAKE_PREFIX_PATH), toml++, nlohmann-json, fmt (header-only: no ABI clash with a bundled fmt), CLI11, OpenMP, and optionally CUDA.
+# CMAKE_PREFIX_PATH), toml++, nlohmann-json, fmt (header-only: no ABI clash with a bundled fmt), CLI11, OpenMP, OpenSSL's
+# libcrypto (SHA-256 of a fine-tuned run's base model), and optionally CUDA.
 find_package(Torch REQUIRED)
 find_package(tomlplusplus QUIET)
 if(NOT tomlplusplus_FOUND)
@@ -15,6 +16,7 @@ find_package(nlohmann_json REQUIRED)
 find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenMP REQUIRED)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 
 # CUDA kernels are built only when LibTorch itself has CUDA and nvcc is available. When nvcc is there but
 # LibTorch is CPU-only (the CI and development machines), the .cu files are still compiled, on their own,

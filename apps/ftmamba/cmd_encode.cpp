@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "cli_device.h"
+#include "cli_precision.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/safetensors.h"
@@ -14,7 +15,7 @@ namespace ftmamba::cli {
 void add_encode_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("encode", "Write user or item embeddings to a safetensors file");
   struct Args {
-    std::string run, data, side, out, device = "auto";
+    std::string run, data, side, out, device = "auto", precision = "fp32";
     bool with_inputs = false;
   };
   auto args = std::make_shared<Args>();
@@ -23,10 +24,16 @@ void add_encode_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "Output .safetensors file")->required();
   cmd->add_option("--data", args->data, "Dataset folder (default: the one the run was trained on)");
   add_device_option(cmd, args->device);
+  add_precision_option(cmd, args->precision, " (default fp32)");
   cmd->add_flag("--with-inputs", args->with_inputs,
                 "Also write the encoder inputs: numerical, missing, categorical");
   cmd->callback([args] {
-    auto run = train::Run::load(args->run, choose_device(args->device));
+    const torch::Device device = choose_device(args->device);
+    auto run = train::Run::load(args->run, device);
+    // The tower in the chosen precision: autocast, or bf16 weights for bf16-pure.
+    const train::Precision precision = train::parse_precision(args->precision);
+    train::cast_weights(*run.model, precision);
+    train::AutocastScope autocast(precision, device);
     set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto dataset = data::Dataset::load(args->data.empty() ? run.data_dir : std::filesystem::path(args->data));
     const bool users = args->side == "user";

@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "cli_device.h"
+#include "cli_precision.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/train/run.h"
@@ -12,7 +13,7 @@ namespace ftmamba::cli {
 void add_eval_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Evaluate a trained run (model, oracle and popularity rows)");
   struct Args {
-    std::string run, data, device = "auto";
+    std::string run, data, device = "auto", precision = "fp32";
     bool json = false;
   };
   auto args = std::make_shared<Args>();
@@ -20,8 +21,14 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "Dataset folder (default: the one the run was trained on)");
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
   add_device_option(cmd, args->device);
+  add_precision_option(cmd, args->precision, " (default fp32)");
   cmd->callback([args] {
-    auto run = train::Run::load(args->run, choose_device(args->device));
+    const torch::Device device = choose_device(args->device);
+    auto run = train::Run::load(args->run, device);
+    // The towers (and the scoring) in the chosen precision: autocast, or bf16 weights for bf16-pure.
+    const train::Precision precision = train::parse_precision(args->precision);
+    train::cast_weights(*run.model, precision);
+    train::AutocastScope autocast(precision, device);
     set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto data = train::prepare_data(args->data.empty() ? run.data_dir : std::filesystem::path(args->data), run.config,
                                     &run.user_encoding, &run.item_encoding);

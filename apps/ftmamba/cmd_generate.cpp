@@ -9,21 +9,35 @@ namespace ftmamba::cli {
 void add_generate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate", "Generate a synthetic dataset from a known preference model");
   struct Args {
-    std::string preset = "spotify", out;
+    std::string preset = "spotify", out, drift;
     int64_t pairs = 160000;
-    uint64_t seed = 1;
+    uint64_t seed = 1, drift_seed = 0;
+    double drift_strength = 0.7;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--preset", args->preset, "Dataset preset")->capture_default_str();
   cmd->add_option("--pairs", args->pairs, "Number of user-action pairs")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->seed, "Random seed")->capture_default_str();
   cmd->add_option("--out", args->out, "Output dataset folder")->required();
+  cmd->add_option("--drift", args->drift,
+                  "Shift the preferences of one user segment, COLUMN=LEVEL or COLUMN>X / COLUMN<X (e.g. "
+                  "premium=yes, age>40): same users, items and other users' interactions as without --drift");
+  cmd->add_option("--drift-strength", args->drift_strength, "How far the segment's taste moves, in (0, 1]")
+      ->capture_default_str();
+  cmd->add_option("--drift-seed", args->drift_seed, "Seed of the direction the segment moves toward")
+      ->capture_default_str();
   cmd->callback([args] {
     data::GenerateOptions opts;
     opts.pairs = args->pairs;
     opts.seed = args->seed;
+    if (!args->drift.empty()) {
+      opts.drift = data::Drift::parse(args->drift);
+      opts.drift->strength = args->drift_strength;
+      opts.drift->direction_seed = args->drift_seed;
+    }
     data::generate_dataset(args->preset, opts, args->out);
-    fmt::print("wrote {} ({} preset, {} pairs, seed {})\n", args->out, args->preset, args->pairs, args->seed);
+    fmt::print("wrote {} ({} preset, {} pairs, seed {}{})\n", args->out, args->preset, args->pairs, args->seed,
+               opts.drift ? ", drift " + opts.drift->segment() : "");
   });
 }
 

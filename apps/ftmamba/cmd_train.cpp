@@ -6,12 +6,13 @@
 
 #include "commands.h"
 #include "cli_device.h"
+#include "cli_precision.h"
+#include "train_and_report.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/core/error.h"
-#include "ftmamba/eval/evaluate.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/train/precision.h"
 #include "ftmamba/train/run.h"
-#include "ftmamba/train/trainer.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
@@ -19,7 +20,7 @@ namespace fs = std::filesystem;
 void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a two-tower model and evaluate it on the test split");
   struct Args {
-    std::string data, out, model, config, device = "auto";
+    std::string data, out, model, config, device = "auto", precision;
     std::vector<std::string> sets;
     bool quiet = false, dry_run = false, no_graph = false;
   };
@@ -30,6 +31,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--config", args->config, "TOML config file")->check(CLI::ExistingFile);
   cmd->add_option("--set", args->sets, "Override a config key: section.key=value (repeatable)");
   add_device_option(cmd, args->device);
+  add_precision_option(cmd, args->precision, " (same as --set train.precision=...; default fp32)");
   cmd->add_flag("--no-graph", args->no_graph,
                 "On a GPU, run every step eagerly instead of replaying a CUDA graph of the full-batch step "
                 "(same as --set train.cuda_graph=false)");
@@ -41,10 +43,12 @@ void add_train_command(CLI::App& app) {
     if (!args->model.empty()) cfg.set("model.type", args->model);
     for (const auto& s : args->sets) cfg.set_assignment(s);
     if (args->no_graph) cfg.train.cuda_graph = false;
+    if (!args->precision.empty()) cfg.train.precision = args->precision;
     cfg.validate();
     torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
     set_cpu_threads(static_cast<int>(cfg.train.threads));
     const torch::Device device = choose_device(args->device);
+    train::check_precision_supported(train::parse_precision(cfg.train.precision), device);
 
     auto data = train::prepare_data(args->data, cfg);
     train::Run run;
@@ -55,9 +59,10 @@ void add_train_command(CLI::App& app) {
     run.model = train::build_model(cfg, data.user_encoding, data.item_encoding);
     run.model->to(device);  // before the optimizer sees the parameters
     const int64_t n_params = train::count_parameters(*run.model);
-    fmt::print(stderr, "{}: {} users, {} items, {} interactions ({} train / {} valid / {} test); {} params; on {}\n",
+    fmt::print(stderr, "{}: {} users, {} items, {} interactions ({} train / {} valid / {} test); {} params; on {}, {}\n",
                args->data, data.users.size(), data.items.size(), data.dataset.interactions.size(),
-               data.split.train.size(), data.split.valid.size(), data.split.test.size(), n_params, device.str());
+               data.split.train.size(), data.split.valid.size(), data.split.test.size(), n_params, device.str(),
+               cfg.train.precision);
 
     if (args->dry_run) {
       const int64_t u = train::count_parameters(*run.model->user_tower), i = train::count_parameters(*run.model->item_tower);
@@ -66,40 +71,12 @@ void add_train_command(CLI::App& app) {
     }
     io::StagedDir out(args->out);
     io::write_file_atomic(out.path() / "config.json", run.config_json().dump(2) + "\n");
-    std::string history;
-    train::TrainOptions opts;
-    opts.quiet = args->quiet;
-    opts.on_epoch = [&](const nlohmann::json& rec) {
-      history += rec.dump() + "\n";
-      io::write_file_atomic(out.path() / "history.jsonl", history);
-      if (!args->quiet)
-        fmt::print(stderr, "epoch {:>3}  loss {:.4f}  valid HR@10 {:.4f}  {:.0f} samples/s  {:.1f}s{}\n",
-                   rec["epoch"].get<int64_t>(), rec["loss"].get<double>(),
-                   rec["valid"].value("HR@10", 0.0), rec["samples_per_sec"].get<double>(),
-                   rec["seconds"].get<double>(), rec["best"].get<bool>() ? "  *" : "");
+    TrainAndReport report;
+    report.quiet = args->quiet;
+    report.save_weights = [&](const fs::path& dir) {
+      train::save_model(dir / "model.safetensors", *run.model, {{"format", "pt"}});
     };
-    auto result = train::train_two_tower(run.model, data, cfg, opts);
-    train::save_model(out.path() / "model.safetensors", *run.model, {{"format", "pt"}});
-
-    auto negatives = eval::load_or_draw_negatives(out.path(), data, cfg.eval.sampled_negatives,
-                                                  static_cast<uint64_t>(cfg.eval.sample_seed), /*save=*/true);
-    auto ev = eval::evaluate_test(run.model, data, cfg.eval.batch_size, negatives);
-    nlohmann::ordered_json metrics;
-    metrics["model_type"] = cfg.model_label();
-    metrics["parameters"] = n_params;
-    metrics["best_epoch"] = result.best_epoch;
-    metrics["best_valid_HR@10"] = result.best_valid_hr10;
-    metrics["epochs_run"] = result.history.size();
-    metrics["stopped_early"] = result.stopped_early;
-    metrics["train_seconds"] = result.train_seconds;
-    metrics["train_samples_per_sec"] = result.samples_per_sec;
-    metrics["device"] = device.str();
-    metrics["test"] = ev;
-    io::write_file_atomic(out.path() / "metrics.json", metrics.dump(2) + "\n");
-    out.commit();
-    fmt::print("{}\n", eval::format_metrics_table(ev));
-    fmt::print("run written to {} (best epoch {}, {:.0f} train samples/s)\n", args->out, result.best_epoch,
-               result.samples_per_sec);
+    train_and_report(out, run, data, device, report);
   });
 }
 

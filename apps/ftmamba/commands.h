@@ -12,5 +12,7 @@ void add_encode_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_import_command(CLI::App& app);
+void add_finetune_command(CLI::App& app);
+void add_merge_command(CLI::App& app);
 
 }  // namespace ftmamba::cli

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "ftmamba 0.1.0");
   ftmamba::cli::add_generate_command(app);
   ftmamba::cli::add_train_command(app);
+  ftmamba::cli::add_finetune_command(app);
+  ftmamba::cli::add_merge_command(app);
   ftmamba::cli::add_eval_command(app);
   ftmamba::cli::add_recommend_command(app);
   ftmamba::cli::add_encode_command(app);

@@ -22,6 +22,36 @@
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/safetensors.h"
 
+namespace ftmamba::data {
+
+Drift Drift::parse(const std::string& segment) {
+  const size_t at = segment.find_first_of("=<>");
+  if (at == std::string::npos || at == 0 || at + 1 >= segment.size())
+    throw Error("--drift '" + segment + "': expected COLUMN=LEVEL, COLUMN>NUMBER or COLUMN<NUMBER");
+  Drift d;
+  d.column = segment.substr(0, at);
+  d.op = segment[at];
+  const std::string value = segment.substr(at + 1);
+  if (d.op == '=') {
+    d.level = value;
+  } else {
+    size_t used = 0;
+    try {
+      d.threshold = std::stod(value, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used != value.size()) throw Error("--drift '" + segment + "': '" + value + "' is not a number");
+  }
+  return d;
+}
+
+std::string Drift::segment() const {
+  return column + op + (op == '=' ? level : fmt::format("{}", threshold));
+}
+
+}  // namespace ftmamba::data
+
 namespace ftmamba::data::gen {
 namespace fs = std::filesystem;
 
@@ -607,6 +637,66 @@ std::string oracle_definition() {
          "the hidden taste and hidden popularity included (everything but the sampling noise): the ceiling.";
 }
 
+// ---- drift ---------------------------------------------------------------------------------------
+
+namespace {
+// Moves the tastes (and oracle parts) of the drift segment's users toward one random direction; returns how
+// many users the segment holds. Throws Error for an unknown column, a level no user has, an empty segment
+// or a strength outside (0, 1].
+int64_t apply_drift(const Drift& drift, const Table& users, int D, std::vector<double>& taste,
+                    std::vector<double>& oracle) {
+  if (!(drift.strength > 0.0 && drift.strength <= 1.0))
+    throw Error(fmt::format("--drift-strength must be in (0, 1], got {}", drift.strength));
+  const Column* col = nullptr;
+  std::string names;
+  for (const Column& c : users.columns) {
+    if (!c.feature) continue;
+    names += (names.empty() ? "" : ", ") + c.name;
+    if (c.name == drift.column) col = &c;
+  }
+  if (!col) throw Error("--drift: no user column '" + drift.column + "'; the user columns are: " + names);
+  if (col->categorical != (drift.op == '='))
+    throw Error("--drift: '" + drift.column + "' is " + (col->categorical ? "categorical: use COLUMN=LEVEL" :
+                                                                              "numerical: use COLUMN>X or COLUMN<X"));
+  const int64_t n = users.rows();
+  std::vector<int64_t> members;
+  for (int64_t u = 0; u < n; ++u) {
+    const bool in = col->categorical ? col->cat[u] == drift.level
+                                     : (drift.op == '>' ? col->num[u] > drift.threshold : col->num[u] < drift.threshold);
+    if (in) members.push_back(u);
+  }
+  if (members.empty()) {
+    std::string why = "--drift: the segment " + drift.segment() + " holds no user";
+    if (col->categorical) {
+      const std::set<std::string> levels(col->cat.begin(), col->cat.end());
+      std::string list;
+      for (const auto& l : levels) list += (list.empty() ? "" : ", ") + l;
+      why += "; the levels of " + col->name + " are: " + list;
+    }
+    throw Error(why);
+  }
+  double sq = 0.0;
+  for (double x : taste) sq += x * x;
+  const double rms = std::sqrt(sq / static_cast<double>(std::max<int64_t>(n, 1)));
+  Rng r = Rng::stream(drift.direction_seed, "drift:direction");
+  std::vector<double> g(D);
+  double norm = 0.0;
+  for (double& x : g) {
+    x = r.normal();
+    norm += x * x;
+  }
+  norm = std::sqrt(norm);
+  const double s = drift.strength;
+  for (int64_t u : members)
+    for (int d = 0; d < D; ++d) {
+      const double target = rms * g[d] / norm;
+      taste[u * D + d] = (1.0 - s) * taste[u * D + d] + s * target;
+      oracle[u * D + d] = (1.0 - s) * oracle[u * D + d] + s * target;
+    }
+  return static_cast<int64_t>(members.size());
+}
+}  // namespace
+
 // ---- the engine ----------------------------------------------------------------------------------
 
 Result generate(const Spec& spec, const GenerateOptions& options) {
@@ -669,6 +759,8 @@ Result generate(const Spec& spec, const GenerateOptions& options) {
       for (int d = 0; d < D; ++d) taste[u * D + d] += w * sd * r.normal();
     }
   }
+  std::vector<double> user_oracle = U.oracle;  // (n_users, D) the feature-explained part
+  if (options.drift) res.drifted_users = apply_drift(*options.drift, spec.users, D, taste, user_oracle);
   {
     Rng r = Rng::stream(seed, "hidden:popularity");
     for (double& x : P.truth) x += m.popularity_hidden * r.normal();
@@ -752,10 +844,10 @@ Result generate(const Spec& spec, const GenerateOptions& options) {
   }
 
   // The oracle, on the logit scale (temperature folded into the user side and the bias).
-  res.user_factors.resize(U.oracle.size());
+  res.user_factors.resize(user_oracle.size());
   res.item_factors.resize(V.oracle.size());
   res.item_bias.resize(n_items);
-  for (size_t i = 0; i < U.oracle.size(); ++i) res.user_factors[i] = static_cast<float>(U.oracle[i] * inv_t);
+  for (size_t i = 0; i < user_oracle.size(); ++i) res.user_factors[i] = static_cast<float>(user_oracle[i] * inv_t);
   for (size_t i = 0; i < V.oracle.size(); ++i) res.item_factors[i] = static_cast<float>(V.oracle[i]);
   for (int64_t i = 0; i < n_items; ++i) res.item_bias[i] = static_cast<float>(P.oracle[i] * inv_t);
   res.true_user_factors.resize(taste.size());
@@ -868,6 +960,15 @@ void write_dataset(const Spec& spec, const Result& res, const GenerateOptions& o
     j["seed"] = options.seed;
     j["pairs"] = pairs;
     j["counts"] = {{"users", n_users}, {"items", n_items}, {"interactions", pairs}};
+    if (options.drift)
+      j["drift"] = {{"segment", options.drift->segment()},
+                    {"strength", options.drift->strength},
+                    {"direction_seed", options.drift->direction_seed},
+                    {"users", res.drifted_users},
+                    {"definition",
+                     "the segment's users move their taste (and its feature-explained part) toward one random "
+                     "direction g: taste <- (1 - strength) taste + strength * rms_taste * g / |g|; all else "
+                     "is as the same seed without drift"}};
     j["description"] = spec.description;
     nlohmann::ordered_json model;
     model["latent_dim"] = m.dim;

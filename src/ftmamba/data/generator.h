@@ -5,6 +5,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -14,9 +15,30 @@
 
 namespace ftmamba::data {
 
+// A preference shift for one user segment (`generate --drift`): every user whose `column` satisfies the
+// condition moves their taste toward one shared random direction:
+//   taste_u <- (1 - strength) taste_u + strength R g      (R: the rms norm of all users' tastes, |g| = 1)
+// and so does their feature-explained (oracle) part. Everything else, the tables, every other user's
+// interactions and every user's activity, stays as the same seed without drift makes it, so the drifted
+// dataset has the base dataset's schema, users and items, and differs only in what the segment picks.
+struct Drift {
+  std::string column;        // a user feature column
+  char op = '=';             // '=' (categorical level), '>' or '<' (numerical threshold)
+  std::string level;         // op '='
+  double threshold = 0.0;    // op '>' / '<'
+  double strength = 0.7;     // in (0, 1]
+  uint64_t direction_seed = 0;  // picks g
+
+  // "country=SE", "age>40", "age<25"; throws Error for anything else.
+  static Drift parse(const std::string& segment);
+  std::string segment() const;  // back to text
+};
+
 struct GenerateOptions {
-  int64_t pairs = 160000;  // interactions written, exactly
-  uint64_t seed = 1;
+  GenerateOptions(int64_t pairs_ = 160000, uint64_t seed_ = 1) : pairs(pairs_), seed(seed_) {}
+  int64_t pairs;  // interactions written, exactly
+  uint64_t seed;
+  std::optional<Drift> drift;
 };
 
 namespace gen {
@@ -197,6 +219,7 @@ struct Result {
   // identifiable from their feature values and their histories reveal the hidden parts.
   std::vector<float> true_user_factors, true_item_factors, true_item_bias;
   Checks checks;
+  int64_t drifted_users = 0;  // users in the drift segment (0 without --drift)
 };
 
 // Validates the spec (throws Error) and samples exactly `pairs` interactions. Deterministic in seed.

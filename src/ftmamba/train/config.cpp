@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/train/precision.h"
 
 namespace ftmamba::train {
 namespace {
@@ -80,6 +81,7 @@ std::vector<RunConfig::Field> RunConfig::fields() {
       {"train.threads", &train.threads},
       {"train.valid_users", &train.valid_users},
       {"train.cuda_graph", &train.cuda_graph},
+      {"train.precision", &train.precision},
       {"data.split", &data.split},
       {"data.min_frequency", &data.min_frequency},
       {"data.split_seed", &data.split_seed},
@@ -297,6 +299,7 @@ void RunConfig::validate() const {
   require(train.negatives >= 1, "train.negatives must be >= 1");
   require(train.threads >= 0, "train.threads must be >= 0");
   require(train.patience >= 0 && train.valid_users >= 0, "train.patience and train.valid_users must be >= 0");
+  parse_precision(train.precision);  // throws, naming the choices
   require(data.split == "time" || data.split == "random", "data.split must be time or random");
   require(data.min_frequency >= 1, "data.min_frequency must be >= 1");
   require(eval.sampled_negatives >= 1 && eval.batch_size >= 1, "eval sizes must be >= 1");

@@ -29,6 +29,7 @@ struct TrainConfig {
   int64_t threads = 1;           // intra-op threads; this machine's two vCPUs behave as one core
   int64_t valid_users = 4000;    // users scored for early stopping each epoch; 0 = all
   bool cuda_graph = true;        // on a GPU, capture the full-batch step in a CUDA graph (--no-graph: off)
+  std::string precision = "fp32";  // fp32 | bf16 | fp16 | bf16-pure (see train/precision.h; --precision)
 };
 
 struct DataConfig {

@@ -7,6 +7,7 @@
 #include "ftmamba/core/device.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
+#include "ftmamba/train/precision.h"
 
 #ifdef FTMAMBA_WITH_CUDA
 #define FTMAMBA_CUDA_GRAPHS 1
@@ -34,6 +35,8 @@ struct FixedShapeStep::Impl {
   torch::Device device;
   bool use_graph;
   MultiTensorAdamW optimizer;
+  Precision precision;
+  std::optional<DynamicLossScaler> scaler;  // fp16 only
   bool softmax;
   std::unordered_map<int64_t, int64_t> first_seen;  // pack()'s item -> first pair, kept to reuse its buckets
   // The ids of a step, packed as [users (len) | items (len * items_per_pair) | first_col (len, softmax)]:
@@ -50,7 +53,8 @@ struct FixedShapeStep::Impl {
        int64_t b, bool graph)
       : model(std::move(m)), users(std::move(u)), items(std::move(i)), item_log_q(std::move(lq)), tc(t), batch(b),
         device(module_device(*model)), use_graph(graph && graphs_supported() && device.is_cuda()),
-        optimizer(*model, tc.weight_decay), softmax(tc.loss == "softmax") {
+        optimizer(*model, tc.weight_decay), precision(parse_precision(tc.precision)), softmax(tc.loss == "softmax") {
+    if (precision == Precision::kFp16) scaler.emplace(device);
     const auto host = torch::TensorOptions().dtype(torch::kInt64).pinned_memory(device.is_cuda());
     host_ids = torch::empty({packed_length(batch)}, host);
     device_ids = torch::empty({packed_length(batch)}, torch::TensorOptions().dtype(torch::kInt64).device(device));
@@ -74,8 +78,14 @@ struct FixedShapeStep::Impl {
   torch::Tensor forward_backward_update(const torch::Tensor& ids, int64_t len) {
     const int64_t n_items = len * items_per_pair();
     const auto user_rows = ids.narrow(0, 0, len), item_rows = ids.narrow(0, len, n_items);
-    const auto user_emb = model->encode_users(users.index_select(user_rows));  // (B, E)
-    const auto item_emb = model->encode_items(items.index_select(item_rows));  // (B items_per_pair, E)
+    torch::Tensor user_emb, item_emb;
+    {
+      // The towers in the training precision (no cast cache: each weight is cast once a step anyway, and a
+      // cache would outlive a captured graph); the loss in float32.
+      AutocastScope autocast(precision, device, /*cache=*/false);
+      user_emb = model->encode_users(users.index_select(user_rows)).to(torch::kFloat32);  // (B, E)
+      item_emb = model->encode_items(items.index_select(item_rows)).to(torch::kFloat32);  // (B items_per_pair, E)
+    }
     torch::Tensor loss;
     if (softmax) {
       const auto log_q = tc.logq ? item_log_q.index_select(0, item_rows) : torch::Tensor();
@@ -85,8 +95,20 @@ struct FixedShapeStep::Impl {
       loss = pointwise_batch_loss(user_emb, item_emb, tc.negatives, tc.loss, tc.temperature);
     }
     optimizer.zero_grad();
-    loss.backward();
-    optimizer.apply(tc.grad_clip);
+    if (!scaler) {
+      loss.backward();
+      optimizer.apply(tc.grad_clip);
+      return loss.detach();
+    }
+    // fp16: backward through the scaled loss, unscale (flagging inf / NaN), step unless flagged, adapt the
+    // scale. All on the device.
+    scaler->scale(loss).backward();
+    std::vector<torch::Tensor> grads;
+    for (auto& p : model->parameters())
+      if (p.grad().defined()) grads.push_back(p.grad());
+    scaler->unscale(grads);
+    optimizer.apply(tc.grad_clip, scaler->found_inf());
+    scaler->update();
     return loss.detach();
   }
 
@@ -142,6 +164,8 @@ double FixedShapeStep::step(const int64_t* users, const int64_t* items, int64_t 
   TORCH_CHECK(len >= 2 && len <= s_->batch, "FixedShapeStep: a batch holds 2 to ", s_->batch, " pairs, got ", len);
   return s_->step(users, items, len, lr);
 }
+
+int64_t FixedShapeStep::skipped_steps() const { return s_->scaler ? s_->scaler->skipped_steps() : 0; }
 
 bool FixedShapeStep::graph_captured() const {
 #ifdef FTMAMBA_CUDA_GRAPHS

@@ -29,6 +29,8 @@ class FixedShapeStep {
   // (read back, so the host waits for the step).
   double step(const int64_t* users, const int64_t* items, int64_t len, double lr);
   bool graph_captured() const;
+  // fp16: steps skipped so far because a gradient overflowed (reads the device); 0 otherwise.
+  int64_t skipped_steps() const;
   // This build can capture CUDA graphs (CUDA kernels and LibTorch >= 2.1).
   static bool graphs_supported();
 

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "ftmamba/train/optimizer.h"
 
@@ -66,8 +67,10 @@ void MultiTensorAdamW::set_lr(double lr) {
   if (fused_) lr_.fill_(lr);
 }
 
-void MultiTensorAdamW::apply(double max_norm) {
+void MultiTensorAdamW::apply(double max_norm, const torch::Tensor& found_inf) {
   torch::NoGradGuard no_grad;
+  // The host paths read the flag here; the fused path hands it to the kernel.
+  if (found_inf.defined() && !fused_ && found_inf.item<double>() != 0) return;
   if (max_norm > 0) {
     std::vector<torch::Tensor> grads;
     for (auto& g : groups_)
@@ -98,9 +101,16 @@ void MultiTensorAdamW::apply(double max_norm) {
     if (params.empty()) continue;
 #ifdef FTMAMBA_FUSED_ADAMW
     if (fused_) {
-      at::_foreach_add_(steps, 1);
+      if (found_inf.defined()) {
+        // A skipped step must not advance the counts either (they set the bias corrections).
+        const auto clean = 1.0 - found_inf;
+        for (auto& s : steps) s.add_(clean);
+      } else {
+        at::_foreach_add_(steps, 1);
+      }
       at::_fused_adamw_(params, grads, exp_avg, exp_avg_sq, /*max_exp_avg_sqs=*/{}, steps, lr_, beta1_, beta2_,
-                        g.weight_decay, eps_, /*amsgrad=*/false, /*maximize=*/false);
+                        g.weight_decay, eps_, /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/std::nullopt,
+                        found_inf.defined() ? std::optional<torch::Tensor>(found_inf) : std::nullopt);
       continue;
     }
 #endif

@@ -26,8 +26,10 @@ class MultiTensorAdamW {
   void set_lr(double lr);
   // Scales the gradients so that their global L2 norm is at most max_norm (none when max_norm <= 0), as
   // torch::nn::utils::clip_grad_norm_, then takes one AdamW step. Parameters without a gradient are left
-  // alone and their step count does not advance.
-  void apply(double max_norm);
+  // alone and their step count does not advance. found_inf (optional, () float32, from DynamicLossScaler):
+  // when it holds 1 the step is skipped: no parameter, moment or step count changes. On a GPU this is decided
+  // on the device, so the step stays capturable.
+  void apply(double max_norm, const torch::Tensor& found_inf = {});
   void step(double lr, double max_norm) {
     set_lr(lr);
     apply(max_norm);

@@ -5,6 +5,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/safetensors.h"
+#include "ftmamba/train/finetune.h"
 
 namespace ftmamba::train {
 namespace fs = std::filesystem;
@@ -71,6 +72,34 @@ void load_model(const fs::path& file, torch::nn::Module& model) {
   if (!tensors.empty()) throw Error(file.string() + ": unexpected tensor '" + tensors.begin()->first + "'");
 }
 
+namespace {
+// A LoRA run's weights: the base run's model (which must be the one the adapters were trained on), its
+// adapters attached where they were, then their trained values (and any trained extras) from the adapter file.
+void load_lora_weights(Run& run, const fs::path& cfg_file) {
+  const auto& ft = run.finetune;
+  fs::path base_model;
+  std::string recorded_hash;
+  FinetuneOptions options;
+  std::vector<std::string> adapted;
+  try {
+    base_model = fs::path(ft.at("base_run").get<std::string>()) / "model.safetensors";
+    recorded_hash = ft.at("base_model_sha256").get<std::string>();
+    options = FinetuneOptions::from_json(ft);
+    adapted = ft.at("adapted").get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cfg_file.string() + ": finetune: " + e.what());
+  }
+  if (!fs::exists(base_model))
+    throw Error(run.dir.string() + ": a LoRA run needs its base model, " + base_model.string() + ", which is missing");
+  if (const auto hash = sha256_file(base_model); hash != recorded_hash)
+    throw Error(base_model.string() + ": SHA-256 " + hash + " differs from " + recorded_hash +
+                ", the base these adapters were trained on");
+  load_model(base_model, *run.model);
+  nn::attach_lora(*run.model, options.lora, adapted);  // full paths: each matches its own projection
+  load_adapters(run.dir / "adapters.safetensors", *run.model);
+}
+}  // namespace
+
 nlohmann::json Run::config_json() const {
   nlohmann::json j;
   j["format"] = "ftmamba-run";
@@ -78,6 +107,7 @@ nlohmann::json Run::config_json() const {
   j["data_dir"] = data_dir.string();
   j["config"] = config.to_json();
   j["preprocessing"] = {{"users", user_encoding.to_json()}, {"items", item_encoding.to_json()}};
+  if (!finetune.is_null()) j["finetune"] = finetune;
   return j;
 }
 
@@ -101,8 +131,13 @@ Run Run::load(const fs::path& dir, torch::Device device) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(cfg_file.string() + ": " + e.what());
   }
+  if (j.contains("finetune")) run.finetune = j["finetune"];
   run.model = build_model(run.config, run.user_encoding, run.item_encoding);
-  load_model(model_file, *run.model);
+  if (!fs::exists(model_file) && run.is_lora()) {
+    load_lora_weights(run, cfg_file);
+  } else {
+    load_model(model_file, *run.model);
+  }
   run.model->to(device);
   run.model->eval();
   return run;

@@ -40,10 +40,15 @@ struct Run {
   RunConfig config;
   data::FeatureEncoding user_encoding, item_encoding;
   nn::TwoTower model{nullptr};
+  // Null for a trained run. A fine-tuned run: {"mode": "lora" | "full", "base_run", "base_model_sha256",
+  // the LoRA options, "adapted" (the projections with adapters), "trainable_parameters", ...}.
+  nlohmann::json finetune;
 
-  // Reads config.json and model.safetensors, with the model on `device`; throws Error naming the file when
-  // either is missing or bad.
+  // Reads config.json and the weights, with the model on `device`: model.safetensors, or for a LoRA run
+  // (which has none) the base run's model.safetensors, checked against the recorded SHA-256, plus
+  // adapters.safetensors. Throws Error naming the file when one is missing or bad.
   static Run load(const std::filesystem::path& dir, torch::Device device = torch::kCPU);
+  bool is_lora() const { return finetune.is_object() && finetune.value("mode", "") == "lora"; }
   nlohmann::json config_json() const;  // what config.json holds
 };
 

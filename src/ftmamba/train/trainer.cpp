@@ -14,6 +14,7 @@
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/optimizer.h"
+#include "ftmamba/train/precision.h"
 
 namespace ftmamba::train {
 namespace {
@@ -42,10 +43,13 @@ torch::Tensor to_tensor(const std::vector<int64_t>& v, torch::Device device = to
       .to(device, /*non_blocking=*/false, /*copy=*/true);
 }
 
-// `all` lives on the tower's device.
-torch::Tensor encode(nn::TowerEncoder& tower, const data::EncodedFeatures& all, const std::vector<int64_t>& rows) {
+// `all` lives on the tower's device. The tower runs in the training precision (autocast for the mixed ones);
+// the embeddings come back in float32, so that the loss is computed in float32 whatever the precision.
+torch::Tensor encode(nn::TowerEncoder& tower, const data::EncodedFeatures& all, const std::vector<int64_t>& rows,
+                     Precision precision) {
   auto f = all.index_select(to_tensor(rows, all.numerical.device()));
-  return tower.forward(f.numerical, f.missing, f.categorical);
+  AutocastScope autocast(precision, all.numerical.device());
+  return tower.forward(f.numerical, f.missing, f.categorical).to(torch::kFloat32);
 }
 
 std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
@@ -87,6 +91,7 @@ struct StepRunner::State {
   const PreparedData& data;
   torch::Device device;  // the model's
   const TrainConfig tc;
+  const Precision precision;
   std::unique_ptr<torch::optim::AdamW> optimizer;  // CPU only
   std::unique_ptr<FixedShapeStep> gpu_step;        // GPU only
   LrSchedule schedule;
@@ -96,8 +101,10 @@ struct StepRunner::State {
 
   State(nn::TwoTower m, const PreparedData& d, const RunConfig& cfg, int64_t total_steps)
       : model(std::move(m)), data(d), device(module_device(*model)), tc(cfg.train),
-        schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio), item_log_q(item_sampling_log_q(d)),
+        precision(parse_precision(tc.precision)), schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio), item_log_q(item_sampling_log_q(d)),
         rng(static_cast<uint64_t>(tc.seed) * 0x9E3779B97F4A7C15ULL + 1) {
+    check_precision_supported(precision, device);
+    cast_weights(*model, precision);  // bf16-pure only; before the optimizer takes the parameters
     if (device.is_cuda()) {
       gpu_step = std::make_unique<FixedShapeStep>(model, d.users.to(device), d.items.to(device),
                                                   torch::tensor(item_log_q).to(torch::kFloat32).to(device), tc,
@@ -117,7 +124,7 @@ struct StepRunner::State {
   torch::Tensor softmax_loss(const torch::Tensor& user_emb, const std::vector<int64_t>& users,
                              const std::vector<int64_t>& items) {
     Dedup di(items);
-    auto item_emb = encode(*model->item_tower, data.items, di.distinct);  // (U, E)
+    auto item_emb = encode(*model->item_tower, data.items, di.distinct, precision);  // (U, E)
     auto cols = to_tensor(di.column);
     torch::Tensor log_q;
     if (tc.logq) {
@@ -132,14 +139,14 @@ struct StepRunner::State {
   // items: the positives, then the negatives (add_negatives).
   torch::Tensor pointwise(const torch::Tensor& user_emb, const std::vector<int64_t>& items) {
     Dedup di(items);
-    auto item_emb = encode(*model->item_tower, data.items, di.distinct).index_select(0, to_tensor(di.column));
+    auto item_emb = encode(*model->item_tower, data.items, di.distinct, precision).index_select(0, to_tensor(di.column));
     return pointwise_batch_loss(user_emb, item_emb, tc.negatives, tc.loss, tc.temperature);
   }
 
   double cpu_step(const std::vector<int64_t>& users, const std::vector<int64_t>& items) {
     model->train();
     Dedup du(users);
-    auto user_emb = encode(*model->user_tower, data.users, du.distinct).index_select(0, to_tensor(du.column));  // (B, E)
+    auto user_emb = encode(*model->user_tower, data.users, du.distinct, precision).index_select(0, to_tensor(du.column));  // (B, E)
     auto loss = tc.loss == "softmax" ? softmax_loss(user_emb, users, items) : pointwise(user_emb, items);
     schedule.apply(*optimizer, global_step);
     optimizer->zero_grad();
@@ -180,6 +187,8 @@ double StepRunner::step(const int64_t* rows, int64_t len) {
   return loss;
 }
 
+int64_t StepRunner::skipped_steps() const { return s_->gpu_step ? s_->gpu_step->skipped_steps() : 0; }
+
 bool StepRunner::graph_captured() const { return s_->gpu_step && s_->gpu_step->graph_captured(); }
 
 TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const RunConfig& cfg,
@@ -202,6 +211,7 @@ TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const
     const auto t0 = Clock::now();
     double loss_sum = 0;
     int64_t samples = 0;
+    const int64_t skipped_before = runner.skipped_steps();
     for (int64_t step = 0; step < steps_per_epoch; ++step) {
       const int64_t start = step * tc.batch_size, len = std::min(tc.batch_size, n_train - start);
       if (len < 2) break;  // a one-pair batch has no in-batch negatives
@@ -233,6 +243,7 @@ TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const
     rec["lr"] = runner.current_lr();
     rec["seconds"] = seconds;
     rec["samples_per_sec"] = seconds > 0 ? samples / seconds : 0.0;
+    rec["skipped_steps"] = runner.skipped_steps() - skipped_before;
     rec["valid"] = valid;
     rec["best"] = improved;
     result.history.push_back(rec);

@@ -13,7 +13,8 @@ namespace ftmamba::train {
 struct TrainOptions {
   bool quiet = false;
   // Called after every epoch with its history record
-  // {"epoch", "loss", "lr", "seconds", "samples_per_sec", "valid": {metrics}, "best"}.
+  // {"epoch", "loss", "lr", "seconds", "samples_per_sec", "skipped_steps", "valid": {metrics}, "best"};
+  // skipped_steps: the epoch's steps skipped by fp16 loss scaling after a gradient overflow.
   std::function<void(const nlohmann::json&)> on_epoch;
 };
 
@@ -37,6 +38,8 @@ class StepRunner {
   double current_lr() const;
   // A CUDA graph of the step has been captured and is being replayed (GPU, train.cuda_graph, full batches).
   bool graph_captured() const;
+  // fp16 on a GPU: steps skipped so far because a gradient overflowed; 0 otherwise.
+  int64_t skipped_steps() const;
 
  private:
   struct State;

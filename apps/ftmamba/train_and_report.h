@@ -1,0 +1,24 @@
+// defines: train_and_report, the part `train` and `finetune` share: train the run's model on the data,
+// writing history.jsonl as each epoch ends, save the weights, evaluate on the test split and write
+// metrics.json, then print the metrics table.
+#pragma once
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "ftmamba/io/atomic_file.h"
+#include "ftmamba/train/run.h"
+
+namespace ftmamba::cli {
+
+struct TrainAndReport {
+  bool quiet = false;
+  // Writes the trained weights into the staged run folder (model.safetensors, or adapters.safetensors).
+  std::function<void(const std::filesystem::path& dir)> save_weights;
+  nlohmann::ordered_json extra_metrics;  // merged into metrics.json after the common keys
+};
+
+void train_and_report(io::StagedDir& out, train::Run& run, const train::PreparedData& data, torch::Device device,
+                      const TrainAndReport& options);
+
+}  // namespace ftmamba::cli
