@@ -1,7 +1,7 @@
 // Benchmark: two-tower training steps/s and encoding samples/s of ftmamba on a dataset folder, at a
 // given model size. Prints one JSON line. The PyTorch peer (pytorch_peer.py) measures the same thing.
 //   bench_train --data DIR [--model ft-mamba] [--d 64] [--layers 2] [--batch 512] [--steps 30] [--device auto]
-//               [--no-graph]
+//               [--no-graph] [--precision fp32|bf16|fp16|bf16-pure]
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -16,7 +16,7 @@
 #include "ftmamba/train/trainer.h"
 
 int main(int argc, char** argv) {
-  std::string data_dir, model = "ft-mamba", device_spec = "auto";
+  std::string data_dir, model = "ft-mamba", device_spec = "auto", precision = "fp32";
   int64_t d = 64, layers = 2, batch = 512, steps = 30, warmup = 3, threads = 1;
   bool keep_resident = true, cuda_graph = true;
   for (int i = 1; i < argc; ++i) {
@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     else if (a == "--default-malloc") keep_resident = false;
     else if (a == "--device") device_spec = next();
     else if (a == "--no-graph") cuda_graph = false;
+    else if (a == "--precision") precision = next();
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   cfg.model.n_layers = layers;
   cfg.train.batch_size = batch;
   cfg.train.cuda_graph = cuda_graph;
+  cfg.train.precision = precision;
   auto data = ftmamba::train::prepare_data(data_dir, cfg);
   const torch::Device device = ftmamba::choose_device(device_spec);
   auto net = ftmamba::train::build_model(cfg, data.user_encoding, data.item_encoding);
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
                               {"batch", batch},
                               {"threads", threads},
                               {"device", device.str()},
+                              {"precision", precision},
                               {"cuda_graph", runner.graph_captured()},
                               {"malloc", keep_resident ? "resident" : "default"},
                               {"params", ftmamba::train::count_parameters(*net)},
