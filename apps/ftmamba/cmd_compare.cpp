@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli_lists.h"
+#include "report_info.h"
 #include "commands.h"
 #include "cli_device.h"
 #include "ftmamba/core/error.h"
@@ -23,37 +24,6 @@
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-// The CPU, and the GPU when the runs trained on one.
-std::string machine_description(torch::Device device) {
-  std::string cpu;
-  if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
-    char line[512];
-    while (std::fgets(line, sizeof line, f)) {
-      std::string s(line);
-      if (s.rfind("model name", 0) == 0) {
-        cpu = s.substr(s.find(':') + 2);
-        if (!cpu.empty() && cpu.back() == '\n') cpu.pop_back();
-        break;
-      }
-    }
-    std::fclose(f);
-  }
-  const std::string host = fmt::format("{} ({} logical CPUs visible)", cpu.empty() ? "unknown CPU" : cpu,
-                                       std::thread::hardware_concurrency());
-  return device.is_cuda() ? host + ", GPU " + describe_device(device) : host + ", CPU";
-}
-
-}  // namespace
 
 void add_compare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(

@@ -14,5 +14,6 @@ void add_bench_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 void add_finetune_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
+void add_compare_finetune_command(CLI::App& app);
 
 }  // namespace ftmamba::cli

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "ftmamba/core/device.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/train/trainer.h"
 
@@ -41,6 +42,7 @@ void train_and_report(io::StagedDir& out, train::Run& run, const train::Prepared
   metrics["train_samples_per_sec"] = result.samples_per_sec;
   metrics["device"] = device.str();
   metrics["precision"] = cfg.train.precision;
+  if (device.is_cuda()) metrics["peak_gpu_allocated_mib"] = peak_gpu_allocated_mib(device);
   for (const auto& [k, v] : options.extra_metrics.items()) metrics[k] = v;
   metrics["test"] = ev;
   io::write_file_atomic(out.path() / "metrics.json", metrics.dump(2) + "\n");

@@ -4,6 +4,7 @@
 
 #ifdef FTMAMBA_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
 namespace ftmamba {
@@ -54,6 +55,18 @@ std::string describe_device(torch::Device device) {
 torch::Device module_device(const torch::nn::Module& m) {
   const auto params = m.parameters();
   return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+}
+
+double peak_gpu_allocated_mib(torch::Device device) {
+#ifdef FTMAMBA_WITH_CUDA
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.has_index() ? device.index() : 0);
+    // Index 0 is StatType::AGGREGATE (all pools); the enum's namespace moved between LibTorch versions.
+    return static_cast<double>(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);
+  }
+#endif
+  (void)device;
+  return 0.0;
 }
 
 }  // namespace ftmamba

@@ -17,6 +17,10 @@ std::string describe_device(torch::Device device);
 // Where m's first parameter lives (the CPU for a module without parameters).
 torch::Device module_device(const torch::nn::Module& m);
 
+// The most memory the caching allocator has held for tensors on GPU `device` since the process started, in
+// MiB (torch.cuda.max_memory_allocated); 0 for the CPU or a build without CUDA.
+double peak_gpu_allocated_mib(torch::Device device);
+
 // The help text of every command's --device option.
 inline constexpr const char* kDeviceHelp = "cpu, cuda, cuda:N, or auto (cuda when a GPU is visible)";
 

@@ -1,0 +1,43 @@
+// defines: utc_now and machine_description, the "created" and "machine" lines that every report
+// (compare, compare-finetune) records.
+#pragma once
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <thread>
+
+#include "ftmamba/core/device.h"
+
+namespace ftmamba::cli {
+
+inline std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// The CPU, and the GPU when the runs trained on one.
+inline std::string machine_description(torch::Device device) {
+  std::string cpu;
+  if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof line, f)) {
+      std::string s(line);
+      if (s.rfind("model name", 0) == 0) {
+        cpu = s.substr(s.find(':') + 2);
+        if (!cpu.empty() && cpu.back() == '\n') cpu.pop_back();
+        break;
+      }
+    }
+    std::fclose(f);
+  }
+  const std::string host = fmt::format("{} ({} logical CPUs visible)", cpu.empty() ? "unknown CPU" : cpu,
+                                       std::thread::hardware_concurrency());
+  return device.is_cuda() ? host + ", GPU " + describe_device(device) : host + ", CPU";
+}
+
+}  // namespace ftmamba::cli
