@@ -137,6 +137,21 @@ int main(int argc, char** argv) {
             static_cast<long>(layout.segments), us);
       }
       cs::force_forward_layout({});
+      // The backward under each way of forming its group sums (kernels::selective_scan_bwd_sums).
+      for (const int sums : {1, 4}) {
+        cs::force_backward_layout({sums});
+        const double us = time_us(
+            [&] {
+              cs::backward_into(in, states, dout, buffers);
+              cs::reduce_partials(in, buffers);
+            },
+            reps);
+        std::printf(
+            "{\"bench\": \"selective_scan_layout\", \"shape\": \"%s\", \"dtype\": \"%s\", \"op\": \"backward\", "
+            "\"sums\": %d, \"us\": %.1f}\n",
+            s.name, dtype == torch::kFloat32 ? "float32" : "bfloat16", sums, us);
+      }
+      cs::force_backward_layout({});
 
       // Causal conv1d (width 4, SiLU) on the same activations.
       cc::ConvInputs ci{in.u, torch::randn({d, 4}, f32), torch::randn({d}, f32), true};

@@ -243,7 +243,8 @@ TEST(CudaSelectiveScan, EveryForwardLayoutMatchesTheReference) {
   } restore;
   uint64_t seed = 300;
   // One lane or four lanes a channel, with L whole or in 3 segments; d_state 5 and 32 give two and eight
-  // lanes of four states.
+  // lanes of four states (several lanes park output shares for the loader to sum; 37 and 11 channels leave
+  // a block part empty).
   for (const cs::ForwardLayout layout : {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 3}, cs::ForwardLayout{4, 1},
                                          cs::ForwardLayout{4, 3}}) {
     SCOPED_TRACE("states per lane " + std::to_string(layout.states_per_lane) + ", segments " +
@@ -254,6 +255,33 @@ TEST(CudaSelectiveScan, EveryForwardLayoutMatchesTheReference) {
     check_scan_against_reference({2, 300, 19, 5, torch::kFloat32, true, true, true, true, true}, seed++);
     check_scan_against_reference({2, 300, 11, 32, torch::kFloat32, false, true, false, true, false}, seed++);
     check_scan_writes_everything({3, 1000, 37, 16, torch::kFloat32, true, true, true, true, false});
+  }
+#endif
+}
+
+TEST(CudaSelectiveScan, EveryBackwardSumsLayoutMatchesTheReference) {
+  SKIP_WITHOUT_GPU();
+#ifdef FTMAMBA_WITH_CUDA
+  namespace cs = ftmamba::nn::cuda_scan;
+  struct Restore {
+    ~Restore() { cs::force_backward_layout({}); }
+  } restore;
+  uint64_t seed = 500;
+  // Groups of 2 with the first warp forming the outputs (1), or groups of 4 with the sums spread over the
+  // block (4): full chunks (L 1000, 33 with a partial last chunk and a partial last group), the short chunks
+  // of 8 and 14 steps (which take groups of 2 either way), d_state 12 (4 lanes, padded states) and 5 (2
+  // lanes: always groups of 2); many rows (each block walks several).
+  for (const int sums : {1, 4}) {
+    SCOPED_TRACE("backward sums " + std::to_string(sums));
+    cs::force_backward_layout({sums});
+    for (torch::Dtype dtype : {torch::kFloat32, torch::kBFloat16})
+      for (int64_t L : {13, 1000}) check_scan_against_reference({2, L, 37, 16, dtype, true, true, true, true, false}, seed++);
+    check_scan_against_reference({3, 33, 45, 12, torch::kFloat32, true, false, true, true, true}, seed++);
+    check_scan_against_reference({4, 8, 37, 16, torch::kFloat32, false, true, false, true, false}, seed++);
+    check_scan_against_reference({2, 40, 19, 5, torch::kFloat32, true, true, true, true, false}, seed++);
+    check_scan_against_reference({300, 21, 24, 16, torch::kFloat32, true, true, true, true, true}, seed++);
+    check_scan_writes_everything({3, 1000, 37, 16, torch::kFloat32, true, true, true, true, false});
+    check_scan_writes_everything({4, 14, 33, 16, torch::kFloat32, true, true, true, true, false});
   }
 #endif
 }

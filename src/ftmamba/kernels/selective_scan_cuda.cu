@@ -4,17 +4,20 @@
 // (ScanForwardPlan: S = 16, one lane a channel at N <= 16, when batch x channels fill the GPU; S = 4 when
 // they do not, as at the LM shape). Each tile of steps, the block loads u, delta, z (coalesced: neighbouring
 // channels are neighbouring addresses in the token-major layout) and B_t, C_t of its batch row, and computes
-// the softplus and the gate once per (step, channel) into shared memory (or, at one lane a channel, into
-// the lane's registers). The state leaves registers only at chunk boundaries (every kScanChunk steps), where
-// it is saved for the backward. The step loops have no branches: steps past the end get dt = 0, so the
-// compiler can overlap neighbouring steps.
+// the softplus and the gate once per (step, channel): at one lane a channel into the lane's registers; at
+// several, (dt, dt u) into shared memory for the channel's lanes, while the loading thread keeps skip and
+// gate. At several lanes a channel each lane parks its share of <C_t, h_t> in shared memory every step, and
+// after the tile the loading threads sum the shares and write whole rows of outputs. The state leaves
+// registers only at chunk boundaries (every kScanChunk steps), where it is saved for the backward. The
+// step loops have no branches: steps past the end get dt = 0, so the compiler can overlap neighbouring steps.
 //
 // Backward: a channel's states are split over TPC = d_state / 4 lanes (4 for N = 16): the chunk's
 // recomputed states (kScanChunk x 4 floats) must fit in registers. Chunks are walked in reverse; each is
 // recomputed from its saved start state, then walked backwards with the adjoint state dh. Each step a lane
 // parks, in shared memory, its dB / dC terms and its shares of <C, h>, d dt and <dh, B> (three 16-byte
-// stores, no shuffles); every kGroup steps the block sums the terms over its channels and each channel's
-// shares into its du / ddelta / dz, written as whole rows. dA stays in the lanes' registers and dD /
+// stores, no shuffles); every 2 steps (4, with the sums spread over the block, for grids of at most 3
+// blocks an SM, as at the LM shape) the block sums the terms over its channels and each channel's shares
+// into its du / ddelta / dz, written as whole rows. dA stays in the lanes' registers and dD /
 // ddelta_bias in the channel's summing thread across the batch rows a block visits. All partial sums are
 // written out and summed by one more kernel (sum_partials_kernel): no atomics, so the result is
 // deterministic. Like the forward's, the step loops have no branches (steps past the end have zero inputs).
@@ -32,14 +35,6 @@ constexpr float kLog2e = 1.4426950408889634f;
 // The backward's per-(step, channel) values in shared memory: u, dt = softplus(delta + bias), d dt / d delta,
 // gy = d loss / d y_pre (the gate applied to dout), and the factor that turns y_pre into d loss / d z.
 enum BackwardInput { kInU = 0, kInDt, kInDtDx, kInGy, kInDz, kBackwardInputs };
-
-// Sum of v over the TPC lanes of one channel (neighbouring lanes).
-template <int TPC>
-__device__ __forceinline__ float sum_over_channel_lanes(float v) {
-#pragma unroll
-  for (int off = 1; off < TPC; off *= 2) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
 
 // 2^x with the hardware approximation (ex2.approx.ftz: about 2 ulp, subnormal results flush to 0): one
 // instruction, where exp2f's exact form adds range handling around it. The scan takes one per state and
@@ -94,9 +89,30 @@ struct RowInputs {
         C(static_cast<const T*>(p.C) + b * p.C_batch_stride) {}
 };
 
-// Per (step, channel) values of the forward, computed once by the tile loader for all lanes of a channel:
-// dt = softplus(delta + bias), dt u, the skip D u and the gate silu(z) (1 without z).
+// Per (step, channel) values of the forward at one lane a channel, which the lane computes for itself into
+// its registers: dt = softplus(delta + bias), dt u, the skip D u and the gate silu(z) (1 without z).
 enum ForwardInput { kFwdDt = 0, kFwdDtU, kFwdSkip, kFwdGate, kForwardInputs };
+
+// Sum of the TPC lanes' shares of one (step, channel) output, parked side by side at p (TPC floats, aligned
+// to their size). At TPC 8 (two 16-byte halves) `rot` picks which half is read first, so that the 8
+// threads of a quarter warp, 32 bytes apart, read 8 different 16-byte bank groups.
+template <int TPC>
+__device__ __forceinline__ float sum_lane_shares(const float* p, int rot) {
+  if constexpr (TPC == 1) {
+    return *p;
+  } else if constexpr (TPC == 2) {
+    const float2 v = *reinterpret_cast<const float2*>(p);
+    return v.x + v.y;
+  } else if constexpr (TPC == 4) {
+    const float4 v = *reinterpret_cast<const float4*>(p);
+    return (v.x + v.y) + (v.z + v.w);
+  } else {
+    static_assert(TPC == 8, "lanes a channel: 2, 4 or 8");
+    const float4* q = reinterpret_cast<const float4*>(p);
+    const float4 a = q[rot], c = q[rot ^ 1];
+    return ((a.x + a.y) + (a.z + a.w)) + ((c.x + c.y) + (c.z + c.w));
+  }
+}
 
 // Forward over the steps of segment blockIdx.z, S states a lane, TPC lanes a channel, TILE steps staged at a
 // time. kSummary: the first pass of a segmented forward (see ScanSegments): scan from a zero state and write
@@ -105,8 +121,13 @@ enum ForwardInput { kFwdDt = 0, kFwdDtU, kFwdSkip, kFwdGate, kForwardInputs };
 // earlier segments and write outputs and saved states.
 //
 // Each tile, the block's threads load u, delta, z (coalesced: a thread per (step, channel)) and B, C of the
-// tile's steps and turn them into the ForwardInput values in shared memory. At 4 states a lane (few lanes
-// in all, so few warps to hide memory latency) the next tile's loads are issued into registers before the
+// tile's steps. At one lane a channel, the lane's own loads are its channel's steps, and it keeps the
+// ForwardInput values in registers and stores each step's output itself. At several lanes a channel
+// (few lanes in all: the LM shape), the loader puts (dt, dt u) of each (step, channel) in shared memory for
+// the channel's lanes and keeps the skip and gate of its own (step, channel) items in registers; each step
+// a lane parks its share of <C_t, h_t> in shared memory (one store: no shuffles, no dependent chain through
+// the step), and after the tile the loader sums each item's shares, applies skip and gate and writes whole
+// rows of channels. At 4 states a lane the next tile's loads are issued into registers before the
 // tile's arithmetic, so that their latency hides behind it; at 16 the registers are wanted for the states,
 // and the many warps hide the latency. At most 128 registers, so that 4 blocks fit an SM.
 template <typename T, int TPC, int S, int TILE, bool kSummary>
@@ -114,25 +135,21 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
   constexpr bool kPrefetch = S < 16;
   constexpr int kStopEvery = S == 16 ? 2 : TILE;
   static_assert(kScanChunk % TILE == 0, "chunk boundaries must fall on tile boundaries");
+  static_assert(S % 4 == 0, "states a lane: whole float4s of B_t / C_t");
   constexpr int kPad = TPC * S;                                       // states per channel, padded
   constexpr int kChannels = kThreads / TPC;                           // channels per block
   constexpr int kItems = (TILE * kChannels + kThreads - 1) / kThreads;  // (step, channel) loads a thread, a tile
   constexpr int kBC = (2 * TILE * kPad + kThreads - 1) / kThreads;      // B / C loads a thread, a tile
-  __shared__ __align__(16) float staged[2][TILE][kPad];  // B (0) and C (1) of the tile's steps
-  // The ForwardInput values of the tile's steps: shared by the lanes of a channel, or, at one lane a
-  // channel, kept in that lane's registers (the loader's item j is then its own channel at step j).
   constexpr bool kOwnLane = TPC == 1;
-  __shared__ float step_in[kForwardInputs][TILE][kOwnLane ? 1 : kChannels];
-  float own_in[kForwardInputs][kOwnLane ? TILE : 1];
-  const auto set_in = [&](int which, int k, float v) {
-    if constexpr (kOwnLane) own_in[which][k] = v;
-    else step_in[which][k][threadIdx.x % kChannels] = v;
-  };
-  const auto get_in = [&](int which, int k) {
-    if constexpr (kOwnLane) return own_in[which][k];
-    else return step_in[which][k][threadIdx.x / TPC];
-  };
+  constexpr bool kShares = !kOwnLane && !kSummary;  // lanes park output shares for the loader to sum
+  __shared__ __align__(16) float staged[2][TILE][kPad];  // B (0) and C (1) of the tile's steps
+  // Several lanes a channel: (dt, dt u) per (step, channel), and each lane's share of the output.
+  __shared__ __align__(8) float2 step_dt[kOwnLane ? 1 : TILE][kOwnLane ? 1 : kChannels];
+  __shared__ __align__(16) float y_share[kShares ? TILE : 1][kShares ? kChannels : 1][TPC];
+  float own_in[kForwardInputs][kOwnLane ? TILE : 1];  // one lane a channel: its steps' ForwardInput values
+  float own_out[2][kOwnLane ? 1 : kItems];            // several: skip (0) and gate (1) of the loader's items
   const Lane<TPC, S> ln(p.dim);
+  const int channel_in_block = threadIdx.x / TPC;
   const int N = static_cast<int>(p.dstate);
   const int64_t L = p.seqlen, n_saved = scan_saved_states(L);
   float A2[S];  // A * log2(e): exp(dt A) = exp2(dt A2); zero for padding states (they stay 0)
@@ -140,7 +157,8 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
   for (int s = 0; s < S; ++s) A2[s] = (ln.active && ln.n0 + s < N) ? p.A[ln.dd * N + ln.n0 + s] * kLog2e : 0.f;
   const bool has_z = p.z != nullptr;
 
-  // The loader's view: thread i loads channel i % kChannels at steps i / kChannels + j TPC of each tile.
+  // The loader's view: thread i loads channel i % kChannels at steps i / kChannels + j TPC of each tile (at
+  // one lane a channel, its own channel at every step).
   const int ld_c = threadIdx.x % kChannels, ld_k = threadIdx.x / kChannels;
   const int64_t ld_d = int64_t(blockIdx.x) * kChannels + ld_c;
   const bool ld_ok = ld_d < p.dim;
@@ -151,7 +169,8 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
 
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
     const RowInputs<T> ld_in(p, b, ld_ok ? ld_d : 0);
-    T* __restrict__ out = static_cast<T*>(p.out) + b * L * p.dim + ln.dd;
+    // Outputs of (b, ., channel): the lane's channel at one lane a channel, else the loader's.
+    T* __restrict__ out = static_cast<T*>(p.out) + b * L * p.dim + (kOwnLane ? ln.dd : (ld_ok ? ld_d : 0));
     const int64_t segment = blockIdx.z, t_begin = segment * seg.len, t_end = min(L, t_begin + seg.len);
     const auto load_tile = [&](int64_t t0) {
 #pragma unroll
@@ -181,18 +200,38 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
         // branch per step and the compiler can overlap neighbouring steps.
         const float u = to_float(raw_u[j]);
         const float dt = t_tile + k < t_end ? time_step(to_float(raw_dl[j]) + ld_bias, p.delta_softplus) : 0.f;
-        set_in(kFwdDt, k, dt);
-        set_in(kFwdDtU, k, dt * u);
+        float skip = 0.f, gate = 1.f;
         if (!kSummary) {
           const float z = to_float(raw_z[j]);
-          set_in(kFwdSkip, k, ld_D * u);
-          set_in(kFwdGate, k, has_z ? z * sigmoidf(z) : 1.f);
+          skip = ld_D * u;
+          gate = has_z ? z * sigmoidf(z) : 1.f;
+        }
+        if constexpr (kOwnLane) {
+          own_in[kFwdDt][k] = dt;
+          own_in[kFwdDtU][k] = dt * u;
+          own_in[kFwdSkip][k] = skip;
+          own_in[kFwdGate][k] = gate;
+        } else {
+          step_dt[k][ld_c] = make_float2(dt, dt * u);
+          own_out[0][j] = skip;
+          own_out[1][j] = gate;
         }
       }
 #pragma unroll
       for (int j = 0; j < kBC; ++j) {
         const int i = threadIdx.x + j * kThreads;
         if (i < 2 * TILE * kPad) (&staged[0][0][0])[i] = to_float(raw_bc[j]);
+      }
+    };
+    // Several lanes a channel: the outputs of the tile at t_tile, from the shares its steps parked and the
+    // skip and gate of the loader's items (read before store_tile replaces them). Whole rows of channels.
+    const auto write_outputs = [&](int64_t t_tile) {
+#pragma unroll
+      for (int j = 0; j < kItems; ++j) {
+        const int k = ld_k + j * TPC;
+        if (k >= TILE) continue;
+        const float y = (sum_lane_shares<TPC>(&y_share[k][ld_c][0], (ld_c >> 2) & 1) + own_out[0][j]) * own_out[1][j];
+        if (ld_ok && t_tile + k < t_end) out[(t_tile + k) * p.dim] = from_float<T>(y);
       }
     };
 
@@ -214,8 +253,13 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
       }
     }
     if (kPrefetch) load_tile(t_begin);
+    int64_t t_last = t_begin;  // the last tile's first step
     for (int64_t t0 = t_begin; t0 < t_end; t0 += TILE) {
-      __syncthreads();  // the previous tile's shared values are no longer read
+      // The previous tile's steps are done: its shares are complete and the shared values are free.
+      __syncthreads();
+      if constexpr (kShares) {
+        if (t0 > t_begin) write_outputs(t0 - TILE);
+      }
       if (!kPrefetch) load_tile(t0);
       store_tile(t0);
       if (kPrefetch && t0 + TILE < t_end) load_tile(t0 + TILE);  // in flight during this tile's arithmetic
@@ -225,14 +269,23 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
         for (int s = 0; s < S; ++s)
           if (ln.n0 + s < N) dst[s] = h[s];
       }
-      __syncthreads();
+      __syncthreads();  // the tile's values are staged; the previous tile's shares are read
+      t_last = t0;
 #pragma unroll
       for (int k = 0; k < TILE; ++k) {  // steps past the end have dt = 0 and are not stored
         // At 16 states a lane, one step's 16 exps keep the lane busy, so a tile may stop early at the end of
         // a short sequence (every kStopEvery steps: 13 steps run 14 instead of 16) without losing overlap.
         // At 4, overlapping neighbouring steps matters more, and the loop has no branch.
         if (kStopEvery < TILE && k % kStopEvery == 0 && t0 + k >= t_end) break;
-        const float dt = get_in(kFwdDt, k), dtu = get_in(kFwdDtU, k);
+        float dt, dtu;
+        if constexpr (kOwnLane) {
+          dt = own_in[kFwdDt][k];
+          dtu = own_in[kFwdDtU][k];
+        } else {
+          const float2 v = step_dt[k][channel_in_block];
+          dt = v.x;
+          dtu = v.y;
+        }
         // One update of the states; the main pass also contracts them with C_t (the summary pass needs only
         // the end state and the summed dt).
         const float4* Bq = reinterpret_cast<const float4*>(&staged[0][k][ln.n0]);
@@ -251,12 +304,17 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
         }
         if constexpr (kSummary) {
           dtsum += dt;
-          continue;
+        } else if constexpr (kOwnLane) {
+          y = (y + own_in[kFwdSkip][k]) * own_in[kFwdGate][k];
+          if (ln.active && t0 + k < t_end) out[(t0 + k) * p.dim] = from_float<T>(y);  // a predicate, no branch
+        } else {
+          y_share[k][channel_in_block][ln.slice] = y;
         }
-        y = (sum_over_channel_lanes<TPC>(y) + get_in(kFwdSkip, k)) * get_in(kFwdGate, k);
-        const bool store = ln.active && ln.slice == 0 && t0 + k < t_end;  // a predicate, no branch
-        if (store) out[(t0 + k) * p.dim] = from_float<T>(y);
       }
+    }
+    if constexpr (kShares) {
+      __syncthreads();
+      write_outputs(t_last);
     }
     if (kSummary && ln.active) {
       float* h_end = seg_state(segment);
@@ -268,28 +326,32 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
   }
 }
 
-// The backward walks a chunk in groups of kGroup steps. Each step, every lane parks its terms in shared
-// memory; after each group the block sums them, double-buffered so that one barrier a group suffices.
-constexpr int kGroup = 2;
+// The backward walks a chunk in groups of G steps. Each step, every lane parks its terms in shared memory;
+// after each group the block sums them, double-buffered so that one barrier a group suffices. Who sums
+// (selective_scan_bwd_sums): in groups of 2, the first warp forms every channel's du / ddelta / dz while two
+// others sum the dB / dC terms; in groups of 4 (half the barriers, for grids too small to fill the GPU),
+// the work is spread over the block, one (step, channel) row of outputs and one dB / dC term sum a thread
+// (with 32 channels a block, 4 x 32 rows and 4 x 32 terms at d_state 16: every thread has both), so that no
+// warp lags the barrier. Its double buffers take 62 KiB: 3 blocks an SM, which such a grid does not miss.
 
 // The backward's shared memory, in floats, for TPC lanes a channel and chunks of K steps:
-//   terms     (2 buffers, kGroup, 2, kTermBlock): each lane's dB (0) and dC (1) terms of its states, at
+//   terms     (2 buffers, G, 2, kTermBlock): each lane's dB (0) and dC (1) terms of its states, at
 //             channel * kPad + state. The 16 floats of padding put dC 16 banks from dB, so that the warps
 //             summing them over channels read without bank conflicts;
-//   lane_sums (2 buffers, kGroup, kThreads, 4): each lane's share of <C, h> (yc), of d loss / d dt and of
+//   lane_sums (2 buffers, G, kThreads, 4): each lane's share of <C, h> (yc), of d loss / d dt and of
 //             <dh, B>; the block sums them over the channel's lanes and forms du / ddelta / dz from them,
 //             so that the step loop needs no shuffles and the stores are whole coalesced rows;
 //   staged    (2, K, kPad): B (0) and C (1) of the chunk's steps for the block's batch row;
 //   inputs    (kBackwardInputs, K, kChannels): per step and channel, what every lane of the channel needs.
 //             Loading u, delta, z and dout all at once, before the chunk's arithmetic, keeps many loads in
 //             flight, and the softplus and the gate are computed once per channel instead of once per lane.
-template <int TPC, int K>
+template <int TPC, int K, int G>
 struct BackwardSmem {
   static constexpr int kPad = TPC * kStates;        // states per channel, padded
   static constexpr int kChannels = kThreads / TPC;  // channels per block
   static constexpr int kTermBlock = kChannels * kPad + 16;
-  static constexpr int kTerms = 2 * kGroup * 2 * kTermBlock;
-  static constexpr int kLaneSums = 2 * kGroup * kThreads * 4;
+  static constexpr int kTerms = 2 * G * 2 * kTermBlock;
+  static constexpr int kLaneSums = 2 * G * kThreads * 4;
   static constexpr int kStaged = 2 * K * kPad;
   static constexpr int kInputs = kBackwardInputs * K * kChannels;
   static constexpr int kFloats = kTerms + kLaneSums + kStaged + kInputs;
@@ -306,13 +368,17 @@ __device__ __forceinline__ int lane_sum_slot(int c, int slice) {
 
 // At most 128 registers a thread, so that 4 blocks (16 warps) fit an SM: the kernel is latency-bound, and
 // warps are what hides the latency. K: steps a chunk, kScanChunk, or fewer when the whole sequence fits one
-// chunk (tabular sequences, L about 13: no idle steps to pay for).
-template <typename T, int TPC, int K>
+// chunk (tabular sequences, L about 13: no idle steps to pay for). G: steps a group; kSpread: the group's
+// sums spread over the block (see the comment above BackwardSmem).
+template <typename T, int TPC, int K, int G, bool kSpread>
 __global__ void __launch_bounds__(kThreads, 4)
     scan_bwd_kernel(const SelectiveScanCudaParams p, const SelectiveScanCudaGrads g) {
-  using Smem = BackwardSmem<TPC, K>;
+  using Smem = BackwardSmem<TPC, K, G>;
   constexpr int kPad = Smem::kPad, kChannels = Smem::kChannels, kTermBlock = Smem::kTermBlock;
-  static_assert(K % kGroup == 0 && K <= kScanChunk, "a chunk is whole groups, at most kScanChunk steps");
+  static_assert(K % G == 0 && K <= kScanChunk, "a chunk is whole groups, at most kScanChunk steps");
+  // Threads forming outputs: one per channel (all G steps), or one per (step in group, channel).
+  constexpr int kWriters = kSpread ? G * kChannels : kChannels;
+  static_assert(kWriters <= kThreads && (kSpread || G == 2), "spread: a (step, channel) row a thread at most");
   extern __shared__ __align__(16) float smem[];
   float* terms = smem;
   float* lane_sums = terms + Smem::kTerms;
@@ -333,25 +399,25 @@ __global__ void __launch_bounds__(kThreads, 4)
   float dA_acc[kStates] = {};
 
   // The staging view: thread i handles channel i % kChannels of the block at steps i / kChannels + j TPC.
-  // Threads 0 .. kChannels - 1 also form the outputs of their channel (st_c == threadIdx.x) and keep its
-  // dD / ddelta_bias sums.
+  // Threads 0 .. kWriters - 1 also form the outputs of their channel (st_c) and keep its dD / ddelta_bias
+  // sums: of every step of a group, or, spread, of step threadIdx.x / kChannels of each group.
   const int st_c = threadIdx.x % kChannels;
   const int64_t st_d = int64_t(blockIdx.x) * kChannels + st_c;
   const bool st_ok = st_d < dim;
   const float st_bias = (p.delta_bias && st_ok) ? p.delta_bias[st_d] : 0.f;
   const float st_D = (p.D && st_ok) ? p.D[st_d] : 0.f;
-  const bool writes_outputs = threadIdx.x < kChannels;
+  const bool writes_outputs = threadIdx.x < kWriters;
   float dD_acc = 0.f, dbias_acc = 0.f;
   // This thread's share of the term sums after each group: items i = (step in group, dB / dC, state), the
   // first ones taken by the threads past the output writers so that the two jobs run side by side. Decoded
   // once here: d_state is a runtime value, and dividing by it every group costs more than the sums.
-  constexpr int kTermItems = (kGroup * 2 * kPad + kThreads - 1) / kThreads;
+  constexpr int kTermItems = (G * 2 * kPad + kThreads - 1) / kThreads;
   int term_item[kTermItems];  // state | dC << 7 | step in group << 8, or -1 for none
 #pragma unroll
   for (int j = 0; j < kTermItems; ++j) {
-    const int i = (threadIdx.x + kThreads - kChannels) % kThreads + j * kThreads;
+    const int i = (threadIdx.x + kThreads - kWriters) % kThreads + j * kThreads;
     const int kk = i / (2 * N);
-    term_item[j] = kk < kGroup ? (i % N) | ((i / N) % 2) << 7 | kk << 8 : -1;
+    term_item[j] = kk < G ? (i % N) | ((i / N) % 2) << 7 | kk << 8 : -1;
   }
 
   // The block's work: its batch rows blockIdx.y, blockIdx.y + gridDim.y, ..., each walked from its last
@@ -435,38 +501,43 @@ __global__ void __launch_bounds__(kThreads, 4)
         }
       }
     }
-    // After the group of steps [k0, k0 + kGroup) (buffers `buf`): sum the parked terms over the block's
-    // channels into this channel group's partials of dB_t / dC_t, and each channel's lane sums into its
-    // du / ddelta / dz. Every thread of the block calls it (len is uniform over the block).
+    // After the group of steps [k0, k0 + G) (buffers `buf`): sum the parked terms over the block's channels
+    // into this channel group's partials of dB_t / dC_t, and each channel's lane sums into its du / ddelta /
+    // dz. Every thread of the block calls it (len is uniform over the block).
+    const auto form_outputs = [&](int k, int buf_step) {  // step k of the chunk, parked at buf_step
+      const float* sums = lane_sums + buf_step * kThreads * 4;
+      float yc = 0.f, ddt = 0.f, dhB = 0.f;
+#pragma unroll
+      for (int j = 0; j < TPC; ++j) {
+        const float4 v = *reinterpret_cast<const float4*>(sums + lane_sum_slot<TPC>(st_c, j) * 4);
+        yc += v.x;
+        ddt += v.y;
+        dhB += v.z;
+      }
+      const float u_t = inputs[(kInU * K + k) * kChannels + st_c];
+      const float gy = inputs[(kInGy * K + k) * kChannels + st_c];
+      const float du_t = fmaf(st_D, gy, inputs[(kInDt * K + k) * kChannels + st_c] * dhB);
+      const float ddelta_t = ddt * inputs[(kInDtDx * K + k) * kChannels + st_c];
+      // d loss / d z from y_pre (before the gate); the factor is 0 without z
+      const float dz_t = inputs[(kInDz * K + k) * kChannels + st_c] * fmaf(st_D, u_t, yc);
+      dD_acc = fmaf(gy, u_t, dD_acc);  // zero past len: gy and u are
+      dbias_acc += ddelta_t;
+      if (k < len) {
+        const int64_t o = st_row + (t0 + k) * dim;
+        static_cast<T*>(g.du)[o] = from_float<T>(du_t);
+        static_cast<T*>(g.ddelta)[o] = from_float<T>(ddelta_t);
+        if (has_z) static_cast<T*>(g.dz)[o] = from_float<T>(dz_t);
+      }
+    };
     const auto flush_group = [&](int k0, int buf) {
       __syncthreads();
       if (writes_outputs && st_ok) {
+        if constexpr (kSpread) {
+          const int kk = threadIdx.x / kChannels;
+          form_outputs(k0 + kk, buf * G + kk);
+        } else {
 #pragma unroll
-        for (int kk = 0; kk < kGroup; ++kk) {
-          const int k = k0 + kk;
-          const float* sums = lane_sums + (buf * kGroup + kk) * kThreads * 4;
-          float yc = 0.f, ddt = 0.f, dhB = 0.f;
-#pragma unroll
-          for (int j = 0; j < TPC; ++j) {
-            const float4 v = *reinterpret_cast<const float4*>(sums + lane_sum_slot<TPC>(st_c, j) * 4);
-            yc += v.x;
-            ddt += v.y;
-            dhB += v.z;
-          }
-          const float u_t = inputs[(kInU * K + k) * kChannels + st_c];
-          const float gy = inputs[(kInGy * K + k) * kChannels + st_c];
-          const float du_t = fmaf(st_D, gy, inputs[(kInDt * K + k) * kChannels + st_c] * dhB);
-          const float ddelta_t = ddt * inputs[(kInDtDx * K + k) * kChannels + st_c];
-          // d loss / d z from y_pre (before the gate); the factor is 0 without z
-          const float dz_t = inputs[(kInDz * K + k) * kChannels + st_c] * fmaf(st_D, u_t, yc);
-          dD_acc = fmaf(gy, u_t, dD_acc);  // zero past len: gy and u are
-          dbias_acc += ddelta_t;
-          if (k < len) {
-            const int64_t o = st_row + (t0 + k) * dim;
-            static_cast<T*>(g.du)[o] = from_float<T>(du_t);
-            static_cast<T*>(g.ddelta)[o] = from_float<T>(ddelta_t);
-            if (has_z) static_cast<T*>(g.dz)[o] = from_float<T>(dz_t);
-          }
+          for (int kk = 0; kk < G; ++kk) form_outputs(k0 + kk, buf * G + kk);
         }
       }
 #pragma unroll
@@ -474,7 +545,7 @@ __global__ void __launch_bounds__(kThreads, 4)
         const int n = term_item[j] & 127, which = (term_item[j] >> 7) & 1, kk = term_item[j] >> 8;
         const int k = k0 + kk;
         if (term_item[j] < 0 || k >= len) continue;
-        const float* col = terms + (buf * kGroup * 2 + kk * 2 + which) * kTermBlock + n;
+        const float* col = terms + (buf * G * 2 + kk * 2 + which) * kTermBlock + n;
         float acc[4] = {};
 #pragma unroll 2
         for (int ch = 0; ch < kChannels; ch += 4) {
@@ -514,11 +585,11 @@ __global__ void __launch_bounds__(kThreads, 4)
         ddt = fmaf(dh_a_hprev, A[s], ddt);
         dA_acc[s] = fmaf(dh_a_hprev, dt, dA_acc[s]);
       }
-      const int buf = (k / kGroup) % 2, kk = k % kGroup;
-      float* slot = terms + (buf * kGroup + kk) * 2 * kTermBlock + channel_in_block * kPad + ln.n0;
+      const int buf = (k / G) % 2, kk = k % G;
+      float* slot = terms + (buf * G + kk) * 2 * kTermBlock + channel_in_block * kPad + ln.n0;
       *reinterpret_cast<float4*>(slot) = make_float4(dB[0], dB[1], dB[2], dB[3]);
       *reinterpret_cast<float4*>(slot + kTermBlock) = make_float4(dC[0], dC[1], dC[2], dC[3]);
-      float* sum_slot = lane_sums + ((buf * kGroup + kk) * kThreads + lane_sum_slot<TPC>(channel_in_block, ln.slice)) * 4;
+      float* sum_slot = lane_sums + ((buf * G + kk) * kThreads + lane_sum_slot<TPC>(channel_in_block, ln.slice)) * 4;
       *reinterpret_cast<float4*>(sum_slot) = make_float4(yc, fmaf(u_t, dhB, ddt), dhB, 0.f);
       // A group is done: sum it (groups wholly past len have nothing to sum; len is uniform over the block).
       if (kk == 0 && k < len) flush_group(k, buf);
@@ -530,7 +601,21 @@ __global__ void __launch_bounds__(kThreads, 4)
     for (int s = 0; s < kStates; ++s)
       if (ln.n0 + s < N) g.dA_part[(int64_t(blockIdx.y) * dim + ln.d) * N + ln.n0 + s] = dA_acc[s];
   }
-  if (writes_outputs && st_ok) {
+  if constexpr (kSpread) {
+    // A channel's dD / ddelta_bias sums are spread over the G threads that formed its outputs (one per step
+    // of a group): combine them. The last item ended with a barrier, so the terms buffer is free.
+    terms[threadIdx.x] = dD_acc;
+    terms[kThreads + threadIdx.x] = dbias_acc;
+    __syncthreads();
+    if (threadIdx.x < kChannels) {
+#pragma unroll
+      for (int kk = 1; kk < G; ++kk) {
+        dD_acc += terms[kk * kChannels + threadIdx.x];
+        dbias_acc += terms[kThreads + kk * kChannels + threadIdx.x];
+      }
+    }
+  }
+  if (threadIdx.x < kChannels && st_ok) {
     if (g.dD_part) g.dD_part[int64_t(blockIdx.y) * dim + st_d] = dD_acc;
     if (g.ddelta_bias_part) g.ddelta_bias_part[int64_t(blockIdx.y) * dim + st_d] = dbias_acc;
   }
@@ -623,6 +708,17 @@ ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p) {
   return s;
 }
 
+int selective_scan_bwd_sums(const SelectiveScanCudaParams& p) {
+  if (p.bwd_sums != 0 && p.bwd_sums != 1 && p.bwd_sums != 4)
+    throw std::runtime_error("selective_scan (CUDA): bwd_sums must be 0, 1 or 4");
+  if (p.bwd_sums != 0) return p.bwd_sums;
+  // Groups of 4 on full chunks when the grid leaves an SM at most 3 blocks anyway (their shared memory allows
+  // no more): the LM shape's 384 blocks, 1,307 -> 1,237 us (fp32, H100). Spreading groups of 2 over the
+  // block gained nothing there and cost 1% at the tabular shape, which keeps the first-warp form.
+  const ScanBackwardSplit split = selective_scan_bwd_split(p);
+  return p.seqlen > 14 && split.channel_groups * split.batch_groups <= 3 * int64_t(cuda_sm_count()) ? 4 : 1;
+}
+
 ScanForwardPlan selective_scan_fwd_plan(const SelectiveScanCudaParams& p) {
   ScanForwardPlan plan;
   const int64_t sms = cuda_sm_count(), rows = std::min(p.batch, kMaxGridY);
@@ -655,17 +751,19 @@ int64_t selective_scan_fwd_workspace_floats(const SelectiveScanCudaParams& p) {
 }
 
 namespace {
-// Launches the summary pass (when segmented) and the main pass of the forward at S states a lane.
-template <typename T, int S, int TILE>
+// Launches the summary pass (when segmented) and the main pass of the forward at S states a lane. Tiles of
+// 8 steps at 16 states a lane or 2 lanes a channel (whose loader has twice the items a tile), else 16.
+template <typename T, int S>
 void launch_scan_fwd(const SelectiveScanCudaParams& p, const ScanSegments& seg, cudaStream_t stream) {
   const int tpc = lanes_per_channel(p.dstate, S);
   const unsigned gx = static_cast<unsigned>(channel_blocks(p, tpc)), gy = static_cast<unsigned>(std::min(p.batch, kMaxGridY));
   const auto launch = [&](auto lanes) {
     constexpr int kLanes = decltype(lanes)::value;
+    constexpr int kTile = (S == 16 || kLanes == 2) ? 8 : 16;
     if constexpr (S == 16 ? kLanes <= 4 : (kLanes >= 2 && kLanes <= 8)) {  // the lane counts plans use
       if (seg.count > 1)
-        scan_fwd_kernel<T, kLanes, S, TILE, true><<<dim3(gx, gy, unsigned(seg.count - 1)), kThreads, 0, stream>>>(p, seg);
-      scan_fwd_kernel<T, kLanes, S, TILE, false><<<dim3(gx, gy, unsigned(seg.count)), kThreads, 0, stream>>>(p, seg);
+        scan_fwd_kernel<T, kLanes, S, kTile, true><<<dim3(gx, gy, unsigned(seg.count - 1)), kThreads, 0, stream>>>(p, seg);
+      scan_fwd_kernel<T, kLanes, S, kTile, false><<<dim3(gx, gy, unsigned(seg.count)), kThreads, 0, stream>>>(p, seg);
     }
   };
   dispatch_lanes(tpc, launch);
@@ -681,9 +779,8 @@ void selective_scan_fwd_cuda(const SelectiveScanCudaParams& p) {
   const auto stream = static_cast<cudaStream_t>(p.stream);
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
     using T = decltype(dtype_tag);
-    // One lane a channel keeps 16 states and stages 8 steps; four lanes a channel keep 4 and stage 16.
-    if (plan.states_per_lane == 16) launch_scan_fwd<T, 16, 8>(p, plan.seg, stream);
-    else launch_scan_fwd<T, 4, 16>(p, plan.seg, stream);
+    if (plan.states_per_lane == 16) launch_scan_fwd<T, 16>(p, plan.seg, stream);
+    else launch_scan_fwd<T, 4>(p, plan.seg, stream);
   });
   check_launch("selective_scan forward");
 }
@@ -702,16 +799,24 @@ void selective_scan_bwd_cuda(const SelectiveScanCudaParams& p, const SelectiveSc
   }
   const dim3 grid(static_cast<unsigned>(split.channel_groups), static_cast<unsigned>(split.batch_groups));
   const int tpc = lanes_per_channel(p.dstate, kStates);
+  const int sums = selective_scan_bwd_sums(p);
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
     dispatch_lanes(tpc, [&](auto lanes) {
       using T = decltype(dtype_tag);
       constexpr int kLanes = decltype(lanes)::value;
       const auto launch = [&](auto chunk) {
         constexpr int kK = decltype(chunk)::value;
-        auto* kernel = scan_bwd_kernel<T, kLanes, kK>;
-        const size_t smem = sizeof(float) * BackwardSmem<kLanes, kK>::kFloats;
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-        kernel<<<grid, kThreads, smem, stream>>>(p, g);
+        const auto go = [&](auto* kernel, size_t floats) {
+          const size_t smem = sizeof(float) * floats;
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+          kernel<<<grid, kThreads, smem, stream>>>(p, g);
+        };
+        // Groups of 4 (spread sums) exist at 4 lanes a channel (d_state 9..16, the usual 16) on full chunks
+        // only, to bound the kernels compiled; elsewhere the first warp forms the outputs of groups of 2.
+        if constexpr (kLanes == 4 && kK == kScanChunk) {
+          if (sums == 4) return go(scan_bwd_kernel<T, kLanes, kK, 4, true>, BackwardSmem<kLanes, kK, 4>::kFloats);
+        }
+        go(scan_bwd_kernel<T, kLanes, kK, 2, false>, BackwardSmem<kLanes, kK, 2>::kFloats);
       };
       // A sequence that fits one chunk takes the shortest chunk of 8, 12 or 14 steps that covers it, so that the
       // step loop (unrolled over the chunk) does not pay for idle steps: 14 for the 13 tokens of a 12-feature

@@ -49,6 +49,7 @@ struct SelectiveScanCudaParams {
   // them to cover and compare every layout.
   int fwd_states_per_lane = 0;  // 16 or 4
   int64_t fwd_segments = 0;     // 1: never split L
+  int bwd_sums = 0;             // the backward's group sums, 1 or 4 (selective_scan_bwd_sums); 0: by shape
   void* stream = nullptr;  // cudaStream_t
 };
 
@@ -80,6 +81,13 @@ struct ScanBackwardSplit {
   int64_t channel_groups = 1, batch_groups = 1;
 };
 ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p);
+// How the backward sums its parked terms after each group of steps: 1: groups of 2, the first warp forming
+// every channel's du / ddelta / dz while two others sum the dB / dC terms; 4: groups of 4 (half the
+// barriers), the sums spread over the block, one (step, channel) row of outputs and one term sum a thread;
+// 3 blocks an SM at most. p.bwd_sums when set, else by shape (4 when L fills 16-step chunks and the grid
+// gives at most 3 blocks an SM, as at the LM shape). 4 applies at 4 lanes a channel (9 <= d_state <= 16)
+// and L > 14; elsewhere the kernel takes 1.
+int selective_scan_bwd_sums(const SelectiveScanCudaParams& p);
 
 // Every buffer is contiguous and fully overwritten.
 //   dout, du, ddelta, dz : (batch, seqlen, dim) in `dtype`; dz only when z is given

@@ -20,6 +20,7 @@ using namespace function_args;
 
 std::atomic<int> g_forced_states_per_lane{0};
 std::atomic<int64_t> g_forced_segments{0};
+std::atomic<int> g_forced_backward_sums{0};
 
 void check_inputs(const ScanInputs& in) {
   const auto st = in.u.scalar_type();
@@ -70,6 +71,7 @@ kernels::SelectiveScanCudaParams make_params(const ScanInputs& in) {
   p.stream = cuda_util::stream_for(in.u);
   p.fwd_states_per_lane = g_forced_states_per_lane.load();
   p.fwd_segments = g_forced_segments.load();
+  p.bwd_sums = g_forced_backward_sums.load();
   return p;
 }
 
@@ -116,6 +118,12 @@ void force_forward_layout(const ForwardLayout& layout) {
   TORCH_CHECK(layout.segments >= 0, "selective_scan (CUDA): segments must be >= 0");
   g_forced_states_per_lane = layout.states_per_lane;
   g_forced_segments = layout.segments;
+}
+
+void force_backward_layout(const BackwardLayout& layout) {
+  TORCH_CHECK(layout.sums == 0 || layout.sums == 1 || layout.sums == 4,
+              "selective_scan (CUDA): the backward's sums must be 0, 1 or 4");
+  g_forced_backward_sums = layout.sums;
 }
 
 Tensor empty_saved_states(const ScanInputs& in) {
@@ -214,6 +222,14 @@ ScanGradients reduce_partials(const ScanInputs& in, const ScanBackwardBuffers& b
   return g;
 }
 
+// GCC 13 reports a false -Warray-bounds / -Wstringop-overflow inside LibTorch's Function::apply (a
+// std::vector<bool>::reserve it inlines here), depending on what else this file inlines; the warnings are
+// about library code, not ours.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#endif
 Tensor selective_scan(const ScanInputs& in) {
   const Tensor u = unit_last_stride(in.u);
   const int64_t present = (in.D.defined() ? kScanHasD : 0) | (in.z.defined() ? kScanHasZ : 0) |
@@ -224,6 +240,9 @@ Tensor selective_scan(const ScanInputs& in) {
       placeholder_if_undefined(unit_last_stride(in.z), u),
       placeholder_if_undefined(contiguous_or_undefined(in.delta_bias), in.A), in.delta_softplus, present);
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 }  // namespace ftmamba::nn::cuda_scan
 #endif
