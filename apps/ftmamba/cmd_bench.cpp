@@ -86,6 +86,7 @@ Timing time_encoder(const nn::EncoderConfig& cfg, int64_t batch, int64_t length,
 void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
+  add_bench_finetune_subcommand(bench);
   auto* cmd = bench->add_subcommand(
       "scaling", "Encoder forward+backward time against the number of feature tokens L (log-log slopes)");
   struct Args {

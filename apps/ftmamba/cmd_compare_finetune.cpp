@@ -20,29 +20,13 @@
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/eval/finetune_comparison.h"
 #include "ftmamba/io/atomic_file.h"
-#include "ftmamba/train/precision.h"
+#include "ftmamba/train/finetune.h"
 #include "ftmamba/train/run.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Variant {
-  std::string name;  // "lora-bf16"
-  bool full = false;
-  std::string precision;
-};
-
-Variant parse_variant(const std::string& name) {
-  const size_t dash = name.find('-');
-  const std::string mode = name.substr(0, dash);
-  if (dash == std::string::npos || (mode != "full" && mode != "lora"))
-    throw Error("--variants: '" + name + "' is not MODE-PRECISION (MODE full or lora, e.g. lora-bf16)");
-  Variant v{name, mode == "full", name.substr(dash + 1)};
-  train::parse_precision(v.precision);  // throws, naming the precisions
-  return v;
-}
 
 // Runs `argv` (ftmamba's own arguments) into run_dir unless a finished run with the same arguments is there.
 // Returns the run's record: {"argv", "peak_rss_mib", "wall_seconds"}.
@@ -101,12 +85,16 @@ void add_compare_finetune_command(CLI::App& app) {
     std::string variant_list = args->variants;
     if (variant_list.empty())
       variant_list = std::string("full-fp32,full-bf16,lora-fp32,lora-bf16") + (device.is_cuda() ? ",full-fp16,lora-fp16" : "");
-    std::vector<Variant> variants;
+    std::vector<train::FinetuneVariant> variants;
     for (const auto& name : split_list(variant_list)) {
-      variants.push_back(parse_variant(name));
-      train::check_precision_supported(train::parse_precision(variants.back().precision), device);
+      try {
+        variants.push_back(train::parse_finetune_variant(name));
+      } catch (const Error& e) {
+        throw Error(std::string("--variants: ") + e.what());
+      }
+      train::check_precision_supported(variants.back().precision, device);
     }
-    if (std::none_of(variants.begin(), variants.end(), [](const Variant& v) { return v.name == "full-fp32"; }))
+    if (std::none_of(variants.begin(), variants.end(), [](const train::FinetuneVariant& v) { return v.name() == "full-fp32"; }))
       throw Error("--variants must include full-fp32, the reference the others are measured against");
 
     const fs::path base_data = fs::absolute(args->base_data).lexically_normal();
@@ -130,15 +118,15 @@ void add_compare_finetune_command(CLI::App& app) {
     // The variants.
     std::map<std::string, nlohmann::ordered_json> records;
     for (size_t i = 0; i < variants.size(); ++i) {
-      const Variant& v = variants[i];
-      const fs::path run_dir = out / "runs" / v.name;
+      const train::FinetuneVariant& v = variants[i];
+      const fs::path run_dir = out / "runs" / v.name();
       argv = {self, "finetune", "--run", base_run.string(), "--data", data_dir.string(), "--out", run_dir.string(),
-              "--precision", v.precision, "--quiet", "--device", dev};
-      if (v.full) argv.push_back("--full");
+              "--precision", v.precision_name(), "--quiet", "--device", dev};
+      if (!v.lora) argv.push_back("--full");
       else argv.insert(argv.end(), {"--lora.rank", std::to_string(args->rank), "--lora.alpha", fmt::format("{}", args->alpha)});
       for (const auto& s : args->sets) argv.insert(argv.end(), {"--set", s});
-      records[v.name] = run_or_reuse(argv, run_dir, out / "logs" / (v.name + ".log"),
-                                     fmt::format("[{}/{}] {}", i + 1, variants.size(), v.name), args->force);
+      records[v.name()] = run_or_reuse(argv, run_dir, out / "logs" / (v.name() + ".log"),
+                                     fmt::format("[{}/{}] {}", i + 1, variants.size(), v.name()), args->force);
     }
 
     // The base model on the fine-tuning data's test split (full catalog), for the gains.
@@ -156,35 +144,35 @@ void add_compare_finetune_command(CLI::App& app) {
         eval::read_json_file(reference / "metrics.json")["test"]["full"]["model"]["HR@10"].get<double>();
 
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-    for (const Variant& v : variants) {
-      const fs::path run_dir = out / "runs" / v.name;
+    for (const train::FinetuneVariant& v : variants) {
+      const fs::path run_dir = out / "runs" / v.name();
       const auto m = eval::read_json_file(run_dir / "metrics.json");
       const auto cfg = eval::read_json_file(run_dir / "config.json");
       const auto& test = m["test"]["full"]["model"];
       const double hr10 = test["HR@10"].get<double>();
       nlohmann::ordered_json row;
-      row["name"] = v.name;
-      row["mode"] = v.full ? "full" : "lora";
-      row["precision"] = v.precision;
+      row["name"] = v.name();
+      row["mode"] = v.lora ? "lora" : "full";
+      row["precision"] = v.precision_name();
       row["run"] = fs::relative(run_dir, out).string();
       row["test"] = test;
       row["train_samples_per_sec"] = m["train_samples_per_sec"];
       // Peak memory: the allocator's maximum on a GPU (the process's RSS is mostly the CUDA context there),
       // the process's maximum RSS on the CPU.
       row["peak_memory_mib"] = device.is_cuda() ? m.value("peak_gpu_allocated_mib", 0.0)
-                                                : records[v.name]["peak_rss_mib"].get<double>();
+                                                : records[v.name()]["peak_rss_mib"].get<double>();
       row["memory_measure"] = device.is_cuda() ? "max allocated" : "max RSS";
       row["batch_size"] = cfg["config"]["train"]["batch_size"];
       row["trainable_parameters"] = m["trainable_parameters"];
       row["total_parameters"] = m["parameters"];
       row["hr10_minus_full_fp32"] = hr10 - full_hr10;
       row["share_of_full_fp32_gain"] = full_hr10 != base_hr10 ? (hr10 - base_hr10) / (full_hr10 - base_hr10) : 0.0;
-      const auto div = v.name == "full-fp32" ? eval::EmbeddingDivergence{}
+      const auto div = v.name() == "full-fp32" ? eval::EmbeddingDivergence{}
                                               : eval::embedding_divergence(run_dir, reference, data_dir, device);
       row["cosine_distance_to_full_fp32"] = {{"users", div.users}, {"items", div.items}};
       fmt::print(stderr, "{:>14}: HR@10 {:.4f} ({:+.4f} vs full fp32, {:.0f}% of its gain), {:.0f} samples/s, "
                          "{:.0f} MiB peak, {} trainable\n",
-                 v.name, hr10, hr10 - full_hr10, 100.0 * row["share_of_full_fp32_gain"].get<double>(),
+                 v.name(), hr10, hr10 - full_hr10, 100.0 * row["share_of_full_fp32_gain"].get<double>(),
                  row["train_samples_per_sec"].get<double>(), row["peak_memory_mib"].get<double>(),
                  row["trainable_parameters"].get<int64_t>());
       rows.push_back(std::move(row));

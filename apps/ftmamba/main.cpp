@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   ftmamba::cli::add_compare_command(app);
   ftmamba::cli::add_compare_finetune_command(app);
   ftmamba::cli::add_bench_command(app);
+  ftmamba::cli::add_analyze_command(app);
   ftmamba::cli::add_import_command(app);
   try {
     app.parse(argc, argv);

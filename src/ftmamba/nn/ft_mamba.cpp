@@ -29,7 +29,11 @@ FTMambaEncoder::FTMambaEncoder(const EncoderConfig& cfg, const FeatureShape& sha
 
 torch::Tensor FTMambaEncoder::forward(const torch::Tensor& numerical, const torch::Tensor& missing,
                                       const torch::Tensor& categorical) {
-  auto x = tokenizer(numerical, missing, categorical);  // (batch, L, d)
+  return forward_tokens(tokenizer(numerical, missing, categorical));  // tokens: (batch, L, d)
+}
+
+torch::Tensor FTMambaEncoder::forward_tokens(const torch::Tensor& tokens) {
+  torch::Tensor x = tokens;
   // Mamba is causal, so only the last position ([CLS]) has seen every feature, and only it is read: the
   // last layer computes that position alone (exact; the rtdl Transformer's last block does the same).
   const int64_t n = static_cast<int64_t>(layers->size());

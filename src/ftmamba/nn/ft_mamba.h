@@ -26,6 +26,8 @@ class FTMambaEncoder : public TowerEncoder {
   FTMambaEncoder(const EncoderConfig& cfg, const FeatureShape& shape);
   torch::Tensor forward(const torch::Tensor& numerical, const torch::Tensor& missing,
                         const torch::Tensor& categorical) override;
+  // Everything after the tokenizer: tokens (batch, L, d_token) -> embeddings (batch, embed).
+  torch::Tensor forward_tokens(const torch::Tensor& tokens);
   int64_t embedding_dim() const override { return cfg_.embed_dim > 0 ? cfg_.embed_dim : cfg_.d_token; }
 
   FeatureTokenizer tokenizer{nullptr};

@@ -44,6 +44,14 @@ torch::Tensor MambaImpl::forward_last(const torch::Tensor& u) {
   return out_proj(y_last);                                                      // (batch, d_model)
 }
 
+torch::Tensor MambaImpl::time_steps(const torch::Tensor& u) {
+  const int64_t di = cfg.d_inner(), r = cfg.rank();
+  auto x = causal_conv1d(in_proj->forward_outputs(u, 0, di), conv1d->weight.view({di, cfg.d_conv}), conv1d->bias,
+                         /*silu=*/true);                                                // (batch, L, d_inner)
+  auto delta = dt_proj->forward_without_bias(x_proj->forward_outputs(x, 0, r));    // (batch, L, d_inner)
+  return torch::softplus(delta + dt_proj->bias);
+}
+
 torch::Tensor MambaImpl::mix(const torch::Tensor& x_in, const torch::Tensor& z) {
   const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank();
   auto x = causal_conv1d(x_in, conv1d->weight.view({di, cfg.d_conv}), conv1d->bias, /*silu=*/true);

@@ -26,6 +26,10 @@ class MambaImpl : public torch::nn::Module {
   // forward(u).select(1, L - 1). The scan still runs over every position, but the gate half of in_proj
   // and out_proj run once per row instead of L times.
   torch::Tensor forward_last(const torch::Tensor& u);
+  // The scan's time steps for input u: dt = softplus(dt_proj(x_proj(conv(in_proj(u)_x))) + dt_bias),
+  // (batch, L, d_model) -> (batch, L, d_inner). Each step multiplies state (d, n) by exp(dt[t, d] A[d, n]),
+  // which is what the stability analysis reads.
+  torch::Tensor time_steps(const torch::Tensor& u);
 
   MambaConfig cfg;
   Projection in_proj{nullptr}, x_proj{nullptr}, dt_proj{nullptr}, out_proj{nullptr};

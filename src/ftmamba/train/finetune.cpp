@@ -41,6 +41,19 @@ FinetuneOptions FinetuneOptions::from_json(const nlohmann::json& j) {
   return o;
 }
 
+std::string FinetuneVariant::name() const { return std::string(lora ? "lora-" : "full-") + precision_name(); }
+
+FinetuneVariant parse_finetune_variant(const std::string& name) {
+  const auto dash = name.find('-');
+  const std::string mode = name.substr(0, dash);
+  if (dash == std::string::npos || (mode != "full" && mode != "lora"))
+    throw Error("'" + name + "' is not a fine-tuning variant MODE-PRECISION (MODE full or lora, e.g. lora-bf16)");
+  FinetuneVariant v;
+  v.lora = mode == "lora";
+  v.precision = parse_precision(name.substr(dash + 1));  // throws, naming the precisions
+  return v;
+}
+
 std::vector<std::string> default_lora_targets(const RunConfig& cfg) {
   std::vector<std::string> out;
   for (const char* side : {"user", "item"})

@@ -12,6 +12,7 @@
 #include "ftmamba/nn/lora.h"
 #include "ftmamba/nn/two_tower.h"
 #include "ftmamba/train/config.h"
+#include "ftmamba/train/precision.h"
 
 namespace ftmamba::train {
 
@@ -24,6 +25,17 @@ struct FinetuneOptions {
   nlohmann::json to_json() const;
   static FinetuneOptions from_json(const nlohmann::json& j);
 };
+
+// One fine-tuning variant of a comparison: what is trained (everything, or LoRA adapters) and in which
+// precision. Named MODE-PRECISION: "full-fp32", "lora-bf16", ...
+struct FinetuneVariant {
+  bool lora = false;
+  Precision precision = Precision::kFp32;
+  std::string name() const;
+  std::string precision_name() const { return train::precision_name(precision); }
+};
+// Throws Error naming the expected form and the precisions otherwise.
+FinetuneVariant parse_finetune_variant(const std::string& name);
 
 // The LoRA targets used when none are given: the union of each tower type's defaults (nn/lora.h).
 std::vector<std::string> default_lora_targets(const RunConfig& cfg);

@@ -1,0 +1,72 @@
+#include "ftmamba/nn/mamba_lm.h"
+
+#include <stdexcept>
+
+namespace ftmamba::nn {
+namespace {
+
+struct NamedShape {
+  const char* name;
+  int64_t n_layers, d_model;
+};
+constexpr NamedShape kShapes[] = {{"130m", 24, 768}, {"370m", 48, 1024}, {"790m", 48, 1536}, {"1.4b", 48, 2048}};
+
+}  // namespace
+
+MambaLMConfig mamba_lm_shape(const std::string& name) {
+  for (const auto& s : kShapes)
+    if (name == s.name) {
+      MambaLMConfig c;
+      c.n_layers = s.n_layers;
+      c.d_model = s.d_model;
+      return c;
+    }
+  std::string known;
+  for (const auto& s : kShapes) known += std::string(known.empty() ? "" : ", ") + s.name;
+  throw std::invalid_argument("unknown Mamba LM shape '" + name + "' (known: " + known + ")");
+}
+
+std::vector<std::string> mamba_lm_shape_names() {
+  std::vector<std::string> names;
+  for (const auto& s : kShapes) names.emplace_back(s.name);
+  return names;
+}
+
+MambaLMImpl::MambaLMImpl(const MambaLMConfig& c) : cfg(c) {
+  if (cfg.vocab_size < 2 || cfg.d_model < 1 || cfg.n_layers < 1)
+    throw std::invalid_argument("MambaLM needs vocab_size >= 2, d_model >= 1 and n_layers >= 1");
+  cfg.mixer.d_model = cfg.d_model;
+  embedding = register_module("embedding", torch::nn::Embedding(cfg.vocab_size, cfg.d_model));
+  {
+    // mamba_ssm initialises the embedding with std 0.02 (GPT-2's), not nn.Embedding's N(0, 1).
+    torch::NoGradGuard no_grad;
+    embedding->weight.normal_(0.0, 0.02);
+  }
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < cfg.n_layers; ++i) layers->push_back(MambaResidualLayer(cfg.mixer));
+  norm_f = register_module("norm_f", RMSNorm(cfg.d_model));
+}
+
+torch::Tensor MambaLMImpl::hidden_states(const torch::Tensor& tokens) {
+  // The residual stream in the norms' dtype (float32 unless the whole model is bf16), also when the embedding
+  // is held in a lower precision.
+  auto x = embedding(tokens).to(norm_f->weight.scalar_type());  // (batch, L, d)
+  for (const auto& layer : *layers) x = layer->as<MambaResidualLayer>()->forward(x);
+  return norm_f(x);
+}
+
+torch::Tensor MambaLMImpl::forward(const torch::Tensor& tokens) {
+  return torch::linear(hidden_states(tokens), embedding->weight);  // (batch, L, vocab); autocast: its dtype
+}
+
+torch::Tensor MambaLMImpl::causal_lm_loss(const torch::Tensor& tokens) {
+  const int64_t L = tokens.size(1);
+  if (L < 2) throw std::invalid_argument("causal_lm_loss needs sequences of at least 2 tokens");
+  // The head runs on the L-1 predicting positions only, so the (batch, L-1, vocab) logits come out contiguous.
+  auto logits = torch::linear(hidden_states(tokens).narrow(1, 0, L - 1), embedding->weight);
+  auto targets = tokens.narrow(1, 1, L - 1);  // (batch, L-1)
+  return torch::nn::functional::cross_entropy(logits.reshape({-1, cfg.vocab_size}).to(torch::kFloat32),
+                                              targets.reshape({-1}));
+}
+
+}  // namespace ftmamba::nn

@@ -1,0 +1,44 @@
+// defines: MambaLM, a causal language model in mamba_ssm's MambaLMHeadModel layout: token embedding ->
+// n x (x + Mamba(RMSNorm(x))) -> RMSNorm -> tied LM head (logits = h E^T). The residual stream stays in the
+// norms' dtype (float32 under autocast, as mamba_ssm's residual_in_fp32). It exists to measure fine-tuning
+// at language-model shapes (`ftmamba bench finetune`); the recommendation towers are FTMambaEncoder.
+// Names: embedding.weight, layers.{i}.mixer.*, layers.{i}.norm.weight, norm_f.weight.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "ftmamba/nn/ft_mamba.h"
+
+namespace ftmamba::nn {
+
+struct MambaLMConfig {
+  int64_t vocab_size = 50280;  // GPT-NeoX's tokenizer, as the Mamba checkpoints (already a multiple of 8)
+  int64_t d_model = 768;
+  int64_t n_layers = 24;
+  MambaConfig mixer;  // d_model is taken from above
+};
+
+// The shapes of the published Mamba checkpoints: "130m" (24 layers x d 768), "370m" (48 x 1024),
+// "790m" (48 x 1536), "1.4b" (48 x 2048). Throws std::invalid_argument for another name.
+MambaLMConfig mamba_lm_shape(const std::string& name);
+std::vector<std::string> mamba_lm_shape_names();
+
+class MambaLMImpl : public torch::nn::Module {
+ public:
+  explicit MambaLMImpl(const MambaLMConfig& cfg);
+  // tokens (batch, L) int64 -> logits (batch, L, vocab)
+  torch::Tensor forward(const torch::Tensor& tokens);
+  // Mean next-token cross-entropy over positions 0..L-2 (each predicts the token after it), float32 ().
+  torch::Tensor causal_lm_loss(const torch::Tensor& tokens);
+
+  // After the final norm: tokens (batch, L) -> (batch, L, d_model), float32.
+  torch::Tensor hidden_states(const torch::Tensor& tokens);
+
+  MambaLMConfig cfg;
+  torch::nn::Embedding embedding{nullptr};  // (vocab, d_model), also the LM head's weight
+  torch::nn::ModuleList layers;
+  RMSNorm norm_f{nullptr};
+};
+TORCH_MODULE(MambaLM);
+
+}  // namespace ftmamba::nn

@@ -1,0 +1,153 @@
+// MambaLM (nn/mamba_lm) and the fine-tuning measurement on it (train/lm_finetune_bench): the model is causal,
+// its loss is next-token cross-entropy through a tied head, LoRA in mixed precision holds exactly the frozen
+// matrices in the low dtype, the measurement counts parameters and losses right, and the CLI writes its report.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "binary_runner.h"
+#include "ftmamba/core/error.h"
+#include "ftmamba/nn/lora.h"
+#include "ftmamba/nn/mamba_lm.h"
+#include "ftmamba/train/lm_finetune_bench.h"
+
+namespace fs = std::filesystem;
+namespace nn = ftmamba::nn;
+namespace train = ftmamba::train;
+
+namespace {
+nn::MambaLMConfig tiny(int64_t vocab = 37) {
+  nn::MambaLMConfig c;
+  c.vocab_size = vocab;
+  c.d_model = 16;
+  c.n_layers = 2;
+  return c;
+}
+}  // namespace
+
+TEST(MambaLM, IsCausal) {
+  torch::manual_seed(1);
+  nn::MambaLM lm(tiny());
+  lm->eval();
+  auto tokens = torch::randint(37, {2, 11}, torch::kInt64);
+  auto changed = tokens.clone();
+  changed.index_put_({torch::indexing::Slice(), 6}, (tokens.select(1, 6) + 5) % 37);
+  torch::NoGradGuard g;
+  const auto a = lm(tokens), b = lm(changed);
+  ASSERT_EQ(a.sizes(), (std::vector<int64_t>{2, 11, 37}));
+  EXPECT_LT((a.narrow(1, 0, 6) - b.narrow(1, 0, 6)).abs().max().item<double>(), 1e-6);  // before 6: unseen
+  EXPECT_GT((a.narrow(1, 6, 5) - b.narrow(1, 6, 5)).abs().max().item<double>(), 1e-4);
+}
+
+TEST(MambaLM, LossIsNextTokenCrossEntropyThroughATiedHead) {
+  torch::manual_seed(2);
+  nn::MambaLM lm(tiny());
+  auto tokens = torch::randint(30, {3, 9}, torch::kInt64);  // ids 30..36 never occur in the input
+  const auto logits = lm(tokens);
+  // By hand: position t predicts token t+1, log-softmax over the vocabulary.
+  const auto logp = torch::log_softmax(logits.narrow(1, 0, 8).to(torch::kFloat64), -1);
+  const auto picked = logp.gather(-1, tokens.narrow(1, 1, 8).unsqueeze(-1));
+  const double want = -picked.mean().item<double>();
+  auto loss = lm->causal_lm_loss(tokens);
+  EXPECT_NEAR(loss.item<double>(), want, 1e-5);
+  // With embeddings of std 0.02 the first prediction is nearly uniform: the loss is about ln(vocab).
+  EXPECT_NEAR(loss.item<double>(), std::log(37.0), 0.05);
+  loss.backward();
+  // Rows of tokens absent from the input get a gradient only through the head: the head is the embedding.
+  const auto g = lm->embedding->weight.grad();
+  EXPECT_GT(g.narrow(0, 30, 7).abs().sum().item<double>(), 0.0);
+  EXPECT_THROW(lm->causal_lm_loss(tokens.narrow(1, 0, 1)), std::invalid_argument);
+}
+
+TEST(MambaLM, NamedShapes) {
+  EXPECT_EQ(nn::mamba_lm_shape("370m").n_layers, 48);
+  EXPECT_EQ(nn::mamba_lm_shape("370m").d_model, 1024);
+  EXPECT_EQ(nn::mamba_lm_shape("130m").d_model, 768);
+  EXPECT_THROW(nn::mamba_lm_shape("7b"), std::invalid_argument);
+}
+
+TEST(LmFinetuneBench, LoraInMixedPrecisionHoldsOnlyTheFrozenMatricesLow) {
+  torch::manual_seed(3);
+  nn::MambaLM lm(tiny());
+  nn::attach_lora(*lm, {4, 8.0, 0.0}, {"in_proj", "out_proj"});
+  nn::freeze_all_but_adapters(*lm);
+  const int64_t cast = train::cast_frozen_weights(*lm, torch::kBFloat16);
+  EXPECT_EQ(cast, 2 * 4 + 1);  // 4 projections a layer, 2 layers, and the embedding
+  for (const auto& p : lm->named_parameters()) {
+    const bool low = p.value().scalar_type() == torch::kBFloat16;
+    const bool should = !p.value().requires_grad() &&
+                        (p.key().find("_proj.weight") != std::string::npos || p.key() == "embedding.weight") &&
+                        p.key().find("lora_") == std::string::npos;
+    EXPECT_EQ(low, should) << p.key();
+  }
+  // Mixed precision around a bf16 base and float32 adapters: the loss and the adapters' gradients are float32.
+  auto tokens = torch::randint(37, {2, 7}, torch::kInt64);
+  torch::Tensor loss;
+  {
+    train::AutocastScope scope(train::Precision::kBf16, torch::kCPU);
+    loss = lm->causal_lm_loss(tokens);
+  }
+  loss.backward();
+  EXPECT_EQ(loss.scalar_type(), torch::kFloat32);
+  for (const auto& p : lm->named_parameters())
+    if (p.value().requires_grad()) {
+      ASSERT_TRUE(p.value().grad().defined()) << p.key();
+      EXPECT_EQ(p.value().grad().scalar_type(), torch::kFloat32) << p.key();
+    }
+}
+
+TEST(LmFinetuneBench, CountsAndLossesPerVariant) {
+  train::LmFinetuneBenchOptions o;
+  o.model = tiny();
+  o.batch = 2;
+  o.length = 9;
+  o.warmup_steps = 1;
+  o.steps = 2;
+  o.lora = {4, 8.0, 0.0};
+  const auto full = train::bench_lm_finetune(o, train::parse_finetune_variant("full-fp32"), torch::kCPU);
+  const auto lora = train::bench_lm_finetune(o, train::parse_finetune_variant("lora-bf16"), torch::kCPU);
+  EXPECT_EQ(full.trainable, full.total);
+  // LoRA rank 4 on in/x/dt/out_proj of each layer: 4 * (in + out) per projection. d 16, d_inner 32, dt_rank 1,
+  // x_proj out 1 + 2 * 16.
+  const int64_t per_layer = 4 * ((16 + 64) + (32 + 33) + (1 + 32) + (32 + 16));
+  EXPECT_EQ(lora.trainable, 2 * per_layer);
+  EXPECT_EQ(lora.total, full.total + lora.trainable);
+  for (const auto& r : {full, lora}) {
+    EXPECT_GT(r.tokens_per_s, 0.0);
+    EXPECT_NEAR(r.step_ms, 18.0 / r.tokens_per_s * 1000.0, 1e-6 * r.step_ms);
+    EXPECT_NEAR(r.loss_first, std::log(37.0), 0.1);
+  }
+  // The same seed gives the same tokens and base weights: LoRA starts from the base's outputs (B = 0), and bf16
+  // moves the first loss only a little.
+  EXPECT_NEAR(lora.loss_first, full.loss_first, 0.01);
+  EXPECT_NE(lora.loss_first, full.loss_first);
+  EXPECT_THROW(train::parse_finetune_variant("half-bf16"), ftmamba::Error);
+  EXPECT_THROW(train::bench_lm_finetune(o, train::parse_finetune_variant("full-fp16"), torch::kCPU), ftmamba::Error);
+}
+
+TEST(LmFinetuneBench, CommandWritesItsReport) {
+  const fs::path out = fs::temp_directory_path() / ("ftmamba_test_bench_finetune_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  auto r = ftmamba_test::run_binary("bench finetune --device cpu --shapes 1x16 --vocab 40 --lengths 8 --batch 2 "
+                                    "--steps 1 --warmup 0 --variants full-fp32,lora-fp32 --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(out / "bench-finetune.json");
+  const auto j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["rows"].size(), 2u);
+  EXPECT_EQ(j["rows"][0]["variant"], "full-fp32");
+  EXPECT_EQ(j["rows"][1]["variant"], "lora-fp32");
+  EXPECT_LT(j["rows"][1]["trainable"].get<int64_t>(), j["rows"][0]["trainable"].get<int64_t>());
+  for (const auto& row : j["rows"]) EXPECT_GT(row["kib_per_token"].get<double>(), 0.0) << row.dump();
+  std::ifstream md(out / "bench-finetune.md");
+  const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("| lora-fp32 |"), std::string::npos) << text;
+  EXPECT_NE(text.find("1.00x"), std::string::npos) << text;  // full-fp32 against itself
+  auto bad = ftmamba_test::run_binary("bench finetune --device cpu --shapes 7b --out " + out.string());
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("unknown Mamba LM shape"), std::string::npos) << bad.out;
+  fs::remove_all(out);
+}
