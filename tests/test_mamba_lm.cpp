@@ -1,5 +1,6 @@
-// MambaLM (nn/mamba_lm) and the fine-tuning measurement on it (train/lm_finetune_bench): the model is causal,
-// its loss is next-token cross-entropy through a tied head, LoRA in mixed precision holds exactly the frozen
+// MambaLM (nn/mamba_lm), its fused head and loss (train/linear_cross_entropy) and the fine-tuning measurement
+// on it (train/lm_finetune_bench): the model is causal, the fused loss and its gradients equal the plain
+// softmax cross-entropy in float64, the LM loss is next-token cross-entropy through a tied head, LoRA in mixed precision holds exactly the frozen
 // matrices in the low dtype, the measurement counts parameters and losses right, and the CLI writes its report.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -13,6 +14,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/nn/lora.h"
 #include "ftmamba/nn/mamba_lm.h"
+#include "ftmamba/train/linear_cross_entropy.h"
 #include "ftmamba/train/lm_finetune_bench.h"
 
 namespace fs = std::filesystem;
@@ -52,7 +54,7 @@ TEST(MambaLM, LossIsNextTokenCrossEntropyThroughATiedHead) {
   const auto logp = torch::log_softmax(logits.narrow(1, 0, 8).to(torch::kFloat64), -1);
   const auto picked = logp.gather(-1, tokens.narrow(1, 1, 8).unsqueeze(-1));
   const double want = -picked.mean().item<double>();
-  auto loss = lm->causal_lm_loss(tokens);
+  auto loss = train::causal_lm_loss(lm, tokens);
   EXPECT_NEAR(loss.item<double>(), want, 1e-5);
   // With embeddings of std 0.02 the first prediction is nearly uniform: the loss is about ln(vocab).
   EXPECT_NEAR(loss.item<double>(), std::log(37.0), 0.05);
@@ -60,7 +62,59 @@ TEST(MambaLM, LossIsNextTokenCrossEntropyThroughATiedHead) {
   // Rows of tokens absent from the input get a gradient only through the head: the head is the embedding.
   const auto g = lm->embedding->weight.grad();
   EXPECT_GT(g.narrow(0, 30, 7).abs().sum().item<double>(), 0.0);
-  EXPECT_THROW(lm->causal_lm_loss(tokens.narrow(1, 0, 1)), std::invalid_argument);
+  EXPECT_THROW(train::causal_lm_loss(lm, tokens.narrow(1, 0, 1)), std::invalid_argument);
+}
+
+// The plain reference: logits in full, log-softmax, mean negative log-likelihood.
+torch::Tensor reference_linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& t) {
+  return torch::nn::functional::cross_entropy(torch::matmul(h, w.t()), t);
+}
+
+TEST(LinearCrossEntropy, MatchesThePlainLossAndGradientsInFloat64) {
+  torch::manual_seed(5);
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  // Odd sizes; chunks of 5 rows do not divide 37; 0 picks the default (one chunk here).
+  for (const int64_t chunk : {int64_t{5}, int64_t{1}, int64_t{0}, int64_t{64}}) {
+    auto h = torch::randn({37, 7}, f64).requires_grad_(true);
+    auto w = (torch::randn({53, 7}, f64) * 2).requires_grad_(true);
+    auto t = torch::randint(53, {37}, torch::kInt64);
+    t[0] = 0;
+    t[36] = 52;
+    const auto g = torch::rand({}, f64) + 0.5;  // a non-unit upstream gradient
+    auto fused = ftmamba::train::linear_cross_entropy(h, w, t, chunk);
+    (fused * g).backward();
+    const auto gh = h.grad().clone(), gw = w.grad().clone();
+    h.mutable_grad() = torch::Tensor();
+    w.mutable_grad() = torch::Tensor();
+    auto ref = reference_linear_cross_entropy(h, w, t);
+    (ref * g).backward();
+    EXPECT_EQ(fused.scalar_type(), torch::kFloat64);
+    EXPECT_NEAR(fused.item<double>(), ref.item<double>(), 1e-12 * ref.item<double>()) << chunk;
+    EXPECT_LT((gh - h.grad()).abs().max().item<double>(), 1e-12 * h.grad().abs().max().item<double>()) << chunk;
+    EXPECT_LT((gw - w.grad()).abs().max().item<double>(), 1e-12 * w.grad().abs().max().item<double>()) << chunk;
+    EXPECT_EQ(gh.scalar_type(), torch::kFloat64);
+  }
+}
+
+TEST(LinearCrossEntropy, FrozenWeightGetsNoGradientAndBf16StaysClose) {
+  torch::manual_seed(6);
+  auto h = torch::randn({29, 11}).requires_grad_(true);
+  auto w = torch::randn({41, 11});  // frozen
+  auto t = torch::randint(41, {29}, torch::kInt64);
+  torch::Tensor loss;
+  {
+    ftmamba::train::AutocastScope scope(ftmamba::train::Precision::kBf16, torch::kCPU);
+    loss = ftmamba::train::linear_cross_entropy(h, w, t, 4);
+  }
+  loss.backward();
+  EXPECT_FALSE(w.grad().defined());
+  const auto ref = reference_linear_cross_entropy(h.detach(), w, t);
+  // bf16 matmuls: close to the float32 loss, not equal to it.
+  EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 0.05 * ref.item<double>());
+  EXPECT_NE(loss.item<double>(), ref.item<double>());
+  EXPECT_EQ(loss.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(h.grad().scalar_type(), torch::kFloat32);
+  EXPECT_THROW(ftmamba::train::linear_cross_entropy(h, w.t(), t), std::invalid_argument);
 }
 
 TEST(MambaLM, NamedShapes) {
@@ -89,7 +143,7 @@ TEST(LmFinetuneBench, LoraInMixedPrecisionHoldsOnlyTheFrozenMatricesLow) {
   torch::Tensor loss;
   {
     train::AutocastScope scope(train::Precision::kBf16, torch::kCPU);
-    loss = lm->causal_lm_loss(tokens);
+    loss = train::causal_lm_loss(lm, tokens);
   }
   loss.backward();
   EXPECT_EQ(loss.scalar_type(), torch::kFloat32);

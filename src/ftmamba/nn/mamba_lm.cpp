@@ -59,14 +59,4 @@ torch::Tensor MambaLMImpl::forward(const torch::Tensor& tokens) {
   return torch::linear(hidden_states(tokens), embedding->weight);  // (batch, L, vocab); autocast: its dtype
 }
 
-torch::Tensor MambaLMImpl::causal_lm_loss(const torch::Tensor& tokens) {
-  const int64_t L = tokens.size(1);
-  if (L < 2) throw std::invalid_argument("causal_lm_loss needs sequences of at least 2 tokens");
-  // The head runs on the L-1 predicting positions only, so the (batch, L-1, vocab) logits come out contiguous.
-  auto logits = torch::linear(hidden_states(tokens).narrow(1, 0, L - 1), embedding->weight);
-  auto targets = tokens.narrow(1, 1, L - 1);  // (batch, L-1)
-  return torch::nn::functional::cross_entropy(logits.reshape({-1, cfg.vocab_size}).to(torch::kFloat32),
-                                              targets.reshape({-1}));
-}
-
 }  // namespace ftmamba::nn

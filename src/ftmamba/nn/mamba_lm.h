@@ -1,7 +1,8 @@
 // defines: MambaLM, a causal language model in mamba_ssm's MambaLMHeadModel layout: token embedding ->
 // n x (x + Mamba(RMSNorm(x))) -> RMSNorm -> tied LM head (logits = h E^T). The residual stream stays in the
 // norms' dtype (float32 under autocast, as mamba_ssm's residual_in_fp32). It exists to measure fine-tuning
-// at language-model shapes (`ftmamba bench finetune`); the recommendation towers are FTMambaEncoder.
+// at language-model shapes (`ftmamba bench finetune`; its loss is train::causal_lm_loss); the recommendation
+// towers are FTMambaEncoder.
 // Names: embedding.weight, layers.{i}.mixer.*, layers.{i}.norm.weight, norm_f.weight.
 #pragma once
 #include <string>
@@ -28,8 +29,6 @@ class MambaLMImpl : public torch::nn::Module {
   explicit MambaLMImpl(const MambaLMConfig& cfg);
   // tokens (batch, L) int64 -> logits (batch, L, vocab)
   torch::Tensor forward(const torch::Tensor& tokens);
-  // Mean next-token cross-entropy over positions 0..L-2 (each predicts the token after it), float32 ().
-  torch::Tensor causal_lm_loss(const torch::Tensor& tokens);
 
   // After the final norm: tokens (batch, L) -> (batch, L, d_model), float32.
   torch::Tensor hidden_states(const torch::Tensor& tokens);

@@ -8,6 +8,7 @@
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/train/fixed_shape_step.h"
+#include "ftmamba/train/linear_cross_entropy.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
 
 #ifdef FTMAMBA_WITH_CUDA
@@ -88,7 +89,7 @@ LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const F
     torch::Tensor loss;
     {
       AutocastScope autocast(variant.precision, device, /*cache=*/!graph);
-      loss = model->causal_lm_loss(batch_tokens);
+      loss = causal_lm_loss(model, batch_tokens);
     }
     optimizer.zero_grad();  // captured: the backward then allocates the gradients from the graph's pool
     if (scaler) {

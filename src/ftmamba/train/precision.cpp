@@ -49,6 +49,10 @@ void set_autocast_dtype(c10::DeviceType t, c10::ScalarType d) {
 
 }  // namespace
 
+torch::ScalarType matmul_dtype(torch::Device device, torch::ScalarType otherwise) {
+  return autocast_enabled(device.type()) ? autocast_dtype(device.type()) : otherwise;
+}
+
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "bf16") return Precision::kBf16;

@@ -49,6 +49,11 @@ class AutocastScope {
   c10::ScalarType was_dtype_ = c10::ScalarType::Float;
 };
 
+// The dtype a matmul on `device` runs in at this point: the autocast dtype while autocast is on for the
+// device's type, else `otherwise`. For code that casts explicitly where autocast cannot reach (inside a custom
+// autograd function).
+torch::ScalarType matmul_dtype(torch::Device device, torch::ScalarType otherwise);
+
 // bf16-pure: every floating parameter and buffer of `model` becomes bfloat16. Other precisions leave the
 // model in float32.
 void cast_weights(torch::nn::Module& model, Precision p);
