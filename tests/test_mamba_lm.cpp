@@ -93,6 +93,11 @@ TEST(LinearCrossEntropy, MatchesThePlainLossAndGradientsInFloat64) {
     EXPECT_LT((gh - h.grad()).abs().max().item<double>(), 1e-12 * h.grad().abs().max().item<double>()) << chunk;
     EXPECT_LT((gw - w.grad()).abs().max().item<double>(), 1e-12 * w.grad().abs().max().item<double>()) << chunk;
     EXPECT_EQ(gh.scalar_type(), torch::kFloat64);
+    // Without gradient mode (evaluation) the same loss, and nothing for autograd.
+    torch::NoGradGuard no_grad;
+    const auto eval_loss = ftmamba::train::linear_cross_entropy(h, w, t, chunk);
+    EXPECT_FALSE(eval_loss.requires_grad());
+    EXPECT_EQ(eval_loss.item<double>(), fused.item<double>()) << chunk;
   }
 }
 

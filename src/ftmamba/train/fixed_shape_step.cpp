@@ -95,20 +95,7 @@ struct FixedShapeStep::Impl {
       loss = pointwise_batch_loss(user_emb, item_emb, tc.negatives, tc.loss, tc.temperature);
     }
     optimizer.zero_grad();
-    if (!scaler) {
-      loss.backward();
-      optimizer.apply(tc.grad_clip);
-      return loss.detach();
-    }
-    // fp16: backward through the scaled loss, unscale (flagging inf / NaN), step unless flagged, adapt the
-    // scale. All on the device.
-    scaler->scale(loss).backward();
-    std::vector<torch::Tensor> grads;
-    for (auto& p : model->parameters())
-      if (p.grad().defined()) grads.push_back(p.grad());
-    scaler->unscale(grads);
-    optimizer.apply(tc.grad_clip, scaler->found_inf());
-    scaler->update();
+    optimizer.backward_and_apply(loss, tc.grad_clip, scaler ? &*scaler : nullptr);  // fp16: scaled, on the device
     return loss.detach();
   }
 

@@ -14,10 +14,13 @@ using torch::autograd::variable_list;
 class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossEntropyFunction> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& hidden, const torch::Tensor& weight,
-                               const torch::Tensor& targets, int64_t chunk_rows, int64_t compute_dtype) {
+                               const torch::Tensor& targets, int64_t chunk_rows, int64_t compute_dtype,
+                               bool grad_enabled) {
     const auto cd = static_cast<torch::ScalarType>(compute_dtype);
     const int64_t rows = hidden.size(0);
-    const bool want_h = hidden.requires_grad(), want_w = weight.requires_grad();
+    // Gradient mode is off inside forward(): the caller's is passed in, so that a no-grad call (evaluation)
+    // forms no gradients even for a weight that requires them.
+    const bool want_h = grad_enabled && hidden.requires_grad(), want_w = grad_enabled && weight.requires_grad();
     // Logits, log-softmax, loss and gradients accumulate in float32, or float64 for float64 inputs.
     const auto acc = cd == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
     const auto f32 = hidden.options().dtype(acc);
@@ -55,7 +58,7 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
     const auto scaled = [&](const torch::Tensor& t, const char* dtype) {
       return t.defined() ? (t * g).to(static_cast<torch::ScalarType>(ctx->saved_data[dtype].toInt())) : torch::Tensor();
     };
-    return {scaled(saved[0], "hidden_dtype"), scaled(saved[1], "weight_dtype"), {}, {}, {}};
+    return {scaled(saved[0], "hidden_dtype"), scaled(saved[1], "weight_dtype"), {}, {}, {}, {}};
   }
 };
 
@@ -68,7 +71,8 @@ torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Ten
     throw std::invalid_argument("linear_cross_entropy: need hidden (rows > 0, d), weight (vocab, d), targets (rows)");
   if (chunk_rows <= 0) chunk_rows = std::max<int64_t>(1, (int64_t{1} << 26) / weight.size(0));
   const auto cd = matmul_dtype(hidden.device(), hidden.scalar_type());
-  return LinearCrossEntropyFunction::apply(hidden, weight, targets, chunk_rows, static_cast<int64_t>(cd));
+  return LinearCrossEntropyFunction::apply(hidden, weight, targets, chunk_rows, static_cast<int64_t>(cd),
+                                           torch::GradMode::is_enabled());
 }
 
 torch::Tensor causal_lm_loss(nn::MambaLM& model, const torch::Tensor& tokens, int64_t chunk_rows) {

@@ -78,9 +78,6 @@ LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const F
   optimizer.set_lr(o.lr);
   std::optional<DynamicLossScaler> scaler;
   if (variant.precision == Precision::kFp16) scaler.emplace(device);
-  std::vector<torch::Tensor> trainable;
-  for (auto& p : model->parameters())
-    if (p.requires_grad()) trainable.push_back(p);
 
   r.cuda_graph = graph;
   // One step, queued on the current stream with no host synchronisation, so that it can be captured.
@@ -92,18 +89,7 @@ LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const F
       loss = causal_lm_loss(model, batch_tokens);
     }
     optimizer.zero_grad();  // captured: the backward then allocates the gradients from the graph's pool
-    if (scaler) {
-      scaler->scale(loss).backward();
-      std::vector<torch::Tensor> grads;
-      for (auto& p : trainable)
-        if (p.grad().defined()) grads.push_back(p.grad());
-      scaler->unscale(grads);
-      optimizer.apply(o.max_grad_norm, scaler->found_inf());
-      scaler->update();
-    } else {
-      loss.backward();
-      optimizer.apply(o.max_grad_norm);
-    }
+    optimizer.backward_and_apply(loss, o.max_grad_norm, scaler ? &*scaler : nullptr);
     return loss.detach();
   };
 

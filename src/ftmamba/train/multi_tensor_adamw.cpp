@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "ftmamba/train/optimizer.h"
+#include "ftmamba/train/precision.h"
 
 // LibTorch 2.1 added the fused AdamW overload with a tensor learning rate and foreach ops with a tensor scalar.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
@@ -60,6 +61,22 @@ MultiTensorAdamW::MultiTensorAdamW(torch::nn::Module& model, double weight_decay
 void MultiTensorAdamW::zero_grad() {
   for (auto& g : groups_)
     for (auto& p : g.params) p.mutable_grad().reset();
+}
+
+void MultiTensorAdamW::backward_and_apply(const torch::Tensor& loss, double max_norm, DynamicLossScaler* scaler) {
+  if (!scaler) {
+    loss.backward();
+    apply(max_norm);
+    return;
+  }
+  scaler->scale(loss).backward();
+  std::vector<torch::Tensor> grads;
+  for (auto& g : groups_)
+    for (auto& p : g.params)
+      if (p.grad().defined()) grads.push_back(p.grad());
+  scaler->unscale(grads);
+  apply(max_norm, scaler->found_inf());
+  scaler->update();
 }
 
 void MultiTensorAdamW::set_lr(double lr) {

@@ -15,6 +15,8 @@
 
 namespace ftmamba::train {
 
+class DynamicLossScaler;  // precision.h
+
 class MultiTensorAdamW {
  public:
   MultiTensorAdamW(torch::nn::Module& model, double weight_decay, double beta1 = 0.9, double beta2 = 0.999,
@@ -30,6 +32,10 @@ class MultiTensorAdamW {
   // when it holds 1 the step is skipped: no parameter, moment or step count changes. On a GPU this is decided
   // on the device, so the step stays capturable.
   void apply(double max_norm, const torch::Tensor& found_inf = {});
+  // loss.backward(), then apply(max_norm). With a scaler (fp16): the backward runs through the scaled loss,
+  // the gradients are unscaled (flagging inf / NaN), the step is skipped when flagged and the scale adapted,
+  // all on the device, so this stays capturable.
+  void backward_and_apply(const torch::Tensor& loss, double max_norm, DynamicLossScaler* scaler = nullptr);
   void step(double lr, double max_norm) {
     set_lr(lr);
     apply(max_norm);
