@@ -7,14 +7,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
-#include <unistd.h>
 
-#include "ftmamba/data/presets/preset.h"
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/optimizer.h"
 #include "ftmamba/train/run.h"
 #include "ftmamba/train/trainer.h"
+#include "generated_data_suite.h"
 #include "gpu_skip.h"
 
 using namespace ftmamba;
@@ -71,17 +70,8 @@ TEST(FixedShapeLoss, EqualsTheDistinctItemSoftmaxInValueAndGradient) {
 }
 
 // A small generated dataset and a model config without dropout, so that two steps on one batch agree.
-class FixedShapeStepTest : public ::testing::Test {
+class FixedShapeStepTest : public ftmamba_test::GeneratedDataSuite<3000, 5> {
  protected:
-  static void SetUpTestSuite() {
-    root_ = new fs::path(fs::temp_directory_path() / ("ftmamba_test_fixed_step_" + std::to_string(::getpid())));
-    fs::remove_all(*root_);
-    data::generate_dataset("spotify", {3000, 5}, *root_ / "data");
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*root_);
-    delete root_;
-  }
   static train::RunConfig config(const std::string& loss) {
     train::RunConfig cfg;
     cfg.model.d_token = 16;
@@ -92,10 +82,7 @@ class FixedShapeStepTest : public ::testing::Test {
     cfg.train.loss = loss;
     return cfg;
   }
-  static fs::path data_dir() { return *root_ / "data"; }
-  static fs::path* root_;
 };
-fs::path* FixedShapeStepTest::root_ = nullptr;
 
 // Runs `steps` batches of the training split through a StepRunner on `device`; returns each step's loss and
 // leaves the trained model in `model`. Batch 3 is a short one (the last of an epoch, run eagerly).

@@ -8,12 +8,12 @@
 #include <filesystem>
 
 #include "ftmamba/core/error.h"
-#include "ftmamba/data/presets/preset.h"
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
 #include "ftmamba/train/precision.h"
 #include "ftmamba/train/run.h"
 #include "ftmamba/train/trainer.h"
+#include "generated_data_suite.h"
 #include "gpu_skip.h"
 
 namespace fs = std::filesystem;
@@ -129,17 +129,8 @@ TEST(MultiTensorAdamWPrecision, AFlaggedStepChangesNothingAndACleanOneMatchesNoF
 }
 
 // A small generated dataset and a dropout-free model, so that steps are comparable across precisions.
-class PrecisionTraining : public ::testing::Test {
+class PrecisionTraining : public ftmamba_test::GeneratedDataSuite<3000, 5> {
  protected:
-  static void SetUpTestSuite() {
-    root_ = new fs::path(fs::temp_directory_path() / ("ftmamba_test_precision_" + std::to_string(::getpid())));
-    fs::remove_all(*root_);
-    ftmamba::data::generate_dataset("spotify", {3000, 5}, *root_ / "data");
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*root_);
-    delete root_;
-  }
   static train::RunConfig config(const std::string& precision) {
     train::RunConfig cfg;
     cfg.model.d_token = 16;
@@ -153,7 +144,7 @@ class PrecisionTraining : public ::testing::Test {
   // `steps` full batches through a StepRunner; the model is left in `model`.
   static std::vector<double> steps(const train::RunConfig& cfg, torch::Device device, int n, nn::TwoTower& model,
                                    int64_t* skipped = nullptr) {
-    const auto data = train::prepare_data(*root_ / "data", cfg);
+    const auto data = train::prepare_data(data_dir(), cfg);
     torch::manual_seed(11);
     model = train::build_model(cfg, data.user_encoding, data.item_encoding);
     model->to(device);
@@ -163,9 +154,7 @@ class PrecisionTraining : public ::testing::Test {
     if (skipped) *skipped = runner.skipped_steps();
     return losses;
   }
-  static fs::path* root_;
 };
-fs::path* PrecisionTraining::root_ = nullptr;
 
 TEST_F(PrecisionTraining, MixedBf16FollowsFp32AndKeepsFloat32Weights) {
   nn::TwoTower fp32{nullptr}, bf16{nullptr}, pure{nullptr};

@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "binary_runner.h"
+#include "generated_data_suite.h"
 #include "ftmamba/core/error.h"
-#include "ftmamba/data/presets/preset.h"
 #include "ftmamba/eval/gnuplot.h"
 #include "ftmamba/eval/stability.h"
 #include "ftmamba/nn/ft_mamba.h"
@@ -21,17 +21,8 @@ namespace train = ftmamba::train;
 namespace nn = ftmamba::nn;
 
 namespace {
-class Stability : public ::testing::Test {
+class Stability : public ftmamba_test::GeneratedDataSuite<3000, 7> {
  protected:
-  static void SetUpTestSuite() {
-    root_ = new fs::path(fs::temp_directory_path() / ("ftmamba_test_stability_" + std::to_string(::getpid())));
-    fs::remove_all(*root_);
-    ftmamba::data::generate_dataset("spotify", {3000, 7}, *root_ / "data");
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*root_);
-    delete root_;
-  }
   static train::RunConfig config(const std::string& type) {
     train::RunConfig cfg;
     cfg.model.type = type;
@@ -43,14 +34,12 @@ class Stability : public ::testing::Test {
     cfg.train.valid_users = 200;
     return cfg;
   }
-  static fs::path* root_;
 };
-fs::path* Stability::root_ = nullptr;
 }  // namespace
 
 TEST_F(Stability, TrainedTowerIsLyapunovStableWithBoundedResponse) {
   const auto cfg = config("ft-mamba");
-  const auto data = train::prepare_data(*root_ / "data", cfg);
+  const auto data = train::prepare_data(data_dir(), cfg);
   torch::manual_seed(3);
   auto model = train::build_model(cfg, data.user_encoding, data.item_encoding);
   train::TrainOptions quiet;
@@ -101,7 +90,7 @@ TEST_F(Stability, TrainedTowerIsLyapunovStableWithBoundedResponse) {
 
 TEST_F(Stability, ATransformerTowerIsRefused) {
   const auto cfg = config("ft-transformer");
-  const auto data = train::prepare_data(*root_ / "data", cfg);
+  const auto data = train::prepare_data(data_dir(), cfg);
   auto model = train::build_model(cfg, data.user_encoding, data.item_encoding);
   EXPECT_THROW(ftmamba::eval::analyze_tower_stability(*model->user_tower, data.users.index_select(torch::arange(10))),
                ftmamba::Error);
@@ -112,8 +101,8 @@ TEST_F(Stability, CommandWritesItsReport) {
     if (std::getenv("CI")) FAIL() << "gnuplot not found on CI: apt-get install gnuplot-nox";
     GTEST_SKIP() << "gnuplot not found: apt-get install gnuplot-nox (scripts/install-deps does)";
   }
-  const fs::path run = *root_ / "run", out = *root_ / "report";
-  auto t = ftmamba_test::run_binary("train --quiet --data " + (*root_ / "data").string() + " --out " + run.string() +
+  const fs::path run = root() / "run", out = root() / "report";
+  auto t = ftmamba_test::run_binary("train --quiet --data " + data_dir().string() + " --out " + run.string() +
                                     " --set train.epochs=1 --set model.d_token=16 --set model.embed_dim=16");
   ASSERT_EQ(t.code, 0) << t.out;
   auto r = ftmamba_test::run_binary("analyze stability --rows 200 --run " + run.string() + " --out " + out.string());
