@@ -4,7 +4,8 @@
 // the device-to-device copy bandwidth measured in the same run, and LibTorch's cuDNN conv1d beside ours.
 // Prints one JSON line per figure with the minimal bytes each call must move and the achieved fraction of
 // copy bandwidth, and the forward under each of its launch layouts.
-// Usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all] [--dtype float32|bfloat16|all]
+// Usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all|BATCHxLxD_INNERxD_STATE] [--dtype float32|bfloat16|all]
+//   A shape such as 1x1024x2048x16 (Mamba-370M fine-tuning, batch 1, L 1024) is timed under the name "custom".
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -50,7 +51,9 @@ int main(int argc, char** argv) {
     else if (a == "--shape" && i + 1 < argc) only_shape = argv[++i];
     else if (a == "--dtype" && i + 1 < argc) only_dtype = argv[++i];
     else {
-      std::fprintf(stderr, "usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all] [--dtype float32|bfloat16|all]\n");
+      std::fprintf(stderr,
+                   "usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all|BATCHxLxD_INNERxD_STATE] "
+                   "[--dtype float32|bfloat16|all]\n");
       return 2;
     }
   }
@@ -81,7 +84,17 @@ int main(int argc, char** argv) {
     const char* name;
     int64_t batch, L, dim, N;
   };
-  for (const Shape s : {Shape{"lm", 8, 2048, 1536, 16}, Shape{"tabular", 2048, 13, 256, 16}}) {
+  std::vector<Shape> shapes = {Shape{"lm", 8, 2048, 1536, 16}, Shape{"tabular", 2048, 13, 256, 16}};
+  long cb = 0, cl = 0, cd = 0, cn = 0;
+  if (std::sscanf(only_shape.c_str(), "%ldx%ldx%ldx%ld", &cb, &cl, &cd, &cn) == 4) {
+    if (cb < 1 || cl < 1 || cd < 1 || cn < 1) {
+      std::fprintf(stderr, "bench_cuda_kernels: --shape %s: every size must be positive\n", only_shape.c_str());
+      return 2;
+    }
+    shapes = {Shape{"custom", cb, cl, cd, cn}};
+    only_shape = "custom";
+  }
+  for (const Shape& s : shapes) {
     if (only_shape != "all" && only_shape != s.name) continue;
     for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
       if (only_dtype != "all" && only_dtype != (dtype == torch::kFloat32 ? "float32" : "bfloat16")) continue;
@@ -137,19 +150,22 @@ int main(int argc, char** argv) {
             static_cast<long>(layout.segments), us);
       }
       cs::force_forward_layout({});
-      // The backward under each way of forming its group sums (kernels::selective_scan_bwd_sums).
-      for (const int sums : {1, 4}) {
-        cs::force_backward_layout({sums});
+      // The backward under each way of forming its group sums (kernels::selective_scan_bwd_sums) and of
+      // splitting L into segments (kernels::ScanBackwardSplit; 0: the shape's choice, 1: never).
+      for (const cs::BackwardLayout layout : {cs::BackwardLayout{1, 1}, cs::BackwardLayout{4, 1}, cs::BackwardLayout{0, 0},
+                                              cs::BackwardLayout{0, 2}, cs::BackwardLayout{0, 4}, cs::BackwardLayout{0, 8}}) {
+        cs::force_backward_layout(layout);
+        const cs::ScanBackwardBuffers layout_buffers = cs::empty_backward_buffers(in);
         const double us = time_us(
             [&] {
-              cs::backward_into(in, states, dout, buffers);
-              cs::reduce_partials(in, buffers);
+              cs::backward_into(in, states, dout, layout_buffers);
+              cs::reduce_partials(in, layout_buffers);
             },
             reps);
         std::printf(
             "{\"bench\": \"selective_scan_layout\", \"shape\": \"%s\", \"dtype\": \"%s\", \"op\": \"backward\", "
-            "\"sums\": %d, \"us\": %.1f}\n",
-            s.name, dtype == torch::kFloat32 ? "float32" : "bfloat16", sums, us);
+            "\"sums\": %d, \"segments\": %ld, \"us\": %.1f}\n",
+            s.name, dtype == torch::kFloat32 ? "float32" : "bfloat16", layout.sums, static_cast<long>(layout.segments), us);
       }
       cs::force_backward_layout({});
 

@@ -286,6 +286,37 @@ TEST(CudaSelectiveScan, EveryBackwardSumsLayoutMatchesTheReference) {
 #endif
 }
 
+TEST(CudaSelectiveScan, BackwardSegmentsMatchTheReference) {
+  SKIP_WITHOUT_GPU();
+#ifdef FTMAMBA_WITH_CUDA
+  namespace cs = ftmamba::nn::cuda_scan;
+  struct Restore {
+    ~Restore() { cs::force_backward_layout({}); }
+  } restore;
+  uint64_t seed = 600;
+  // L split into 2, 3 or 7 segments (the last one shorter: 1000 steps in 7 segments of 144), each walked
+  // from the adjoint the later segments pass back. Both group sums; d_state 5 (two lanes of four, padded),
+  // 64 (sixteen lanes); without z / D / bias / softplus; many rows, which each block walks in turn.
+  for (const int64_t segments : {2, 3, 7}) {
+    SCOPED_TRACE("backward segments " + std::to_string(segments));
+    for (const int sums : {1, 4}) {
+      cs::force_backward_layout({sums, segments});
+      for (torch::Dtype dtype : {torch::kFloat32, torch::kBFloat16})
+        check_scan_against_reference({2, 1000, 37, 16, dtype, true, true, true, true, false}, seed++);
+    }
+    cs::force_backward_layout({0, segments});
+    check_scan_against_reference({3, 300, 19, 5, torch::kFloat32, true, true, true, true, true}, seed++);
+    check_scan_against_reference({2, 200, 9, 64, torch::kFloat32, true, true, true, true, false}, seed++);
+    check_scan_against_reference({2, 333, 41, 16, torch::kFloat32, false, false, false, false, false}, seed++);
+    check_scan_against_reference({600, 40, 37, 16, torch::kFloat32, true, true, true, true, false}, seed++);
+    check_scan_writes_everything({3, 1000, 37, 16, torch::kFloat32, true, true, true, true, false});
+  }
+  // By shape: few channels at batch 1 split L (segments of at least 128 steps).
+  cs::force_backward_layout({});
+  check_scan_against_reference({1, 1500, 64, 16, torch::kFloat32, true, true, true, true, false}, seed++);
+#endif
+}
+
 // ---------------------------------------------------------------- causal conv1d
 
 struct ConvCase {

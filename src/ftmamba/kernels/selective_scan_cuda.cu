@@ -326,6 +326,98 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
   }
 }
 
+// First pass of a segmented backward (ScanBackwardSplit): segment blockIdx.z + 1 of batch row blockIdx.y,
+// walked backwards from a zero adjoint. Per step and state, the adjoint of h_t gains C_t gy_t (gy: d loss /
+// d y before the gate) and then passes to h_{t-1} times exp(dt_t A). Writes the adjoint reached at the
+// segment's start (this lane's S states) and the segment's summed time steps, laid out in p.workspace as
+// (batch, segments - 1, dim, dstate) adjoints followed by (batch, segments - 1, dim) sums. TPC lanes a channel
+// of 4 states each, as the main pass; each tile of TILE steps is staged in shared memory first: (dt, gy) per
+// (step, channel), C per (step, state).
+template <typename T, int TPC, int TILE>
+__global__ void __launch_bounds__(kThreads) scan_bwd_summary_kernel(const SelectiveScanCudaParams p,
+                                                                     const SelectiveScanCudaGrads g,
+                                                                     const ScanSegments seg) {
+  constexpr int S = kStates, kPad = TPC * S, kChannels = kThreads / TPC;
+  __shared__ __align__(16) float staged_C[TILE][kPad];
+  __shared__ __align__(8) float2 step_in[TILE][kChannels];  // (dt, gy)
+  const Lane<TPC, S> ln(p.dim);
+  const int channel_in_block = threadIdx.x / TPC;
+  const int N = static_cast<int>(p.dstate);
+  const int64_t L = p.seqlen, b = blockIdx.y, segment = blockIdx.z + 1;
+  const int64_t t_begin = segment * seg.len, t_end = min(L, t_begin + seg.len);
+  float A2[S];
+#pragma unroll
+  for (int s = 0; s < S; ++s) A2[s] = (ln.active && ln.n0 + s < N) ? p.A[ln.dd * N + ln.n0 + s] * kLog2e : 0.f;
+  const bool has_z = p.z != nullptr;
+  const T* dout = static_cast<const T*>(g.dout) + b * L * p.dim;  // contiguous (batch, L, dim)
+  float dh[S] = {}, dt_sum = 0.f;
+  const int64_t n_tiles = (t_end - t_begin + TILE - 1) / TILE;
+  for (int64_t tile = n_tiles - 1; tile >= 0; --tile) {
+    const int64_t t0 = t_begin + tile * TILE;
+    __syncthreads();  // the previous tile's values are read
+    for (int i = threadIdx.x; i < TILE * kChannels; i += kThreads) {
+      const int k = i / kChannels, c = i % kChannels;
+      const int64_t t = t0 + k, d = int64_t(blockIdx.x) * kChannels + c;
+      float dt = 0.f, gy = 0.f;  // steps past the segment's end pass the adjoint unchanged
+      if (t < t_end && d < p.dim) {
+        const RowInputs<T> in(p, b, d);
+        dt = time_step(load_float(in.delta + t * p.delta_l_stride) + (p.delta_bias ? p.delta_bias[d] : 0.f),
+                       p.delta_softplus);
+        gy = load_float(dout + t * p.dim + d);
+        if (has_z) {
+          const float z_t = load_float(in.z + t * p.z_l_stride);
+          gy *= z_t * sigmoidf(z_t);
+        }
+      }
+      step_in[k][c] = make_float2(dt, gy);
+    }
+    for (int i = threadIdx.x; i < TILE * kPad; i += kThreads) {
+      const int k = i / kPad, n = i % kPad;
+      const int64_t t = t0 + k;
+      staged_C[k][n] = (t < t_end && n < N)
+                           ? load_float(static_cast<const T*>(p.C) + b * p.C_batch_stride + t * p.C_l_stride + n)
+                           : 0.f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int k = TILE - 1; k >= 0; --k) {
+      const float2 v = step_in[k][channel_in_block];
+      const float4 Cv = *reinterpret_cast<const float4*>(&staged_C[k][ln.n0]);
+      const float Cs[S] = {Cv.x, Cv.y, Cv.z, Cv.w};
+#pragma unroll
+      for (int s = 0; s < S; ++s) dh[s] = fast_exp2(v.x * A2[s]) * fmaf(Cs[s], v.y, dh[s]);
+      dt_sum += v.x;
+    }
+  }
+  if (ln.active) {
+    const int64_t n_summaries = seg.count - 1, at = b * n_summaries + segment - 1;
+    float* own = p.workspace + (at * p.dim + ln.d) * N + ln.n0;
+#pragma unroll
+    for (int s = 0; s < S; ++s)
+      if (ln.n0 + s < N) own[s] = dh[s];
+    if (ln.slice == 0) p.workspace[p.batch * n_summaries * p.dim * N + at * p.dim + ln.d] = dt_sum;
+  }
+}
+
+// Between the two passes of a segmented backward: turns the segments' own adjoints (what
+// scan_bwd_summary_kernel wrote) into the adjoint each segment i < count - 1 receives at its end, in place:
+// g_i = exp(A sum dt_{i+1}) g_{i+1} + own_{i+1}, from the last segment down. One thread a (row, channel, state).
+__global__ void scan_bwd_combine_kernel(const SelectiveScanCudaParams p, const ScanSegments seg) {
+  const int64_t n_summaries = seg.count - 1, per_row = p.dim * p.dstate;
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i >= p.batch * per_row) return;
+  const int64_t b = i / per_row, d = (i % per_row) / p.dstate;
+  const float A2 = p.A[i % per_row] * kLog2e;
+  float* own = p.workspace;
+  const float* dt_sums = p.workspace + p.batch * n_summaries * per_row;
+  float g = 0.f;
+  for (int64_t j = n_summaries - 1; j >= 0; --j) {  // summary j is segment j + 1's
+    const int64_t at = b * n_summaries + j;
+    g = fmaf(fast_exp2(dt_sums[at * p.dim + d] * A2), g, own[at * per_row + i % per_row]);
+    own[at * per_row + i % per_row] = g;  // now what segment j receives
+  }
+}
+
 // The backward walks a chunk in groups of G steps. Each step, every lane parks its terms in shared memory;
 // after each group the block sums them, double-buffered so that one barrier a group suffices. Who sums
 // (selective_scan_bwd_sums): in groups of 2, the first warp forms every channel's du / ddelta / dz while two
@@ -370,9 +462,10 @@ __device__ __forceinline__ int lane_sum_slot(int c, int slice) {
 // warps are what hides the latency. K: steps a chunk, kScanChunk, or fewer when the whole sequence fits one
 // chunk (tabular sequences, L about 13: no idle steps to pay for). G: steps a group; kSpread: the group's
 // sums spread over the block (see the comment above BackwardSmem).
+// blockIdx.z: the segment (ScanBackwardSplit) whose chunks the block walks; 0 of 1 when L is not split.
 template <typename T, int TPC, int K, int G, bool kSpread>
 __global__ void __launch_bounds__(kThreads, 4)
-    scan_bwd_kernel(const SelectiveScanCudaParams p, const SelectiveScanCudaGrads g) {
+    scan_bwd_kernel(const SelectiveScanCudaParams p, const SelectiveScanCudaGrads g, const ScanSegments seg) {
   using Smem = BackwardSmem<TPC, K, G>;
   constexpr int kPad = Smem::kPad, kChannels = Smem::kChannels, kTermBlock = Smem::kTermBlock;
   static_assert(K % G == 0 && K <= kScanChunk, "a chunk is whole groups, at most kScanChunk steps");
@@ -388,7 +481,13 @@ __global__ void __launch_bounds__(kThreads, 4)
   const Lane<TPC, kStates> ln(p.dim);
   const int N = static_cast<int>(p.dstate);
   const int64_t L = p.seqlen, dim = p.dim, n_saved = scan_saved_states(L);
-  const int64_t n_chunks = (L + K - 1) / K;  // 1 when K < kScanChunk (the caller's guarantee)
+  // This segment's chunks: [first_chunk, first_chunk + n_chunks). Segments are whole chunks (seg.len is a
+  // multiple of kScanChunk when count > 1; K < kScanChunk only for one-chunk sequences, never split).
+  // 32-bit, and constants for one-chunk sequences: registers are the kernel's limit (128, no spills).
+  constexpr bool kOneChunk = K < kScanChunk;
+  const int first_chunk = kOneChunk ? 0 : static_cast<int>(blockIdx.z * seg.len / K);
+  const int n_chunks = static_cast<int>(
+      kOneChunk ? (L + K - 1) / K : (min(L, (blockIdx.z + 1) * seg.len) - blockIdx.z * seg.len + K - 1) / K);
   float A[kStates], A2[kStates];
 #pragma unroll
   for (int s = 0; s < kStates; ++s) {
@@ -420,17 +519,23 @@ __global__ void __launch_bounds__(kThreads, 4)
     term_item[j] = kk < G ? (i % N) | ((i / N) % 2) << 7 | kk << 8 : -1;
   }
 
-  // The block's work: its batch rows blockIdx.y, blockIdx.y + gridDim.y, ..., each walked from its last
-  // chunk to its first; item w is chunk n_chunks - 1 - w % n_chunks of the block's row w / n_chunks.
-  const int64_t n_items = (p.batch - blockIdx.y + gridDim.y - 1) / gridDim.y * n_chunks;
-  const auto item_row = [&](int64_t w) { return int64_t(blockIdx.y) + w / n_chunks * gridDim.y; };
-  const auto item_chunk = [&](int64_t w) { return n_chunks - 1 - w % n_chunks; };
+  // The block's work: its batch rows blockIdx.y, blockIdx.y + gridDim.y, ..., each walked from the last
+  // chunk of its segment to the first; item w is the segment's chunk n_chunks - 1 - w % n_chunks of the
+  // block's row w / n_chunks.
+  // (A block's item count fits 32 bits: the host refuses batch x chunks of 2^31 or more.)
+  const int n_items = static_cast<int>((p.batch - blockIdx.y + gridDim.y - 1) / gridDim.y) * n_chunks;
+  const auto item_row = [&](int w) { return int64_t(blockIdx.y) + int64_t(w / n_chunks) * gridDim.y; };
+  const auto item_chunk = [&](int w) { return int64_t(first_chunk + n_chunks - 1 - w % n_chunks); };
   float dh[kStates] = {};  // adjoint of h_t, carried backwards across chunks
-  for (int64_t w = 0; w < n_items; ++w) {
+  for (int w = 0; w < n_items; ++w) {
     const int64_t b = item_row(w), c = item_chunk(w);
-    if (c == n_chunks - 1) {
+    if (c == first_chunk + n_chunks - 1) {
+      // A row starts: zero adjoint past the sequence's end; at an earlier segment's end, the adjoint the
+      // segments after it pass back (combined by scan_bwd_combine_kernel in p.workspace).
+      const bool carried = !kOneChunk && ln.active && blockIdx.z + 1 < seg.count;
+      const float* g_in = p.workspace + ((b * (seg.count - 1) + blockIdx.z) * dim + ln.dd) * N + ln.n0;
 #pragma unroll
-      for (int s = 0; s < kStates; ++s) dh[s] = 0.f;
+      for (int s = 0; s < kStates; ++s) dh[s] = (carried && ln.n0 + s < N) ? g_in[s] : 0.f;
     }
     const int64_t t0 = c * K;
     const int len = static_cast<int>(min(static_cast<int64_t>(K), L - t0));
@@ -596,10 +701,11 @@ __global__ void __launch_bounds__(kThreads, 4)
     }
     __syncthreads();  // the last group's sums read inputs; the next item restages them
   }
+  const int64_t param_group = int64_t(blockIdx.z) * gridDim.y + blockIdx.y;  // which partial of dA / dD / ddelta_bias
   if (ln.active) {
 #pragma unroll
     for (int s = 0; s < kStates; ++s)
-      if (ln.n0 + s < N) g.dA_part[(int64_t(blockIdx.y) * dim + ln.d) * N + ln.n0 + s] = dA_acc[s];
+      if (ln.n0 + s < N) g.dA_part[(param_group * dim + ln.d) * N + ln.n0 + s] = dA_acc[s];
   }
   if constexpr (kSpread) {
     // A channel's dD / ddelta_bias sums are spread over the G threads that formed its outputs (one per step
@@ -616,8 +722,8 @@ __global__ void __launch_bounds__(kThreads, 4)
     }
   }
   if (threadIdx.x < kChannels && st_ok) {
-    if (g.dD_part) g.dD_part[int64_t(blockIdx.y) * dim + st_d] = dD_acc;
-    if (g.ddelta_bias_part) g.ddelta_bias_part[int64_t(blockIdx.y) * dim + st_d] = dbias_acc;
+    if (g.dD_part) g.dD_part[param_group * dim + st_d] = dD_acc;
+    if (g.ddelta_bias_part) g.ddelta_bias_part[param_group * dim + st_d] = dbias_acc;
   }
 }
 
@@ -662,7 +768,7 @@ __global__ void sum_partials_kernel(const ScanPartialSums s) {
     } else {
       src = s.ddelta_bias_part, dst = s.ddelta_bias, e = j - a - d, stride = d;
     }
-    if (src != nullptr) dst[e] = sum_strided(src, s.split.batch_groups, stride, e);
+    if (src != nullptr) dst[e] = sum_strided(src, s.split.param_partials(), stride, e);
   }
 }
 
@@ -701,11 +807,32 @@ constexpr int64_t kMaxGridY = 65535;
 
 ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p) {
   ScanBackwardSplit s;
+  const int64_t sms = cuda_sm_count();
   s.channel_groups = std::max<int64_t>(1, channel_blocks(p, lanes_per_channel(p.dstate, kStates)));
   // Enough blocks for about 8 per SM; each extra batch group costs one more (dim, dstate) partial.
-  const int64_t want = (int64_t(cuda_sm_count()) * 8 + s.channel_groups - 1) / s.channel_groups;
+  const int64_t want = (sms * 8 + s.channel_groups - 1) / s.channel_groups;
   s.batch_groups = std::max<int64_t>(1, std::min({p.batch, want, kMaxGridY}));
+  // Segments when the grid leaves SMs idle (under 2 blocks an SM), as many as keep every block resident at
+  // once (3 an SM: the shared memory of the groups-of-4 sums), each at least kMinSegment steps so that the
+  // first pass and the combination stay small beside the main pass. At batch 1 and d_inner 2048 (64 blocks)
+  // L 1024 takes 6 segments of 176 steps.
+  if (p.bwd_segments < 0) throw std::runtime_error("selective_scan (CUDA): bwd_segments must be >= 0");
+  constexpr int64_t kMinSegment = 128;
+  const int64_t have = s.channel_groups * s.batch_groups;
+  int64_t count = p.bwd_segments;
+  if (count == 0) count = have >= 2 * sms ? 1 : std::min(3 * sms / have, p.seqlen / kMinSegment);
+  if (p.batch > kMaxGridY) count = 1;  // the first pass takes a block row per batch row
+  count = std::min(count, (p.seqlen + kScanChunk - 1) / kScanChunk);  // whole chunks; at most 1 below 17 steps
+  s.seg.len = std::max<int64_t>(p.seqlen, 1);
+  if (count < 2) return s;
+  s.seg.len = ((p.seqlen + count - 1) / count + kScanChunk - 1) / kScanChunk * kScanChunk;
+  s.seg.count = (p.seqlen + s.seg.len - 1) / s.seg.len;
   return s;
+}
+
+int64_t selective_scan_bwd_workspace_floats(const SelectiveScanCudaParams& p) {
+  const ScanSegments seg = selective_scan_bwd_split(p).seg;
+  return seg.count > 1 ? p.batch * (seg.count - 1) * p.dim * (p.dstate + 1) : 0;
 }
 
 int selective_scan_bwd_sums(const SelectiveScanCudaParams& p) {
@@ -716,7 +843,8 @@ int selective_scan_bwd_sums(const SelectiveScanCudaParams& p) {
   // no more): the LM shape's 384 blocks, 1,307 -> 1,237 us (fp32, H100). Spreading groups of 2 over the
   // block gained nothing there and cost 1% at the tabular shape, which keeps the first-warp form.
   const ScanBackwardSplit split = selective_scan_bwd_split(p);
-  return p.seqlen > 14 && split.channel_groups * split.batch_groups <= 3 * int64_t(cuda_sm_count()) ? 4 : 1;
+  const int64_t blocks = split.channel_groups * split.batch_groups * split.seg.count;
+  return p.seqlen > 14 && blocks <= 3 * int64_t(cuda_sm_count()) ? 4 : 1;
 }
 
 ScanForwardPlan selective_scan_fwd_plan(const SelectiveScanCudaParams& p) {
@@ -791,25 +919,38 @@ void selective_scan_bwd_cuda(const SelectiveScanCudaParams& p, const SelectiveSc
   const ScanBackwardSplit split = selective_scan_bwd_split(p);
   const auto stream = static_cast<cudaStream_t>(p.stream);
   if (p.batch == 0) {  // nothing to scan, but the parameter partials must still be written
-    cudaMemsetAsync(g.dA_part, 0, sizeof(float) * split.batch_groups * p.dim * p.dstate, stream);
-    if (g.dD_part) cudaMemsetAsync(g.dD_part, 0, sizeof(float) * split.batch_groups * p.dim, stream);
-    if (g.ddelta_bias_part) cudaMemsetAsync(g.ddelta_bias_part, 0, sizeof(float) * split.batch_groups * p.dim, stream);
+    const int64_t parts = split.param_partials();
+    cudaMemsetAsync(g.dA_part, 0, sizeof(float) * parts * p.dim * p.dstate, stream);
+    if (g.dD_part) cudaMemsetAsync(g.dD_part, 0, sizeof(float) * parts * p.dim, stream);
+    if (g.ddelta_bias_part) cudaMemsetAsync(g.ddelta_bias_part, 0, sizeof(float) * parts * p.dim, stream);
     check_launch("selective_scan backward");
     return;
   }
-  const dim3 grid(static_cast<unsigned>(split.channel_groups), static_cast<unsigned>(split.batch_groups));
+  if (split.seg.count > 1 && p.workspace == nullptr)
+    throw std::runtime_error("selective_scan (CUDA): this shape needs a backward workspace");
+  if (p.batch * ((p.seqlen + kScanChunk - 1) / kScanChunk) >= (int64_t(1) << 31))
+    throw std::runtime_error("selective_scan (CUDA): batch x L / 16 must stay under 2^31 for the backward");
+  const dim3 grid(static_cast<unsigned>(split.channel_groups), static_cast<unsigned>(split.batch_groups),
+                  static_cast<unsigned>(split.seg.count));
   const int tpc = lanes_per_channel(p.dstate, kStates);
   const int sums = selective_scan_bwd_sums(p);
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
     dispatch_lanes(tpc, [&](auto lanes) {
       using T = decltype(dtype_tag);
       constexpr int kLanes = decltype(lanes)::value;
+      if (split.seg.count > 1) {  // the first pass: every segment's own adjoint at its start
+        const dim3 summary_grid(static_cast<unsigned>(split.channel_groups), static_cast<unsigned>(p.batch),
+                                static_cast<unsigned>(split.seg.count - 1));
+        scan_bwd_summary_kernel<T, kLanes, kScanChunk><<<summary_grid, kThreads, 0, stream>>>(p, g, split.seg);
+        const int64_t combine_threads = p.batch * p.dim * p.dstate;
+        scan_bwd_combine_kernel<<<static_cast<unsigned>((combine_threads + 255) / 256), 256, 0, stream>>>(p, split.seg);
+      }
       const auto launch = [&](auto chunk) {
         constexpr int kK = decltype(chunk)::value;
         const auto go = [&](auto* kernel, size_t floats) {
           const size_t smem = sizeof(float) * floats;
           cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-          kernel<<<grid, kThreads, smem, stream>>>(p, g);
+          kernel<<<grid, kThreads, smem, stream>>>(p, g, split.seg);
         };
         // Groups of 4 (spread sums) exist at 4 lanes a channel (d_state 9..16, the usual 16) on full chunks
         // only, to bound the kernels compiled; elsewhere the first warp forms the outputs of groups of 2.

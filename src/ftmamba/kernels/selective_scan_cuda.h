@@ -42,14 +42,15 @@ struct SelectiveScanCudaParams {
   bool delta_softplus = true;
   void* out = nullptr;
   float* saved_states = nullptr;
-  // Scratch of selective_scan_fwd_workspace_floats(p) floats for a forward that splits L into segments;
-  // null when that count is 0.
+  // Scratch for a pass that splits L into segments: selective_scan_fwd_workspace_floats(p) floats for the
+  // forward, selective_scan_bwd_workspace_floats(p) for the backward; null when that count is 0.
   float* workspace = nullptr;
   // The forward's layout (ScanForwardPlan); 0 leaves each choice to the shape. Tests and benchmarks set
   // them to cover and compare every layout.
   int fwd_states_per_lane = 0;  // 16 or 4
   int64_t fwd_segments = 0;     // 1: never split L
   int bwd_sums = 0;             // the backward's group sums, 1 or 4 (selective_scan_bwd_sums); 0: by shape
+  int64_t bwd_segments = 0;     // the backward's segments (ScanBackwardSplit); 1: never split L; 0: by shape
   void* stream = nullptr;  // cudaStream_t
 };
 
@@ -75,12 +76,23 @@ ScanForwardPlan selective_scan_fwd_plan(const SelectiveScanCudaParams& p);
 // Floats of p.workspace the forward needs: (batch, count - 1, dim, dstate + 1); 0 without segments.
 int64_t selective_scan_fwd_workspace_floats(const SelectiveScanCudaParams& p);
 
-// How the backward splits its reductions: dB / dC come back as one partial sum per channel group, dA / dD /
-// ddelta_bias as one per batch group. The caller sums the partials over their first axis.
+// How the backward splits its work: the grid is (channel_groups, batch_groups, seg.count). dB / dC come back
+// as one partial sum per channel group, dA / dD / ddelta_bias as one per (segment, batch group):
+// param_partials() of them. The caller sums the partials over their first axis.
+//
+// Segments, when batch x channels leave the GPU short of blocks (batch 1-2 at a 370M model's d_inner 2048,
+// L 512-1024), mirror the forward's: a first pass walks every segment but the first backwards from a zero
+// adjoint and keeps the adjoint it reaches at the segment's start and the segment's summed time steps; the
+// main pass starts segment i from the combination of the segments after it, g = exp(A sum dt_j) g + g_j for
+// j from the last down to i + 1, and walks its chunks as an unsplit backward walks the whole sequence.
 struct ScanBackwardSplit {
   int64_t channel_groups = 1, batch_groups = 1;
+  ScanSegments seg;
+  FTMAMBA_HOST_DEVICE int64_t param_partials() const { return batch_groups * seg.count; }
 };
 ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p);
+// Floats of p.workspace the backward needs: (batch, count - 1, dim, dstate + 1); 0 without segments.
+int64_t selective_scan_bwd_workspace_floats(const SelectiveScanCudaParams& p);
 // How the backward sums its parked terms after each group of steps: 1: groups of 2, the first warp forming
 // every channel's du / ddelta / dz while two others sum the dB / dC terms; 4: groups of 4 (half the
 // barriers), the sums spread over the block, one (step, channel) row of outputs and one term sum a thread;
@@ -92,8 +104,8 @@ int selective_scan_bwd_sums(const SelectiveScanCudaParams& p);
 // Every buffer is contiguous and fully overwritten.
 //   dout, du, ddelta, dz : (batch, seqlen, dim) in `dtype`; dz only when z is given
 //   dB_part, dC_part     : (channel_groups, batch, seqlen, dstate) float32
-//   dA_part              : (batch_groups, dim, dstate) float32
-//   dD_part, ddelta_bias_part : (batch_groups, dim) float32, only when D / delta_bias are given
+//   dA_part              : (param_partials(), dim, dstate) float32
+//   dD_part, ddelta_bias_part : (param_partials(), dim) float32, only when D / delta_bias are given
 struct SelectiveScanCudaGrads {
   const void* dout = nullptr;
   void* du = nullptr;

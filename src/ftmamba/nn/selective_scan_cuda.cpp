@@ -21,6 +21,7 @@ using namespace function_args;
 std::atomic<int> g_forced_states_per_lane{0};
 std::atomic<int64_t> g_forced_segments{0};
 std::atomic<int> g_forced_backward_sums{0};
+std::atomic<int64_t> g_forced_backward_segments{0};
 
 void check_inputs(const ScanInputs& in) {
   const auto st = in.u.scalar_type();
@@ -72,6 +73,7 @@ kernels::SelectiveScanCudaParams make_params(const ScanInputs& in) {
   p.fwd_states_per_lane = g_forced_states_per_lane.load();
   p.fwd_segments = g_forced_segments.load();
   p.bwd_sums = g_forced_backward_sums.load();
+  p.bwd_segments = g_forced_backward_segments.load();
   return p;
 }
 
@@ -123,7 +125,9 @@ void force_forward_layout(const ForwardLayout& layout) {
 void force_backward_layout(const BackwardLayout& layout) {
   TORCH_CHECK(layout.sums == 0 || layout.sums == 1 || layout.sums == 4,
               "selective_scan (CUDA): the backward's sums must be 0, 1 or 4");
+  TORCH_CHECK(layout.segments >= 0, "selective_scan (CUDA): the backward's segments must be >= 0");
   g_forced_backward_sums = layout.sums;
+  g_forced_backward_segments = layout.segments;
 }
 
 Tensor empty_saved_states(const ScanInputs& in) {
@@ -142,9 +146,10 @@ ScanBackwardBuffers empty_backward_buffers(const ScanInputs& in) {
   if (in.z.defined()) b.dz = torch::empty({batch, L, dim}, act);
   b.dB_part = torch::empty({split.channel_groups, batch, L, N}, f32);
   b.dC_part = torch::empty({split.channel_groups, batch, L, N}, f32);
-  b.dA_part = torch::empty({split.batch_groups, dim, N}, f32);
-  if (in.D.defined()) b.dD_part = torch::empty({split.batch_groups, dim}, f32);
-  if (in.delta_bias.defined()) b.ddelta_bias_part = torch::empty({split.batch_groups, dim}, f32);
+  const int64_t parts = split.param_partials();
+  b.dA_part = torch::empty({parts, dim, N}, f32);
+  if (in.D.defined()) b.dD_part = torch::empty({parts, dim}, f32);
+  if (in.delta_bias.defined()) b.ddelta_bias_part = torch::empty({parts, dim}, f32);
   return b;
 }
 
@@ -174,6 +179,10 @@ void backward_into(const ScanInputs& in, const Tensor& saved_states, const Tenso
   const c10::cuda::CUDAGuard guard(in.u.device());
   auto p = make_params(in);
   p.saved_states = saved_states.data_ptr<float>();
+  const auto split = kernels::selective_scan_bwd_split(p);
+  TORCH_CHECK(b.dB_part.size(0) == split.channel_groups && b.dA_part.size(0) == split.param_partials(),
+              "selective_scan (CUDA): the backward buffers were made for another layout (empty_backward_buffers "
+              "after force_backward_layout)");
   kernels::SelectiveScanCudaGrads g;
   g.dout = dout.data_ptr();
   g.du = b.du.data_ptr();
@@ -184,6 +193,11 @@ void backward_into(const ScanInputs& in, const Tensor& saved_states, const Tenso
   g.dA_part = b.dA_part.data_ptr<float>();
   g.dD_part = float_ptr_or_null(b.dD_part);
   g.ddelta_bias_part = float_ptr_or_null(b.ddelta_bias_part);
+  Tensor workspace;  // long sequences at small batch are split into segments (kernels::ScanBackwardSplit)
+  if (const int64_t n = kernels::selective_scan_bwd_workspace_floats(p); n > 0) {
+    workspace = torch::empty({n}, in.u.options().dtype(torch::kFloat32));
+    p.workspace = workspace.data_ptr<float>();
+  }
   kernels::selective_scan_bwd_cuda(p, g);
 }
 
@@ -201,7 +215,8 @@ ScanGradients reduce_partials(const ScanInputs& in, const ScanBackwardBuffers& b
   if (b.ddelta_bias_part.defined()) g.ddelta_bias = torch::empty({dim}, f32);
   const c10::cuda::CUDAGuard guard(in.u.device());
   kernels::ScanPartialSums s;
-  s.split = {b.dB_part.size(0), b.dA_part.size(0)};
+  s.split.channel_groups = b.dB_part.size(0);
+  s.split.batch_groups = b.dA_part.size(0);  // every (segment, batch group) partial: seg.count stays 1 here
   s.batch = batch;
   s.seqlen = L;
   s.dim = dim;

@@ -43,9 +43,11 @@ struct ForwardLayout {
   int64_t segments = 0;     // 1: never split L; 0: by shape
 };
 void force_forward_layout(const ForwardLayout& layout);
-// Likewise the backward's group sums (kernels::selective_scan_bwd_sums): 1 or 4; 0: by shape.
+// Likewise the backward's group sums (kernels::selective_scan_bwd_sums: 1 or 4; 0: by shape) and segments
+// (kernels::ScanBackwardSplit: 1 never splits L; 0: by shape).
 struct BackwardLayout {
   int sums = 0;
+  int64_t segments = 0;
 };
 void force_backward_layout(const BackwardLayout& layout);
 
