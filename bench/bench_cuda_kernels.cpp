@@ -153,7 +153,8 @@ int main(int argc, char** argv) {
       // The backward under each way of forming its group sums (kernels::selective_scan_bwd_sums) and of
       // splitting L into segments (kernels::ScanBackwardSplit; 0: the shape's choice, 1: never).
       for (const cs::BackwardLayout layout : {cs::BackwardLayout{1, 1}, cs::BackwardLayout{4, 1}, cs::BackwardLayout{0, 0},
-                                              cs::BackwardLayout{0, 2}, cs::BackwardLayout{0, 4}, cs::BackwardLayout{0, 8}}) {
+                                              cs::BackwardLayout{0, 2}, cs::BackwardLayout{0, 4}, cs::BackwardLayout{0, 8},
+                                              cs::BackwardLayout{0, 16}}) {
         cs::force_backward_layout(layout);
         const cs::ScanBackwardBuffers layout_buffers = cs::empty_backward_buffers(in);
         const double us = time_us(

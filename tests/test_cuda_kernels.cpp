@@ -311,7 +311,7 @@ TEST(CudaSelectiveScan, BackwardSegmentsMatchTheReference) {
     check_scan_against_reference({600, 40, 37, 16, torch::kFloat32, true, true, true, true, false}, seed++);
     check_scan_writes_everything({3, 1000, 37, 16, torch::kFloat32, true, true, true, true, false});
   }
-  // By shape: few channels at batch 1 split L (segments of at least 128 steps).
+  // By shape: few channels at batch 1 split L (segments of at least 64 steps).
   cs::force_backward_layout({});
   check_scan_against_reference({1, 1500, 64, 16, torch::kFloat32, true, true, true, true, false}, seed++);
 #endif

@@ -812,15 +812,17 @@ ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p) {
   // Enough blocks for about 8 per SM; each extra batch group costs one more (dim, dstate) partial.
   const int64_t want = (sms * 8 + s.channel_groups - 1) / s.channel_groups;
   s.batch_groups = std::max<int64_t>(1, std::min({p.batch, want, kMaxGridY}));
-  // Segments when the grid leaves SMs idle (under 2 blocks an SM), as many as keep every block resident at
-  // once (3 an SM: the shared memory of the groups-of-4 sums), each at least kMinSegment steps so that the
-  // first pass and the combination stay small beside the main pass. At batch 1 and d_inner 2048 (64 blocks)
-  // L 1024 takes 6 segments of 176 steps.
+  // Segments when the grid leaves SMs short of blocks (under 2 an SM), aiming at 8 blocks an SM (more than
+  // fit at once: shorter segments keep finishing, so the SMs stay busy), each at least kMinSegment steps so
+  // that the first pass and the combination stay small beside the main pass. Measured on the H100 at
+  // d_inner 2048 (64 channel blocks), fp32: batch 1, L 512: 237 us unsplit, 104 in 4 segments, 76 in 8;
+  // batch 4, L 512: 286 unsplit, 236 in 4, 244 in 8. At the LM shape (384 blocks) splitting costs time
+  // (1,231 us unsplit, 1,300-1,555 in 2-8 segments), so 2 blocks an SM is where it stops.
   if (p.bwd_segments < 0) throw std::runtime_error("selective_scan (CUDA): bwd_segments must be >= 0");
-  constexpr int64_t kMinSegment = 128;
+  constexpr int64_t kMinSegment = 64;
   const int64_t have = s.channel_groups * s.batch_groups;
   int64_t count = p.bwd_segments;
-  if (count == 0) count = have >= 2 * sms ? 1 : std::min(3 * sms / have, p.seqlen / kMinSegment);
+  if (count == 0) count = have >= 2 * sms ? 1 : std::min((8 * sms + have - 1) / have, p.seqlen / kMinSegment);
   if (p.batch > kMaxGridY) count = 1;  // the first pass takes a block row per batch row
   count = std::min(count, (p.seqlen + kScanChunk - 1) / kScanChunk);  // whole chunks; at most 1 below 17 steps
   s.seg.len = std::max<int64_t>(p.seqlen, 1);
