@@ -140,7 +140,8 @@ int main(int argc, char** argv) {
       line("backward", bwd_us, bwd_bytes);
       // The forward under each launch layout (kernels::ScanForwardPlan), beside the one the shape chose.
       for (const cs::ForwardLayout layout : {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 0}, cs::ForwardLayout{4, 1},
-                                             cs::ForwardLayout{4, 2}, cs::ForwardLayout{4, 4}}) {
+                                             cs::ForwardLayout{4, 2}, cs::ForwardLayout{4, 4},
+                                             cs::ForwardLayout{4, 8}, cs::ForwardLayout{4, 16}}) {
         cs::force_forward_layout(layout);
         const double us = time_us([&] { cs::forward_into(in, out, torch::Tensor()); }, reps);
         std::printf(
