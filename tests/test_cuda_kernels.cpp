@@ -259,7 +259,7 @@ TEST(CudaSelectiveScan, EveryForwardLayoutMatchesTheReference) {
 #endif
 }
 
-TEST(CudaSelectiveScan, EveryBackwardSumsLayoutMatchesTheReference) {
+TEST(CudaSelectiveScan, EveryBackwardLayoutMatchesTheReference) {
   SKIP_WITHOUT_GPU();
 #ifdef FTMAMBA_WITH_CUDA
   namespace cs = ftmamba::nn::cuda_scan;
@@ -267,49 +267,27 @@ TEST(CudaSelectiveScan, EveryBackwardSumsLayoutMatchesTheReference) {
     ~Restore() { cs::force_backward_layout({}); }
   } restore;
   uint64_t seed = 500;
-  // Groups of 2 with the first warp forming the outputs (1), or groups of 4 with the sums spread over the
-  // block (4): full chunks (L 1000, 33 with a partial last chunk and a partial last group), the short chunks
-  // of 8 and 14 steps (which take groups of 2 either way), d_state 12 (4 lanes, padded states) and 5 (2
-  // lanes: always groups of 2); many rows (each block walks several).
-  for (const int sums : {1, 4}) {
-    SCOPED_TRACE("backward sums " + std::to_string(sums));
-    cs::force_backward_layout({sums});
+  // Group sums: groups of 2 with the first warp forming the outputs (1), or groups of 4 with the sums spread
+  // over the block (4). Segments: L whole (1), or split into 2, 3 or 7 (1000 steps: 7 segments of 144, the
+  // last shorter), each walked from the adjoint the later segments pass back. The cases: full chunks
+  // (L 1000, 33 with a partial last chunk and a partial last group), the short chunks of 8 and 14 steps
+  // (groups of 2 and no segments either way), d_state 12 (4 lanes, padded states), 5 (2 lanes: always
+  // groups of 2) and 64 (16 lanes); without z / D / bias / softplus; many rows (each block walks several).
+  for (const cs::BackwardLayout layout : {cs::BackwardLayout{1, 1}, cs::BackwardLayout{4, 1}, cs::BackwardLayout{1, 2},
+                                          cs::BackwardLayout{4, 3}, cs::BackwardLayout{0, 7}}) {
+    SCOPED_TRACE("backward sums " + std::to_string(layout.sums) + ", segments " + std::to_string(layout.segments));
+    cs::force_backward_layout(layout);
     for (torch::Dtype dtype : {torch::kFloat32, torch::kBFloat16})
       for (int64_t L : {13, 1000}) check_scan_against_reference({2, L, 37, 16, dtype, true, true, true, true, false}, seed++);
     check_scan_against_reference({3, 33, 45, 12, torch::kFloat32, true, false, true, true, true}, seed++);
     check_scan_against_reference({4, 8, 37, 16, torch::kFloat32, false, true, false, true, false}, seed++);
-    check_scan_against_reference({2, 40, 19, 5, torch::kFloat32, true, true, true, true, false}, seed++);
-    check_scan_against_reference({300, 21, 24, 16, torch::kFloat32, true, true, true, true, true}, seed++);
-    check_scan_writes_everything({3, 1000, 37, 16, torch::kFloat32, true, true, true, true, false});
-    check_scan_writes_everything({4, 14, 33, 16, torch::kFloat32, true, true, true, true, false});
-  }
-#endif
-}
-
-TEST(CudaSelectiveScan, BackwardSegmentsMatchTheReference) {
-  SKIP_WITHOUT_GPU();
-#ifdef FTMAMBA_WITH_CUDA
-  namespace cs = ftmamba::nn::cuda_scan;
-  struct Restore {
-    ~Restore() { cs::force_backward_layout({}); }
-  } restore;
-  uint64_t seed = 600;
-  // L split into 2, 3 or 7 segments (the last one shorter: 1000 steps in 7 segments of 144), each walked
-  // from the adjoint the later segments pass back. Both group sums; d_state 5 (two lanes of four, padded),
-  // 64 (sixteen lanes); without z / D / bias / softplus; many rows, which each block walks in turn.
-  for (const int64_t segments : {2, 3, 7}) {
-    SCOPED_TRACE("backward segments " + std::to_string(segments));
-    for (const int sums : {1, 4}) {
-      cs::force_backward_layout({sums, segments});
-      for (torch::Dtype dtype : {torch::kFloat32, torch::kBFloat16})
-        check_scan_against_reference({2, 1000, 37, 16, dtype, true, true, true, true, false}, seed++);
-    }
-    cs::force_backward_layout({0, segments});
     check_scan_against_reference({3, 300, 19, 5, torch::kFloat32, true, true, true, true, true}, seed++);
     check_scan_against_reference({2, 200, 9, 64, torch::kFloat32, true, true, true, true, false}, seed++);
     check_scan_against_reference({2, 333, 41, 16, torch::kFloat32, false, false, false, false, false}, seed++);
+    check_scan_against_reference({300, 21, 24, 16, torch::kFloat32, true, true, true, true, true}, seed++);
     check_scan_against_reference({600, 40, 37, 16, torch::kFloat32, true, true, true, true, false}, seed++);
     check_scan_writes_everything({3, 1000, 37, 16, torch::kFloat32, true, true, true, true, false});
+    check_scan_writes_everything({4, 14, 33, 16, torch::kFloat32, true, true, true, true, false});
   }
   // By shape: few channels at batch 1 split L (segments of at least 64 steps).
   cs::force_backward_layout({});
