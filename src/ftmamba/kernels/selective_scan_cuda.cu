@@ -812,6 +812,33 @@ int64_t channel_blocks(const SelectiveScanCudaParams& p, int tpc) {
 
 constexpr int64_t kMaxGridY = 65535;
 
+// How a pass whose grid has `have` blocks cuts L into segments of whole chunks: `forced` segments when it is
+// set (1: never split), else, when the grid leaves an SM under 2 blocks, the power of two at or below the count
+// that gives about `aim_per_sm` blocks an SM, each segment at least kMinSegment steps so that the first pass
+// and the combination stay small beside the main pass. Sequences of one chunk are never split.
+ScanSegments split_into_segments(int64_t seqlen, int64_t have, int64_t aim_per_sm, int64_t forced) {
+  constexpr int64_t kMinSegment = 64;
+  const int64_t sms = cuda_sm_count();
+  have = std::max<int64_t>(have, 1);
+  int64_t count = forced;
+  if (count == 0)
+    count = have >= 2 * sms ? 1
+                            : floor_pow2(std::max<int64_t>(1, std::min((aim_per_sm * sms + have - 1) / have,
+                                                                       seqlen / kMinSegment)));
+  count = std::min(count, (seqlen + kScanChunk - 1) / kScanChunk);
+  ScanSegments seg;
+  seg.len = std::max<int64_t>(seqlen, 1);
+  if (count < 2) return seg;
+  seg.len = ((seqlen + count - 1) / count + kScanChunk - 1) / kScanChunk * kScanChunk;
+  seg.count = (seqlen + seg.len - 1) / seg.len;
+  return seg;
+}
+
+// Floats of scratch a segmented pass needs: (batch, count - 1, dim, dstate + 1); 0 without segments.
+int64_t segment_workspace_floats(const SelectiveScanCudaParams& p, const ScanSegments& seg) {
+  return seg.count > 1 ? p.batch * (seg.count - 1) * p.dim * (p.dstate + 1) : 0;
+}
+
 }  // namespace
 
 ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p) {
@@ -821,30 +848,19 @@ ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p) {
   // Enough blocks for about 8 per SM; each extra batch group costs one more (dim, dstate) partial.
   const int64_t want = (sms * 8 + s.channel_groups - 1) / s.channel_groups;
   s.batch_groups = std::max<int64_t>(1, std::min({p.batch, want, kMaxGridY}));
-  // Segments when the grid leaves SMs short of blocks (under 2 an SM), aiming at 8 blocks an SM (more than
-  // fit at once: shorter segments keep finishing, so the SMs stay busy), each at least kMinSegment steps so
-  // that the first pass and the combination stay small beside the main pass. Measured on the H100 at
-  // d_inner 2048 (64 channel blocks), fp32: batch 1, L 512: 237 us unsplit, 104 in 4 segments, 76 in 8;
-  // batch 4, L 512: 286 unsplit, 236 in 4, 244 in 8. At the LM shape (384 blocks) splitting costs time
-  // (1,231 us unsplit, 1,300-1,555 in 2-8 segments), so 2 blocks an SM is where it stops.
+  // Segments when the grid leaves SMs short of blocks (under 2 an SM), aiming at 8 blocks an SM: more than
+  // fit at once, but shorter segments keep finishing, so the SMs stay busy. Measured on the H100 at d_inner
+  // 2048 (64 channel blocks), fp32: batch 1, L 512: 237 us unsplit, 104 in 4 segments, 76 in 8; batch 4,
+  // L 512: 286 unsplit, 236 in 4, 244 in 8. At the LM shape (384 blocks) splitting costs time (1,231 us
+  // unsplit, 1,300-1,555 in 2-8 segments), so 2 blocks an SM is where it stops. Above kMaxGridY rows, never:
+  // the first pass takes a block row per batch row.
   if (p.bwd_segments < 0) throw std::runtime_error("selective_scan (CUDA): bwd_segments must be >= 0");
-  constexpr int64_t kMinSegment = 64;
-  const int64_t have = s.channel_groups * s.batch_groups;
-  int64_t count = p.bwd_segments;
-  if (count == 0)
-    count = have >= 2 * sms ? 1 : floor_pow2(std::max<int64_t>(1, std::min((8 * sms + have - 1) / have, p.seqlen / kMinSegment)));
-  if (p.batch > kMaxGridY) count = 1;  // the first pass takes a block row per batch row
-  count = std::min(count, (p.seqlen + kScanChunk - 1) / kScanChunk);  // whole chunks; at most 1 below 17 steps
-  s.seg.len = std::max<int64_t>(p.seqlen, 1);
-  if (count < 2) return s;
-  s.seg.len = ((p.seqlen + count - 1) / count + kScanChunk - 1) / kScanChunk * kScanChunk;
-  s.seg.count = (p.seqlen + s.seg.len - 1) / s.seg.len;
+  s.seg = split_into_segments(p.seqlen, s.channel_groups * s.batch_groups, 8, p.batch > kMaxGridY ? 1 : p.bwd_segments);
   return s;
 }
 
 int64_t selective_scan_bwd_workspace_floats(const SelectiveScanCudaParams& p) {
-  const ScanSegments seg = selective_scan_bwd_split(p).seg;
-  return seg.count > 1 ? p.batch * (seg.count - 1) * p.dim * (p.dstate + 1) : 0;
+  return segment_workspace_floats(p, selective_scan_bwd_split(p).seg);
 }
 
 int selective_scan_bwd_sums(const SelectiveScanCudaParams& p) {
@@ -871,26 +887,15 @@ ScanForwardPlan selective_scan_fwd_plan(const SelectiveScanCudaParams& p) {
   const bool four_apply = p.dstate > 4 && p.dstate <= 32;
   const int want_lane = p.fwd_states_per_lane ? p.fwd_states_per_lane : (blocks(16) >= 4 * sms ? 16 : 4);
   plan.states_per_lane = (want_lane == 4 && four_apply) ? 4 : 16;
-  // Segments when even that leaves under 2 blocks an SM, aiming at 4; each keeps at least kMinSegment steps,
-  // so that the first pass and the combination stay small beside the main pass. (H100, fp32, d_inner 2048:
-  // batch 1, L 512 takes 8 segments, 29.7 us against 40.0 in 4; L 1024 keeps 8 of 128 steps, 50.6 us,
-  // where 16 take 55.1. Aiming at 8 blocks an SM, as the backward does, measured slower here.)
-  constexpr int64_t kMinSegment = 64;
-  const int64_t have = std::max<int64_t>(blocks(plan.states_per_lane), 1);
-  int64_t count = p.fwd_segments;
-  if (count == 0)
-    count = have >= 2 * sms ? 1 : floor_pow2(std::max<int64_t>(1, std::min((4 * sms + have - 1) / have, p.seqlen / kMinSegment)));
-  count = std::min(count, (p.seqlen + kScanChunk - 1) / kScanChunk);
-  plan.seg.len = std::max<int64_t>(p.seqlen, 1);
-  if (count < 2) return plan;
-  plan.seg.len = ((p.seqlen + count - 1) / count + kScanChunk - 1) / kScanChunk * kScanChunk;
-  plan.seg.count = (p.seqlen + plan.seg.len - 1) / plan.seg.len;
+  // Segments when even that leaves under 2 blocks an SM, aiming at 4 an SM. (H100, fp32, d_inner 2048: batch
+  // 1, L 512 takes 8 segments, 29.7 us against 40.0 in 4; L 1024 keeps 8 of 128 steps, 50.6 us, where 16
+  // take 55.1. Aiming at 8 blocks an SM, as the backward does, measured slower here.)
+  plan.seg = split_into_segments(p.seqlen, blocks(plan.states_per_lane), 4, p.fwd_segments);
   return plan;
 }
 
 int64_t selective_scan_fwd_workspace_floats(const SelectiveScanCudaParams& p) {
-  const ScanSegments seg = selective_scan_fwd_plan(p).seg;
-  return seg.count > 1 ? p.batch * (seg.count - 1) * p.dim * (p.dstate + 1) : 0;
+  return segment_workspace_floats(p, selective_scan_fwd_plan(p).seg);
 }
 
 namespace {
