@@ -45,14 +45,25 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
-// dt = softplus(x) (threshold 20, as torch / mamba_ssm) or x itself; d_dx = d dt / dx.
+// log2(x) with the hardware approximation (lg2.approx.ftz), as __logf uses, without its handling of
+// subnormal inputs (1 + e^x never is one).
+__device__ __forceinline__ float fast_log2(float x) {
+  float y;
+  asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// 1 / (1 + e^-x) on the flush-to-zero exp2: two instructions besides the scaling, none for range handling.
+__device__ __forceinline__ float fast_sigmoid(float x) { return __fdividef(1.f, 1.f + fast_exp2(-kLog2e * x)); }
+
+// dt = softplus(x) (threshold 20, as torch / mamba_ssm) or x itself; d_dx = d dt / dx. The same
+// approximations as __logf(1 + __expf(x)), on their flush-to-zero forms: the per-(step, channel) work of the
+// scans' loaders is mostly these.
 __device__ __forceinline__ float time_step(float x, bool softplus, float* d_dx = nullptr) {
-  if (!softplus || x > 20.f) {
-    if (d_dx) *d_dx = 1.f;
-    return x;
-  }
-  if (d_dx) *d_dx = sigmoidf(x);
-  return __logf(1.f + __expf(x));
+  constexpr float kLn2 = 0.6931471805599453f;
+  const bool soft = softplus && x <= 20.f;
+  if (d_dx) *d_dx = soft ? fast_sigmoid(x) : 1.f;
+  return soft ? fast_log2(1.f + fast_exp2(kLog2e * x)) * kLn2 : x;
 }
 
 // Thread coordinates shared by both kernels: TPC lanes per channel, S states per lane.
@@ -136,9 +147,10 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
   constexpr int kStopEvery = S == 16 ? 2 : TILE;
   static_assert(kScanChunk % TILE == 0, "chunk boundaries must fall on tile boundaries");
   static_assert(S % 4 == 0, "states a lane: whole float4s of B_t / C_t");
+  static_assert(TILE % TPC == 0, "a loader's steps ld_k + j TPC must stay inside the tile");
   constexpr int kPad = TPC * S;                                       // states per channel, padded
   constexpr int kChannels = kThreads / TPC;                           // channels per block
-  constexpr int kItems = (TILE * kChannels + kThreads - 1) / kThreads;  // (step, channel) loads a thread, a tile
+  constexpr int kItems = TILE / TPC;                                  // (step, channel) loads a thread, a tile
   constexpr int kBC = (2 * TILE * kPad + kThreads - 1) / kThreads;      // B / C loads a thread, a tile
   constexpr bool kOwnLane = TPC == 1;
   constexpr bool kShares = !kOwnLane && !kSummary;  // lanes park output shares for the loader to sum
@@ -151,7 +163,7 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
   const Lane<TPC, S> ln(p.dim);
   const int channel_in_block = threadIdx.x / TPC;
   const int N = static_cast<int>(p.dstate);
-  const int64_t L = p.seqlen, n_saved = scan_saved_states(L);
+  const int L = static_cast<int>(p.seqlen), n_saved = static_cast<int>(scan_saved_states(L));
   float A2[S];  // A * log2(e): exp(dt A) = exp2(dt A2); zero for padding states (they stay 0)
 #pragma unroll
   for (int s = 0; s < S; ++s) A2[s] = (ln.active && ln.n0 + s < N) ? p.A[ln.dd * N + ln.n0 + s] * kLog2e : 0.f;
@@ -166,51 +178,83 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
   const float ld_D = (p.D && ld_ok) ? p.D[ld_d] : 0.f;
   const T zero = from_float<T>(0.f);
   T raw_u[kItems], raw_dl[kItems], raw_z[kItems], raw_bc[kBC];  // the next tile, as loaded
+  // Offsets inside one batch row fit 32 bits (check_params), so each load's address is a 32-bit multiply-add
+  // on the row's base pointer, not 64-bit index arithmetic.
+  const int u_ls = static_cast<int>(p.u_l_stride), dl_ls = static_cast<int>(p.delta_l_stride);
+  const int z_ls = static_cast<int>(p.z_l_stride), out_ls = static_cast<int>(p.dim);
+  const int B_ls = static_cast<int>(p.B_l_stride), C_ls = static_cast<int>(p.C_l_stride);
+  // This thread's share of the tile's B / C staging, fixed for the whole kernel: element threadIdx.x + j kThreads
+  // of `staged`, at bc_off[j] from the tile's first step of B or C (bc_is_c), and at step bc_step[j] of the
+  // tile (kNoStep for padding elements, which stay 0).
+  constexpr int kNoStep = 1 << 30;
+  int bc_off[kBC], bc_step[kBC];
+#pragma unroll
+  for (int j = 0; j < kBC; ++j) {
+    const int i = threadIdx.x + j * kThreads;
+    const int n = i % kPad, k = (i / kPad) % TILE;
+    const bool is_c = i >= TILE * kPad;
+    bc_off[j] = k * (is_c ? C_ls : B_ls) + n;
+    bc_step[j] = (i < 2 * TILE * kPad && n < N) ? k : kNoStep;
+  }
+  // Whether element j lies in C: known at compile time when the block's threads cover B's half in whole rounds.
+  const auto bc_is_c = [&](int j) {
+    return (TILE * kPad) % kThreads == 0 ? j * kThreads >= TILE * kPad : int(threadIdx.x) + j * kThreads >= TILE * kPad;
+  };
 
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
     const RowInputs<T> ld_in(p, b, ld_ok ? ld_d : 0);
-    // Outputs of (b, ., channel): the lane's channel at one lane a channel, else the loader's.
-    T* __restrict__ out = static_cast<T*>(p.out) + b * L * p.dim + (kOwnLane ? ln.dd : (ld_ok ? ld_d : 0));
-    const int64_t segment = blockIdx.z, t_begin = segment * seg.len, t_end = min(L, t_begin + seg.len);
-    const auto load_tile = [&](int64_t t0) {
+    const int segment = blockIdx.z, t_begin = segment * static_cast<int>(seg.len);
+    const int t_end = min(L, t_begin + static_cast<int>(seg.len));
+    // Tiles are loaded, and their outputs written, in order, so each stream has a cursor that moves a tile
+    // at a time: an item's address is then one multiply-add on it.
+    //   load cursors: u, delta, z at the loader's first step of the next tile to load; B, C at its first step
+    //   out_next: the outputs of (b, first step of the next tile to write, channel): the lane's channel at one
+    //   lane a channel, else the loader's (its first step at several lanes)
+    const T* __restrict__ u_next = ld_in.u + (t_begin + ld_k) * u_ls;
+    const T* __restrict__ dl_next = ld_in.delta + (t_begin + ld_k) * dl_ls;
+    const T* __restrict__ z_next = has_z ? ld_in.z + (t_begin + ld_k) * z_ls : nullptr;
+    const T* __restrict__ B_next = ld_in.B + t_begin * B_ls;
+    const T* __restrict__ C_next = ld_in.C + t_begin * C_ls;
+    T* __restrict__ out_next = static_cast<T*>(p.out) + b * L * p.dim + (kOwnLane ? ln.dd : (ld_ok ? ld_d : 0)) +
+                               (t_begin + (kOwnLane ? 0 : ld_k)) * out_ls;
+    const auto load_tile = [&](int t0) {
+      const int rem = t_end - t0 - ld_k;  // the loader's steps left from its first one in the tile
+#pragma unroll
+      for (int j = 0; j < kItems; ++j) {
+        const bool ok = ld_ok && j * TPC < rem;
+        raw_u[j] = ok ? __ldg(u_next + j * TPC * u_ls) : zero;
+        raw_dl[j] = ok ? __ldg(dl_next + j * TPC * dl_ls) : zero;
+        raw_z[j] = (!kSummary && ok && has_z) ? __ldg(z_next + j * TPC * z_ls) : zero;
+      }
+#pragma unroll
+      for (int j = 0; j < kBC; ++j)
+        raw_bc[j] = bc_step[j] < t_end - t0 ? __ldg((bc_is_c(j) ? C_next : B_next) + bc_off[j]) : zero;
+      u_next += TILE * u_ls;
+      dl_next += TILE * dl_ls;
+      if (has_z) z_next += TILE * z_ls;
+      B_next += TILE * B_ls;
+      C_next += TILE * C_ls;
+    };
+    const auto store_tile = [&](int t_tile) {
+      const int rem = t_end - t_tile - ld_k;  // ld_k is 0 at one lane a channel
 #pragma unroll
       for (int j = 0; j < kItems; ++j) {
         const int k = ld_k + j * TPC;
-        const int64_t t = t0 + k;
-        const bool ok = ld_ok && k < TILE && t < t_end;
-        raw_u[j] = ok ? __ldg(ld_in.u + t * p.u_l_stride) : zero;
-        raw_dl[j] = ok ? __ldg(ld_in.delta + t * p.delta_l_stride) : zero;
-        raw_z[j] = (!kSummary && ok && has_z) ? __ldg(ld_in.z + t * p.z_l_stride) : zero;
-      }
-#pragma unroll
-      for (int j = 0; j < kBC; ++j) {
-        const int i = threadIdx.x + j * kThreads;
-        const int n = i % kPad, k = (i / kPad) % TILE, which = i / (kPad * TILE);
-        const int64_t t = t0 + k;
-        const T* src = which == 0 ? ld_in.B + t * p.B_l_stride : ld_in.C + t * p.C_l_stride;
-        raw_bc[j] = (i < 2 * TILE * kPad && t < t_end && n < N) ? __ldg(src + n) : zero;
-      }
-    };
-    const auto store_tile = [&](int64_t t_tile) {
-#pragma unroll
-      for (int j = 0; j < kItems; ++j) {
-        const int k = kOwnLane ? j : ld_k + j * TPC;  // ld_k is 0 at one lane a channel
-        if (k >= TILE) continue;
         // Steps past the end get dt = 0 (the state passes unchanged), so the arithmetic below needs no
         // branch per step and the compiler can overlap neighbouring steps.
         const float u = to_float(raw_u[j]);
-        const float dt = t_tile + k < t_end ? time_step(to_float(raw_dl[j]) + ld_bias, p.delta_softplus) : 0.f;
+        const float dt = j * TPC < rem ? time_step(to_float(raw_dl[j]) + ld_bias, p.delta_softplus) : 0.f;
         float skip = 0.f, gate = 1.f;
         if (!kSummary) {
           const float z = to_float(raw_z[j]);
           skip = ld_D * u;
-          gate = has_z ? z * sigmoidf(z) : 1.f;
+          gate = has_z ? z * fast_sigmoid(z) : 1.f;
         }
         if constexpr (kOwnLane) {
-          own_in[kFwdDt][k] = dt;
-          own_in[kFwdDtU][k] = dt * u;
-          own_in[kFwdSkip][k] = skip;
-          own_in[kFwdGate][k] = gate;
+          own_in[kFwdDt][j] = dt;
+          own_in[kFwdDtU][j] = dt * u;
+          own_in[kFwdSkip][j] = skip;
+          own_in[kFwdGate][j] = gate;
         } else {
           step_dt[k][ld_c] = make_float2(dt, dt * u);
           own_out[0][j] = skip;
@@ -225,14 +269,15 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
     };
     // Several lanes a channel: the outputs of the tile at t_tile, from the shares its steps parked and the
     // skip and gate of the loader's items (read before store_tile replaces them). Whole rows of channels.
-    const auto write_outputs = [&](int64_t t_tile) {
+    const auto write_outputs = [&](int t_tile) {
+      const int rem = t_end - t_tile - ld_k;
 #pragma unroll
       for (int j = 0; j < kItems; ++j) {
         const int k = ld_k + j * TPC;
-        if (k >= TILE) continue;
         const float y = (sum_lane_shares<TPC>(&y_share[k][ld_c][0], (ld_c >> 2) & 1) + own_out[0][j]) * own_out[1][j];
-        if (ld_ok && t_tile + k < t_end) out[(t_tile + k) * p.dim] = from_float<T>(y);
+        if (ld_ok && j * TPC < rem) out_next[j * TPC * out_ls] = from_float<T>(y);
       }
+      out_next += TILE * out_ls;
     };
 
     float h[S] = {}, dtsum = 0.f;
@@ -244,7 +289,7 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
       return p.workspace + p.batch * n_summaries * p.dim * N + (b * n_summaries + j) * p.dim + ln.d;
     };
     if (!kSummary && ln.active) {
-      for (int64_t j = 0; j < segment; ++j) {  // h = exp(A sum dt_j) h + h_end_j, segment by segment
+      for (int j = 0; j < segment; ++j) {  // h = exp(A sum dt_j) h + h_end_j, segment by segment
         const float sj = *seg_dtsum(j);
         const float* h_end = seg_state(j);
 #pragma unroll
@@ -253,8 +298,8 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
       }
     }
     if (kPrefetch) load_tile(t_begin);
-    int64_t t_last = t_begin;  // the last tile's first step
-    for (int64_t t0 = t_begin; t0 < t_end; t0 += TILE) {
+    int t_last = t_begin;  // the last tile's first step
+    for (int t0 = t_begin; t0 < t_end; t0 += TILE) {
       // The previous tile's steps are done: its shares are complete and the shared values are free.
       __syncthreads();
       if constexpr (kShares) {
@@ -306,11 +351,12 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
           dtsum += dt;
         } else if constexpr (kOwnLane) {
           y = (y + own_in[kFwdSkip][k]) * own_in[kFwdGate][k];
-          if (ln.active && t0 + k < t_end) out[(t0 + k) * p.dim] = from_float<T>(y);  // a predicate, no branch
+          if (ln.active && t0 + k < t_end) out_next[k * out_ls] = from_float<T>(y);  // a predicate, no branch
         } else {
           y_share[k][channel_in_block][ln.slice] = y;
         }
       }
+      if constexpr (kOwnLane) out_next += TILE * out_ls;
     }
     if constexpr (kShares) {
       __syncthreads();
@@ -366,7 +412,7 @@ __global__ void __launch_bounds__(kThreads) scan_bwd_summary_kernel(const Select
         gy = load_float(dout + t * p.dim + d);
         if (has_z) {
           const float z_t = load_float(in.z + t * p.z_l_stride);
-          gy *= z_t * sigmoidf(z_t);
+          gy *= z_t * fast_sigmoid(z_t);
         }
       }
       step_in[k][c] = make_float2(dt, gy);
@@ -481,6 +527,9 @@ __global__ void __launch_bounds__(kThreads, 4)
   const Lane<TPC, kStates> ln(p.dim);
   const int N = static_cast<int>(p.dstate);
   const int64_t L = p.seqlen, dim = p.dim, n_saved = scan_saved_states(L);
+  const int L32 = static_cast<int>(L), dim32 = static_cast<int>(dim);
+  const int u_ls = static_cast<int>(p.u_l_stride), dl_ls = static_cast<int>(p.delta_l_stride);
+  const int z_ls = static_cast<int>(p.z_l_stride), B_ls = static_cast<int>(p.B_l_stride), C_ls = static_cast<int>(p.C_l_stride);
   // This segment's chunks: [first_chunk, first_chunk + n_chunks). Segments are whole chunks (seg.len is a
   // multiple of kScanChunk when count > 1; K < kScanChunk only for one-chunk sequences, never split).
   // 32-bit, and constants for one-chunk sequences: registers are the kernel's limit (128, no spills).
@@ -537,32 +586,41 @@ __global__ void __launch_bounds__(kThreads, 4)
 #pragma unroll
       for (int s = 0; s < kStates; ++s) dh[s] = (carried && ln.n0 + s < N) ? g_in[s] : 0.f;
     }
-    const int64_t t0 = c * K;
-    const int len = static_cast<int>(min(static_cast<int64_t>(K), L - t0));
+    const int t0 = static_cast<int>(c) * K;
+    const int len = min(K, L32 - t0);
     const int64_t st_row = b * L * dim + (st_ok ? st_d : 0);  // offset of (b, 0, st_d) in the contiguous tensors
     {  // the previous item ended with a barrier: staged and inputs are free
+      // Offsets inside a batch row are 32-bit (check_params): one multiply-add a load on the row's pointers.
       const RowInputs<T> st_in(p, b, st_ok ? st_d : 0);
-      for (int i = threadIdx.x; i < 2 * K * kPad; i += kThreads) {
-        const int n = i % kPad, k = (i / kPad) % K, which = i / (kPad * K);
-        const int64_t t = t0 + k;
-        const T* src = which == 0 ? st_in.B + t * p.B_l_stride : st_in.C + t * p.C_l_stride;
-        staged[i] = (k < len && n < N) ? load_float(src + n) : 0.f;
+      const T* __restrict__ B_t0 = st_in.B + t0 * B_ls;
+      const T* __restrict__ C_t0 = st_in.C + t0 * C_ls;
+      // Element i = threadIdx.x + j kThreads of staged: state i % kPad of step (i / kPad) % K of B, then of C.
+      // When the block covers B's half in whole rounds, which half an element lies in is known at compile time.
+      constexpr bool kRounds = (K * kPad) % kThreads == 0;
+#pragma unroll
+      for (int j = 0; j < (2 * K * kPad + kThreads - 1) / kThreads; ++j) {
+        const unsigned i = threadIdx.x + j * kThreads;
+        const int n = static_cast<int>(i % kPad), k = static_cast<int>((i / kPad) % K);
+        const bool is_c = kRounds ? j * kThreads >= K * kPad : i >= K * kPad;
+        const bool in_range = kRounds ? j * kThreads < 2 * K * kPad : i < 2 * K * kPad;
+        if (in_range)
+          staged[i] = (k < len && n < N) ? load_float(is_c ? C_t0 + k * C_ls + n : B_t0 + k * B_ls + n) : 0.f;
       }
       const T* dout_row = static_cast<const T*>(g.dout) + st_row;
 #pragma unroll
       for (int j = 0; j < (K + TPC - 1) / TPC; ++j) {
         const int k = threadIdx.x / kChannels + j * TPC;
-        const int64_t t = t0 + k;
+        const int t = t0 + k;
         float u_t = 0.f, dt = 0.f, d_dt_dx = 0.f, gy = 0.f, dzc = 0.f;
         if (st_ok && k < len) {
-          u_t = load_float(st_in.u + t * p.u_l_stride);
-          const float dl = load_float(st_in.delta + t * p.delta_l_stride);
-          const float z_t = has_z ? load_float(st_in.z + t * p.z_l_stride) : 0.f;
-          const float dout_t = load_float(dout_row + t * dim);
+          u_t = load_float(st_in.u + t * u_ls);
+          const float dl = load_float(st_in.delta + t * dl_ls);
+          const float z_t = has_z ? load_float(st_in.z + t * z_ls) : 0.f;
+          const float dout_t = load_float(dout_row + t * dim32);
           dt = time_step(dl + st_bias, p.delta_softplus, &d_dt_dx);
           gy = dout_t;
           if (has_z) {  // y = y_pre silu(z): d y / d y_pre = z sig(z), d y / d z = y_pre sig(z) (1 + z (1 - sig(z)))
-            const float sig = sigmoidf(z_t);
+            const float sig = fast_sigmoid(z_t);
             gy = dout_t * z_t * sig;
             dzc = dout_t * sig * (1.f + z_t * (1.f - sig));
           }
@@ -628,10 +686,10 @@ __global__ void __launch_bounds__(kThreads, 4)
       dD_acc = fmaf(gy, u_t, dD_acc);  // zero past len: gy and u are
       dbias_acc += ddelta_t;
       if (k < len) {
-        const int64_t o = st_row + (t0 + k) * dim;
-        static_cast<T*>(g.du)[o] = from_float<T>(du_t);
-        static_cast<T*>(g.ddelta)[o] = from_float<T>(ddelta_t);
-        if (has_z) static_cast<T*>(g.dz)[o] = from_float<T>(dz_t);
+        const int o = (t0 + k) * dim32;  // from (b, 0, st_d)
+        (static_cast<T*>(g.du) + st_row)[o] = from_float<T>(du_t);
+        (static_cast<T*>(g.ddelta) + st_row)[o] = from_float<T>(ddelta_t);
+        if (has_z) (static_cast<T*>(g.dz) + st_row)[o] = from_float<T>(dz_t);
       }
     };
     const auto flush_group = [&](int k0, int buf) {
@@ -657,8 +715,8 @@ __global__ void __launch_bounds__(kThreads, 4)
 #pragma unroll
           for (int q = 0; q < 4; ++q) acc[q] += col[(ch + q) * kPad];
         }
-        float* dst = which ? g.dC_part : g.dB_part;
-        dst[((int64_t(blockIdx.x) * p.batch + b) * L + t0 + k) * N + n] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        float* dst_row = (which ? g.dC_part : g.dB_part) + (int64_t(blockIdx.x) * p.batch + b) * L * N;
+        dst_row[(t0 + k) * N + n] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
       }
     };
     // Walk the chunk backwards.
@@ -803,6 +861,15 @@ void check_params(const SelectiveScanCudaParams& p) {
   if (p.dstate < 1 || p.dstate > kScanMaxDstate)
     throw std::runtime_error("selective_scan (CUDA): d_state must be in 1.." + std::to_string(kScanMaxDstate) +
                              ", got " + std::to_string(p.dstate));
+  // The kernels address elements inside one batch row with 32-bit offsets (t * l_stride + column).
+  // (A tile's cursor may run one tile past the end: a chunk of margin.)
+  const auto row_span = [&](int64_t l_stride, int64_t width) { return (p.seqlen + kScanChunk) * l_stride + width; };
+  const int64_t span = std::max({row_span(p.u_l_stride, p.dim), row_span(p.delta_l_stride, p.dim),
+                                 row_span(p.z ? p.z_l_stride : 0, p.dim), row_span(p.B_l_stride, p.dstate),
+                                 row_span(p.C_l_stride, p.dstate), p.seqlen * p.dim, p.seqlen * p.dstate});
+  if (p.seqlen > 0 && span >= (int64_t(1) << 31))
+    throw std::runtime_error("selective_scan (CUDA): one batch row spans " + std::to_string(span) +
+                             " elements; the kernels take under 2^31 (split the batch or the sequence)");
 }
 
 int64_t channel_blocks(const SelectiveScanCudaParams& p, int tpc) {
