@@ -141,7 +141,8 @@ int main(int argc, char** argv) {
       // The forward under each launch layout (kernels::ScanForwardPlan), beside the one the shape chose.
       for (const cs::ForwardLayout layout : {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 0}, cs::ForwardLayout{4, 1},
                                              cs::ForwardLayout{4, 2}, cs::ForwardLayout{4, 4},
-                                             cs::ForwardLayout{4, 8}, cs::ForwardLayout{4, 16}}) {
+                                             cs::ForwardLayout{4, 8}, cs::ForwardLayout{4, 16}, cs::ForwardLayout{2, 1},
+                                             cs::ForwardLayout{2, 2}, cs::ForwardLayout{2, 4}}) {
         cs::force_forward_layout(layout);
         const double us = time_us([&] { cs::forward_into(in, out, torch::Tensor()); }, reps);
         std::printf(

@@ -242,11 +242,12 @@ TEST(CudaSelectiveScan, EveryForwardLayoutMatchesTheReference) {
     ~Restore() { cs::force_forward_layout({}); }
   } restore;
   uint64_t seed = 300;
-  // One lane or four lanes a channel, with L whole or in 3 segments; d_state 5 and 32 give two and eight
-  // lanes of four states (several lanes park output shares for the loader to sum; 37 and 11 channels leave
-  // a block part empty).
+  // One lane, four lanes of four states or eight lanes of two states a channel, with L whole or in 3
+  // segments; d_state 5 and 32 give two and eight lanes of four states (several lanes park output shares for
+  // the loader to sum; 37 and 11 channels leave a block part empty). Two states a lane applies at d_state
+  // 9 .. 16 only; elsewhere the layout falls back to four.
   for (const cs::ForwardLayout layout : {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 3}, cs::ForwardLayout{4, 1},
-                                         cs::ForwardLayout{4, 3}}) {
+                                         cs::ForwardLayout{4, 3}, cs::ForwardLayout{2, 1}, cs::ForwardLayout{2, 3}}) {
     SCOPED_TRACE("states per lane " + std::to_string(layout.states_per_lane) + ", segments " +
                  std::to_string(layout.segments));
     cs::force_forward_layout(layout);
@@ -254,6 +255,7 @@ TEST(CudaSelectiveScan, EveryForwardLayoutMatchesTheReference) {
       for (int64_t L : {7, 1000}) check_scan_against_reference({2, L, 37, 16, dtype, true, true, true, true, false}, seed++);
     check_scan_against_reference({2, 300, 19, 5, torch::kFloat32, true, true, true, true, true}, seed++);
     check_scan_against_reference({2, 300, 11, 32, torch::kFloat32, false, true, false, true, false}, seed++);
+    check_scan_against_reference({2, 300, 37, 12, torch::kBFloat16, true, true, true, true, false}, seed++);
     check_scan_writes_everything({3, 1000, 37, 16, torch::kFloat32, true, true, true, true, false});
   }
 #endif

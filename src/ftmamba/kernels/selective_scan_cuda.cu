@@ -2,8 +2,9 @@
 //
 // Forward: a channel's d_state states are spread over TPC neighbouring lanes of S states each
 // (ScanForwardPlan: S = 16, one lane a channel at N <= 16, when batch x channels fill the GPU; S = 4 when
-// they do not, as at the LM shape). Each tile of steps, the block loads u, delta, z (coalesced: neighbouring
-// channels are neighbouring addresses in the token-major layout) and B_t, C_t of its batch row, and computes
+// they do not, as at the LM shape; S = 2 when even that leaves SMs short). Each tile of steps, the block
+// loads u, delta, z (coalesced: neighbouring channels are neighbouring addresses in the token-major layout)
+// and B_t, C_t of its batch row, through cursors that move a tile at a time (32-bit offsets), and computes
 // the softplus and the gate once per (step, channel): at one lane a channel into the lane's registers; at
 // several, (dt, dt u) into shared memory for the channel's lanes, while the loading thread keeps skip and
 // gate. At several lanes a channel each lane parks its share of <C_t, h_t> in shared memory every step, and
@@ -55,6 +56,14 @@ __device__ __forceinline__ float fast_log2(float x) {
 
 // 1 / (1 + e^-x) on the flush-to-zero exp2: two instructions besides the scaling, none for range handling.
 __device__ __forceinline__ float fast_sigmoid(float x) { return __fdividef(1.f, 1.f + fast_exp2(-kLog2e * x)); }
+
+// The pointer itself, hidden from the optimizer: kept in a register as computed, instead of being
+// re-derived from the kernel parameters at every use (a 64-bit index sum and scaling a load).
+template <typename P>
+__device__ __forceinline__ P* materialized(P* ptr) {
+  asm("" : "+l"(ptr));
+  return ptr;
+}
 
 // dt = softplus(x) (threshold 20, as torch / mamba_ssm) or x itself; d_dx = d dt / dx. The same
 // approximations as __logf(1 + __expf(x)), on their flush-to-zero forms: the per-(step, channel) work of the
@@ -142,11 +151,12 @@ __device__ __forceinline__ float sum_lane_shares(const float* p, int rot) {
 // tile's arithmetic, so that their latency hides behind it; at 16 the registers are wanted for the states,
 // and the many warps hide the latency. At most 128 registers, so that 4 blocks fit an SM.
 template <typename T, int TPC, int S, int TILE, bool kSummary>
-__global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveScanCudaParams p, const ScanSegments seg) {
+__global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
+    scan_fwd_kernel(const SelectiveScanCudaParams p, const ScanSegments seg) {
   constexpr bool kPrefetch = S < 16;
   constexpr int kStopEvery = S == 16 ? 2 : TILE;
   static_assert(kScanChunk % TILE == 0, "chunk boundaries must fall on tile boundaries");
-  static_assert(S % 4 == 0, "states a lane: whole float4s of B_t / C_t");
+  static_assert(S % 4 == 0 || S == 2, "states a lane: whole float4s of B_t / C_t, or one float2");
   static_assert(TILE % TPC == 0, "a loader's steps ld_k + j TPC must stay inside the tile");
   constexpr int kPad = TPC * S;                                       // states per channel, padded
   constexpr int kChannels = kThreads / TPC;                           // channels per block
@@ -333,19 +343,25 @@ __global__ void __launch_bounds__(kThreads, 4) scan_fwd_kernel(const SelectiveSc
         }
         // One update of the states; the main pass also contracts them with C_t (the summary pass needs only
         // the end state and the summed dt).
-        const float4* Bq = reinterpret_cast<const float4*>(&staged[0][k][ln.n0]);
-        const float4* Cq = reinterpret_cast<const float4*>(&staged[1][k][ln.n0]);
+        float Bs[S], Cs[S];  // C is not read by the summary pass
+        if constexpr (S == 2) {
+          const float2 Bv = *reinterpret_cast<const float2*>(&staged[0][k][ln.n0]);
+          const float2 Cv = kSummary ? Bv : *reinterpret_cast<const float2*>(&staged[1][k][ln.n0]);
+          Bs[0] = Bv.x, Bs[1] = Bv.y, Cs[0] = Cv.x, Cs[1] = Cv.y;
+        } else {
+#pragma unroll
+          for (int q = 0; q < S / 4; ++q) {
+            const float4 Bv = reinterpret_cast<const float4*>(&staged[0][k][ln.n0])[q];
+            const float4 Cv = kSummary ? Bv : reinterpret_cast<const float4*>(&staged[1][k][ln.n0])[q];
+            Bs[4 * q] = Bv.x, Bs[4 * q + 1] = Bv.y, Bs[4 * q + 2] = Bv.z, Bs[4 * q + 3] = Bv.w;
+            Cs[4 * q] = Cv.x, Cs[4 * q + 1] = Cv.y, Cs[4 * q + 2] = Cv.z, Cs[4 * q + 3] = Cv.w;
+          }
+        }
         float y = 0.f;
 #pragma unroll
-        for (int q = 0; q < S / 4; ++q) {
-          const float4 Bv = Bq[q], Cv = kSummary ? Bv : Cq[q];  // C is not read by the summary pass
-          const float Bs[4] = {Bv.x, Bv.y, Bv.z, Bv.w}, Cs[4] = {Cv.x, Cv.y, Cv.z, Cv.w};
-#pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            const int s = 4 * q + j;
-            h[s] = fast_exp2(dt * A2[s]) * h[s] + dtu * Bs[j];
-            if constexpr (!kSummary) y += Cs[j] * h[s];
-          }
+        for (int s = 0; s < S; ++s) {
+          h[s] = fast_exp2(dt * A2[s]) * h[s] + dtu * Bs[s];
+          if constexpr (!kSummary) y += Cs[s] * h[s];
         }
         if constexpr (kSummary) {
           dtsum += dt;
@@ -592,8 +608,8 @@ __global__ void __launch_bounds__(kThreads, 4)
     {  // the previous item ended with a barrier: staged and inputs are free
       // Offsets inside a batch row are 32-bit (check_params): one multiply-add a load on the row's pointers.
       const RowInputs<T> st_in(p, b, st_ok ? st_d : 0);
-      const T* __restrict__ B_t0 = st_in.B + t0 * B_ls;
-      const T* __restrict__ C_t0 = st_in.C + t0 * C_ls;
+      const T* __restrict__ B_t0 = materialized(st_in.B + t0 * B_ls);
+      const T* __restrict__ C_t0 = materialized(st_in.C + t0 * C_ls);
       // Element i = threadIdx.x + j kThreads of staged: state i % kPad of step (i / kPad) % K of B, then of C.
       // When the block covers B's half in whole rounds, which half an element lies in is known at compile time.
       constexpr bool kRounds = (K * kPad) % kThreads == 0;
@@ -606,17 +622,21 @@ __global__ void __launch_bounds__(kThreads, 4)
         if (in_range)
           staged[i] = (k < len && n < N) ? load_float(is_c ? C_t0 + k * C_ls + n : B_t0 + k * B_ls + n) : 0.f;
       }
-      const T* dout_row = static_cast<const T*>(g.dout) + st_row;
+      // (b, t0 + the staging thread's first step, st_d) of each input
+      const int k_first = threadIdx.x / kChannels;
+      const T* __restrict__ u_first = materialized(st_in.u + (t0 + k_first) * u_ls);
+      const T* __restrict__ dl_first = materialized(st_in.delta + (t0 + k_first) * dl_ls);
+      const T* __restrict__ z_first = has_z ? materialized(st_in.z + (t0 + k_first) * z_ls) : nullptr;
+      const T* __restrict__ dout_first = materialized(static_cast<const T*>(g.dout) + st_row + (t0 + k_first) * dim32);
 #pragma unroll
       for (int j = 0; j < (K + TPC - 1) / TPC; ++j) {
-        const int k = threadIdx.x / kChannels + j * TPC;
-        const int t = t0 + k;
+        const int k = k_first + j * TPC;
         float u_t = 0.f, dt = 0.f, d_dt_dx = 0.f, gy = 0.f, dzc = 0.f;
         if (st_ok && k < len) {
-          u_t = load_float(st_in.u + t * u_ls);
-          const float dl = load_float(st_in.delta + t * dl_ls);
-          const float z_t = has_z ? load_float(st_in.z + t * z_ls) : 0.f;
-          const float dout_t = load_float(dout_row + t * dim32);
+          u_t = load_float(u_first + j * TPC * u_ls);
+          const float dl = load_float(dl_first + j * TPC * dl_ls);
+          const float z_t = has_z ? load_float(z_first + j * TPC * z_ls) : 0.f;
+          const float dout_t = load_float(dout_first + j * TPC * dim32);
           dt = time_step(dl + st_bias, p.delta_softplus, &d_dt_dx);
           gy = dout_t;
           if (has_z) {  // y = y_pre silu(z): d y / d y_pre = z sig(z), d y / d z = y_pre sig(z) (1 + z (1 - sig(z)))
@@ -667,6 +687,10 @@ __global__ void __launch_bounds__(kThreads, 4)
     // After the group of steps [k0, k0 + G) (buffers `buf`): sum the parked terms over the block's channels
     // into this channel group's partials of dB_t / dC_t, and each channel's lane sums into its du / ddelta /
     // dz. Every thread of the block calls it (len is uniform over the block).
+    // The chunk's first step of this thread's channel in du / ddelta / dz.
+    T* __restrict__ du_t0 = materialized(static_cast<T*>(g.du) + st_row + t0 * dim32);
+    T* __restrict__ ddelta_t0 = materialized(static_cast<T*>(g.ddelta) + st_row + t0 * dim32);
+    T* __restrict__ dz_t0 = has_z ? materialized(static_cast<T*>(g.dz) + st_row + t0 * dim32) : nullptr;
     const auto form_outputs = [&](int k, int buf_step) {  // step k of the chunk, parked at buf_step
       const float* sums = lane_sums + buf_step * kThreads * 4;
       float yc = 0.f, ddt = 0.f, dhB = 0.f;
@@ -686,10 +710,10 @@ __global__ void __launch_bounds__(kThreads, 4)
       dD_acc = fmaf(gy, u_t, dD_acc);  // zero past len: gy and u are
       dbias_acc += ddelta_t;
       if (k < len) {
-        const int o = (t0 + k) * dim32;  // from (b, 0, st_d)
-        (static_cast<T*>(g.du) + st_row)[o] = from_float<T>(du_t);
-        (static_cast<T*>(g.ddelta) + st_row)[o] = from_float<T>(ddelta_t);
-        if (has_z) (static_cast<T*>(g.dz) + st_row)[o] = from_float<T>(dz_t);
+        const int o = k * dim32;  // from (b, t0, st_d)
+        du_t0[o] = from_float<T>(du_t);
+        ddelta_t0[o] = from_float<T>(ddelta_t);
+        if (has_z) dz_t0[o] = from_float<T>(dz_t);
       }
     };
     const auto flush_group = [&](int k0, int buf) {
@@ -710,7 +734,7 @@ __global__ void __launch_bounds__(kThreads, 4)
         if (term_item[j] < 0 || k >= len) continue;
         const float* col = terms + (buf * G * 2 + kk * 2 + which) * kTermBlock + n;
         float acc[4] = {};
-#pragma unroll 2
+#pragma unroll
         for (int ch = 0; ch < kChannels; ch += 4) {
 #pragma unroll
           for (int q = 0; q < 4; ++q) acc[q] += col[(ch + q) * kPad];
@@ -949,11 +973,21 @@ ScanForwardPlan selective_scan_fwd_plan(const SelectiveScanCudaParams& p) {
   // One lane a channel (at d_state <= 16) while that gives 4 blocks (16 warps) an SM; four lanes below that.
   // Four a lane applies for 4 < d_state <= 32 only: below, it would be the same single lane; above, the
   // 16 lanes' B / C staging would not fit the registers.
-  if (p.fwd_states_per_lane != 0 && p.fwd_states_per_lane != 16 && p.fwd_states_per_lane != 4)
-    throw std::runtime_error("selective_scan (CUDA): fwd_states_per_lane must be 16 or 4");
-  const bool four_apply = p.dstate > 4 && p.dstate <= 32;
-  const int want_lane = p.fwd_states_per_lane ? p.fwd_states_per_lane : (blocks(16) >= 4 * sms ? 16 : 4);
-  plan.states_per_lane = (want_lane == 4 && four_apply) ? 4 : 16;
+  if (p.fwd_states_per_lane != 0 && p.fwd_states_per_lane != 16 && p.fwd_states_per_lane != 4 &&
+      p.fwd_states_per_lane != 2)
+    throw std::runtime_error("selective_scan (CUDA): fwd_states_per_lane must be 16, 4 or 2");
+  // Two a lane (eight lanes a channel, at 8 < d_state <= 16) when four a lane leaves an SM under 2 blocks and
+  // doubling the lanes lifts it to 2 without segments. (H100, d_inner 2048, batch 4, L 512: 52.8 us against
+  // 63.7 at four a lane in 2 segments. At the LM shape, 2.9 blocks an SM at four, two a lane is slower, 271
+  // against 252 us: each step's shared-memory reads and share store serve half the states. Where even eight
+  // lanes stay under 2 blocks an SM, segments at four a lane measured faster: batch 1, L 1024, 39.9 us in 8
+  // against 42.7 at two a lane in 4.)
+  const bool four_apply = p.dstate > 4 && p.dstate <= 32, two_apply = p.dstate > 8 && p.dstate <= 16;
+  const int by_shape = blocks(16) >= 4 * sms                                ? 16
+                       : (blocks(4) < 2 * sms && blocks(2) >= 2 * sms) ? 2
+                                                                         : 4;
+  const int want_lane = p.fwd_states_per_lane ? p.fwd_states_per_lane : by_shape;
+  plan.states_per_lane = (want_lane == 2 && two_apply) ? 2 : (want_lane != 16 && four_apply) ? 4 : 16;
   // Segments when even that leaves under 2 blocks an SM, aiming at 4 an SM. (H100, fp32, d_inner 2048: batch
   // 1, L 512 takes 8 segments, 29.7 us against 40.0 in 4; L 1024 keeps 8 of 128 steps, 50.6 us, where 16
   // take 55.1. Aiming at 8 blocks an SM, as the backward does, measured slower here.)
@@ -975,7 +1009,8 @@ void launch_scan_fwd(const SelectiveScanCudaParams& p, const ScanSegments& seg, 
   const auto launch = [&](auto lanes) {
     constexpr int kLanes = decltype(lanes)::value;
     constexpr int kTile = (S == 16 || kLanes == 2) ? 8 : 16;
-    if constexpr (S == 16 ? kLanes <= 4 : (kLanes >= 2 && kLanes <= 8)) {  // the lane counts plans use
+    // the lane counts plans use (two a lane: eight lanes, d_state 9 .. 16, only)
+    if constexpr (S == 16 ? kLanes <= 4 : S == 2 ? kLanes == 8 : (kLanes >= 2 && kLanes <= 8)) {
       if (seg.count > 1)
         scan_fwd_kernel<T, kLanes, S, kTile, true><<<dim3(gx, gy, unsigned(seg.count - 1)), kThreads, 0, stream>>>(p, seg);
       scan_fwd_kernel<T, kLanes, S, kTile, false><<<dim3(gx, gy, unsigned(seg.count)), kThreads, 0, stream>>>(p, seg);
@@ -995,6 +1030,7 @@ void selective_scan_fwd_cuda(const SelectiveScanCudaParams& p) {
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
     using T = decltype(dtype_tag);
     if (plan.states_per_lane == 16) launch_scan_fwd<T, 16>(p, plan.seg, stream);
+    else if (plan.states_per_lane == 2) launch_scan_fwd<T, 2>(p, plan.seg, stream);
     else launch_scan_fwd<T, 4>(p, plan.seg, stream);
   });
   check_launch("selective_scan forward");

@@ -47,7 +47,7 @@ struct SelectiveScanCudaParams {
   float* workspace = nullptr;
   // The forward's layout (ScanForwardPlan); 0 leaves each choice to the shape. Tests and benchmarks set
   // them to cover and compare every layout.
-  int fwd_states_per_lane = 0;  // 16 or 4
+  int fwd_states_per_lane = 0;  // 16, 4 or 2
   int64_t fwd_segments = 0;     // 1: never split L
   int bwd_sums = 0;             // the backward's group sums, 1 or 4 (selective_scan_bwd_sums); 0: by shape
   int64_t bwd_segments = 0;     // the backward's segments (ScanBackwardSplit); 1: never split L; 0: by shape
@@ -66,10 +66,10 @@ struct ScanSegments {
 // The forward's launch layout. A channel's d_state states are spread over lanes of `states_per_lane` each:
 // 16 (one lane a channel at N <= 16: most arithmetic per lane) when batch x channels fill the GPU, as at the
 // tabular shape; 4 (four lanes a channel) when they do not, as at the LM shape (8 x 1536 channels), which
-// gives four times the lanes without recomputing anything. Segments come on top only when even that is
-// too few.
+// gives four times the lanes without recomputing anything; 2 (eight lanes) when four leave an SM under 2
+// blocks and eight do not. Segments come on top only when even that is too few.
 struct ScanForwardPlan {
-  int states_per_lane = 16;  // 16 or 4
+  int states_per_lane = 16;  // 16, 4 or 2
   ScanSegments seg;
 };
 ScanForwardPlan selective_scan_fwd_plan(const SelectiveScanCudaParams& p);

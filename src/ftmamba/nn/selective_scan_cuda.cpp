@@ -115,8 +115,9 @@ struct SelectiveScanCudaFn : torch::autograd::Function<SelectiveScanCudaFn> {
 }  // namespace
 
 void force_forward_layout(const ForwardLayout& layout) {
-  TORCH_CHECK(layout.states_per_lane == 0 || layout.states_per_lane == 4 || layout.states_per_lane == 16,
-              "selective_scan (CUDA): states_per_lane must be 0, 4 or 16");
+  TORCH_CHECK(layout.states_per_lane == 0 || layout.states_per_lane == 2 || layout.states_per_lane == 4 ||
+                  layout.states_per_lane == 16,
+              "selective_scan (CUDA): states_per_lane must be 0, 2, 4 or 16");
   TORCH_CHECK(layout.segments >= 0, "selective_scan (CUDA): segments must be >= 0");
   g_forced_states_per_lane = layout.states_per_lane;
   g_forced_segments = layout.segments;

@@ -39,7 +39,7 @@ ScanGradients reduce_partials(const ScanInputs& in, const ScanBackwardBuffers& b
 // The forward's launch layout (kernels::ScanForwardPlan), normally chosen by shape. Tests and benchmarks
 // force one, process-wide, to cover or compare every layout; ForwardLayout{} restores the choice by shape.
 struct ForwardLayout {
-  int states_per_lane = 0;  // 16 or 4; 0: by shape
+  int states_per_lane = 0;  // 16, 4 or 2; 0: by shape
   int64_t segments = 0;     // 1: never split L; 0: by shape
 };
 void force_forward_layout(const ForwardLayout& layout);
