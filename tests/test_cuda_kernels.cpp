@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "optimizer_check.h"
 #ifdef FTMAMBA_WITH_CUDA
 #include "ftmamba/nn/causal_conv1d_cuda.h"
+#include "ftmamba/kernels/selective_scan_cuda.h"
 #include "ftmamba/nn/selective_scan_cuda.h"
 #endif
 
@@ -188,6 +190,34 @@ TEST(CudaSelectiveScan, MatchesCpuReferenceAcrossLengthsStatesAndDtypes) {
     for (int64_t N : {1, 16})
       for (int64_t L : {1, 7, 64, 1000, 4096})
         check_scan_against_reference({L >= 1000 ? 2 : 3, L, 37, N, dtype, true, true, true, true, false}, seed++);
+}
+
+// The kernels address one batch row with 32-bit offsets; a row past that is refused before anything runs
+// (no GPU needed: the check comes first), naming the limit.
+TEST(CudaSelectiveScan, RefusesRowsPastThirtyTwoBitOffsets) {
+#ifdef FTMAMBA_WITH_CUDA
+  namespace k = ftmamba::kernels;
+  k::SelectiveScanCudaParams p;
+  p.batch = 1, p.seqlen = 3, p.dim = 8, p.dstate = 16;
+  p.u_l_stride = p.delta_l_stride = p.z_l_stride = p.dim;
+  p.B_l_stride = p.C_l_stride = p.dstate;
+  p.delta_l_stride = int64_t(1) << 30;  // 3 steps of 2^30: past 2^31
+  const auto expect_refused = [&](auto&& call) {
+    try {
+      call();
+      FAIL() << "expected the row span to be refused";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("2^31"), std::string::npos) << e.what();
+    }
+  };
+  expect_refused([&] { k::selective_scan_fwd_cuda(p); });
+  expect_refused([&] { k::selective_scan_bwd_cuda(p, k::SelectiveScanCudaGrads{}); });
+  p.delta_l_stride = p.dim;  // within the limit, the same shape passes the check (an empty batch runs nothing)
+  p.batch = 0;
+  EXPECT_NO_THROW(k::selective_scan_fwd_cuda(p));
+#else
+  GTEST_SKIP() << "built without CUDA";
+#endif
 }
 
 TEST(CudaSelectiveScan, OptionsStridesAndOtherStateSizes) {

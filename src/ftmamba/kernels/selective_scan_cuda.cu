@@ -33,9 +33,10 @@ namespace {
 constexpr int kThreads = 128;
 constexpr int kStates = 4;      // states per lane in the backward
 constexpr float kLog2e = 1.4426950408889634f;
-// The backward's per-(step, channel) values in shared memory: u, dt = softplus(delta + bias), d dt / d delta,
-// gy = d loss / d y_pre (the gate applied to dout), and the factor that turns y_pre into d loss / d z.
-enum BackwardInput { kInU = 0, kInDt, kInDtDx, kInGy, kInDz, kBackwardInputs };
+// The backward's per-(step, channel) values in shared memory: u, dt = softplus(delta + bias),
+// gy = d loss / d y_pre (the gate applied to dout) and d dt / d delta as one float4 (one read a step for the
+// lanes, who take the first three), then the factor that turns y_pre into d loss / d z.
+constexpr int kBackwardInputs = 5;
 
 // 2^x with the hardware approximation (ex2.approx.ftz: about 2 ulp, subnormal results flush to 0): one
 // instruction, where exp2f's exact form adds range handling around it. The scan takes one per state and
@@ -496,7 +497,8 @@ __global__ void scan_bwd_combine_kernel(const SelectiveScanCudaParams p, const S
 //             <dh, B>; the block sums them over the channel's lanes and forms du / ddelta / dz from them,
 //             so that the step loop needs no shuffles and the stores are whole coalesced rows;
 //   staged    (2, K, kPad): B (0) and C (1) of the chunk's steps for the block's batch row;
-//   inputs    (kBackwardInputs, K, kChannels): per step and channel, what every lane of the channel needs.
+//   inputs    (K, kChannels) float4s (u, dt, gy, d dt / d delta), then (K, kChannels) dz factors: per step
+//             and channel, what every lane of the channel needs.
 //             Loading u, delta, z and dout all at once, before the chunk's arithmetic, keeps many loads in
 //             flight, and the softplus and the gate are computed once per channel instead of once per lane.
 template <int TPC, int K, int G>
@@ -538,7 +540,8 @@ __global__ void __launch_bounds__(kThreads, 4)
   float* terms = smem;
   float* lane_sums = terms + Smem::kTerms;
   float* staged = lane_sums + Smem::kLaneSums;
-  float* inputs = staged + Smem::kStaged;
+  float4* step_inputs = reinterpret_cast<float4*>(staged + Smem::kStaged);  // (u, dt, gy, d dt / d delta)
+  float* dz_factors = staged + Smem::kStaged + 4 * K * kChannels;
   const int channel_in_block = threadIdx.x / TPC;
   const Lane<TPC, kStates> ln(p.dim);
   const int N = static_cast<int>(p.dstate);
@@ -646,16 +649,13 @@ __global__ void __launch_bounds__(kThreads, 4)
           }
         }
         if (k < K) {
-          inputs[(kInU * K + k) * kChannels + st_c] = u_t;
-          inputs[(kInDt * K + k) * kChannels + st_c] = dt;
-          inputs[(kInDtDx * K + k) * kChannels + st_c] = d_dt_dx;
-          inputs[(kInGy * K + k) * kChannels + st_c] = gy;
-          inputs[(kInDz * K + k) * kChannels + st_c] = dzc;
+          step_inputs[k * kChannels + st_c] = make_float4(u_t, dt, gy, d_dt_dx);
+          dz_factors[k * kChannels + st_c] = dzc;
         }
       }
       __syncthreads();
     }
-    const auto input = [&](int which, int k) { return inputs[(which * K + k) * kChannels + channel_in_block]; };
+    const auto input = [&](int k) { return step_inputs[k * kChannels + channel_in_block]; };
     // This lane's B_t / C_t of step k of the chunk, as 4 floats.
     const auto staged_B = [&](int k) { return *reinterpret_cast<const float4*>(staged + k * kPad + ln.n0); };
     const auto staged_C = [&](int k) { return *reinterpret_cast<const float4*>(staged + (K + k) * kPad + ln.n0); };
@@ -673,7 +673,8 @@ __global__ void __launch_bounds__(kThreads, 4)
       for (int s = 0; s < kStates; ++s) h[s] = h0[s];
 #pragma unroll
       for (int k = 0; k < K; ++k) {  // steps past len have dt = u = 0: h passes unchanged, no branch needed
-        const float u_t = input(kInU, k), dt = input(kInDt, k);
+        const float4 in = input(k);
+        const float u_t = in.x, dt = in.y;
         const float4 Bv = staged_B(k);
         const float Bs[kStates] = {Bv.x, Bv.y, Bv.z, Bv.w};
         const float dtu = dt * u_t;
@@ -701,12 +702,12 @@ __global__ void __launch_bounds__(kThreads, 4)
         ddt += v.y;
         dhB += v.z;
       }
-      const float u_t = inputs[(kInU * K + k) * kChannels + st_c];
-      const float gy = inputs[(kInGy * K + k) * kChannels + st_c];
-      const float du_t = fmaf(st_D, gy, inputs[(kInDt * K + k) * kChannels + st_c] * dhB);
-      const float ddelta_t = ddt * inputs[(kInDtDx * K + k) * kChannels + st_c];
+      const float4 in = step_inputs[k * kChannels + st_c];
+      const float u_t = in.x, gy = in.z;
+      const float du_t = fmaf(st_D, gy, in.y * dhB);
+      const float ddelta_t = ddt * in.w;
       // d loss / d z from y_pre (before the gate); the factor is 0 without z
-      const float dz_t = inputs[(kInDz * K + k) * kChannels + st_c] * fmaf(st_D, u_t, yc);
+      const float dz_t = dz_factors[k * kChannels + st_c] * fmaf(st_D, u_t, yc);
       dD_acc = fmaf(gy, u_t, dD_acc);  // zero past len: gy and u are
       dbias_acc += ddelta_t;
       if (k < len) {
@@ -748,8 +749,9 @@ __global__ void __launch_bounds__(kThreads, 4)
     for (int k = K - 1; k >= 0; --k) {
       // Steps past len (zero inputs, zero B / C) change nothing and store nothing: computing them instead
       // of branching around them lets the compiler overlap neighbouring steps.
-      const float u_t = input(kInU, k), dt = input(kInDt, k);
-      const float gy = input(kInGy, k);  // d loss / d y_pre
+      const float4 in = input(k);
+      const float u_t = in.x, dt = in.y;
+      const float gy = in.z;  // d loss / d y_pre
       const float4 Bv = staged_B(k), Cv = staged_C(k);
       const float Bs[kStates] = {Bv.x, Bv.y, Bv.z, Bv.w}, Cs[kStates] = {Cv.x, Cv.y, Cv.z, Cv.w};
       // With dh the adjoint of h_t (C gy added), per state: dC = gy h_t, dB = dh dt u, and through
