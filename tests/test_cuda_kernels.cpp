@@ -320,6 +320,15 @@ TEST(CudaSelectiveScan, EveryBackwardLayoutMatchesTheReference) {
     check_scan_against_reference({600, 40, 37, 16, torch::kFloat32, true, true, true, true, false}, seed++);
     check_scan_writes_everything({3, 1000, 37, 16, torch::kFloat32, true, true, true, true, false});
     check_scan_writes_everything({4, 14, 33, 16, torch::kFloat32, true, true, true, true, false});
+    // Rows that start 16-byte aligned (d_inner a multiple of 8 in bf16, of 4 in fp32): the next chunk's
+    // u / delta / z / dout come by asynchronous copies during the current chunk's walk. A partial last
+    // channel block (40 of 64), without z, the Mamba block's strided views, one-chunk rows (13 steps,
+    // each block walking many rows); the other dims above take the direct loads.
+    check_scan_against_reference({2, 1000, 40, 16, torch::kBFloat16, true, true, true, true, false}, seed++);
+    check_scan_against_reference({3, 33, 64, 12, torch::kFloat32, false, true, true, true, false}, seed++);
+    check_scan_against_reference({2, 300, 64, 16, torch::kBFloat16, true, true, true, true, true}, seed++);
+    check_scan_against_reference({200, 13, 32, 16, torch::kBFloat16, true, true, true, true, false}, seed++);
+    check_scan_writes_everything({3, 100, 40, 16, torch::kBFloat16, true, true, true, true, false});
   }
   // By shape: few channels at batch 1 split L (segments of at least 64 steps).
   cs::force_backward_layout({});

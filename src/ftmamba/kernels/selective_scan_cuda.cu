@@ -12,7 +12,9 @@
 // registers only at chunk boundaries (every kScanChunk steps), where it is saved for the backward. The
 // step loops have no branches: steps past the end get dt = 0, so the compiler can overlap neighbouring steps.
 //
-// Backward: a channel's states are split over TPC = d_state / 4 lanes (4 for N = 16): the chunk's
+// Backward: the next chunk's u, delta, z and dout are copied into shared memory asynchronously (cp.async)
+// while the block walks the current chunk, when their rows start 16-byte aligned (else each chunk loads its
+// own). A channel's states are split over TPC = d_state / 4 lanes (4 for N = 16): the chunk's
 // recomputed states (kScanChunk x 4 floats) must fit in registers. Chunks are walked in reverse; each is
 // recomputed from its saved start state, then walked backwards with the adjoint state dh. Each step a lane
 // parks, in shared memory, its dB / dC terms and its shares of <C, h>, d dt and <dh, B> (three 16-byte
@@ -65,6 +67,15 @@ __device__ __forceinline__ P* materialized(P* ptr) {
   asm("" : "+l"(ptr));
   return ptr;
 }
+
+// Asynchronous 16-byte copy from global to shared memory (cp.async, bypassing L1); src_bytes 0 fills the
+// 16 bytes with zeros without reading src. Completion: cp_async_wait_all, then a barrier for other threads.
+__device__ __forceinline__ void cp_async16(void* smem_dst, const void* src, int src_bytes) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem_dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+__device__ __forceinline__ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
 // dt = softplus(x) (threshold 20, as torch / mamba_ssm) or x itself; d_dx = d dt / dx. The same
 // approximations as __logf(1 + __expf(x)), on their flush-to-zero forms: the per-(step, channel) work of the
@@ -498,7 +509,9 @@ __global__ void scan_bwd_combine_kernel(const SelectiveScanCudaParams p, const S
 //             so that the step loop needs no shuffles and the stores are whole coalesced rows;
 //   staged    (2, K, kPad): B (0) and C (1) of the chunk's steps for the block's batch row;
 //   inputs    (K, kChannels) float4s (u, dt, gy, d dt / d delta), then (K, kChannels) dz factors: per step
-//             and channel, what every lane of the channel needs.
+//             and channel, what every lane of the channel needs;
+//   raw       (4, K, kChannels) elements of u, delta, z and dout as loaded (float-sized room, so any dtype
+//             fits): the next chunk's, copied asynchronously while the block walks the current one.
 //             Loading u, delta, z and dout all at once, before the chunk's arithmetic, keeps many loads in
 //             flight, and the softplus and the gate are computed once per channel instead of once per lane.
 template <int TPC, int K, int G>
@@ -510,7 +523,9 @@ struct BackwardSmem {
   static constexpr int kLaneSums = 2 * G * kThreads * 4;
   static constexpr int kStaged = 2 * K * kPad;
   static constexpr int kInputs = kBackwardInputs * K * kChannels;
-  static constexpr int kFloats = kTerms + kLaneSums + kStaged + kInputs;
+  static constexpr bool kAsync = TPC == 4;  // see scan_bwd_kernel's issue_copies
+  static constexpr int kRaw = kAsync ? 4 * K * kChannels : 0;
+  static constexpr int kFloats = kTerms + kLaneSums + kStaged + kInputs + kRaw;
 };
 
 // Where lane `slice` of channel c parks its float4 of lane sums within a step's kThreads float4s. The
@@ -542,6 +557,7 @@ __global__ void __launch_bounds__(kThreads, 4)
   float* staged = lane_sums + Smem::kLaneSums;
   float4* step_inputs = reinterpret_cast<float4*>(staged + Smem::kStaged);  // (u, dt, gy, d dt / d delta)
   float* dz_factors = staged + Smem::kStaged + 4 * K * kChannels;
+  T* raw = reinterpret_cast<T*>(staged + Smem::kStaged + Smem::kInputs);  // (4, K, kChannels): u, delta, z, dout
   const int channel_in_block = threadIdx.x / TPC;
   const Lane<TPC, kStates> ln(p.dim);
   const int N = static_cast<int>(p.dstate);
@@ -595,6 +611,47 @@ __global__ void __launch_bounds__(kThreads, 4)
   const auto item_row = [&](int w) { return int64_t(blockIdx.y) + int64_t(w / n_chunks) * gridDim.y; };
   const auto item_chunk = [&](int w) { return int64_t(first_chunk + n_chunks - 1 - w % n_chunks); };
   float dh[kStates] = {};  // adjoint of h_t, carried backwards across chunks
+
+  // The chunk's u, delta, z and dout come into `raw` by asynchronous copies issued during the previous
+  // chunk's walk, so that the loads' latency (the kernel's largest stall when each chunk loaded its own
+  // inputs) hides behind arithmetic. 16-byte pieces of a (tensor, step) row of the block's channels; this
+  // needs every row start 16-byte aligned (uniform over the grid), else the staging loads directly. Built at
+  // four lanes a channel (d_state 9 .. 16, the LM and tabular shapes) only: with more channels a block the
+  // copies' unrolled bookkeeping spills registers.
+  constexpr int kPieceElems = 16 / static_cast<int>(sizeof(T));
+  constexpr int kRowPieces = kChannels / kPieceElems;
+  constexpr int kPieces = 4 * K * kRowPieces;
+  const auto stride_ok = [&](int64_t stride) { return stride % kPieceElems == 0; };
+  const bool async_ok = Smem::kAsync && kChannels % kPieceElems == 0 && stride_ok(p.dim) && aligned16(p.u) && aligned16(p.delta) &&
+                        aligned16(g.dout) && stride_ok(p.u_l_stride) && stride_ok(p.u_batch_stride) &&
+                        stride_ok(p.delta_l_stride) && stride_ok(p.delta_batch_stride) &&
+                        (!has_z || (aligned16(p.z) && stride_ok(p.z_l_stride) && stride_ok(p.z_batch_stride)));
+  const auto issue_copies = [&](int w) {
+    const int64_t b = item_row(w);
+    const int t0 = static_cast<int>(item_chunk(w)) * K;
+    const int64_t c_block = int64_t(blockIdx.x) * kChannels;
+    const T* __restrict__ u_row = static_cast<const T*>(p.u) + b * p.u_batch_stride + c_block;
+    const T* __restrict__ dl_row = static_cast<const T*>(p.delta) + b * p.delta_batch_stride + c_block;
+    const T* __restrict__ z_row = has_z ? static_cast<const T*>(p.z) + b * p.z_batch_stride + c_block : u_row;
+    const T* __restrict__ dout_row = static_cast<const T*>(g.dout) + b * L * dim + c_block;
+#pragma unroll
+    for (int r = 0; r < (Smem::kAsync ? (kPieces + kThreads - 1) / kThreads : 0); ++r) {
+      const int i = threadIdx.x + r * kThreads;
+      if (kPieces % kThreads != 0 && i >= kPieces) break;
+      const int row = i / kRowPieces, piece = i % kRowPieces;
+      const int q = row / K, k = row % K;  // tensor (u, delta, z, dout) and step
+      const T* row_q = q == 0 ? u_row : q == 1 ? dl_row : q == 2 ? z_row : dout_row;
+      const int ls = q == 0 ? u_ls : q == 1 ? dl_ls : q == 2 ? z_ls : dim32;
+      const bool ok = t0 + k < L32 && c_block + piece * kPieceElems < dim && (q != 2 || has_z);
+      cp_async16(raw + row * kChannels + piece * kPieceElems, ok ? row_q + (t0 + k) * ls + piece * kPieceElems : u_row,
+                 ok ? 16 : 0);
+    }
+  };
+  if (async_ok && n_items > 0) {
+    issue_copies(0);
+    cp_async_wait_all();
+    __syncthreads();
+  }
   for (int w = 0; w < n_items; ++w) {
     const int64_t b = item_row(w), c = item_chunk(w);
     if (c == first_chunk + n_chunks - 1) {
@@ -636,10 +693,19 @@ __global__ void __launch_bounds__(kThreads, 4)
         const int k = k_first + j * TPC;
         float u_t = 0.f, dt = 0.f, d_dt_dx = 0.f, gy = 0.f, dzc = 0.f;
         if (st_ok && k < len) {
-          u_t = load_float(u_first + j * TPC * u_ls);
-          const float dl = load_float(dl_first + j * TPC * dl_ls);
-          const float z_t = has_z ? load_float(z_first + j * TPC * z_ls) : 0.f;
-          const float dout_t = load_float(dout_first + j * TPC * dim32);
+          float dl, z_t, dout_t;
+          if (async_ok) {
+            const T* at = raw + k * kChannels + st_c;
+            u_t = to_float(at[0]);
+            dl = to_float(at[K * kChannels]);
+            z_t = to_float(at[2 * K * kChannels]);  // zeros without z
+            dout_t = to_float(at[3 * K * kChannels]);
+          } else {
+            u_t = load_float(u_first + j * TPC * u_ls);
+            dl = load_float(dl_first + j * TPC * dl_ls);
+            z_t = has_z ? load_float(z_first + j * TPC * z_ls) : 0.f;
+            dout_t = load_float(dout_first + j * TPC * dim32);
+          }
           dt = time_step(dl + st_bias, p.delta_softplus, &d_dt_dx);
           gy = dout_t;
           if (has_z) {  // y = y_pre silu(z): d y / d y_pre = z sig(z), d y / d z = y_pre sig(z) (1 + z (1 - sig(z)))
@@ -655,6 +721,8 @@ __global__ void __launch_bounds__(kThreads, 4)
       }
       __syncthreads();
     }
+    // Every thread is past the staging: raw is free for the next chunk's inputs.
+    if (async_ok && w + 1 < n_items) issue_copies(w + 1);
     const auto input = [&](int k) { return step_inputs[k * kChannels + channel_in_block]; };
     // This lane's B_t / C_t of step k of the chunk, as 4 floats.
     const auto staged_B = [&](int k) { return *reinterpret_cast<const float4*>(staged + k * kPad + ln.n0); };
@@ -783,6 +851,7 @@ __global__ void __launch_bounds__(kThreads, 4)
       // A group is done: sum it (groups wholly past len have nothing to sum; len is uniform over the block).
       if (kk == 0 && k < len) flush_group(k, buf);
     }
+    if (async_ok) cp_async_wait_all();  // this thread's copies for the next chunk; the barrier publishes them
     __syncthreads();  // the last group's sums read inputs; the next item restages them
   }
   const int64_t param_group = int64_t(blockIdx.z) * gridDim.y + blockIdx.y;  // which partial of dA / dD / ddelta_bias
