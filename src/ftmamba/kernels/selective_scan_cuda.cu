@@ -498,7 +498,8 @@ __global__ void scan_bwd_combine_kernel(const SelectiveScanCudaParams p, const S
 // others sum the dB / dC terms; in groups of 4 (half the barriers, for grids too small to fill the GPU),
 // the work is spread over the block, one (step, channel) row of outputs and one dB / dC term sum a thread
 // (with 32 channels a block, 4 x 32 rows and 4 x 32 terms at d_state 16: every thread has both), so that no
-// warp lags the barrier. Its double buffers take 62 KiB: 3 blocks an SM, which such a grid does not miss.
+// warp lags the barrier. Its shared memory takes 70 KiB (62 for the double buffers, 8 for the next chunk's
+// inputs): 3 blocks an SM, which such a grid does not miss.
 
 // The backward's shared memory, in floats, for TPC lanes a channel and chunks of K steps:
 //   terms     (2 buffers, G, 2, kTermBlock): each lane's dB (0) and dC (1) terms of its states, at
