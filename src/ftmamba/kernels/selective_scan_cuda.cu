@@ -338,37 +338,53 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
       }
       __syncthreads();  // the tile's values are staged; the previous tile's shares are read
       t_last = t0;
+      // Step k's inputs: dt, dt u, and this lane's B_t / C_t (C is not read by the summary pass).
+      struct StepIn {
+        float dt, dtu, B[S], C[S];
+      };
+      const auto read_step = [&](int k) {
+        StepIn v;
+        if constexpr (kOwnLane) {
+          v.dt = own_in[kFwdDt][k];
+          v.dtu = own_in[kFwdDtU][k];
+        } else {
+          const float2 d = step_dt[k][channel_in_block];
+          v.dt = d.x;
+          v.dtu = d.y;
+        }
+        if constexpr (S == 2) {
+          const float2 Bv = *reinterpret_cast<const float2*>(&staged[0][k][ln.n0]);
+          const float2 Cv = kSummary ? Bv : *reinterpret_cast<const float2*>(&staged[1][k][ln.n0]);
+          v.B[0] = Bv.x, v.B[1] = Bv.y, v.C[0] = Cv.x, v.C[1] = Cv.y;
+        } else {
+#pragma unroll
+          for (int q = 0; q < S / 4; ++q) {
+            const float4 Bv = reinterpret_cast<const float4*>(&staged[0][k][ln.n0])[q];
+            const float4 Cv = kSummary ? Bv : reinterpret_cast<const float4*>(&staged[1][k][ln.n0])[q];
+            v.B[4 * q] = Bv.x, v.B[4 * q + 1] = Bv.y, v.B[4 * q + 2] = Bv.z, v.B[4 * q + 3] = Bv.w;
+            v.C[4 * q] = Cv.x, v.C[4 * q + 1] = Cv.y, v.C[4 * q + 2] = Cv.z, v.C[4 * q + 3] = Cv.w;
+          }
+        }
+        return v;
+      };
+      // At several lanes a channel, step k + 1's shared reads are issued before step k's arithmetic: left in
+      // program order, the compiler keeps each step's reads after the previous step's share store, and every
+      // step then waits out their latency. (At one lane a channel the 16 states' registers are wanted.)
+      constexpr bool kReadAhead = !kOwnLane;
+      StepIn ahead = read_step(0);
 #pragma unroll
       for (int k = 0; k < TILE; ++k) {  // steps past the end have dt = 0 and are not stored
         // At 16 states a lane, one step's 16 exps keep the lane busy, so a tile may stop early at the end of
         // a short sequence (every kStopEvery steps: 13 steps run 14 instead of 16) without losing overlap.
         // At 4, overlapping neighbouring steps matters more, and the loop has no branch.
         if (kStopEvery < TILE && k % kStopEvery == 0 && t0 + k >= t_end) break;
-        float dt, dtu;
-        if constexpr (kOwnLane) {
-          dt = own_in[kFwdDt][k];
-          dtu = own_in[kFwdDtU][k];
-        } else {
-          const float2 v = step_dt[k][channel_in_block];
-          dt = v.x;
-          dtu = v.y;
-        }
+        const StepIn in = kReadAhead ? ahead : read_step(k);
+        if (kReadAhead && k + 1 < TILE) ahead = read_step(k + 1);
+        const float dt = in.dt, dtu = in.dtu;
+        const float* Bs = in.B;
+        const float* Cs = in.C;
         // One update of the states; the main pass also contracts them with C_t (the summary pass needs only
         // the end state and the summed dt).
-        float Bs[S], Cs[S];  // C is not read by the summary pass
-        if constexpr (S == 2) {
-          const float2 Bv = *reinterpret_cast<const float2*>(&staged[0][k][ln.n0]);
-          const float2 Cv = kSummary ? Bv : *reinterpret_cast<const float2*>(&staged[1][k][ln.n0]);
-          Bs[0] = Bv.x, Bs[1] = Bv.y, Cs[0] = Cv.x, Cs[1] = Cv.y;
-        } else {
-#pragma unroll
-          for (int q = 0; q < S / 4; ++q) {
-            const float4 Bv = reinterpret_cast<const float4*>(&staged[0][k][ln.n0])[q];
-            const float4 Cv = kSummary ? Bv : reinterpret_cast<const float4*>(&staged[1][k][ln.n0])[q];
-            Bs[4 * q] = Bv.x, Bs[4 * q + 1] = Bv.y, Bs[4 * q + 2] = Bv.z, Bs[4 * q + 3] = Bv.w;
-            Cs[4 * q] = Cv.x, Cs[4 * q + 1] = Cv.y, Cs[4 * q + 2] = Cv.z, Cs[4 * q + 3] = Cv.w;
-          }
-        }
         float y = 0.f;
 #pragma unroll
         for (int s = 0; s < S; ++s) {
