@@ -87,6 +87,15 @@ __device__ __forceinline__ float time_step(float x, bool softplus, float* d_dx =
   return soft ? fast_log2(1.f + fast_exp2(kLog2e * x)) * kLn2 : x;
 }
 
+// Whether element threadIdx.x + j kThreads of a block-wide staging loop lies at or past element kAt (in C's
+// half of a B-then-C buffer, or past its end). Known at compile time when the block covers the elements
+// before kAt in whole rounds, as at the LM and tabular shapes.
+template <int kAt>
+__device__ __forceinline__ bool staging_at_or_past(int j) {
+  if constexpr (kAt % kThreads == 0) return j * kThreads >= kAt;
+  else return threadIdx.x + j * kThreads >= static_cast<unsigned>(kAt);
+}
+
 // Thread coordinates shared by both kernels: TPC lanes per channel, S states per lane.
 template <int TPC, int S>
 struct Lane {
@@ -206,7 +215,7 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
   const int z_ls = static_cast<int>(p.z_l_stride), out_ls = static_cast<int>(p.dim);
   const int B_ls = static_cast<int>(p.B_l_stride), C_ls = static_cast<int>(p.C_l_stride);
   // This thread's share of the tile's B / C staging, fixed for the whole kernel: element threadIdx.x + j kThreads
-  // of `staged`, at bc_off[j] from the tile's first step of B or C (bc_is_c), and at step bc_step[j] of the
+  // of `staged`, at bc_off[j] from the tile's first step of B or C, and at step bc_step[j] of the
   // tile (kNoStep for padding elements, which stay 0).
   constexpr int kNoStep = 1 << 30;
   int bc_off[kBC], bc_step[kBC];
@@ -214,14 +223,9 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
   for (int j = 0; j < kBC; ++j) {
     const int i = threadIdx.x + j * kThreads;
     const int n = i % kPad, k = (i / kPad) % TILE;
-    const bool is_c = i >= TILE * kPad;
-    bc_off[j] = k * (is_c ? C_ls : B_ls) + n;
+    bc_off[j] = k * (i >= TILE * kPad ? C_ls : B_ls) + n;
     bc_step[j] = (i < 2 * TILE * kPad && n < N) ? k : kNoStep;
   }
-  // Whether element j lies in C: known at compile time when the block's threads cover B's half in whole rounds.
-  const auto bc_is_c = [&](int j) {
-    return (TILE * kPad) % kThreads == 0 ? j * kThreads >= TILE * kPad : int(threadIdx.x) + j * kThreads >= TILE * kPad;
-  };
 
   for (int64_t b = blockIdx.y; b < p.batch; b += gridDim.y) {
     const RowInputs<T> ld_in(p, b, ld_ok ? ld_d : 0);
@@ -250,7 +254,7 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
       }
 #pragma unroll
       for (int j = 0; j < kBC; ++j)
-        raw_bc[j] = bc_step[j] < t_end - t0 ? __ldg((bc_is_c(j) ? C_next : B_next) + bc_off[j]) : zero;
+        raw_bc[j] = bc_step[j] < t_end - t0 ? __ldg((staging_at_or_past<TILE * kPad>(j) ? C_next : B_next) + bc_off[j]) : zero;
       u_next += TILE * u_ls;
       dl_next += TILE * dl_ls;
       if (has_z) z_next += TILE * z_ls;
@@ -526,11 +530,10 @@ __global__ void scan_bwd_combine_kernel(const SelectiveScanCudaParams p, const S
 //             so that the step loop needs no shuffles and the stores are whole coalesced rows;
 //   staged    (2, K, kPad): B (0) and C (1) of the chunk's steps for the block's batch row;
 //   inputs    (K, kChannels) float4s (u, dt, gy, d dt / d delta), then (K, kChannels) dz factors: per step
-//             and channel, what every lane of the channel needs;
+//             and channel, what every lane of the channel needs. Staging them all before the chunk's
+//             arithmetic computes the softplus and the gate once per channel instead of once per lane;
 //   raw       (4, K, kChannels) elements of u, delta, z and dout as loaded (float-sized room, so any dtype
 //             fits): the next chunk's, copied asynchronously while the block walks the current one.
-//             Loading u, delta, z and dout all at once, before the chunk's arithmetic, keeps many loads in
-//             flight, and the softplus and the gate are computed once per channel instead of once per lane.
 template <int TPC, int K, int G>
 struct BackwardSmem {
   static constexpr int kPad = TPC * kStates;        // states per channel, padded
@@ -688,15 +691,12 @@ __global__ void __launch_bounds__(kThreads, 4)
       const T* __restrict__ B_t0 = materialized(st_in.B + t0 * B_ls);
       const T* __restrict__ C_t0 = materialized(st_in.C + t0 * C_ls);
       // Element i = threadIdx.x + j kThreads of staged: state i % kPad of step (i / kPad) % K of B, then of C.
-      // When the block covers B's half in whole rounds, which half an element lies in is known at compile time.
-      constexpr bool kRounds = (K * kPad) % kThreads == 0;
 #pragma unroll
       for (int j = 0; j < (2 * K * kPad + kThreads - 1) / kThreads; ++j) {
         const unsigned i = threadIdx.x + j * kThreads;
         const int n = static_cast<int>(i % kPad), k = static_cast<int>((i / kPad) % K);
-        const bool is_c = kRounds ? j * kThreads >= K * kPad : i >= K * kPad;
-        const bool in_range = kRounds ? j * kThreads < 2 * K * kPad : i < 2 * K * kPad;
-        if (in_range)
+        const bool is_c = staging_at_or_past<K * kPad>(j);
+        if (!staging_at_or_past<2 * K * kPad>(j))
           staged[i] = (k < len && n < N) ? load_float(is_c ? C_t0 + k * C_ls + n : B_t0 + k * B_ls + n) : 0.f;
       }
       // (b, t0 + the staging thread's first step, st_d) of each input
