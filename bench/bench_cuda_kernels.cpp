@@ -139,17 +139,18 @@ int main(int argc, char** argv) {
       line("forward_saving_states", fwd_train_us, fwd_bytes);
       line("backward", bwd_us, bwd_bytes);
       // The forward under each launch layout (kernels::ScanForwardPlan), beside the one the shape chose.
+      // (four a lane with scalar_loads: one (step, channel) a load, where the rows allow four channels at once)
       for (const cs::ForwardLayout layout : {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 0}, cs::ForwardLayout{4, 1},
-                                             cs::ForwardLayout{4, 2}, cs::ForwardLayout{4, 4},
+                                             cs::ForwardLayout{4, 1, true}, cs::ForwardLayout{4, 2}, cs::ForwardLayout{4, 4},
                                              cs::ForwardLayout{4, 8}, cs::ForwardLayout{4, 16}, cs::ForwardLayout{2, 1},
                                              cs::ForwardLayout{2, 2}, cs::ForwardLayout{2, 4}}) {
         cs::force_forward_layout(layout);
         const double us = time_us([&] { cs::forward_into(in, out, torch::Tensor()); }, reps);
         std::printf(
             "{\"bench\": \"selective_scan_layout\", \"shape\": \"%s\", \"dtype\": \"%s\", \"op\": \"forward\", "
-            "\"states_per_lane\": %d, \"segments\": %ld, \"us\": %.1f}\n",
+            "\"states_per_lane\": %d, \"segments\": %ld, \"scalar_loads\": %s, \"us\": %.1f}\n",
             s.name, dtype == torch::kFloat32 ? "float32" : "bfloat16", layout.states_per_lane,
-            static_cast<long>(layout.segments), us);
+            static_cast<long>(layout.segments), layout.scalar_loads ? "true" : "false", us);
       }
       cs::force_forward_layout({});
       // The backward under each way of forming its group sums (kernels::selective_scan_bwd_sums) and of

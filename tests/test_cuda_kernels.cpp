@@ -276,10 +276,13 @@ TEST(CudaSelectiveScan, EveryForwardLayoutMatchesTheReference) {
   // segments; d_state 5 and 32 give two and eight lanes of four states (several lanes park output shares for
   // the loader to sum; 37 and 11 channels leave a block part empty). Two states a lane applies at d_state
   // 9 .. 16 only; elsewhere the layout falls back to four.
+  // Four a lane also with scalar loads, where d_inner a multiple of 4 (40, 64 and 32 below) otherwise has
+  // the loader take four channels at a time.
   for (const cs::ForwardLayout layout : {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 3}, cs::ForwardLayout{4, 1},
-                                         cs::ForwardLayout{4, 3}, cs::ForwardLayout{2, 1}, cs::ForwardLayout{2, 3}}) {
+                                         cs::ForwardLayout{4, 3}, cs::ForwardLayout{4, 1, true}, cs::ForwardLayout{2, 1},
+                                         cs::ForwardLayout{2, 3}}) {
     SCOPED_TRACE("states per lane " + std::to_string(layout.states_per_lane) + ", segments " +
-                 std::to_string(layout.segments));
+                 std::to_string(layout.segments) + (layout.scalar_loads ? ", scalar loads" : ""));
     cs::force_forward_layout(layout);
     for (torch::Dtype dtype : {torch::kFloat32, torch::kBFloat16})
       for (int64_t L : {7, 1000}) check_scan_against_reference({2, L, 37, 16, dtype, true, true, true, true, false}, seed++);
@@ -287,6 +290,13 @@ TEST(CudaSelectiveScan, EveryForwardLayoutMatchesTheReference) {
     check_scan_against_reference({2, 300, 11, 32, torch::kFloat32, false, true, false, true, false}, seed++);
     check_scan_against_reference({2, 300, 37, 12, torch::kBFloat16, true, true, true, true, false}, seed++);
     check_scan_writes_everything({3, 1000, 37, 16, torch::kFloat32, true, true, true, true, false});
+    // d_inner a multiple of 8: a partial last channel block (40 of 64 at four lanes), no z, the Mamba
+    // block's strided views, a sequence shorter than a tile.
+    check_scan_against_reference({2, 1000, 40, 16, torch::kBFloat16, true, true, true, true, false}, seed++);
+    check_scan_against_reference({3, 333, 64, 12, torch::kFloat32, false, true, true, true, false}, seed++);
+    check_scan_against_reference({2, 300, 64, 16, torch::kBFloat16, true, true, true, true, true}, seed++);
+    check_scan_against_reference({5, 7, 32, 16, torch::kFloat32, true, true, true, true, false}, seed++);
+    check_scan_writes_everything({3, 1000, 40, 16, torch::kBFloat16, true, true, true, true, false});
   }
 #endif
 }

@@ -87,6 +87,34 @@ __device__ __forceinline__ float time_step(float x, bool softplus, float* d_dx =
   return soft ? fast_log2(1.f + fast_exp2(kLog2e * x)) * kLn2 : x;
 }
 
+// Four consecutive elements as one 8- or 16-byte access (p aligned to its size); zeros when !ok.
+template <typename T>
+__device__ __forceinline__ void load_vec4(T (&dst)[4], const T* p, bool ok) {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 2, "float, bf16 or fp16");
+  if constexpr (sizeof(T) == 4) {
+    const float4 v = ok ? __ldg(reinterpret_cast<const float4*>(p)) : make_float4(0.f, 0.f, 0.f, 0.f);
+    memcpy(dst, &v, sizeof(v));
+  } else {
+    const uint2 v = ok ? __ldg(reinterpret_cast<const uint2*>(p)) : make_uint2(0u, 0u);
+    memcpy(dst, &v, sizeof(v));
+  }
+}
+template <typename T>
+__device__ __forceinline__ void store_vec4(T* p, const float (&y)[4]) {
+  T v[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) v[i] = from_float<T>(y[i]);
+  if constexpr (sizeof(T) == 4) {
+    float4 w;
+    memcpy(&w, v, sizeof(w));
+    *reinterpret_cast<float4*>(p) = w;
+  } else {
+    uint2 w;
+    memcpy(&w, v, sizeof(w));
+    *reinterpret_cast<uint2*>(p) = w;
+  }
+}
+
 // Whether element threadIdx.x + j kThreads of a block-wide staging loop lies at or past element kAt (in C's
 // half of a B-then-C buffer, or past its end). Known at compile time when the block covers the elements
 // before kAt in whole rounds, as at the LM and tabular shapes.
@@ -171,7 +199,12 @@ __device__ __forceinline__ float sum_lane_shares(const float* p, int rot) {
 // rows of channels. At 4 states a lane the next tile's loads are issued into registers before the
 // tile's arithmetic, so that their latency hides behind it; at 16 the registers are wanted for the states,
 // and the many warps hide the latency. At most 128 registers, so that 4 blocks fit an SM.
-template <typename T, int TPC, int S, int TILE, bool kSummary>
+//
+// kVec (main pass at four lanes a channel, d_inner and the rows' starts multiples of 4 elements:
+// fwd_rows_vectorizable): the loader takes four channels of one step instead of one channel at four steps,
+// so that each tile it loads u, delta and z as one 8- or 16-byte vector each and writes its four outputs as
+// one, where the scalar view needs a load and its address per (step, channel) and stream.
+template <typename T, int TPC, int S, int TILE, bool kSummary, bool kVec = false>
 __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
     scan_fwd_kernel(const SelectiveScanCudaParams p, const ScanSegments seg) {
   constexpr bool kPrefetch = S < 16;
@@ -185,10 +218,17 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
   constexpr int kBC = (2 * TILE * kPad + kThreads - 1) / kThreads;      // B / C loads a thread, a tile
   constexpr bool kOwnLane = TPC == 1;
   constexpr bool kShares = !kOwnLane && !kSummary;  // lanes park output shares for the loader to sum
+  static_assert(!kVec || (kShares && TPC == 4 && TILE == 16 && kItems == 4), "kVec: the LM layout's main pass");
   __shared__ __align__(16) float staged[2][TILE][kPad];  // B (0) and C (1) of the tile's steps
-  // Several lanes a channel: (dt, dt u) per (step, channel), and each lane's share of the output.
-  __shared__ __align__(8) float2 step_dt[kOwnLane ? 1 : TILE][kOwnLane ? 1 : kChannels];
-  __shared__ __align__(16) float y_share[kShares ? TILE : 1][kShares ? kChannels : 1][TPC];
+  // Several lanes a channel: (dt, dt u) per (step, channel), and each lane's share of the output: TPC floats
+  // a channel, in slot share_slot(channel) of the step's row.
+  __shared__ __align__(16) float2 step_dt[kOwnLane ? 1 : TILE][kOwnLane ? 1 : kChannels];
+  __shared__ __align__(16) float y_share[kShares ? TILE : 1][kShares ? kChannels * TPC : 1];
+  // kVec: the loader reading its four channels' slots, the 8 threads of a quarter warp (8 groups of four
+  // channels, 64 bytes apart) would meet in 2 of the 8 16-byte bank groups, 4 to a group. So channel 4 g + j
+  // takes slot 4 g + (j ^ ((g / 2) % 4)): channel j of each group lands in a different bank group, and the
+  // slots of a warp's 8 channels still fill its 128 bytes.
+  const auto share_slot = [](int c) { return kVec ? (c & ~3) | ((c & 3) ^ ((c >> 3) & 3)) : c; };
   float own_in[kForwardInputs][kOwnLane ? TILE : 1];  // one lane a channel: its steps' ForwardInput values
   float own_out[2][kOwnLane ? 1 : kItems];            // several: skip (0) and gate (1) of the loader's items
   const Lane<TPC, S> ln(p.dim);
@@ -201,12 +241,21 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
   const bool has_z = p.z != nullptr;
 
   // The loader's view: thread i loads channel i % kChannels at steps i / kChannels + j TPC of each tile (at
-  // one lane a channel, its own channel at every step).
-  const int ld_c = threadIdx.x % kChannels, ld_k = threadIdx.x / kChannels;
+  // one lane a channel, its own channel at every step): item j is (ld_k + item_step(j), ld_c + item_channel(j)).
+  // kVec: channels ld_c .. ld_c + 3 of step ld_k, 4 (i % 8) and i / 8: a warp covers 4 steps of all 32
+  // channels, whole rows of the loads and stores.
+  const int ld_c = kVec ? 4 * (threadIdx.x % 8) : threadIdx.x % kChannels;
+  const int ld_k = kVec ? threadIdx.x / 8 : threadIdx.x / kChannels;
+  const auto item_step = [](int j) { return kVec ? 0 : j * TPC; };
+  const auto item_channel = [](int j) { return kVec ? j : 0; };
   const int64_t ld_d = int64_t(blockIdx.x) * kChannels + ld_c;
-  const bool ld_ok = ld_d < p.dim;
-  const float ld_bias = (p.delta_bias && ld_ok) ? p.delta_bias[ld_d] : 0.f;
-  const float ld_D = (p.D && ld_ok) ? p.D[ld_d] : 0.f;
+  const bool ld_ok = ld_d < p.dim;  // kVec: d_inner is whole vectors
+  float ld_bias[kVec ? 4 : 1], ld_D[kVec ? 4 : 1];
+#pragma unroll
+  for (int j = 0; j < (kVec ? 4 : 1); ++j) {
+    ld_bias[j] = (p.delta_bias && ld_ok) ? p.delta_bias[ld_d + j] : 0.f;
+    ld_D[j] = (p.D && ld_ok) ? p.D[ld_d + j] : 0.f;
+  }
   const T zero = from_float<T>(0.f);
   T raw_u[kItems], raw_dl[kItems], raw_z[kItems], raw_bc[kBC];  // the next tile, as loaded
   // Offsets inside one batch row fit 32 bits (check_params), so each load's address is a 32-bit multiply-add
@@ -245,12 +294,19 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
                                (t_begin + (kOwnLane ? 0 : ld_k)) * out_ls;
     const auto load_tile = [&](int t0) {
       const int rem = t_end - t0 - ld_k;  // the loader's steps left from its first one in the tile
+      if constexpr (kVec) {
+        const bool ok = ld_ok && rem > 0;
+        load_vec4(raw_u, u_next, ok);
+        load_vec4(raw_dl, dl_next, ok);
+        load_vec4(raw_z, z_next, ok && has_z);
+      } else {
 #pragma unroll
-      for (int j = 0; j < kItems; ++j) {
-        const bool ok = ld_ok && j * TPC < rem;
-        raw_u[j] = ok ? __ldg(u_next + j * TPC * u_ls) : zero;
-        raw_dl[j] = ok ? __ldg(dl_next + j * TPC * dl_ls) : zero;
-        raw_z[j] = (!kSummary && ok && has_z) ? __ldg(z_next + j * TPC * z_ls) : zero;
+        for (int j = 0; j < kItems; ++j) {
+          const bool ok = ld_ok && j * TPC < rem;
+          raw_u[j] = ok ? __ldg(u_next + j * TPC * u_ls) : zero;
+          raw_dl[j] = ok ? __ldg(dl_next + j * TPC * dl_ls) : zero;
+          raw_z[j] = (!kSummary && ok && has_z) ? __ldg(z_next + j * TPC * z_ls) : zero;
+        }
       }
 #pragma unroll
       for (int j = 0; j < kBC; ++j)
@@ -263,17 +319,28 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
     };
     const auto store_tile = [&](int t_tile) {
       const int rem = t_end - t_tile - ld_k;  // ld_k is 0 at one lane a channel
+      float2 dt_pair[kVec ? 4 : 1];           // kVec: (dt, dt u) of the four channels
 #pragma unroll
       for (int j = 0; j < kItems; ++j) {
-        const int k = ld_k + j * TPC;
+        const int k = ld_k + item_step(j);
         // Steps past the end get dt = 0 (the state passes unchanged), so the arithmetic below needs no
         // branch per step and the compiler can overlap neighbouring steps.
         const float u = to_float(raw_u[j]);
-        const float dt = j * TPC < rem ? time_step(to_float(raw_dl[j]) + ld_bias, p.delta_softplus) : 0.f;
+        // At several lanes a channel, the softplus is formed for every item and then selected: a branch per
+        // item cost more (LM forward, fp32: 235.0 -> 220.9 us). At one lane a channel the branch stays: without
+        // it the compiler put each item's softplus right behind its load, before the next item's load (the
+        // tiles there are loaded, not prefetched), and the loads' latencies added up (tabular: 73 -> 102 us).
+        float dt;
+        if constexpr (kOwnLane) {
+          dt = j * TPC < rem ? time_step(to_float(raw_dl[j]) + ld_bias[0], p.delta_softplus) : 0.f;
+        } else {
+          dt = time_step(to_float(raw_dl[j]) + ld_bias[kVec ? j : 0], p.delta_softplus);
+          dt = item_step(j) < rem ? dt : 0.f;
+        }
         float skip = 0.f, gate = 1.f;
         if (!kSummary) {
           const float z = to_float(raw_z[j]);
-          skip = ld_D * u;
+          skip = ld_D[kVec ? j : 0] * u;
           gate = has_z ? z * fast_sigmoid(z) : 1.f;
         }
         if constexpr (kOwnLane) {
@@ -282,10 +349,16 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
           own_in[kFwdSkip][j] = skip;
           own_in[kFwdGate][j] = gate;
         } else {
-          step_dt[k][ld_c] = make_float2(dt, dt * u);
+          if (!kVec) step_dt[k][ld_c] = make_float2(dt, dt * u);
           own_out[0][j] = skip;
           own_out[1][j] = gate;
+          if (kVec) dt_pair[j] = make_float2(dt, dt * u);
         }
+      }
+      if constexpr (kVec) {  // two 16-byte stores
+        float4* dst = reinterpret_cast<float4*>(&step_dt[ld_k][ld_c]);
+        dst[0] = make_float4(dt_pair[0].x, dt_pair[0].y, dt_pair[1].x, dt_pair[1].y);
+        dst[1] = make_float4(dt_pair[2].x, dt_pair[2].y, dt_pair[3].x, dt_pair[3].y);
       }
 #pragma unroll
       for (int j = 0; j < kBC; ++j) {
@@ -297,11 +370,15 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
     // skip and gate of the loader's items (read before store_tile replaces them). Whole rows of channels.
     const auto write_outputs = [&](int t_tile) {
       const int rem = t_end - t_tile - ld_k;
+      float y[kItems];
 #pragma unroll
       for (int j = 0; j < kItems; ++j) {
-        const int k = ld_k + j * TPC;
-        const float y = (sum_lane_shares<TPC>(&y_share[k][ld_c][0], (ld_c >> 2) & 1) + own_out[0][j]) * own_out[1][j];
-        if (ld_ok && j * TPC < rem) out_next[j * TPC * out_ls] = from_float<T>(y);
+        const int k = ld_k + item_step(j), c = ld_c + item_channel(j);
+        y[j] = (sum_lane_shares<TPC>(&y_share[k][share_slot(c) * TPC], (c >> 2) & 1) + own_out[0][j]) * own_out[1][j];
+        if (!kVec && ld_ok && j * TPC < rem) out_next[j * TPC * out_ls] = from_float<T>(y[j]);
+      }
+      if constexpr (kVec) {
+        if (ld_ok && rem > 0) store_vec4(out_next, y);
       }
       out_next += TILE * out_ls;
     };
@@ -323,6 +400,12 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
           if (ln.n0 + s < N) h[s] = fast_exp2(sj * A2[s]) * h[s] + h_end[s];
       }
     }
+    // Where the state at the next chunk boundary is saved: the boundary before step max(t_begin, kScanChunk)
+    // first, a chunk further each time.
+    const bool saves = !kSummary && p.saved_states && ln.active;
+    float* saved_next =
+        saves ? p.saved_states + ((b * n_saved + max(t_begin, kScanChunk) / kScanChunk - 1) * p.dim + ln.d) * N + ln.n0
+              : nullptr;
     if (kPrefetch) load_tile(t_begin);
     int t_last = t_begin;  // the last tile's first step
     for (int t0 = t_begin; t0 < t_end; t0 += TILE) {
@@ -334,11 +417,11 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
       if (!kPrefetch) load_tile(t0);
       store_tile(t0);
       if (kPrefetch && t0 + TILE < t_end) load_tile(t0 + TILE);  // in flight during this tile's arithmetic
-      if (!kSummary && t0 > 0 && t0 % kScanChunk == 0 && p.saved_states && ln.active) {
-        float* dst = p.saved_states + ((b * n_saved + t0 / kScanChunk - 1) * p.dim + ln.d) * N + ln.n0;
+      if (saves && t0 > 0 && t0 % kScanChunk == 0) {
 #pragma unroll
         for (int s = 0; s < S; ++s)
-          if (ln.n0 + s < N) dst[s] = h[s];
+          if (ln.n0 + s < N) saved_next[s] = h[s];
+        saved_next += p.dim * N;
       }
       __syncthreads();  // the tile's values are staged; the previous tile's shares are read
       t_last = t0;
@@ -401,7 +484,7 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
           y = (y + own_in[kFwdSkip][k]) * own_in[kFwdGate][k];
           if (ln.active && t0 + k < t_end) out_next[k * out_ls] = from_float<T>(y);  // a predicate, no branch
         } else {
-          y_share[k][channel_in_block][ln.slice] = y;
+          y_share[k][share_slot(channel_in_block) * TPC + ln.slice] = y;
         }
       }
       if constexpr (kOwnLane) out_next += TILE * out_ls;
@@ -1088,6 +1171,20 @@ int64_t selective_scan_fwd_workspace_floats(const SelectiveScanCudaParams& p) {
 }
 
 namespace {
+// Whether the forward's loader may take four channels at a time (scan_fwd_kernel's kVec): d_inner, the
+// strides and the starts of u, delta, z and out multiples of four elements, so that every row of four
+// channels is one aligned 8- or 16-byte access.
+template <typename T>
+bool fwd_rows_vectorizable(const SelectiveScanCudaParams& p) {
+  constexpr uintptr_t kVecBytes = 4 * sizeof(T);
+  const auto rows_ok = [&](const void* ptr, int64_t batch_stride, int64_t l_stride) {
+    return reinterpret_cast<uintptr_t>(ptr) % kVecBytes == 0 && batch_stride % 4 == 0 && l_stride % 4 == 0;
+  };
+  return p.dim % 4 == 0 && reinterpret_cast<uintptr_t>(p.out) % kVecBytes == 0 &&
+         rows_ok(p.u, p.u_batch_stride, p.u_l_stride) && rows_ok(p.delta, p.delta_batch_stride, p.delta_l_stride) &&
+         (p.z == nullptr || rows_ok(p.z, p.z_batch_stride, p.z_l_stride));
+}
+
 // Launches the summary pass (when segmented) and the main pass of the forward at S states a lane. Tiles of
 // 8 steps at 16 states a lane or 2 lanes a channel (whose loader has twice the items a tile), else 16.
 template <typename T, int S>
@@ -1101,7 +1198,12 @@ void launch_scan_fwd(const SelectiveScanCudaParams& p, const ScanSegments& seg, 
     if constexpr (S == 16 ? kLanes <= 4 : S == 2 ? kLanes == 8 : (kLanes >= 2 && kLanes <= 8)) {
       if (seg.count > 1)
         scan_fwd_kernel<T, kLanes, S, kTile, true><<<dim3(gx, gy, unsigned(seg.count - 1)), kThreads, 0, stream>>>(p, seg);
-      scan_fwd_kernel<T, kLanes, S, kTile, false><<<dim3(gx, gy, unsigned(seg.count)), kThreads, 0, stream>>>(p, seg);
+      const dim3 grid(gx, gy, unsigned(seg.count));
+      if constexpr (S == 4 && kLanes == 4) {
+        if (!p.fwd_scalar_loads && fwd_rows_vectorizable<T>(p))
+          return scan_fwd_kernel<T, 4, 4, kTile, false, true><<<grid, kThreads, 0, stream>>>(p, seg);
+      }
+      scan_fwd_kernel<T, kLanes, S, kTile, false><<<grid, kThreads, 0, stream>>>(p, seg);
     }
   };
   dispatch_lanes(tpc, launch);

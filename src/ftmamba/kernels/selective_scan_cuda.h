@@ -49,6 +49,7 @@ struct SelectiveScanCudaParams {
   // them to cover and compare every layout.
   int fwd_states_per_lane = 0;  // 16, 4 or 2
   int64_t fwd_segments = 0;     // 1: never split L
+  bool fwd_scalar_loads = false;  // true: the forward's loader never takes four channels at a time (kVec)
   int bwd_sums = 0;             // the backward's group sums, 1 or 4 (selective_scan_bwd_sums); 0: by shape
   int64_t bwd_segments = 0;     // the backward's segments (ScanBackwardSplit); 1: never split L; 0: by shape
   void* stream = nullptr;  // cudaStream_t

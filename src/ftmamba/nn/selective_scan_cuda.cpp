@@ -20,6 +20,7 @@ using namespace function_args;
 
 std::atomic<int> g_forced_states_per_lane{0};
 std::atomic<int64_t> g_forced_segments{0};
+std::atomic<bool> g_forced_scalar_loads{false};
 std::atomic<int> g_forced_backward_sums{0};
 std::atomic<int64_t> g_forced_backward_segments{0};
 
@@ -72,6 +73,7 @@ kernels::SelectiveScanCudaParams make_params(const ScanInputs& in) {
   p.stream = cuda_util::stream_for(in.u);
   p.fwd_states_per_lane = g_forced_states_per_lane.load();
   p.fwd_segments = g_forced_segments.load();
+  p.fwd_scalar_loads = g_forced_scalar_loads.load();
   p.bwd_sums = g_forced_backward_sums.load();
   p.bwd_segments = g_forced_backward_segments.load();
   return p;
@@ -121,6 +123,7 @@ void force_forward_layout(const ForwardLayout& layout) {
   TORCH_CHECK(layout.segments >= 0, "selective_scan (CUDA): segments must be >= 0");
   g_forced_states_per_lane = layout.states_per_lane;
   g_forced_segments = layout.segments;
+  g_forced_scalar_loads = layout.scalar_loads;
 }
 
 void force_backward_layout(const BackwardLayout& layout) {

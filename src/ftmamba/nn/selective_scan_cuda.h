@@ -41,6 +41,7 @@ ScanGradients reduce_partials(const ScanInputs& in, const ScanBackwardBuffers& b
 struct ForwardLayout {
   int states_per_lane = 0;  // 16, 4 or 2; 0: by shape
   int64_t segments = 0;     // 1: never split L; 0: by shape
+  bool scalar_loads = false;  // true: one (step, channel) a load even where rows allow four channels at once
 };
 void force_forward_layout(const ForwardLayout& layout);
 // Likewise the backward's group sums (kernels::selective_scan_bwd_sums: 1 or 4; 0: by shape) and segments
