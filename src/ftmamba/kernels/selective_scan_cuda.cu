@@ -3,9 +3,10 @@
 // Forward: a channel's d_state states are spread over TPC neighbouring lanes of S states each
 // (ScanForwardPlan: S = 16, one lane a channel at N <= 16, when batch x channels fill the GPU; S = 4 when
 // they do not, as at the LM shape; S = 2 when even that leaves SMs short). Each tile of steps, the block
-// loads u, delta, z (coalesced: neighbouring channels are neighbouring addresses in the token-major layout)
-// and B_t, C_t of its batch row, through cursors that move a tile at a time (32-bit offsets), and computes
-// the softplus and the gate once per (step, channel): at one lane a channel into the lane's registers; at
+// loads u, delta, z (coalesced: neighbouring channels are neighbouring addresses in the token-major layout;
+// at four lanes a channel and rows aligned to four elements, as one 8- or 16-byte vector of four channels a
+// thread) and B_t, C_t of its batch row, through cursors that move a tile at a time (32-bit offsets), and
+// computes the softplus and the gate once per (step, channel): at one lane a channel into the lane's registers; at
 // several, (dt, dt u) into shared memory for the channel's lanes, while the loading thread keeps skip and
 // gate. At several lanes a channel each lane parks its share of <C_t, h_t> in shared memory every step, and
 // after the tile the loading threads sum the shares and write whole rows of outputs. The state leaves
