@@ -175,6 +175,51 @@ TEST_F(PrecisionTraining, MixedBf16FollowsFp32AndKeepsFloat32Weights) {
   EXPECT_NEAR(pure_losses.front(), want.front(), 0.05 * std::abs(want.front()));
 }
 
+// Below fp32 on the CPU a step's encoded users and items are padded to a multiple of train.cpu_row_bucket
+// rows. Batches of 16 pairs (at most 16 distinct users / items, padded to 64: the padding is most of each
+// encoded batch) must follow the unpadded steps: the padding's outputs are dropped, so it neither joins the
+// in-batch softmax (48 extra copies of one item there would move the loss by tens of percent) nor sends
+// gradient into the model. Not bitwise: oneDNN's bf16 kernels differ with the matrix shape, and AdamW
+// magnifies their rounding in near-zero gradients, so the weights' changes are compared as wholes.
+TEST_F(PrecisionTraining, PaddedCpuRowsLeaveBf16StepsAsTheyWere) {
+  const auto run = [&](int64_t bucket, std::vector<torch::Tensor>& change) {
+    auto cfg = config("bf16");
+    cfg.train.cpu_row_bucket = bucket;
+    const auto data = train::prepare_data(data_dir(), cfg);
+    torch::manual_seed(11);
+    nn::TwoTower model = train::build_model(cfg, data.user_encoding, data.item_encoding);
+    std::vector<torch::Tensor> before;
+    for (const auto& p : model->parameters()) before.push_back(p.detach().clone());
+    train::StepRunner runner(model, data, cfg, 5);
+    std::vector<double> losses;
+    for (int s = 0; s < 5; ++s) losses.push_back(runner.step(data.split.train.data() + s * 16, 16));
+    const auto after = model->parameters();
+    for (size_t i = 0; i < after.size(); ++i) change.push_back(after[i].detach() - before[i]);
+    return losses;
+  };
+  std::vector<torch::Tensor> plain, padded;
+  const auto want = run(1, plain);
+  const auto got = run(64, padded);
+  for (size_t s = 0; s < want.size(); ++s) EXPECT_NEAR(got[s], want[s], 0.01 * std::abs(want[s])) << "step " << s;
+  EXPECT_NE(want.front(), want.back()) << "the steps must change the model for the comparison to mean anything";
+  ASSERT_EQ(plain.size(), padded.size());
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    diff += (padded[i] - plain[i]).pow(2).sum().item<double>();
+    norm += plain[i].pow(2).sum().item<double>();
+  }
+  EXPECT_GT(norm, 0.0);
+  EXPECT_LT(std::sqrt(diff / norm), 0.1) << "the padded steps must move the weights as the unpadded ones do";
+}
+
+TEST(Precision, CpuRowBucketMustBePositive) {
+  train::RunConfig cfg;
+  cfg.train.cpu_row_bucket = 0;
+  EXPECT_THROW(cfg.validate(), ftmamba::Error);
+  cfg.train.cpu_row_bucket = 1;
+  EXPECT_NO_THROW(cfg.validate());
+}
+
 TEST_F(PrecisionTraining, Fp16OnTheCpuIsRefusedWithTheReason) {
   nn::TwoTower m{nullptr};
   try {

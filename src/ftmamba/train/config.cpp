@@ -82,6 +82,7 @@ std::vector<RunConfig::Field> RunConfig::fields() {
       {"train.valid_users", &train.valid_users},
       {"train.cuda_graph", &train.cuda_graph},
       {"train.precision", &train.precision},
+      {"train.cpu_row_bucket", &train.cpu_row_bucket},
       {"data.split", &data.split},
       {"data.min_frequency", &data.min_frequency},
       {"data.split_seed", &data.split_seed},
@@ -288,6 +289,7 @@ void RunConfig::validate() const {
           "the towers' embedding sizes differ (model.embed_dim, or d_token when embed_dim = 0)");
   require(train.epochs >= 1, "train.epochs must be >= 1");
   require(train.batch_size >= 2, "train.batch_size must be >= 2");
+  require(train.cpu_row_bucket >= 1, "train.cpu_row_bucket must be >= 1");
   require(train.lr > 0, "train.lr must be > 0");
   require(train.weight_decay >= 0, "train.weight_decay must be >= 0");
   require(train.warmup_frac >= 0 && train.warmup_frac < 1, "train.warmup_frac must be in [0, 1)");

@@ -30,6 +30,10 @@ struct TrainConfig {
   int64_t valid_users = 4000;    // users scored for early stopping each epoch; 0 = all
   bool cuda_graph = true;        // on a GPU, capture the full-batch step in a CUDA graph (--no-graph: off)
   std::string precision = "fp32";  // fp32 | bf16 | fp16 | bf16-pure (see train/precision.h; --precision)
+  // Below fp32 on the CPU, a step's encoded users and items are padded to a multiple of this many rows (the
+  // padding's outputs dropped), so that oneDNN's bf16 matmuls meet a few shapes and reuse their generated
+  // kernels; 1 = never pad.
+  int64_t cpu_row_bucket = 64;
 };
 
 struct DataConfig {

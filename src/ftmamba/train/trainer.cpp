@@ -45,11 +45,27 @@ torch::Tensor to_tensor(const std::vector<int64_t>& v, torch::Device device = to
 
 // `all` lives on the tower's device. The tower runs in the training precision (autocast for the mixed ones);
 // the embeddings come back in float32, so that the loss is computed in float32 whatever the precision.
+// (rows) of `all` -> (rows, E).
+//
+// Below float32 on the CPU the rows are padded to a multiple of `row_bucket` by repeating the last one, and
+// the padding's outputs are dropped, so no gradient reaches the model through them: LibTorch's bf16 matmuls
+// run on oneDNN, which generates machine code for every new matrix shape, and a step's count of distinct
+// users and items varies, so unpadded a bf16 step generated about 150 new kernels (a fresh 256 KiB code
+// buffer each: 2,000 page faults a step, 18% of its time at d 64). Padded, the shapes are a handful.
 torch::Tensor encode(nn::TowerEncoder& tower, const data::EncodedFeatures& all, const std::vector<int64_t>& rows,
-                     Precision precision) {
-  auto f = all.index_select(to_tensor(rows, all.numerical.device()));
-  AutocastScope autocast(precision, all.numerical.device());
-  return tower.forward(f.numerical, f.missing, f.categorical).to(torch::kFloat32);
+                     Precision precision, int64_t row_bucket) {
+  const auto device = all.numerical.device();
+  const int64_t n = static_cast<int64_t>(rows.size());
+  const bool pad = precision != Precision::kFp32 && device.is_cpu() && n % row_bucket != 0;
+  std::vector<int64_t> padded;
+  if (pad) {
+    padded = rows;
+    padded.resize((n + row_bucket - 1) / row_bucket * row_bucket, rows.back());
+  }
+  auto f = all.index_select(to_tensor(pad ? padded : rows, device));
+  AutocastScope autocast(precision, device);
+  const torch::Tensor emb = tower.forward(f.numerical, f.missing, f.categorical).to(torch::kFloat32);
+  return pad ? emb.narrow(0, 0, n) : emb;
 }
 
 std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
@@ -124,7 +140,7 @@ struct StepRunner::State {
   torch::Tensor softmax_loss(const torch::Tensor& user_emb, const std::vector<int64_t>& users,
                              const std::vector<int64_t>& items) {
     Dedup di(items);
-    auto item_emb = encode(*model->item_tower, data.items, di.distinct, precision);  // (U, E)
+    auto item_emb = encode(*model->item_tower, data.items, di.distinct, precision, tc.cpu_row_bucket);  // (U, E)
     auto cols = to_tensor(di.column);
     torch::Tensor log_q;
     if (tc.logq) {
@@ -139,14 +155,16 @@ struct StepRunner::State {
   // items: the positives, then the negatives (add_negatives).
   torch::Tensor pointwise(const torch::Tensor& user_emb, const std::vector<int64_t>& items) {
     Dedup di(items);
-    auto item_emb = encode(*model->item_tower, data.items, di.distinct, precision).index_select(0, to_tensor(di.column));
+    auto item_emb = encode(*model->item_tower, data.items, di.distinct, precision, tc.cpu_row_bucket)
+                        .index_select(0, to_tensor(di.column));
     return pointwise_batch_loss(user_emb, item_emb, tc.negatives, tc.loss, tc.temperature);
   }
 
   double cpu_step(const std::vector<int64_t>& users, const std::vector<int64_t>& items) {
     model->train();
     Dedup du(users);
-    auto user_emb = encode(*model->user_tower, data.users, du.distinct, precision).index_select(0, to_tensor(du.column));  // (B, E)
+    auto user_emb = encode(*model->user_tower, data.users, du.distinct, precision, tc.cpu_row_bucket)
+                        .index_select(0, to_tensor(du.column));  // (B, E)
     auto loss = tc.loss == "softmax" ? softmax_loss(user_emb, users, items) : pointwise(user_emb, items);
     schedule.apply(*optimizer, global_step);
     optimizer->zero_grad();
