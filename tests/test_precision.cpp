@@ -141,16 +141,20 @@ class PrecisionTraining : public ftmamba_test::GeneratedDataSuite<3000, 5> {
     cfg.train.precision = precision;
     return cfg;
   }
-  // `steps` full batches through a StepRunner; the model is left in `model`.
+  // `steps` full batches (cfg.train.batch_size pairs) through a StepRunner; the model is left in `model`, its
+  // weights before the first step in `initial` when given.
   static std::vector<double> steps(const train::RunConfig& cfg, torch::Device device, int n, nn::TwoTower& model,
-                                   int64_t* skipped = nullptr) {
+                                   int64_t* skipped = nullptr, std::vector<torch::Tensor>* initial = nullptr) {
     const auto data = train::prepare_data(data_dir(), cfg);
     torch::manual_seed(11);
     model = train::build_model(cfg, data.user_encoding, data.item_encoding);
     model->to(device);
+    if (initial)
+      for (const auto& p : model->parameters()) initial->push_back(p.detach().clone());
     train::StepRunner runner(model, data, cfg, n);
     std::vector<double> losses;
-    for (int s = 0; s < n; ++s) losses.push_back(runner.step(data.split.train.data() + s * 256, 256));
+    const int64_t batch = cfg.train.batch_size;
+    for (int s = 0; s < n; ++s) losses.push_back(runner.step(data.split.train.data() + s * batch, batch));
     if (skipped) *skipped = runner.skipped_steps();
     return losses;
   }
@@ -184,15 +188,11 @@ TEST_F(PrecisionTraining, MixedBf16FollowsFp32AndKeepsFloat32Weights) {
 TEST_F(PrecisionTraining, PaddedCpuRowsLeaveBf16StepsAsTheyWere) {
   const auto run = [&](int64_t bucket, std::vector<torch::Tensor>& change) {
     auto cfg = config("bf16");
+    cfg.train.batch_size = 16;
     cfg.train.cpu_row_bucket = bucket;
-    const auto data = train::prepare_data(data_dir(), cfg);
-    torch::manual_seed(11);
-    nn::TwoTower model = train::build_model(cfg, data.user_encoding, data.item_encoding);
+    nn::TwoTower model{nullptr};
     std::vector<torch::Tensor> before;
-    for (const auto& p : model->parameters()) before.push_back(p.detach().clone());
-    train::StepRunner runner(model, data, cfg, 5);
-    std::vector<double> losses;
-    for (int s = 0; s < 5; ++s) losses.push_back(runner.step(data.split.train.data() + s * 16, 16));
+    const auto losses = steps(cfg, torch::kCPU, 5, model, nullptr, &before);
     const auto after = model->parameters();
     for (size_t i = 0; i < after.size(); ++i) change.push_back(after[i].detach() - before[i]);
     return losses;

@@ -335,13 +335,13 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
         if constexpr (kOwnLane) {
           dt = j * TPC < rem ? time_step(to_float(raw_dl[j]) + ld_bias[0], p.delta_softplus) : 0.f;
         } else {
-          dt = time_step(to_float(raw_dl[j]) + ld_bias[kVec ? j : 0], p.delta_softplus);
+          dt = time_step(to_float(raw_dl[j]) + ld_bias[item_channel(j)], p.delta_softplus);
           dt = item_step(j) < rem ? dt : 0.f;
         }
         float skip = 0.f, gate = 1.f;
         if (!kSummary) {
           const float z = to_float(raw_z[j]);
-          skip = ld_D[kVec ? j : 0] * u;
+          skip = ld_D[item_channel(j)] * u;
           gate = has_z ? z * fast_sigmoid(z) : 1.f;
         }
         if constexpr (kOwnLane) {
@@ -350,10 +350,11 @@ __global__ void __launch_bounds__(kThreads, S == 2 ? 6 : 4)
           own_in[kFwdSkip][j] = skip;
           own_in[kFwdGate][j] = gate;
         } else {
-          if (!kVec) step_dt[k][ld_c] = make_float2(dt, dt * u);
+          const float2 d = make_float2(dt, dt * u);
+          if constexpr (kVec) dt_pair[j] = d;  // stored below, two channels a 16-byte store
+          else step_dt[k][ld_c] = d;
           own_out[0][j] = skip;
           own_out[1][j] = gate;
-          if (kVec) dt_pair[j] = make_float2(dt, dt * u);
         }
       }
       if constexpr (kVec) {  // two 16-byte stores
