@@ -139,8 +139,11 @@ void expect_match(const Result& got, const Result& want, const std::vector<std::
   }
 }
 
+// Channel counts cover whole SIMD vectors, vectors plus a scalar tail and the tail alone; state sizes cover
+// the backward's register blocks of 8, 4, 2 and 1 states (15 = 8 + 4 + 2 + 1).
 const std::vector<Shape> kShapes = {
     {3, 7, 5, 16}, {3, 1, 5, 1}, {3, 7, 5, 1}, {2, 37, 5, 16}, {1, 13, 8, 4}, {4, 1, 3, 16}, {2, 13, 32, 16},
+    {2, 9, 21, 15},
 };
 
 TEST(SelectiveScan, MatchesReferenceFloat64AllOptions) {
@@ -195,7 +198,8 @@ TEST(SelectiveScan, LongSequencesAndWideRowsUseBlocksAndTimeChunks) {
 
 TEST(SelectiveScan, Float32MatchesFloat64Reference) {
   torch::manual_seed(3);
-  for (const Shape& s : {Shape{3, 13, 32, 16}, Shape{2, 37, 5, 16}, Shape{3, 7, 5, 1}}) {
+  for (const Shape& s : {Shape{3, 13, 32, 16}, Shape{2, 37, 5, 16}, Shape{3, 7, 5, 1}, Shape{2, 9, 37, 15},
+                         Shape{2, 6, 48, 12}}) {
     for (bool strided : {false, true}) {
       const Options o{true, true, true, true, strided};
       SCOPED_TRACE(describe(s, o));

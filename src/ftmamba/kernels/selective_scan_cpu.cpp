@@ -7,12 +7,14 @@
 
 #include <omp.h>
 
+#include "ftmamba/kernels/cpu_simd.h"
 #include "ftmamba/kernels/cpu_work_split.h"
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 namespace ftmamba::kernels {
@@ -21,21 +23,24 @@ namespace {
 struct ScanScratch;  // tags this kernel's per-thread scratch buffer
 
 // ---- math ------------------------------------------------------------------------------------------------
-// glibc's expf is a scalar call, and the scan needs L*dim*N of them; this one inlines into SIMD loops.
+// glibc's expf is a scalar call, and the scan needs L*dim*N of them; this one inlines into SIMD code, on a
+// float or on a simd::Vec<float> (the same source, so the vector loops and their scalar tails agree).
 // exp(x) = 2^k * exp(r), x = k*ln2 + r, |r| <= ln2/2 (Cody-Waite split of ln2), and a degree-6 minimax
 // polynomial for exp(r) (error 2e-9), so the relative error is rounding-limited (~1e-7). The input is clamped
 // to [-87.3, 88.3] so 2^k stays a normal float: results below ~1e-38 come out as ~1e-38 rather than 0 and
 // results above ~2e38 saturate there rather than at +inf; no selects needed. NaN propagates.
-inline float exp_f(float x) {
-  const float xc = std::min(std::max(x, -87.3f), 88.3f);
+template <typename V>
+inline V exp_v(V x) {
+  using I = std::conditional_t<std::is_same_v<V, float>, std::int32_t, simd::Vec<std::int32_t>>;
+  const V xc = simd::min(simd::max(x, simd::splat<V>(-87.3f)), simd::splat<V>(88.3f));
   // Adding 1.5*2^23 rounds x/ln2 to the nearest integer k and leaves k in the low mantissa bits.
   constexpr float kShift = 12582912.0f;
-  const float shifted = xc * 1.44269504088896341f + kShift;
-  const float kf = shifted - kShift;
+  const V shifted = xc * 1.44269504088896341f + kShift;
+  const V kf = shifted - kShift;
   // ln2 = 0.693359375 (exact in float times any |k| <= 128) - 2.12194440e-4.
-  float r = xc - kf * 0.693359375f;
+  V r = xc - kf * 0.693359375f;
   r = r + kf * 2.12194440e-4f;
-  float poly = 1.3941108e-3f;
+  V poly = simd::splat<V>(1.3941108e-3f);
   poly = poly * r + 8.3751264e-3f;
   poly = poly * r + 4.1666353e-2f;
   poly = poly * r + 1.6666416e-1f;
@@ -43,8 +48,22 @@ inline float exp_f(float x) {
   poly = poly * r + 1.0f;
   poly = poly * r + 1.0f;
   // The low bits of `shifted` hold k (two's complement), so shifting them into the exponent field gives 2^k.
-  const std::int32_t k_bits = std::bit_cast<std::int32_t>(shifted) << 23;
-  return poly * std::bit_cast<float>(k_bits + (127 << 23));
+  const I k_bits = std::bit_cast<I>(shifted) << 23;
+  return poly * std::bit_cast<V>(k_bits + (127 << 23));
+}
+inline float exp_f(float x) { return exp_v(x); }
+
+// exp on a float or double, scalar or simd::Vec (double: the library's, lane by lane; the reference type).
+template <typename V>
+inline V exp_t(V x) {
+  if constexpr (std::is_same_v<simd::lane_t<V>, float>) {
+    return exp_v(x);
+  } else if constexpr (std::is_same_v<V, double>) {
+    return std::exp(x);
+  } else {
+    for (int64_t l = 0; l < simd::kLanes<double>; ++l) x[l] = std::exp(x[l]);
+    return x;
+  }
 }
 
 // log1p(y) for y in [0, 1]: log(1+y) = 2 atanh(s), s = y / (2 + y) in [0, 1/3]; the odd series to s^15
@@ -62,9 +81,6 @@ inline float log1p_unit_f(float y) {
   q = q * s2 + 1.0f;
   return 2.0f * s * q;
 }
-
-inline float exp_t(float x) { return exp_f(x); }
-inline double exp_t(double x) { return std::exp(x); }
 
 // softplus with PyTorch's threshold (x > 20 passes through), as mamba_ssm does.
 inline float softplus_t(float x) {
@@ -130,6 +146,40 @@ enum class Mode {
   kRecord,   // keeps h, exp(dt A), dt and the pre-gate output per token (recompute pass of the backward)
 };
 
+// One token's state update over nc channels and all N state indices (kFirst: t = 0, where h_{-1} = 0 and no
+// exp is needed): h_n = exp(dt A_n) h_n + dt u B_n for each n, and, unless kAdvance, s = D u + sum_n C_n h_n.
+// Channel vectors run outside and states inside, so dt, dt u and s stay in registers while the N states pass.
+//   A_t: A transposed, row n at A_t + n * dim; hp / hc: (N, nc) states before / after (may alias);
+//   a_t (kRecord): (N, nc) receives exp(dt A); s: (nc) receives s (not for kAdvance).
+template <typename T, Mode kMode, bool kFirst>
+inline void state_update(int64_t nc, int64_t N, int64_t dim, const T* A_t, const T* B_t, const T* C_t, const T* Dv,
+                         const T* u_t, const T* dt, const T* du, const T* hp, T* hc, T* a_t, T* s) {
+  constexpr bool kOut = kMode != Mode::kAdvance;
+  const auto body = [&](auto dt_j, auto du_j, auto s_j, int64_t j) {
+    using Val = decltype(dt_j);
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t k = n * nc + j;
+      Val h = du_j * B_t[n];
+      if constexpr (!kFirst) {
+        const Val a = exp_t(dt_j * simd::load<Val>(A_t + n * dim + j));
+        if constexpr (kMode == Mode::kRecord) simd::store(a_t + k, a);
+        h += a * simd::load<Val>(hp + k);
+      }
+      simd::store(hc + k, h);
+      if constexpr (kOut) s_j += C_t[n] * h;
+    }
+    if constexpr (kOut) simd::store(s + j, s_j);
+  };
+  using V = simd::Vec<T>;
+  constexpr int64_t kL = simd::kLanes<T>;
+  int64_t j = 0;
+  for (; j + kL <= nc; j += kL) {
+    const V u = simd::load<V>(u_t + j);
+    body(simd::load<V>(dt + j), simd::load<V>(du + j), Dv ? simd::load<V>(Dv + j) * u : V{}, j);
+  }
+  for (; j < nc; ++j) body(dt[j], du[j], Dv ? Dv[j] * u_t[j] : T(0), j);
+}
+
 // The scan over tokens [t0, t1) for batch row b and channels [c0, c0 + nc). The state is laid out (N, nc): the
 // innermost loops run across channels, the contiguous axis of every token-major tensor, so they vectorise
 // without horizontal reductions and for any N.
@@ -143,7 +193,6 @@ template <typename T, Mode kMode>
 void scan_rows(const SelectiveScanParams<T>& p, const T* A_t, int64_t b, int64_t c0, int64_t nc, int64_t t0, int64_t t1,
                T* state, T* a_hist, T* dt_buf, T* s_buf, T* du) {
   constexpr bool kRec = kMode == Mode::kRecord;
-  constexpr bool kOut = kMode != Mode::kAdvance;  // whether s = <C, h> + D u is needed
   const int64_t L = p.seqlen, N = p.dstate, dim = p.dim;
   const T* bias = p.delta_bias ? p.delta_bias + c0 : nullptr;
   const T* Dv = p.D ? p.D + c0 : nullptr;
@@ -157,45 +206,13 @@ void scan_rows(const SelectiveScanParams<T>& p, const T* A_t, int64_t b, int64_t
     step_sizes(p.delta + b * p.delta_batch_stride + t * p.delta_l_stride + c0, bias, p.delta_softplus, nc, dt);
 #pragma omp simd
     for (int64_t j = 0; j < nc; ++j) du[j] = dt[j] * u_t[j];
-    if constexpr (kOut) {
-      if (Dv) {
-#pragma omp simd
-        for (int64_t j = 0; j < nc; ++j) s[j] = Dv[j] * u_t[j];
-      } else {
-        std::fill(s, s + nc, T(0));
-      }
-    }
-    for (int64_t n = 0; n < N; ++n) {
-      const T B_n = B_t[n], C_n = C_t[n];
-      const T* A_n = A_t + n * dim + c0;
-      const T* hp = kRec ? state + (i * N + n) * nc : state + n * nc;
-      T* hc = kRec ? state + ((i + 1) * N + n) * nc : state + n * nc;
-      if (t == 0) {
-        // h_{-1} = 0: no decay term, and no exp.
-#pragma omp simd
-        for (int64_t j = 0; j < nc; ++j) {
-          const T h = du[j] * B_n;
-          hc[j] = h;
-          if constexpr (kOut) s[j] += C_n * h;
-        }
-      } else if constexpr (kRec) {
-        T* a_n = a_hist + (i * N + n) * nc;
-#pragma omp simd
-        for (int64_t j = 0; j < nc; ++j) {
-          const T a = exp_t(dt[j] * A_n[j]);
-          const T h = a * hp[j] + du[j] * B_n;
-          a_n[j] = a;
-          hc[j] = h;
-          s[j] += C_n * h;
-        }
-      } else {
-#pragma omp simd
-        for (int64_t j = 0; j < nc; ++j) {
-          const T h = exp_t(dt[j] * A_n[j]) * hp[j] + du[j] * B_n;
-          hc[j] = h;
-          if constexpr (kOut) s[j] += C_n * h;
-        }
-      }
+    const T* hp = kRec ? state + i * N * nc : state;
+    T* hc = kRec ? state + (i + 1) * N * nc : state;
+    T* a_t = kRec ? a_hist + i * N * nc : nullptr;
+    if (t == 0) {
+      state_update<T, kMode, true>(nc, N, dim, A_t + c0, B_t, C_t, Dv, u_t, dt, du, hp, hc, a_t, s);
+    } else {
+      state_update<T, kMode, false>(nc, N, dim, A_t + c0, B_t, C_t, Dv, u_t, dt, du, hp, hc, a_t, s);
     }
     if constexpr (kMode == Mode::kForward) {
       // Gate, vectorised across channels.
@@ -233,42 +250,111 @@ void forward_impl(const SelectiveScanParams<T>& p) {
   }
 }
 
-// One reverse step over the channels of state index n, for token t (kFirst: t = 0, where h_{-1} = 0).
-// Updates the carry cy = a_t * dL/dh_t, the thread's dA row, and the per-channel sums ddt, gB; returns the
-// channel sums for dB[t, n] and dC[t, n]. Those are accumulated in one vector's worth of lanes and added
-// pairwise at the end (deterministic; OpenMP's simd reduction would merge the lanes one by one).
-template <typename T, bool kFirst>
-inline void reverse_state_row(int64_t nc, T B_n, T C_n, const T* ds, const T* dt, const T* dtu, const T* hc,
-                              const T* hp, const T* a, const T* A_n, T* cy, T* dA_n, T* ddt, T* gB, T& sum_B,
-                              T& sum_C) {
-  constexpr int64_t kLanes = 64 / sizeof(T);
-  T acc_B[kLanes] = {}, acc_C[kLanes] = {};
-  const auto body = [&](int64_t j, T& aB, T& aC) {
-    const T gh = ds[j] * C_n + cy[j];  // dL/dh_t
-    aC += ds[j] * hc[j];
-    aB += gh * dtu[j];
-    gB[j] += gh * B_n;
+// Inputs of one reverse step (token t) over one channel block of nc channels.
+template <typename T>
+struct ReverseStep {
+  int64_t nc = 0, dim = 0;
+  const T* ds;   // (nc) dL/ds_t
+  const T* dt;   // (nc) dt_t
+  const T* dtu;  // (nc) dt_t * u_t
+  const T* hc;   // (N, nc) h_t
+  const T* hp;   // (N, nc) h_{t-1}
+  const T* a;    // (N, nc) exp(dt_t A)
+  const T* A;    // A transposed, row n at A + n * dim
+  const T* B;    // (N) B_t
+  const T* C;    // (N) C_t
+  T* carry;      // (N, nc) a_{t+1} * dL/dh_{t+1} on entry, a_t * dL/dh_t on exit
+  T* dA;         // this thread's dA partial, row n at dA + n * dim
+  T* gB;         // (nc) sum_n dL/dh_n B_n, accumulated
+  T* ddt;        // (nc) dL/d dt, accumulated
+};
+
+// State indices per register block of the reverse step: its dB / dC lane sums stay in 2 W registers while
+// the channel vectors pass, so ds, dt, dt u, gB and ddt are loaded once per block instead of once per state.
+constexpr int kStateBlock = simd::kBytes == 64 ? 8 : 4;
+
+// The reverse step for state indices [n0, n0 + W) (kFirst: t = 0, where h_{-1} = 0). Updates the carry, the
+// dA rows, gB and ddt, and writes the channel sums for dB[t, n] and dC[t, n] to sum_B / sum_C[n - n0]. Each
+// sum gathers its channels in lanes and adds the lanes pairwise at the end (deterministic).
+template <typename T, int W, bool kFirst>
+inline void reverse_state_block(const ReverseStep<T>& r, int64_t n0, T* sum_B, T* sum_C) {
+  using V = simd::Vec<T>;
+  constexpr int64_t kL = simd::kLanes<T>;
+  const int64_t nc = r.nc, dim = r.dim;
+  // Local copies, so that the compiler keeps them in registers across the stores.
+  const T *hc = r.hc, *hp = r.hp, *a_row = r.a, *A = r.A, *B = r.B, *C = r.C;
+  T *carry = r.carry, *dA = r.dA;
+  // One (state, channel vector) of the step; Val is V for full vectors and T for the tail.
+  const auto body = [&](auto ds, auto dt, auto dtu, auto& gB, auto& ddt, auto& acc_B, auto& acc_C, int64_t n,
+                        int64_t j) {
+    using Val = decltype(ds);
+    const int64_t s = n * nc + j, sA = n * dim + j;
+    const Val gh = ds * C[n] + simd::load<Val>(carry + s);  // dL/dh_t
+    acc_C += ds * simd::load<Val>(hc + s);
+    acc_B += gh * dtu;
+    gB += gh * B[n];
     if constexpr (!kFirst) {
-      const T x = gh * hp[j] * a[j];  // dL/d(dt A)
-      dA_n[j] += x * dt[j];
-      ddt[j] += x * A_n[j];
-      cy[j] = a[j] * gh;
+      const Val a = simd::load<Val>(a_row + s);
+      const Val x = gh * simd::load<Val>(hp + s) * a;  // dL/d(dt A)
+      simd::store(dA + sA, simd::load<Val>(dA + sA) + x * dt);
+      ddt += x * simd::load<Val>(A + sA);
+      simd::store(carry + s, a * gh);
     }
   };
-  int64_t j0 = 0;
-  for (; j0 + kLanes <= nc; j0 += kLanes) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) body(j0 + l, acc_B[l], acc_C[l]);
+  V acc_B[W] = {}, acc_C[W] = {};
+  int64_t j = 0;
+  for (; j + kL <= nc; j += kL) {
+    const V ds = simd::load<V>(r.ds + j), dt = simd::load<V>(r.dt + j), dtu = simd::load<V>(r.dtu + j);
+    V gB = simd::load<V>(r.gB + j), ddt = simd::load<V>(r.ddt + j);
+#pragma GCC unroll 8
+    for (int w = 0; w < W; ++w) body(ds, dt, dtu, gB, ddt, acc_B[w], acc_C[w], n0 + w, j);
+    simd::store(r.gB + j, gB);
+    simd::store(r.ddt + j, ddt);
   }
-  for (int64_t l = 0; j0 + l < nc; ++l) body(j0 + l, acc_B[l], acc_C[l]);
-  for (int64_t w = kLanes / 2; w >= 1; w /= 2) {
-    for (int64_t l = 0; l < w; ++l) {
-      acc_B[l] += acc_B[l + w];
-      acc_C[l] += acc_C[l + w];
+  T tail_B[W] = {}, tail_C[W] = {};
+  for (; j < nc; ++j) {
+    T gB = r.gB[j], ddt = r.ddt[j];
+    for (int w = 0; w < W; ++w) body(r.ds[j], r.dt[j], r.dtu[j], gB, ddt, tail_B[w], tail_C[w], n0 + w, j);
+    r.gB[j] = gB;
+    r.ddt[j] = ddt;
+  }
+  for (int w = 0; w < W; ++w) {
+    sum_B[w] = simd::lane_sum(acc_B[w]) + tail_B[w];
+    sum_C[w] = simd::lane_sum(acc_C[w]) + tail_C[w];
+  }
+}
+
+// The reverse step over all N state indices, in blocks of kStateBlock and then of 4, 2 and 1 for the rest.
+// Adds the dB / dC channel sums to dB_t / dC_t (N).
+template <typename T, bool kFirst>
+void reverse_step(const ReverseStep<T>& r, int64_t N, T* dB_t, T* dC_t) {
+  T sum_B[kStateBlock], sum_C[kStateBlock];
+  int64_t n0 = 0;
+  const auto add_sums = [&](int64_t w) {
+    for (int64_t i = 0; i < w; ++i) {
+      dB_t[n0 + i] += sum_B[i];
+      dC_t[n0 + i] += sum_C[i];
+    }
+    n0 += w;
+  };
+  while (N - n0 >= kStateBlock) {
+    reverse_state_block<T, kStateBlock, kFirst>(r, n0, sum_B, sum_C);
+    add_sums(kStateBlock);
+  }
+  if constexpr (kStateBlock > 4) {
+    if (N - n0 >= 4) {
+      reverse_state_block<T, 4, kFirst>(r, n0, sum_B, sum_C);
+      add_sums(4);
     }
   }
-  sum_B = acc_B[0];
-  sum_C = acc_C[0];
+  if (N - n0 >= 2) {
+    reverse_state_block<T, 2, kFirst>(r, n0, sum_B, sum_C);
+    add_sums(2);
+  }
+  if (N - n0 >= 1) {
+    reverse_state_block<T, 1, kFirst>(r, n0, sum_B, sum_C);
+    add_sums(1);
+  }
 }
 
 // How the backward walks one work item: channel blocks of cb, each in time chunks of tc tokens.
@@ -373,22 +459,25 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
         }
         const T* B_t = p.B + b * p.B_batch_stride + t * p.B_l_stride;
         const T* C_t = p.C + b * p.C_batch_stride + t * p.C_l_stride;
-        T* dB_t = dB_row + t * N;
-        T* dC_t = dC_row + t * N;
-        for (int64_t n = 0; n < N; ++n) {
-          const T* hp = h_hist + (i * N + n) * nc;        // h_{t-1}
-          const T* hc = h_hist + ((i + 1) * N + n) * nc;  // h_t
-          const T* a = a_hist + (i * N + n) * nc;         // exp(dt_t A)
-          T sum_B, sum_C;
-          if (t == 0) {
-            reverse_state_row<T, true>(nc, B_t[n], C_t[n], ds, dt, dtu, hc, hp, a, A_t + n * dim + k0, carry + n * nc,
-                                       part_dA_t + n * dim + k0, ddt, gB, sum_B, sum_C);
-          } else {
-            reverse_state_row<T, false>(nc, B_t[n], C_t[n], ds, dt, dtu, hc, hp, a, A_t + n * dim + k0, carry + n * nc,
-                                        part_dA_t + n * dim + k0, ddt, gB, sum_B, sum_C);
-          }
-          dB_t[n] += sum_B;
-          dC_t[n] += sum_C;
+        const ReverseStep<T> step{nc,
+                                  dim,
+                                  ds,
+                                  dt,
+                                  dtu,
+                                  h_hist + (i + 1) * slab,
+                                  h_hist + i * slab,
+                                  a_hist + i * slab,
+                                  A_t + k0,
+                                  B_t,
+                                  C_t,
+                                  carry,
+                                  part_dA_t + k0,
+                                  gB,
+                                  ddt};
+        if (t == 0) {
+          reverse_step<T, true>(step, N, dB_row + t * N, dC_row + t * N);
+        } else {
+          reverse_step<T, false>(step, N, dB_row + t * N, dC_row + t * N);
         }
         // du and, through softplus (PyTorch's threshold), ddelta; vectorised across channels. (Optional
         // inputs are branched on outside the loops: conditional loads inside keep GCC from vectorising.)
