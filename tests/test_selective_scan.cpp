@@ -208,7 +208,7 @@ TEST(SelectiveScan, Float32MatchesFloat64Reference) {
       const Tensor dy = torch::randn({s.batch, s.L, s.dim}, torch::kFloat64);
       const Result got = run_kernel(in32, true, dy);
       EXPECT_EQ(got.y.scalar_type(), torch::kFloat32);
-      expect_match(got, run_ref(in64, true, dy), in64.names, 1e-4);
+      expect_match(got, run_ref(in64, true, dy), in64.names, 1e-5);
     }
   }
 }
@@ -227,7 +227,7 @@ TEST(SelectiveScan, Float32SoftplusRangeAndGateExtremes) {
   }
   const Inputs in32 = convert(in64, s, o, torch::kFloat32);
   const Tensor dy = torch::randn({s.batch, s.L, s.dim}, torch::kFloat64);
-  expect_match(run_kernel(in32, true, dy), run_ref(in64, true, dy), in64.names, 1e-4);
+  expect_match(run_kernel(in32, true, dy), run_ref(in64, true, dy), in64.names, 1e-5);
   expect_match(run_kernel(in64, true, dy), run_ref(in64, true, dy), in64.names, 1e-10);
 }
 
