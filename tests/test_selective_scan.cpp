@@ -165,7 +165,10 @@ TEST(SelectiveScan, MatchesReferenceWithSeveralThreadsAndChannelGroups) {
   torch::manual_seed(1);
   for (int threads : {2, 3, 4}) {
     at::set_num_threads(threads);
-    for (const Shape& s : {Shape{1, 9, 7, 16}, Shape{3, 5, 6, 3}, Shape{5, 11, 5, 16}}) {
+    // Groups start at SIMD vector boundaries: with 5-7 channels all but the last are empty; 37 and 29 give
+    // several groups of whole vectors and one with a tail.
+    for (const Shape& s : {Shape{1, 9, 7, 16}, Shape{3, 5, 6, 3}, Shape{5, 11, 5, 16}, Shape{1, 9, 37, 16},
+                           Shape{2, 7, 29, 5}}) {
       const Options o{true, true, true, true, true};
       SCOPED_TRACE(describe(s, o) + " threads " + std::to_string(threads));
       const Inputs in = make_inputs(s, o);
@@ -179,7 +182,8 @@ TEST(SelectiveScan, MatchesReferenceWithSeveralThreadsAndChannelGroups) {
 TEST(SelectiveScan, LongSequencesAndWideRowsUseBlocksAndTimeChunks) {
   // The backward keeps a bounded state history (256 KB per thread): wide rows are split into channel blocks,
   // long sequences into time chunks restarted from checkpoints. In float64 on one thread: {2, 13, 150, 16}
-  // runs blocks of 128 + 22 channels in 3 chunks each; {2, 5, 200, 16} blocks of 158 + 42 in one chunk;
+  // runs blocks of 128 + 22 channels in 3 chunks each; {2, 5, 200, 16} blocks of 152 + 48 (whole vectors) in
+// one chunk;
   // {2, 300, 40, 16} one block in 14 chunks; {1, 300, 40, 5} one block in 5 chunks, with an odd state size.
   torch::manual_seed(2);
   const std::vector<std::pair<Shape, bool>> cases = {{{2, 13, 150, 16}, true},

@@ -214,13 +214,49 @@ inline void step_sizes(const T* delta, const T* bias, bool softplus, int64_t nc,
   }
 }
 
-// A transposed to (N, dim), so that one state index n reads a contiguous row across channels, times `scale`.
+// ---- the lane-blocked layout ---------------------------------------------------------------------------
+// Every (state, channel) array of the scan (A, the state, its history, the backward's carry and dA) is held
+// lane-blocked: channels in blocks of one SIMD vector (V lanes), and each block holds its N state vectors
+// back to back. Element (n, j) of an array whose first channel starts a block sits at lane_base(j) + n V, so
+// the states of one channel vector lie at fixed offsets from one pointer. With a row-major (N, channels)
+// layout, the reverse step's block of 8 states needed a pointer per state and array (48) and spilled them.
 template <typename T>
-std::vector<T> transpose_A(const SelectiveScanParams<T>& p, T scale) {
-  std::vector<T> a_t(static_cast<std::size_t>(p.dim * p.dstate));
+inline int64_t lane_base(int64_t j, int64_t N) {
+  const int64_t r = j % simd::kLanes<T>;
+  return (j - r) * N + r;
+}
+
+// Elements of a lane-blocked array over nc channels (the last block padded to whole vectors).
+template <typename T>
+inline int64_t blocked_size(int64_t nc, int64_t N) {
+  constexpr int64_t V = simd::kLanes<T>;
+  return (nc + V - 1) / V * V * N;
+}
+
+// First channel of work group g of `groups` over `dim` channels, at a vector boundary (so that every group's
+// slice of the lane-blocked A and dA starts a block); groups may differ by a vector in width.
+template <typename T>
+inline int64_t scan_group_begin(int64_t g, int64_t groups, int64_t dim) {
+  constexpr int64_t V = simd::kLanes<T>;
+  return g == groups ? dim : group_begin(g, groups, dim) / V * V;
+}
+
+// Widest channel group of the split above.
+template <typename T>
+int64_t widest_group(int64_t groups, int64_t dim) {
+  int64_t w = 0;
+  for (int64_t g = 0; g < groups; ++g) w = std::max(w, scan_group_begin<T>(g + 1, groups, dim) - scan_group_begin<T>(g, groups, dim));
+  return w;
+}
+
+// A (dim, N) lane-blocked over all dim channels, times `scale`.
+template <typename T>
+std::vector<T> blocked_A(const SelectiveScanParams<T>& p, T scale) {
+  std::vector<T> a(static_cast<std::size_t>(blocked_size<T>(p.dim, p.dstate)), T(0));
   for (int64_t d = 0; d < p.dim; ++d)
-    for (int64_t n = 0; n < p.dstate; ++n) a_t[n * p.dim + d] = p.A[d * p.dstate + n] * scale;
-  return a_t;
+    for (int64_t n = 0; n < p.dstate; ++n)
+      a[lane_base<T>(d, p.dstate) + n * simd::kLanes<T>] = p.A[d * p.dstate + n] * scale;
+  return a;
 }
 
 // log2(e): the state update takes A as A log2(e) (see decay_t).
@@ -236,19 +272,22 @@ enum class Mode {
 // One token's state update over nc channels and all N state indices (kFirst: t = 0, where h_{-1} = 0 and no
 // exp is needed): h_n = exp(dt A_n) h_n + dt u B_n for each n, and, unless kAdvance, s = D u + sum_n C_n h_n.
 // Channel vectors run outside and states inside, so dt, dt u and s stay in registers while the N states pass.
-//   A2_t: A log2(e) transposed, row n at A2_t + n * dim; hp / hc: (N, nc) states before / after (may alias);
-//   a_t (kRecord): (N, nc) receives exp(dt A); s: (nc) receives s (not for kAdvance).
+// All (state, channel) arrays are lane-blocked over these nc channels:
+//   A2: A log2(e); hp / hc: states before / after (may alias); a_t (kRecord) receives exp(dt A);
+//   s: (nc) receives s (not for kAdvance).
 template <typename T, Mode kMode, bool kFirst>
-inline void state_update(int64_t nc, int64_t N, int64_t dim, const T* A2_t, const T* B_t, const T* C_t, const T* Dv,
-                         const T* u_t, const T* dt, const T* du, const T* hp, T* hc, T* a_t, T* s) {
+inline void state_update(int64_t nc, int64_t N, const T* A2, const T* B_t, const T* C_t, const T* Dv, const T* u_t,
+                         const T* dt, const T* du, const T* hp, T* hc, T* a_t, T* s) {
+  constexpr int64_t V = simd::kLanes<T>;
   constexpr bool kOut = kMode != Mode::kAdvance;
   const auto body = [&](auto dt_j, auto du_j, auto s_j, int64_t j) {
     using Val = decltype(dt_j);
+    const int64_t base = lane_base<T>(j, N);
     for (int64_t n = 0; n < N; ++n) {
-      const int64_t k = n * nc + j;
+      const int64_t k = base + n * V;
       Val h = du_j * B_t[n];
       if constexpr (!kFirst) {
-        const Val a = decay_t(dt_j, simd::load<Val>(A2_t + n * dim + j));
+        const Val a = decay_t(dt_j, simd::load<Val>(A2 + k));
         if constexpr (kMode == Mode::kRecord) simd::store(a_t + k, a);
         h += a * simd::load<Val>(hp + k);
       }
@@ -257,30 +296,30 @@ inline void state_update(int64_t nc, int64_t N, int64_t dim, const T* A2_t, cons
     }
     if constexpr (kOut) simd::store(s + j, s_j);
   };
-  using V = simd::Vec<T>;
-  constexpr int64_t kL = simd::kLanes<T>;
+  using Vec = simd::Vec<T>;
   int64_t j = 0;
-  for (; j + kL <= nc; j += kL) {
-    const V u = simd::load<V>(u_t + j);
-    body(simd::load<V>(dt + j), simd::load<V>(du + j), Dv ? simd::load<V>(Dv + j) * u : V{}, j);
+  for (; j + V <= nc; j += V) {
+    const Vec u = simd::load<Vec>(u_t + j);
+    body(simd::load<Vec>(dt + j), simd::load<Vec>(du + j), Dv ? simd::load<Vec>(Dv + j) * u : Vec{}, j);
   }
   for (; j < nc; ++j) body(dt[j], du[j], Dv ? Dv[j] * u_t[j] : T(0), j);
 }
 
-// The scan over tokens [t0, t1) for batch row b and channels [c0, c0 + nc). The state is laid out (N, nc): SIMD
+// The scan over tokens [t0, t1) for batch row b and channels [c0, c0 + nc), c0 at a vector boundary. SIMD
 // vectors run across channels, the contiguous axis of every token-major tensor, so they need no horizontal
-// reductions and work for any N.
-//   kForward / kAdvance: `state` (N, nc) holds h_{t0-1} on entry (unread when t0 == 0), h_{t1-1} on exit;
+// reductions and work for any N. A "slab" is one lane-blocked (N, nc) array (blocked_size elements).
+//   A2: A log2(e), lane-blocked over all channels.
+//   kForward / kAdvance: `state` (one slab) holds h_{t0-1} on entry (unread when t0 == 0), h_{t1-1} on exit;
 //     dt and s are (nc) rows reused per token.
-//   kRecord: `state` is (t1 - t0 + 1, N, nc): slice 0 holds h_{t0-1} on entry (unread when t0 == 0), slice
-//     i + 1 receives h_{t0+i}; a_hist (t1 - t0, N, nc) receives exp(dt A) (not for t = 0, where h_{-1} = 0
-//     makes it unused); dt and s are (t1 - t0, nc); s = <C_t, h_t> + D u_t, before the gate.
+//   kRecord: `state` is t1 - t0 + 1 slabs: slab 0 holds h_{t0-1} on entry (unread when t0 == 0), slab i + 1
+//     receives h_{t0+i}; a_hist (t1 - t0 slabs) receives exp(dt A) (not for t = 0, where h_{-1} = 0 makes it
+//     unused); dt and s are (t1 - t0, nc); s = <C_t, h_t> + D u_t, before the gate.
 // du: an (nc) row buffer.
 template <typename T, Mode kMode>
-void scan_rows(const SelectiveScanParams<T>& p, const T* A2_t, int64_t b, int64_t c0, int64_t nc, int64_t t0, int64_t t1,
+void scan_rows(const SelectiveScanParams<T>& p, const T* A2, int64_t b, int64_t c0, int64_t nc, int64_t t0, int64_t t1,
                T* state, T* a_hist, T* dt_buf, T* s_buf, T* du) {
   constexpr bool kRec = kMode == Mode::kRecord;
-  const int64_t L = p.seqlen, N = p.dstate, dim = p.dim;
+  const int64_t L = p.seqlen, N = p.dstate, dim = p.dim, slab = blocked_size<T>(nc, N);
   const T* bias = p.delta_bias ? p.delta_bias + c0 : nullptr;
   const T* Dv = p.D ? p.D + c0 : nullptr;
   for (int64_t t = t0; t < t1; ++t) {
@@ -293,13 +332,13 @@ void scan_rows(const SelectiveScanParams<T>& p, const T* A2_t, int64_t b, int64_
     step_sizes(p.delta + b * p.delta_batch_stride + t * p.delta_l_stride + c0, bias, p.delta_softplus, nc, dt);
 #pragma omp simd
     for (int64_t j = 0; j < nc; ++j) du[j] = dt[j] * u_t[j];
-    const T* hp = kRec ? state + i * N * nc : state;
-    T* hc = kRec ? state + (i + 1) * N * nc : state;
-    T* a_t = kRec ? a_hist + i * N * nc : nullptr;
+    const T* hp = kRec ? state + i * slab : state;
+    T* hc = kRec ? state + (i + 1) * slab : state;
+    T* a_t = kRec ? a_hist + i * slab : nullptr;
     if (t == 0) {
-      state_update<T, kMode, true>(nc, N, dim, A2_t + c0, B_t, C_t, Dv, u_t, dt, du, hp, hc, a_t, s);
+      state_update<T, kMode, true>(nc, N, A2 + c0 * N, B_t, C_t, Dv, u_t, dt, du, hp, hc, a_t, s);
     } else {
-      state_update<T, kMode, false>(nc, N, dim, A2_t + c0, B_t, C_t, Dv, u_t, dt, du, hp, hc, a_t, s);
+      state_update<T, kMode, false>(nc, N, A2 + c0 * N, B_t, C_t, Dv, u_t, dt, du, hp, hc, a_t, s);
     }
     if constexpr (kMode == Mode::kForward) {
       // Gate, vectorised across channels.
@@ -320,38 +359,40 @@ void forward_impl(const SelectiveScanParams<T>& p) {
   const int nt = std::max(1, p.num_threads);
   const int64_t groups = channel_groups(p.batch, p.dim, nt);
   const int64_t items = p.batch * groups;
-  const int64_t max_nc = (p.dim + groups - 1) / groups;
-  const std::vector<T> A2_t = transpose_A(p, kLog2e<T>);
+  const int64_t max_nc = widest_group<T>(groups, p.dim);
+  const int64_t slab = blocked_size<T>(max_nc, p.dstate);
+  const std::vector<T> A2 = blocked_A(p, kLog2e<T>);
 #pragma omp parallel num_threads(nt) if (nt > 1 && items > 1)
   {
-    T* state = thread_scratch<T, ScanScratch>(static_cast<std::size_t>(max_nc * (p.dstate + 3)));
-    T* dt = state + max_nc * p.dstate;
+    T* state = thread_scratch<T, ScanScratch>(static_cast<std::size_t>(slab + 3 * max_nc));
+    T* dt = state + slab;
     T* s = dt + max_nc;
     T* du = s + max_nc;
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t b = it / groups, g = it % groups;
-      const int64_t c0 = group_begin(g, groups, p.dim), c1 = group_begin(g + 1, groups, p.dim);
-      scan_rows<T, Mode::kForward>(p, A2_t.data(), b, c0, c1 - c0, 0, p.seqlen, state, nullptr, dt, s, du);
+      const int64_t c0 = scan_group_begin<T>(g, groups, p.dim), c1 = scan_group_begin<T>(g + 1, groups, p.dim);
+      scan_rows<T, Mode::kForward>(p, A2.data(), b, c0, c1 - c0, 0, p.seqlen, state, nullptr, dt, s, du);
     }
   }
 }
 
-// Inputs of one reverse step (token t) over one channel block of nc channels.
+// Inputs of one reverse step (token t) over one channel block of nc channels; the (state, channel) arrays
+// are lane-blocked over the block.
 template <typename T>
 struct ReverseStep {
-  int64_t nc = 0, dim = 0;
+  int64_t nc = 0, N = 0;
   const T* ds;   // (nc) dL/ds_t
   const T* dt;   // (nc) dt_t
   const T* dtu;  // (nc) dt_t * u_t
-  const T* hc;   // (N, nc) h_t
-  const T* hp;   // (N, nc) h_{t-1}
-  const T* a;    // (N, nc) exp(dt_t A)
-  const T* A;    // A transposed, row n at A + n * dim
+  const T* hc;   // h_t
+  const T* hp;   // h_{t-1}
+  const T* a;    // exp(dt_t A)
+  const T* A;    // A
   const T* B;    // (N) B_t
   const T* C;    // (N) C_t
-  T* carry;      // (N, nc) a_{t+1} * dL/dh_{t+1} on entry, a_t * dL/dh_t on exit
-  T* dA;         // this thread's dA partial, row n at dA + n * dim
+  T* carry;      // a_{t+1} * dL/dh_{t+1} on entry, a_t * dL/dh_t on exit
+  T* dA;         // this thread's dA partial
   T* gB;         // (nc) sum_n dL/dh_n B_n, accumulated
   T* ddt;        // (nc) dL/d dt, accumulated
 };
@@ -365,43 +406,45 @@ constexpr int kStateBlock = simd::kBytes == 64 ? 8 : 4;
 // sum gathers its channels in lanes and adds the lanes pairwise at the end (deterministic).
 template <typename T, int W, bool kFirst>
 inline void reverse_state_block(const ReverseStep<T>& r, int64_t n0, T* sum_B, T* sum_C) {
-  using V = simd::Vec<T>;
-  constexpr int64_t kL = simd::kLanes<T>;
-  const int64_t nc = r.nc, dim = r.dim;
+  using Vec = simd::Vec<T>;
+  constexpr int64_t V = simd::kLanes<T>;
+  const int64_t nc = r.nc, N = r.N;
   // Local copies, so that the compiler keeps them in registers across the stores.
-  const T *hc = r.hc, *hp = r.hp, *a_row = r.a, *A = r.A, *B = r.B, *C = r.C;
+  const T *hc = r.hc, *hp = r.hp, *a_row = r.a, *A = r.A, *B = r.B + n0, *C = r.C + n0;
   T *carry = r.carry, *dA = r.dA;
-  // One (state, channel vector) of the step; Val is V for full vectors and T for the tail.
-  const auto body = [&](auto ds, auto dt, auto dtu, auto& gB, auto& ddt, auto& acc_B, auto& acc_C, int64_t n,
-                        int64_t j) {
+  // One (state n0 + w, channel vector) of the step, at lane-blocked offset s; Val is Vec for full vectors and T
+  // for the tail.
+  const auto body = [&](auto ds, auto dt, auto dtu, auto& gB, auto& ddt, auto& acc_B, auto& acc_C, int w,
+                        int64_t s) {
     using Val = decltype(ds);
-    const int64_t s = n * nc + j, sA = n * dim + j;
-    const Val gh = ds * C[n] + simd::load<Val>(carry + s);  // dL/dh_t
+    const Val gh = ds * C[w] + simd::load<Val>(carry + s);  // dL/dh_t
     acc_C += ds * simd::load<Val>(hc + s);
     acc_B += gh * dtu;
-    gB += gh * B[n];
+    gB += gh * B[w];
     if constexpr (!kFirst) {
       const Val a = simd::load<Val>(a_row + s);
       const Val x = gh * simd::load<Val>(hp + s) * a;  // dL/d(dt A)
-      simd::store(dA + sA, simd::load<Val>(dA + sA) + x * dt);
-      ddt += x * simd::load<Val>(A + sA);
+      simd::store(dA + s, simd::load<Val>(dA + s) + x * dt);
+      ddt += x * simd::load<Val>(A + s);
       simd::store(carry + s, a * gh);
     }
   };
-  V acc_B[W] = {}, acc_C[W] = {};
+  Vec acc_B[W] = {}, acc_C[W] = {};
   int64_t j = 0;
-  for (; j + kL <= nc; j += kL) {
-    const V ds = simd::load<V>(r.ds + j), dt = simd::load<V>(r.dt + j), dtu = simd::load<V>(r.dtu + j);
-    V gB = simd::load<V>(r.gB + j), ddt = simd::load<V>(r.ddt + j);
+  for (; j + V <= nc; j += V) {
+    const Vec ds = simd::load<Vec>(r.ds + j), dt = simd::load<Vec>(r.dt + j), dtu = simd::load<Vec>(r.dtu + j);
+    Vec gB = simd::load<Vec>(r.gB + j), ddt = simd::load<Vec>(r.ddt + j);
+    const int64_t s0 = lane_base<T>(j, N) + n0 * V;
 #pragma GCC unroll 8
-    for (int w = 0; w < W; ++w) body(ds, dt, dtu, gB, ddt, acc_B[w], acc_C[w], n0 + w, j);
+    for (int w = 0; w < W; ++w) body(ds, dt, dtu, gB, ddt, acc_B[w], acc_C[w], w, s0 + w * V);
     simd::store(r.gB + j, gB);
     simd::store(r.ddt + j, ddt);
   }
   T tail_B[W] = {}, tail_C[W] = {};
   for (; j < nc; ++j) {
     T gB = r.gB[j], ddt = r.ddt[j];
-    for (int w = 0; w < W; ++w) body(r.ds[j], r.dt[j], r.dtu[j], gB, ddt, tail_B[w], tail_C[w], n0 + w, j);
+    const int64_t s0 = lane_base<T>(j, N) + n0 * V;
+    for (int w = 0; w < W; ++w) body(r.ds[j], r.dt[j], r.dtu[j], gB, ddt, tail_B[w], tail_C[w], w, s0 + w * V);
     r.gB[j] = gB;
     r.ddt[j] = ddt;
   }
@@ -447,6 +490,7 @@ void reverse_step(const ReverseStep<T>& r, int64_t N, T* dB_t, T* dC_t) {
 // How the backward walks one work item: channel blocks of cb, each in time chunks of tc tokens.
 struct BackwardPlan {
   int64_t cb = 1, tc = 1, chunks = 1;
+  int64_t slab = 0;     // elements of one lane-blocked (N, cb) array
   int64_t scratch = 0;  // elements per thread
 };
 
@@ -459,18 +503,18 @@ BackwardPlan plan_backward(int64_t L, int64_t N, int64_t max_nc, std::size_t ele
   const int64_t per_token = 2 * N + 2;  // h, exp(dt A), dt, s per channel
   const int64_t fixed = 2 * N + 5;      // h_{t0-1}, carry and the row buffers per channel
   const int64_t width = std::max<int64_t>(max_nc, 1), len = std::max<int64_t>(L, 1);
+  const int64_t lanes = static_cast<int64_t>(simd::kBytes / elem_bytes);
   BackwardPlan plan;
   const int64_t cb_whole = hist_budget / (per_token * len + fixed);
   if (cb_whole >= std::min(width, kWideBlock)) {
+    // A block that does not span the whole row holds whole SIMD vectors (cb_whole >= kWideBlock here), so
+    // that every block starts one in the lane-blocked arrays and only the row's last can end in a scalar
+    // tail (d_inner 256 at L 13 had split into 136 + 120 channels, a quarter of the backward's time).
     plan.cb = std::min(cb_whole, width);
-    // A block that does not span the whole row holds whole SIMD vectors, so that only the row's last block
-    // can end in a scalar tail (d_inner 256, L 13: blocks of 136 + 120 channels left 8 scalar channels in
-    // each, a quarter of the backward's time at batch 2048).
-    const int64_t lanes = static_cast<int64_t>(simd::kBytes / elem_bytes);
-    if (plan.cb < width && plan.cb >= lanes) plan.cb -= plan.cb % lanes;
+    if (plan.cb < width) plan.cb -= plan.cb % lanes;
     plan.tc = len;
   } else {
-    plan.cb = std::min(width, kWideBlock);
+    plan.cb = std::min(width, kWideBlock);  // kWideBlock / 2^i >= kNarrowestBlock: whole vectors
     for (;;) {
       plan.tc = std::clamp<int64_t>((hist_budget / plan.cb - fixed) / per_token, 1, len);
       const int64_t chunks = (len + plan.tc - 1) / plan.tc;
@@ -479,40 +523,42 @@ BackwardPlan plan_backward(int64_t L, int64_t N, int64_t max_nc, std::size_t ele
     }
   }
   plan.chunks = (len + plan.tc - 1) / plan.tc;
-  plan.scratch = plan.cb * (per_token * plan.tc + fixed) + (plan.chunks > 1 ? plan.chunks * N * plan.cb : 0);
+  // (2 tc + 2) slabs of history and carry, (tc + 1) slabs of checkpoints when chunked, 2 tc + 4 rows.
+  plan.slab = (plan.cb + lanes - 1) / lanes * lanes * N;
+  plan.scratch = plan.slab * (2 * plan.tc + 2 + (plan.chunks > 1 ? plan.chunks : 0)) + plan.cb * (2 * plan.tc + 4);
   return plan;
 }
 
-// Backward for one work item (batch row b, channels [c0, c1)). dB_row / dC_row: this item's (L, N) target,
-// accumulated over blocks in order. A_t / A2_t: A and A log2(e), transposed (N, dim). part_dA_t (N, dim),
-// part_dD (dim), part_dbias (dim): this thread's
-// partial sums.
+// Backward for one work item (batch row b, channels [c0, c1), c0 at a vector boundary). dB_row / dC_row: this
+// item's (L, N) target, accumulated over blocks in order. A / A2: A and A log2(e), lane-blocked over all
+// channels. part_dA (lane-blocked), part_dD (dim), part_dbias (dim): this thread's partial sums.
 template <typename T>
-void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>& g, const T* A_t, const T* A2_t,
+void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>& g, const T* A, const T* A2,
                    const BackwardPlan& plan, int64_t b, int64_t c0, int64_t c1, T* scratch, T* dB_row, T* dC_row,
-                   T* part_dA_t, T* part_dD, T* part_dbias) {
+                   T* part_dA, T* part_dD, T* part_dbias) {
   const int64_t L = p.seqlen, dim = p.dim, N = p.dstate, cb = plan.cb, tc = plan.tc;
-  // Scratch layout (sized for cb channels and tc tokens).
-  T* h_hist = scratch;                     // (tc + 1, N, cb)
-  T* a_hist = h_hist + (tc + 1) * N * cb;  // (tc, N, cb)
-  T* dt_hist = a_hist + tc * N * cb;       // (tc, cb)
-  T* s_hist = dt_hist + tc * cb;           // (tc, cb)
-  T* carry = s_hist + tc * cb;             // (N, cb): a_{t+1} * dL/dh_{t+1}
-  T* ds = carry + N * cb;                  // (cb) dL/ds
-  T* gB = ds + cb;                         // (cb) sum_n dL/dh_n B_n
-  T* ddt = gB + cb;                        // (cb) dL/d dt
-  T* dtu = ddt + cb;                       // (cb) dt * u; also the recompute's du row
-  T* ckpt = dtu + cb;                      // (chunks, N, cb): slice c holds h_{c tc - 1}; slice 0 unused
+  // Scratch layout, sized for cb channels and tc tokens; a slab is one lane-blocked (N, channels) array, of
+  // plan.slab elements here and of blocked_size(nc, N) as a block of nc channels indexes it.
+  T* h_hist = scratch;                         // tc + 1 slabs
+  T* a_hist = h_hist + (tc + 1) * plan.slab;   // tc slabs
+  T* carry = a_hist + tc * plan.slab;          // 1 slab: a_{t+1} * dL/dh_{t+1}
+  T* ckpt = carry + plan.slab;                 // chunks slabs: slab c holds h_{c tc - 1}; slab 0 unused
+  T* dt_hist = ckpt + (plan.chunks > 1 ? plan.chunks * plan.slab : 0);  // (tc, cb)
+  T* s_hist = dt_hist + tc * cb;               // (tc, cb)
+  T* ds = s_hist + tc * cb;                    // (cb) dL/ds
+  T* gB = ds + cb;                             // (cb) sum_n dL/dh_n B_n
+  T* ddt = gB + cb;                            // (cb) dL/d dt
+  T* dtu = ddt + cb;                           // (cb) dt * u; also the recompute's du row
 
   std::fill(dB_row, dB_row + L * N, T(0));
   std::fill(dC_row, dC_row + L * N, T(0));
   for (int64_t k0 = c0; k0 < c1; k0 += cb) {
     const int64_t nc = std::min(cb, c1 - k0);
-    const int64_t slab = N * nc;
+    const int64_t slab = blocked_size<T>(nc, N);
     // Checkpoints at the chunk starts.
     for (int64_t c = 1; c < plan.chunks; ++c) {
       if (c > 1) std::copy(ckpt + (c - 1) * slab, ckpt + c * slab, ckpt + c * slab);
-      scan_rows<T, Mode::kAdvance>(p, A2_t, b, k0, nc, (c - 1) * tc, c * tc, ckpt + c * slab, nullptr, dt_hist, s_hist,
+      scan_rows<T, Mode::kAdvance>(p, A2, b, k0, nc, (c - 1) * tc, c * tc, ckpt + c * slab, nullptr, dt_hist, s_hist,
                                    dtu);
     }
     const T* bias = p.delta_bias ? p.delta_bias + k0 : nullptr;
@@ -520,7 +566,7 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
     for (int64_t c = plan.chunks - 1; c >= 0; --c) {
       const int64_t t0 = c * tc, t1 = std::min(L, t0 + tc);
       if (c > 0) std::copy(ckpt + c * slab, ckpt + (c + 1) * slab, h_hist);
-      scan_rows<T, Mode::kRecord>(p, A2_t, b, k0, nc, t0, t1, h_hist, a_hist, dt_hist, s_hist, dtu);
+      scan_rows<T, Mode::kRecord>(p, A2, b, k0, nc, t0, t1, h_hist, a_hist, dt_hist, s_hist, dtu);
       if (c == plan.chunks - 1) std::fill(carry, carry + slab, T(0));
       for (int64_t t = t1 - 1; t >= t0; --t) {
         const int64_t i = t - t0;
@@ -553,18 +599,18 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
         const T* B_t = p.B + b * p.B_batch_stride + t * p.B_l_stride;
         const T* C_t = p.C + b * p.C_batch_stride + t * p.C_l_stride;
         const ReverseStep<T> step{nc,
-                                  dim,
+                                  N,
                                   ds,
                                   dt,
                                   dtu,
                                   h_hist + (i + 1) * slab,
                                   h_hist + i * slab,
                                   a_hist + i * slab,
-                                  A_t + k0,
+                                  A + k0 * N,
                                   B_t,
                                   C_t,
                                   carry,
-                                  part_dA_t + k0,
+                                  part_dA + k0 * N,
                                   gB,
                                   ddt};
         if (t == 0) {
@@ -611,13 +657,14 @@ void backward_impl(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
   const int64_t L = p.seqlen, dim = p.dim, N = p.dstate;
   const int64_t groups = channel_groups(p.batch, dim, nt);
   const int64_t items = p.batch * groups;
-  const int64_t max_nc = (dim + groups - 1) / groups;
+  const int64_t max_nc = widest_group<T>(groups, dim);
   const BackwardPlan plan = plan_backward(L, N, max_nc, sizeof(T));
-  const std::vector<T> A_t = transpose_A(p, T(1)), A2_t = transpose_A(p, kLog2e<T>);
+  const std::vector<T> A = blocked_A(p, T(1)), A2 = blocked_A(p, kLog2e<T>);
 
-  // Per-thread partials of the reductions over batch and time: dA as (N, dim), dD, d delta_bias; summed in
+  // Per-thread partials of the reductions over batch and time: dA (lane-blocked), dD, d delta_bias; summed in
   // thread order at the end.
-  const int64_t part_stride = N * dim + 2 * dim;
+  const int64_t dA_size = blocked_size<T>(dim, N);
+  const int64_t part_stride = dA_size + 2 * dim;
   std::vector<T> partials(static_cast<std::size_t>(nt * part_stride), T(0));
   // With several channel groups per row, each group writes its own (batch, L, N) slice of dB / dC.
   std::vector<T> group_dBC;
@@ -630,7 +677,7 @@ void backward_impl(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t b = it / groups, gi = it % groups;
-      const int64_t c0 = group_begin(gi, groups, dim), c1 = group_begin(gi + 1, groups, dim);
+      const int64_t c0 = scan_group_begin<T>(gi, groups, dim), c1 = scan_group_begin<T>(gi + 1, groups, dim);
       T* dB_row;
       T* dC_row;
       if (groups > 1) {
@@ -640,8 +687,8 @@ void backward_impl(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
         dB_row = g.dB + b * L * N;
         dC_row = g.dC + b * L * N;
       }
-      backward_item<T>(p, g, A_t.data(), A2_t.data(), plan, b, c0, c1, scratch, dB_row, dC_row, part, part + N * dim,
-                       part + N * dim + dim);
+      backward_item<T>(p, g, A.data(), A2.data(), plan, b, c0, c1, scratch, dB_row, dC_row, part, part + dA_size,
+                       part + dA_size + dim);
     }
   }
 
@@ -659,15 +706,16 @@ void backward_impl(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
   }
   // Thread partials, always in thread order so a fixed thread count gives bit-identical results.
   for (int64_t d = 0; d < dim; ++d) {
+    const int64_t base = lane_base<T>(d, N);
     for (int64_t n = 0; n < N; ++n) {
       T acc = 0;
-      for (int th = 0; th < nt; ++th) acc += partials[th * part_stride + n * dim + d];
+      for (int th = 0; th < nt; ++th) acc += partials[th * part_stride + base + n * simd::kLanes<T>];
       g.dA[d * N + n] = acc;
     }
     T acc_d = 0, acc_b = 0;
     for (int th = 0; th < nt; ++th) {
-      acc_d += partials[th * part_stride + N * dim + d];
-      acc_b += partials[th * part_stride + N * dim + dim + d];
+      acc_d += partials[th * part_stride + dA_size + d];
+      acc_b += partials[th * part_stride + dA_size + dim + d];
     }
     if (g.dD) g.dD[d] = acc_d;
     if (g.ddelta_bias) g.ddelta_bias[d] = acc_b;
