@@ -142,8 +142,8 @@ void expect_match(const Result& got, const Result& want, const std::vector<std::
 // Channel counts cover whole SIMD vectors, vectors plus a scalar tail and the tail alone; state sizes cover
 // the backward's register blocks of 8, 4, 2 and 1 states (15 = 8 + 4 + 2 + 1).
 const std::vector<Shape> kShapes = {
-    {3, 7, 5, 16}, {3, 1, 5, 1}, {3, 7, 5, 1}, {2, 37, 5, 16}, {1, 13, 8, 4}, {4, 1, 3, 16}, {2, 13, 32, 16},
-    {2, 9, 21, 15},
+    {3, 7, 5, 16}, {3, 1, 5, 1},  {3, 7, 5, 1},    {2, 37, 5, 16},
+    {1, 13, 8, 4}, {4, 1, 3, 16}, {2, 13, 32, 16}, {2, 9, 21, 15},
 };
 
 TEST(SelectiveScan, MatchesReferenceFloat64AllOptions) {
@@ -167,8 +167,8 @@ TEST(SelectiveScan, MatchesReferenceWithSeveralThreadsAndChannelGroups) {
     at::set_num_threads(threads);
     // Groups start at SIMD vector boundaries: with 5-7 channels all but the last are empty; 37 and 29 give
     // several groups of whole vectors and one with a tail.
-    for (const Shape& s : {Shape{1, 9, 7, 16}, Shape{3, 5, 6, 3}, Shape{5, 11, 5, 16}, Shape{1, 9, 37, 16},
-                           Shape{2, 7, 29, 5}}) {
+    for (const Shape& s :
+         {Shape{1, 9, 7, 16}, Shape{3, 5, 6, 3}, Shape{5, 11, 5, 16}, Shape{1, 9, 37, 16}, Shape{2, 7, 29, 5}}) {
       const Options o{true, true, true, true, true};
       SCOPED_TRACE(describe(s, o) + " threads " + std::to_string(threads));
       const Inputs in = make_inputs(s, o);
@@ -183,7 +183,7 @@ TEST(SelectiveScan, LongSequencesAndWideRowsUseBlocksAndTimeChunks) {
   // The backward keeps a bounded state history (256 KB per thread): wide rows are split into channel blocks,
   // long sequences into time chunks restarted from checkpoints. In float64 on one thread: {2, 13, 150, 16}
   // runs blocks of 128 + 22 channels in 3 chunks each; {2, 5, 200, 16} blocks of 152 + 48 (whole vectors) in
-// one chunk;
+  // one chunk;
   // {2, 300, 40, 16} one block in 14 chunks; {1, 300, 40, 5} one block in 5 chunks, with an odd state size.
   torch::manual_seed(2);
   const std::vector<std::pair<Shape, bool>> cases = {{{2, 13, 150, 16}, true},
@@ -202,8 +202,8 @@ TEST(SelectiveScan, LongSequencesAndWideRowsUseBlocksAndTimeChunks) {
 
 TEST(SelectiveScan, Float32MatchesFloat64Reference) {
   torch::manual_seed(3);
-  for (const Shape& s : {Shape{3, 13, 32, 16}, Shape{2, 37, 5, 16}, Shape{3, 7, 5, 1}, Shape{2, 9, 37, 15},
-                         Shape{2, 6, 48, 12}}) {
+  for (const Shape& s :
+       {Shape{3, 13, 32, 16}, Shape{2, 37, 5, 16}, Shape{3, 7, 5, 1}, Shape{2, 9, 37, 15}, Shape{2, 6, 48, 12}}) {
     for (bool strided : {false, true}) {
       const Options o{true, true, true, true, strided};
       SCOPED_TRACE(describe(s, o));

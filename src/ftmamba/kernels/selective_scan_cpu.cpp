@@ -1,8 +1,9 @@
 // defines: the fused CPU selective-scan kernels of selective_scan_cpu.h: OpenMP over (batch x channel group)
-// work items, SIMD across channels (any state size), plus the vectorisable float exp / log1p they rely on.
-// SIMD vectors run across channels, the unit-stride axis of u, delta, z and y, with the state held as
-// (N, channels). Vectorising over N instead needs a horizontal sum per (token, channel) for <C_t, h_t>; at the
-// tabular shape that forward took 12.4 ms against 3.7 ms this way.
+// work items, SIMD across channels (any state size), plus the vectorisable float exp / exp2 / log1p they rely on.
+// SIMD vectors run across channels, the unit-stride axis of u, delta, z and y, with the state held
+// lane-blocked (see lane_base: per vector of channels, its N state vectors back to back). Vectorising over
+// N instead needs a horizontal sum per (token, channel) for <C_t, h_t>; at the tabular shape that forward
+// took 12.4 ms against 3.7 ms this way.
 #include "ftmamba/kernels/selective_scan_cpu.h"
 
 #include <omp.h>
@@ -10,15 +11,15 @@
 #include <immintrin.h>
 #endif
 
-#include "ftmamba/kernels/cpu_simd.h"
-#include "ftmamba/kernels/cpu_work_split.h"
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstddef>
 #include <type_traits>
 #include <vector>
+
+#include "ftmamba/kernels/cpu_simd.h"
+#include "ftmamba/kernels/cpu_work_split.h"
 
 namespace ftmamba::kernels {
 namespace {
@@ -177,7 +178,6 @@ inline T sigmoid_t(T x) {
   return T(1) / (T(1) + exp_t(-x));
 }
 
-
 // Bytes of per-thread state history the backward keeps for one channel block and time chunk; sized so two
 // threads on one core still keep theirs in its L2.
 constexpr std::size_t kHistoryBytes = 256 * 1024;
@@ -245,7 +245,8 @@ inline int64_t scan_group_begin(int64_t g, int64_t groups, int64_t dim) {
 template <typename T>
 int64_t widest_group(int64_t groups, int64_t dim) {
   int64_t w = 0;
-  for (int64_t g = 0; g < groups; ++g) w = std::max(w, scan_group_begin<T>(g + 1, groups, dim) - scan_group_begin<T>(g, groups, dim));
+  for (int64_t g = 0; g < groups; ++g)
+    w = std::max(w, scan_group_begin<T>(g + 1, groups, dim) - scan_group_begin<T>(g, groups, dim));
   return w;
 }
 
@@ -414,8 +415,7 @@ inline void reverse_state_block(const ReverseStep<T>& r, int64_t n0, T* sum_B, T
   T *carry = r.carry, *dA = r.dA;
   // One (state n0 + w, channel vector) of the step, at lane-blocked offset s; Val is Vec for full vectors and T
   // for the tail.
-  const auto body = [&](auto ds, auto dt, auto dtu, auto& gB, auto& ddt, auto& acc_B, auto& acc_C, int w,
-                        int64_t s) {
+  const auto body = [&](auto ds, auto dt, auto dtu, auto& gB, auto& ddt, auto& acc_B, auto& acc_C, int w, int64_t s) {
     using Val = decltype(ds);
     const Val gh = ds * C[w] + simd::load<Val>(carry + s);  // dL/dh_t
     acc_C += ds * simd::load<Val>(hc + s);
@@ -539,16 +539,16 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
   const int64_t L = p.seqlen, dim = p.dim, N = p.dstate, cb = plan.cb, tc = plan.tc;
   // Scratch layout, sized for cb channels and tc tokens; a slab is one lane-blocked (N, channels) array, of
   // plan.slab elements here and of blocked_size(nc, N) as a block of nc channels indexes it.
-  T* h_hist = scratch;                         // tc + 1 slabs
-  T* a_hist = h_hist + (tc + 1) * plan.slab;   // tc slabs
-  T* carry = a_hist + tc * plan.slab;          // 1 slab: a_{t+1} * dL/dh_{t+1}
-  T* ckpt = carry + plan.slab;                 // chunks slabs: slab c holds h_{c tc - 1}; slab 0 unused
+  T* h_hist = scratch;                        // tc + 1 slabs
+  T* a_hist = h_hist + (tc + 1) * plan.slab;  // tc slabs
+  T* carry = a_hist + tc * plan.slab;         // 1 slab: a_{t+1} * dL/dh_{t+1}
+  T* ckpt = carry + plan.slab;                // chunks slabs: slab c holds h_{c tc - 1}; slab 0 unused
   T* dt_hist = ckpt + (plan.chunks > 1 ? plan.chunks * plan.slab : 0);  // (tc, cb)
-  T* s_hist = dt_hist + tc * cb;               // (tc, cb)
-  T* ds = s_hist + tc * cb;                    // (cb) dL/ds
-  T* gB = ds + cb;                             // (cb) sum_n dL/dh_n B_n
-  T* ddt = gB + cb;                            // (cb) dL/d dt
-  T* dtu = ddt + cb;                           // (cb) dt * u; also the recompute's du row
+  T* s_hist = dt_hist + tc * cb;                                        // (tc, cb)
+  T* ds = s_hist + tc * cb;                                             // (cb) dL/ds
+  T* gB = ds + cb;                                                      // (cb) sum_n dL/dh_n B_n
+  T* ddt = gB + cb;                                                     // (cb) dL/d dt
+  T* dtu = ddt + cb;                                                    // (cb) dt * u; also the recompute's du row
 
   std::fill(dB_row, dB_row + L * N, T(0));
   std::fill(dC_row, dC_row + L * N, T(0));
