@@ -81,6 +81,16 @@ inline V max(V a, V b) {
   return a > b ? a : b;
 }
 
+// Runs f(Vec<T>{}, j) for each full vector of channels [j, j + kLanes) in [0, n), then f(T{}, j) for each
+// remaining j. f takes its first argument only for its type (auto), to choose its loads and stores, so one
+// body serves the vectors and the scalar tail.
+template <typename T, typename F>
+inline void for_each_chunk(int64_t n, F&& f) {
+  int64_t j = 0;
+  for (; j + kLanes<T> <= n; j += kLanes<T>) f(Vec<T>{}, j);
+  for (; j < n; ++j) f(T{}, j);
+}
+
 namespace detail {
 template <typename V, std::size_t... I>
 inline auto low_half(V v, std::index_sequence<I...>) {

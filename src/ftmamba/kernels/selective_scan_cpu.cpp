@@ -150,12 +150,13 @@ inline V exp_t(V x) {
   }
 }
 
-// log1p(y) for y in [0, 1]: log(1+y) = 2 atanh(s), s = y / (2 + y) in [0, 1/3]; the odd series to s^15
-// leaves a truncation below 2e-9 and keeps full relative accuracy as y -> 0.
-inline float log1p_unit_f(float y) {
-  const float s = y / (2.0f + y);
-  const float s2 = s * s;
-  float q = 1.0f / 15.0f;
+// log1p(y) for y in [0, 1] on a float or simd::Vec<float>: log(1+y) = 2 atanh(s), s = y / (2 + y) in
+// [0, 1/3]; the odd series to s^15 leaves a truncation below 2e-9 and keeps full relative accuracy as y -> 0.
+template <typename V>
+inline V log1p_unit_v(V y) {
+  const V s = y / (2.0f + y);
+  const V s2 = s * s;
+  V q = simd::splat<V>(1.0f / 15.0f);
   q = q * s2 + 1.0f / 13.0f;
   q = q * s2 + 1.0f / 11.0f;
   q = q * s2 + 1.0f / 9.0f;
@@ -166,16 +167,26 @@ inline float log1p_unit_f(float y) {
   return 2.0f * s * q;
 }
 
-// softplus with PyTorch's threshold (x > 20 passes through), as mamba_ssm does.
-inline float softplus_t(float x) {
-  const float sp = std::max(x, 0.0f) + log1p_unit_f(exp_v(-std::abs(x)));
-  return x > 20.0f ? x : sp;
+// softplus with PyTorch's threshold (x > 20 passes through), as mamba_ssm does, on a float or double, scalar or
+// simd::Vec (double: the library's log1p and exp, lane by lane; the reference type). The row loops call these
+// on explicit vectors (simd::for_each_chunk): GCC 12 does not vectorise them itself for targets without
+// AVX-512 masks ("control flow in loop" after exp_v's clamp).
+template <typename V>
+inline V softplus_t(V x) {
+  if constexpr (std::is_same_v<simd::lane_t<V>, float>) {
+    const V sp = simd::max(x, simd::splat<V>(0.0f)) + log1p_unit_v(exp_v(-simd::max(x, -x)));
+    return x > simd::splat<V>(20.0f) ? x : sp;
+  } else if constexpr (std::is_same_v<V, double>) {
+    return x > 20.0 ? x : std::log1p(std::exp(x));
+  } else {
+    for (int64_t l = 0; l < simd::kLanes<double>; ++l) x[l] = x[l] > 20.0 ? x[l] : std::log1p(std::exp(x[l]));
+    return x;
+  }
 }
-inline double softplus_t(double x) { return x > 20.0 ? x : std::log1p(std::exp(x)); }
 
-template <typename T>
-inline T sigmoid_t(T x) {
-  return T(1) / (T(1) + exp_t(-x));
+template <typename V>
+inline V sigmoid_t(V x) {
+  return 1.0f / (1.0f + exp_t(-x));
 }
 
 // Bytes of per-thread state history the backward keeps for one channel block and time chunk; sized so two
@@ -190,22 +201,29 @@ constexpr std::size_t kCheckpointBytes = 2 * 1024 * 1024;
 constexpr int64_t kWideBlock = 128;
 constexpr int64_t kNarrowestBlock = 16;
 
-// d softplus(x) / dx applied to grad, with PyTorch's threshold.
-template <typename T>
-inline T softplus_grad(T x, T grad) {
-  return x > T(20) ? grad : grad * sigmoid_t(x);
+// d softplus(x) / dx applied to grad, with PyTorch's threshold (both sides computed, then selected, so
+// that vectors need no branch).
+template <typename V>
+inline V softplus_grad(V x, V grad) {
+  const V g = grad * sigmoid_t(x);
+  return x > simd::splat<V>(20.0f) ? grad : g;
 }
 
 // dt for one token row of nc channels, vectorised across channels. (Optional inputs are branched on outside
 // the loops: conditional loads inside them keep GCC from vectorising.)
 template <typename T>
 inline void step_sizes(const T* delta, const T* bias, bool softplus, int64_t nc, T* dt) {
+  using simd::load;
   if (softplus && bias) {
-#pragma omp simd
-    for (int64_t j = 0; j < nc; ++j) dt[j] = softplus_t(delta[j] + bias[j]);
+    simd::for_each_chunk<T>(nc, [&](auto v, int64_t j) {
+      using Val = decltype(v);
+      simd::store(dt + j, softplus_t(load<Val>(delta + j) + load<Val>(bias + j)));
+    });
   } else if (softplus) {
-#pragma omp simd
-    for (int64_t j = 0; j < nc; ++j) dt[j] = softplus_t(delta[j]);
+    simd::for_each_chunk<T>(nc, [&](auto v, int64_t j) {
+      using Val = decltype(v);
+      simd::store(dt + j, softplus_t(load<Val>(delta + j)));
+    });
   } else if (bias) {
 #pragma omp simd
     for (int64_t j = 0; j < nc; ++j) dt[j] = delta[j] + bias[j];
@@ -346,8 +364,11 @@ void scan_rows(const SelectiveScanParams<T>& p, const T* A2, int64_t b, int64_t 
       T* y = p.out + (b * L + t) * dim + c0;
       if (p.z) {
         const T* z_t = p.z + b * p.z_batch_stride + t * p.z_l_stride + c0;
-#pragma omp simd
-        for (int64_t j = 0; j < nc; ++j) y[j] = s[j] * z_t[j] * sigmoid_t(z_t[j]);
+        simd::for_each_chunk<T>(nc, [&](auto v, int64_t j) {
+          using Val = decltype(v);
+          const Val z = simd::load<Val>(z_t + j);
+          simd::store(y + j, simd::load<Val>(s + j) * z * sigmoid_t(z));
+        });
       } else {
         std::copy(s, s + nc, y);
       }
@@ -579,12 +600,13 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
         if (p.z) {
           const T* z_t = p.z + b * p.z_batch_stride + t * p.z_l_stride + k0;
           T* dz = g.dz + row;
-#pragma omp simd
-          for (int64_t j = 0; j < nc; ++j) {
-            const T sg = sigmoid_t(z_t[j]);
-            ds[j] = dy[j] * z_t[j] * sg;
-            dz[j] = dy[j] * s[j] * sg * (T(1) + z_t[j] * (T(1) - sg));
-          }
+          simd::for_each_chunk<T>(nc, [&](auto v, int64_t j) {
+            using Val = decltype(v);
+            const Val z = simd::load<Val>(z_t + j), d = simd::load<Val>(dy + j);
+            const Val sg = sigmoid_t(z);
+            simd::store(ds + j, d * z * sg);
+            simd::store(dz + j, d * simd::load<Val>(s + j) * sg * (T(1) + z * (T(1) - sg)));
+          });
         } else {
           std::copy(dy, dy + nc, ds);
         }
@@ -633,12 +655,17 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
 #pragma omp simd
         for (int64_t j = 0; j < nc; ++j) ddt[j] += u_t[j] * gB[j];
         if (p.delta_softplus) {
+          using simd::load;
           if (bias) {
-#pragma omp simd
-            for (int64_t j = 0; j < nc; ++j) dd[j] = softplus_grad(delta_t[j] + bias[j], ddt[j]);
+            simd::for_each_chunk<T>(nc, [&](auto v, int64_t j) {
+              using Val = decltype(v);
+              simd::store(dd + j, softplus_grad(load<Val>(delta_t + j) + load<Val>(bias + j), load<Val>(ddt + j)));
+            });
           } else {
-#pragma omp simd
-            for (int64_t j = 0; j < nc; ++j) dd[j] = softplus_grad(delta_t[j], ddt[j]);
+            simd::for_each_chunk<T>(nc, [&](auto v, int64_t j) {
+              using Val = decltype(v);
+              simd::store(dd + j, softplus_grad(load<Val>(delta_t + j), load<Val>(ddt + j)));
+            });
           }
         } else {
           std::copy(ddt, ddt + nc, dd);
