@@ -4,47 +4,22 @@
 
 #include <omp.h>
 
-#include "ftmamba/kernels/cpu_work_split.h"
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstddef>
 #include <vector>
 
+#include "ftmamba/kernels/cpu_math.h"
+#include "ftmamba/kernels/cpu_simd.h"
+#include "ftmamba/kernels/cpu_work_split.h"
+
 namespace ftmamba::kernels {
 namespace {
 
 struct ConvScratch;  // tags this kernel's per-thread scratch buffer
 
-// Inlinable float exp for the SiLU (glibc's expf would be a scalar call per element): Cody-Waite reduction
-// and a degree-7 Taylor polynomial, relative error ~1e-7; 0 below -87.6, +inf above 88.37, NaN propagates.
-inline float exp_f(float x) {
-  constexpr float kLo = -87.6f, kHi = 88.37f;
-  const float xc = std::min(std::max(x, kLo), kHi);
-  constexpr float kShift = 12582912.0f;  // 1.5 * 2^23: rounds to an integer kept in the low mantissa bits
-  const float shifted = xc * 1.44269504088896341f + kShift;
-  const std::int32_t k = std::bit_cast<std::int32_t>(shifted) - 0x4B400000;
-  const float kf = shifted - kShift;
-  float r = xc - kf * 0.693359375f;
-  r = r + kf * 2.12194440e-4f;
-  float poly = 1.0f / 5040.0f;
-  poly = poly * r + 1.0f / 720.0f;
-  poly = poly * r + 1.0f / 120.0f;
-  poly = poly * r + 1.0f / 24.0f;
-  poly = poly * r + 1.0f / 6.0f;
-  poly = poly * r + 0.5f;
-  poly = poly * r + 1.0f;
-  poly = poly * r + 1.0f;
-  float e = poly * std::bit_cast<float>((k + 127) << 23);
-  e = x < kLo ? 0.0f : e;
-  e = x > kHi ? HUGE_VALF : e;
-  return e;
-}
-
-inline float sigmoid_t(float x) { return 1.0f / (1.0f + exp_f(-x)); }
-inline double sigmoid_t(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-
+using vmath::sigmoid_t;
 
 // Pre-activation for one token row: pre[j] = bias + sum_k w_t[k, c0 + j] x[t - (W-1) + k, c0 + j].
 // w_t is the (width, channels) transpose of the weight, so every tap is a contiguous channel row.
@@ -89,8 +64,11 @@ void forward_impl(const CausalConv1dParams<T>& p) {
       T* o = p.out + (b * L + t) * C + c0;
       conv_row(p, w_t.data(), b, t, c0, nc, o);
       if (p.silu) {
-#pragma omp simd
-        for (int64_t j = 0; j < nc; ++j) o[j] = o[j] * sigmoid_t(o[j]);
+        simd::for_each_chunk<T>(nc, [&](auto v, int64_t j) {
+          using Val = decltype(v);
+          const Val x = simd::load<Val>(o + j);
+          simd::store(o + j, x * sigmoid_t(x));
+        });
       }
     }
   }
@@ -122,11 +100,12 @@ void backward_impl(const CausalConv1dParams<T>& p, const CausalConv1dGrads<T>& g
         // dpre overwrites the recomputed pre-activation in place.
         conv_row(p, w_t.data(), b, t, c0, nc, pre);
         if (p.silu) {
-#pragma omp simd
-          for (int64_t j = 0; j < nc; ++j) {
-            const T sg = sigmoid_t(pre[j]);
-            pre[j] = dy[j] * sg * (T(1) + pre[j] * (T(1) - sg));
-          }
+          simd::for_each_chunk<T>(nc, [&](auto v, int64_t j) {
+            using Val = decltype(v);
+            const Val x = simd::load<Val>(pre + j);
+            const Val sg = sigmoid_t(x);
+            simd::store(pre + j, simd::load<Val>(dy + j) * sg * (T(1) + x * (T(1) - sg)));
+          });
         } else {
           std::copy(dy, dy + nc, pre);
         }
