@@ -369,7 +369,7 @@ inline void reverse_state_block(const ReverseStep<T>& r, int64_t n0, T* sum_B, T
     acc_B += gh * dtu;
     gB += gh * B[w];
     if constexpr (!kFirst) {
-      const Val carry_t = a * gh;  // a_t dL/dh_t, also a factor of x
+      const Val carry_t = a * gh;      // a_t dL/dh_t, also a factor of x
       const Val x = carry_t * h_prev;  // dL/d(dt A)
       simd::store(dA + s, simd::load<Val>(dA + s) + x * dt);
       ddt += x * simd::load<Val>(A + s);
@@ -552,20 +552,9 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
         }
         const T* B_t = p.B + b * p.B_batch_stride + t * p.B_l_stride;
         const T* C_t = p.C + b * p.C_batch_stride + t * p.C_l_stride;
-        const ReverseStep<T> step{nc,
-                                  N,
-                                  ds,
-                                  dt,
-                                  dtu,
-                                  h_hist + i * slab,
-                                  a_hist + i * slab,
-                                  A + k0 * N,
-                                  B_t,
-                                  C_t,
-                                  carry,
-                                  part_dA + k0 * N,
-                                  gB,
-                                  ddt};
+        const ReverseStep<T> step{
+            nc, N,  ds, dt, dtu, h_hist + i * slab, a_hist + i * slab, A + k0 * N, B_t, C_t, carry, part_dA + k0 * N,
+            gB, ddt};
         if (t == 0) {
           reverse_step<T, true>(step, N, dB_row + t * N, dC_row + t * N);
         } else {
