@@ -16,8 +16,8 @@
 #include <vector>
 
 #ifdef FTMAMBA_WITH_CUDA
-#include "ftmamba/nn/causal_conv1d_cuda.h"
-#include "ftmamba/nn/selective_scan_cuda.h"
+#include "ftmamba/ops/causal_conv1d_cuda.h"
+#include "ftmamba/ops/selective_scan_cuda.h"
 #endif
 
 #ifdef FTMAMBA_WITH_CUDA
@@ -66,8 +66,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_cuda_kernels: no CUDA device visible\n");
     return 2;
   }
-  namespace cs = ftmamba::nn::cuda_scan;
-  namespace cc = ftmamba::nn::cuda_conv;
+  namespace cs = ftmamba::ops::cuda_scan;
+  namespace cc = ftmamba::ops::cuda_conv;
   torch::NoGradGuard no_grad;
   const auto cuda = torch::TensorOptions().device(torch::kCUDA);
 

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "ftmamba/core/cpu_time.h"
-#include "ftmamba/nn/causal_conv1d.h"
-#include "ftmamba/nn/selective_scan.h"
+#include "ftmamba/ops/causal_conv1d.h"
+#include "ftmamba/ops/selective_scan.h"
 
 namespace {
 
@@ -167,11 +167,11 @@ int main(int argc, char** argv) {
     const bool tab = std::string(s.name) == "tabular";
     const bool kern = impl != "reference", ref = impl != "kernel";
     const bool scan = op != "conv", conv = op != "scan";
-    if (scan && kern) bench_scan(s, "kernel", ftmamba::nn::selective_scan, 50, 2.0, malloc_mode.c_str());
+    if (scan && kern) bench_scan(s, "kernel", ftmamba::ops::selective_scan, 50, 2.0, malloc_mode.c_str());
     if (scan && ref)
-      bench_scan(s, "reference", ftmamba::nn::selective_scan_ref, tab ? 10 : 5, 3.0, malloc_mode.c_str());
-    if (conv && kern) bench_conv(s, "kernel", ftmamba::nn::causal_conv1d, 50, 1.0, malloc_mode.c_str());
-    if (conv && ref) bench_conv(s, "reference", ftmamba::nn::causal_conv1d_ref, 20, 1.0, malloc_mode.c_str());
+      bench_scan(s, "reference", ftmamba::ops::selective_scan_ref, tab ? 10 : 5, 3.0, malloc_mode.c_str());
+    if (conv && kern) bench_conv(s, "kernel", ftmamba::ops::causal_conv1d, 50, 1.0, malloc_mode.c_str());
+    if (conv && ref) bench_conv(s, "reference", ftmamba::ops::causal_conv1d_ref, 20, 1.0, malloc_mode.c_str());
   }
   return 0;
 }

@@ -12,8 +12,9 @@
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/memory.h"
 #include "ftmamba/core/threads.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
 #include "ftmamba/train/trainer.h"
+#include "ftmamba/run/config.h"
 
 int main(int argc, char** argv) {
   std::string data_dir, model = "ft-mamba", device_spec = "auto", precision = "fp32";
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
   if (keep_resident) ftmamba::keep_memory_resident();
   ftmamba::set_cpu_threads(static_cast<int>(threads));
   torch::manual_seed(0);
-  ftmamba::train::RunConfig cfg;
+  ftmamba::run::RunConfig cfg;
   cfg.model.type = model;
   cfg.model.d_token = d;
   cfg.model.embed_dim = d;
@@ -54,9 +55,9 @@ int main(int argc, char** argv) {
   cfg.train.batch_size = batch;
   cfg.train.cuda_graph = cuda_graph;
   cfg.train.precision = precision;
-  auto data = ftmamba::train::prepare_data(data_dir, cfg);
+  auto data = ftmamba::run::prepare_data(data_dir, cfg);
   const torch::Device device = ftmamba::choose_device(device_spec);
-  auto net = ftmamba::train::build_model(cfg, data.user_encoding, data.item_encoding);
+  auto net = ftmamba::run::build_model(cfg, data.user_encoding, data.item_encoding);
   net->to(device);
   const auto sync = [&] {
     if (device.is_cuda()) torch::cuda::synchronize();
@@ -101,7 +102,7 @@ int main(int argc, char** argv) {
                               {"precision", precision},
                               {"cuda_graph", runner.graph_captured()},
                               {"malloc", keep_resident ? "resident" : "default"},
-                              {"params", ftmamba::train::count_parameters(*net)},
+                              {"params", ftmamba::run::count_parameters(*net)},
                               {"train_samples_per_sec", std::round(train_sps * 10) / 10},
                               {"train_samples_per_cpu_sec", std::round(train_cpu_sps * 10) / 10},
                               {"encode_samples_per_sec", std::round(enc_sps * 10) / 10}};

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ftmamba/nn/causal_conv1d.h"
+#include "ftmamba/ops/causal_conv1d.h"
 
 namespace {
 
@@ -92,8 +92,8 @@ TEST(CausalConv1d, MatchesReferenceFloat64) {
         SCOPED_TRACE(describe(c));
         const Inputs in = make_inputs(c);
         const Tensor dy = torch::randn({c.batch, c.L, c.channels}, torch::kFloat64);
-        expect_match(run(ftmamba::nn::causal_conv1d, in, c.silu, dy),
-                     run(ftmamba::nn::causal_conv1d_ref, in, c.silu, dy), 1e-10);
+        expect_match(run(ftmamba::ops::causal_conv1d, in, c.silu, dy),
+                     run(ftmamba::ops::causal_conv1d_ref, in, c.silu, dy), 1e-10);
       }
     }
   }
@@ -108,7 +108,7 @@ TEST(CausalConv1d, MatchesReferenceWithSeveralThreads) {
       SCOPED_TRACE(describe(c) + " threads " + std::to_string(threads));
       const Inputs in = make_inputs(c);
       const Tensor dy = torch::randn({c.batch, c.L, c.channels}, torch::kFloat64);
-      expect_match(run(ftmamba::nn::causal_conv1d, in, c.silu, dy), run(ftmamba::nn::causal_conv1d_ref, in, c.silu, dy),
+      expect_match(run(ftmamba::ops::causal_conv1d, in, c.silu, dy), run(ftmamba::ops::causal_conv1d_ref, in, c.silu, dy),
                    1e-10);
     }
   }
@@ -130,9 +130,9 @@ TEST(CausalConv1d, Float32MatchesFloat64Reference) {
       in64.x.mul_(6.0);
     }
     const Tensor dy = torch::randn({c.batch, c.L, c.channels}, torch::kFloat64);
-    const Result got = run(ftmamba::nn::causal_conv1d, in32, c.silu, dy);
+    const Result got = run(ftmamba::ops::causal_conv1d, in32, c.silu, dy);
     EXPECT_EQ(got.y.scalar_type(), torch::kFloat32);
-    expect_match(got, run(ftmamba::nn::causal_conv1d_ref, in64, c.silu, dy), 1e-4);
+    expect_match(got, run(ftmamba::ops::causal_conv1d_ref, in64, c.silu, dy), 1e-4);
   }
 }
 
@@ -142,8 +142,8 @@ TEST(CausalConv1d, AcceptsConv1dWeightLayout) {
   const Case c{2, 6, 4, 4, true, true, false};
   const Inputs in = make_inputs(c);
   const Tensor w3 = in.weight.detach().unsqueeze(1).requires_grad_(true);
-  const Tensor y = ftmamba::nn::causal_conv1d(in.x, w3, in.bias, true);
-  EXPECT_LE(rel_err(y, ftmamba::nn::causal_conv1d_ref(in.x, in.weight, in.bias, true)), 1e-12);
+  const Tensor y = ftmamba::ops::causal_conv1d(in.x, w3, in.bias, true);
+  EXPECT_LE(rel_err(y, ftmamba::ops::causal_conv1d_ref(in.x, in.weight, in.bias, true)), 1e-12);
   const Tensor gw = torch::autograd::grad({y.sum()}, {w3})[0];
   EXPECT_EQ(gw.sizes(), w3.sizes());
 }
@@ -155,7 +155,7 @@ TEST(CausalConv1d, BackwardIsDeterministicForFixedThreads) {
   for (const Case& c : {Case{1, 13, 64, 4, true, true, true}, Case{7, 13, 64, 4, true, true, true}}) {
     const Inputs in = make_inputs(c, torch::kFloat32);
     const Tensor dy = torch::randn({c.batch, c.L, c.channels});
-    const Result a = run(ftmamba::nn::causal_conv1d, in, true, dy), b = run(ftmamba::nn::causal_conv1d, in, true, dy);
+    const Result a = run(ftmamba::ops::causal_conv1d, in, true, dy), b = run(ftmamba::ops::causal_conv1d, in, true, dy);
     EXPECT_TRUE(torch::equal(a.y, b.y));
     for (size_t i = 0; i < a.grads.size(); ++i) EXPECT_TRUE(torch::equal(a.grads[i], b.grads[i]));
   }
@@ -167,10 +167,10 @@ TEST(CausalConv1d, FiniteDifferences) {
   const Case c{2, 5, 3, 4, true, true, true};
   const Inputs in = make_inputs(c);
   const Tensor dy = torch::randn({c.batch, c.L, c.channels}, torch::kFloat64);
-  const Result analytic = run(ftmamba::nn::causal_conv1d, in, true, dy);
+  const Result analytic = run(ftmamba::ops::causal_conv1d, in, true, dy);
   const auto loss = [&] {
     torch::NoGradGuard no_grad;
-    return (ftmamba::nn::causal_conv1d(in.x, in.weight, in.bias, true) * dy).sum().item<double>();
+    return (ftmamba::ops::causal_conv1d(in.x, in.weight, in.bias, true) * dy).sum().item<double>();
   };
   const double eps = 1e-6;
   for (size_t i = 0; i < in.params.size(); ++i) {
@@ -210,9 +210,9 @@ TEST(CausalConv1d, FiniteDifferences) {
 
 TEST(CausalConv1d, RejectsBadShapes) {
   const Tensor x = torch::randn({2, 3, 4});
-  EXPECT_THROW(ftmamba::nn::causal_conv1d(x, torch::randn({5, 4}), {}, true), c10::Error);
-  EXPECT_THROW(ftmamba::nn::causal_conv1d(x, torch::randn({4, 4}), torch::randn({3}), true), c10::Error);
-  EXPECT_THROW(ftmamba::nn::causal_conv1d(torch::randn({2, 3}), torch::randn({4, 4}), {}, true), c10::Error);
+  EXPECT_THROW(ftmamba::ops::causal_conv1d(x, torch::randn({5, 4}), {}, true), c10::Error);
+  EXPECT_THROW(ftmamba::ops::causal_conv1d(x, torch::randn({4, 4}), torch::randn({3}), true), c10::Error);
+  EXPECT_THROW(ftmamba::ops::causal_conv1d(torch::randn({2, 3}), torch::randn({4, 4}), {}, true), c10::Error);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "binary_runner.h"
-#include "ftmamba/eval/gnuplot.h"
+#include "ftmamba/report/gnuplot.h"
 #include "ftmamba/io/atomic_file.h"
 
 namespace fs = std::filesystem;
@@ -204,7 +204,7 @@ TEST_F(Compare, BadArgumentsFailBeforeTraining) {
 // ---- ftmamba bench scaling --------------------------------------------------------------------------------
 
 TEST(BenchScaling, TinyRunWritesPointsFitsAndTheFullCommand) {
-  if (ftmamba::eval::find_gnuplot().empty()) {  // the scaling report's figure needs it
+  if (ftmamba::report::find_gnuplot().empty()) {  // the scaling report's figure needs it
     if (std::getenv("CI")) FAIL() << "gnuplot not found on CI: apt-get install gnuplot-nox";
     GTEST_SKIP() << "gnuplot not found: apt-get install gnuplot-nox (scripts/install-deps does)";
   }

@@ -5,10 +5,10 @@
 #include <fstream>
 
 #include "ftmamba/core/error.h"
-#include "ftmamba/train/config.h"
+#include "ftmamba/run/config.h"
 
 namespace fs = std::filesystem;
-using ftmamba::train::RunConfig;
+using ftmamba::run::RunConfig;
 
 static fs::path write_temp(const std::string& name, const std::string& text) {
   auto p = fs::temp_directory_path() / ("ftmamba_cfg_" + std::to_string(::getpid()) + "_" + name);

@@ -11,17 +11,17 @@
 #include <string>
 #include <vector>
 
-#include "ftmamba/nn/causal_conv1d.h"
+#include "ftmamba/ops/causal_conv1d.h"
 #include "ftmamba/nn/ft_mamba.h"
-#include "ftmamba/nn/selective_scan.h"
+#include "ftmamba/ops/selective_scan.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
 #include "ftmamba/train/optimizer.h"
 #include "gpu_skip.h"
 #include "optimizer_check.h"
 #ifdef FTMAMBA_WITH_CUDA
-#include "ftmamba/nn/causal_conv1d_cuda.h"
+#include "ftmamba/ops/causal_conv1d_cuda.h"
 #include "ftmamba/kernels/selective_scan_cuda.h"
-#include "ftmamba/nn/selective_scan_cuda.h"
+#include "ftmamba/ops/selective_scan_cuda.h"
 #endif
 
 namespace {
@@ -134,11 +134,11 @@ void check_scan_against_reference(const ScanCase& c, uint64_t seed) {
   SCOPED_TRACE(describe(c));
   ScanProblem p = make_problem(c, seed);
   const ScanTensors& r = p.ref;
-  const Tensor y_ref = ftmamba::nn::selective_scan(r.u, r.delta, r.A, r.B, r.C, r.D, r.z, r.bias, c.softplus);
+  const Tensor y_ref = ftmamba::ops::selective_scan(r.u, r.delta, r.A, r.B, r.C, r.D, r.z, r.bias, c.softplus);
   const auto g_ref = torch::autograd::grad({y_ref}, r.leaves(), {p.dout_ref});
 
   const ScanTensors& g = p.gpu;
-  const Tensor y = ftmamba::nn::selective_scan(g.u, g.delta, g.A, g.B, g.C, g.D, g.z, g.bias, c.softplus);
+  const Tensor y = ftmamba::ops::selective_scan(g.u, g.delta, g.A, g.B, g.C, g.D, g.z, g.bias, c.softplus);
   ASSERT_TRUE(y.is_cuda());
   ASSERT_EQ(y.scalar_type(), c.dtype);
   const auto grads = torch::autograd::grad({y}, g.leaves(), {p.dout_gpu});
@@ -157,7 +157,7 @@ void check_scan_against_reference(const ScanCase& c, uint64_t seed) {
 // Every element of every buffer the kernels write is overwritten (buffers start as NaN; inputs are finite).
 void check_scan_writes_everything(const ScanCase& c) {
   SCOPED_TRACE(describe(c));
-  namespace cs = ftmamba::nn::cuda_scan;
+  namespace cs = ftmamba::ops::cuda_scan;
   ScanProblem p = make_problem(c, 7);
   torch::NoGradGuard no_grad;
   const auto contiguous_or_none = [](const Tensor& t) { return t.defined() ? t.detach().contiguous() : t; };
@@ -266,7 +266,7 @@ TEST(CudaSelectiveScan, WritesEveryOutputElement) {
 TEST(CudaSelectiveScan, EveryForwardLayoutMatchesTheReference) {
   SKIP_WITHOUT_GPU();
 #ifdef FTMAMBA_WITH_CUDA
-  namespace cs = ftmamba::nn::cuda_scan;
+  namespace cs = ftmamba::ops::cuda_scan;
   // Restores the choice by shape however the test ends.
   struct Restore {
     ~Restore() { cs::force_forward_layout({}); }
@@ -304,7 +304,7 @@ TEST(CudaSelectiveScan, EveryForwardLayoutMatchesTheReference) {
 TEST(CudaSelectiveScan, EveryBackwardLayoutMatchesTheReference) {
   SKIP_WITHOUT_GPU();
 #ifdef FTMAMBA_WITH_CUDA
-  namespace cs = ftmamba::nn::cuda_scan;
+  namespace cs = ftmamba::ops::cuda_scan;
   struct Restore {
     ~Restore() { cs::force_backward_layout({}); }
   } restore;
@@ -366,7 +366,7 @@ void check_conv_against_reference(const ConvCase& c, uint64_t seed) {
   const Tensor dout = torch::randn({c.batch, c.L, c.channels}, f64).to(c.dtype).to(torch::kFloat64);
   const auto leaf = [](const Tensor& t) { return t.clone().requires_grad_(true); };
   const Tensor xr = leaf(x), wr = leaf(w), br = c.bias ? leaf(bias) : Tensor();
-  const Tensor yr = ftmamba::nn::causal_conv1d(xr, wr, br, c.silu);
+  const Tensor yr = ftmamba::ops::causal_conv1d(xr, wr, br, c.silu);
   std::vector<Tensor> ref_leaves = {xr, wr};
   if (c.bias) ref_leaves.push_back(br);
   const auto g_ref = torch::autograd::grad({yr}, ref_leaves, {dout});
@@ -375,7 +375,7 @@ void check_conv_against_reference(const ConvCase& c, uint64_t seed) {
   const Tensor xg = x.to(cuda.dtype(c.dtype)).requires_grad_(true);
   const Tensor wg = w.to(cuda.dtype(torch::kFloat32)).requires_grad_(true);
   const Tensor bg = c.bias ? bias.to(cuda.dtype(torch::kFloat32)).requires_grad_(true) : Tensor();
-  const Tensor y = ftmamba::nn::causal_conv1d(xg, wg, bg, c.silu);
+  const Tensor y = ftmamba::ops::causal_conv1d(xg, wg, bg, c.silu);
   ASSERT_TRUE(y.is_cuda());
   std::vector<Tensor> leaves = {xg, wg};
   if (c.bias) leaves.push_back(bg);
@@ -387,7 +387,7 @@ void check_conv_against_reference(const ConvCase& c, uint64_t seed) {
 
 #ifdef FTMAMBA_WITH_CUDA
   // Every element written: the raw calls on NaN-filled buffers.
-  namespace cc = ftmamba::nn::cuda_conv;
+  namespace cc = ftmamba::ops::cuda_conv;
   torch::NoGradGuard no_grad;
   const cc::ConvInputs in{xg.detach(), wg.detach(), c.bias ? bg.detach() : Tensor(), c.silu};
   const Tensor out = nan_like(in.x);

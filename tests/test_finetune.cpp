@@ -17,7 +17,8 @@
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/nn/lora.h"
 #include "ftmamba/train/finetune.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
+#include "ftmamba/io/sha256.h"
 
 namespace fs = std::filesystem;
 namespace train = ftmamba::train;
@@ -71,7 +72,7 @@ const std::string Finetune::small =
 TEST(FinetuneHash, Sha256MatchesTheStandardDigest) {
   const fs::path f = fs::temp_directory_path() / ("ftmamba_sha_" + std::to_string(::getpid()));
   ftmamba::io::write_file_atomic(f, "abc");
-  EXPECT_EQ(train::sha256_file(f), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(io::sha256_file(f), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   fs::remove(f);
 }
 
@@ -119,7 +120,7 @@ TEST_F(Finetune, LoraRunHasPeftAdaptersAndAnUntouchedBase) {
   EXPECT_FALSE(fs::exists(lora / "model.safetensors"));
   std::map<std::string, std::string> meta;
   const auto adapters = ftmamba::io::load_safetensors(lora / "adapters.safetensors", &meta);
-  EXPECT_EQ(meta.at("base_model_sha256"), train::sha256_file(dir / "run-base" / "model.safetensors"));
+  EXPECT_EQ(meta.at("base_model_sha256"), io::sha256_file(dir / "run-base" / "model.safetensors"));
   EXPECT_EQ(fs::path(meta.at("base_run")), fs::absolute(dir / "run-base").lexically_normal());
   // 2 towers x 2 layers x 4 projections, each with lora_A (4, in) and lora_B (out, 4).
   EXPECT_EQ(adapters.size(), 32u);
@@ -140,8 +141,8 @@ TEST_F(Finetune, LoraRunHasPeftAdaptersAndAnUntouchedBase) {
   EXPECT_LT(trainable, metrics["parameters"].get<int64_t>() / 2);
 
   // The base weights inside the LoRA run are the base run's, bit for bit.
-  const auto base = train::Run::load(dir / "run-base");
-  const auto tuned = train::Run::load(lora);
+  const auto base = run::Run::load(dir / "run-base");
+  const auto tuned = run::Run::load(lora);
   std::map<std::string, torch::Tensor> base_params;
   for (const auto& p : base.model->named_parameters()) base_params[p.key()] = p.value();
   size_t compared = 0;

@@ -11,8 +11,9 @@
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/optimizer.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
 #include "ftmamba/train/trainer.h"
+#include "ftmamba/run/config.h"
 #include "generated_data_suite.h"
 #include "gpu_skip.h"
 
@@ -72,8 +73,8 @@ TEST(FixedShapeLoss, EqualsTheDistinctItemSoftmaxInValueAndGradient) {
 // A small generated dataset and a model config without dropout, so that two steps on one batch agree.
 class FixedShapeStepTest : public ftmamba_test::GeneratedDataSuite<3000, 5> {
  protected:
-  static train::RunConfig config(const std::string& loss) {
-    train::RunConfig cfg;
+  static run::RunConfig config(const std::string& loss) {
+    run::RunConfig cfg;
     cfg.model.d_token = 16;
     cfg.model.embed_dim = 16;
     cfg.model.n_layers = 1;
@@ -86,10 +87,10 @@ class FixedShapeStepTest : public ftmamba_test::GeneratedDataSuite<3000, 5> {
 
 // Runs `steps` batches of the training split through a StepRunner on `device`; returns each step's loss and
 // leaves the trained model in `model`. Batch 3 is a short one (the last of an epoch, run eagerly).
-std::vector<double> train_steps(const train::PreparedData& data, const train::RunConfig& cfg, torch::Device device,
+std::vector<double> train_steps(const run::PreparedData& data, const run::RunConfig& cfg, torch::Device device,
                                 int steps, nn::TwoTower& model, bool* graphed = nullptr) {
   torch::manual_seed(11);
-  model = train::build_model(cfg, data.user_encoding, data.item_encoding);
+  model = run::build_model(cfg, data.user_encoding, data.item_encoding);
   model->to(device);
   train::StepRunner runner(model, data, cfg, steps);
   std::vector<double> losses;
@@ -106,7 +107,7 @@ TEST_F(FixedShapeStepTest, TrainsAsTheDeduplicatingCpuStep) {
   for (const std::string loss : {"softmax", "bce"}) {
     SCOPED_TRACE(loss);
     const auto cfg = config(loss);
-    const auto data = train::prepare_data(data_dir(), cfg);
+    const auto data = run::prepare_data(data_dir(), cfg);
     ASSERT_GE(static_cast<int64_t>(data.split.train.size()), 5 * cfg.train.batch_size);
     nn::TwoTower reference{nullptr}, fixed{nullptr};
     const auto want = train_steps(data, cfg, torch::kCPU, 5, reference);
@@ -114,7 +115,7 @@ TEST_F(FixedShapeStepTest, TrainsAsTheDeduplicatingCpuStep) {
     // The same batches through FixedShapeStep on the CPU, with the StepRunner's learning rates and, for bce,
     // the negatives the StepRunner drew (the same generator, seeded the same way).
     torch::manual_seed(11);
-    fixed = train::build_model(cfg, data.user_encoding, data.item_encoding);
+    fixed = run::build_model(cfg, data.user_encoding, data.item_encoding);
     const auto log_q = torch::tensor(train::item_sampling_log_q(data)).to(torch::kFloat32);
     train::FixedShapeStep step(fixed, data.users, data.items, log_q, cfg.train,
                                cfg.train.batch_size, /*use_graph=*/false);
@@ -145,7 +146,7 @@ TEST_F(FixedShapeStepTest, CudaGraphReplayTrainsAsTheEagerStep) {
   for (const std::string loss : {"softmax", "bce"}) {
     SCOPED_TRACE(loss);
     auto cfg = config(loss);
-    const auto data = train::prepare_data(data_dir(), cfg);
+    const auto data = run::prepare_data(data_dir(), cfg);
     // 8 steps: 2 warm-up, the capture, a short eager batch, then replays after it.
     nn::TwoTower cpu{nullptr}, eager{nullptr}, graph{nullptr};
     const auto on_cpu = train_steps(data, cfg, torch::kCPU, 8, cpu);

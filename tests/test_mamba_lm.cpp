@@ -15,7 +15,8 @@
 #include "ftmamba/nn/lora.h"
 #include "ftmamba/nn/mamba_lm.h"
 #include "ftmamba/train/linear_cross_entropy.h"
-#include "ftmamba/train/lm_finetune_bench.h"
+#include "ftmamba/experiments/lm_finetune_bench.h"
+#include "ftmamba/ops/precision.h"
 
 namespace fs = std::filesystem;
 namespace nn = ftmamba::nn;
@@ -108,7 +109,7 @@ TEST(LinearCrossEntropy, FrozenWeightGetsNoGradientAndBf16StaysClose) {
   auto t = torch::randint(41, {29}, torch::kInt64);
   torch::Tensor loss;
   {
-    ftmamba::train::AutocastScope scope(ftmamba::train::Precision::kBf16, torch::kCPU);
+    ftmamba::ops::AutocastScope scope(ftmamba::ops::Precision::kBf16, torch::kCPU);
     loss = ftmamba::train::linear_cross_entropy(h, w, t, 4);
   }
   loss.backward();
@@ -134,7 +135,7 @@ TEST(LmFinetuneBench, LoraInMixedPrecisionHoldsOnlyTheFrozenMatricesLow) {
   nn::MambaLM lm(tiny());
   nn::attach_lora(*lm, {4, 8.0, 0.0}, {"in_proj", "out_proj"});
   nn::freeze_all_but_adapters(*lm);
-  const int64_t cast = train::cast_frozen_weights(*lm, torch::kBFloat16);
+  const int64_t cast = experiments::cast_frozen_weights(*lm, torch::kBFloat16);
   EXPECT_EQ(cast, 2 * 4 + 1);  // 4 projections a layer, 2 layers, and the embedding
   for (const auto& p : lm->named_parameters()) {
     const bool low = p.value().scalar_type() == torch::kBFloat16;
@@ -147,7 +148,7 @@ TEST(LmFinetuneBench, LoraInMixedPrecisionHoldsOnlyTheFrozenMatricesLow) {
   auto tokens = torch::randint(37, {2, 7}, torch::kInt64);
   torch::Tensor loss;
   {
-    train::AutocastScope scope(train::Precision::kBf16, torch::kCPU);
+    ops::AutocastScope scope(ops::Precision::kBf16, torch::kCPU);
     loss = train::causal_lm_loss(lm, tokens);
   }
   loss.backward();
@@ -160,15 +161,15 @@ TEST(LmFinetuneBench, LoraInMixedPrecisionHoldsOnlyTheFrozenMatricesLow) {
 }
 
 TEST(LmFinetuneBench, CountsAndLossesPerVariant) {
-  train::LmFinetuneBenchOptions o;
+  experiments::LmFinetuneBenchOptions o;
   o.model = tiny();
   o.batch = 2;
   o.length = 9;
   o.warmup_steps = 1;
   o.steps = 2;
   o.lora = {4, 8.0, 0.0};
-  const auto full = train::bench_lm_finetune(o, train::parse_finetune_variant("full-fp32"), torch::kCPU);
-  const auto lora = train::bench_lm_finetune(o, train::parse_finetune_variant("lora-bf16"), torch::kCPU);
+  const auto full = experiments::bench_lm_finetune(o, train::parse_finetune_variant("full-fp32"), torch::kCPU);
+  const auto lora = experiments::bench_lm_finetune(o, train::parse_finetune_variant("lora-bf16"), torch::kCPU);
   EXPECT_EQ(full.trainable, full.total);
   // LoRA rank 4 on in/x/dt/out_proj of each layer: 4 * (in + out) per projection. d 16, d_inner 32, dt_rank 1,
   // x_proj out 1 + 2 * 16.
@@ -185,7 +186,7 @@ TEST(LmFinetuneBench, CountsAndLossesPerVariant) {
   EXPECT_NEAR(lora.loss_first, full.loss_first, 0.01);
   EXPECT_NE(lora.loss_first, full.loss_first);
   EXPECT_THROW(train::parse_finetune_variant("half-bf16"), ftmamba::Error);
-  EXPECT_THROW(train::bench_lm_finetune(o, train::parse_finetune_variant("full-fp16"), torch::kCPU), ftmamba::Error);
+  EXPECT_THROW(experiments::bench_lm_finetune(o, train::parse_finetune_variant("full-fp16"), torch::kCPU), ftmamba::Error);
 }
 
 TEST(LmFinetuneBench, CommandWritesItsReport) {

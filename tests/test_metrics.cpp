@@ -3,10 +3,10 @@
 
 #include <cmath>
 
-#include "ftmamba/eval/metrics.h"
-#include "ftmamba/eval/ranking.h"
+#include "ftmamba/metrics/metrics.h"
+#include "ftmamba/metrics/ranking.h"
 
-using ftmamba::eval::MetricsAccumulator;
+using ftmamba::metrics::MetricsAccumulator;
 
 TEST(Metrics, SingleRelevantItemAtRankThree) {
   MetricsAccumulator acc({1, 5, 10});
@@ -59,20 +59,20 @@ TEST(Ranking, FullCatalogMasksSeenItems) {
   ftmamba::data::Split split;
   split.train = {0, 3};
   split.test = {1, 4};
-  auto task = ftmamba::eval::make_eval_task(inter, split, ftmamba::eval::Target::Test);
+  auto task = ftmamba::metrics::make_eval_task(inter, split, ftmamba::metrics::Target::Test);
   ASSERT_EQ(task.users, (std::vector<int64_t>{0, 2}));
   auto scores = torch::tensor({4.0f, 1.0f, 3.0f, 2.0f});
-  ftmamba::eval::ScoreFn fn = [&](const torch::Tensor& rows) { return scores.repeat({rows.size(0), 1}); };
-  auto acc = ftmamba::eval::rank_full_catalog(fn, task, 4, 1, {1, 2});
+  ftmamba::metrics::ScoreFn fn = [&](const torch::Tensor& rows) { return scores.repeat({rows.size(0), 1}); };
+  auto acc = ftmamba::metrics::rank_full_catalog(fn, task, 4, 1, {1, 2});
   // user 0: item 0 masked -> ranking 2,3,1: test item 2 at rank 1. user 2: item 3 masked -> 0,2,1: item 0 at 1.
   EXPECT_DOUBLE_EQ(acc.mean("HR", 1), 1.0);
-  auto neg = ftmamba::eval::draw_sampled_negatives(inter, task, 4, 2, 7);
+  auto neg = ftmamba::metrics::draw_sampled_negatives(inter, task, 4, 2, 7);
   ASSERT_EQ(neg.sizes(), (std::vector<int64_t>{2, 2}));
   for (int64_t j = 0; j < 2; ++j) {  // user 0 saw items 0 and 2, so its negatives are 1 and 3
     const int64_t item = neg[0][j].item<int64_t>();
     EXPECT_TRUE(item == 1 || item == 3);
   }
-  auto sampled = ftmamba::eval::rank_sampled(fn, task, neg, 1, {1, 3});
+  auto sampled = ftmamba::metrics::rank_sampled(fn, task, neg, 1, {1, 3});
   // user 0: item 2 (3.0) vs 1 (1.0) and 3 (2.0) -> rank 1; user 2: item 0 (4.0) vs unseen 1, 2 -> rank 1
   EXPECT_DOUBLE_EQ(sampled.mean("MRR", 3), 1.0);
 }

@@ -10,45 +10,46 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
-#include "ftmamba/train/precision.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/ops/precision.h"
+#include "ftmamba/run/run.h"
 #include "ftmamba/train/trainer.h"
+#include "ftmamba/run/config.h"
 #include "generated_data_suite.h"
 #include "gpu_skip.h"
 
 namespace fs = std::filesystem;
 namespace train = ftmamba::train;
 namespace nn = ftmamba::nn;
-using train::Precision;
+using ops::Precision;
 
 TEST(Precision, ParsesEveryNameAndRejectsOthers) {
   for (const std::string name : {"fp32", "bf16", "fp16", "bf16-pure"})
-    EXPECT_EQ(train::precision_name(train::parse_precision(name)), name);
+    EXPECT_EQ(ops::precision_name(ops::parse_precision(name)), name);
   try {
-    train::parse_precision("fp8");
+    ops::parse_precision("fp8");
     FAIL() << "fp8 must be rejected";
   } catch (const ftmamba::Error& e) {
     EXPECT_NE(std::string(e.what()).find("known: fp32, bf16, fp16, bf16-pure"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(train::check_precision_supported(Precision::kFp16, torch::kCPU), ftmamba::Error);
-  EXPECT_NO_THROW(train::check_precision_supported(Precision::kBf16, torch::kCPU));
+  EXPECT_THROW(ops::check_precision_supported(Precision::kFp16, torch::kCPU), ftmamba::Error);
+  EXPECT_NO_THROW(ops::check_precision_supported(Precision::kBf16, torch::kCPU));
 }
 
 TEST(Precision, AutocastScopeRunsMatmulsInBf16AndRestoresOnExit) {
   const auto a = torch::randn({8, 16}), b = torch::randn({16, 4});
   {
-    train::AutocastScope scope(Precision::kBf16, torch::kCPU);
+    ops::AutocastScope scope(Precision::kBf16, torch::kCPU);
     EXPECT_EQ(torch::matmul(a, b).scalar_type(), torch::kBFloat16);
     EXPECT_EQ((a + 1).scalar_type(), torch::kFloat32);  // elementwise work keeps its dtype
     {
-      train::AutocastScope nested(Precision::kFp32, torch::kCPU);  // fp32 changes nothing
+      ops::AutocastScope nested(Precision::kFp32, torch::kCPU);  // fp32 changes nothing
       EXPECT_EQ(torch::matmul(a, b).scalar_type(), torch::kBFloat16);
     }
     EXPECT_EQ(torch::matmul(a, b).scalar_type(), torch::kBFloat16);
   }
   EXPECT_EQ(torch::matmul(a, b).scalar_type(), torch::kFloat32);
   {
-    train::AutocastScope pure(Precision::kBf16Pure, torch::kCPU);  // pure: the weights carry the dtype
+    ops::AutocastScope pure(Precision::kBf16Pure, torch::kCPU);  // pure: the weights carry the dtype
     EXPECT_EQ(torch::matmul(a, b).scalar_type(), torch::kFloat32);
   }
 }
@@ -56,14 +57,14 @@ TEST(Precision, AutocastScopeRunsMatmulsInBf16AndRestoresOnExit) {
 TEST(Precision, PureBf16CastsEveryWeightAndTheOthersLeaveThem) {
   for (const auto p : {Precision::kFp32, Precision::kBf16, Precision::kBf16Pure}) {
     torch::nn::Linear m(4, 3);
-    train::cast_weights(*m, p);
+    ops::cast_weights(*m, p);
     const auto want = p == Precision::kBf16Pure ? torch::kBFloat16 : torch::kFloat32;
-    for (const auto& t : m->parameters()) EXPECT_EQ(t.scalar_type(), want) << train::precision_name(p);
+    for (const auto& t : m->parameters()) EXPECT_EQ(t.scalar_type(), want) << ops::precision_name(p);
   }
 }
 
 TEST(DynamicLossScaler, ScalesUnscalesSkipsBacksOffAndGrows) {
-  train::DynamicLossScaler s(torch::kCPU, /*init_scale=*/1024.0, /*growth=*/2.0, /*backoff=*/0.5, /*interval=*/3);
+  ops::DynamicLossScaler s(torch::kCPU, /*init_scale=*/1024.0, /*growth=*/2.0, /*backoff=*/0.5, /*interval=*/3);
   EXPECT_DOUBLE_EQ(s.scale(torch::tensor(0.75)).item<double>(), 768.0);
 
   auto g1 = torch::tensor({2048.0f, -512.0f}), g2 = torch::tensor({1.0f});
@@ -131,8 +132,8 @@ TEST(MultiTensorAdamWPrecision, AFlaggedStepChangesNothingAndACleanOneMatchesNoF
 // A small generated dataset and a dropout-free model, so that steps are comparable across precisions.
 class PrecisionTraining : public ftmamba_test::GeneratedDataSuite<3000, 5> {
  protected:
-  static train::RunConfig config(const std::string& precision) {
-    train::RunConfig cfg;
+  static run::RunConfig config(const std::string& precision) {
+    run::RunConfig cfg;
     cfg.model.d_token = 16;
     cfg.model.embed_dim = 16;
     cfg.model.n_layers = 2;
@@ -143,11 +144,11 @@ class PrecisionTraining : public ftmamba_test::GeneratedDataSuite<3000, 5> {
   }
   // `steps` full batches (cfg.train.batch_size pairs) through a StepRunner; the model is left in `model`, its
   // weights before the first step in `initial` when given.
-  static std::vector<double> steps(const train::RunConfig& cfg, torch::Device device, int n, nn::TwoTower& model,
+  static std::vector<double> steps(const run::RunConfig& cfg, torch::Device device, int n, nn::TwoTower& model,
                                    int64_t* skipped = nullptr, std::vector<torch::Tensor>* initial = nullptr) {
-    const auto data = train::prepare_data(data_dir(), cfg);
+    const auto data = run::prepare_data(data_dir(), cfg);
     torch::manual_seed(11);
-    model = train::build_model(cfg, data.user_encoding, data.item_encoding);
+    model = run::build_model(cfg, data.user_encoding, data.item_encoding);
     model->to(device);
     if (initial)
       for (const auto& p : model->parameters()) initial->push_back(p.detach().clone());
@@ -213,7 +214,7 @@ TEST_F(PrecisionTraining, PaddedCpuRowsLeaveBf16StepsAsTheyWere) {
 }
 
 TEST(Precision, CpuRowBucketMustBePositive) {
-  train::RunConfig cfg;
+  run::RunConfig cfg;
   cfg.train.cpu_row_bucket = 0;
   EXPECT_THROW(cfg.validate(), ftmamba::Error);
   cfg.train.cpu_row_bucket = 1;

@@ -19,7 +19,8 @@
 #include "ftmamba/data/timestamp.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/io/atomic_file.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
+#include "ftmamba/run/config.h"
 #include "hm_kaggle_columns.h"
 
 namespace fs = std::filesystem;
@@ -189,12 +190,12 @@ TEST_P(PresetTest, OracleBeatsPopularity) {
 // over the full catalog on the test split, beats the popularity ranker on HR@10 (the model is untrained;
 // only the reference rows are read).
 TEST_P(PresetTest, OracleFileBeatsPopularityInEvaluation) {
-  ftmamba::train::RunConfig cfg;
+  ftmamba::run::RunConfig cfg;
   cfg.model.d_token = 8;
   cfg.model.embed_dim = 8;
   cfg.model.n_layers = 1;
-  const auto data = ftmamba::train::prepare_data(dataset(GetParam()), cfg);
-  auto model = ftmamba::train::build_model(cfg, data.user_encoding, data.item_encoding);
+  const auto data = ftmamba::run::prepare_data(dataset(GetParam()), cfg);
+  auto model = ftmamba::run::build_model(cfg, data.user_encoding, data.item_encoding);
   const auto negatives = ftmamba::eval::load_or_draw_negatives(fs::path(), data, 50, 1, false);
   const auto j = ftmamba::eval::evaluate_test(model, data, 256, negatives);
   ASSERT_TRUE(j["full"].contains("oracle")) << GetParam() << ": the oracle was not loaded";

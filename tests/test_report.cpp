@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "ftmamba/core/error.h"
-#include "ftmamba/eval/gnuplot.h"
-#include "ftmamba/eval/loglog_fit.h"
-#include "ftmamba/eval/report.h"
+#include "ftmamba/report/gnuplot.h"
+#include "ftmamba/report/loglog_fit.h"
+#include "ftmamba/report/report.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -218,7 +218,7 @@ void expect_figure(const fs::path& dir, const std::string& name) {
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
 }
 
-bool have_gnuplot() { return !ftmamba::eval::find_gnuplot().empty(); }
+bool have_gnuplot() { return !ftmamba::report::find_gnuplot().empty(); }
 
 #define REQUIRE_GNUPLOT()                                                                           \
   do {                                                                                              \
@@ -238,24 +238,24 @@ TEST(LogLogFit, ExactPowerLaw) {
     xs.push_back(x);
     ys.push_back(3.0 * std::pow(x, 1.5));
   }
-  const auto fit = ftmamba::eval::fit_loglog(xs, ys);
+  const auto fit = ftmamba::report::fit_loglog(xs, ys);
   EXPECT_NEAR(fit.slope, 1.5, 1e-12);
   EXPECT_NEAR(fit.log_coef, std::log(3.0), 1e-10);
   EXPECT_NEAR(fit.at(100.0), 3.0 * 1000.0, 1e-8);
-  EXPECT_NEAR(ftmamba::eval::fit_loglog_slope(xs, ys), 1.5, 1e-12);
+  EXPECT_NEAR(ftmamba::report::fit_loglog_slope(xs, ys), 1.5, 1e-12);
 }
 
 TEST(LogLogFit, LeastSquaresByHand) {
   // log x = 0, 1, 2 and log y = 0, 1, 4: slope = sum(dx dy) / sum(dx^2) = 4 / 2 = 2, intercept = 5/3 - 2 = -1/3.
   const double e = std::exp(1.0);
-  const auto fit = ftmamba::eval::fit_loglog({1.0, e, e * e}, {1.0, e, std::exp(4.0)});
+  const auto fit = ftmamba::report::fit_loglog({1.0, e, e * e}, {1.0, e, std::exp(4.0)});
   EXPECT_NEAR(fit.slope, 2.0, 1e-12);
   EXPECT_NEAR(fit.log_coef, -1.0 / 3.0, 1e-12);
 }
 
 TEST(LogLogFit, RejectsBadInput) {
   using ftmamba::Error;
-  using ftmamba::eval::fit_loglog_slope;
+  using ftmamba::report::fit_loglog_slope;
   EXPECT_THROW(fit_loglog_slope({1.0, 2.0}, {1.0}), Error);
   EXPECT_THROW(fit_loglog_slope({1.0}, {1.0}), Error);
   EXPECT_THROW(fit_loglog_slope({1.0, 0.0}, {1.0, 2.0}), Error);
@@ -266,7 +266,7 @@ TEST(LogLogFit, RejectsBadInput) {
 // ---- popularity bins ----------------------------------------------------------------------------------------------
 
 TEST(PopularityBins, LogSpacedAndCovering) {
-  const auto bins = ftmamba::eval::popularity_bins(3500);
+  const auto bins = ftmamba::report::popularity_bins(3500);
   ASSERT_FALSE(bins.empty());
   EXPECT_LE(bins.size(), 40u);
   EXPECT_GE(bins.size(), 30u);  // for thousands of items most of the 40 edges are distinct
@@ -280,11 +280,11 @@ TEST(PopularityBins, LogSpacedAndCovering) {
   }
   EXPECT_GT(bins.back().last_rank - bins.back().first_rank, 300);
   // n = 100, 40 bins: edges floor(100^(b/40)); e.g. b = 20 gives exactly 10, so a bin starts at rank 10.
-  const auto small = ftmamba::eval::popularity_bins(100);
+  const auto small = ftmamba::report::popularity_bins(100);
   bool starts_at_10 = false;
   for (const auto& b : small) starts_at_10 = starts_at_10 || b.first_rank == 10;
   EXPECT_TRUE(starts_at_10);
-  EXPECT_EQ(ftmamba::eval::popularity_bins(1).size(), 1u);
+  EXPECT_EQ(ftmamba::report::popularity_bins(1).size(), 1u);
 }
 
 // ---- the comparison report ----------------------------------------------------------------------------------------
@@ -293,7 +293,7 @@ TEST(ComparisonReport, WritesFilesAndTheNumbersMatch) {
   REQUIRE_GNUPLOT();
   TempDir tmp("full");
   const json j = synthetic_comparison();
-  ftmamba::eval::render_comparison_report(j, tmp.path);
+  ftmamba::report::render_comparison_report(j, tmp.path);
 
   for (const char* f : {"report.md", "report.html"}) {
     ASSERT_TRUE(fs::exists(tmp.path / f)) << f;
@@ -404,7 +404,7 @@ TEST(ComparisonReport, PopularityBinSums) {
   REQUIRE_GNUPLOT();
   TempDir tmp("bins");
   const json j = synthetic_comparison();
-  ftmamba::eval::render_comparison_report(j, tmp.path);
+  ftmamba::report::render_comparison_report(j, tmp.path);
 
   std::vector<int64_t> edges;
   for (int b = 0; b < 40; ++b) edges.push_back(static_cast<int64_t>(std::floor(std::pow(300.0, b / 40.0) + 1e-9)));
@@ -459,7 +459,7 @@ TEST(ComparisonReport, WithoutOracleAndWithOneSeed) {
   j["runs"] = one_seed;
   j["seeds"] = {1};
   j["ks"] = {1, 5, 10, 20};  // the history has no HR@20: that panel is left out rather than failing gnuplot
-  ASSERT_NO_THROW(ftmamba::eval::render_comparison_report(j, tmp.path));
+  ASSERT_NO_THROW(ftmamba::report::render_comparison_report(j, tmp.path));
   const std::string md = slurp(tmp.path / "report.md");
   const auto full = md_table(md, "## Quality: full-catalog ranking");
   ASSERT_EQ(full.size(), 1u + 2u + 1u);
@@ -491,7 +491,7 @@ TEST(ComparisonReport, OptionalPiecesMissing) {
     r.erase("efficiency");
     r["test"]["full"].erase("HR@10");
   }
-  ASSERT_NO_THROW(ftmamba::eval::render_comparison_report(j, tmp.path));
+  ASSERT_NO_THROW(ftmamba::report::render_comparison_report(j, tmp.path));
   const std::string md = slurp(tmp.path / "report.md");
   EXPECT_EQ(md.find("figures/"), std::string::npos);  // no figure without its data
   const auto full = md_table(md, "## Quality: full-catalog ranking");
@@ -503,16 +503,16 @@ TEST(ComparisonReport, BadInputIsAnError) {
   TempDir tmp("bad");
   json j = synthetic_comparison();
   j["runs"][0].erase("test");
-  EXPECT_THROW(ftmamba::eval::render_comparison_report(j, tmp.path), ftmamba::Error);
+  EXPECT_THROW(ftmamba::report::render_comparison_report(j, tmp.path), ftmamba::Error);
   j = synthetic_comparison();
   j["runs"][1]["popularity_bias"]["actual"].erase(0);
   try {
-    ftmamba::eval::render_comparison_report(j, tmp.path);
+    ftmamba::report::render_comparison_report(j, tmp.path);
     FAIL() << "expected an error";
   } catch (const ftmamba::Error& e) {
     EXPECT_NE(std::string(e.what()).find("differ in length"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(ftmamba::eval::render_comparison_report(json{{"runs", json::array()}}, tmp.path), ftmamba::Error);
+  EXPECT_THROW(ftmamba::report::render_comparison_report(json{{"runs", json::array()}}, tmp.path), ftmamba::Error);
 }
 
 // Without gnuplot the report fails with a clear message, but only after report.md is on disk.
@@ -525,7 +525,7 @@ TEST(ComparisonReport, MissingGnuplotStillWritesMarkdown) {
   ::setenv("PATH", empty_bin.c_str(), 1);
   std::string message;
   try {
-    ftmamba::eval::render_comparison_report(synthetic_comparison(), tmp.path / "report");
+    ftmamba::report::render_comparison_report(synthetic_comparison(), tmp.path / "report");
   } catch (const ftmamba::Error& e) {
     message = e.what();
   }
@@ -540,7 +540,7 @@ TEST(Gnuplot, ReportsScriptErrors) {
   REQUIRE_GNUPLOT();
   TempDir tmp("gperr");
   try {
-    ftmamba::eval::run_gnuplot("print 1\nplot no_such_function(x)\n", tmp.path);
+    ftmamba::report::run_gnuplot("print 1\nplot no_such_function(x)\n", tmp.path);
     FAIL() << "expected an error";
   } catch (const ftmamba::Error& e) {
     EXPECT_NE(std::string(e.what()).find("undefined function"), std::string::npos) << e.what();
@@ -578,14 +578,14 @@ TEST(ScalingReport, SlopesTableAndFigure) {
     ys.push_back(transformer);
   }
   j["fits"] = {{"ft-mamba", {{"slope", 1.02}, {"slope_from_L", 512}}}};  // ft-transformer: fitted by the report
-  ftmamba::eval::render_scaling_report(j, tmp.path);
+  ftmamba::report::render_scaling_report(j, tmp.path);
   ASSERT_TRUE(fs::exists(tmp.path / "scaling.md"));
   ASSERT_TRUE(fs::exists(tmp.path / "scaling.html"));
   expect_figure(tmp.path, "scaling");
   const std::string md = slurp(tmp.path / "scaling.md");
   const auto slopes = md_table(md, "## Scaling exponents");
   EXPECT_EQ(*find_row(slopes, "ft-mamba"), (std::vector<std::string>{"ft-mamba", "1.02", "512", "4"}));
-  EXPECT_EQ(find_row(slopes, "ft-transformer")->at(1), fmt::format("{:.2f}", ftmamba::eval::fit_loglog_slope(xs, ys)));
+  EXPECT_EQ(find_row(slopes, "ft-transformer")->at(1), fmt::format("{:.2f}", ftmamba::report::fit_loglog_slope(xs, ys)));
   EXPECT_EQ(find_row(slopes, "ft-transformer")->at(2), "8");
   // The legend carries the slopes too.
   const std::string gp = slurp(tmp.path / "figures" / "scaling.gp");
@@ -629,7 +629,7 @@ TEST(ReportInBrowser, HeadlessChromiumLoadsEveryFigure) {
   REQUIRE_GNUPLOT();
   TempDir tmp("chromium");
   const fs::path report = tmp.path / "report";
-  ftmamba::eval::render_comparison_report(synthetic_comparison(), report);
+  ftmamba::report::render_comparison_report(synthetic_comparison(), report);
 
   const std::string url = "file://" + fs::absolute(report / "report.html").string();
   const std::string common = "cd " + shell_quote(tmp.path.string()) + " && HOME=" + shell_quote(tmp.path.string()) +

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ftmamba/nn/selective_scan.h"
+#include "ftmamba/ops/selective_scan.h"
 
 namespace {
 
@@ -112,10 +112,10 @@ Result run(F&& scan, const Inputs& in, bool softplus, const Tensor& dy) {
 }
 
 Result run_kernel(const Inputs& in, bool softplus, const Tensor& dy) {
-  return run(ftmamba::nn::selective_scan, in, softplus, dy);
+  return run(ftmamba::ops::selective_scan, in, softplus, dy);
 }
 Result run_ref(const Inputs& in, bool softplus, const Tensor& dy) {
-  return run(ftmamba::nn::selective_scan_ref, in, softplus, dy);
+  return run(ftmamba::ops::selective_scan_ref, in, softplus, dy);
 }
 
 // max |a - b| / max(1, max |b|), in float64.
@@ -260,7 +260,7 @@ TEST(SelectiveScan, FiniteDifferences) {
   const Result analytic = run_kernel(in, true, dy);
   const auto loss = [&] {
     torch::NoGradGuard no_grad;
-    return (ftmamba::nn::selective_scan(in.u, in.delta, in.A, in.B, in.C, in.D, in.z, in.bias, true) * dy)
+    return (ftmamba::ops::selective_scan(in.u, in.delta, in.A, in.B, in.C, in.D, in.z, in.bias, true) * dy)
         .sum()
         .item<double>();
   };
@@ -318,9 +318,9 @@ TEST(SelectiveScan, RejectsBadShapes) {
   const Tensor u = torch::randn({2, 3, 4});
   const Tensor A = -torch::ones({4, 2});
   const Tensor BC = torch::randn({2, 3, 2});
-  EXPECT_THROW(ftmamba::nn::selective_scan(u, torch::randn({2, 3, 5}), A, BC, BC, {}, {}, {}), c10::Error);
-  EXPECT_THROW(ftmamba::nn::selective_scan(u, u, -torch::ones({4, 3}), BC, BC, {}, {}, {}), c10::Error);
-  EXPECT_THROW(ftmamba::nn::selective_scan(u, u, A, BC, BC, torch::ones({3}), {}, {}), c10::Error);
+  EXPECT_THROW(ftmamba::ops::selective_scan(u, torch::randn({2, 3, 5}), A, BC, BC, {}, {}, {}), c10::Error);
+  EXPECT_THROW(ftmamba::ops::selective_scan(u, u, -torch::ones({4, 3}), BC, BC, {}, {}, {}), c10::Error);
+  EXPECT_THROW(ftmamba::ops::selective_scan(u, u, A, BC, BC, torch::ones({3}), {}, {}), c10::Error);
 }
 
 }  // namespace

@@ -10,11 +10,12 @@
 #include "binary_runner.h"
 #include "generated_data_suite.h"
 #include "ftmamba/core/error.h"
-#include "ftmamba/eval/gnuplot.h"
+#include "ftmamba/report/gnuplot.h"
 #include "ftmamba/eval/stability.h"
 #include "ftmamba/nn/ft_mamba.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
 #include "ftmamba/train/trainer.h"
+#include "ftmamba/run/config.h"
 
 namespace fs = std::filesystem;
 namespace train = ftmamba::train;
@@ -23,8 +24,8 @@ namespace nn = ftmamba::nn;
 namespace {
 class Stability : public ftmamba_test::GeneratedDataSuite<3000, 7> {
  protected:
-  static train::RunConfig config(const std::string& type) {
-    train::RunConfig cfg;
+  static run::RunConfig config(const std::string& type) {
+    run::RunConfig cfg;
     cfg.model.type = type;
     cfg.model.d_token = 16;
     cfg.model.embed_dim = 16;
@@ -39,9 +40,9 @@ class Stability : public ftmamba_test::GeneratedDataSuite<3000, 7> {
 
 TEST_F(Stability, TrainedTowerIsLyapunovStableWithBoundedResponse) {
   const auto cfg = config("ft-mamba");
-  const auto data = train::prepare_data(data_dir(), cfg);
+  const auto data = run::prepare_data(data_dir(), cfg);
   torch::manual_seed(3);
-  auto model = train::build_model(cfg, data.user_encoding, data.item_encoding);
+  auto model = run::build_model(cfg, data.user_encoding, data.item_encoding);
   train::TrainOptions quiet;
   quiet.quiet = true;
   train::train_two_tower(model, data, cfg, quiet);
@@ -90,14 +91,14 @@ TEST_F(Stability, TrainedTowerIsLyapunovStableWithBoundedResponse) {
 
 TEST_F(Stability, ATransformerTowerIsRefused) {
   const auto cfg = config("ft-transformer");
-  const auto data = train::prepare_data(data_dir(), cfg);
-  auto model = train::build_model(cfg, data.user_encoding, data.item_encoding);
+  const auto data = run::prepare_data(data_dir(), cfg);
+  auto model = run::build_model(cfg, data.user_encoding, data.item_encoding);
   EXPECT_THROW(ftmamba::eval::analyze_tower_stability(*model->user_tower, data.users.index_select(torch::arange(10))),
                ftmamba::Error);
 }
 
 TEST_F(Stability, CommandWritesItsReport) {
-  if (ftmamba::eval::find_gnuplot().empty()) {  // the report's figure needs it
+  if (ftmamba::report::find_gnuplot().empty()) {  // the report's figure needs it
     if (std::getenv("CI")) FAIL() << "gnuplot not found on CI: apt-get install gnuplot-nox";
     GTEST_SKIP() << "gnuplot not found: apt-get install gnuplot-nox (scripts/install-deps does)";
   }

@@ -12,7 +12,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/eval/stability.h"
 #include "ftmamba/io/atomic_file.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
@@ -37,9 +37,9 @@ void add_analyze_command(CLI::App& app) {
   cmd->callback([args] {
     if (args->rows < 1) throw Error("--rows must be >= 1");
     const torch::Device device = choose_device(args->device);
-    auto run = train::Run::load(args->run, device);
+    auto run = run::Run::load(args->run, device);
     const fs::path data_dir = args->data.empty() ? run.data_dir : fs::path(args->data);
-    auto data = train::prepare_data(data_dir, run.config, &run.user_encoding, &run.item_encoding);
+    auto data = run::prepare_data(data_dir, run.config, &run.user_encoding, &run.item_encoding);
     eval::StabilityOptions options;
     options.seed = args->seed;
 

@@ -18,8 +18,8 @@
 #include "ftmamba/core/cpu_time.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/threads.h"
-#include "ftmamba/eval/loglog_fit.h"
-#include "ftmamba/eval/report.h"
+#include "ftmamba/report/loglog_fit.h"
+#include "ftmamba/report/report.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/nn/encoder.h"
 
@@ -145,7 +145,7 @@ void add_bench_command(CLI::App& app) {
           ys.push_back(t.forward_ms + t.backward_ms);
         }
       }
-      if (xs.size() >= 2) fits[model] = {{"slope", eval::fit_loglog_slope(xs, ys)}, {"slope_from_L", args->fit_from}};
+      if (xs.size() >= 2) fits[model] = {{"slope", report::fit_loglog_slope(xs, ys)}, {"slope_from_L", args->fit_from}};
     }
     nlohmann::ordered_json j;
     const std::string timer = device.is_cuda() ? "GPU wall time" : "process CPU time";
@@ -167,7 +167,7 @@ void add_bench_command(CLI::App& app) {
     io::write_file_atomic(out / "scaling.json", j.dump(1) + "\n");
     for (const auto& [model, f] : fits.items())
       fmt::print(stderr, "{}: fitted slope {:.3f} over L >= {}\n", model, f["slope"].get<double>(), args->fit_from);
-    eval::render_scaling_report(nlohmann::json::parse(j.dump()), out);
+    report::render_scaling_report(nlohmann::json::parse(j.dump()), out);
     fmt::print(stderr, "scaling report written to {}\n", out.string());
   });
 }

@@ -17,7 +17,8 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/subprocess.h"
 #include "ftmamba/io/atomic_file.h"
-#include "ftmamba/train/lm_finetune_bench.h"
+#include "ftmamba/experiments/lm_finetune_bench.h"
+#include "ftmamba/ops/precision.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
@@ -59,7 +60,7 @@ nn::MambaLMConfig parse_shape(const std::string& name, int64_t vocab) {
 nlohmann::ordered_json measure_here(const Args& a, const std::string& shape, int64_t length,
                                     const std::string& variant_name) {
   const torch::Device device = choose_device(a.device);
-  train::LmFinetuneBenchOptions o;
+  experiments::LmFinetuneBenchOptions o;
   o.model = parse_shape(shape, a.vocab);
   o.batch = a.batch;
   o.length = length;
@@ -70,7 +71,7 @@ nlohmann::ordered_json measure_here(const Args& a, const std::string& shape, int
   o.seed = a.seed;
   o.cuda_graph = !a.no_graph;
   const auto variant = train::parse_finetune_variant(variant_name);
-  const auto r = train::bench_lm_finetune(o, variant, device);
+  const auto r = experiments::bench_lm_finetune(o, variant, device);
   const double tokens = static_cast<double>(a.batch * length);
   return {{"bench", "finetune"},
           {"impl", "ftmamba"},
@@ -181,7 +182,7 @@ void add_bench_finetune_subcommand(CLI::App* bench) {
     if (shapes.empty() || variants.empty()) throw Error("--shapes and --variants must not be empty");
     for (const auto& s : shapes) parse_shape(s, args->vocab);  // fail before any work
     const torch::Device device = choose_device(args->device);
-    for (const auto& v : variants) train::check_precision_supported(train::parse_finetune_variant(v).precision, device);
+    for (const auto& v : variants) ops::check_precision_supported(train::parse_finetune_variant(v).precision, device);
     if (args->single) {
       fmt::print("{}\n", measure_here(*args, shapes[0], lengths[0], variants[0]).dump());
       return;

@@ -17,8 +17,8 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/subprocess.h"
 #include "ftmamba/data/dataset.h"
-#include "ftmamba/eval/comparison.h"
-#include "ftmamba/eval/report.h"
+#include "ftmamba/experiments/comparison.h"
+#include "ftmamba/report/report.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/nn/encoder.h"
 
@@ -60,7 +60,7 @@ void add_compare_command(CLI::App& app) {
     const auto dataset = data::Dataset::load(data_dir);
     std::string preset;
     if (fs::exists(data_dir / "dataset.json")) {
-      const auto info = eval::read_json_file(data_dir / "dataset.json");
+      const auto info = experiments::read_json_file(data_dir / "dataset.json");
       preset = info.value("preset", "");
     }
 
@@ -94,7 +94,7 @@ void add_compare_command(CLI::App& app) {
         const fs::path record_file = run_dir / "compare.json";
         bool reuse = false;
         if (!args->force && fs::exists(record_file) && fs::exists(run_dir / "metrics.json")) {
-          record = eval::read_json_file(record_file);
+          record = experiments::read_json_file(record_file);
           auto saved = record.value("argv", nlohmann::ordered_json::array());
           std::vector<std::string> saved_args(saved.begin(), saved.end());
           std::vector<std::string> now_args(argv.begin() + 1, argv.end());
@@ -121,13 +121,13 @@ void add_compare_command(CLI::App& app) {
                     {"wall_seconds", child.seconds}};
           io::write_file_atomic(record_file, record.dump(2) + "\n");
         }
-        const auto measured = eval::measure_run(run_dir, args->bias_k, device);
-        auto entry = eval::comparison_run_entry(run_dir, fs::relative(run_dir, out).string(), model, seed,
+        const auto measured = experiments::measure_run(run_dir, args->bias_k, device);
+        auto entry = experiments::comparison_run_entry(run_dir, fs::relative(run_dir, out).string(), model, seed,
                                                 record.at("peak_rss_mib").get<double>(), measured);
         fmt::print(stderr, "        test HR@10 {:.4f}, {:.0f} train samples/s, {:.0f} encode samples/s, peak {:.0f} MiB\n",
                    entry["test"]["full"].value("HR@10", 0.0), entry["efficiency"]["train_samples_per_sec"].get<double>(),
                    measured.encode_samples_per_sec, record.at("peak_rss_mib").get<double>());
-        if (references.is_null()) references = eval::reference_rows(run_dir);
+        if (references.is_null()) references = experiments::reference_rows(run_dir);
         runs.push_back(std::move(entry));
       }
     }
@@ -155,7 +155,7 @@ void add_compare_command(CLI::App& app) {
     report["references"] = references;
     report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     io::write_file_atomic(out / "comparison.json", report.dump(1) + "\n");
-    eval::render_comparison_report(nlohmann::json::parse(report.dump()), out);
+    report::render_comparison_report(nlohmann::json::parse(report.dump()), out);
     fmt::print("report written to {} (report.html, report.md, figures/; {} runs, {:.0f} s)\n", args->out, runs.size(),
                report["seconds"].get<double>());
   });

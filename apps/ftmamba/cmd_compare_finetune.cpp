@@ -16,12 +16,13 @@
 #include "report_info.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/subprocess.h"
-#include "ftmamba/eval/comparison.h"
+#include "ftmamba/experiments/comparison.h"
 #include "ftmamba/eval/evaluate.h"
-#include "ftmamba/eval/finetune_comparison.h"
+#include "ftmamba/experiments/finetune_comparison.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/train/finetune.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
+#include "ftmamba/ops/precision.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
@@ -35,7 +36,7 @@ nlohmann::ordered_json run_or_reuse(const std::vector<std::string>& argv, const 
   const fs::path record_file = run_dir / "compare.json";
   const std::vector<std::string> args(argv.begin() + 1, argv.end());
   if (!force && fs::exists(record_file) && fs::exists(run_dir / "metrics.json")) {
-    auto record = eval::read_json_file(record_file);
+    auto record = experiments::read_json_file(record_file);
     if (record.value("argv", nlohmann::ordered_json::array()) == nlohmann::ordered_json(args)) {
       fmt::print(stderr, "{}: reusing {}\n", what, run_dir.string());
       return record;
@@ -92,7 +93,7 @@ void add_compare_finetune_command(CLI::App& app) {
       } catch (const Error& e) {
         throw Error(std::string("--variants: ") + e.what());
       }
-      train::check_precision_supported(variants.back().precision, device);
+      ops::check_precision_supported(variants.back().precision, device);
     }
     if (std::none_of(variants.begin(), variants.end(), [](const train::FinetuneVariant& v) { return v.name() == "full-fp32"; }))
       throw Error("--variants must include full-fp32, the reference the others are measured against");
@@ -133,21 +134,21 @@ void add_compare_finetune_command(CLI::App& app) {
     const fs::path reference = out / "runs" / "full-fp32";
     double base_hr10 = 0.0;
     {
-      auto run = train::Run::load(base_run, device);
-      auto data = train::prepare_data(data_dir, run.config, &run.user_encoding, &run.item_encoding);
+      auto run = run::Run::load(base_run, device);
+      auto data = run::prepare_data(data_dir, run.config, &run.user_encoding, &run.item_encoding);
       const auto negatives = eval::load_or_draw_negatives(reference, data, run.config.eval.sampled_negatives,
                                                           static_cast<uint64_t>(run.config.eval.sample_seed), false);
       base_hr10 = eval::evaluate_test(run.model, data, run.config.eval.batch_size, negatives)["full"]["model"]["HR@10"];
     }
-    const auto base_metrics = eval::read_json_file(base_run / "metrics.json");
+    const auto base_metrics = experiments::read_json_file(base_run / "metrics.json");
     const double full_hr10 =
-        eval::read_json_file(reference / "metrics.json")["test"]["full"]["model"]["HR@10"].get<double>();
+        experiments::read_json_file(reference / "metrics.json")["test"]["full"]["model"]["HR@10"].get<double>();
 
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     for (const train::FinetuneVariant& v : variants) {
       const fs::path run_dir = out / "runs" / v.name();
-      const auto m = eval::read_json_file(run_dir / "metrics.json");
-      const auto cfg = eval::read_json_file(run_dir / "config.json");
+      const auto m = experiments::read_json_file(run_dir / "metrics.json");
+      const auto cfg = experiments::read_json_file(run_dir / "config.json");
       const auto& test = m["test"]["full"]["model"];
       const double hr10 = test["HR@10"].get<double>();
       nlohmann::ordered_json row;
@@ -167,8 +168,8 @@ void add_compare_finetune_command(CLI::App& app) {
       row["total_parameters"] = m["parameters"];
       row["hr10_minus_full_fp32"] = hr10 - full_hr10;
       row["share_of_full_fp32_gain"] = full_hr10 != base_hr10 ? (hr10 - base_hr10) / (full_hr10 - base_hr10) : 0.0;
-      const auto div = v.name() == "full-fp32" ? eval::EmbeddingDivergence{}
-                                              : eval::embedding_divergence(run_dir, reference, data_dir, device);
+      const auto div = v.name() == "full-fp32" ? experiments::EmbeddingDivergence{}
+                                              : experiments::embedding_divergence(run_dir, reference, data_dir, device);
       row["cosine_distance_to_full_fp32"] = {{"users", div.users}, {"items", div.items}};
       fmt::print(stderr, "{:>14}: HR@10 {:.4f} ({:+.4f} vs full fp32, {:.0f}% of its gain), {:.0f} samples/s, "
                          "{:.0f} MiB peak, {} trainable\n",
@@ -190,7 +191,7 @@ void add_compare_finetune_command(CLI::App& app) {
     report["command"] = command;
     report["machine"] = machine_description(device);
     if (fs::exists(data_dir / "dataset.json")) {
-      const auto info = eval::read_json_file(data_dir / "dataset.json");
+      const auto info = experiments::read_json_file(data_dir / "dataset.json");
       if (info.contains("drift")) report["drift"] = info["drift"];
     }
     report["base"] = {{"run", "runs/base"},
@@ -199,7 +200,7 @@ void add_compare_finetune_command(CLI::App& app) {
     report["variants"] = rows;
     report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     io::write_file_atomic(out / "finetune.json", report.dump(1) + "\n");
-    eval::render_finetune_report(nlohmann::json::parse(report.dump()), out);
+    experiments::render_finetune_report(nlohmann::json::parse(report.dump()), out);
     fmt::print("report written to {} (finetune.md, finetune.json, figures/finetune.svg; {:.0f} s)\n", args->out,
                report["seconds"].get<double>());
   });

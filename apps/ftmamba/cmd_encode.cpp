@@ -8,7 +8,8 @@
 #include "ftmamba/core/threads.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/safetensors.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
+#include "ftmamba/ops/precision.h"
 
 namespace ftmamba::cli {
 
@@ -29,11 +30,11 @@ void add_encode_command(CLI::App& app) {
                 "Also write the encoder inputs: numerical, missing, categorical");
   cmd->callback([args] {
     const torch::Device device = choose_device(args->device);
-    auto run = train::Run::load(args->run, device);
+    auto run = run::Run::load(args->run, device);
     // The tower in the chosen precision: autocast, or bf16 weights for bf16-pure.
-    const train::Precision precision = train::parse_precision(args->precision);
-    train::cast_weights(*run.model, precision);
-    train::AutocastScope autocast(precision, device);
+    const ops::Precision precision = ops::parse_precision(args->precision);
+    ops::cast_weights(*run.model, precision);
+    ops::AutocastScope autocast(precision, device);
     set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto dataset = data::Dataset::load(args->data.empty() ? run.data_dir : std::filesystem::path(args->data));
     const bool users = args->side == "user";

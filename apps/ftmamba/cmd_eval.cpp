@@ -6,7 +6,8 @@
 #include "cli_precision.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/eval/evaluate.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
+#include "ftmamba/ops/precision.h"
 
 namespace ftmamba::cli {
 
@@ -24,13 +25,13 @@ void add_eval_command(CLI::App& app) {
   add_precision_option(cmd, args->precision, " (default fp32)");
   cmd->callback([args] {
     const torch::Device device = choose_device(args->device);
-    auto run = train::Run::load(args->run, device);
+    auto run = run::Run::load(args->run, device);
     // The towers (and the scoring) in the chosen precision: autocast, or bf16 weights for bf16-pure.
-    const train::Precision precision = train::parse_precision(args->precision);
-    train::cast_weights(*run.model, precision);
-    train::AutocastScope autocast(precision, device);
+    const ops::Precision precision = ops::parse_precision(args->precision);
+    ops::cast_weights(*run.model, precision);
+    ops::AutocastScope autocast(precision, device);
     set_cpu_threads(static_cast<int>(run.config.train.threads));
-    auto data = train::prepare_data(args->data.empty() ? run.data_dir : std::filesystem::path(args->data), run.config,
+    auto data = run::prepare_data(args->data.empty() ? run.data_dir : std::filesystem::path(args->data), run.config,
                                     &run.user_encoding, &run.item_encoding);
     auto negatives = eval::load_or_draw_negatives(run.dir, data, run.config.eval.sampled_negatives,
                                                   static_cast<uint64_t>(run.config.eval.sample_seed), /*save=*/false);

@@ -13,15 +13,18 @@
 #include "ftmamba/core/threads.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/train/finetune.h"
-#include "ftmamba/train/precision.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/ops/precision.h"
+#include "ftmamba/run/run.h"
+#include "ftmamba/io/sha256.h"
+#include "ftmamba/run/adapters.h"
+#include "ftmamba/run/config.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
 
 namespace {
 // PEFT's adapter_config.json, so that PEFT-aware tooling can read the adapter folder's settings.
-nlohmann::ordered_json peft_adapter_config(const train::FinetuneOptions& o, const std::vector<std::string>& adapted,
+nlohmann::ordered_json peft_adapter_config(const run::FinetuneOptions& o, const std::vector<std::string>& adapted,
                                            const fs::path& base_run) {
   nlohmann::ordered_json j;
   j["peft_type"] = "LORA";
@@ -42,7 +45,7 @@ void add_finetune_command(CLI::App& app) {
   struct Args {
     std::string run, data, out, device = "auto", precision;
     std::vector<std::string> sets;
-    train::FinetuneOptions ft;
+    run::FinetuneOptions ft;
     bool quiet = false, no_graph = false;
   };
   auto args = std::make_shared<Args>();
@@ -69,12 +72,12 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_flag("--quiet,-q", args->quiet, "No progress bar");
   cmd->callback([args] {
     const torch::Device device = choose_device(args->device);
-    train::Run run = train::Run::load(args->run, device);
+    run::Run run = run::Run::load(args->run, device);
     if (run.is_lora())
       throw Error(args->run + " is a LoRA run; merge it first (ftmamba merge --run " + args->run +
                   " --out DIR) and fine-tune the merged run");
     const fs::path base_model = fs::path(args->run) / "model.safetensors";
-    train::RunConfig& cfg = run.config;
+    run::RunConfig& cfg = run.config;
     const auto model_before = cfg.to_json().at("model");
     for (const auto& s : args->sets) cfg.set_assignment(s);
     if (cfg.to_json().at("model") != model_before)
@@ -82,20 +85,20 @@ void add_finetune_command(CLI::App& app) {
     if (!args->precision.empty()) cfg.train.precision = args->precision;
     if (args->no_graph) cfg.train.cuda_graph = false;
     cfg.validate();
-    train::check_precision_supported(train::parse_precision(cfg.train.precision), device);
+    ops::check_precision_supported(ops::parse_precision(cfg.train.precision), device);
     torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
     set_cpu_threads(static_cast<int>(cfg.train.threads));
 
     // The base run's encodings: the same columns, vocabularies and statistics (new categories are unknown).
-    auto data = train::prepare_data(args->data, cfg, &run.user_encoding, &run.item_encoding);
+    auto data = run::prepare_data(args->data, cfg, &run.user_encoding, &run.item_encoding);
     run.data_dir = fs::absolute(args->data).lexically_normal();
     run.model->to(torch::kCPU);  // adapters are created on the CPU; everything moves together below
     const auto plan = train::prepare_finetune(run.model, cfg, args->ft);
     run.model->to(device);
     const fs::path base_run = fs::absolute(args->run).lexically_normal();
-    const std::string base_hash = train::sha256_file(base_model);
+    const std::string base_hash = io::sha256_file(base_model);
     run.finetune = args->ft.to_json();
-    if (!args->ft.full && args->ft.targets.empty()) run.finetune["targets"] = train::default_lora_targets(cfg);
+    if (!args->ft.full && args->ft.targets.empty()) run.finetune["targets"] = run::default_lora_targets(cfg);
     run.finetune["base_run"] = base_run.string();
     run.finetune["base_model_sha256"] = base_hash;
     run.finetune["adapted"] = plan.adapted;
@@ -119,10 +122,10 @@ void add_finetune_command(CLI::App& app) {
     report.extra_metrics["base_run"] = base_run.string();
     report.save_weights = [&](const fs::path& dir) {
       if (args->ft.full) {
-        train::save_model(dir / "model.safetensors", *run.model, {{"format", "pt"}});
+        run::save_model(dir / "model.safetensors", *run.model, {{"format", "pt"}});
         return;
       }
-      train::save_adapters(dir / "adapters.safetensors", *run.model,
+      run::save_adapters(dir / "adapters.safetensors", *run.model,
                            {{"format", "pt"}, {"base_run", base_run.string()}, {"base_model_sha256", base_hash}});
       io::write_file_atomic(dir / "adapter_config.json",
                             peft_adapter_config(args->ft, plan.adapted, base_run).dump(2) + "\n");

@@ -8,7 +8,7 @@
 #include "ftmamba/core/threads.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/preprocess.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
 
 namespace ftmamba::cli {
 
@@ -31,7 +31,7 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print JSON");
   add_device_option(cmd, args->device);
   cmd->callback([args] {
-    auto run = train::Run::load(args->run, choose_device(args->device));
+    auto run = run::Run::load(args->run, choose_device(args->device));
     set_cpu_threads(static_cast<int>(run.config.train.threads));
     auto dataset = data::Dataset::load(args->data.empty() ? run.data_dir : std::filesystem::path(args->data));
     data::EncodedFeatures user;

@@ -11,8 +11,9 @@
 #include "ftmamba/core/threads.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/atomic_file.h"
-#include "ftmamba/train/precision.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/ops/precision.h"
+#include "ftmamba/run/run.h"
+#include "ftmamba/run/config.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
@@ -38,7 +39,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--quiet,-q", args->quiet, "No progress bar");
   cmd->add_flag("--dry-run", args->dry_run, "Build the model, print its parameter counts per tower and stop");
   cmd->callback([args] {
-    train::RunConfig cfg;
+    run::RunConfig cfg;
     if (!args->config.empty()) cfg.load_toml(args->config);
     if (!args->model.empty()) cfg.set("model.type", args->model);
     for (const auto& s : args->sets) cfg.set_assignment(s);
@@ -48,24 +49,24 @@ void add_train_command(CLI::App& app) {
     torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
     set_cpu_threads(static_cast<int>(cfg.train.threads));
     const torch::Device device = choose_device(args->device);
-    train::check_precision_supported(train::parse_precision(cfg.train.precision), device);
+    ops::check_precision_supported(ops::parse_precision(cfg.train.precision), device);
 
-    auto data = train::prepare_data(args->data, cfg);
-    train::Run run;
+    auto data = run::prepare_data(args->data, cfg);
+    run::Run run;
     run.data_dir = fs::absolute(args->data).lexically_normal();
     run.config = cfg;
     run.user_encoding = data.user_encoding;
     run.item_encoding = data.item_encoding;
-    run.model = train::build_model(cfg, data.user_encoding, data.item_encoding);
+    run.model = run::build_model(cfg, data.user_encoding, data.item_encoding);
     run.model->to(device);  // before the optimizer sees the parameters
-    const int64_t n_params = train::count_parameters(*run.model);
+    const int64_t n_params = run::count_parameters(*run.model);
     fmt::print(stderr, "{}: {} users, {} items, {} interactions ({} train / {} valid / {} test); {} params; on {}, {}\n",
                args->data, data.users.size(), data.items.size(), data.dataset.interactions.size(),
                data.split.train.size(), data.split.valid.size(), data.split.test.size(), n_params, device.str(),
                cfg.train.precision);
 
     if (args->dry_run) {
-      const int64_t u = train::count_parameters(*run.model->user_tower), i = train::count_parameters(*run.model->item_tower);
+      const int64_t u = run::count_parameters(*run.model->user_tower), i = run::count_parameters(*run.model->item_tower);
       fmt::print("model {}: {} parameters (user tower {}, item tower {})\n", cfg.model_label(), n_params, u, i);
       return;
     }
@@ -74,7 +75,7 @@ void add_train_command(CLI::App& app) {
     TrainAndReport report;
     report.quiet = args->quiet;
     report.save_weights = [&](const fs::path& dir) {
-      train::save_model(dir / "model.safetensors", *run.model, {{"format", "pt"}});
+      run::save_model(dir / "model.safetensors", *run.model, {{"format", "pt"}});
     };
     train_and_report(out, run, data, device, report);
   });

@@ -6,10 +6,11 @@
 #include "ftmamba/core/device.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/train/trainer.h"
+#include "ftmamba/run/run.h"
 
 namespace ftmamba::cli {
 
-void train_and_report(io::StagedDir& out, train::Run& run, const train::PreparedData& data, torch::Device device,
+void train_and_report(io::StagedDir& out, run::Run& run, const run::PreparedData& data, torch::Device device,
                       const TrainAndReport& options) {
   const auto& cfg = run.config;
   std::string history;
@@ -33,7 +34,7 @@ void train_and_report(io::StagedDir& out, train::Run& run, const train::Prepared
   auto ev = eval::evaluate_test(run.model, data, cfg.eval.batch_size, negatives);
   nlohmann::ordered_json metrics;
   metrics["model_type"] = cfg.model_label();
-  metrics["parameters"] = train::count_parameters(*run.model);
+  metrics["parameters"] = run::count_parameters(*run.model);
   metrics["best_epoch"] = result.best_epoch;
   metrics["best_valid_HR@10"] = result.best_valid_hr10;
   metrics["epochs_run"] = result.history.size();

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ftmamba/io/atomic_file.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
 
 namespace ftmamba::cli {
 
@@ -18,7 +18,7 @@ struct TrainAndReport {
   nlohmann::ordered_json extra_metrics;  // merged into metrics.json after the common keys
 };
 
-void train_and_report(io::StagedDir& out, train::Run& run, const train::PreparedData& data, torch::Device device,
+void train_and_report(io::StagedDir& out, run::Run& run, const run::PreparedData& data, torch::Device device,
                       const TrainAndReport& options);
 
 }  // namespace ftmamba::cli

@@ -3,8 +3,9 @@
 #include <fmt/format.h>
 
 #include "ftmamba/core/error.h"
-#include "ftmamba/eval/ranking.h"
+#include "ftmamba/metrics/ranking.h"
 #include "ftmamba/io/safetensors.h"
+#include "ftmamba/run/run.h"
 
 namespace ftmamba::eval {
 namespace fs = std::filesystem;
@@ -13,11 +14,11 @@ namespace {
 
 // The generator's oracles, score(u, i) = <user_factors[u], item_factors[i]> + item_bias[i]: "oracle" is the
 // expected utility given the features; "true-utility" adds the hidden taste and popularity (noise-free truth).
-std::vector<std::pair<std::string, ScoreFn>> oracle_scorers(const train::PreparedData& data) {
+std::vector<std::pair<std::string, metrics::ScoreFn>> oracle_scorers(const run::PreparedData& data) {
   const fs::path file = data.dataset.dir / "oracle.safetensors";
   if (!fs::exists(file)) return {};
   auto t = io::load_safetensors(file);
-  std::vector<std::pair<std::string, ScoreFn>> out;
+  std::vector<std::pair<std::string, metrics::ScoreFn>> out;
   for (const auto& [name, prefix] : {std::pair<std::string, std::string>{"oracle", ""}, {"true-utility", "true_"}}) {
     const std::string uf_name = prefix + "user_factors", if_name = prefix + "item_factors", b_name = prefix + "item_bias";
     if (!t.count(uf_name) || !t.count(if_name) || !t.count(b_name)) {
@@ -36,9 +37,9 @@ std::vector<std::pair<std::string, ScoreFn>> oracle_scorers(const train::Prepare
 
 }  // namespace
 
-torch::Tensor load_or_draw_negatives(const fs::path& run_dir, const train::PreparedData& data, int64_t n_negatives,
+torch::Tensor load_or_draw_negatives(const fs::path& run_dir, const run::PreparedData& data, int64_t n_negatives,
                                      uint64_t seed, bool save) {
-  auto task = make_eval_task(data.dataset.interactions, data.split, Target::Test);
+  auto task = metrics::make_eval_task(data.dataset.interactions, data.split, metrics::Target::Test);
   const fs::path file = run_dir / "sampled_negatives.safetensors";
   auto users = torch::tensor(task.users, torch::kInt64);
   if (fs::exists(file)) {
@@ -46,21 +47,21 @@ torch::Tensor load_or_draw_negatives(const fs::path& run_dir, const train::Prepa
     if (t.count("users") && t.count("negatives") && t["users"].equal(users) && t["negatives"].size(1) == n_negatives)
       return t["negatives"];
   }
-  auto neg = draw_sampled_negatives(data.dataset.interactions, task, data.items.size(), n_negatives, seed);
+  auto neg = metrics::draw_sampled_negatives(data.dataset.interactions, task, data.items.size(), n_negatives, seed);
   if (save) io::save_safetensors(file, {{"users", users}, {"negatives", neg}});
   return neg;
 }
 
-nlohmann::ordered_json evaluate_test(nn::TwoTower& model, const train::PreparedData& data, int64_t batch_size,
+nlohmann::ordered_json evaluate_test(nn::TwoTower& model, const run::PreparedData& data, int64_t batch_size,
                                      const torch::Tensor& sampled_negatives) {
-  auto task = make_eval_task(data.dataset.interactions, data.split, Target::Test);
+  auto task = metrics::make_eval_task(data.dataset.interactions, data.split, metrics::Target::Test);
   const int64_t n_items = data.items.size();
   auto user_emb = nn::encode_all(*model->user_tower, data.users, batch_size);
   auto item_emb = nn::encode_all(*model->item_tower, data.items, batch_size);
 
-  std::vector<std::pair<std::string, ScoreFn>> rankers = {{"model", dot_product_scorer(user_emb, item_emb)}};
+  std::vector<std::pair<std::string, metrics::ScoreFn>> rankers = {{"model", metrics::dot_product_scorer(user_emb, item_emb)}};
   for (auto& oracle : oracle_scorers(data)) rankers.push_back(std::move(oracle));
-  rankers.emplace_back("popularity", popularity_scorer(data.dataset.interactions, data.split.train, n_items));
+  rankers.emplace_back("popularity", metrics::popularity_scorer(data.dataset.interactions, data.split.train, n_items));
 
   nlohmann::ordered_json out;
   out["test_users"] = task.size();
@@ -68,8 +69,8 @@ nlohmann::ordered_json evaluate_test(nn::TwoTower& model, const train::PreparedD
   out["full"] = nlohmann::ordered_json::object();
   out["sampled"] = {{"negatives", sampled_negatives.size(1)}};
   for (const auto& [name, score] : rankers) {
-    out["full"][name] = rank_full_catalog(score, task, n_items).to_json();
-    out["sampled"][name] = rank_sampled(score, task, sampled_negatives).to_json();
+    out["full"][name] = metrics::rank_full_catalog(score, task, n_items).to_json();
+    out["sampled"][name] = metrics::rank_sampled(score, task, sampled_negatives).to_json();
   }
   return out;
 }

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "ftmamba/nn/two_tower.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/run.h"
 
 namespace ftmamba::eval {
 
@@ -14,12 +14,12 @@ namespace ftmamba::eval {
 // load_or_draw_negatives. The JSON is
 // {"test_users", "catalog_items", "full": {"model": {...}, "oracle": {...}, "popularity": {...}},
 //  "sampled": {"negatives", "model", "oracle", "popularity"}}.
-nlohmann::ordered_json evaluate_test(nn::TwoTower& model, const train::PreparedData& data, int64_t batch_size,
+nlohmann::ordered_json evaluate_test(nn::TwoTower& model, const run::PreparedData& data, int64_t batch_size,
                                      const torch::Tensor& sampled_negatives);
 
 // Reads <run>/sampled_negatives.safetensors when present and consistent with the test task, otherwise
 // draws them (seeded) and, when `save` is true, writes them there so every later eval reuses them.
-torch::Tensor load_or_draw_negatives(const std::filesystem::path& run_dir, const train::PreparedData& data,
+torch::Tensor load_or_draw_negatives(const std::filesystem::path& run_dir, const run::PreparedData& data,
                                      int64_t n_negatives, uint64_t seed, bool save);
 
 std::string format_metrics_table(const nlohmann::ordered_json& evaluation);

@@ -7,10 +7,10 @@
 
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/error.h"
-#include "ftmamba/eval/figure.h"
+#include "ftmamba/report/figure.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/nn/ft_mamba.h"
-#include "ftmamba/train/precision.h"
+#include "ftmamba/ops/precision.h"
 
 namespace ftmamba::eval {
 namespace fs = std::filesystem;
@@ -119,12 +119,12 @@ nlohmann::ordered_json analyze_tower_stability(nn::TowerEncoder& tower, const da
     const auto tokens = enc->tokenizer(in.numerical, in.missing, in.categorical).to(torch::kFloat32);
     const Trace ref = trace(*enc, tokens);
     nlohmann::ordered_json rows_json = nlohmann::ordered_json::array();
-    std::vector<train::Precision> precisions = {train::Precision::kBf16};
-    if (device.is_cuda()) precisions.push_back(train::Precision::kFp16);
+    std::vector<ops::Precision> precisions = {ops::Precision::kBf16};
+    if (device.is_cuda()) precisions.push_back(ops::Precision::kFp16);
     for (const auto p : precisions) {
       Trace low;
       {
-        train::AutocastScope autocast(p, device);
+        ops::AutocastScope autocast(p, device);
         low = trace(*enc, tokens);
       }
       nlohmann::ordered_json layer_dev = nlohmann::ordered_json::array();
@@ -133,7 +133,7 @@ nlohmann::ordered_json analyze_tower_stability(nn::TowerEncoder& tower, const da
                                                             ref.embedding.to(torch::kFloat64), 1, 1e-12))
                                 .mean()
                                 .item<double>();
-      rows_json.push_back({{"precision", train::precision_name(p)},
+      rows_json.push_back({{"precision", ops::precision_name(p)},
                            {"layer_rel_dev", layer_dev},
                            {"output_rel_dev", relative_deviation(low.embedding, ref.embedding)},
                            {"output_cosine_distance", cosine}});
@@ -190,9 +190,9 @@ void render_stability_report(const nlohmann::json& report, const fs::path& dir) 
       "  set logscale xy\n  set format x \"%.0e\"\n  set format y \"%.0e\"\n  set grid\n  set key top left\n"
       "  set xlabel \"relative input perturbation eps\"\n  set ylabel \"relative embedding deviation\"\n"
       "  plot " + plots + ", x with lines dt 2 lc rgb \"gray\" title \"deviation = eps\"\n";
-  const FigureJob fig{"stability", dat, figure_script("stability", "Embedding deviation against input perturbation", 800, 560, body)};
-  write_figure_sources(fig_dir, fig);
-  draw_figures(fig_dir, {fig});
+  const report::FigureJob fig{"stability", dat, report::figure_script("stability", "Embedding deviation against input perturbation", 800, 560, body)};
+  report::write_figure_sources(fig_dir, fig);
+  report::draw_figures(fig_dir, {fig});
 }
 
 }  // namespace ftmamba::eval

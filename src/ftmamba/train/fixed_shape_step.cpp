@@ -7,7 +7,8 @@
 #include "ftmamba/core/device.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
-#include "ftmamba/train/precision.h"
+#include "ftmamba/ops/precision.h"
+#include "ftmamba/run/config.h"
 
 #ifdef FTMAMBA_WITH_CUDA
 #define FTMAMBA_CUDA_GRAPHS 1
@@ -30,13 +31,13 @@ struct FixedShapeStep::Impl {
   nn::TwoTower model;
   data::EncodedFeatures users, items;
   torch::Tensor item_log_q;
-  TrainConfig tc;
+  run::TrainConfig tc;
   int64_t batch;
   torch::Device device;
   bool use_graph;
   MultiTensorAdamW optimizer;
-  Precision precision;
-  std::optional<DynamicLossScaler> scaler;  // fp16 only
+  ops::Precision precision;
+  std::optional<ops::DynamicLossScaler> scaler;  // fp16 only
   bool softmax;
   std::unordered_map<int64_t, int64_t> first_seen;  // pack()'s item -> first pair, kept to reuse its buckets
   // The ids of a step, packed as [users (len) | items (len * items_per_pair) | first_col (len, softmax)]:
@@ -49,12 +50,12 @@ struct FixedShapeStep::Impl {
   int warmed_up = 0;
 #endif
 
-  Impl(nn::TwoTower m, data::EncodedFeatures u, data::EncodedFeatures i, torch::Tensor lq, const TrainConfig& t,
+  Impl(nn::TwoTower m, data::EncodedFeatures u, data::EncodedFeatures i, torch::Tensor lq, const run::TrainConfig& t,
        int64_t b, bool graph)
       : model(std::move(m)), users(std::move(u)), items(std::move(i)), item_log_q(std::move(lq)), tc(t), batch(b),
         device(module_device(*model)), use_graph(graph && graphs_supported() && device.is_cuda()),
-        optimizer(*model, tc.weight_decay), precision(parse_precision(tc.precision)), softmax(tc.loss == "softmax") {
-    if (precision == Precision::kFp16) scaler.emplace(device);
+        optimizer(*model, tc.weight_decay), precision(ops::parse_precision(tc.precision)), softmax(tc.loss == "softmax") {
+    if (precision == ops::Precision::kFp16) scaler.emplace(device);
     const auto host = torch::TensorOptions().dtype(torch::kInt64).pinned_memory(device.is_cuda());
     host_ids = torch::empty({packed_length(batch)}, host);
     device_ids = torch::empty({packed_length(batch)}, torch::TensorOptions().dtype(torch::kInt64).device(device));
@@ -82,7 +83,7 @@ struct FixedShapeStep::Impl {
     {
       // The towers in the training precision (no cast cache: each weight is cast once a step anyway, and a
       // cache would outlive a captured graph); the loss in float32.
-      AutocastScope autocast(precision, device, /*cache=*/false);
+      ops::AutocastScope autocast(precision, device, /*cache=*/false);
       user_emb = model->encode_users(users.index_select(user_rows)).to(torch::kFloat32);  // (B, E)
       item_emb = model->encode_items(items.index_select(item_rows)).to(torch::kFloat32);  // (B items_per_pair, E)
     }
@@ -142,7 +143,7 @@ struct FixedShapeStep::Impl {
 };
 
 FixedShapeStep::FixedShapeStep(nn::TwoTower model, data::EncodedFeatures users, data::EncodedFeatures items,
-                               torch::Tensor item_log_q, const TrainConfig& tc, int64_t batch, bool use_graph)
+                               torch::Tensor item_log_q, const run::TrainConfig& tc, int64_t batch, bool use_graph)
     : s_(std::make_unique<Impl>(std::move(model), std::move(users), std::move(items), std::move(item_log_q), tc,
                                 batch, use_graph)) {}
 FixedShapeStep::~FixedShapeStep() = default;

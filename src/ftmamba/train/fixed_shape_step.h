@@ -11,7 +11,7 @@
 
 #include "ftmamba/data/preprocess.h"
 #include "ftmamba/nn/two_tower.h"
-#include "ftmamba/train/config.h"
+#include "ftmamba/run/config.h"
 
 namespace ftmamba::train {
 
@@ -21,7 +21,7 @@ class FixedShapeStep {
   // device. batch: the full batch size, the one that is captured. use_graph: capture when graphs_supported()
   // and the device is a GPU; otherwise every step runs eagerly.
   FixedShapeStep(nn::TwoTower model, data::EncodedFeatures users, data::EncodedFeatures items,
-                 torch::Tensor item_log_q, const TrainConfig& tc, int64_t batch, bool use_graph);
+                 torch::Tensor item_log_q, const run::TrainConfig& tc, int64_t batch, bool use_graph);
   ~FixedShapeStep();
 
   // users: (len) user rows. items: the len positive item rows, then for a pointwise loss tc.negatives random

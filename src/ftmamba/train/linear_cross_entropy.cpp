@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "ftmamba/train/precision.h"
+#include "ftmamba/ops/precision.h"
 
 namespace ftmamba::train {
 namespace {
@@ -70,7 +70,7 @@ torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Ten
       targets.size(0) != hidden.size(0) || hidden.size(0) == 0)
     throw std::invalid_argument("linear_cross_entropy: need hidden (rows > 0, d), weight (vocab, d), targets (rows)");
   if (chunk_rows <= 0) chunk_rows = std::max<int64_t>(1, (int64_t{1} << 26) / weight.size(0));
-  const auto cd = matmul_dtype(hidden.device(), hidden.scalar_type());
+  const auto cd = ops::matmul_dtype(hidden.device(), hidden.scalar_type());
   return LinearCrossEntropyFunction::apply(hidden, weight, targets, chunk_rows, static_cast<int64_t>(cd),
                                            torch::GradMode::is_enabled());
 }

@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "ftmamba/train/optimizer.h"
-#include "ftmamba/train/precision.h"
+#include "ftmamba/ops/precision.h"
 
 // LibTorch 2.1 added the fused AdamW overload with a tensor learning rate and foreach ops with a tensor scalar.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
@@ -63,7 +63,7 @@ void MultiTensorAdamW::zero_grad() {
     for (auto& p : g.params) p.mutable_grad().reset();
 }
 
-void MultiTensorAdamW::backward_and_apply(const torch::Tensor& loss, double max_norm, DynamicLossScaler* scaler) {
+void MultiTensorAdamW::backward_and_apply(const torch::Tensor& loss, double max_norm, ops::DynamicLossScaler* scaler) {
   if (!scaler) {
     loss.backward();
     apply(max_norm);

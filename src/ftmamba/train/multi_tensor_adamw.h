@@ -12,10 +12,11 @@
 #include <torch/torch.h>
 
 #include <vector>
+#include "ftmamba/ops/precision.h"
 
 namespace ftmamba::train {
 
-class DynamicLossScaler;  // precision.h
+class ops::DynamicLossScaler;  // precision.h
 
 class MultiTensorAdamW {
  public:
@@ -35,7 +36,7 @@ class MultiTensorAdamW {
   // loss.backward(), then apply(max_norm). With a scaler (fp16): the backward runs through the scaled loss,
   // the gradients are unscaled (flagging inf / NaN), the step is skipped when flagged and the scale adapted,
   // all on the device, so this stays capturable.
-  void backward_and_apply(const torch::Tensor& loss, double max_norm, DynamicLossScaler* scaler = nullptr);
+  void backward_and_apply(const torch::Tensor& loss, double max_norm, ops::DynamicLossScaler* scaler = nullptr);
   void step(double lr, double max_norm) {
     set_lr(lr);
     apply(max_norm);

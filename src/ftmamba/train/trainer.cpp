@@ -10,11 +10,13 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/progress.h"
 #include "ftmamba/core/threads.h"
-#include "ftmamba/eval/ranking.h"
+#include "ftmamba/metrics/ranking.h"
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/optimizer.h"
-#include "ftmamba/train/precision.h"
+#include "ftmamba/ops/precision.h"
+#include "ftmamba/run/config.h"
+#include "ftmamba/run/run.h"
 
 namespace ftmamba::train {
 namespace {
@@ -53,17 +55,17 @@ torch::Tensor to_tensor(const std::vector<int64_t>& v, torch::Device device = to
 // users and items varies, so unpadded a bf16 step generated about 150 new kernels (a fresh 256 KiB code
 // buffer each: 2,000 page faults a step, 18% of its time at d 64). Padded, the shapes are a handful.
 torch::Tensor encode(nn::TowerEncoder& tower, const data::EncodedFeatures& all, const std::vector<int64_t>& rows,
-                     Precision precision, int64_t row_bucket) {
+                     ops::Precision precision, int64_t row_bucket) {
   const auto device = all.numerical.device();
   const int64_t n = static_cast<int64_t>(rows.size());
-  const bool pad = precision != Precision::kFp32 && device.is_cpu() && n % row_bucket != 0;
+  const bool pad = precision != ops::Precision::kFp32 && device.is_cpu() && n % row_bucket != 0;
   std::vector<int64_t> padded;
   if (pad) {
     padded = rows;
     padded.resize((n + row_bucket - 1) / row_bucket * row_bucket, rows.back());
   }
   auto f = all.index_select(to_tensor(pad ? padded : rows, device));
-  AutocastScope autocast(precision, device);
+  ops::AutocastScope autocast(precision, device);
   const torch::Tensor emb = tower.forward(f.numerical, f.missing, f.categorical).to(torch::kFloat32);
   return pad ? emb.narrow(0, 0, n) : emb;
 }
@@ -83,31 +85,31 @@ void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& s) {
 
 }  // namespace
 
-nlohmann::ordered_json validation_metrics(nn::TwoTower& model, const PreparedData& data, int64_t max_users,
+nlohmann::ordered_json validation_metrics(nn::TwoTower& model, const run::PreparedData& data, int64_t max_users,
                                           int64_t batch_size, uint64_t seed) {
-  auto task = eval::make_eval_task(data.dataset.interactions, data.split, eval::Target::Valid, max_users, seed);
+  auto task = metrics::make_eval_task(data.dataset.interactions, data.split, metrics::Target::Valid, max_users, seed);
   if (task.size() == 0) return nlohmann::ordered_json::object();
   auto items = nn::encode_all(*model->item_tower, data.items, batch_size);
   auto users = nn::encode_all(*model->user_tower, data.users.index_select(to_tensor(task.users)), batch_size);
   // The scorer receives user rows; map them to rows of the encoded subset.
   std::unordered_map<int64_t, int64_t> slot;
   for (int64_t i = 0; i < task.size(); ++i) slot[task.users[i]] = i;
-  eval::ScoreFn score = [&](const torch::Tensor& rows) {
+  metrics::ScoreFn score = [&](const torch::Tensor& rows) {
     std::vector<int64_t> idx(rows.size(0));
     for (int64_t i = 0; i < rows.size(0); ++i) idx[i] = slot.at(rows[i].item<int64_t>());
     return torch::matmul(users.index_select(0, to_tensor(idx, users.device())), items.t());
   };
-  return eval::rank_full_catalog(score, task, data.items.size(), 1024).to_json();
+  return metrics::rank_full_catalog(score, task, data.items.size(), 1024).to_json();
 }
 
 // On the CPU a step encodes each distinct user and item of the batch once (Dedup); on a GPU, FixedShapeStep
 // encodes every pair so that the step has fixed shapes and can be captured in a CUDA graph.
 struct StepRunner::State {
   nn::TwoTower model;
-  const PreparedData& data;
+  const run::PreparedData& data;
   torch::Device device;  // the model's
-  const TrainConfig tc;
-  const Precision precision;
+  const run::TrainConfig tc;
+  const ops::Precision precision;
   std::unique_ptr<torch::optim::AdamW> optimizer;  // CPU only
   std::unique_ptr<FixedShapeStep> gpu_step;        // GPU only
   LrSchedule schedule;
@@ -115,12 +117,12 @@ struct StepRunner::State {
   std::mt19937_64 rng;
   int64_t global_step = 0;
 
-  State(nn::TwoTower m, const PreparedData& d, const RunConfig& cfg, int64_t total_steps)
+  State(nn::TwoTower m, const run::PreparedData& d, const run::RunConfig& cfg, int64_t total_steps)
       : model(std::move(m)), data(d), device(module_device(*model)), tc(cfg.train),
-        precision(parse_precision(tc.precision)), schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio), item_log_q(item_sampling_log_q(d)),
+        precision(ops::parse_precision(tc.precision)), schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio), item_log_q(item_sampling_log_q(d)),
         rng(static_cast<uint64_t>(tc.seed) * 0x9E3779B97F4A7C15ULL + 1) {
-    check_precision_supported(precision, device);
-    cast_weights(*model, precision);  // bf16-pure only; before the optimizer takes the parameters
+    ops::check_precision_supported(precision, device);
+    ops::cast_weights(*model, precision);  // bf16-pure only; before the optimizer takes the parameters
     if (device.is_cuda()) {
       gpu_step = std::make_unique<FixedShapeStep>(model, d.users.to(device), d.items.to(device),
                                                   torch::tensor(item_log_q).to(torch::kFloat32).to(device), tc,
@@ -175,7 +177,7 @@ struct StepRunner::State {
   }
 };
 
-std::vector<double> item_sampling_log_q(const PreparedData& data) {
+std::vector<double> item_sampling_log_q(const run::PreparedData& data) {
   std::vector<int64_t> count(data.items.size(), 0);
   for (int64_t r : data.split.train) ++count[data.dataset.interactions.item[r]];
   const double n = static_cast<double>(std::max<size_t>(data.split.train.size(), 1));
@@ -184,7 +186,7 @@ std::vector<double> item_sampling_log_q(const PreparedData& data) {
   return log_q;
 }
 
-StepRunner::StepRunner(nn::TwoTower model, const PreparedData& data, const RunConfig& cfg, int64_t total_steps)
+StepRunner::StepRunner(nn::TwoTower model, const run::PreparedData& data, const run::RunConfig& cfg, int64_t total_steps)
     : s_(std::make_unique<State>(std::move(model), data, cfg, total_steps)) {}
 StepRunner::~StepRunner() = default;
 
@@ -209,7 +211,7 @@ int64_t StepRunner::skipped_steps() const { return s_->gpu_step ? s_->gpu_step->
 
 bool StepRunner::graph_captured() const { return s_->gpu_step && s_->gpu_step->graph_captured(); }
 
-TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const RunConfig& cfg,
+TrainResult train_two_tower(nn::TwoTower& model, const run::PreparedData& data, const run::RunConfig& cfg,
                             const TrainOptions& options) {
   const auto& tc = cfg.train;
   const int64_t n_train = static_cast<int64_t>(data.split.train.size());

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ftmamba/nn/two_tower.h"
-#include "ftmamba/train/config.h"
-#include "ftmamba/train/run.h"
+#include "ftmamba/run/config.h"
+#include "ftmamba/run/run.h"
 
 namespace ftmamba::train {
 
@@ -31,7 +31,7 @@ struct TrainResult {
 // scheduled learning rate). train_two_tower drives it; the benchmarks time it directly.
 class StepRunner {
  public:
-  StepRunner(nn::TwoTower model, const PreparedData& data, const RunConfig& cfg, int64_t total_steps);
+  StepRunner(nn::TwoTower model, const run::PreparedData& data, const run::RunConfig& cfg, int64_t total_steps);
   ~StepRunner();
   // rows: indices into the interactions (at least 2). Returns the batch loss.
   double step(const int64_t* rows, int64_t len);
@@ -48,13 +48,13 @@ class StepRunner {
 
 // log q(item) for the logQ correction: the item's share of the training split's positives (how often it is an
 // in-batch negative), at least 0.5 / n so that an unseen item stays finite. (n_items)
-std::vector<double> item_sampling_log_q(const PreparedData& data);
+std::vector<double> item_sampling_log_q(const run::PreparedData& data);
 
-TrainResult train_two_tower(nn::TwoTower& model, const PreparedData& data, const RunConfig& cfg,
+TrainResult train_two_tower(nn::TwoTower& model, const run::PreparedData& data, const run::RunConfig& cfg,
                             const TrainOptions& options = {});
 
 // HR@10 etc. of the model on a task; encodes all items and the task's users.
-nlohmann::ordered_json validation_metrics(nn::TwoTower& model, const PreparedData& data, int64_t max_users,
+nlohmann::ordered_json validation_metrics(nn::TwoTower& model, const run::PreparedData& data, int64_t max_users,
                                           int64_t batch_size, uint64_t seed);
 
 }  // namespace ftmamba::train

@@ -1,0 +1,111 @@
+#include "ftmamba/experiments/comparison.h"
+
+#include <chrono>
+#include <fstream>
+
+#include "ftmamba/core/error.h"
+#include "ftmamba/io/atomic_file.h"
+#include "ftmamba/run/run.h"
+
+namespace ftmamba::experiments {
+namespace fs = std::filesystem;
+
+nlohmann::ordered_json read_json_file(const fs::path& file) {
+  try {
+    return nlohmann::ordered_json::parse(io::read_file(file));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(file.string() + ": malformed JSON: " + e.what());
+  }
+}
+
+RunMeasurements measure_run(const fs::path& run_dir, int64_t bias_k, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  run::Run run = run::Run::load(run_dir, device);
+  const auto finish_gpu_work = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
+  const auto data = run::prepare_data(run.data_dir, run.config, &run.user_encoding, &run.item_encoding);
+  const int64_t batch = run.config.eval.batch_size;
+  RunMeasurements m;
+
+  // Encoding speed: one untimed pass over the items warms the allocator, then every user and item, timed.
+  nn::encode_all(*run.model->item_tower, data.items, batch);
+  finish_gpu_work();
+  const auto start = std::chrono::steady_clock::now();
+  auto users = nn::encode_all(*run.model->user_tower, data.users, batch);  // (n_users, E)
+  auto items = nn::encode_all(*run.model->item_tower, data.items, batch);  // (n_items, E)
+  finish_gpu_work();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  m.encode_samples_per_sec = static_cast<double>(data.users.size() + data.items.size()) / std::max(seconds, 1e-9);
+
+  const auto& inter = data.dataset.interactions;
+  const metrics::EvalTask task = metrics::make_eval_task(inter, data.split, metrics::Target::Test);
+  const auto top = metrics::top_k_full_catalog(metrics::dot_product_scorer(users, items), task, data.items.size(), bias_k);
+  std::vector<int64_t> train_counts(data.items.size(), 0);
+  for (int64_t r : data.split.train) ++train_counts[inter.item[r]];
+  m.bias = metrics::popularity_bias(top, task, train_counts);
+  return m;
+}
+
+namespace {
+std::vector<nlohmann::ordered_json> read_history(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) throw Error(file.string() + ": cannot read");
+  std::vector<nlohmann::ordered_json> rows;
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    try {
+      rows.push_back(nlohmann::ordered_json::parse(line));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(file.string() + ":" + std::to_string(n) + ": malformed JSON: " + e.what());
+    }
+  }
+  return rows;
+}
+}  // namespace
+
+nlohmann::ordered_json comparison_run_entry(const fs::path& run_dir, const std::string& run_dir_label,
+                                            const std::string& model, int64_t seed, double peak_rss_mib,
+                                            const RunMeasurements& m) {
+  const auto metrics = read_json_file(run_dir / "metrics.json");
+  const auto history = read_history(run_dir / "history.jsonl");
+  nlohmann::ordered_json e;
+  e["model"] = model;
+  e["seed"] = seed;
+  e["run_dir"] = run_dir_label;
+  try {
+    e["test"]["full"] = metrics.at("test").at("full").at("model");
+    e["test"]["sampled"] = metrics.at("test").at("sampled").at("model");
+    e["best_epoch"] = metrics.at("best_epoch");
+    e["epochs_run"] = metrics.at("epochs_run");
+    double seconds = 0.0;
+    for (const auto& h : history) seconds += h.at("seconds").get<double>();
+    e["history"] = history;
+    e["efficiency"] = {
+        {"parameters", metrics.at("parameters")},
+        {"seconds_per_epoch", history.empty() ? 0.0 : seconds / static_cast<double>(history.size())},
+        {"train_samples_per_sec", metrics.at("train_samples_per_sec")},
+        {"encode_samples_per_sec", m.encode_samples_per_sec},
+        {"peak_rss_mib", peak_rss_mib},
+    };
+  } catch (const nlohmann::json::exception& ex) {
+    throw Error((run_dir / "metrics.json").string() + ": " + ex.what());
+  }
+  e["popularity_bias"] = {{"k", m.bias.k}, {"predicted", m.bias.predicted}, {"actual", m.bias.actual}};
+  return e;
+}
+
+nlohmann::ordered_json reference_rows(const fs::path& run_dir) {
+  const auto metrics = read_json_file(run_dir / "metrics.json");
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  const auto& test = metrics.at("test");
+  for (const auto& [name, row] : test.at("full").items()) {
+    if (name == "model") continue;
+    out[name]["full"] = row;
+    if (test.contains("sampled") && test["sampled"].contains(name)) out[name]["sampled"] = test["sampled"][name];
+  }
+  return out;
+}
+
+}  // namespace ftmamba::experiments

@@ -1,0 +1,148 @@
+#include "ftmamba/experiments/lm_finetune_bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <optional>
+
+#include "ftmamba/core/device.h"
+#include "ftmamba/core/error.h"
+#include "ftmamba/train/fixed_shape_step.h"
+#include "ftmamba/train/linear_cross_entropy.h"
+#include "ftmamba/train/multi_tensor_adamw.h"
+
+#ifdef FTMAMBA_WITH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace ftmamba::experiments {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// Wall clock in milliseconds, after the GPU's queued work has finished.
+double synced_now_ms(torch::Device device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype) {
+  torch::NoGradGuard no_grad;
+  int64_t n = 0;
+  for (auto& item : model.named_parameters()) {
+    auto& p = item.value();
+    const bool matrix = ends_with(item.key(), "_proj.weight") || item.key() == "embedding.weight";
+    if (!matrix || p.requires_grad() || !p.is_floating_point()) continue;
+    p.set_data(p.to(dtype));
+    ++n;
+  }
+  return n;
+}
+
+LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const train::FinetuneVariant& variant,
+                                        torch::Device device) {
+  ops::check_precision_supported(variant.precision, device);
+  if (o.batch < 1 || o.length < 2 || o.steps < 1 || o.warmup_steps < 0)
+    throw Error("bench finetune: need batch >= 1, length >= 2, steps >= 1 and warmup >= 0");
+  torch::manual_seed(o.seed);
+  // Fresh random tokens every step, drawn up front (so that drawing them is not timed) and before the model
+  // (so that every variant sees the same tokens).
+  const bool graph = o.cuda_graph && device.is_cuda() && train::FixedShapeStep::graphs_supported();
+  // A captured step needs eager steps before it (see below).
+  const int64_t warmup = graph ? std::max<int64_t>(o.warmup_steps, 2) : o.warmup_steps;
+  const int64_t total_steps = warmup + o.steps;
+  auto tokens = torch::randint(o.model.vocab_size, {total_steps, o.batch, o.length}, torch::kInt64).to(device);
+  nn::MambaLM model(o.model);
+  model->to(device);
+  model->train();
+  if (variant.lora) {
+    nn::attach_lora(*model, o.lora, o.lora_targets);
+    nn::freeze_all_but_adapters(*model);
+    if (ops::is_mixed(variant.precision)) cast_frozen_weights(*model, ops::low_precision_dtype(variant.precision));
+  }
+  ops::cast_weights(*model, variant.precision);  // bf16-pure only
+
+  LmFinetuneBenchResult r;
+  const auto count = nn::count_parameters(*model);
+  r.trainable = count.trainable;
+  r.total = count.total;
+
+  train::MultiTensorAdamW optimizer(*model, /*weight_decay=*/0.0);
+  optimizer.set_lr(o.lr);
+  std::optional<ops::DynamicLossScaler> scaler;
+  if (variant.precision == ops::Precision::kFp16) scaler.emplace(device);
+
+  r.cuda_graph = graph;
+  // One step, queued on the current stream with no host synchronisation, so that it can be captured.
+  // The autocast cache (each weight cast once per step) cannot be used while capturing.
+  const auto forward_backward_update = [&](const torch::Tensor& batch_tokens) {
+    torch::Tensor loss;
+    {
+      ops::AutocastScope autocast(variant.precision, device, /*cache=*/!graph);
+      loss = train::causal_lm_loss(model, batch_tokens);
+    }
+    optimizer.zero_grad();  // captured: the backward then allocates the gradients from the graph's pool
+    optimizer.backward_and_apply(loss, o.max_grad_norm, scaler ? &*scaler : nullptr);
+    return loss.detach();
+  };
+
+  std::vector<torch::Tensor> losses;
+  std::vector<double> step_ms;
+  const auto timed = [&](int64_t step, const std::function<torch::Tensor()>& run) {
+    const double t0 = synced_now_ms(device);
+    losses.push_back(run().clone());
+    const double t1 = synced_now_ms(device);
+    if (step >= warmup) step_ms.push_back(t1 - t0);
+  };
+  if (!graph) {
+    for (int64_t step = 0; step < total_steps; ++step) timed(step, [&] { return forward_backward_update(tokens[step]); });
+  } else {
+#ifdef FTMAMBA_WITH_CUDA
+    // Warm-up steps run eagerly on the capture stream (cuBLAS handles and workspaces are created there), then
+    // the step is captured once and replayed: one launch a step instead of thousands of small kernels, each
+    // with its autograd and dispatch cost on the host (a LoRA step adds about fifteen per adapted projection).
+    auto stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
+    at::cuda::CUDAEvent ready;
+    ready.record(c10::cuda::getCurrentCUDAStream(device.index()));
+    ready.block(stream);
+    c10::cuda::CUDAStreamGuard on_stream(stream);
+    auto static_tokens = tokens[0].clone();  // what the captured step reads
+    at::cuda::CUDAGraph cuda_graph;
+    torch::Tensor graph_loss;
+    for (int64_t step = 0; step < total_steps; ++step) {
+      static_tokens.copy_(tokens[step]);
+      if (step < warmup) {
+        timed(step, [&] { return forward_backward_update(static_tokens); });
+        continue;
+      }
+      if (!graph_loss.defined()) {
+        optimizer.zero_grad();
+        cuda_graph.capture_begin();
+        graph_loss = forward_backward_update(static_tokens);
+        cuda_graph.capture_end();
+      }
+      timed(step, [&] {
+        cuda_graph.replay();
+        return graph_loss;
+      });
+    }
+#endif
+  }
+  std::sort(step_ms.begin(), step_ms.end());
+  r.step_ms = step_ms[step_ms.size() / 2];
+  r.tokens_per_s = static_cast<double>(o.batch * o.length) / (r.step_ms / 1000.0);
+  r.loss_first = losses.front().item<double>();
+  r.loss_last = losses.back().item<double>();
+  r.skipped_steps = scaler ? scaler->skipped_steps() : 0;
+  r.peak_gpu_mib = peak_gpu_allocated_mib(device);
+  return r;
+}
+
+}  // namespace ftmamba::experiments

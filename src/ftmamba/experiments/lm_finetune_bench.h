@@ -1,0 +1,47 @@
+// defines: the causal-LM fine-tuning measurement behind `ftmamba bench finetune`: a MambaLM at a given shape
+// takes next-token AdamW steps on random token sequences, full or LoRA, in fp32 or mixed precision, and the
+// steady-state tokens/s and the peak memory are read off. This is the paper's efficiency claim (MPFT + PEFT
+// against full fp32 fine-tuning) measured on our own kernels.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "ftmamba/nn/lora.h"
+#include "ftmamba/nn/mamba_lm.h"
+#include "ftmamba/train/finetune.h"
+
+namespace ftmamba::experiments {
+
+struct LmFinetuneBenchOptions {
+  nn::MambaLMConfig model;
+  int64_t batch = 1, length = 512;
+  int64_t warmup_steps = 2, steps = 5;
+  nn::LoraOptions lora{8, 16.0, 0.0};
+  std::vector<std::string> lora_targets{"in_proj", "x_proj", "dt_proj", "out_proj"};
+  double lr = 1e-4, max_grad_norm = 1.0;
+  uint64_t seed = 0;
+  bool cuda_graph = true;  // on a GPU, capture the step in a CUDA graph after the warm-up (at least 2 steps)
+};
+
+struct LmFinetuneBenchResult {
+  double step_ms = 0;        // median over the timed steps (wall clock, synchronised on a GPU)
+  double tokens_per_s = 0;   // batch * length / step time
+  double peak_gpu_mib = 0;   // the allocator's peak since the process started (0 on the CPU)
+  int64_t trainable = 0, total = 0;
+  double loss_first = 0, loss_last = 0;  // the first and the last step's loss
+  int64_t skipped_steps = 0;             // fp16: steps skipped by the loss scaler
+  bool cuda_graph = false;               // the timed steps were replays of a captured step
+};
+
+// Builds the model (seeded), prepares the variant on `device` (LoRA in a mixed precision also holds the frozen
+// base weights, projections and embedding, in the low dtype: they get no gradient and no optimizer state, so
+// they need no float32 master copy; A_log, D, the norms, the conv, the biases and the adapters stay float32), takes warmup + timed steps on random tokens
+// and measures. Throws Error for fp16 on the CPU.
+LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& options, const train::FinetuneVariant& variant,
+                                        torch::Device device);
+
+// Casts every frozen (requires_grad false) floating parameter of the projections and the embedding to
+// `dtype`; returns how many were cast. For LoRA in mixed precision (see bench_lm_finetune).
+int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype);
+
+}  // namespace ftmamba::experiments

@@ -1,0 +1,129 @@
+// defines: causal_conv1d (torch::autograd::Function over the CPU kernel in kernels/causal_conv1d_cpu) and
+// causal_conv1d_ref (torch::conv1d with groups = channels and left padding).
+#include "ftmamba/ops/causal_conv1d.h"
+
+#include <ATen/Parallel.h>
+
+#include "ftmamba/kernels/causal_conv1d_cpu.h"
+#include "ftmamba/ops/function_args.h"
+#ifdef FTMAMBA_WITH_CUDA
+#include "ftmamba/ops/causal_conv1d_cuda.h"
+#include "ftmamba/ops/cuda_util.h"
+#endif
+
+namespace ftmamba::ops {
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+template <typename T>
+kernels::CausalConv1dParams<T> make_params(const Tensor& x, const Tensor& weight, const Tensor& bias, bool silu) {
+  kernels::CausalConv1dParams<T> p;
+  p.batch = x.size(0);
+  p.seqlen = x.size(1);
+  p.channels = x.size(2);
+  p.width = weight.size(1);
+  p.x = x.data_ptr<T>();
+  p.x_batch_stride = x.stride(0);
+  p.x_l_stride = x.stride(1);
+  p.weight = weight.data_ptr<T>();
+  p.bias = bias.defined() ? bias.data_ptr<T>() : nullptr;
+  p.silu = silu;
+  p.num_threads = at::get_num_threads();
+  return p;
+}
+
+// weight may also come as nn::Conv1d's (channels, 1, width); the kernel reads (channels, width).
+Tensor weight_2d(const Tensor& weight) { return weight.dim() == 3 ? weight.squeeze(1) : weight; }
+
+void check_shapes(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  TORCH_CHECK(x.dim() == 3, "causal_conv1d: x must be (batch, L, channels), got ", x.sizes());
+  TORCH_CHECK(weight.dim() == 2 && weight.size(0) == x.size(2) && weight.size(1) >= 1,
+              "causal_conv1d: weight must be (channels, width), got ", weight.sizes());
+  TORCH_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == x.size(2)),
+              "causal_conv1d: bias must be (channels)");
+}
+
+struct CausalConv1dFn : torch::autograd::Function<CausalConv1dFn> {
+  // bias arrives as an empty placeholder when absent (has_bias false): LibTorch 1.13's Function::apply reads
+  // every tensor argument's device, so it cannot take an undefined one.
+  static Tensor forward(AutogradContext* ctx, Tensor x, Tensor weight, Tensor bias, bool silu, bool has_bias) {
+    bias = function_args::undefined_unless(bias, has_bias);
+    x = function_args::unit_last_stride(x);
+    weight = weight.contiguous();
+    bias = function_args::contiguous_or_undefined(bias);
+    ctx->save_for_backward({x, weight, function_args::placeholder_if_undefined(bias, x)});
+    ctx->saved_data["silu"] = silu;
+    ctx->saved_data["has_bias"] = has_bias;
+    Tensor out = torch::empty({x.size(0), x.size(1), x.size(2)}, x.options());  // (batch, L, channels)
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv1d_fwd", [&] {
+      auto p = make_params<scalar_t>(x, weight, bias, silu);
+      p.out = out.data_ptr<scalar_t>();
+      kernels::causal_conv1d_fwd_cpu(p);
+    });
+    return out;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor &x = saved[0], &weight = saved[1];
+    const Tensor bias = ctx->saved_data["has_bias"].toBool() ? saved[2] : Tensor();
+    const bool silu = ctx->saved_data["silu"].toBool();
+    if (!grads[0].defined()) return tensor_list(5);
+    const Tensor dout = grads[0].contiguous();  // (batch, L, channels)
+    Tensor dx = torch::empty({x.size(0), x.size(1), x.size(2)}, x.options());
+    Tensor dweight = torch::empty(weight.sizes(), weight.options());
+    Tensor dbias = bias.defined() ? torch::empty(bias.sizes(), bias.options()) : Tensor();
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv1d_bwd", [&] {
+      const auto p = make_params<scalar_t>(x, weight, bias, silu);
+      kernels::CausalConv1dGrads<scalar_t> g;
+      g.dout = dout.data_ptr<scalar_t>();
+      g.dx = dx.data_ptr<scalar_t>();
+      g.dweight = dweight.data_ptr<scalar_t>();
+      g.dbias = bias.defined() ? dbias.data_ptr<scalar_t>() : nullptr;
+      kernels::causal_conv1d_bwd_cpu(p, g);
+    });
+    return {dx, dweight, dbias, Tensor(), Tensor()};
+  }
+};
+
+}  // namespace
+
+Tensor causal_conv1d(const Tensor& x, const Tensor& weight_in, const Tensor& bias, bool silu) {
+  const Tensor weight = weight_2d(weight_in);
+  check_shapes(x, weight, bias);
+  if (!x.device().is_cpu()) {
+#ifdef FTMAMBA_WITH_CUDA
+    // The CUDA kernel: x in its dtype (float32 / bfloat16 / float16), weight and bias in float32.
+    if (x.is_cuda() && cuda_util::kernel_dtype(x.scalar_type()) && cuda_conv::supports_width(weight.size(1))) {
+      return cuda_conv::causal_conv1d({x, function_args::cast_or_undefined(weight, torch::kFloat32),
+                                       function_args::cast_or_undefined(bias, torch::kFloat32), silu});
+    }
+#endif
+    return causal_conv1d_ref(x, weight, bias, silu);
+  }
+  // Computes in x's dtype when float32/float64, else float32; casts go through autograd.
+  const auto st = x.scalar_type();
+  const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;
+  const auto cast = [compute](const Tensor& t) { return function_args::cast_or_undefined(t, compute); };
+  const Tensor xc = cast(x);
+  const Tensor b = function_args::placeholder_if_undefined(cast(bias), xc);
+  Tensor y = CausalConv1dFn::apply(xc, cast(weight), b, silu, bias.defined());
+  return compute == st ? y : y.to(st);
+}
+
+Tensor causal_conv1d_ref(const Tensor& x, const Tensor& weight_in, const Tensor& bias, bool silu) {
+  const Tensor weight = weight_2d(weight_in);
+  check_shapes(x, weight, bias);
+  const int64_t L = x.size(1), channels = x.size(2), width = weight.size(1);
+  // Pad width-1 on both sides and keep the first L outputs: output t sees inputs t-(width-1) .. t.
+  Tensor y = torch::conv1d(x.transpose(1, 2), weight.unsqueeze(1), bias, /*stride=*/1, /*padding=*/width - 1,
+                           /*dilation=*/1, /*groups=*/channels);  // (batch, channels, L + width - 1)
+  y = y.slice(2, 0, L).transpose(1, 2);                           // (batch, L, channels)
+  if (silu) y = torch::silu(y);
+  return y.contiguous();
+}
+
+}  // namespace ftmamba::ops

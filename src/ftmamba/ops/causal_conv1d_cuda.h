@@ -1,0 +1,28 @@
+// defines: the CUDA path of causal_conv1d (an autograd Function over kernels/causal_conv1d_cuda.cu) and the
+// raw forward / backward calls behind it, which the GPU tests also call on pre-filled buffers. Built only
+// with FTMAMBA_WITH_CUDA; nn::causal_conv1d sends CUDA tensors here.
+#pragma once
+#include <torch/torch.h>
+#include "ftmamba/ops/causal_conv1d.h"
+
+namespace ftmamba::ops::cuda_conv {
+
+// x: (batch, L, channels) float32 / bfloat16 / float16 on a CUDA device, unit channel stride.
+// weight: (channels, width) float32, width <= kernels::kConvMaxWidth; bias: (channels) float32 or undefined.
+struct ConvInputs {
+  torch::Tensor x, weight, bias;
+  bool silu = false;
+};
+
+struct ConvBackwardBuffers {
+  torch::Tensor dx, dweight_part, dbias_part;  // dx in x's dtype; partials float32, summed over axis 0
+};
+
+bool supports_width(int64_t width);
+ConvBackwardBuffers empty_backward_buffers(const ConvInputs& in);
+void forward_into(const ConvInputs& in, const torch::Tensor& out);  // out: (batch, L, channels) contiguous
+void backward_into(const ConvInputs& in, const torch::Tensor& dout, const ConvBackwardBuffers& buffers);
+
+torch::Tensor causal_conv1d(const ConvInputs& in);  // differentiable
+
+}  // namespace ftmamba::ops::cuda_conv

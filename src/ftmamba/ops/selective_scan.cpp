@@ -1,0 +1,201 @@
+// defines: selective_scan (torch::autograd::Function over the fused CPU kernel in kernels/selective_scan_cpu)
+// and selective_scan_ref (the same recurrence in plain LibTorch ops, token-major).
+#include "ftmamba/ops/selective_scan.h"
+
+#include <ATen/Parallel.h>
+
+#include <vector>
+
+#include "ftmamba/kernels/selective_scan_cpu.h"
+#include "ftmamba/ops/function_args.h"
+#ifdef FTMAMBA_WITH_CUDA
+#include "ftmamba/kernels/selective_scan_cuda.h"
+#include "ftmamba/ops/cuda_util.h"
+#include "ftmamba/ops/selective_scan_cuda.h"
+#endif
+
+namespace ftmamba::ops {
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+using namespace function_args;
+constexpr int64_t kHasD = kScanHasD, kHasZ = kScanHasZ, kHasBias = kScanHasBias;
+
+template <typename T>
+const T* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data_ptr<T>() : nullptr;
+}
+
+template <typename T>
+kernels::SelectiveScanParams<T> make_params(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B,
+                                            const Tensor& C, const Tensor& D, const Tensor& z, const Tensor& delta_bias,
+                                            bool delta_softplus) {
+  kernels::SelectiveScanParams<T> p;
+  p.batch = u.size(0);
+  p.seqlen = u.size(1);
+  p.dim = u.size(2);
+  p.dstate = A.size(1);
+  p.u = u.data_ptr<T>();
+  p.u_batch_stride = u.stride(0);
+  p.u_l_stride = u.stride(1);
+  p.delta = delta.data_ptr<T>();
+  p.delta_batch_stride = delta.stride(0);
+  p.delta_l_stride = delta.stride(1);
+  p.A = A.data_ptr<T>();
+  p.B = B.data_ptr<T>();
+  p.B_batch_stride = B.stride(0);
+  p.B_l_stride = B.stride(1);
+  p.C = C.data_ptr<T>();
+  p.C_batch_stride = C.stride(0);
+  p.C_l_stride = C.stride(1);
+  p.D = ptr_or_null<T>(D);
+  if (z.defined()) {
+    p.z = z.data_ptr<T>();
+    p.z_batch_stride = z.stride(0);
+    p.z_l_stride = z.stride(1);
+  }
+  p.delta_bias = ptr_or_null<T>(delta_bias);
+  p.delta_softplus = delta_softplus;
+  p.num_threads = at::get_num_threads();
+  return p;
+}
+
+void check_shapes(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B, const Tensor& C,
+                  const Tensor& D, const Tensor& z, const Tensor& delta_bias) {
+  TORCH_CHECK(u.dim() == 3, "selective_scan: u must be (batch, L, d_inner), got ", u.sizes());
+  const int64_t batch = u.size(0), L = u.size(1), dim = u.size(2);
+  TORCH_CHECK(delta.sizes() == u.sizes(), "selective_scan: delta ", delta.sizes(), " != u ", u.sizes());
+  TORCH_CHECK(A.dim() == 2 && A.size(0) == dim && A.size(1) >= 1, "selective_scan: A must be (d_inner, d_state), got ",
+              A.sizes());
+  const int64_t N = A.size(1);
+  for (const Tensor* t : {&B, &C}) {
+    TORCH_CHECK(t->dim() == 3 && t->size(0) == batch && t->size(1) == L && t->size(2) == N,
+                "selective_scan: B and C must be (batch, L, d_state), got ", t->sizes());
+  }
+  TORCH_CHECK(!D.defined() || (D.dim() == 1 && D.size(0) == dim), "selective_scan: D must be (d_inner)");
+  TORCH_CHECK(!delta_bias.defined() || (delta_bias.dim() == 1 && delta_bias.size(0) == dim),
+              "selective_scan: delta_bias must be (d_inner)");
+  TORCH_CHECK(!z.defined() || z.sizes() == u.sizes(), "selective_scan: z ", z.sizes(), " != u ", u.sizes());
+}
+
+struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
+  // All tensors share u's dtype (float32 or float64) and are on the CPU; see selective_scan().
+  static Tensor forward(AutogradContext* ctx, Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor D, Tensor z,
+                        Tensor delta_bias, bool delta_softplus, int64_t present) {
+    D = undefined_unless(D, present & kHasD);
+    z = undefined_unless(z, present & kHasZ);
+    delta_bias = undefined_unless(delta_bias, present & kHasBias);
+    u = unit_last_stride(u);
+    delta = unit_last_stride(delta);
+    B = unit_last_stride(B);
+    C = unit_last_stride(C);
+    z = unit_last_stride(z);
+    A = A.contiguous();
+    D = contiguous_or_undefined(D);
+    delta_bias = contiguous_or_undefined(delta_bias);
+    ctx->save_for_backward({u, delta, A, B, C, placeholder_if_undefined(D, u), placeholder_if_undefined(z, u),
+                            placeholder_if_undefined(delta_bias, u)});
+    ctx->saved_data["delta_softplus"] = delta_softplus;
+    ctx->saved_data["present"] = present;
+    Tensor out = torch::empty({u.size(0), u.size(1), u.size(2)}, u.options());  // (batch, L, d_inner)
+    AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_fwd", [&] {
+      auto p = make_params<scalar_t>(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
+      p.out = out.data_ptr<scalar_t>();
+      kernels::selective_scan_fwd_cpu(p);
+    });
+    return out;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const int64_t present = ctx->saved_data["present"].toInt();
+    const Tensor &u = saved[0], &delta = saved[1], &A = saved[2], &B = saved[3], &C = saved[4];
+    const Tensor D = undefined_unless(saved[5], present & kHasD);
+    const Tensor z = undefined_unless(saved[6], present & kHasZ);
+    const Tensor delta_bias = undefined_unless(saved[7], present & kHasBias);
+    const bool delta_softplus = ctx->saved_data["delta_softplus"].toBool();
+    if (!grads[0].defined()) return tensor_list(10);
+    const Tensor dout = grads[0].contiguous();  // (batch, L, d_inner)
+    const auto opts = u.options();
+    const int64_t batch = u.size(0), L = u.size(1), dim = u.size(2), N = A.size(1);
+    Tensor du = torch::empty({batch, L, dim}, opts);
+    Tensor ddelta = torch::empty({batch, L, dim}, opts);
+    Tensor dA = torch::empty({dim, N}, opts);
+    Tensor dB = torch::empty({batch, L, N}, opts);
+    Tensor dC = torch::empty({batch, L, N}, opts);
+    Tensor dD = D.defined() ? torch::empty({dim}, opts) : Tensor();
+    Tensor dz = z.defined() ? torch::empty({batch, L, dim}, opts) : Tensor();
+    Tensor ddelta_bias = delta_bias.defined() ? torch::empty({dim}, opts) : Tensor();
+    AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_bwd", [&] {
+      const auto p = make_params<scalar_t>(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
+      kernels::SelectiveScanGrads<scalar_t> g;
+      g.dout = dout.data_ptr<scalar_t>();
+      g.du = du.data_ptr<scalar_t>();
+      g.ddelta = ddelta.data_ptr<scalar_t>();
+      g.dA = dA.data_ptr<scalar_t>();
+      g.dB = dB.data_ptr<scalar_t>();
+      g.dC = dC.data_ptr<scalar_t>();
+      g.dD = D.defined() ? dD.data_ptr<scalar_t>() : nullptr;
+      g.dz = z.defined() ? dz.data_ptr<scalar_t>() : nullptr;
+      g.ddelta_bias = delta_bias.defined() ? ddelta_bias.data_ptr<scalar_t>() : nullptr;
+      kernels::selective_scan_bwd_cpu(p, g);
+    });
+    return {du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, Tensor(), Tensor()};
+  }
+};
+
+}  // namespace
+
+Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B, const Tensor& C,
+                      const Tensor& D, const Tensor& z, const Tensor& delta_bias, bool delta_softplus) {
+  check_shapes(u, delta, A, B, C, D, z, delta_bias);
+  if (!u.device().is_cpu()) {
+#ifdef FTMAMBA_WITH_CUDA
+    // The CUDA kernel: activations in u's dtype (float32 / bfloat16 / float16), parameters in float32.
+    if (u.is_cuda() && cuda_util::kernel_dtype(u.scalar_type()) && A.size(1) <= kernels::kScanMaxDstate) {
+      const auto act = [st = u.scalar_type()](const Tensor& t) { return cast_or_undefined(t, st); };
+      const auto f32 = [](const Tensor& t) { return cast_or_undefined(t, torch::kFloat32); };
+      return cuda_scan::selective_scan(
+          {u, act(delta), f32(A), act(B), act(C), f32(D), act(z), f32(delta_bias), delta_softplus});
+    }
+#endif
+    // No kernel for this device or dtype (float64 on a GPU): the reference keeps the model running.
+    return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
+  }
+  // The kernel computes in u's dtype when that is float32/float64, else in float32 (bf16 / fp16 inputs).
+  // Casts go through autograd, so A_log / D kept in fp32 still receive fp32 gradients.
+  const auto st = u.scalar_type();
+  const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;
+  const auto cast = [compute](const Tensor& t) { return cast_or_undefined(t, compute); };
+  const Tensor uc = cast(u);
+  const int64_t present = (D.defined() ? kHasD : 0) | (z.defined() ? kHasZ : 0) | (delta_bias.defined() ? kHasBias : 0);
+  Tensor y = SelectiveScanFn::apply(uc, cast(delta), cast(A), cast(B), cast(C), placeholder_if_undefined(cast(D), uc),
+                                    placeholder_if_undefined(cast(z), uc),
+                                    placeholder_if_undefined(cast(delta_bias), uc), delta_softplus, present);
+  return compute == st ? y : y.to(st);
+}
+
+Tensor selective_scan_ref(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B, const Tensor& C,
+                          const Tensor& D, const Tensor& z, const Tensor& delta_bias, bool delta_softplus) {
+  check_shapes(u, delta, A, B, C, D, z, delta_bias);
+  const int64_t batch = u.size(0), L = u.size(1), dim = u.size(2), N = A.size(1);
+  Tensor dt = delta_bias.defined() ? delta + delta_bias : delta;    // (batch, L, d_inner)
+  if (delta_softplus) dt = torch::softplus(dt);                     // threshold 20, as in mamba_ssm
+  const Tensor deltaA = torch::exp(dt.unsqueeze(-1) * A);           // (batch, L, d_inner, N)
+  const Tensor deltaB_u = (dt * u).unsqueeze(-1) * B.unsqueeze(2);  // (batch, L, d_inner, N)
+  Tensor h = torch::zeros({batch, dim, N}, u.options());            // (batch, d_inner, N)
+  std::vector<Tensor> ys;
+  ys.reserve(static_cast<size_t>(L));
+  for (int64_t t = 0; t < L; ++t) {
+    h = deltaA.select(1, t) * h + deltaB_u.select(1, t);
+    ys.push_back(torch::einsum("bdn,bn->bd", {h, C.select(1, t)}));  // (batch, d_inner)
+  }
+  Tensor y = L > 0 ? torch::stack(ys, 1) : torch::zeros({batch, 0, dim}, u.options());  // (batch, L, d_inner)
+  if (D.defined()) y = y + u * D;
+  if (z.defined()) y = y * torch::silu(z);
+  return y;
+}
+
+}  // namespace ftmamba::ops

@@ -1,0 +1,310 @@
+#include "ftmamba/run/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "ftmamba/core/error.h"
+#include "ftmamba/ops/precision.h"
+
+namespace ftmamba::run {
+namespace {
+
+template <class T>
+bool parse_scalar(const std::string& s, T& out) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    out = s;
+    return true;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (s == "true" || s == "1") return out = true, true;
+    if (s == "false" || s == "0") return out = false, true;
+    return false;
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size();
+  } else {
+    try {
+      size_t used = 0;
+      out = std::stod(s, &used);
+      return used == s.size();
+    } catch (...) {
+      return false;
+    }
+  }
+}
+
+template <class T>
+const char* type_name() {
+  if constexpr (std::is_same_v<T, std::string>) return "a string";
+  if constexpr (std::is_same_v<T, bool>) return "true or false";
+  if constexpr (std::is_same_v<T, int64_t>) return "an integer";
+  return "a number";
+}
+
+std::string known_keys(RunConfig& cfg) {
+  std::string s;
+  for (auto& f : cfg.fields()) s += (s.empty() ? "" : ", ") + f.key;
+  return s;
+}
+
+}  // namespace
+
+std::vector<RunConfig::Field> RunConfig::fields() {
+  return {
+      {"model.type", &model.type},
+      {"model.d_token", &model.d_token},
+      {"model.n_layers", &model.n_layers},
+      {"model.d_state", &model.d_state},
+      {"model.d_conv", &model.d_conv},
+      {"model.expand", &model.expand},
+      {"model.n_heads", &model.n_heads},
+      {"model.d_ffn", &model.d_ffn},
+      {"model.attention_dropout", &model.attention_dropout},
+      {"model.ffn_dropout", &model.ffn_dropout},
+      {"model.residual_dropout", &model.residual_dropout},
+      {"model.embed_dim", &model.embed_dim},
+      {"model.l2_normalize", &model.l2_normalize},
+      {"train.epochs", &train.epochs},
+      {"train.batch_size", &train.batch_size},
+      {"train.lr", &train.lr},
+      {"train.weight_decay", &train.weight_decay},
+      {"train.warmup_frac", &train.warmup_frac},
+      {"train.min_lr_ratio", &train.min_lr_ratio},
+      {"train.grad_clip", &train.grad_clip},
+      {"train.loss", &train.loss},
+      {"train.temperature", &train.temperature},
+      {"train.logq", &train.logq},
+      {"train.negatives", &train.negatives},
+      {"train.patience", &train.patience},
+      {"train.seed", &train.seed},
+      {"train.threads", &train.threads},
+      {"train.valid_users", &train.valid_users},
+      {"train.cuda_graph", &train.cuda_graph},
+      {"train.precision", &train.precision},
+      {"train.cpu_row_bucket", &train.cpu_row_bucket},
+      {"data.split", &data.split},
+      {"data.min_frequency", &data.min_frequency},
+      {"data.split_seed", &data.split_seed},
+      {"eval.sampled_negatives", &eval.sampled_negatives},
+      {"eval.sample_seed", &eval.sample_seed},
+      {"eval.batch_size", &eval.batch_size},
+  };
+}
+
+void RunConfig::set(const std::string& key, const std::string& value) {
+  for (const char* side : {"user", "item"}) {
+    const std::string prefix = std::string("model.") + side + ".";
+    if (key.rfind(prefix, 0) != 0) continue;
+    const std::string model_key = "model." + key.substr(prefix.size());
+    if (model_key.find('.', 6) != std::string::npos) break;  // model.user.x.y: reported as unknown below
+    RunConfig probe;
+    try {
+      probe.set(model_key, value);  // checks the key and the value's type
+    } catch (const Error& e) {
+      throw Error("config key '" + key + "': " + e.what());
+    }
+    (side[0] == 'u' ? user_overrides : item_overrides)[key.substr(prefix.size())] = value;
+    return;
+  }
+  for (auto& f : fields()) {
+    if (f.key != key) continue;
+    std::visit(
+        [&](auto* p) {
+          using T = std::remove_pointer_t<decltype(p)>;
+          if (!parse_scalar(value, *p))
+            throw Error("config key '" + key + "': expected " + type_name<T>() + ", got '" + value + "'");
+        },
+        f.ref);
+    return;
+  }
+  throw Error("unknown config key '" + key + "' (known: " + known_keys(*this) + ")");
+}
+
+void RunConfig::set_assignment(const std::string& a) {
+  const auto eq = a.find('=');
+  if (eq == std::string::npos || eq == 0) throw Error("--set expects key=value, got '" + a + "'");
+  set(a.substr(0, eq), a.substr(eq + 1));
+}
+
+void RunConfig::load_toml(const std::filesystem::path& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path.string());
+  } catch (const toml::parse_error& e) {
+    throw DataError(path.string(), static_cast<int64_t>(e.source().begin.line),
+                    std::to_string(e.source().begin.column), std::string(e.description()));
+  }
+  auto all = fields();
+  for (const auto& [section, node] : root) {
+    const std::string sec(section.str());
+    const auto* table = node.as_table();
+    if (!table) throw DataError(path.string(), sec, "expected a [" + sec + "] table");
+    for (const auto& [name, value] : *table) {
+      const std::string key = sec + "." + std::string(name.str());
+      if (sec == "model" && (name.str() == "user" || name.str() == "item")) {  // [model.user] / [model.item]
+        const auto* tower = value.as_table();
+        if (!tower) throw DataError(path.string(), key, "expected a [" + key + "] table");
+        for (const auto& [tname, tvalue] : *tower) {
+          const std::string tkey = key + "." + std::string(tname.str());
+          std::string text;
+          if (auto v = tvalue.value_exact<std::string>()) text = *v;
+          else if (auto b = tvalue.value_exact<bool>()) text = *b ? "true" : "false";
+          else if (auto i = tvalue.value_exact<int64_t>()) text = std::to_string(*i);
+          else if (auto d = tvalue.value_exact<double>()) text = nlohmann::json(*d).dump();
+          else throw DataError(path.string(), tkey, "expected a string, number or boolean");
+          try {
+            set(tkey, text);
+          } catch (const Error& e) {
+            throw DataError(path.string(), tkey, e.what());
+          }
+        }
+        continue;
+      }
+      auto it = std::find_if(all.begin(), all.end(), [&](const Field& f) { return f.key == key; });
+      if (it == all.end()) throw DataError(path.string(), key, "unknown key (known: " + known_keys(*this) + ")");
+      std::visit(
+          [&](auto* p) {
+            using T = std::remove_pointer_t<decltype(p)>;
+            bool ok = false;
+            if constexpr (std::is_same_v<T, double>) {
+              if (auto v = value.value<double>()) *p = *v, ok = true;  // integers widen to double
+            } else if constexpr (std::is_same_v<T, int64_t>) {
+              if (value.is_integer()) *p = *value.value<int64_t>(), ok = true;
+            } else if constexpr (std::is_same_v<T, bool>) {
+              if (value.is_boolean()) *p = *value.value<bool>(), ok = true;
+            } else {
+              if (value.is_string()) *p = *value.value<std::string>(), ok = true;
+            }
+            if (!ok) throw DataError(path.string(), key, std::string("expected ") + type_name<T>());
+          },
+          it->ref);
+    }
+  }
+}
+
+nlohmann::json RunConfig::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (auto& f : const_cast<RunConfig*>(this)->fields()) {
+    const auto dot = f.key.find('.');
+    std::visit([&](auto* p) { j[f.key.substr(0, dot)][f.key.substr(dot + 1)] = *p; }, f.ref);
+  }
+  if (!user_overrides.empty()) j["model"]["user"] = user_overrides;
+  if (!item_overrides.empty()) j["model"]["item"] = item_overrides;
+  return j;
+}
+
+RunConfig RunConfig::from_json(const nlohmann::json& j) {
+  RunConfig cfg;
+  for (auto& f : cfg.fields()) {
+    const auto dot = f.key.find('.');
+    const auto sec = f.key.substr(0, dot), name = f.key.substr(dot + 1);
+    if (!j.contains(sec) || !j[sec].contains(name)) continue;  // older runs: keep the default
+    std::visit([&](auto* p) { *p = j[sec][name].get<std::remove_pointer_t<decltype(p)>>(); }, f.ref);
+  }
+  if (j.contains("model")) {
+    if (j["model"].contains("user")) cfg.user_overrides = j["model"]["user"].get<std::map<std::string, std::string>>();
+    if (j["model"].contains("item")) cfg.item_overrides = j["model"]["item"].get<std::map<std::string, std::string>>();
+  }
+  return cfg;
+}
+
+std::string RunConfig::to_toml() const {
+  std::ostringstream out;
+  std::string section;
+  for (auto& f : const_cast<RunConfig*>(this)->fields()) {
+    const auto dot = f.key.find('.');
+    if (f.key.substr(0, dot) != section) {
+      section = f.key.substr(0, dot);
+      out << (out.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
+    }
+    out << f.key.substr(dot + 1) << " = ";
+    std::visit(
+        [&](auto* p) {
+          using T = std::remove_pointer_t<decltype(p)>;
+          if constexpr (std::is_same_v<T, std::string>) out << '"' << *p << '"';
+          else if constexpr (std::is_same_v<T, bool>) out << (*p ? "true" : "false");
+          else if constexpr (std::is_same_v<T, double>) out << nlohmann::json(*p).dump();
+          else out << *p;
+        },
+        f.ref);
+    out << "\n";
+  }
+  for (const auto& [side, overrides] : {std::pair{"user", &user_overrides}, std::pair{"item", &item_overrides}}) {
+    if (overrides->empty()) continue;
+    out << "\n[model." << side << "]\n";
+    for (const auto& [k, v] : *overrides) {
+      RunConfig probe;
+      probe.set("model." + k, v);
+      // Re-typed through the probe so strings are quoted and numbers are not.
+      for (auto& f : probe.fields()) {
+        if (f.key != "model." + k) continue;
+        std::visit(
+            [&](auto* p) {
+              using T = std::remove_pointer_t<decltype(p)>;
+              if constexpr (std::is_same_v<T, std::string>) out << k << " = \"" << *p << "\"\n";
+              else out << k << " = " << nlohmann::json(*p).dump() << "\n";
+            },
+            f.ref);
+      }
+    }
+  }
+  return out.str();
+}
+
+nn::EncoderConfig RunConfig::tower(const std::string& side) const {
+  if (side != "user" && side != "item") throw Error("tower must be 'user' or 'item', got '" + side + "'");
+  RunConfig probe;
+  probe.model = model;
+  for (const auto& [k, v] : side == "user" ? user_overrides : item_overrides) probe.set("model." + k, v);
+  return probe.model;
+}
+
+std::string RunConfig::model_label() const {
+  const auto u = tower("user").type, i = tower("item").type;
+  return u == i ? u : "user=" + u + ",item=" + i;
+}
+
+void RunConfig::validate() const {
+  auto require = [](bool ok, const std::string& what) {
+    if (!ok) throw Error("config: " + what);
+  };
+  const auto& types = nn::encoder_types();
+  for (const char* side : {"user", "item"}) {
+    const nn::EncoderConfig m = tower(side);
+    const std::string where = std::string(" (") + side + " tower)";
+    require(std::find(types.begin(), types.end(), m.type) != types.end(),
+            "unknown model.type '" + m.type + "'" + where + "; known: ft-mamba, ft-transformer, ft-transformer-stock");
+    require(m.d_token >= 1 && m.n_layers >= 0 && m.d_state >= 1 && m.d_conv >= 1 && m.expand >= 1 && m.n_heads >= 1 &&
+                m.d_ffn >= 0,
+            "model sizes must be positive" + where);
+    require(m.type == "ft-mamba" || m.d_token % m.n_heads == 0,
+            "model.d_token must be a multiple of model.n_heads" + where);
+    for (double p : {m.attention_dropout, m.ffn_dropout, m.residual_dropout})
+      require(p >= 0.0 && p < 1.0, "model dropouts must be in [0, 1)" + where);
+    require(m.embed_dim >= 0, "model.embed_dim must be >= 0" + where);
+  }
+  const auto out_dim = [&](const nn::EncoderConfig& m) { return m.embed_dim > 0 ? m.embed_dim : m.d_token; };
+  require(out_dim(tower("user")) == out_dim(tower("item")),
+          "the towers' embedding sizes differ (model.embed_dim, or d_token when embed_dim = 0)");
+  require(train.epochs >= 1, "train.epochs must be >= 1");
+  require(train.batch_size >= 2, "train.batch_size must be >= 2");
+  require(train.cpu_row_bucket >= 1, "train.cpu_row_bucket must be >= 1");
+  require(train.lr > 0, "train.lr must be > 0");
+  require(train.weight_decay >= 0, "train.weight_decay must be >= 0");
+  require(train.warmup_frac >= 0 && train.warmup_frac < 1, "train.warmup_frac must be in [0, 1)");
+  require(train.min_lr_ratio >= 0 && train.min_lr_ratio <= 1, "train.min_lr_ratio must be in [0, 1]");
+  require(train.grad_clip >= 0, "train.grad_clip must be >= 0");
+  require(train.loss == "softmax" || train.loss == "bce" || train.loss == "mse",
+          "train.loss must be softmax, bce or mse (got '" + train.loss + "')");
+  require(train.temperature > 0, "train.temperature must be > 0");
+  require(train.negatives >= 1, "train.negatives must be >= 1");
+  require(train.threads >= 0, "train.threads must be >= 0");
+  require(train.patience >= 0 && train.valid_users >= 0, "train.patience and train.valid_users must be >= 0");
+  ops::parse_precision(train.precision);  // throws, naming the choices
+  require(data.split == "time" || data.split == "random", "data.split must be time or random");
+  require(data.min_frequency >= 1, "data.min_frequency must be >= 1");
+  require(eval.sampled_negatives >= 1 && eval.batch_size >= 1, "eval sizes must be >= 1");
+}
+
+}  // namespace ftmamba::run

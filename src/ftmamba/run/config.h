@@ -1,0 +1,84 @@
+// defines: RunConfig (model, training, data and evaluation settings of a run), loaded from TOML, each key
+// overridable as "--set section.key=value", saved to and restored from the run's config.json.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ftmamba/nn/encoder.h"
+
+namespace ftmamba::run {
+
+struct TrainConfig {
+  int64_t epochs = 8;
+  int64_t batch_size = 512;
+  double lr = 3e-3;
+  double weight_decay = 0.02;
+  double warmup_frac = 0.05;     // share of all steps spent warming up linearly from 0
+  double min_lr_ratio = 0.05;    // the cosine schedule ends at lr * min_lr_ratio
+  double grad_clip = 1.0;        // max global L2 norm; 0 = off
+  std::string loss = "softmax";  // softmax (in-batch, logQ, accidental hits removed) | bce | mse
+  double temperature = 0.05;
+  bool logq = true;              // subtract log(sampling probability) from in-batch logits
+  int64_t negatives = 4;         // random negatives per positive for bce / mse
+  int64_t patience = 3;          // early stopping: epochs without a better validation HR@10; 0 = off
+  int64_t seed = 1;
+  int64_t threads = 1;           // intra-op threads; this machine's two vCPUs behave as one core
+  int64_t valid_users = 4000;    // users scored for early stopping each epoch; 0 = all
+  bool cuda_graph = true;        // on a GPU, capture the full-batch step in a CUDA graph (--no-graph: off)
+  std::string precision = "fp32";  // fp32 | bf16 | fp16 | bf16-pure (see train/precision.h; --precision)
+  // Below fp32 on the CPU, a step's encoded users and items are padded to a multiple of this many rows (the
+  // padding's outputs dropped), so that oneDNN's bf16 matmuls meet a few shapes and reuse their generated
+  // kernels; 1 = never pad.
+  int64_t cpu_row_bucket = 64;
+};
+
+struct DataConfig {
+  std::string split = "time";  // time | random
+  int64_t min_frequency = 2;   // categories rarer than this in the training split -> unknown bucket
+  int64_t split_seed = 0;      // random split only; fixed apart from train.seed so runs share a split
+};
+
+struct EvalConfig {
+  int64_t sampled_negatives = 100;  // sampled mode: 1 positive against this many negatives
+  int64_t sample_seed = 0;          // negatives are drawn once from this seed and stored in the run
+  int64_t batch_size = 4096;        // encoding / scoring batch
+};
+
+struct RunConfig {
+  nn::EncoderConfig model;  // both towers, unless a tower override below says otherwise
+  // Per-tower overrides of model keys ("type" -> "ft-transformer"), set as model.user.KEY / model.item.KEY
+  // or in [model.user] / [model.item] TOML tables. Stored as text and applied by tower().
+  std::map<std::string, std::string> user_overrides, item_overrides;
+  TrainConfig train;
+  DataConfig data;
+  EvalConfig eval;
+
+  // Sets one key ("train.lr") from text. Throws Error for an unknown key or a value of the wrong type.
+  void set(const std::string& key, const std::string& value);
+  // "key=value"
+  void set_assignment(const std::string& assignment);
+  // Reads a TOML file with [model] [train] [data] [eval] tables. Unknown keys are errors naming the key.
+  void load_toml(const std::filesystem::path& path);
+  nlohmann::json to_json() const;
+  static RunConfig from_json(const nlohmann::json& j);
+  std::string to_toml() const;
+  // The encoder config of one tower ("user" or "item"): model with that tower's overrides applied.
+  nn::EncoderConfig tower(const std::string& side) const;
+  // "ft-mamba", or "user=ft-mamba,item=ft-transformer" when the towers differ.
+  std::string model_label() const;
+  // Rejects values out of range (batch_size < 2, lr <= 0, unknown loss name, ...).
+  void validate() const;
+
+  using FieldRef = std::variant<int64_t*, double*, bool*, std::string*>;
+  struct Field {
+    std::string key;
+    FieldRef ref;
+  };
+  std::vector<Field> fields();  // every key, in documentation order
+};
+
+}  // namespace ftmamba::run
