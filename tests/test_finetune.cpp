@@ -22,6 +22,8 @@
 
 namespace fs = std::filesystem;
 namespace train = ftmamba::train;
+namespace run = ftmamba::run;
+namespace io = ftmamba::io;
 using ftmamba_test::run_binary;
 
 namespace {

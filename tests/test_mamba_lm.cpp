@@ -21,6 +21,8 @@
 namespace fs = std::filesystem;
 namespace nn = ftmamba::nn;
 namespace train = ftmamba::train;
+namespace ops = ftmamba::ops;
+namespace experiments = ftmamba::experiments;
 
 namespace {
 nn::MambaLMConfig tiny(int64_t vocab = 37) {

@@ -20,6 +20,8 @@
 namespace fs = std::filesystem;
 namespace train = ftmamba::train;
 namespace nn = ftmamba::nn;
+namespace ops = ftmamba::ops;
+namespace run = ftmamba::run;
 using ops::Precision;
 
 TEST(Precision, ParsesEveryNameAndRejectsOthers) {

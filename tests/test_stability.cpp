@@ -20,6 +20,7 @@
 namespace fs = std::filesystem;
 namespace train = ftmamba::train;
 namespace nn = ftmamba::nn;
+namespace run = ftmamba::run;
 
 namespace {
 class Stability : public ftmamba_test::GeneratedDataSuite<3000, 7> {

@@ -5,6 +5,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/safetensors.h"
+#include "ftmamba/io/sha256.h"
 #include "ftmamba/run/adapters.h"
 #include "ftmamba/run/config.h"
 

@@ -12,7 +12,7 @@
 namespace ftmamba::train {
 namespace fs = std::filesystem;
 
-std::string FinetuneVariant::name() const { return std::string(lora ? "lora-" : "full-") + ops::precision_name(); }
+std::string FinetuneVariant::name() const { return std::string(lora ? "lora-" : "full-") + precision_name(); }
 
 FinetuneVariant parse_finetune_variant(const std::string& name) {
   const auto dash = name.find('-');

@@ -16,8 +16,6 @@
 
 namespace ftmamba::train {
 
-class ops::DynamicLossScaler;  // precision.h
-
 class MultiTensorAdamW {
  public:
   MultiTensorAdamW(torch::nn::Module& model, double weight_decay, double beta1 = 0.9, double beta2 = 0.999,
