@@ -292,7 +292,7 @@ void check_backward(const SelectiveScanCudaParams& p, int64_t sms) {
     EXPECT_LE(3 * per_block, kSm90SmemPerSm) << what;
     EXPECT_GT(4 * per_block, kSm90SmemPerSm) << what;
     if (p.bwd_sums == 0) {
-      EXPECT_LE(split.channel_groups * split.batch_groups * split.seg.count, 3 * sms) << what;
+      EXPECT_LE(l.main.blocks(), 3 * sms) << what;
     }
   } else if (l.lanes == 4) {
     EXPECT_LE(4 * per_block, kSm90SmemPerSm) << what;

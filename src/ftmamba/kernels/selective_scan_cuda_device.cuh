@@ -109,6 +109,7 @@ void dispatch_lanes(int tpc, F&& f) {
   }
 }
 
+// A plan's grid as CUDA's dim3 (the plan keeps every extent within CUDA's limits).
 inline dim3 to_dim3(const ScanGrid& g) {
   return dim3(static_cast<unsigned>(g.x), static_cast<unsigned>(g.y), static_cast<unsigned>(g.z));
 }
