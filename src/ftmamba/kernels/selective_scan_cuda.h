@@ -1,5 +1,6 @@
 // defines: SelectiveScanCudaParams / SelectiveScanCudaGrads and the fused CUDA selective-scan kernels over raw
-// pointers (no ATen, no CUDA headers here, so plain C++ callers can include it).
+// pointers (no ATen, no CUDA headers here, so plain C++ callers can include it). The kernels are in
+// selective_scan_cuda_{fwd,bwd}.cu; how they are launched for a given SM count, in selective_scan_cuda_plan.h.
 #pragma once
 #include <cstdint>
 
@@ -47,12 +48,12 @@ struct SelectiveScanCudaParams {
   float* workspace = nullptr;
   // The forward's layout (ScanForwardPlan); 0 leaves each choice to the shape. Tests and benchmarks set
   // them to cover and compare every layout.
-  int fwd_states_per_lane = 0;  // 16, 4 or 2
-  int64_t fwd_segments = 0;     // 1: never split L
+  int fwd_states_per_lane = 0;    // 16, 4 or 2
+  int64_t fwd_segments = 0;       // 1: never split L
   bool fwd_scalar_loads = false;  // true: the forward's loader never takes four channels at a time (kVec)
-  int bwd_sums = 0;             // the backward's group sums, 1 or 4 (selective_scan_bwd_sums); 0: by shape
-  int64_t bwd_segments = 0;     // the backward's segments (ScanBackwardSplit); 1: never split L; 0: by shape
-  void* stream = nullptr;  // cudaStream_t
+  int bwd_sums = 0;               // the backward's group sums, 1 or 4 (selective_scan_bwd_sums); 0: by shape
+  int64_t bwd_segments = 0;       // the backward's segments (ScanBackwardSplit); 1: never split L; 0: by shape
+  void* stream = nullptr;         // cudaStream_t
 };
 
 // How the forward splits a long sequence into segments scanned side by side, when there are too few
@@ -73,6 +74,7 @@ struct ScanForwardPlan {
   int states_per_lane = 16;  // 16, 4 or 2
   ScanSegments seg;
 };
+// The plan on the current device (selective_scan_cuda_plan.h takes the SM count instead).
 ScanForwardPlan selective_scan_fwd_plan(const SelectiveScanCudaParams& p);
 // Floats of p.workspace the forward needs: (batch, count - 1, dim, dstate + 1); 0 without segments.
 int64_t selective_scan_fwd_workspace_floats(const SelectiveScanCudaParams& p);
@@ -91,6 +93,7 @@ struct ScanBackwardSplit {
   ScanSegments seg;
   FTMAMBA_HOST_DEVICE int64_t param_partials() const { return batch_groups * seg.count; }
 };
+// On the current device (selective_scan_cuda_plan.h takes the SM count instead).
 ScanBackwardSplit selective_scan_bwd_split(const SelectiveScanCudaParams& p);
 // Floats of p.workspace the backward needs: (batch, count - 1, dim, dstate + 1); 0 without segments.
 int64_t selective_scan_bwd_workspace_floats(const SelectiveScanCudaParams& p);

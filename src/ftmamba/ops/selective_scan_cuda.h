@@ -1,8 +1,9 @@
-// defines: the CUDA path of selective_scan (an autograd Function over kernels/selective_scan_cuda.cu) and the
+// defines: the CUDA path of selective_scan (an autograd Function over kernels/selective_scan_cuda.h) and the
 // raw forward / backward calls behind it, which the GPU tests also call on pre-filled buffers. Built only
 // with FTMAMBA_WITH_CUDA; nn::selective_scan sends CUDA tensors here.
 #pragma once
 #include <torch/torch.h>
+
 #include "ftmamba/ops/selective_scan.h"
 
 namespace ftmamba::ops::cuda_scan {
@@ -40,8 +41,8 @@ ScanGradients reduce_partials(const ScanInputs& in, const ScanBackwardBuffers& b
 // The forward's launch layout (kernels::ScanForwardPlan), normally chosen by shape. Tests and benchmarks
 // force one, process-wide, to cover or compare every layout; ForwardLayout{} restores the choice by shape.
 struct ForwardLayout {
-  int states_per_lane = 0;  // 16, 4 or 2; 0: by shape
-  int64_t segments = 0;     // 1: never split L; 0: by shape
+  int states_per_lane = 0;    // 16, 4 or 2; 0: by shape
+  int64_t segments = 0;       // 1: never split L; 0: by shape
   bool scalar_loads = false;  // true: one (step, channel) a load even where rows allow four channels at once
 };
 void force_forward_layout(const ForwardLayout& layout);
