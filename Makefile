@@ -7,7 +7,7 @@ PAIRS ?= 160000
 # nvcc, when the machine has one: the CUDA kernels are then compiled (as a compile-only check on a CPU build).
 NVCC  ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 
-.PHONY: all deps build test demo bench paper paper-screenshot clean
+.PHONY: all deps build test format-check demo bench paper paper-screenshot clean
 
 all: build
 
@@ -20,6 +20,11 @@ build: deps
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# Every C++ / CUDA source as clang-format 14 and .clang-format write it (scripts/check-format --fix rewrites them).
+format-check:
+	@FTMAMBA_FORMAT=1 bash scripts/install-deps
+	@bash scripts/check-format
 
 # Generates the default spotify dataset, trains FT-Mamba on CPU, evaluates it beside the oracle and the
 # popularity baseline, and shows a recommendation from the run folder.
