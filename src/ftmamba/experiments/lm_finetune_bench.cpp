@@ -7,16 +7,10 @@
 
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/error.h"
+#include "ftmamba/train/cuda_graph_step.h"
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/linear_cross_entropy.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
-
-#ifdef FTMAMBA_WITH_CUDA
-#include <ATen/cuda/CUDAEvent.h>
-#include <ATen/cuda/CUDAGraph.h>
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-#endif
 
 namespace ftmamba::experiments {
 namespace {
@@ -104,36 +98,18 @@ LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const t
   if (!graph) {
     for (int64_t step = 0; step < total_steps; ++step) timed(step, [&] { return forward_backward_update(tokens[step]); });
   } else {
-#ifdef FTMAMBA_WITH_CUDA
-    // Warm-up steps run eagerly on the capture stream (cuBLAS handles and workspaces are created there), then
-    // the step is captured once and replayed: one launch a step instead of thousands of small kernels, each
-    // with its autograd and dispatch cost on the host (a LoRA step adds about fifteen per adapted projection).
-    auto stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
-    at::cuda::CUDAEvent ready;
-    ready.record(c10::cuda::getCurrentCUDAStream(device.index()));
-    ready.block(stream);
-    c10::cuda::CUDAStreamGuard on_stream(stream);
+    // Warm-up steps run eagerly, then the step is captured once and replayed (train/cuda_graph_step.h); a LoRA step
+    // adds about fifteen small kernels per adapted projection, each with its autograd and dispatch cost on the
+    // host, which the replay saves. The capture itself is left out of the timed steps.
     auto static_tokens = tokens[0].clone();  // what the captured step reads
-    at::cuda::CUDAGraph cuda_graph;
-    torch::Tensor graph_loss;
+    train::CudaGraphStep graphed(
+        device, static_cast<int>(warmup), [&] { return forward_backward_update(static_tokens); },
+        [&] { optimizer.zero_grad(); });
     for (int64_t step = 0; step < total_steps; ++step) {
-      static_tokens.copy_(tokens[step]);
-      if (step < warmup) {
-        timed(step, [&] { return forward_backward_update(static_tokens); });
-        continue;
-      }
-      if (!graph_loss.defined()) {
-        optimizer.zero_grad();
-        cuda_graph.capture_begin();
-        graph_loss = forward_backward_update(static_tokens);
-        cuda_graph.capture_end();
-      }
-      timed(step, [&] {
-        cuda_graph.replay();
-        return graph_loss;
-      });
+      graphed.stage([&] { static_tokens.copy_(tokens[step]); });
+      graphed.capture_if_due();
+      timed(step, [&] { return graphed.step(); });
     }
-#endif
   }
   std::sort(step_ms.begin(), step_ms.end());
   r.step_ms = step_ms[step_ms.size() / 2];

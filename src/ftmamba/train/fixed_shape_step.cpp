@@ -5,24 +5,16 @@
 #include <unordered_map>
 
 #include "ftmamba/core/device.h"
+#include "ftmamba/train/cuda_graph_step.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
 #include "ftmamba/ops/precision.h"
 #include "ftmamba/run/config.h"
 
-#ifdef FTMAMBA_WITH_CUDA
-#define FTMAMBA_CUDA_GRAPHS 1
-#include <ATen/cuda/CUDAEvent.h>
-#include <ATen/cuda/CUDAGraph.h>
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-#endif
-
 namespace ftmamba::train {
 namespace {
 
-// Eager steps on the capture stream before capturing: they initialise what is created lazily on first use
-// (cuBLAS handles and workspaces, kernel attributes) so that none of it happens during capture.
+// Eager steps before the capture (see cuda_graph_step.h).
 constexpr int kWarmupSteps = 2;
 
 }  // namespace
@@ -43,12 +35,7 @@ struct FixedShapeStep::Impl {
   // The ids of a step, packed as [users (len) | items (len * items_per_pair) | first_col (len, softmax)]:
   // host_ids is the staging buffer (pinned on a GPU), device_ids the full batch's copy the graph reads.
   torch::Tensor host_ids, device_ids;
-#ifdef FTMAMBA_CUDA_GRAPHS
-  std::optional<c10::cuda::CUDAStream> stream;  // warm-up, capture and replay run here
-  std::unique_ptr<at::cuda::CUDAGraph> graph;
-  torch::Tensor graph_loss;  // () written by every replay
-  int warmed_up = 0;
-#endif
+  std::unique_ptr<CudaGraphStep> graphed;  // the full-batch step, once a full batch comes (use_graph)
 
   Impl(nn::TwoTower m, data::EncodedFeatures u, data::EncodedFeatures i, torch::Tensor lq, const run::TrainConfig& t,
        int64_t b, bool graph)
@@ -106,38 +93,22 @@ struct FixedShapeStep::Impl {
     return forward_backward_update(ids, len).item<double>();
   }
 
-#ifdef FTMAMBA_CUDA_GRAPHS
-  double graphed(double lr) {
-    if (!stream) stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
-    // The side stream starts after everything queued so far (a validation pass, restored weights).
-    at::cuda::CUDAEvent ready;
-    ready.record(c10::cuda::getCurrentCUDAStream(device.index()));
-    ready.block(*stream);
-    c10::cuda::CUDAStreamGuard on_stream(*stream);
-    device_ids.copy_(host_ids, /*non_blocking=*/true);
-    optimizer.set_lr(lr);
-    if (!graph) {
-      if (warmed_up < kWarmupSteps) {
-        ++warmed_up;
-        return forward_backward_update(device_ids, batch).item<double>();
-      }
-      optimizer.zero_grad();  // the captured backward allocates its gradients from the graph's pool
-      graph = std::make_unique<at::cuda::CUDAGraph>();
-      graph->capture_begin();
-      graph_loss = forward_backward_update(device_ids, batch);
-      graph->capture_end();
-    }
-    graph->replay();
-    return graph_loss.item<double>();  // on the side stream: waits for this replay only
+  double graphed_step(double lr) {
+    if (!graphed)
+      graphed = std::make_unique<CudaGraphStep>(
+          device, kWarmupSteps, [this] { return forward_backward_update(device_ids, batch); },
+          [this] { optimizer.zero_grad(); });
+    graphed->stage([&] {
+      device_ids.copy_(host_ids, /*non_blocking=*/true);
+      optimizer.set_lr(lr);
+    });
+    return graphed->step().item<double>();
   }
-#endif
 
   double step(const int64_t* u, const int64_t* it, int64_t len, double lr) {
     model->train();
     pack(u, it, len);
-#ifdef FTMAMBA_CUDA_GRAPHS
-    if (use_graph && len == batch) return graphed(lr);
-#endif
+    if (use_graph && len == batch) return graphed_step(lr);
     return eager(len, lr);
   }
 };
@@ -155,20 +126,10 @@ double FixedShapeStep::step(const int64_t* users, const int64_t* items, int64_t 
 
 int64_t FixedShapeStep::skipped_steps() const { return s_->scaler ? s_->scaler->skipped_steps() : 0; }
 
-bool FixedShapeStep::graph_captured() const {
-#ifdef FTMAMBA_CUDA_GRAPHS
-  return s_->graph != nullptr;
-#else
-  return false;
-#endif
-}
+bool FixedShapeStep::graph_captured() const { return s_->graphed && s_->graphed->captured(); }
 
 bool FixedShapeStep::graphs_supported() {
-#ifdef FTMAMBA_CUDA_GRAPHS
-  return MultiTensorAdamW::capturable();  // the optimizer step must be capturable too
-#else
-  return false;
-#endif
+  return CudaGraphStep::supported() && MultiTensorAdamW::capturable();  // the optimizer step must be capturable too
 }
 
 }  // namespace ftmamba::train
