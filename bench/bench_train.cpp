@@ -12,9 +12,9 @@
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/memory.h"
 #include "ftmamba/core/threads.h"
+#include "ftmamba/run/config.h"
 #include "ftmamba/run/run.h"
 #include "ftmamba/train/trainer.h"
-#include "ftmamba/run/config.h"
 
 int main(int argc, char** argv) {
   std::string data_dir, model = "ft-mamba", device_spec = "auto", precision = "fp32";
@@ -23,18 +23,30 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
-    if (a == "--data") data_dir = next();
-    else if (a == "--model") model = next();
-    else if (a == "--d") d = std::stoll(next());
-    else if (a == "--layers") layers = std::stoll(next());
-    else if (a == "--batch") batch = std::stoll(next());
-    else if (a == "--steps") steps = std::stoll(next());
-    else if (a == "--warmup") warmup = std::stoll(next());
-    else if (a == "--threads") threads = std::stoll(next());
-    else if (a == "--default-malloc") keep_resident = false;
-    else if (a == "--device") device_spec = next();
-    else if (a == "--no-graph") cuda_graph = false;
-    else if (a == "--precision") precision = next();
+    if (a == "--data")
+      data_dir = next();
+    else if (a == "--model")
+      model = next();
+    else if (a == "--d")
+      d = std::stoll(next());
+    else if (a == "--layers")
+      layers = std::stoll(next());
+    else if (a == "--batch")
+      batch = std::stoll(next());
+    else if (a == "--steps")
+      steps = std::stoll(next());
+    else if (a == "--warmup")
+      warmup = std::stoll(next());
+    else if (a == "--threads")
+      threads = std::stoll(next());
+    else if (a == "--default-malloc")
+      keep_resident = false;
+    else if (a == "--device")
+      device_spec = next();
+    else if (a == "--no-graph")
+      cuda_graph = false;
+    else if (a == "--precision")
+      precision = next();
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -48,13 +60,13 @@ int main(int argc, char** argv) {
   ftmamba::set_cpu_threads(static_cast<int>(threads));
   torch::manual_seed(0);
   ftmamba::run::RunConfig cfg;
-  cfg.model.type = model;
+  cfg.set("model.type", model);
   cfg.model.d_token = d;
   cfg.model.embed_dim = d;
   cfg.model.n_layers = layers;
   cfg.train.batch_size = batch;
   cfg.train.cuda_graph = cuda_graph;
-  cfg.train.precision = precision;
+  cfg.set("train.precision", precision);
   auto data = ftmamba::run::prepare_data(data_dir, cfg);
   const torch::Device device = ftmamba::choose_device(device_spec);
   auto net = ftmamba::run::build_model(cfg, data.user_encoding, data.item_encoding);
@@ -83,7 +95,10 @@ int main(int argc, char** argv) {
   // Encoding: the whole item catalog in batches of 4096, repeated for ~3 s.
   // The catalog's features live on the model's device, as a serving process would keep them.
   const auto items = data.items.to(device);
-  ftmamba::nn::encode_all(*net->item_tower, items.index_select(torch::arange(std::min<int64_t>(4096, items.size()), torch::TensorOptions().device(device))), 4096);
+  ftmamba::nn::encode_all(
+      *net->item_tower,
+      items.index_select(torch::arange(std::min<int64_t>(4096, items.size()), torch::TensorOptions().device(device))),
+      4096);
   t0 = Clock::now();
   int64_t encoded = 0;
   while (std::chrono::duration<double>(Clock::now() - t0).count() < 3.0) {

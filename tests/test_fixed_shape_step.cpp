@@ -8,12 +8,12 @@
 #include <filesystem>
 #include <map>
 
+#include "ftmamba/run/config.h"
+#include "ftmamba/run/run.h"
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/optimizer.h"
-#include "ftmamba/run/run.h"
 #include "ftmamba/train/trainer.h"
-#include "ftmamba/run/config.h"
 #include "generated_data_suite.h"
 #include "gpu_skip.h"
 
@@ -23,7 +23,10 @@ namespace fs = std::filesystem;
 namespace {
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.detach().to(torch::kCPU, torch::kFloat64) - b.detach().to(torch::kCPU, torch::kFloat64)).abs().max().item<double>();
+  return (a.detach().to(torch::kCPU, torch::kFloat64) - b.detach().to(torch::kCPU, torch::kFloat64))
+      .abs()
+      .max()
+      .item<double>();
 }
 
 TEST(FixedShapeLoss, EqualsTheDistinctItemSoftmaxInValueAndGradient) {
@@ -80,7 +83,7 @@ class FixedShapeStepTest : public ftmamba_test::GeneratedDataSuite<3000, 5> {
     cfg.model.n_layers = 1;
     cfg.model.attention_dropout = cfg.model.ffn_dropout = cfg.model.residual_dropout = 0.0;
     cfg.train.batch_size = 256;
-    cfg.train.loss = loss;
+    cfg.set("train.loss", loss);
     return cfg;
   }
 };
@@ -117,8 +120,8 @@ TEST_F(FixedShapeStepTest, TrainsAsTheDeduplicatingCpuStep) {
     torch::manual_seed(11);
     fixed = run::build_model(cfg, data.user_encoding, data.item_encoding);
     const auto log_q = torch::tensor(train::item_sampling_log_q(data)).to(torch::kFloat32);
-    train::FixedShapeStep step(fixed, data.users, data.items, log_q, cfg.train,
-                               cfg.train.batch_size, /*use_graph=*/false);
+    train::FixedShapeStep step(fixed, data.users, data.items, log_q, cfg.train, cfg.train.batch_size,
+                               /*use_graph=*/false);
     const train::LrSchedule schedule(cfg.train.lr, 5, cfg.train.warmup_frac, cfg.train.min_lr_ratio);
     std::mt19937_64 rng(static_cast<uint64_t>(cfg.train.seed) * 0x9E3779B97F4A7C15ULL + 1);
     const auto& inter = data.dataset.interactions;
@@ -142,7 +145,8 @@ TEST_F(FixedShapeStepTest, TrainsAsTheDeduplicatingCpuStep) {
 
 TEST_F(FixedShapeStepTest, CudaGraphReplayTrainsAsTheEagerStep) {
   SKIP_WITHOUT_GPU();
-  if (!train::FixedShapeStep::graphs_supported()) GTEST_SKIP() << "GPU test skipped: graph capture needs LibTorch >= 2.1";
+  if (!train::FixedShapeStep::graphs_supported())
+    GTEST_SKIP() << "GPU test skipped: graph capture needs LibTorch >= 2.1";
   for (const std::string loss : {"softmax", "bce"}) {
     SCOPED_TRACE(loss);
     auto cfg = config(loss);

@@ -30,7 +30,7 @@ TowerInputs random_inputs(int64_t batch, const nn::FeatureShape& s) {
 
 nn::EncoderConfig small_config(const std::string& type) {
   nn::EncoderConfig cfg;
-  cfg.type = type;
+  cfg.type = ftmamba::parse_enum<ftmamba::nn::EncoderType>(type);
   cfg.d_token = 16;
   cfg.n_layers = 2;
   cfg.n_heads = 2;
@@ -104,7 +104,7 @@ TEST_P(LoraTower, MergedEqualsUnmergedAndOnlyAdaptersTrain) {
   torch::manual_seed(6);
   const nn::FeatureShape shape{3, 2, 11};
   auto enc = nn::make_encoder(small_config(GetParam()), shape);
-  const auto targets = nn::lora_default_targets(GetParam());
+  const auto targets = nn::lora_default_targets(ftmamba::parse_enum<nn::EncoderType>(GetParam()));
   const int64_t rank = 4;
   const int64_t total_before = nn::count_parameters(*enc).total;
   const auto attached = nn::attach_lora(*enc, {rank, 8.0, 0.0}, targets);
@@ -147,7 +147,8 @@ TEST_P(LoraTower, MergedEqualsUnmergedAndOnlyAdaptersTrain) {
   for (const auto& p : enc->named_parameters()) EXPECT_FALSE(nn::is_lora_parameter(p.key())) << p.key();
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryTower, LoraTower, ::testing::Values("ft-mamba", "ft-transformer", "ft-transformer-stock"));
+INSTANTIATE_TEST_SUITE_P(EveryTower, LoraTower,
+                         ::testing::Values("ft-mamba", "ft-transformer", "ft-transformer-stock"));
 
 TEST(LoraTargets, GlobsMatchPathsOrLastComponentAndUnknownTargetsNameTheChoices) {
   EXPECT_TRUE(nn::lora_target_matches("in_proj", "user_tower.layers.0.mixer.in_proj"));
@@ -155,7 +156,7 @@ TEST(LoraTargets, GlobsMatchPathsOrLastComponentAndUnknownTargetsNameTheChoices)
   EXPECT_TRUE(nn::lora_target_matches("W_?", "blocks.0.attention.W_q"));
   EXPECT_FALSE(nn::lora_target_matches("proj", "layers.0.mixer.in_proj"));
   EXPECT_FALSE(nn::lora_target_matches("W_?", "blocks.0.attention.W_out"));
-  EXPECT_THROW(nn::lora_default_targets("ft-lstm"), std::invalid_argument);
+  EXPECT_THROW(ftmamba::parse_enum<nn::EncoderType>("ft-lstm"), ftmamba::Error);
 
   torch::manual_seed(7);
   auto enc = nn::make_encoder(small_config("ft-mamba"), {2, 1, 5});

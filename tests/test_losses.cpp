@@ -47,8 +47,8 @@ TEST(Losses, AccidentalHitsAreRemoved) {
 TEST(Losses, PointwiseBceAndMse) {
   auto pos = torch::tensor({2.0f}), neg = torch::tensor({-1.0f, 0.5f});
   const double bce = (std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-1.0)) + std::log1p(std::exp(0.5))) / 3;
-  EXPECT_NEAR(pointwise_loss(pos, neg, "bce").item<double>(), bce, 1e-6);
-  EXPECT_NEAR(pointwise_loss(pos, neg, "mse").item<double>(), (1.0 + 1.0 + 0.25) / 3, 1e-6);
+  EXPECT_NEAR(pointwise_loss(pos, neg, ftmamba::run::LossKind::kBce).item<double>(), bce, 1e-6);
+  EXPECT_NEAR(pointwise_loss(pos, neg, ftmamba::run::LossKind::kMse).item<double>(), (1.0 + 1.0 + 0.25) / 3, 1e-6);
 }
 
 TEST(Optimizer, NoDecayGroupsAndSchedule) {

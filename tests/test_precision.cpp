@@ -8,12 +8,12 @@
 #include <filesystem>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/ops/precision.h"
+#include "ftmamba/run/config.h"
+#include "ftmamba/run/run.h"
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
-#include "ftmamba/ops/precision.h"
-#include "ftmamba/run/run.h"
 #include "ftmamba/train/trainer.h"
-#include "ftmamba/run/config.h"
 #include "generated_data_suite.h"
 #include "gpu_skip.h"
 
@@ -26,9 +26,9 @@ using ops::Precision;
 
 TEST(Precision, ParsesEveryNameAndRejectsOthers) {
   for (const std::string name : {"fp32", "bf16", "fp16", "bf16-pure"})
-    EXPECT_EQ(ops::precision_name(ops::parse_precision(name)), name);
+    EXPECT_EQ(ftmamba::enum_name(ftmamba::parse_enum<Precision>(name)), name);
   try {
-    ops::parse_precision("fp8");
+    ftmamba::parse_enum<Precision>("fp8");
     FAIL() << "fp8 must be rejected";
   } catch (const ftmamba::Error& e) {
     EXPECT_NE(std::string(e.what()).find("known: fp32, bf16, fp16, bf16-pure"), std::string::npos) << e.what();
@@ -61,7 +61,7 @@ TEST(Precision, PureBf16CastsEveryWeightAndTheOthersLeaveThem) {
     torch::nn::Linear m(4, 3);
     ops::cast_weights(*m, p);
     const auto want = p == Precision::kBf16Pure ? torch::kBFloat16 : torch::kFloat32;
-    for (const auto& t : m->parameters()) EXPECT_EQ(t.scalar_type(), want) << ops::precision_name(p);
+    for (const auto& t : m->parameters()) EXPECT_EQ(t.scalar_type(), want) << ftmamba::enum_name(p);
   }
 }
 
@@ -141,7 +141,7 @@ class PrecisionTraining : public ftmamba_test::GeneratedDataSuite<3000, 5> {
     cfg.model.n_layers = 2;
     cfg.model.attention_dropout = cfg.model.ffn_dropout = cfg.model.residual_dropout = 0.0;
     cfg.train.batch_size = 256;
-    cfg.train.precision = precision;
+    cfg.set("train.precision", precision);
     return cfg;
   }
   // `steps` full batches (cfg.train.batch_size pairs) through a StepRunner; the model is left in `model`, its

@@ -1,4 +1,4 @@
-// Tests for split_interactions (time and random modes) and parse_split_mode.
+// Tests for split_interactions (time and random modes) and the split mode's names.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -47,15 +47,15 @@ void expect_partition(const Split& s, int64_t n) {
 }  // namespace
 
 TEST(Split, ParseMode) {
-  EXPECT_EQ(ftmamba::data::parse_split_mode("time"), SplitMode::Time);
-  EXPECT_EQ(ftmamba::data::parse_split_mode("random"), SplitMode::Random);
-  EXPECT_THROW(ftmamba::data::parse_split_mode("Time"), ftmamba::Error);
-  EXPECT_THROW(ftmamba::data::parse_split_mode(""), ftmamba::Error);
+  EXPECT_EQ(ftmamba::parse_enum<SplitMode>("time"), SplitMode::Time);
+  EXPECT_EQ(ftmamba::parse_enum<SplitMode>("random"), SplitMode::Random);
+  EXPECT_THROW(ftmamba::parse_enum<SplitMode>("Time"), ftmamba::Error);
+  EXPECT_THROW(ftmamba::parse_enum<SplitMode>(""), ftmamba::Error);
   try {
-    ftmamba::data::parse_split_mode("rnd");
+    ftmamba::parse_enum<SplitMode>("rnd");
     FAIL() << "no error";
   } catch (const ftmamba::Error& e) {
-    EXPECT_EQ(std::string(e.what()), "unknown split mode 'rnd' (expected 'time' or 'random')");
+    EXPECT_EQ(std::string(e.what()), "unknown split mode 'rnd'; known: time, random");
   }
 }
 

@@ -8,14 +8,14 @@
 #include <filesystem>
 
 #include "binary_runner.h"
-#include "generated_data_suite.h"
 #include "ftmamba/core/error.h"
-#include "ftmamba/report/gnuplot.h"
 #include "ftmamba/eval/stability.h"
 #include "ftmamba/nn/ft_mamba.h"
+#include "ftmamba/report/gnuplot.h"
+#include "ftmamba/run/config.h"
 #include "ftmamba/run/run.h"
 #include "ftmamba/train/trainer.h"
-#include "ftmamba/run/config.h"
+#include "generated_data_suite.h"
 
 namespace fs = std::filesystem;
 namespace train = ftmamba::train;
@@ -27,7 +27,7 @@ class Stability : public ftmamba_test::GeneratedDataSuite<3000, 7> {
  protected:
   static run::RunConfig config(const std::string& type) {
     run::RunConfig cfg;
-    cfg.model.type = type;
+    cfg.model.type = ftmamba::parse_enum<ftmamba::nn::EncoderType>(type);
     cfg.model.d_token = 16;
     cfg.model.embed_dim = 16;
     cfg.model.n_heads = 2;

@@ -55,7 +55,7 @@ TEST_P(AttentionShapes, MatchesTorchMultiheadAttentionWithGradients) {
 
   auto x = torch::randn({batch, len, d}, torch::kFloat64).requires_grad_(true);
   auto x_ref = x.detach().clone().requires_grad_(true);
-  auto y = ours(x, x);  // (batch, L, d)
+  auto y = ours(x, x);              // (batch, L, d)
   auto xt = x_ref.transpose(0, 1);  // torch's layout is (L, batch, d)
   auto y_ref = std::get<0>(ref(xt, xt, xt)).transpose(0, 1);
   expect_close(y, y_ref, 1e-12, "forward");
@@ -188,7 +188,7 @@ TEST(FTTransformer, StockLayerAtD128HasThePaperSize) {
   nn::TransformerBlock layer(o);
   EXPECT_EQ(count(*layer), 593024);
   nn::EncoderConfig cfg;
-  cfg.type = "ft-transformer-stock";
+  cfg.type = ftmamba::nn::EncoderType::kFtTransformerStock;
   cfg.d_token = 128;
   cfg.embed_dim = 0;
   nn::FTTransformerEncoder enc(cfg, {0, 0, 0});
@@ -198,7 +198,7 @@ TEST(FTTransformer, StockLayerAtD128HasThePaperSize) {
 
 TEST(FTTransformer, RtdlParameterCountFollowsTheFormula) {
   nn::EncoderConfig cfg;
-  cfg.type = "ft-transformer";
+  cfg.type = ftmamba::nn::EncoderType::kFtTransformer;
   cfg.d_token = 64;
   cfg.n_layers = 2;
   cfg.embed_dim = 32;
@@ -217,7 +217,7 @@ TEST(FTTransformer, EncoderOutputsUnitEmbeddingsAndDependsOnEveryFeature) {
   torch::manual_seed(2);
   for (const char* type : {"ft-transformer", "ft-transformer-stock"}) {
     nn::EncoderConfig cfg;
-    cfg.type = type;
+    cfg.type = ftmamba::parse_enum<ftmamba::nn::EncoderType>(type);
     cfg.d_token = 16;
     cfg.n_heads = 4;
     cfg.d_ffn = 24;

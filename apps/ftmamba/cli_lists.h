@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ftmamba/core/enum_text.h"
 #include "ftmamba/core/error.h"
 
 namespace ftmamba::cli {
@@ -37,15 +38,19 @@ inline std::vector<int64_t> parse_int_list(const std::string& option, const std:
   return out;
 }
 
-// Throws Error "OPTION: unknown model 'x' (known: a, b)" unless every value is in `known`.
-inline void require_known(const std::string& option, const std::vector<std::string>& values,
-                          const std::vector<std::string>& known) {
-  for (const auto& v : values) {
-    if (std::find(known.begin(), known.end(), v) != known.end()) continue;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    throw Error(option + ": unknown model '" + v + "' (known: " + list + ")");
+// The parts as values of enum E; throws Error "OPTION: unknown WHAT 'x'; known: a, b" (or "OPTION is empty").
+template <class E>
+std::vector<E> parse_enum_list(const std::string& option, const std::string& text) {
+  std::vector<E> out;
+  for (const auto& s : split_list(text)) {
+    try {
+      out.push_back(parse_enum<E>(s));
+    } catch (const Error& e) {
+      throw Error(option + ": " + e.what());
+    }
   }
+  if (out.empty()) throw Error(option + " is empty");
+  return out;
 }
 
 }  // namespace ftmamba::cli

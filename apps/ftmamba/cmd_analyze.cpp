@@ -57,8 +57,8 @@ void add_analyze_command(CLI::App& app) {
     bool any = false;
     for (const char* side : {"user", "item"}) {
       auto& tower = side == std::string("user") ? *run.model->user_tower : *run.model->item_tower;
-      if (run.config.tower(side).type != "ft-mamba") {
-        fmt::print(stderr, "{} tower: {}, no state recurrence; skipped\n", side, run.config.tower(side).type);
+      if (run.config.tower(side).type != nn::EncoderType::kFtMamba) {
+        fmt::print(stderr, "{} tower: {}, no state recurrence; skipped\n", side, enum_name(run.config.tower(side).type));
         continue;
       }
       const auto& all = side == std::string("user") ? data.users : data.items;

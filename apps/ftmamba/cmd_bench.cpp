@@ -120,9 +120,7 @@ void add_bench_command(CLI::App& app) {
     const std::vector<int64_t> lengths = parse_int_list("--lengths", args->lengths);
     for (const int64_t l : lengths)
       if (l < 2) throw Error("--lengths: every L must be >= 2 (one feature plus [CLS])");
-    const auto models = split_list(args->models);
-    if (models.empty()) throw Error("--models is empty");
-    require_known("--models", models, nn::encoder_types());
+    const auto models = parse_enum_list<nn::EncoderType>("--models", args->models);
     nlohmann::ordered_json points = nlohmann::ordered_json::array(), fits = nlohmann::ordered_json::object();
     for (const auto& model : models) {
       nn::EncoderConfig cfg;
@@ -133,7 +131,7 @@ void add_bench_command(CLI::App& app) {
       std::vector<double> xs, ys;
       for (const int64_t l : lengths) {
         const Timing t = time_encoder(cfg, args->batch, l, args->min_seconds, device);
-        nlohmann::ordered_json p = {{"bench", "scaling"},          {"model", model},
+        nlohmann::ordered_json p = {{"bench", "scaling"},          {"model", enum_name(model)},
                                     {"L", l},                      {"batch", args->batch},
                                     {"forward_ms", t.forward_ms},  {"backward_ms", t.backward_ms},
                                     {"total_ms", t.forward_ms + t.backward_ms}, {"wall_ms", t.wall_ms}};
@@ -145,7 +143,7 @@ void add_bench_command(CLI::App& app) {
           ys.push_back(t.forward_ms + t.backward_ms);
         }
       }
-      if (xs.size() >= 2) fits[model] = {{"slope", report::fit_loglog_slope(xs, ys)}, {"slope_from_L", args->fit_from}};
+      if (xs.size() >= 2) fits[enum_name(model)] = {{"slope", report::fit_loglog_slope(xs, ys)}, {"slope_from_L", args->fit_from}};
     }
     nlohmann::ordered_json j;
     const std::string timer = device.is_cuda() ? "GPU wall time" : "process CPU time";

@@ -49,9 +49,8 @@ void add_compare_command(CLI::App& app) {
   cmd->callback([args] {
     const auto start = std::chrono::steady_clock::now();
     const torch::Device device = choose_device(args->device);
-    const auto models = split_list(args->models);
-    if (models.empty()) throw Error("--models is empty");
-    require_known("--models", models, nn::encoder_types());
+    std::vector<std::string> models;  // each model's name, as the run folders and the report spell it
+    for (const auto type : parse_enum_list<nn::EncoderType>("--models", args->models)) models.push_back(enum_name(type));
     const std::vector<int64_t> seeds = parse_int_list("--seeds", args->seeds);
     if (args->bias_k < 1) throw Error("--bias-k must be >= 1");
 

@@ -21,6 +21,7 @@
 #include "ftmamba/experiments/finetune_comparison.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/train/finetune.h"
+#include "ftmamba/run/records.h"
 #include "ftmamba/run/run.h"
 #include "ftmamba/ops/precision.h"
 
@@ -140,32 +141,31 @@ void add_compare_finetune_command(CLI::App& app) {
                                                           static_cast<uint64_t>(run.config.eval.sample_seed), false);
       base_hr10 = eval::evaluate_test(run.model, data, run.config.eval.batch_size, negatives)["full"]["model"]["HR@10"];
     }
-    const auto base_metrics = experiments::read_json_file(base_run / "metrics.json");
-    const double full_hr10 =
-        experiments::read_json_file(reference / "metrics.json")["test"]["full"]["model"]["HR@10"].get<double>();
+    const auto base_metrics = run::read_metrics(base_run / "metrics.json");
+    const double full_hr10 = run::read_metrics(reference / "metrics.json").test_metric("full", "model", "HR@10");
 
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     for (const train::FinetuneVariant& v : variants) {
       const fs::path run_dir = out / "runs" / v.name();
-      const auto m = experiments::read_json_file(run_dir / "metrics.json");
+      const auto m = run::read_metrics(run_dir / "metrics.json");
       const auto cfg = experiments::read_json_file(run_dir / "config.json");
-      const auto& test = m["test"]["full"]["model"];
-      const double hr10 = test["HR@10"].get<double>();
+      const auto& test = m.test["full"]["model"];
+      const double hr10 = m.test_metric("full", "model", "HR@10");
       nlohmann::ordered_json row;
       row["name"] = v.name();
       row["mode"] = v.lora ? "lora" : "full";
       row["precision"] = v.precision_name();
       row["run"] = fs::relative(run_dir, out).string();
       row["test"] = test;
-      row["train_samples_per_sec"] = m["train_samples_per_sec"];
+      row["train_samples_per_sec"] = m.train_samples_per_sec;
       // Peak memory: the allocator's maximum on a GPU (the process's RSS is mostly the CUDA context there),
       // the process's maximum RSS on the CPU.
-      row["peak_memory_mib"] = device.is_cuda() ? m.value("peak_gpu_allocated_mib", 0.0)
+      row["peak_memory_mib"] = device.is_cuda() ? m.peak_gpu_allocated_mib.value_or(0.0)
                                                 : records[v.name()]["peak_rss_mib"].get<double>();
       row["memory_measure"] = device.is_cuda() ? "max allocated" : "max RSS";
       row["batch_size"] = cfg["config"]["train"]["batch_size"];
-      row["trainable_parameters"] = m["trainable_parameters"];
-      row["total_parameters"] = m["parameters"];
+      row["trainable_parameters"] = m.trainable_parameters.value_or(m.parameters);
+      row["total_parameters"] = m.parameters;
       row["hr10_minus_full_fp32"] = hr10 - full_hr10;
       row["share_of_full_fp32_gain"] = full_hr10 != base_hr10 ? (hr10 - base_hr10) / (full_hr10 - base_hr10) : 0.0;
       const auto div = v.name() == "full-fp32" ? experiments::EmbeddingDivergence{}
@@ -195,7 +195,7 @@ void add_compare_finetune_command(CLI::App& app) {
       if (info.contains("drift")) report["drift"] = info["drift"];
     }
     report["base"] = {{"run", "runs/base"},
-                      {"HR@10_on_base_data", base_metrics["test"]["full"]["model"]["HR@10"]},
+                      {"HR@10_on_base_data", base_metrics.test_metric("full", "model", "HR@10")},
                       {"HR@10_on_finetune_data", base_hr10}};
     report["variants"] = rows;
     report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

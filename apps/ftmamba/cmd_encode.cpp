@@ -2,14 +2,14 @@
 // encoder inputs) to a safetensors file, rows in the order of users.csv / items.csv.
 #include <fmt/format.h>
 
-#include "commands.h"
 #include "cli_device.h"
 #include "cli_precision.h"
-#include "ftmamba/core/threads.h"
+#include "commands.h"
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/threads.h"
 #include "ftmamba/io/safetensors.h"
-#include "ftmamba/run/run.h"
 #include "ftmamba/ops/precision.h"
+#include "ftmamba/run/run.h"
 
 namespace ftmamba::cli {
 
@@ -26,13 +26,12 @@ void add_encode_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "Dataset folder (default: the one the run was trained on)");
   add_device_option(cmd, args->device);
   add_precision_option(cmd, args->precision, " (default fp32)");
-  cmd->add_flag("--with-inputs", args->with_inputs,
-                "Also write the encoder inputs: numerical, missing, categorical");
+  cmd->add_flag("--with-inputs", args->with_inputs, "Also write the encoder inputs: numerical, missing, categorical");
   cmd->callback([args] {
     const torch::Device device = choose_device(args->device);
     auto run = run::Run::load(args->run, device);
     // The tower in the chosen precision: autocast, or bf16 weights for bf16-pure.
-    const ops::Precision precision = ops::parse_precision(args->precision);
+    const ops::Precision precision = parse_enum<ops::Precision>(args->precision);
     ops::cast_weights(*run.model, precision);
     ops::AutocastScope autocast(precision, device);
     set_cpu_threads(static_cast<int>(run.config.train.threads));

@@ -5,19 +5,19 @@
 
 #include <filesystem>
 
-#include "commands.h"
 #include "cli_device.h"
 #include "cli_precision.h"
-#include "train_and_report.h"
+#include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/io/atomic_file.h"
-#include "ftmamba/train/finetune.h"
-#include "ftmamba/ops/precision.h"
-#include "ftmamba/run/run.h"
 #include "ftmamba/io/sha256.h"
+#include "ftmamba/ops/precision.h"
 #include "ftmamba/run/adapters.h"
 #include "ftmamba/run/config.h"
+#include "ftmamba/run/run.h"
+#include "ftmamba/train/finetune.h"
+#include "train_and_report.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
@@ -82,10 +82,10 @@ void add_finetune_command(CLI::App& app) {
     for (const auto& s : args->sets) cfg.set_assignment(s);
     if (cfg.to_json().at("model") != model_before)
       throw Error("finetune keeps the base run's model; --set may change train.*, data.* and eval.* keys only");
-    if (!args->precision.empty()) cfg.train.precision = args->precision;
+    if (!args->precision.empty()) cfg.set("train.precision", args->precision);
     if (args->no_graph) cfg.train.cuda_graph = false;
     cfg.validate();
-    ops::check_precision_supported(ops::parse_precision(cfg.train.precision), device);
+    ops::check_precision_supported(cfg.train.precision, device);
     torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
     set_cpu_threads(static_cast<int>(cfg.train.threads));
 
@@ -104,29 +104,30 @@ void add_finetune_command(CLI::App& app) {
     run.finetune["adapted"] = plan.adapted;
     run.finetune["trainable_parameters"] = plan.parameters.trainable;
     run.finetune["total_parameters"] = plan.parameters.total;
-    fmt::print(stderr, "{}: {} users, {} items, {} interactions ({} train); fine-tuning {} of {} parameters ({:.2f}%), "
+    fmt::print(stderr,
+               "{}: {} users, {} items, {} interactions ({} train); fine-tuning {} of {} parameters ({:.2f}%), "
                "{}{}; on {}, {}\n",
                args->data, data.users.size(), data.items.size(), data.dataset.interactions.size(),
                data.split.train.size(), plan.parameters.trainable, plan.parameters.total,
                100.0 * plan.parameters.trainable / std::max<int64_t>(plan.parameters.total, 1),
                args->ft.full ? "full" : fmt::format("LoRA r={} alpha={} on ", args->ft.lora.rank, args->ft.lora.alpha),
                args->ft.full ? "" : fmt::format("{} projections", plan.adapted.size()), device.str(),
-               cfg.train.precision);
+               enum_name(cfg.train.precision));
 
     io::StagedDir out(args->out);
     io::write_file_atomic(out.path() / "config.json", run.config_json().dump(2) + "\n");
     TrainAndReport report;
     report.quiet = args->quiet;
-    report.extra_metrics["finetune"] = args->ft.full ? "full" : "lora";
-    report.extra_metrics["trainable_parameters"] = plan.parameters.trainable;
-    report.extra_metrics["base_run"] = base_run.string();
+    report.metrics.finetune = args->ft.full ? "full" : "lora";
+    report.metrics.trainable_parameters = plan.parameters.trainable;
+    report.metrics.base_run = base_run.string();
     report.save_weights = [&](const fs::path& dir) {
       if (args->ft.full) {
         run::save_model(dir / "model.safetensors", *run.model, {{"format", "pt"}});
         return;
       }
       run::save_adapters(dir / "adapters.safetensors", *run.model,
-                           {{"format", "pt"}, {"base_run", base_run.string()}, {"base_model_sha256", base_hash}});
+                         {{"format", "pt"}, {"base_run", base_run.string()}, {"base_model_sha256", base_hash}});
       io::write_file_atomic(dir / "adapter_config.json",
                             peft_adapter_config(args->ft, plan.adapted, base_run).dump(2) + "\n");
     };

@@ -4,16 +4,16 @@
 
 #include <filesystem>
 
-#include "commands.h"
 #include "cli_device.h"
 #include "cli_precision.h"
-#include "train_and_report.h"
-#include "ftmamba/core/threads.h"
+#include "commands.h"
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/threads.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/ops/precision.h"
-#include "ftmamba/run/run.h"
 #include "ftmamba/run/config.h"
+#include "ftmamba/run/run.h"
+#include "train_and_report.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
@@ -44,12 +44,12 @@ void add_train_command(CLI::App& app) {
     if (!args->model.empty()) cfg.set("model.type", args->model);
     for (const auto& s : args->sets) cfg.set_assignment(s);
     if (args->no_graph) cfg.train.cuda_graph = false;
-    if (!args->precision.empty()) cfg.train.precision = args->precision;
+    if (!args->precision.empty()) cfg.set("train.precision", args->precision);
     cfg.validate();
     torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
     set_cpu_threads(static_cast<int>(cfg.train.threads));
     const torch::Device device = choose_device(args->device);
-    ops::check_precision_supported(ops::parse_precision(cfg.train.precision), device);
+    ops::check_precision_supported(cfg.train.precision, device);
 
     auto data = run::prepare_data(args->data, cfg);
     run::Run run;
@@ -60,13 +60,14 @@ void add_train_command(CLI::App& app) {
     run.model = run::build_model(cfg, data.user_encoding, data.item_encoding);
     run.model->to(device);  // before the optimizer sees the parameters
     const int64_t n_params = run::count_parameters(*run.model);
-    fmt::print(stderr, "{}: {} users, {} items, {} interactions ({} train / {} valid / {} test); {} params; on {}, {}\n",
-               args->data, data.users.size(), data.items.size(), data.dataset.interactions.size(),
-               data.split.train.size(), data.split.valid.size(), data.split.test.size(), n_params, device.str(),
-               cfg.train.precision);
+    fmt::print(
+        stderr, "{}: {} users, {} items, {} interactions ({} train / {} valid / {} test); {} params; on {}, {}\n",
+        args->data, data.users.size(), data.items.size(), data.dataset.interactions.size(), data.split.train.size(),
+        data.split.valid.size(), data.split.test.size(), n_params, device.str(), enum_name(cfg.train.precision));
 
     if (args->dry_run) {
-      const int64_t u = run::count_parameters(*run.model->user_tower), i = run::count_parameters(*run.model->item_tower);
+      const int64_t u = run::count_parameters(*run.model->user_tower),
+                    i = run::count_parameters(*run.model->item_tower);
       fmt::print("model {}: {} parameters (user tower {}, item tower {})\n", cfg.model_label(), n_params, u, i);
       return;
     }

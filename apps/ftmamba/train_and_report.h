@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/run/records.h"
 #include "ftmamba/run/run.h"
 
 namespace ftmamba::cli {
@@ -15,7 +16,7 @@ struct TrainAndReport {
   bool quiet = false;
   // Writes the trained weights into the staged run folder (model.safetensors, or adapters.safetensors).
   std::function<void(const std::filesystem::path& dir)> save_weights;
-  nlohmann::ordered_json extra_metrics;  // merged into metrics.json after the common keys
+  run::RunMetrics metrics;  // a fine-tuned run's fields (finetune, trainable_parameters, base_run); the rest is filled in
 };
 
 void train_and_report(io::StagedDir& out, run::Run& run, const run::PreparedData& data, torch::Device device,

@@ -1,4 +1,4 @@
-// defines: parse_split_mode and split_interactions (per-user leave-last-out by time, or random
+// defines: split_interactions (per-user leave-last-out by time, or random
 // hold-out with a seeded std::mt19937_64).
 #include "ftmamba/data/split.h"
 
@@ -20,12 +20,6 @@ int64_t uniform_below(std::mt19937_64& rng, uint64_t n) {
 }
 
 }  // namespace
-
-SplitMode parse_split_mode(const std::string& s) {
-  if (s == "time") return SplitMode::Time;
-  if (s == "random") return SplitMode::Random;
-  throw Error("unknown split mode '" + s + "' (expected 'time' or 'random')");
-}
 
 Split split_interactions(const Interactions& inter, int64_t n_users, SplitMode mode, uint64_t seed) {
   if (n_users < 0) throw Error("split: n_users must be >= 0");

@@ -4,12 +4,25 @@
 #include <string>
 #include <vector>
 
+#include "ftmamba/core/enum_text.h"
 #include "ftmamba/data/dataset.h"
 
 namespace ftmamba::data {
 
 enum class SplitMode { Time, Random };
-SplitMode parse_split_mode(const std::string& s);  // "time" | "random"; throws Error otherwise
+
+}  // namespace ftmamba::data
+
+template <>
+struct ftmamba::EnumText<ftmamba::data::SplitMode> {
+  static constexpr std::string_view what = "split mode";
+  static constexpr std::array<std::pair<data::SplitMode, std::string_view>, 2> names{{
+      {data::SplitMode::Time, "time"},
+      {data::SplitMode::Random, "random"},
+  }};
+};
+
+namespace ftmamba::data {
 
 struct Split {
   std::vector<int64_t> train, valid, test;  // indices into Interactions, each sorted ascending

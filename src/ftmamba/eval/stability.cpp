@@ -133,7 +133,7 @@ nlohmann::ordered_json analyze_tower_stability(nn::TowerEncoder& tower, const da
                                                             ref.embedding.to(torch::kFloat64), 1, 1e-12))
                                 .mean()
                                 .item<double>();
-      rows_json.push_back({{"precision", ops::precision_name(p)},
+      rows_json.push_back({{"precision", enum_name(p)},
                            {"layer_rel_dev", layer_dev},
                            {"output_rel_dev", relative_deviation(low.embedding, ref.embedding)},
                            {"output_cosine_distance", cosine}});

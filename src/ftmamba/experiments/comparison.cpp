@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/run/records.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/run/run.h"
 
@@ -47,59 +48,44 @@ RunMeasurements measure_run(const fs::path& run_dir, int64_t bias_k, torch::Devi
   return m;
 }
 
-namespace {
-std::vector<nlohmann::ordered_json> read_history(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) throw Error(file.string() + ": cannot read");
-  std::vector<nlohmann::ordered_json> rows;
-  std::string line;
-  for (int64_t n = 1; std::getline(in, line); ++n) {
-    if (line.empty()) continue;
-    try {
-      rows.push_back(nlohmann::ordered_json::parse(line));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(file.string() + ":" + std::to_string(n) + ": malformed JSON: " + e.what());
-    }
-  }
-  return rows;
-}
-}  // namespace
-
 nlohmann::ordered_json comparison_run_entry(const fs::path& run_dir, const std::string& run_dir_label,
                                             const std::string& model, int64_t seed, double peak_rss_mib,
                                             const RunMeasurements& m) {
-  const auto metrics = read_json_file(run_dir / "metrics.json");
-  const auto history = read_history(run_dir / "history.jsonl");
+  const auto metrics = run::read_metrics(run_dir / "metrics.json");
+  const auto history = run::read_history(run_dir / "history.jsonl");
   nlohmann::ordered_json e;
   e["model"] = model;
   e["seed"] = seed;
   e["run_dir"] = run_dir_label;
   try {
-    e["test"]["full"] = metrics.at("test").at("full").at("model");
-    e["test"]["sampled"] = metrics.at("test").at("sampled").at("model");
-    e["best_epoch"] = metrics.at("best_epoch");
-    e["epochs_run"] = metrics.at("epochs_run");
-    double seconds = 0.0;
-    for (const auto& h : history) seconds += h.at("seconds").get<double>();
-    e["history"] = history;
-    e["efficiency"] = {
-        {"parameters", metrics.at("parameters")},
-        {"seconds_per_epoch", history.empty() ? 0.0 : seconds / static_cast<double>(history.size())},
-        {"train_samples_per_sec", metrics.at("train_samples_per_sec")},
-        {"encode_samples_per_sec", m.encode_samples_per_sec},
-        {"peak_rss_mib", peak_rss_mib},
-    };
+    e["test"]["full"] = metrics.test.at("full").at("model");
+    e["test"]["sampled"] = metrics.test.at("sampled").at("model");
   } catch (const nlohmann::json::exception& ex) {
     throw Error((run_dir / "metrics.json").string() + ": " + ex.what());
   }
+  e["best_epoch"] = metrics.best_epoch;
+  e["epochs_run"] = metrics.epochs_run;
+  double seconds = 0.0;
+  e["history"] = nlohmann::ordered_json::array();
+  for (const auto& h : history) {
+    seconds += h.seconds;
+    e["history"].push_back(h.to_json());
+  }
+  e["efficiency"] = {
+      {"parameters", metrics.parameters},
+      {"seconds_per_epoch", history.empty() ? 0.0 : seconds / static_cast<double>(history.size())},
+      {"train_samples_per_sec", metrics.train_samples_per_sec},
+      {"encode_samples_per_sec", m.encode_samples_per_sec},
+      {"peak_rss_mib", peak_rss_mib},
+  };
   e["popularity_bias"] = {{"k", m.bias.k}, {"predicted", m.bias.predicted}, {"actual", m.bias.actual}};
   return e;
 }
 
 nlohmann::ordered_json reference_rows(const fs::path& run_dir) {
-  const auto metrics = read_json_file(run_dir / "metrics.json");
+  const auto metrics = run::read_metrics(run_dir / "metrics.json");
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
-  const auto& test = metrics.at("test");
+  const auto& test = metrics.test;
   for (const auto& [name, row] : test.at("full").items()) {
     if (name == "model") continue;
     out[name]["full"] = row;

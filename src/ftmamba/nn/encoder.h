@@ -7,6 +7,28 @@
 #include <string>
 #include <vector>
 
+#include "ftmamba/core/enum_text.h"
+
+namespace ftmamba::nn {
+
+enum class EncoderType {
+  kFtMamba,            // FeatureTokenizer -> Mamba layers (the paper's model)
+  kFtTransformer,      // rtdl's FT-Transformer (ReGLU FFN of d_token * 4/3)
+  kFtTransformerStock  // the same with a stock Transformer layer (ReLU FFN of 2048)
+};
+
+}  // namespace ftmamba::nn
+
+template <>
+struct ftmamba::EnumText<ftmamba::nn::EncoderType> {
+  static constexpr std::string_view what = "model";
+  static constexpr std::array<std::pair<nn::EncoderType, std::string_view>, 3> names{{
+      {nn::EncoderType::kFtMamba, "ft-mamba"},
+      {nn::EncoderType::kFtTransformer, "ft-transformer"},
+      {nn::EncoderType::kFtTransformerStock, "ft-transformer-stock"},
+  }};
+};
+
 namespace ftmamba::nn {
 
 // Shape of one side's encoded features, from data::FeatureEncoding.
@@ -17,7 +39,7 @@ struct FeatureShape {
 };
 
 struct EncoderConfig {
-  std::string type = "ft-mamba";  // ft-mamba | ft-transformer (rtdl) | ft-transformer-stock
+  EncoderType type = EncoderType::kFtMamba;
   int64_t d_token = 64;
   int64_t n_layers = 2;
   // Mamba only
@@ -31,12 +53,9 @@ struct EncoderConfig {
   double ffn_dropout = 0.1;
   double residual_dropout = 0.0;
   // Both
-  int64_t embed_dim = 64;     // output size of the head; 0 = no head (embedding = [CLS] state)
+  int64_t embed_dim = 64;  // output size of the head; 0 = no head (embedding = [CLS] state)
   bool l2_normalize = true;
 };
-
-// The encoder types make_encoder knows, in documentation order.
-const std::vector<std::string>& encoder_types();
 
 class TowerEncoder : public torch::nn::Module {
  public:

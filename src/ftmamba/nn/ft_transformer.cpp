@@ -4,11 +4,11 @@ namespace ftmamba::nn {
 
 int64_t transformer_ffn_width(const EncoderConfig& cfg) {
   if (cfg.d_ffn > 0) return cfg.d_ffn;
-  return cfg.type == "ft-transformer-stock" ? 2048 : cfg.d_token * 4 / 3;
+  return cfg.type == EncoderType::kFtTransformerStock ? 2048 : cfg.d_token * 4 / 3;
 }
 
 FTTransformerEncoder::FTTransformerEncoder(const EncoderConfig& cfg, const FeatureShape& shape)
-    : cfg_(cfg), stock_(cfg.type == "ft-transformer-stock") {
+    : cfg_(cfg), stock_(cfg.type == EncoderType::kFtTransformerStock) {
   tokenizer = register_module(
       "tokenizer", FeatureTokenizer(shape.n_numerical, shape.n_categorical, shape.n_categories, cfg.d_token));
   blocks = register_module(stock_ ? "layers" : "blocks", torch::nn::ModuleList());
@@ -25,7 +25,8 @@ FTTransformerEncoder::FTTransformerEncoder(const EncoderConfig& cfg, const Featu
     blocks->push_back(TransformerBlock(o));
   }
   // Pre-norm blocks leave the residual stream unnormalised, so rtdl's head normalises it first.
-  if (!stock_) head_norm = register_module("head_normalization", torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.d_token})));
+  if (!stock_)
+    head_norm = register_module("head_normalization", torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.d_token})));
   if (cfg.embed_dim > 0) head = register_module("head", Projection(cfg.d_token, cfg.embed_dim, true));
 }
 
@@ -43,7 +44,8 @@ torch::Tensor FTTransformerEncoder::forward(const torch::Tensor& numerical, cons
     if (head) cls = torch::relu(cls);  // rtdl's head: LayerNorm, ReLU, Linear
   }
   if (head) cls = head(cls);  // (batch, embed_dim)
-  if (cfg_.l2_normalize) cls = torch::nn::functional::normalize(cls, torch::nn::functional::NormalizeFuncOptions().dim(-1));
+  if (cfg_.l2_normalize)
+    cls = torch::nn::functional::normalize(cls, torch::nn::functional::NormalizeFuncOptions().dim(-1));
   return cls;
 }
 

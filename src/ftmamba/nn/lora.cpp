@@ -6,11 +6,17 @@
 
 namespace ftmamba::nn {
 
-std::vector<std::string> lora_default_targets(const std::string& encoder_type) {
-  if (encoder_type == "ft-mamba") return {"in_proj", "x_proj", "dt_proj", "out_proj"};
-  if (encoder_type == "ft-transformer") return {"W_q", "W_k", "W_v", "W_out", "linear_first", "linear_second"};
-  if (encoder_type == "ft-transformer-stock") return {"W_q", "W_k", "W_v", "W_out", "linear1", "linear2"};
-  throw std::invalid_argument("LoRA: no default targets for encoder type '" + encoder_type + "'");
+std::vector<std::string> lora_default_targets(EncoderType encoder_type) {
+  switch (encoder_type) {
+    case EncoderType::kFtMamba:
+      return {"in_proj", "x_proj", "dt_proj", "out_proj"};
+    case EncoderType::kFtTransformer:
+      return {"W_q", "W_k", "W_v", "W_out", "linear_first", "linear_second"};
+    case EncoderType::kFtTransformerStock:
+      return {"W_q", "W_k", "W_v", "W_out", "linear1", "linear2"};
+  }
+  throw std::invalid_argument("LoRA: no default targets for encoder type " +
+                              std::to_string(static_cast<int>(encoder_type)));
 }
 
 namespace {
@@ -53,8 +59,8 @@ std::vector<std::string> attach_lora(torch::nn::Module& model, const LoraOptions
     if (target_used[t]) continue;
     std::string names;
     for (const auto& [path, proj] : all) names += "\n  " + path;
-    throw std::invalid_argument("LoRA target '" + targets[t] + "' matches no projection of the model; they are:" +
-                                names);
+    throw std::invalid_argument("LoRA target '" + targets[t] +
+                                "' matches no projection of the model; they are:" + names);
   }
   std::vector<std::string> attached;
   for (const size_t p : chosen) {

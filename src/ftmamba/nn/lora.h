@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ftmamba/nn/encoder.h"
 #include "ftmamba/nn/projection.h"
 
 namespace ftmamba::nn {
@@ -13,7 +14,7 @@ namespace ftmamba::nn {
 // The targets `finetune` uses when none are given: FT-Mamba's Mamba projections (in_proj, x_proj, dt_proj,
 // out_proj); FT-Transformer's attention (W_q, W_k, W_v, W_out) and FFN layers (linear_first / linear_second,
 // or linear1 / linear2 in the stock variant). Throws std::invalid_argument for an unknown encoder type.
-std::vector<std::string> lora_default_targets(const std::string& encoder_type);
+std::vector<std::string> lora_default_targets(EncoderType encoder_type);
 
 // True when `pattern` (a glob: * and ? wildcards) matches the dotted module path, or its last component:
 // "in_proj" matches "user_tower.layers.0.mixer.in_proj", as does "*.mixer.*_proj".

@@ -53,30 +53,15 @@ torch::ScalarType matmul_dtype(torch::Device device, torch::ScalarType otherwise
   return autocast_enabled(device.type()) ? autocast_dtype(device.type()) : otherwise;
 }
 
-Precision parse_precision(const std::string& name) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name == "bf16") return Precision::kBf16;
-  if (name == "fp16") return Precision::kFp16;
-  if (name == "bf16-pure") return Precision::kBf16Pure;
-  throw Error("unknown precision '" + name + "'; known: fp32, bf16, fp16, bf16-pure");
-}
-
-std::string precision_name(Precision p) {
-  switch (p) {
-    case Precision::kFp32: return "fp32";
-    case Precision::kBf16: return "bf16";
-    case Precision::kFp16: return "fp16";
-    case Precision::kBf16Pure: return "bf16-pure";
-  }
-  return "fp32";
-}
-
 torch::ScalarType low_precision_dtype(Precision p) {
   switch (p) {
     case Precision::kBf16:
-    case Precision::kBf16Pure: return torch::kBFloat16;
-    case Precision::kFp16: return torch::kFloat16;
-    case Precision::kFp32: break;
+    case Precision::kBf16Pure:
+      return torch::kBFloat16;
+    case Precision::kFp16:
+      return torch::kFloat16;
+    case Precision::kFp32:
+      break;
   }
   return torch::kFloat32;
 }
@@ -154,8 +139,8 @@ void DynamicLossScaler::unscale(const std::vector<torch::Tensor>& grads) {
 void DynamicLossScaler::update() {
   torch::NoGradGuard no_grad;
   // Device arithmetic only (no branch on a device value), so a captured step replays it unchanged.
-  const auto clean = 1.0 - found_inf_;                         // 1 for a clean step
-  clean_steps_.add_(1.0).mul_(clean);                          // an overflow restarts the count
+  const auto clean = 1.0 - found_inf_;  // 1 for a clean step
+  clean_steps_.add_(1.0).mul_(clean);   // an overflow restarts the count
   const auto grow = clean_steps_.ge(static_cast<double>(interval_)).to(torch::kFloat32);
   scale_.mul_(found_inf_ * backoff_ + clean).mul_(grow * (growth_ - 1.0) + 1.0);
   clean_steps_.mul_(1.0 - grow);

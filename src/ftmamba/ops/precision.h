@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "ftmamba/core/enum_text.h"
+
 namespace ftmamba::ops {
 
 enum class Precision {
@@ -17,9 +19,21 @@ enum class Precision {
   kBf16Pure,  // the weights, optimizer state and activations in bfloat16 (the paper warns: can be unstable)
 };
 
-// "fp32" | "bf16" | "fp16" | "bf16-pure"; throws Error naming the choices otherwise.
-Precision parse_precision(const std::string& name);
-std::string precision_name(Precision p);
+}  // namespace ftmamba::ops
+
+template <>
+struct ftmamba::EnumText<ftmamba::ops::Precision> {
+  static constexpr std::string_view what = "precision";
+  static constexpr std::array<std::pair<ops::Precision, std::string_view>, 4> names{{
+      {ops::Precision::kFp32, "fp32"},
+      {ops::Precision::kBf16, "bf16"},
+      {ops::Precision::kFp16, "fp16"},
+      {ops::Precision::kBf16Pure, "bf16-pure"},
+  }};
+};
+
+namespace ftmamba::ops {
+
 inline constexpr const char* kPrecisionHelp =
     "fp32, bf16 or fp16 (mixed: autocast with float32 master weights; fp16 on a GPU only, with dynamic loss "
     "scaling), or bf16-pure (the weights themselves in bfloat16)";

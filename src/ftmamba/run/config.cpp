@@ -1,12 +1,12 @@
 #include "ftmamba/run/config.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <charconv>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "ftmamba/core/error.h"
-#include "ftmamba/ops/precision.h"
 
 namespace ftmamba::run {
 namespace {
@@ -42,6 +42,42 @@ const char* type_name() {
   return "a number";
 }
 
+// Sets a field from text; false when the text is not a value of the field's type.
+bool set_from_text(const RunConfig::FieldRef& ref, const std::string& text) {
+  return std::visit(
+      [&](const auto& r) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(r)>, RunConfig::EnumRef>)
+          return r.parse(text);
+        else
+          return parse_scalar(text, *r);
+      },
+      ref);
+}
+
+// What a field's value must be, for messages: "an integer", "one of softmax, bce, mse", ...
+std::string expected_value(const RunConfig::FieldRef& ref) {
+  return std::visit(
+      [&](const auto& r) -> std::string {
+        if constexpr (std::is_same_v<std::decay_t<decltype(r)>, RunConfig::EnumRef>)
+          return "one of " + r.choices();
+        else
+          return type_name<std::remove_pointer_t<std::decay_t<decltype(r)>>>();
+      },
+      ref);
+}
+
+// The field's value as JSON (enums as their names).
+nlohmann::json field_json(const RunConfig::FieldRef& ref) {
+  return std::visit(
+      [&](const auto& r) -> nlohmann::json {
+        if constexpr (std::is_same_v<std::decay_t<decltype(r)>, RunConfig::EnumRef>)
+          return r.text();
+        else
+          return *r;
+      },
+      ref);
+}
+
 std::string known_keys(RunConfig& cfg) {
   std::string s;
   for (auto& f : cfg.fields()) s += (s.empty() ? "" : ", ") + f.key;
@@ -52,7 +88,7 @@ std::string known_keys(RunConfig& cfg) {
 
 std::vector<RunConfig::Field> RunConfig::fields() {
   return {
-      {"model.type", &model.type},
+      {"model.type", enum_ref(&model.type)},
       {"model.d_token", &model.d_token},
       {"model.n_layers", &model.n_layers},
       {"model.d_state", &model.d_state},
@@ -72,7 +108,7 @@ std::vector<RunConfig::Field> RunConfig::fields() {
       {"train.warmup_frac", &train.warmup_frac},
       {"train.min_lr_ratio", &train.min_lr_ratio},
       {"train.grad_clip", &train.grad_clip},
-      {"train.loss", &train.loss},
+      {"train.loss", enum_ref(&train.loss)},
       {"train.temperature", &train.temperature},
       {"train.logq", &train.logq},
       {"train.negatives", &train.negatives},
@@ -81,9 +117,9 @@ std::vector<RunConfig::Field> RunConfig::fields() {
       {"train.threads", &train.threads},
       {"train.valid_users", &train.valid_users},
       {"train.cuda_graph", &train.cuda_graph},
-      {"train.precision", &train.precision},
+      {"train.precision", enum_ref(&train.precision)},
       {"train.cpu_row_bucket", &train.cpu_row_bucket},
-      {"data.split", &data.split},
+      {"data.split", enum_ref(&data.split)},
       {"data.min_frequency", &data.min_frequency},
       {"data.split_seed", &data.split_seed},
       {"eval.sampled_negatives", &eval.sampled_negatives},
@@ -109,13 +145,8 @@ void RunConfig::set(const std::string& key, const std::string& value) {
   }
   for (auto& f : fields()) {
     if (f.key != key) continue;
-    std::visit(
-        [&](auto* p) {
-          using T = std::remove_pointer_t<decltype(p)>;
-          if (!parse_scalar(value, *p))
-            throw Error("config key '" + key + "': expected " + type_name<T>() + ", got '" + value + "'");
-        },
-        f.ref);
+    if (!set_from_text(f.ref, value))
+      throw Error("config key '" + key + "': expected " + expected_value(f.ref) + ", got '" + value + "'");
     return;
   }
   throw Error("unknown config key '" + key + "' (known: " + known_keys(*this) + ")");
@@ -132,8 +163,8 @@ void RunConfig::load_toml(const std::filesystem::path& path) {
   try {
     root = toml::parse_file(path.string());
   } catch (const toml::parse_error& e) {
-    throw DataError(path.string(), static_cast<int64_t>(e.source().begin.line),
-                    std::to_string(e.source().begin.column), std::string(e.description()));
+    throw DataError(path.string(), static_cast<int64_t>(e.source().begin.line), std::to_string(e.source().begin.column),
+                    std::string(e.description()));
   }
   auto all = fields();
   for (const auto& [section, node] : root) {
@@ -148,11 +179,16 @@ void RunConfig::load_toml(const std::filesystem::path& path) {
         for (const auto& [tname, tvalue] : *tower) {
           const std::string tkey = key + "." + std::string(tname.str());
           std::string text;
-          if (auto v = tvalue.value_exact<std::string>()) text = *v;
-          else if (auto b = tvalue.value_exact<bool>()) text = *b ? "true" : "false";
-          else if (auto i = tvalue.value_exact<int64_t>()) text = std::to_string(*i);
-          else if (auto d = tvalue.value_exact<double>()) text = nlohmann::json(*d).dump();
-          else throw DataError(path.string(), tkey, "expected a string, number or boolean");
+          if (auto v = tvalue.value_exact<std::string>())
+            text = *v;
+          else if (auto b = tvalue.value_exact<bool>())
+            text = *b ? "true" : "false";
+          else if (auto i = tvalue.value_exact<int64_t>())
+            text = std::to_string(*i);
+          else if (auto d = tvalue.value_exact<double>())
+            text = nlohmann::json(*d).dump();
+          else
+            throw DataError(path.string(), tkey, "expected a string, number or boolean");
           try {
             set(tkey, text);
           } catch (const Error& e) {
@@ -164,19 +200,22 @@ void RunConfig::load_toml(const std::filesystem::path& path) {
       auto it = std::find_if(all.begin(), all.end(), [&](const Field& f) { return f.key == key; });
       if (it == all.end()) throw DataError(path.string(), key, "unknown key (known: " + known_keys(*this) + ")");
       std::visit(
-          [&](auto* p) {
-            using T = std::remove_pointer_t<decltype(p)>;
+          [&](const auto& r) {
+            using R = std::decay_t<decltype(r)>;
             bool ok = false;
-            if constexpr (std::is_same_v<T, double>) {
+            if constexpr (std::is_same_v<R, EnumRef>) {
+              if (value.is_string()) ok = r.parse(*value.value<std::string>());
+            } else if constexpr (std::is_same_v<R, double*>) {
+              auto* p = r;
               if (auto v = value.value<double>()) *p = *v, ok = true;  // integers widen to double
-            } else if constexpr (std::is_same_v<T, int64_t>) {
-              if (value.is_integer()) *p = *value.value<int64_t>(), ok = true;
-            } else if constexpr (std::is_same_v<T, bool>) {
-              if (value.is_boolean()) *p = *value.value<bool>(), ok = true;
+            } else if constexpr (std::is_same_v<R, int64_t*>) {
+              if (value.is_integer()) *r = *value.value<int64_t>(), ok = true;
+            } else if constexpr (std::is_same_v<R, bool*>) {
+              if (value.is_boolean()) *r = *value.value<bool>(), ok = true;
             } else {
-              if (value.is_string()) *p = *value.value<std::string>(), ok = true;
+              if (value.is_string()) *r = *value.value<std::string>(), ok = true;
             }
-            if (!ok) throw DataError(path.string(), key, std::string("expected ") + type_name<T>());
+            if (!ok) throw DataError(path.string(), key, "expected " + expected_value(it->ref));
           },
           it->ref);
     }
@@ -187,7 +226,7 @@ nlohmann::json RunConfig::to_json() const {
   nlohmann::json j = nlohmann::json::object();
   for (auto& f : const_cast<RunConfig*>(this)->fields()) {
     const auto dot = f.key.find('.');
-    std::visit([&](auto* p) { j[f.key.substr(0, dot)][f.key.substr(dot + 1)] = *p; }, f.ref);
+    j[f.key.substr(0, dot)][f.key.substr(dot + 1)] = field_json(f.ref);
   }
   if (!user_overrides.empty()) j["model"]["user"] = user_overrides;
   if (!item_overrides.empty()) j["model"]["item"] = item_overrides;
@@ -200,7 +239,17 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
     const auto dot = f.key.find('.');
     const auto sec = f.key.substr(0, dot), name = f.key.substr(dot + 1);
     if (!j.contains(sec) || !j[sec].contains(name)) continue;  // older runs: keep the default
-    std::visit([&](auto* p) { *p = j[sec][name].get<std::remove_pointer_t<decltype(p)>>(); }, f.ref);
+    const auto& v = j[sec][name];
+    std::visit(
+        [&](const auto& r) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(r)>, EnumRef>) {
+            if (!v.is_string() || !r.parse(v.get<std::string>()))
+              throw Error("config '" + f.key + "': expected one of " + r.choices() + ", got " + v.dump());
+          } else {
+            *r = v.get<std::remove_pointer_t<std::decay_t<decltype(r)>>>();
+          }
+        },
+        f.ref);
   }
   if (j.contains("model")) {
     if (j["model"].contains("user")) cfg.user_overrides = j["model"]["user"].get<std::map<std::string, std::string>>();
@@ -219,15 +268,7 @@ std::string RunConfig::to_toml() const {
       out << (out.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
     }
     out << f.key.substr(dot + 1) << " = ";
-    std::visit(
-        [&](auto* p) {
-          using T = std::remove_pointer_t<decltype(p)>;
-          if constexpr (std::is_same_v<T, std::string>) out << '"' << *p << '"';
-          else if constexpr (std::is_same_v<T, bool>) out << (*p ? "true" : "false");
-          else if constexpr (std::is_same_v<T, double>) out << nlohmann::json(*p).dump();
-          else out << *p;
-        },
-        f.ref);
+    out << field_json(f.ref).dump();  // JSON's strings, numbers and booleans are TOML's
     out << "\n";
   }
   for (const auto& [side, overrides] : {std::pair{"user", &user_overrides}, std::pair{"item", &item_overrides}}) {
@@ -239,13 +280,7 @@ std::string RunConfig::to_toml() const {
       // Re-typed through the probe so strings are quoted and numbers are not.
       for (auto& f : probe.fields()) {
         if (f.key != "model." + k) continue;
-        std::visit(
-            [&](auto* p) {
-              using T = std::remove_pointer_t<decltype(p)>;
-              if constexpr (std::is_same_v<T, std::string>) out << k << " = \"" << *p << "\"\n";
-              else out << k << " = " << nlohmann::json(*p).dump() << "\n";
-            },
-            f.ref);
+        out << k << " = " << field_json(f.ref).dump() << "\n";
       }
     }
   }
@@ -261,7 +296,7 @@ nn::EncoderConfig RunConfig::tower(const std::string& side) const {
 }
 
 std::string RunConfig::model_label() const {
-  const auto u = tower("user").type, i = tower("item").type;
+  const auto u = enum_name(tower("user").type), i = enum_name(tower("item").type);
   return u == i ? u : "user=" + u + ",item=" + i;
 }
 
@@ -269,16 +304,13 @@ void RunConfig::validate() const {
   auto require = [](bool ok, const std::string& what) {
     if (!ok) throw Error("config: " + what);
   };
-  const auto& types = nn::encoder_types();
   for (const char* side : {"user", "item"}) {
     const nn::EncoderConfig m = tower(side);
     const std::string where = std::string(" (") + side + " tower)";
-    require(std::find(types.begin(), types.end(), m.type) != types.end(),
-            "unknown model.type '" + m.type + "'" + where + "; known: ft-mamba, ft-transformer, ft-transformer-stock");
     require(m.d_token >= 1 && m.n_layers >= 0 && m.d_state >= 1 && m.d_conv >= 1 && m.expand >= 1 && m.n_heads >= 1 &&
                 m.d_ffn >= 0,
             "model sizes must be positive" + where);
-    require(m.type == "ft-mamba" || m.d_token % m.n_heads == 0,
+    require(m.type == nn::EncoderType::kFtMamba || m.d_token % m.n_heads == 0,
             "model.d_token must be a multiple of model.n_heads" + where);
     for (double p : {m.attention_dropout, m.ffn_dropout, m.residual_dropout})
       require(p >= 0.0 && p < 1.0, "model dropouts must be in [0, 1)" + where);
@@ -295,14 +327,10 @@ void RunConfig::validate() const {
   require(train.warmup_frac >= 0 && train.warmup_frac < 1, "train.warmup_frac must be in [0, 1)");
   require(train.min_lr_ratio >= 0 && train.min_lr_ratio <= 1, "train.min_lr_ratio must be in [0, 1]");
   require(train.grad_clip >= 0, "train.grad_clip must be >= 0");
-  require(train.loss == "softmax" || train.loss == "bce" || train.loss == "mse",
-          "train.loss must be softmax, bce or mse (got '" + train.loss + "')");
   require(train.temperature > 0, "train.temperature must be > 0");
   require(train.negatives >= 1, "train.negatives must be >= 1");
   require(train.threads >= 0, "train.threads must be >= 0");
   require(train.patience >= 0 && train.valid_users >= 0, "train.patience and train.valid_users must be >= 0");
-  ops::parse_precision(train.precision);  // throws, naming the choices
-  require(data.split == "time" || data.split == "random", "data.split must be time or random");
   require(data.min_frequency >= 1, "data.min_frequency must be >= 1");
   require(eval.sampled_negatives >= 1 && eval.batch_size >= 1, "eval sizes must be >= 1");
 }

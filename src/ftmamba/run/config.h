@@ -2,13 +2,38 @@
 // overridable as "--set section.key=value", saved to and restored from the run's config.json.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "ftmamba/core/enum_text.h"
+#include "ftmamba/data/split.h"
 #include "ftmamba/nn/encoder.h"
+#include "ftmamba/ops/precision.h"
+
+namespace ftmamba::run {
+
+// The two-tower training loss (train/losses.h).
+enum class LossKind {
+  kSoftmax,  // in-batch sampled softmax with logQ correction, accidental hits removed
+  kBce,      // pointwise logistic loss on positives and sampled negatives (the paper's setting)
+  kMse,      // pointwise squared error on the same pairs
+};
+
+}  // namespace ftmamba::run
+
+template <>
+struct ftmamba::EnumText<ftmamba::run::LossKind> {
+  static constexpr std::string_view what = "loss";
+  static constexpr std::array<std::pair<run::LossKind, std::string_view>, 3> names{{
+      {run::LossKind::kSoftmax, "softmax"},
+      {run::LossKind::kBce, "bce"},
+      {run::LossKind::kMse, "mse"},
+  }};
+};
 
 namespace ftmamba::run {
 
@@ -17,19 +42,19 @@ struct TrainConfig {
   int64_t batch_size = 512;
   double lr = 3e-3;
   double weight_decay = 0.02;
-  double warmup_frac = 0.05;     // share of all steps spent warming up linearly from 0
-  double min_lr_ratio = 0.05;    // the cosine schedule ends at lr * min_lr_ratio
-  double grad_clip = 1.0;        // max global L2 norm; 0 = off
-  std::string loss = "softmax";  // softmax (in-batch, logQ, accidental hits removed) | bce | mse
+  double warmup_frac = 0.05;   // share of all steps spent warming up linearly from 0
+  double min_lr_ratio = 0.05;  // the cosine schedule ends at lr * min_lr_ratio
+  double grad_clip = 1.0;      // max global L2 norm; 0 = off
+  LossKind loss = LossKind::kSoftmax;
   double temperature = 0.05;
-  bool logq = true;              // subtract log(sampling probability) from in-batch logits
-  int64_t negatives = 4;         // random negatives per positive for bce / mse
-  int64_t patience = 3;          // early stopping: epochs without a better validation HR@10; 0 = off
+  bool logq = true;       // subtract log(sampling probability) from in-batch logits
+  int64_t negatives = 4;  // random negatives per positive for bce / mse
+  int64_t patience = 3;   // early stopping: epochs without a better validation HR@10; 0 = off
   int64_t seed = 1;
-  int64_t threads = 1;           // intra-op threads; this machine's two vCPUs behave as one core
-  int64_t valid_users = 4000;    // users scored for early stopping each epoch; 0 = all
-  bool cuda_graph = true;        // on a GPU, capture the full-batch step in a CUDA graph (--no-graph: off)
-  std::string precision = "fp32";  // fp32 | bf16 | fp16 | bf16-pure (see train/precision.h; --precision)
+  int64_t threads = 1;         // intra-op threads; this machine's two vCPUs behave as one core
+  int64_t valid_users = 4000;  // users scored for early stopping each epoch; 0 = all
+  bool cuda_graph = true;      // on a GPU, capture the full-batch step in a CUDA graph (--no-graph: off)
+  ops::Precision precision = ops::Precision::kFp32;  // see ops/precision.h; --precision
   // Below fp32 on the CPU, a step's encoded users and items are padded to a multiple of this many rows (the
   // padding's outputs dropped), so that oneDNN's bf16 matmuls meet a few shapes and reuse their generated
   // kernels; 1 = never pad.
@@ -37,9 +62,9 @@ struct TrainConfig {
 };
 
 struct DataConfig {
-  std::string split = "time";  // time | random
-  int64_t min_frequency = 2;   // categories rarer than this in the training split -> unknown bucket
-  int64_t split_seed = 0;      // random split only; fixed apart from train.seed so runs share a split
+  data::SplitMode split = data::SplitMode::Time;
+  int64_t min_frequency = 2;  // categories rarer than this in the training split -> unknown bucket
+  int64_t split_seed = 0;     // random split only; fixed apart from train.seed so runs share a split
 };
 
 struct EvalConfig {
@@ -73,7 +98,18 @@ struct RunConfig {
   // Rejects values out of range (batch_size < 2, lr <= 0, unknown loss name, ...).
   void validate() const;
 
-  using FieldRef = std::variant<int64_t*, double*, bool*, std::string*>;
+  // A key whose value is one of an enum's names (EnumText), type-erased so that one field list holds them all.
+  struct EnumRef {
+    std::function<bool(std::string_view)> parse;  // false when the text names no value
+    std::function<std::string()> text;
+    std::function<std::string()> choices;  // "a, b, c"
+  };
+  template <class E>
+  static EnumRef enum_ref(E* p) {
+    return {[p](std::string_view s) { return try_parse_enum(s, *p); }, [p] { return enum_name(*p); },
+            [] { return enum_choices<E>(); }};
+  }
+  using FieldRef = std::variant<int64_t*, double*, bool*, std::string*, EnumRef>;
   struct Field {
     std::string key;
     FieldRef ref;

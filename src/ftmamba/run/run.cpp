@@ -16,8 +16,8 @@ PreparedData prepare_data(const fs::path& data_dir, const RunConfig& cfg, const 
                           const data::FeatureEncoding* item_encoding) {
   PreparedData p;
   p.dataset = data::Dataset::load(data_dir);
-  p.split = data::split_interactions(p.dataset.interactions, p.dataset.users.size(),
-                                     data::parse_split_mode(cfg.data.split), static_cast<uint64_t>(cfg.data.split_seed));
+  p.split = data::split_interactions(p.dataset.interactions, p.dataset.users.size(), cfg.data.split,
+                                     static_cast<uint64_t>(cfg.data.split_seed));
   if (p.split.train.empty()) throw Error(data_dir.string() + ": no training interactions after the split");
   // Vocabularies and statistics come from the entities seen in training only.
   std::set<int64_t> train_users, train_items;
@@ -26,10 +26,12 @@ PreparedData prepare_data(const fs::path& data_dir, const RunConfig& cfg, const 
     train_items.insert(p.dataset.interactions.item[r]);
   }
   const auto mf = cfg.data.min_frequency;
-  p.user_encoding = user_encoding ? *user_encoding
-                                  : data::FeatureEncoding::fit(p.dataset.users, {train_users.begin(), train_users.end()}, mf);
-  p.item_encoding = item_encoding ? *item_encoding
-                                  : data::FeatureEncoding::fit(p.dataset.items, {train_items.begin(), train_items.end()}, mf);
+  p.user_encoding = user_encoding
+                        ? *user_encoding
+                        : data::FeatureEncoding::fit(p.dataset.users, {train_users.begin(), train_users.end()}, mf);
+  p.item_encoding = item_encoding
+                        ? *item_encoding
+                        : data::FeatureEncoding::fit(p.dataset.items, {train_items.begin(), train_items.end()}, mf);
   p.users = p.user_encoding.transform(p.dataset.users);
   p.items = p.item_encoding.transform(p.dataset.items);
   return p;

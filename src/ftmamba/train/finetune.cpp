@@ -21,7 +21,7 @@ FinetuneVariant parse_finetune_variant(const std::string& name) {
     throw Error("'" + name + "' is not a fine-tuning variant MODE-PRECISION (MODE full or lora, e.g. lora-bf16)");
   FinetuneVariant v;
   v.lora = mode == "lora";
-  v.precision = ops::parse_precision(name.substr(dash + 1));  // throws, naming the precisions
+  v.precision = parse_enum<ops::Precision>(name.substr(dash + 1));  // throws, naming the precisions
   return v;
 }
 

@@ -9,8 +9,8 @@
 
 #include "ftmamba/nn/lora.h"
 #include "ftmamba/nn/two_tower.h"
-#include "ftmamba/run/adapters.h"
 #include "ftmamba/ops/precision.h"
+#include "ftmamba/run/adapters.h"
 #include "ftmamba/run/config.h"
 
 namespace ftmamba::train {
@@ -21,7 +21,7 @@ struct FinetuneVariant {
   bool lora = false;
   ops::Precision precision = ops::Precision::kFp32;
   std::string name() const;
-  std::string precision_name() const { return ops::precision_name(precision); }
+  std::string precision_name() const { return enum_name(precision); }
 };
 // Throws Error naming the expected form and the precisions otherwise.
 FinetuneVariant parse_finetune_variant(const std::string& name);

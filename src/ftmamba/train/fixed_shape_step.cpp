@@ -5,11 +5,11 @@
 #include <unordered_map>
 
 #include "ftmamba/core/device.h"
+#include "ftmamba/ops/precision.h"
+#include "ftmamba/run/config.h"
 #include "ftmamba/train/cuda_graph_step.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
-#include "ftmamba/ops/precision.h"
-#include "ftmamba/run/config.h"
 
 namespace ftmamba::train {
 namespace {
@@ -39,9 +39,17 @@ struct FixedShapeStep::Impl {
 
   Impl(nn::TwoTower m, data::EncodedFeatures u, data::EncodedFeatures i, torch::Tensor lq, const run::TrainConfig& t,
        int64_t b, bool graph)
-      : model(std::move(m)), users(std::move(u)), items(std::move(i)), item_log_q(std::move(lq)), tc(t), batch(b),
-        device(module_device(*model)), use_graph(graph && graphs_supported() && device.is_cuda()),
-        optimizer(*model, tc.weight_decay), precision(ops::parse_precision(tc.precision)), softmax(tc.loss == "softmax") {
+      : model(std::move(m)),
+        users(std::move(u)),
+        items(std::move(i)),
+        item_log_q(std::move(lq)),
+        tc(t),
+        batch(b),
+        device(module_device(*model)),
+        use_graph(graph && graphs_supported() && device.is_cuda()),
+        optimizer(*model, tc.weight_decay),
+        precision(tc.precision),
+        softmax(tc.loss == run::LossKind::kSoftmax) {
     if (precision == ops::Precision::kFp16) scaler.emplace(device);
     const auto host = torch::TensorOptions().dtype(torch::kInt64).pinned_memory(device.is_cuda());
     host_ids = torch::empty({packed_length(batch)}, host);
@@ -115,8 +123,8 @@ struct FixedShapeStep::Impl {
 
 FixedShapeStep::FixedShapeStep(nn::TwoTower model, data::EncodedFeatures users, data::EncodedFeatures items,
                                torch::Tensor item_log_q, const run::TrainConfig& tc, int64_t batch, bool use_graph)
-    : s_(std::make_unique<Impl>(std::move(model), std::move(users), std::move(items), std::move(item_log_q), tc,
-                                batch, use_graph)) {}
+    : s_(std::make_unique<Impl>(std::move(model), std::move(users), std::move(items), std::move(item_log_q), tc, batch,
+                                use_graph)) {}
 FixedShapeStep::~FixedShapeStep() = default;
 
 double FixedShapeStep::step(const int64_t* users, const int64_t* items, int64_t len, double lr) {

@@ -20,7 +20,7 @@ torch::Tensor in_batch_softmax_loss_fixed(const torch::Tensor& user_emb, const t
                                           const torch::Tensor& log_q, double temperature) {
   const int64_t b = users.size(0);
   const auto col = torch::arange(b, first_col.options());
-  const auto repeated = (col != first_col).unsqueeze(0);                           // (1, B) a later copy
+  const auto repeated = (col != first_col).unsqueeze(0);  // (1, B) a later copy
   // Pair j of row i's user with another item hides that item's column first_col[j] from row i. Several
   // pairs can name one column, so count them (scatter_add of integers is deterministic) and test > 0.
   const auto hit_pair = (users.unsqueeze(1) == users.unsqueeze(0))
@@ -49,25 +49,25 @@ torch::Tensor accidental_hit_mask(const torch::Tensor& users, const torch::Tenso
   return mask;
 }
 
-torch::Tensor pointwise_loss(const torch::Tensor& pos, const torch::Tensor& neg, const std::string& kind) {
+torch::Tensor pointwise_loss(const torch::Tensor& pos, const torch::Tensor& neg, run::LossKind kind) {
   auto p = pos.to(torch::kFloat32), n = neg.to(torch::kFloat32);
-  if (kind == "bce") {
+  if (kind == run::LossKind::kBce) {
     // -log sigmoid(p) - log(1 - sigmoid(n)), averaged over all pairs (positives and negatives alike).
     auto all = torch::cat({-p, n});
     return torch::nn::functional::softplus(all).mean();
   }
-  if (kind == "mse") return torch::cat({(p - 1).pow(2), n.pow(2)}).mean();
-  throw Error("unknown pointwise loss '" + kind + "'");
+  if (kind == run::LossKind::kMse) return torch::cat({(p - 1).pow(2), n.pow(2)}).mean();
+  throw Error("pointwise_loss: " + enum_name(kind) + " is not a pointwise loss");
 }
 
 torch::Tensor pointwise_batch_loss(const torch::Tensor& user_emb, const torch::Tensor& item_emb, int64_t k,
-                                   const std::string& kind, double temperature) {
+                                   run::LossKind kind, double temperature) {
   const int64_t len = user_emb.size(0);
-  auto pos_emb = item_emb.narrow(0, 0, len);                            // (B, E)
-  auto neg_emb = item_emb.narrow(0, len, len * k).view({len, k, -1});   // (B, k, E)
-  auto pos = (user_emb * pos_emb).sum(-1);                              // (B)
-  auto neg = (user_emb.unsqueeze(1) * neg_emb).sum(-1).reshape({-1});   // (B k)
-  if (kind == "bce") pos = pos / temperature, neg = neg / temperature;
+  auto pos_emb = item_emb.narrow(0, 0, len);                           // (B, E)
+  auto neg_emb = item_emb.narrow(0, len, len * k).view({len, k, -1});  // (B, k, E)
+  auto pos = (user_emb * pos_emb).sum(-1);                             // (B)
+  auto neg = (user_emb.unsqueeze(1) * neg_emb).sum(-1).reshape({-1});  // (B k)
+  if (kind == run::LossKind::kBce) pos = pos / temperature, neg = neg / temperature;
   return pointwise_loss(pos, neg, kind);
 }
 

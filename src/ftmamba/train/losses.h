@@ -3,6 +3,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "ftmamba/run/config.h"
+
 namespace ftmamba::train {
 
 // user_emb: (B, E), one row per training pair.
@@ -33,10 +35,10 @@ torch::Tensor accidental_hit_mask(const torch::Tensor& users, const torch::Tenso
 // positives and then k random negatives per pair, pair-major. Scores are dot products, divided by the
 // temperature for bce.
 torch::Tensor pointwise_batch_loss(const torch::Tensor& user_emb, const torch::Tensor& item_emb, int64_t k,
-                                   const std::string& kind, double temperature);
+                                   run::LossKind kind, double temperature);
 
 // Pointwise loss, the FT-Mamba paper's setting. pos: (B) scores of positives, neg: (B * k) scores of
 // random negatives (already divided by the temperature for bce). bce: logistic loss; mse: (s - label)^2.
-torch::Tensor pointwise_loss(const torch::Tensor& pos, const torch::Tensor& neg, const std::string& kind);
+torch::Tensor pointwise_loss(const torch::Tensor& pos, const torch::Tensor& neg, run::LossKind kind);
 
 }  // namespace ftmamba::train

@@ -1,8 +1,9 @@
 #include "ftmamba/train/trainer.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cmath>
-#include <fmt/format.h>
 #include <random>
 #include <unordered_map>
 
@@ -11,12 +12,12 @@
 #include "ftmamba/core/progress.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/metrics/ranking.h"
-#include "ftmamba/train/fixed_shape_step.h"
-#include "ftmamba/train/losses.h"
-#include "ftmamba/train/optimizer.h"
 #include "ftmamba/ops/precision.h"
 #include "ftmamba/run/config.h"
 #include "ftmamba/run/run.h"
+#include "ftmamba/train/fixed_shape_step.h"
+#include "ftmamba/train/losses.h"
+#include "ftmamba/train/optimizer.h"
 
 namespace ftmamba::train {
 namespace {
@@ -118,8 +119,13 @@ struct StepRunner::State {
   int64_t global_step = 0;
 
   State(nn::TwoTower m, const run::PreparedData& d, const run::RunConfig& cfg, int64_t total_steps)
-      : model(std::move(m)), data(d), device(module_device(*model)), tc(cfg.train),
-        precision(ops::parse_precision(tc.precision)), schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio), item_log_q(item_sampling_log_q(d)),
+      : model(std::move(m)),
+        data(d),
+        device(module_device(*model)),
+        tc(cfg.train),
+        precision(tc.precision),
+        schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio),
+        item_log_q(item_sampling_log_q(d)),
         rng(static_cast<uint64_t>(tc.seed) * 0x9E3779B97F4A7C15ULL + 1) {
     ops::check_precision_supported(precision, device);
     ops::cast_weights(*model, precision);  // bf16-pure only; before the optimizer takes the parameters
@@ -167,7 +173,7 @@ struct StepRunner::State {
     Dedup du(users);
     auto user_emb = encode(*model->user_tower, data.users, du.distinct, precision, tc.cpu_row_bucket)
                         .index_select(0, to_tensor(du.column));  // (B, E)
-    auto loss = tc.loss == "softmax" ? softmax_loss(user_emb, users, items) : pointwise(user_emb, items);
+    auto loss = tc.loss == run::LossKind::kSoftmax ? softmax_loss(user_emb, users, items) : pointwise(user_emb, items);
     schedule.apply(*optimizer, global_step);
     optimizer->zero_grad();
     loss.backward();
@@ -186,7 +192,8 @@ std::vector<double> item_sampling_log_q(const run::PreparedData& data) {
   return log_q;
 }
 
-StepRunner::StepRunner(nn::TwoTower model, const run::PreparedData& data, const run::RunConfig& cfg, int64_t total_steps)
+StepRunner::StepRunner(nn::TwoTower model, const run::PreparedData& data, const run::RunConfig& cfg,
+                       int64_t total_steps)
     : s_(std::make_unique<State>(std::move(model), data, cfg, total_steps)) {}
 StepRunner::~StepRunner() = default;
 
@@ -200,7 +207,7 @@ double StepRunner::step(const int64_t* rows, int64_t len) {
     users[i] = inter.user[rows[i]];
     items[i] = inter.item[rows[i]];
   }
-  if (st.tc.loss != "softmax") st.add_negatives(items);
+  if (st.tc.loss != run::LossKind::kSoftmax) st.add_negatives(items);
   const double loss = st.gpu_step ? st.gpu_step->step(users.data(), items.data(), len, st.schedule.at(st.global_step))
                                   : st.cpu_step(users, items);
   ++st.global_step;
@@ -236,7 +243,8 @@ TrainResult train_two_tower(nn::TwoTower& model, const run::PreparedData& data, 
       const int64_t start = step * tc.batch_size, len = std::min(tc.batch_size, n_train - start);
       if (len < 2) break;  // a one-pair batch has no in-batch negatives
       const double l = runner.step(order.data() + start, len);
-      if (!std::isfinite(l)) throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}", l, epoch, step + 1));
+      if (!std::isfinite(l))
+        throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}", l, epoch, step + 1));
       loss_sum += l * len;
       samples += len;
       bar.update(step + 1, samples, loss_sum / samples);
@@ -257,15 +265,15 @@ TrainResult train_two_tower(nn::TwoTower& model, const run::PreparedData& data, 
     } else {
       ++bad_epochs;
     }
-    nlohmann::json rec;
-    rec["epoch"] = epoch;
-    rec["loss"] = samples ? loss_sum / samples : 0.0;
-    rec["lr"] = runner.current_lr();
-    rec["seconds"] = seconds;
-    rec["samples_per_sec"] = seconds > 0 ? samples / seconds : 0.0;
-    rec["skipped_steps"] = runner.skipped_steps() - skipped_before;
-    rec["valid"] = valid;
-    rec["best"] = improved;
+    run::EpochRecord rec;
+    rec.epoch = epoch;
+    rec.loss = samples ? loss_sum / samples : 0.0;
+    rec.lr = runner.current_lr();
+    rec.seconds = seconds;
+    rec.samples_per_sec = seconds > 0 ? samples / seconds : 0.0;
+    rec.skipped_steps = runner.skipped_steps() - skipped_before;
+    rec.valid = valid;
+    rec.best = improved;
     result.history.push_back(rec);
     if (options.on_epoch) options.on_epoch(rec);
     if (tc.patience > 0 && bad_epochs >= tc.patience) {

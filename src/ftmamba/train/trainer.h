@@ -6,20 +6,19 @@
 
 #include "ftmamba/nn/two_tower.h"
 #include "ftmamba/run/config.h"
+#include "ftmamba/run/records.h"
 #include "ftmamba/run/run.h"
 
 namespace ftmamba::train {
 
 struct TrainOptions {
   bool quiet = false;
-  // Called after every epoch with its history record
-  // {"epoch", "loss", "lr", "seconds", "samples_per_sec", "skipped_steps", "valid": {metrics}, "best"};
-  // skipped_steps: the epoch's steps skipped by fp16 loss scaling after a gradient overflow.
-  std::function<void(const nlohmann::json&)> on_epoch;
+  // Called after every epoch with its history record.
+  std::function<void(const run::EpochRecord&)> on_epoch;
 };
 
 struct TrainResult {
-  std::vector<nlohmann::json> history;
+  std::vector<run::EpochRecord> history;
   int64_t best_epoch = 0;       // 1-based; its weights are the ones left in the model
   double best_valid_hr10 = -1;
   double train_seconds = 0;     // time in training steps only (no validation)
