@@ -4,9 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <ostream>
 #include <string>
 
 #include "ftmamba/kernels/cpu_isa.h"
+
+namespace ftmamba::kernels {
+// GoogleTest prints a path by its name.
+inline void PrintTo(CpuIsa isa, std::ostream* os) { *os << cpu_isa_name(isa); }
+}  // namespace ftmamba::kernels
 
 class CpuPathTest : public testing::TestWithParam<ftmamba::kernels::CpuIsa> {
  protected:

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_paths.h"  // prints CpuIsa by name
 #include "ftmamba/kernels/cpu_isa.h"
 
 namespace {
