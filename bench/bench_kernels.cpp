@@ -2,6 +2,8 @@
 // (float32, forward and forward+backward) at the tabular and a long shape; prints one JSON line per figure.
 // Usage: bench_kernels [--malloc default|resident] [--threads N] [--shape tabular|long|all]
 //                      [--impl kernel|reference|all] [--op scan|conv|all]
+// The kernels run the CPU path FTMAMBA_CPU_ISA names (avx512, avx2, x86-64-v2), else the best this CPU has;
+// each line says which ("cpu_isa").
 #include <malloc.h>
 #include <torch/torch.h>
 
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "ftmamba/core/cpu_time.h"
+#include "ftmamba/kernels/cpu_isa.h"
 #include "ftmamba/ops/causal_conv1d.h"
 #include "ftmamba/ops/selective_scan.h"
 
@@ -60,11 +63,12 @@ void print(const char* bench, const Shape& s, const char* impl, const char* pass
            double bytes, const char* malloc_mode) {
   std::printf(
       "{\"bench\":\"%s\",\"shape\":\"%s\",\"batch\":%lld,\"L\":%lld,\"d_inner\":%lld,\"d_state\":%lld,"
-      "\"impl\":\"%s\",\"pass\":\"%s\",\"dtype\":\"float32\",\"threads\":%d,\"malloc\":\"%s\","
+      "\"impl\":\"%s\",\"pass\":\"%s\",\"dtype\":\"float32\",\"cpu_isa\":\"%s\",\"threads\":%d,\"malloc\":\"%s\","
       "\"median_ms\":%.4f,\"min_ms\":%.4f,\"cpu_ms\":%.4f,\"reps\":%d,\"gflops\":%.2f,\"gbytes_per_s\":%.2f}\n",
       bench, s.name, static_cast<long long>(s.batch), static_cast<long long>(s.L), static_cast<long long>(s.d_inner),
-      static_cast<long long>(s.d_state), impl, pass, at::get_num_threads(), malloc_mode, t.median_ms, t.min_ms,
-      t.cpu_ms, t.reps, flops / (t.median_ms * 1e6), bytes / (t.median_ms * 1e6));
+      static_cast<long long>(s.d_state), impl, pass,
+      std::string(ftmamba::kernels::cpu_isa_name(ftmamba::kernels::cpu_isa())).c_str(), at::get_num_threads(),
+      malloc_mode, t.median_ms, t.min_ms, t.cpu_ms, t.reps, flops / (t.median_ms * 1e6), bytes / (t.median_ms * 1e6));
   std::fflush(stdout);
 }
 

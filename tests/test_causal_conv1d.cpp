@@ -1,17 +1,22 @@
 // defines: tests of causal_conv1d (CPU kernel + autograd) against causal_conv1d_ref: forward and the gradients
 // for x, weight and bias in float64 over odd shapes, widths and strided inputs; float32; determinism;
-// a finite-difference check.
+// a finite-difference check. Each on every CPU kernel path (instruction set) this machine supports.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <string>
 #include <vector>
 
+#include "cpu_paths.h"
 #include "ftmamba/ops/causal_conv1d.h"
 
 namespace {
 
 using torch::Tensor;
+
+// Every test runs once per CPU kernel path this machine supports.
+class CausalConv1d : public CpuPathTest {};
+FTMAMBA_INSTANTIATE_CPU_PATHS(CausalConv1d);
 
 struct Case {
   int64_t batch, L, channels, width;
@@ -82,7 +87,7 @@ void expect_match(const Result& got, const Result& want, double tol) {
   }
 }
 
-TEST(CausalConv1d, MatchesReferenceFloat64) {
+TEST_P(CausalConv1d, MatchesReferenceFloat64) {
   torch::manual_seed(0);
   for (const auto& [batch, L, channels] :
        std::vector<std::tuple<int64_t, int64_t, int64_t>>{{3, 1, 5}, {3, 7, 5}, {2, 37, 5}, {1, 13, 16}, {4, 3, 1}}) {
@@ -99,7 +104,7 @@ TEST(CausalConv1d, MatchesReferenceFloat64) {
   }
 }
 
-TEST(CausalConv1d, MatchesReferenceWithSeveralThreads) {
+TEST_P(CausalConv1d, MatchesReferenceWithSeveralThreads) {
   const int saved = at::get_num_threads();
   torch::manual_seed(1);
   for (int threads : {2, 3}) {
@@ -108,14 +113,14 @@ TEST(CausalConv1d, MatchesReferenceWithSeveralThreads) {
       SCOPED_TRACE(describe(c) + " threads " + std::to_string(threads));
       const Inputs in = make_inputs(c);
       const Tensor dy = torch::randn({c.batch, c.L, c.channels}, torch::kFloat64);
-      expect_match(run(ftmamba::ops::causal_conv1d, in, c.silu, dy), run(ftmamba::ops::causal_conv1d_ref, in, c.silu, dy),
-                   1e-10);
+      expect_match(run(ftmamba::ops::causal_conv1d, in, c.silu, dy),
+                   run(ftmamba::ops::causal_conv1d_ref, in, c.silu, dy), 1e-10);
     }
   }
   at::set_num_threads(saved);
 }
 
-TEST(CausalConv1d, Float32MatchesFloat64Reference) {
+TEST_P(CausalConv1d, Float32MatchesFloat64Reference) {
   torch::manual_seed(2);
   // 21 channels: SIMD vectors plus a scalar tail through the SiLU.
   for (const Case& c : {Case{8, 13, 32, 4, true, true, true}, Case{2, 37, 5, 4, true, false, false},
@@ -136,7 +141,7 @@ TEST(CausalConv1d, Float32MatchesFloat64Reference) {
   }
 }
 
-TEST(CausalConv1d, AcceptsConv1dWeightLayout) {
+TEST_P(CausalConv1d, AcceptsConv1dWeightLayout) {
   // nn::Conv1d stores the depthwise weight as (channels, 1, width).
   torch::manual_seed(3);
   const Case c{2, 6, 4, 4, true, true, false};
@@ -148,7 +153,7 @@ TEST(CausalConv1d, AcceptsConv1dWeightLayout) {
   EXPECT_EQ(gw.sizes(), w3.sizes());
 }
 
-TEST(CausalConv1d, BackwardIsDeterministicForFixedThreads) {
+TEST_P(CausalConv1d, BackwardIsDeterministicForFixedThreads) {
   const int saved = at::get_num_threads();
   at::set_num_threads(2);
   torch::manual_seed(4);
@@ -162,7 +167,7 @@ TEST(CausalConv1d, BackwardIsDeterministicForFixedThreads) {
   at::set_num_threads(saved);
 }
 
-TEST(CausalConv1d, FiniteDifferences) {
+TEST_P(CausalConv1d, FiniteDifferences) {
   torch::manual_seed(5);
   const Case c{2, 5, 3, 4, true, true, true};
   const Inputs in = make_inputs(c);
@@ -208,7 +213,7 @@ TEST(CausalConv1d, FiniteDifferences) {
   }
 }
 
-TEST(CausalConv1d, RejectsBadShapes) {
+TEST_P(CausalConv1d, RejectsBadShapes) {
   const Tensor x = torch::randn({2, 3, 4});
   EXPECT_THROW(ftmamba::ops::causal_conv1d(x, torch::randn({5, 4}), {}, true), c10::Error);
   EXPECT_THROW(ftmamba::ops::causal_conv1d(x, torch::randn({4, 4}), torch::randn({3}), true), c10::Error);

@@ -1,17 +1,22 @@
 // defines: tests of selective_scan (fused CPU kernel + autograd) against selective_scan_ref: forward and every
 // gradient in float64 over odd shapes, options and model-like strided inputs; float32 accuracy; determinism;
-// a finite-difference check.
+// a finite-difference check. Each on every CPU kernel path (instruction set) this machine supports.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <string>
 #include <vector>
 
+#include "cpu_paths.h"
 #include "ftmamba/ops/selective_scan.h"
 
 namespace {
 
 using torch::Tensor;
+
+// Every test runs once per CPU kernel path this machine supports.
+class SelectiveScan : public CpuPathTest {};
+FTMAMBA_INSTANTIATE_CPU_PATHS(SelectiveScan);
 
 struct Shape {
   int64_t batch, L, dim, N;
@@ -146,7 +151,7 @@ const std::vector<Shape> kShapes = {
     {1, 13, 8, 4}, {4, 1, 3, 16}, {2, 13, 32, 16}, {2, 9, 21, 15},
 };
 
-TEST(SelectiveScan, MatchesReferenceFloat64AllOptions) {
+TEST_P(SelectiveScan, MatchesReferenceFloat64AllOptions) {
   torch::manual_seed(0);
   for (const Shape& s : kShapes) {
     for (int mask = 0; mask < 32; ++mask) {
@@ -159,7 +164,7 @@ TEST(SelectiveScan, MatchesReferenceFloat64AllOptions) {
   }
 }
 
-TEST(SelectiveScan, MatchesReferenceWithSeveralThreadsAndChannelGroups) {
+TEST_P(SelectiveScan, MatchesReferenceWithSeveralThreadsAndChannelGroups) {
   // batch < threads splits each row into channel groups whose dB / dC partials are summed afterwards.
   const int saved = at::get_num_threads();
   torch::manual_seed(1);
@@ -179,7 +184,7 @@ TEST(SelectiveScan, MatchesReferenceWithSeveralThreadsAndChannelGroups) {
   at::set_num_threads(saved);
 }
 
-TEST(SelectiveScan, LongSequencesAndWideRowsUseBlocksAndTimeChunks) {
+TEST_P(SelectiveScan, LongSequencesAndWideRowsUseBlocksAndTimeChunks) {
   // The backward keeps a bounded state history (256 KB per thread): wide rows are split into channel blocks,
   // long sequences into time chunks restarted from checkpoints. In float64 on one thread: {2, 13, 150, 16}
   // runs blocks of 128 + 22 channels in 3 chunks each; {2, 5, 200, 16} blocks of 152 + 48 (whole vectors) in
@@ -200,7 +205,7 @@ TEST(SelectiveScan, LongSequencesAndWideRowsUseBlocksAndTimeChunks) {
   }
 }
 
-TEST(SelectiveScan, Float32MatchesFloat64Reference) {
+TEST_P(SelectiveScan, Float32MatchesFloat64Reference) {
   torch::manual_seed(3);
   for (const Shape& s :
        {Shape{3, 13, 32, 16}, Shape{2, 37, 5, 16}, Shape{3, 7, 5, 1}, Shape{2, 9, 37, 15}, Shape{2, 6, 48, 12}}) {
@@ -217,7 +222,7 @@ TEST(SelectiveScan, Float32MatchesFloat64Reference) {
   }
 }
 
-TEST(SelectiveScan, Float32SoftplusRangeAndGateExtremes) {
+TEST_P(SelectiveScan, Float32SoftplusRangeAndGateExtremes) {
   // Exercise the float softplus / sigmoid across their ranges, including the threshold at 20.
   torch::manual_seed(4);
   const Shape s{2, 6, 40, 4};
@@ -235,7 +240,7 @@ TEST(SelectiveScan, Float32SoftplusRangeAndGateExtremes) {
   expect_match(run_kernel(in64, true, dy), run_ref(in64, true, dy), in64.names, 1e-10);
 }
 
-TEST(SelectiveScan, BackwardIsDeterministicForFixedThreads) {
+TEST_P(SelectiveScan, BackwardIsDeterministicForFixedThreads) {
   const int saved = at::get_num_threads();
   at::set_num_threads(2);
   torch::manual_seed(5);
@@ -250,7 +255,7 @@ TEST(SelectiveScan, BackwardIsDeterministicForFixedThreads) {
   at::set_num_threads(saved);
 }
 
-TEST(SelectiveScan, FiniteDifferences) {
+TEST_P(SelectiveScan, FiniteDifferences) {
   // Central differences of sum(dy * y) through the kernel's own forward, for every element of every input.
   torch::manual_seed(6);
   const Shape s{2, 4, 3, 2};
@@ -301,7 +306,7 @@ TEST(SelectiveScan, FiniteDifferences) {
   }
 }
 
-TEST(SelectiveScan, LowPrecisionInputsComputeInFloat32) {
+TEST_P(SelectiveScan, LowPrecisionInputsComputeInFloat32) {
   torch::manual_seed(7);
   const Shape s{2, 5, 8, 16};
   const Options o{true, true, true, true, false};
@@ -314,7 +319,7 @@ TEST(SelectiveScan, LowPrecisionInputsComputeInFloat32) {
   EXPECT_LE(rel_err(got.y, run_ref(in16, true, dy).y), 2e-2);
 }
 
-TEST(SelectiveScan, RejectsBadShapes) {
+TEST_P(SelectiveScan, RejectsBadShapes) {
   const Tensor u = torch::randn({2, 3, 4});
   const Tensor A = -torch::ones({4, 2});
   const Tensor BC = torch::randn({2, 3, 2});

@@ -1,5 +1,6 @@
-// defines: the CPU depthwise causal conv1d kernels of causal_conv1d_cpu.h: OpenMP over (batch x channel group)
-// work items, SIMD across channels (the contiguous axis of the token-major layout).
+// defines: one instruction-set path (FTMAMBA_KERNEL_ISA, see cpu_path.h) of the CPU depthwise causal conv1d
+// kernels of causal_conv1d_cpu.h: OpenMP over (batch x channel group) work items, SIMD across channels (the
+// contiguous axis of the token-major layout). Compiled once per path; cpu_isa.cpp dispatches.
 #include "ftmamba/kernels/causal_conv1d_cpu.h"
 
 #include <omp.h>
@@ -11,10 +12,13 @@
 #include <vector>
 
 #include "ftmamba/kernels/cpu_math.h"
+#include "ftmamba/kernels/cpu_path.h"
 #include "ftmamba/kernels/cpu_simd.h"
 #include "ftmamba/kernels/cpu_work_split.h"
 
-namespace ftmamba::kernels {
+FTMAMBA_DECLARE_CPU_PATH(FTMAMBA_KERNEL_ISA)
+
+namespace ftmamba::kernels::FTMAMBA_KERNEL_ISA {
 namespace {
 
 struct ConvScratch;  // tags this kernel's per-thread scratch buffer
@@ -165,4 +169,4 @@ void causal_conv1d_bwd_cpu(const CausalConv1dParams<double>& p, const CausalConv
   backward_impl(p, g);
 }
 
-}  // namespace ftmamba::kernels
+}  // namespace ftmamba::kernels::FTMAMBA_KERNEL_ISA

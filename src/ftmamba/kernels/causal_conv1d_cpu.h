@@ -1,5 +1,6 @@
 // defines: CausalConv1dParams / CausalConv1dGrads and the CPU depthwise causal conv1d kernels (optional fused
-// SiLU), forward and backward, over raw pointers. No ATen here: this is built with -march=native.
+// SiLU), forward and backward, over raw pointers. No ATen here. Each call runs
+// the instruction-set path that cpu_isa() names (cpu_isa.h).
 #pragma once
 #include <cstdint>
 

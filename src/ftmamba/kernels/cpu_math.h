@@ -10,7 +10,7 @@
 
 #include "ftmamba/kernels/cpu_simd.h"
 
-namespace ftmamba::kernels::vmath {
+namespace ftmamba::kernels::FTMAMBA_KERNEL_ISA::vmath {
 
 // exp on a float or a simd::Vec<float>: exp(x) = 2^k * exp(r), x = k*ln2 + r, |r| <= ln2/2 (Cody-Waite split of ln2),
 // and a degree-6 minimax polynomial for exp(r) (error 2e-9), so the relative error is rounding-limited (~1e-7). The
@@ -99,4 +99,4 @@ inline V softplus_grad(V x, V grad) {
   return x > simd::splat<V>(20.0f) ? grad : g;
 }
 
-}  // namespace ftmamba::kernels::vmath
+}  // namespace ftmamba::kernels::FTMAMBA_KERNEL_ISA::vmath

@@ -3,13 +3,19 @@
 // vector instructions (split into narrower ones where the target lacks the width), and the helpers also
 // accept plain T, so one loop body can serve the full vectors and the scalar tail.
 // The CPU kernels use it where the compiler's own vectoriser cannot see the register blocking they need.
+// The width follows the flags of the translation unit, which is compiled once per instruction-set path
+// (see cpu_path.h), so everything here lives in that path's namespace.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
 
-namespace ftmamba::kernels::simd {
+#ifndef FTMAMBA_KERNEL_ISA
+#error "FTMAMBA_KERNEL_ISA names the instruction-set path this source is compiled for (see cpu_path.h)"
+#endif
+
+namespace ftmamba::kernels::FTMAMBA_KERNEL_ISA::simd {
 
 #if defined(__AVX512F__)
 inline constexpr std::size_t kBytes = 64;
@@ -119,4 +125,4 @@ inline auto lane_sum(V v) {
   }
 }
 
-}  // namespace ftmamba::kernels::simd
+}  // namespace ftmamba::kernels::FTMAMBA_KERNEL_ISA::simd

@@ -1,5 +1,6 @@
-// defines: the fused CPU selective-scan kernels of selective_scan_cpu.h: OpenMP over (batch x channel group)
-// work items, SIMD across channels (any state size), plus the vectorisable float exp / exp2 / log1p they rely on.
+// defines: one instruction-set path (FTMAMBA_KERNEL_ISA, see cpu_path.h) of the fused CPU selective-scan kernels
+// of selective_scan_cpu.h: OpenMP over (batch x channel group) work items, SIMD across channels (any state size),
+// plus the vectorisable float exp2 they rely on. Compiled once per path; cpu_isa.cpp dispatches.
 // SIMD vectors run across channels, the unit-stride axis of u, delta, z and y, with the state held
 // lane-blocked (see lane_base: per vector of channels, its N state vectors back to back). Vectorising over
 // N instead needs a horizontal sum per (token, channel) for <C_t, h_t>; at the tabular shape that forward
@@ -19,10 +20,13 @@
 #include <vector>
 
 #include "ftmamba/kernels/cpu_math.h"
+#include "ftmamba/kernels/cpu_path.h"
 #include "ftmamba/kernels/cpu_simd.h"
 #include "ftmamba/kernels/cpu_work_split.h"
 
-namespace ftmamba::kernels {
+FTMAMBA_DECLARE_CPU_PATH(FTMAMBA_KERNEL_ISA)
+
+namespace ftmamba::kernels::FTMAMBA_KERNEL_ISA {
 namespace {
 
 struct ScanScratch;  // tags this kernel's per-thread scratch buffer
@@ -680,4 +684,4 @@ void selective_scan_bwd_cpu(const SelectiveScanParams<double>& p, const Selectiv
   backward_impl(p, g);
 }
 
-}  // namespace ftmamba::kernels
+}  // namespace ftmamba::kernels::FTMAMBA_KERNEL_ISA

@@ -1,5 +1,6 @@
 // defines: SelectiveScanParams / SelectiveScanGrads and the fused CPU selective-scan kernels (forward, and a
-// backward that recomputes the states), over raw pointers. No ATen here: this is built with -march=native.
+// backward that recomputes the states), over raw pointers. No ATen here. Each call runs
+// the instruction-set path that cpu_isa() names (cpu_isa.h).
 #pragma once
 #include <cstdint>
 

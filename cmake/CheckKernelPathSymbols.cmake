@@ -1,0 +1,41 @@
+# Checks the objects of one instruction-set path of the CPU kernels (cmake -DNM=nm -DKERNEL_PATH=avx512
+# -DOBJECTS=a.o|b.o -P CheckKernelPathSymbols.cmake): every symbol they export must name something in namespace
+# ftmamba::kernels::<path>. Any other, such as an inline std:: function a header instantiates, may be the one
+# copy the linker keeps for the whole program; compiled with AVX-512 instructions it would crash the
+# program on a CPU without them.
+string(REPLACE "|" ";" objects "${OBJECTS}")
+execute_process(COMMAND ${NM} --defined-only ${objects} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${NM} failed on ${objects}")
+endif()
+string(LENGTH "${KERNEL_PATH}" len)
+set(mangled_ns "7ftmamba7kernels${len}${KERNEL_PATH}") # as the Itanium ABI spells the namespace
+string(REPLACE "\n" ";" lines "${out}")
+set(own 0)
+set(bad "")
+foreach(line IN LISTS lines)
+  # "<address> <type> <mangled name>": upper-case types, u (unique) and i (indirect) are visible to the linker.
+  if(NOT line MATCHES "^[0-9a-fA-F]* ([A-Za-z]) (.+)$")
+    continue()
+  endif()
+  set(type "${CMAKE_MATCH_1}")
+  set(name "${CMAKE_MATCH_2}")
+  if(NOT type MATCHES "^[A-MO-TV-Zui]$")
+    continue()
+  endif()
+  string(FIND "${name}" "${mangled_ns}" pos)
+  if(pos GREATER_EQUAL 0)
+    math(EXPR own "${own} + 1")
+  elseif(NOT name MATCHES "^(DW\\.ref\\.__gxx_personality_v0|__clang_call_terminate)$")
+    # (those two: the compiler's own pointer and two-call helper, the same in every object)
+    list(APPEND bad "${type} ${name}")
+  endif()
+endforeach()
+if(bad)
+  list(JOIN bad "\n  " listing)
+  message(FATAL_ERROR "path ${KERNEL_PATH} exports symbols outside ftmamba::kernels::${KERNEL_PATH}:\n  ${listing}")
+endif()
+if(own LESS 8)
+  message(FATAL_ERROR "expected the 8 entry points of path ${KERNEL_PATH}, found ${own} symbols of its namespace")
+endif()
+message(STATUS "path ${KERNEL_PATH}: ${own} symbols, all in ftmamba::kernels::${KERNEL_PATH}")
