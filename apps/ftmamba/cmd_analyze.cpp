@@ -11,6 +11,7 @@
 #include "report_info.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/eval/stability.h"
+#include "ftmamba/eval/stability_report.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/run/run.h"
 

@@ -19,7 +19,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/report/loglog_fit.h"
-#include "ftmamba/report/report.h"
+#include "ftmamba/experiments/scaling_report.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/nn/encoder.h"
 
@@ -165,7 +165,7 @@ void add_bench_command(CLI::App& app) {
     io::write_file_atomic(out / "scaling.json", j.dump(1) + "\n");
     for (const auto& [model, f] : fits.items())
       fmt::print(stderr, "{}: fitted slope {:.3f} over L >= {}\n", model, f["slope"].get<double>(), args->fit_from);
-    report::render_scaling_report(nlohmann::json::parse(j.dump()), out);
+    experiments::render_scaling_report(nlohmann::json::parse(j.dump()), out);
     fmt::print(stderr, "scaling report written to {}\n", out.string());
   });
 }

@@ -18,7 +18,7 @@
 #include "ftmamba/core/subprocess.h"
 #include "ftmamba/data/dataset.h"
 #include "ftmamba/experiments/comparison.h"
-#include "ftmamba/report/report.h"
+#include "ftmamba/experiments/comparison_report.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/nn/encoder.h"
 
@@ -154,7 +154,7 @@ void add_compare_command(CLI::App& app) {
     report["references"] = references;
     report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     io::write_file_atomic(out / "comparison.json", report.dump(1) + "\n");
-    report::render_comparison_report(nlohmann::json::parse(report.dump()), out);
+    experiments::render_comparison_report(nlohmann::json::parse(report.dump()), out);
     fmt::print("report written to {} (report.html, report.md, figures/; {} runs, {:.0f} s)\n", args->out, runs.size(),
                report["seconds"].get<double>());
   });

@@ -19,6 +19,7 @@
 #include "ftmamba/experiments/comparison.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/experiments/finetune_comparison.h"
+#include "ftmamba/experiments/finetune_report.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/train/finetune.h"
 #include "ftmamba/run/records.h"

@@ -1,19 +1,14 @@
-// defines: analyze_tower_stability and render_stability_report (see stability.h).
+// defines: analyze_tower_stability (see stability.h).
 #include "ftmamba/eval/stability.h"
-
-#include <fmt/format.h>
 
 #include <cmath>
 
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/error.h"
-#include "ftmamba/report/figure.h"
-#include "ftmamba/io/atomic_file.h"
 #include "ftmamba/nn/ft_mamba.h"
 #include "ftmamba/ops/precision.h"
 
 namespace ftmamba::eval {
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -81,10 +76,11 @@ nlohmann::ordered_json analyze_tower_stability(nn::TowerEncoder& tower, const da
     for (size_t i = 0; i < enc->layers->size(); ++i) {
       auto& layer = layer_at(*enc, i);
       const auto dt = layer.mixer->time_steps(layer.norm(x)).to(torch::kFloat64);  // (batch, L, d_inner)
-      const auto A = -torch::exp(layer.mixer->A_log.to(torch::kFloat64));           // (d_inner, N)
+      const auto A = -torch::exp(layer.mixer->A_log.to(torch::kFloat64));          // (d_inner, N)
       auto entry = lyapunov(dt.unsqueeze(-1) * A);
       entry["layer"] = static_cast<int64_t>(i);
-      entry["dt"] = {{"min", dt.min().item<double>()}, {"mean", dt.mean().item<double>()}, {"max", dt.max().item<double>()}};
+      entry["dt"] = {
+          {"min", dt.min().item<double>()}, {"mean", dt.mean().item<double>()}, {"max", dt.max().item<double>()}};
       entry["A"] = {{"max", A.max().item<double>()}};  // closest to zero: the slowest decay
       layers.push_back(entry);
       x = layer.forward(x);
@@ -106,7 +102,8 @@ nlohmann::ordered_json analyze_tower_stability(nn::TowerEncoder& tower, const da
     for (const double eps : options.epsilons) {
       const Trace moved = trace(*enc, tokens + eps * direction);
       nlohmann::ordered_json layer_dev = nlohmann::ordered_json::array();
-      for (size_t i = 0; i < base.layers.size(); ++i) layer_dev.push_back(relative_deviation(moved.layers[i], base.layers[i]));
+      for (size_t i = 0; i < base.layers.size(); ++i)
+        layer_dev.push_back(relative_deviation(moved.layers[i], base.layers[i]));
       const double dev = relative_deviation(moved.embedding, base.embedding);
       rows_json.push_back({{"eps", eps}, {"output_rel_dev", dev}, {"ratio", dev / eps}, {"layer_rel_dev", layer_dev}});
     }
@@ -128,7 +125,8 @@ nlohmann::ordered_json analyze_tower_stability(nn::TowerEncoder& tower, const da
         low = trace(*enc, tokens);
       }
       nlohmann::ordered_json layer_dev = nlohmann::ordered_json::array();
-      for (size_t i = 0; i < ref.layers.size(); ++i) layer_dev.push_back(relative_deviation(low.layers[i], ref.layers[i]));
+      for (size_t i = 0; i < ref.layers.size(); ++i)
+        layer_dev.push_back(relative_deviation(low.layers[i], ref.layers[i]));
       const double cosine = (1.0 - torch::cosine_similarity(low.embedding.to(torch::kFloat64),
                                                             ref.embedding.to(torch::kFloat64), 1, 1e-12))
                                 .mean()
@@ -142,57 +140,6 @@ nlohmann::ordered_json analyze_tower_stability(nn::TowerEncoder& tower, const da
   }
   tower.train(was_training);
   return out;
-}
-
-void render_stability_report(const nlohmann::json& report, const fs::path& dir) {
-  std::string md = "# Stability of " + report.value("run", std::string("the run")) + "\n\n";
-  md += fmt::format("{} rows of each side of `{}`; {}.\n\n", report.value("rows", 0), report.value("data", std::string()),
-                    report.value("machine", std::string()));
-  std::string dat;
-  std::string plots;
-  int index = 0;
-  for (const auto& [side, t] : report.at("towers").items()) {
-    md += "## " + side + " tower\n\n";
-    md += "| layer | λ_max, tangent estimate | λ_max, exact (diagonal) | mean λ over rows | dt min / mean / max | max A |\n";
-    md += "| ---: | ---: | ---: | ---: | --- | ---: |\n";
-    for (const auto& l : t.at("layers"))
-      md += fmt::format("| {} | {:.4f} | {:.4f} | {:.4f} | {:.2e} / {:.2e} / {:.2e} | {:.3f} |\n", l["layer"].get<int64_t>(),
-                        l["lyapunov_tangent"]["max"].get<double>(), l["lyapunov_exact"]["max"].get<double>(),
-                        l["lyapunov_exact"]["mean"].get<double>(), l["dt"]["min"].get<double>(),
-                        l["dt"]["mean"].get<double>(), l["dt"]["max"].get<double>(), l["A"]["max"].get<double>());
-    md += "\nλ is per step (natural log): the state's perturbations shrink by exp(λ) a step at worst.\n\n";
-    md += "| ε | embedding deviation | deviation / ε | layer deviations |\n| ---: | ---: | ---: | --- |\n";
-    dat += fmt::format("# {} tower: eps output_rel_dev\n", side);
-    for (const auto& r : t.at("perturbation")) {
-      std::string layers;
-      for (const auto& d : r["layer_rel_dev"]) layers += fmt::format("{}{:.2e}", layers.empty() ? "" : ", ", d.get<double>());
-      md += fmt::format("| {:.0e} | {:.3e} | {:.3f} | {} |\n", r["eps"].get<double>(), r["output_rel_dev"].get<double>(),
-                        r["ratio"].get<double>(), layers);
-      dat += fmt::format("{:.6e} {:.6e}\n", r["eps"].get<double>(), r["output_rel_dev"].get<double>());
-    }
-    dat += "\n\n";
-    plots += fmt::format("{}\"stability.dat\" index {} using 1:2 with linespoints lw 2 pt 7 title \"{} tower\"",
-                         plots.empty() ? "" : ", ", index++, side);
-    md += "\n| precision | embedding deviation from fp32 | cosine distance | layer deviations |\n| --- | ---: | ---: | --- |\n";
-    for (const auto& r : t.at("precision")) {
-      std::string layers;
-      for (const auto& d : r["layer_rel_dev"]) layers += fmt::format("{}{:.2e}", layers.empty() ? "" : ", ", d.get<double>());
-      md += fmt::format("| {} | {:.3e} | {:.3e} | {} |\n", r["precision"].get<std::string>(),
-                        r["output_rel_dev"].get<double>(), r["output_cosine_distance"].get<double>(), layers);
-    }
-    md += "\n";
-  }
-  md += "![deviation against eps](figures/stability.svg)\n";
-  io::write_file_atomic(dir / "stability.md", md);
-  const fs::path fig_dir = dir / "figures";
-  fs::create_directories(fig_dir);
-  const std::string body =
-      "  set logscale xy\n  set format x \"%.0e\"\n  set format y \"%.0e\"\n  set grid\n  set key top left\n"
-      "  set xlabel \"relative input perturbation eps\"\n  set ylabel \"relative embedding deviation\"\n"
-      "  plot " + plots + ", x with lines dt 2 lc rgb \"gray\" title \"deviation = eps\"\n";
-  const report::FigureJob fig{"stability", dat, report::figure_script("stability", "Embedding deviation against input perturbation", 800, 560, body)};
-  report::write_figure_sources(fig_dir, fig);
-  report::draw_figures(fig_dir, {fig});
 }
 
 }  // namespace ftmamba::eval

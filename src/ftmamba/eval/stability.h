@@ -6,10 +6,10 @@
 //   - the tower's output deviation (and each layer's) under relative input perturbations of size eps, in
 //     float64, to show it stays O(eps);
 //   - the deviation of each layer's output and of the embedding between fp32 and low-precision forward passes.
+// Its report is stability_report.h.
 #pragma once
 #include <torch/torch.h>
 
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -31,10 +31,5 @@ struct StabilityOptions {
 // Throws Error for a tower that is not FT-Mamba.
 nlohmann::ordered_json analyze_tower_stability(nn::TowerEncoder& tower, const data::EncodedFeatures& inputs,
                                                const StabilityOptions& options = {});
-
-// Writes stability.md and figures/stability.{png,svg,dat,gp} (deviation against eps, log-log, one line per
-// tower) from the analysis JSON {"towers": {"user": ..., "item": ...}, ...}. Throws Error when gnuplot is
-// missing, after writing the table and the figure sources.
-void render_stability_report(const nlohmann::json& report, const std::filesystem::path& dir);
 
 }  // namespace ftmamba::eval

@@ -1,13 +1,10 @@
-// defines: render_comparison_report (comparison.json -> report.md, report.html, figures) and
-// render_scaling_report (scaling.json -> scaling.md, scaling.html, figures), plus the popularity binning they use.
+// defines: render_comparison_report, the report of `ftmamba compare`: comparison.json -> report.md,
+// report.html and figures/ (quality tables, HR@k per epoch, popularity bias, efficiency, runs).
 #pragma once
-#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <vector>
-#include "ftmamba/report/loglog_fit.h"
 
-namespace ftmamba::report {
+namespace ftmamba::experiments {
 
 // ---- comparison.json (written by `ftmamba compare`) ----------------------------------------------------------
 // {
@@ -53,23 +50,4 @@ namespace ftmamba::report {
 // is missing, after writing the markdown, the HTML and the figure data and scripts.
 void render_comparison_report(const nlohmann::json& comparison, const std::filesystem::path& report_dir);
 
-// ---- scaling.json (written by `ftmamba bench scaling`) ------------------------------------------------------
-// {"title": .., "command": .., "machine": .., "batch": 16, "d_token": 64, "n_layers": 2,
-//  "points": [{"model": "ft-mamba", "L": 8, "forward_ms": 1.2, "backward_ms": 2.3, "total_ms": 3.5}, ...],
-//  "fits": {"ft-mamba": {"slope": 1.02, "slope_from_L": 512}, ...}}   // fits optional, per model
-// Writes scaling.md, scaling.html and figures/scaling.{png,svg,dat,gp}: total time against L on log-log axes,
-// measured points and the power law with the given slope over L >= slope_from_L (its level is the least-squares
-// one for that slope). A model without a fit gets one from fit_loglog over all its points.
-void render_scaling_report(const nlohmann::json& scaling, const std::filesystem::path& dir);
-
-// ---- popularity bins (Figure 5) ----------------------------------------------------------------------------------
-// Items ranked 1..n by popularity are grouped by log-spaced rank edges e_b = floor(n^(b/B)) for b = 0..B-1 and
-// e_B = n + 1; bin b holds ranks [e_b, e_{b+1} − 1], and empty bins (equal edges) are dropped, so the head items
-// get one bin each and there are at most B bins.
-inline constexpr int64_t kPopularityBins = 40;
-struct RankBin {
-  int64_t first_rank, last_rank;  // 1-based, inclusive
-};
-std::vector<RankBin> popularity_bins(int64_t n_items, int64_t target_bins = kPopularityBins);
-
-}  // namespace ftmamba::report
+}  // namespace ftmamba::experiments
