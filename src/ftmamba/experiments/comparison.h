@@ -1,5 +1,5 @@
 // defines: the pieces of `ftmamba compare` that live outside the CLI: measuring a finished run (encoding
-// speed, popularity bias) and assembling one run's entry of comparison.json (see eval/report.h for the
+// speed, popularity bias) and assembling one run's entry of comparison.json (see experiments/comparison_report.h for the
 // whole format).
 #pragma once
 #include <filesystem>
