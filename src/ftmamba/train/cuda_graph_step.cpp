@@ -43,7 +43,8 @@ struct CudaGraphStep::Impl {
 CudaGraphStep::CudaGraphStep(torch::Device device, int warmup, std::function<torch::Tensor()> step,
                              std::function<void()> before_capture)
     : impl_(std::make_unique<Impl>(Impl{device, warmup, std::move(step), std::move(before_capture),
-                                        c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index())})) {
+                                        c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()),
+                                        /*eager_steps=*/0, /*graph=*/nullptr, /*loss=*/torch::Tensor()})) {
   if (!device.is_cuda()) throw Error("a CUDA graph step needs a CUDA device, got " + device.str());
 }
 
