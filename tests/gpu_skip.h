@@ -20,8 +20,8 @@ inline std::string gpu_unavailable_reason() {
 
 }  // namespace ftmamba::test
 
-#define SKIP_WITHOUT_GPU()                                                            \
-  do {                                                                                \
+#define SKIP_WITHOUT_GPU()                                                               \
+  do {                                                                                   \
     if (const std::string why = ::ftmamba::test::gpu_unavailable_reason(); !why.empty()) \
-      GTEST_SKIP() << "GPU test skipped: " << why;                                    \
+      GTEST_SKIP() << "GPU test skipped: " << why;                                       \
   } while (0)

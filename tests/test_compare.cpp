@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "binary_runner.h"
-#include "ftmamba/report/gnuplot.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/report/gnuplot.h"
 
 namespace fs = std::filesystem;
 using ftmamba_test::run_binary;
@@ -149,8 +149,10 @@ TEST_F(Compare, ReportNumbersEqualTheRunsMetrics) {
     EXPECT_EQ(eff[1], with_thousands(read(run3 / "metrics.json")["parameters"].get<int64_t>()));
     double rss = 0;
     for (int seed : {3, 4})
-      rss += read(report / "runs" / (std::string(model) + "-seed" + std::to_string(seed)) / "compare.json")["peak_rss_mib"]
-                 .get<double>() / 2;
+      rss +=
+          read(report / "runs" / (std::string(model) + "-seed" + std::to_string(seed)) / "compare.json")["peak_rss_mib"]
+              .get<double>() /
+          2;
     char rss_text[32];
     std::snprintf(rss_text, sizeof rss_text, "%.1f", rss);
     EXPECT_EQ(eff[5], rss_text) << model;
@@ -209,9 +211,10 @@ TEST(BenchScaling, TinyRunWritesPointsFitsAndTheFullCommand) {
     GTEST_SKIP() << "gnuplot not found: apt-get install gnuplot-nox (scripts/install-deps does)";
   }
   const fs::path out = fs::temp_directory_path() / ("ftmamba_scaling_" + std::to_string(::getpid()));
-  auto r = run_binary("bench scaling --models ft-mamba,ft-transformer --lengths 4,8,16 --batch 2 --d-token 16 "
-                      "--n-layers 1 --min-seconds 0 --fit-from 8 --out " +
-                      out.string());
+  auto r = run_binary(
+      "bench scaling --models ft-mamba,ft-transformer --lengths 4,8,16 --batch 2 --d-token 16 "
+      "--n-layers 1 --min-seconds 0 --fit-from 8 --out " +
+      out.string());
   ASSERT_EQ(r.code, 0) << r.out;
   const auto j = nlohmann::json::parse(ftmamba::io::read_file(out / "scaling.json"));
   ASSERT_EQ(j["points"].size(), 6u);

@@ -11,16 +11,16 @@
 #include <string>
 #include <vector>
 
-#include "ftmamba/ops/causal_conv1d.h"
 #include "ftmamba/nn/ft_mamba.h"
+#include "ftmamba/ops/causal_conv1d.h"
 #include "ftmamba/ops/selective_scan.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
 #include "ftmamba/train/optimizer.h"
 #include "gpu_skip.h"
 #include "optimizer_check.h"
 #ifdef FTMAMBA_WITH_CUDA
-#include "ftmamba/ops/causal_conv1d_cuda.h"
 #include "ftmamba/kernels/selective_scan_cuda.h"
+#include "ftmamba/ops/causal_conv1d_cuda.h"
 #include "ftmamba/ops/selective_scan_cuda.h"
 #endif
 
@@ -36,13 +36,17 @@ double rel_err(const Tensor& got, const Tensor& want) {
   return (a - b).abs().max().item<double>() / scale;
 }
 
-[[maybe_unused]] bool all_finite(const Tensor& t) { return !t.defined() || torch::isfinite(t.to(torch::kFloat32)).all().item<bool>(); }
+[[maybe_unused]] bool all_finite(const Tensor& t) {
+  return !t.defined() || torch::isfinite(t.to(torch::kFloat32)).all().item<bool>();
+}
 
 [[maybe_unused]] Tensor nan_like(const Tensor& t) { return t.defined() ? torch::full_like(t, std::nan("")) : t; }
 
 double tolerance(torch::Dtype dtype) { return dtype == torch::kFloat32 ? 1e-5 : 1e-2; }
 
-const char* dtype_name(torch::Dtype d) { return d == torch::kFloat32 ? "float32" : d == torch::kBFloat16 ? "bfloat16" : "float16"; }
+const char* dtype_name(torch::Dtype d) {
+  return d == torch::kFloat32 ? "float32" : d == torch::kBFloat16 ? "bfloat16" : "float16";
+}
 
 // ---------------------------------------------------------------- selective scan
 
@@ -94,7 +98,13 @@ ScanProblem make_problem(const ScanCase& c, uint64_t seed) {
 
   ScanProblem p;
   const auto leaf = [](const Tensor& t) { return t.clone().requires_grad_(true); };
-  p.ref = {leaf(u), leaf(delta), leaf(A), leaf(B), leaf(C), c.D ? leaf(D) : Tensor(), c.z ? leaf(z) : Tensor(),
+  p.ref = {leaf(u),
+           leaf(delta),
+           leaf(A),
+           leaf(B),
+           leaf(C),
+           c.D ? leaf(D) : Tensor(),
+           c.z ? leaf(z) : Tensor(),
            c.bias ? leaf(bias) : Tensor()};
   const auto cuda = torch::TensorOptions().device(torch::kCUDA);
   const auto act = [&](const Tensor& t) { return t.to(cuda.dtype(c.dtype)); };
@@ -162,9 +172,9 @@ void check_scan_writes_everything(const ScanCase& c) {
   torch::NoGradGuard no_grad;
   const auto contiguous_or_none = [](const Tensor& t) { return t.defined() ? t.detach().contiguous() : t; };
   const ScanTensors& g = p.gpu;
-  cs::ScanInputs in{contiguous_or_none(g.u), contiguous_or_none(g.delta), g.A.detach(), contiguous_or_none(g.B),
-                    contiguous_or_none(g.C), contiguous_or_none(g.D), contiguous_or_none(g.z),
-                    contiguous_or_none(g.bias), c.softplus};
+  cs::ScanInputs in{contiguous_or_none(g.u), contiguous_or_none(g.delta), g.A.detach(),
+                    contiguous_or_none(g.B), contiguous_or_none(g.C),     contiguous_or_none(g.D),
+                    contiguous_or_none(g.z), contiguous_or_none(g.bias),  c.softplus};
   const Tensor out = nan_like(in.u);
   const Tensor states = nan_like(cs::empty_saved_states(in));
   cs::forward_into(in, out, states);
@@ -175,10 +185,14 @@ void check_scan_writes_everything(const ScanCase& c) {
   torch::cuda::synchronize();
   EXPECT_TRUE(all_finite(out)) << "out";
   EXPECT_TRUE(all_finite(states)) << "saved states";
-  const std::vector<std::pair<const char*, Tensor>> outs = {
-      {"du", b.du},           {"ddelta", b.ddelta}, {"dz", b.dz},     {"dB partials", b.dB_part},
-      {"dC partials", b.dC_part}, {"dA partials", b.dA_part}, {"dD partials", b.dD_part},
-      {"ddelta_bias partials", b.ddelta_bias_part}};
+  const std::vector<std::pair<const char*, Tensor>> outs = {{"du", b.du},
+                                                            {"ddelta", b.ddelta},
+                                                            {"dz", b.dz},
+                                                            {"dB partials", b.dB_part},
+                                                            {"dC partials", b.dC_part},
+                                                            {"dA partials", b.dA_part},
+                                                            {"dD partials", b.dD_part},
+                                                            {"ddelta_bias partials", b.ddelta_bias_part}};
   for (const auto& [name, t] : outs) EXPECT_TRUE(all_finite(t)) << name;
 }
 #endif
@@ -257,7 +271,8 @@ TEST(CudaSelectiveScan, WritesEveryOutputElement) {
   SKIP_WITHOUT_GPU();
 #ifdef FTMAMBA_WITH_CUDA
   for (int64_t L : {1, 7, 64, 1000})
-    for (int64_t N : {1, 16}) check_scan_writes_everything({3, L, 37, N, torch::kFloat32, true, true, true, true, false});
+    for (int64_t N : {1, 16})
+      check_scan_writes_everything({3, L, 37, N, torch::kFloat32, true, true, true, true, false});
   check_scan_writes_everything({5, 17, 130, 5, torch::kBFloat16, true, true, true, true, false});
   check_scan_writes_everything({700, 13, 33, 16, torch::kFloat32, true, true, true, true, false});
 #endif
@@ -278,14 +293,15 @@ TEST(CudaSelectiveScan, EveryForwardLayoutMatchesTheReference) {
   // 9 .. 16 only; elsewhere the layout falls back to four.
   // Four a lane also with scalar loads, where d_inner a multiple of 4 (40, 64 and 32 below) otherwise has
   // the loader take four channels at a time.
-  for (const cs::ForwardLayout layout : {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 3}, cs::ForwardLayout{4, 1},
-                                         cs::ForwardLayout{4, 3}, cs::ForwardLayout{4, 1, true}, cs::ForwardLayout{2, 1},
-                                         cs::ForwardLayout{2, 3}}) {
+  for (const cs::ForwardLayout layout :
+       {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 3}, cs::ForwardLayout{4, 1}, cs::ForwardLayout{4, 3},
+        cs::ForwardLayout{4, 1, true}, cs::ForwardLayout{2, 1}, cs::ForwardLayout{2, 3}}) {
     SCOPED_TRACE("states per lane " + std::to_string(layout.states_per_lane) + ", segments " +
                  std::to_string(layout.segments) + (layout.scalar_loads ? ", scalar loads" : ""));
     cs::force_forward_layout(layout);
     for (torch::Dtype dtype : {torch::kFloat32, torch::kBFloat16})
-      for (int64_t L : {7, 1000}) check_scan_against_reference({2, L, 37, 16, dtype, true, true, true, true, false}, seed++);
+      for (int64_t L : {7, 1000})
+        check_scan_against_reference({2, L, 37, 16, dtype, true, true, true, true, false}, seed++);
     check_scan_against_reference({2, 300, 19, 5, torch::kFloat32, true, true, true, true, true}, seed++);
     check_scan_against_reference({2, 300, 11, 32, torch::kFloat32, false, true, false, true, false}, seed++);
     check_scan_against_reference({2, 300, 37, 12, torch::kBFloat16, true, true, true, true, false}, seed++);
@@ -320,7 +336,8 @@ TEST(CudaSelectiveScan, EveryBackwardLayoutMatchesTheReference) {
     SCOPED_TRACE("backward sums " + std::to_string(layout.sums) + ", segments " + std::to_string(layout.segments));
     cs::force_backward_layout(layout);
     for (torch::Dtype dtype : {torch::kFloat32, torch::kBFloat16})
-      for (int64_t L : {13, 1000}) check_scan_against_reference({2, L, 37, 16, dtype, true, true, true, true, false}, seed++);
+      for (int64_t L : {13, 1000})
+        check_scan_against_reference({2, L, 37, 16, dtype, true, true, true, true, false}, seed++);
     check_scan_against_reference({3, 33, 45, 12, torch::kFloat32, true, false, true, true, true}, seed++);
     check_scan_against_reference({4, 8, 37, 16, torch::kFloat32, false, true, false, true, false}, seed++);
     check_scan_against_reference({3, 300, 19, 5, torch::kFloat32, true, true, true, true, true}, seed++);
@@ -434,7 +451,8 @@ TEST(CudaFTMamba, TowerOnGpuMatchesCpu) {
   const Tensor loss_gpu = (gpu.forward(num.cuda(), miss.cuda(), cat.cuda()) * w.cuda()).sum();
   loss_cpu.backward();
   loss_gpu.backward();
-  EXPECT_LT(std::abs(loss_cpu.item<double>() - loss_gpu.item<double>()), 1e-4 * std::max(1.0, std::abs(loss_cpu.item<double>())));
+  EXPECT_LT(std::abs(loss_cpu.item<double>() - loss_gpu.item<double>()),
+            1e-4 * std::max(1.0, std::abs(loss_cpu.item<double>())));
   auto pc = cpu.named_parameters(), pg = gpu.named_parameters();
   for (const auto& item : pc) {
     const Tensor& gc = item.value().grad();

@@ -10,9 +10,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "binary_runner.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/safetensors.h"
-#include "binary_runner.h"
 
 namespace fs = std::filesystem;
 
@@ -46,7 +46,8 @@ fs::path EndToEnd::dir, EndToEnd::data, EndToEnd::run_dir;
 }  // namespace
 
 TEST_F(EndToEnd, RunFolderHasEveryFile) {
-  for (const char* f : {"config.json", "model.safetensors", "metrics.json", "history.jsonl", "sampled_negatives.safetensors"})
+  for (const char* f :
+       {"config.json", "model.safetensors", "metrics.json", "history.jsonl", "sampled_negatives.safetensors"})
     EXPECT_TRUE(fs::exists(run_dir / f)) << f;
   std::ifstream hist(run_dir / "history.jsonl");
   std::string line;
@@ -109,7 +110,8 @@ TEST_F(EndToEnd, RecommendKnownUnknownAndColdStartUsers) {
   auto unknown = run("recommend --run " + run_dir.string() + " --user NOBODY --k 5");
   EXPECT_NE(unknown.code, 0);
   EXPECT_NE(unknown.out.find("unknown user 'NOBODY'"), std::string::npos) << unknown.out;
-  auto cold = run("recommend --run " + run_dir.string() + " --user NEW1 --k 3 --json --feature age=31 --feature country=ZZ");
+  auto cold =
+      run("recommend --run " + run_dir.string() + " --user NEW1 --k 3 --json --feature age=31 --feature country=ZZ");
   ASSERT_EQ(cold.code, 0) << cold.out;
   EXPECT_EQ(nlohmann::json::parse(cold.out)["items"].size(), 3u);
   auto badfeat = run("recommend --run " + run_dir.string() + " --user NEW1 --feature shoe_size=3");
@@ -165,13 +167,16 @@ TEST_F(EndToEnd, BadInputFailsOnOneLineAndLeavesNoRunFolder) {
 
 // Bitwise determinism is a CPU promise: on a GPU the embedding-gather backward accumulates with atomics.
 TEST_F(EndToEnd, TrainingIsDeterministicForASeed) {
-  const std::string args = "train --quiet --device cpu --data " + data.string() +
-                           " --set train.epochs=1 --set model.d_token=16 --set model.n_layers=1 --set train.valid_users=200";
+  const std::string args =
+      "train --quiet --device cpu --data " + data.string() +
+      " --set train.epochs=1 --set model.d_token=16 --set model.n_layers=1 --set train.valid_users=200";
   ASSERT_EQ(run(args + " --out " + (dir / "d1").string()).code, 0);
   ASSERT_EQ(run(args + " --out " + (dir / "d2").string()).code, 0);
-  EXPECT_EQ(ftmamba::io::read_file(dir / "d1" / "model.safetensors"), ftmamba::io::read_file(dir / "d2" / "model.safetensors"));
+  EXPECT_EQ(ftmamba::io::read_file(dir / "d1" / "model.safetensors"),
+            ftmamba::io::read_file(dir / "d2" / "model.safetensors"));
   ASSERT_EQ(run(args + " --set train.seed=2 --out " + (dir / "d3").string()).code, 0);
-  EXPECT_NE(ftmamba::io::read_file(dir / "d1" / "model.safetensors"), ftmamba::io::read_file(dir / "d3" / "model.safetensors"));
+  EXPECT_NE(ftmamba::io::read_file(dir / "d1" / "model.safetensors"),
+            ftmamba::io::read_file(dir / "d3" / "model.safetensors"));
 }
 
 // A different encoder per tower trains, evaluates and serves: FT-Mamba users, FT-Transformer items. The run's

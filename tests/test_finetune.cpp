@@ -15,10 +15,10 @@
 #include "binary_runner.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/safetensors.h"
-#include "ftmamba/nn/lora.h"
-#include "ftmamba/train/finetune.h"
-#include "ftmamba/run/run.h"
 #include "ftmamba/io/sha256.h"
+#include "ftmamba/nn/lora.h"
+#include "ftmamba/run/run.h"
+#include "ftmamba/train/finetune.h"
 
 namespace fs = std::filesystem;
 namespace train = ftmamba::train;
@@ -53,12 +53,14 @@ class Finetune : public ::testing::Test {
     dir = fs::temp_directory_path() / ("ftmamba_finetune_" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
-    for (const std::string& args : {"generate --preset spotify --pairs 6000 --seed 4 --out " + (dir / "base").string(),
-                                   "generate --preset spotify --pairs 6000 --seed 4 --drift premium=free "
-                                   "--drift-strength 0.8 --out " + (dir / "drift").string(),
-                                   "train --data " + (dir / "base").string() + " --out " + (dir / "run-base").string() + small,
-                                   "finetune --run " + (dir / "run-base").string() + " --data " + (dir / "drift").string() +
-                                       " --out " + (dir / "run-lora").string() + " --lora.rank 4 --lora.alpha 8" + small}) {
+    for (const std::string& args :
+         {"generate --preset spotify --pairs 6000 --seed 4 --out " + (dir / "base").string(),
+          "generate --preset spotify --pairs 6000 --seed 4 --drift premium=free "
+          "--drift-strength 0.8 --out " +
+              (dir / "drift").string(),
+          "train --data " + (dir / "base").string() + " --out " + (dir / "run-base").string() + small,
+          "finetune --run " + (dir / "run-base").string() + " --data " + (dir / "drift").string() + " --out " +
+              (dir / "run-lora").string() + " --lora.rank 4 --lora.alpha 8" + small}) {
       const auto r = run_binary(args);
       ASSERT_EQ(r.code, 0) << args << "\n" << r.out;
     }
@@ -111,7 +113,8 @@ TEST_F(Finetune, DriftChangesOnlyTheSegmentsInteractions) {
   EXPECT_EQ(meta["drift"]["segment"], "premium=free");
   EXPECT_EQ(meta["drift"]["users"].get<size_t>(), segment.size());
 
-  const auto bad = run_binary("generate --preset spotify --pairs 6000 --drift premium=gold --out " + (dir / "x").string());
+  const auto bad =
+      run_binary("generate --preset spotify --pairs 6000 --drift premium=gold --out " + (dir / "x").string());
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("the levels of premium are: "), std::string::npos) << bad.out;
   EXPECT_FALSE(fs::exists(dir / "x"));
@@ -178,7 +181,8 @@ TEST_F(Finetune, EvalOfALoraRunAndOfItsMergeReproduceItsMetrics) {
   EXPECT_TRUE(fs::exists(dir / "run-merged" / "model.safetensors"));
   EXPECT_FALSE(fs::exists(dir / "run-merged" / "adapters.safetensors"));
   const auto merged = eval(dir / "run-merged")["full"]["model"];
-  for (const char* k : {"HR@10", "NDCG@10", "MRR@10"}) EXPECT_NEAR(merged[k].get<double>(), lora[k].get<double>(), 1e-6) << k;
+  for (const char* k : {"HR@10", "NDCG@10", "MRR@10"})
+    EXPECT_NEAR(merged[k].get<double>(), lora[k].get<double>(), 1e-6) << k;
   // The merged model has the base's parameter names only (no adapters left).
   const auto w = ftmamba::io::load_safetensors(dir / "run-merged" / "model.safetensors");
   for (const auto& [name, t] : w) EXPECT_FALSE(ftmamba::nn::is_lora_parameter(name)) << name;

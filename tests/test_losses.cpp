@@ -28,7 +28,8 @@ TEST(Losses, InBatchSoftmaxMatchesHandComputation) {
   const double r1 = ce({0 / T - lq[0], 0.8 / T - lq[1], 1 / T - lq[2]}, 2);
   EXPECT_NEAR(loss, (r0 + r1) / 2, 1e-5);
   // Without logQ the value differs.
-  EXPECT_GT(std::abs(in_batch_softmax_loss(u, v, target, torch::Tensor(), torch::Tensor(), T).item<double>() - loss), 1e-3);
+  EXPECT_GT(std::abs(in_batch_softmax_loss(u, v, target, torch::Tensor(), torch::Tensor(), T).item<double>() - loss),
+            1e-3);
 }
 
 TEST(Losses, AccidentalHitsAreRemoved) {
@@ -64,15 +65,17 @@ TEST(Optimizer, NoDecayGroupsAndSchedule) {
   ftmamba::nn::FTMambaEncoder enc(cfg, {2, 1, 4});
   auto opt = make_optimizer(enc, 1e-3, 0.1);
   ASSERT_EQ(opt->param_groups().size(), 2u);
-  auto wd = [&](int g) { return static_cast<torch::optim::AdamWOptions&>(opt->param_groups()[g].options()).weight_decay(); };
+  auto wd = [&](int g) {
+    return static_cast<torch::optim::AdamWOptions&>(opt->param_groups()[g].options()).weight_decay();
+  };
   EXPECT_DOUBLE_EQ(wd(0), 0.1);
   EXPECT_DOUBLE_EQ(wd(1), 0.0);
   EXPECT_EQ(opt->param_groups()[0].params().size() + opt->param_groups()[1].params().size(), enc.parameters().size());
 
   LrSchedule s(1.0, 100, 0.1, 0.1);
-  EXPECT_NEAR(s.at(0), 0.1, 1e-12);   // warmup: (step+1)/10
+  EXPECT_NEAR(s.at(0), 0.1, 1e-12);  // warmup: (step+1)/10
   EXPECT_NEAR(s.at(9), 1.0, 1e-12);
-  EXPECT_NEAR(s.at(10), 1.0, 1e-12);  // cosine starts at the peak
+  EXPECT_NEAR(s.at(10), 1.0, 1e-12);              // cosine starts at the peak
   EXPECT_NEAR(s.at(55), 0.1 + 0.9 * 0.5, 1e-12);  // half way
   EXPECT_NEAR(s.at(100), 0.1, 1e-12);
 }

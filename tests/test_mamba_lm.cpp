@@ -1,7 +1,8 @@
 // MambaLM (nn/mamba_lm), its fused head and loss (train/linear_cross_entropy) and the fine-tuning measurement
 // on it (train/lm_finetune_bench): the model is causal, the fused loss and its gradients equal the plain
-// softmax cross-entropy in float64, the LM loss is next-token cross-entropy through a tied head, LoRA in mixed precision holds exactly the frozen
-// matrices in the low dtype, the measurement counts parameters and losses right, and the CLI writes its report.
+// softmax cross-entropy in float64, the LM loss is next-token cross-entropy through a tied head, LoRA in mixed
+// precision holds exactly the frozen matrices in the low dtype, the measurement counts parameters and losses right, and
+// the CLI writes its report.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -12,11 +13,11 @@
 
 #include "binary_runner.h"
 #include "ftmamba/core/error.h"
+#include "ftmamba/experiments/lm_finetune_bench.h"
 #include "ftmamba/nn/lora.h"
 #include "ftmamba/nn/mamba_lm.h"
-#include "ftmamba/train/linear_cross_entropy.h"
-#include "ftmamba/experiments/lm_finetune_bench.h"
 #include "ftmamba/ops/precision.h"
+#include "ftmamba/train/linear_cross_entropy.h"
 
 namespace fs = std::filesystem;
 namespace nn = ftmamba::nn;
@@ -188,14 +189,17 @@ TEST(LmFinetuneBench, CountsAndLossesPerVariant) {
   EXPECT_NEAR(lora.loss_first, full.loss_first, 0.01);
   EXPECT_NE(lora.loss_first, full.loss_first);
   EXPECT_THROW(train::parse_finetune_variant("half-bf16"), ftmamba::Error);
-  EXPECT_THROW(experiments::bench_lm_finetune(o, train::parse_finetune_variant("full-fp16"), torch::kCPU), ftmamba::Error);
+  EXPECT_THROW(experiments::bench_lm_finetune(o, train::parse_finetune_variant("full-fp16"), torch::kCPU),
+               ftmamba::Error);
 }
 
 TEST(LmFinetuneBench, CommandWritesItsReport) {
   const fs::path out = fs::temp_directory_path() / ("ftmamba_test_bench_finetune_" + std::to_string(::getpid()));
   fs::remove_all(out);
-  auto r = ftmamba_test::run_binary("bench finetune --device cpu --shapes 1x16 --vocab 40 --lengths 8 --batch 2 "
-                                    "--steps 1 --warmup 0 --variants full-fp32,lora-fp32 --out " + out.string());
+  auto r = ftmamba_test::run_binary(
+      "bench finetune --device cpu --shapes 1x16 --vocab 40 --lengths 8 --batch 2 "
+      "--steps 1 --warmup 0 --variants full-fp32,lora-fp32 --out " +
+      out.string());
   ASSERT_EQ(r.code, 0) << r.out;
   std::ifstream in(out / "bench-finetune.json");
   const auto j = nlohmann::json::parse(in);

@@ -19,8 +19,8 @@
 #include "ftmamba/data/timestamp.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/io/atomic_file.h"
-#include "ftmamba/run/run.h"
 #include "ftmamba/run/config.h"
+#include "ftmamba/run/run.h"
 #include "hm_kaggle_columns.h"
 
 namespace fs = std::filesystem;

@@ -54,9 +54,10 @@ TEST(Safetensors, IndependentPythonReaderAgrees) {
     GTEST_SKIP() << python << " with numpy not available";
   auto path = temp_file("py.safetensors");
   auto w = torch::arange(12, torch::kFloat32).view({3, 4}) / 7;
-  ftmamba::io::save_safetensors(path, {{"layers.0.mixer.in_proj.weight", w}, {"ids", torch::tensor({5, 6}, torch::kInt64)}});
-  const std::string cmd = python + " " + FTMAMBA_SOURCE_DIR + "/scripts/read_safetensors.py " +
-                          path.string() + " > " + path.string() + ".txt";
+  ftmamba::io::save_safetensors(path,
+                                {{"layers.0.mixer.in_proj.weight", w}, {"ids", torch::tensor({5, 6}, torch::kInt64)}});
+  const std::string cmd = python + " " + FTMAMBA_SOURCE_DIR + "/scripts/read_safetensors.py " + path.string() + " > " +
+                          path.string() + ".txt";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::ifstream txt(path.string() + ".txt");
   std::string line, all;

@@ -8,12 +8,12 @@
 
 #include "cli_device.h"
 #include "commands.h"
-#include "report_info.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/eval/stability.h"
 #include "ftmamba/eval/stability_report.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/run/run.h"
+#include "report_info.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
@@ -32,7 +32,8 @@ void add_analyze_command(CLI::App& app) {
   cmd->add_option("--run", args->run, "Run folder (FT-Mamba towers)")->required();
   cmd->add_option("--data", args->data, "Dataset whose rows are the inputs (default: the run's)");
   cmd->add_option("--out", args->out, "Report folder (default: RUN/stability)");
-  cmd->add_option("--rows", args->rows, "Users and items analysed (the first ROWS of each table)")->capture_default_str();
+  cmd->add_option("--rows", args->rows, "Users and items analysed (the first ROWS of each table)")
+      ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed of the perturbation directions")->capture_default_str();
   add_device_option(cmd, args->device);
   cmd->callback([args] {
@@ -51,15 +52,18 @@ void add_analyze_command(CLI::App& app) {
     report["created"] = utc_now();
     report["machine"] = machine_description(device);
     report["definitions"] = {
-        {"lyapunov", "per step, natural log: lim (1/L) log(|dh_L| / |dh_0|) for the recurrence dh_t = exp(dt_t A) dh_{t-1}"},
+        {"lyapunov",
+         "per step, natural log: lim (1/L) log(|dh_L| / |dh_0|) for the recurrence dh_t = exp(dt_t A) dh_{t-1}"},
         {"lyapunov_exact", "max over (row, d, n) of mean_t dt[t, d] A[d, n]: exact for the diagonal recurrence"},
-        {"output_rel_dev", "|f(x + eps v) - f(x)| / |f(x)| over the rows, v a random direction with |v_row| = |x_row|, float64"},
+        {"output_rel_dev",
+         "|f(x + eps v) - f(x)| / |f(x)| over the rows, v a random direction with |v_row| = |x_row|, float64"},
         {"precision", "autocast forward against fp32: relative deviation of each layer's output and of the embedding"}};
     bool any = false;
     for (const char* side : {"user", "item"}) {
       auto& tower = side == std::string("user") ? *run.model->user_tower : *run.model->item_tower;
       if (run.config.tower(side).type != nn::EncoderType::kFtMamba) {
-        fmt::print(stderr, "{} tower: {}, no state recurrence; skipped\n", side, enum_name(run.config.tower(side).type));
+        fmt::print(stderr, "{} tower: {}, no state recurrence; skipped\n", side,
+                   enum_name(run.config.tower(side).type));
         continue;
       }
       const auto& all = side == std::string("user") ? data.users : data.items;

@@ -2,13 +2,12 @@
 // L on a wide synthetic table, for FT-Mamba and FT-Transformer, with fitted log-log slopes. Prints one
 // JSON line per point and writes scaling.json, scaling.md, scaling.html and figures/ into --out.
 #include <fmt/format.h>
-
 #include <malloc.h>
 
 #include <algorithm>
-#include <limits>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -18,10 +17,10 @@
 #include "ftmamba/core/cpu_time.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/threads.h"
-#include "ftmamba/report/loglog_fit.h"
 #include "ftmamba/experiments/scaling_report.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/nn/encoder.h"
+#include "ftmamba/report/loglog_fit.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
@@ -103,7 +102,9 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--batch", args->batch, "Rows per step")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--d-token", args->d_token, "Token width")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--n-layers", args->n_layers, "Layers per encoder")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--n-layers", args->n_layers, "Layers per encoder")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--fit-from", args->fit_from, "Fit the slope over L >= this")->capture_default_str();
   cmd->add_option("--min-seconds", args->min_seconds, "Time spent per point (at least 3 repetitions)")
       ->capture_default_str()
@@ -131,10 +132,14 @@ void add_bench_command(CLI::App& app) {
       std::vector<double> xs, ys;
       for (const int64_t l : lengths) {
         const Timing t = time_encoder(cfg, args->batch, l, args->min_seconds, device);
-        nlohmann::ordered_json p = {{"bench", "scaling"},          {"model", enum_name(model)},
-                                    {"L", l},                      {"batch", args->batch},
-                                    {"forward_ms", t.forward_ms},  {"backward_ms", t.backward_ms},
-                                    {"total_ms", t.forward_ms + t.backward_ms}, {"wall_ms", t.wall_ms}};
+        nlohmann::ordered_json p = {{"bench", "scaling"},
+                                    {"model", enum_name(model)},
+                                    {"L", l},
+                                    {"batch", args->batch},
+                                    {"forward_ms", t.forward_ms},
+                                    {"backward_ms", t.backward_ms},
+                                    {"total_ms", t.forward_ms + t.backward_ms},
+                                    {"wall_ms", t.wall_ms}};
         fmt::print("{}\n", p.dump());
         std::fflush(stdout);
         points.push_back(p);
@@ -143,7 +148,8 @@ void add_bench_command(CLI::App& app) {
           ys.push_back(t.forward_ms + t.backward_ms);
         }
       }
-      if (xs.size() >= 2) fits[enum_name(model)] = {{"slope", report::fit_loglog_slope(xs, ys)}, {"slope_from_L", args->fit_from}};
+      if (xs.size() >= 2)
+        fits[enum_name(model)] = {{"slope", report::fit_loglog_slope(xs, ys)}, {"slope_from_L", args->fit_from}};
     }
     nlohmann::ordered_json j;
     const std::string timer = device.is_cuda() ? "GPU wall time" : "process CPU time";
@@ -154,7 +160,8 @@ void add_bench_command(CLI::App& app) {
         "--min-seconds {} --threads {} --device {}",
         args->models, args->lengths, args->batch, args->d_token, args->n_layers, args->fit_from, args->min_seconds,
         args->threads, device.str());
-    j["machine"] = device.is_cuda() ? "GPU " + describe_device(device) : "CPU, " + std::to_string(args->threads) + " thread(s)";
+    j["machine"] =
+        device.is_cuda() ? "GPU " + describe_device(device) : "CPU, " + std::to_string(args->threads) + " thread(s)";
     j["batch"] = args->batch;
     j["d_token"] = args->d_token;
     j["n_layers"] = args->n_layers;

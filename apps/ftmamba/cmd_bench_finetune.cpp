@@ -16,8 +16,8 @@
 #include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/subprocess.h"
-#include "ftmamba/io/atomic_file.h"
 #include "ftmamba/experiments/lm_finetune_bench.h"
+#include "ftmamba/io/atomic_file.h"
 #include "ftmamba/ops/precision.h"
 
 namespace ftmamba::cli {
@@ -119,7 +119,8 @@ std::string render_markdown(const nlohmann::ordered_json& rows, const std::strin
   }
   for (const auto& key : order) {
     md << "\n## " << key << "\n\n"
-       << "| variant | tokens/s | x full-fp32 | memory KiB/token | less than full-fp32 | trainable | loss first -> last |\n"
+       << "| variant | tokens/s | x full-fp32 | memory KiB/token | less than full-fp32 | trainable | loss first -> "
+          "last |\n"
        << "| --- | ---: | ---: | ---: | ---: | ---: | --- |\n";
     const auto& g = groups[key];
     const nlohmann::ordered_json* ref = nullptr;
@@ -147,7 +148,8 @@ std::string render_markdown(const nlohmann::ordered_json& rows, const std::strin
 
 void add_bench_finetune_subcommand(CLI::App* bench) {
   auto* cmd = bench->add_subcommand(
-      "finetune", "Causal-LM fine-tuning of a Mamba language model (full / LoRA x precision): tokens/s, memory per token");
+      "finetune",
+      "Causal-LM fine-tuning of a Mamba language model (full / LoRA x precision): tokens/s, memory per token");
   auto args = std::make_shared<Args>();
   cmd->add_option("--shapes", args->shapes,
                   "Comma-separated model shapes: 130m, 370m, 790m, 1.4b (the Mamba checkpoints), or LAYERSxD_MODEL")
@@ -161,7 +163,9 @@ void add_bench_finetune_subcommand(CLI::App* bench) {
   cmd->add_option("--steps", args->steps, "Timed steps (the median is reported)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--warmup", args->warmup, "Untimed steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--warmup", args->warmup, "Untimed steps first")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--vocab", args->vocab, "Vocabulary size (tied embedding and LM head)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 24));
@@ -172,8 +176,9 @@ void add_bench_finetune_subcommand(CLI::App* bench) {
   cmd->add_option("--out", args->out, "Report folder")->capture_default_str();
   add_device_option(cmd, args->device);
   cmd->add_flag("--no-graph", args->no_graph, "On a GPU, run every step eagerly instead of replaying a CUDA graph");
-  cmd->add_flag("--single", args->single, "Measure the first shape, length and variant in this process and print "
-                                          "its JSON line (what each child process runs)")
+  cmd->add_flag("--single", args->single,
+                "Measure the first shape, length and variant in this process and print "
+                "its JSON line (what each child process runs)")
       ->group("");
   cmd->callback([args] {
     const auto shapes = split_list(args->shapes);
@@ -195,13 +200,34 @@ void add_bench_finetune_subcommand(CLI::App* bench) {
       for (const int64_t length : lengths)
         for (const auto& variant : variants) {
           const std::string tag = fmt::format("{}-L{}-{}", shape, length, variant);
-          std::vector<std::string> argv = {self_executable().string(), "bench", "finetune", "--single",
-                                           "--shapes", shape, "--lengths", std::to_string(length),
-                                           "--variants", variant, "--batch", std::to_string(args->batch),
-                                           "--steps", std::to_string(args->steps), "--warmup", std::to_string(args->warmup),
-                                           "--vocab", std::to_string(args->vocab), "--lora.rank", std::to_string(args->rank),
-                                           "--lora.alpha", fmt::format("{}", args->alpha), "--lora.targets", args->targets,
-                                           "--seed", std::to_string(args->seed), "--device", device.str()};
+          std::vector<std::string> argv = {self_executable().string(),
+                                           "bench",
+                                           "finetune",
+                                           "--single",
+                                           "--shapes",
+                                           shape,
+                                           "--lengths",
+                                           std::to_string(length),
+                                           "--variants",
+                                           variant,
+                                           "--batch",
+                                           std::to_string(args->batch),
+                                           "--steps",
+                                           std::to_string(args->steps),
+                                           "--warmup",
+                                           std::to_string(args->warmup),
+                                           "--vocab",
+                                           std::to_string(args->vocab),
+                                           "--lora.rank",
+                                           std::to_string(args->rank),
+                                           "--lora.alpha",
+                                           fmt::format("{}", args->alpha),
+                                           "--lora.targets",
+                                           args->targets,
+                                           "--seed",
+                                           std::to_string(args->seed),
+                                           "--device",
+                                           device.str()};
           if (args->no_graph) argv.push_back("--no-graph");
           const fs::path result_file = out / "logs" / (tag + ".json");
           fmt::print(stderr, "bench finetune: {} ...\n", tag);
@@ -217,8 +243,12 @@ void add_bench_finetune_subcommand(CLI::App* bench) {
             row["kib_per_token"] = mib * 1024.0 / static_cast<double>(args->batch * length);
           } else {
             // Out of memory at a large shape is a result, not a reason to lose the others.
-            row = {{"bench", "finetune"}, {"impl", "ftmamba"}, {"shape", shape}, {"length", length},
-                   {"batch", args->batch}, {"variant", variant},
+            row = {{"bench", "finetune"},
+                   {"impl", "ftmamba"},
+                   {"shape", shape},
+                   {"length", length},
+                   {"batch", args->batch},
+                   {"variant", variant},
                    {"error", fmt::format("exit {} (stderr above)", child.exit_code)}};
             const auto cfg = parse_shape(shape, args->vocab);
             row["n_layers"] = cfg.n_layers;

@@ -10,10 +10,9 @@
 #include <sstream>
 #include <thread>
 
-#include "cli_lists.h"
-#include "report_info.h"
-#include "commands.h"
 #include "cli_device.h"
+#include "cli_lists.h"
+#include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/subprocess.h"
 #include "ftmamba/data/dataset.h"
@@ -21,6 +20,7 @@
 #include "ftmamba/experiments/comparison_report.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/nn/encoder.h"
+#include "report_info.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
@@ -50,7 +50,8 @@ void add_compare_command(CLI::App& app) {
     const auto start = std::chrono::steady_clock::now();
     const torch::Device device = choose_device(args->device);
     std::vector<std::string> models;  // each model's name, as the run folders and the report spell it
-    for (const auto type : parse_enum_list<nn::EncoderType>("--models", args->models)) models.push_back(enum_name(type));
+    for (const auto type : parse_enum_list<nn::EncoderType>("--models", args->models))
+      models.push_back(enum_name(type));
     const std::vector<int64_t> seeds = parse_int_list("--seeds", args->seeds);
     if (args->bias_k < 1) throw Error("--bias-k must be >= 1");
 
@@ -80,8 +81,8 @@ void add_compare_command(CLI::App& app) {
         ++index;
         const std::string name = fmt::format("{}-seed{}", model, seed);
         const fs::path run_dir = out / "runs" / name, log = out / "logs" / (name + ".log");
-        std::vector<std::string> argv = {self.string(), "train", "--data", data_dir.string(), "--model", model,
-                                         "--out", run_dir.string()};
+        std::vector<std::string> argv = {self.string(), "train", "--data", data_dir.string(),
+                                         "--model",     model,   "--out",  run_dir.string()};
         if (!args->config.empty()) argv.insert(argv.end(), {"--config", fs::absolute(args->config).string()});
         for (const auto& s : args->sets) argv.insert(argv.end(), {"--set", s});
         argv.insert(argv.end(), {"--set", fmt::format("train.seed={}", seed)});  // last: the seed always wins
@@ -112,9 +113,10 @@ void add_compare_command(CLI::App& app) {
           fmt::print(stderr, "[{}/{}] {} seed {}: training (log {})\n", index, total, model, seed, log.string());
           const ChildResult child = run_child(argv, log);
           if (child.exit_code != 0)
-            throw Error(fmt::format("training {} seed {} failed (exit {}); see {}. Finished runs are kept and "
-                                    "reused on the next compare.",
-                                    model, seed, child.exit_code, log.string()));
+            throw Error(
+                fmt::format("training {} seed {} failed (exit {}); see {}. Finished runs are kept and "
+                            "reused on the next compare.",
+                            model, seed, child.exit_code, log.string()));
           record = {{"argv", std::vector<std::string>(argv.begin() + 1, argv.end())},
                     {"peak_rss_mib", child.max_rss_mib},
                     {"wall_seconds", child.seconds}};
@@ -122,10 +124,11 @@ void add_compare_command(CLI::App& app) {
         }
         const auto measured = experiments::measure_run(run_dir, args->bias_k, device);
         auto entry = experiments::comparison_run_entry(run_dir, fs::relative(run_dir, out).string(), model, seed,
-                                                record.at("peak_rss_mib").get<double>(), measured);
-        fmt::print(stderr, "        test HR@10 {:.4f}, {:.0f} train samples/s, {:.0f} encode samples/s, peak {:.0f} MiB\n",
-                   entry["test"]["full"].value("HR@10", 0.0), entry["efficiency"]["train_samples_per_sec"].get<double>(),
-                   measured.encode_samples_per_sec, record.at("peak_rss_mib").get<double>());
+                                                       record.at("peak_rss_mib").get<double>(), measured);
+        fmt::print(
+            stderr, "        test HR@10 {:.4f}, {:.0f} train samples/s, {:.0f} encode samples/s, peak {:.0f} MiB\n",
+            entry["test"]["full"].value("HR@10", 0.0), entry["efficiency"]["train_samples_per_sec"].get<double>(),
+            measured.encode_samples_per_sec, record.at("peak_rss_mib").get<double>());
         if (references.is_null()) references = experiments::reference_rows(run_dir);
         runs.push_back(std::move(entry));
       }

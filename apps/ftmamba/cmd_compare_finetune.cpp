@@ -13,18 +13,18 @@
 #include "cli_device.h"
 #include "cli_lists.h"
 #include "commands.h"
-#include "report_info.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/subprocess.h"
-#include "ftmamba/experiments/comparison.h"
 #include "ftmamba/eval/evaluate.h"
+#include "ftmamba/experiments/comparison.h"
 #include "ftmamba/experiments/finetune_comparison.h"
 #include "ftmamba/experiments/finetune_report.h"
 #include "ftmamba/io/atomic_file.h"
-#include "ftmamba/train/finetune.h"
+#include "ftmamba/ops/precision.h"
 #include "ftmamba/run/records.h"
 #include "ftmamba/run/run.h"
-#include "ftmamba/ops/precision.h"
+#include "ftmamba/train/finetune.h"
+#include "report_info.h"
 
 namespace ftmamba::cli {
 namespace fs = std::filesystem;
@@ -49,7 +49,8 @@ nlohmann::ordered_json run_or_reuse(const std::vector<std::string>& argv, const 
   if (child.exit_code != 0)
     throw Error(fmt::format("{} failed (exit {}); see {}. Finished runs are kept and reused on the next run.", what,
                             child.exit_code, log.string()));
-  nlohmann::ordered_json record = {{"argv", args}, {"peak_rss_mib", child.max_rss_mib}, {"wall_seconds", child.seconds}};
+  nlohmann::ordered_json record = {
+      {"argv", args}, {"peak_rss_mib", child.max_rss_mib}, {"wall_seconds", child.seconds}};
   io::write_file_atomic(record_file, record.dump(2) + "\n");
   return record;
 }
@@ -87,7 +88,8 @@ void add_compare_finetune_command(CLI::App& app) {
     const torch::Device device = choose_device(args->device);
     std::string variant_list = args->variants;
     if (variant_list.empty())
-      variant_list = std::string("full-fp32,full-bf16,lora-fp32,lora-bf16") + (device.is_cuda() ? ",full-fp16,lora-fp16" : "");
+      variant_list =
+          std::string("full-fp32,full-bf16,lora-fp32,lora-bf16") + (device.is_cuda() ? ",full-fp16,lora-fp16" : "");
     std::vector<train::FinetuneVariant> variants;
     for (const auto& name : split_list(variant_list)) {
       try {
@@ -97,7 +99,8 @@ void add_compare_finetune_command(CLI::App& app) {
       }
       ops::check_precision_supported(variants.back().precision, device);
     }
-    if (std::none_of(variants.begin(), variants.end(), [](const train::FinetuneVariant& v) { return v.name() == "full-fp32"; }))
+    if (std::none_of(variants.begin(), variants.end(),
+                     [](const train::FinetuneVariant& v) { return v.name() == "full-fp32"; }))
       throw Error("--variants must include full-fp32, the reference the others are measured against");
 
     const fs::path base_data = fs::absolute(args->base_data).lexically_normal();
@@ -112,8 +115,8 @@ void add_compare_finetune_command(CLI::App& app) {
 
     // The base model.
     const fs::path base_run = out / "runs" / "base";
-    std::vector<std::string> argv = {self, "train", "--data", base_data.string(), "--out", base_run.string(), "--quiet",
-                                     "--device", dev};
+    std::vector<std::string> argv = {self,      "train",    "--data", base_data.string(), "--out", base_run.string(),
+                                     "--quiet", "--device", dev};
     for (const auto& s : args->sets) argv.insert(argv.end(), {"--set", s});
     for (const auto& s : args->base_sets) argv.insert(argv.end(), {"--set", s});
     run_or_reuse(argv, base_run, out / "logs" / "base.log", "base model", args->force);
@@ -123,13 +126,17 @@ void add_compare_finetune_command(CLI::App& app) {
     for (size_t i = 0; i < variants.size(); ++i) {
       const train::FinetuneVariant& v = variants[i];
       const fs::path run_dir = out / "runs" / v.name();
-      argv = {self, "finetune", "--run", base_run.string(), "--data", data_dir.string(), "--out", run_dir.string(),
-              "--precision", v.precision_name(), "--quiet", "--device", dev};
-      if (!v.lora) argv.push_back("--full");
-      else argv.insert(argv.end(), {"--lora.rank", std::to_string(args->rank), "--lora.alpha", fmt::format("{}", args->alpha)});
+      argv = {self,    "finetune",       "--run",       base_run.string(),  "--data",  data_dir.string(),
+              "--out", run_dir.string(), "--precision", v.precision_name(), "--quiet", "--device",
+              dev};
+      if (!v.lora)
+        argv.push_back("--full");
+      else
+        argv.insert(argv.end(),
+                    {"--lora.rank", std::to_string(args->rank), "--lora.alpha", fmt::format("{}", args->alpha)});
       for (const auto& s : args->sets) argv.insert(argv.end(), {"--set", s});
       records[v.name()] = run_or_reuse(argv, run_dir, out / "logs" / (v.name() + ".log"),
-                                     fmt::format("[{}/{}] {}", i + 1, variants.size(), v.name()), args->force);
+                                       fmt::format("[{}/{}] {}", i + 1, variants.size(), v.name()), args->force);
     }
 
     // The base model on the fine-tuning data's test split (full catalog), for the gains.
@@ -161,19 +168,21 @@ void add_compare_finetune_command(CLI::App& app) {
       row["train_samples_per_sec"] = m.train_samples_per_sec;
       // Peak memory: the allocator's maximum on a GPU (the process's RSS is mostly the CUDA context there),
       // the process's maximum RSS on the CPU.
-      row["peak_memory_mib"] = device.is_cuda() ? m.peak_gpu_allocated_mib.value_or(0.0)
-                                                : records[v.name()]["peak_rss_mib"].get<double>();
+      row["peak_memory_mib"] =
+          device.is_cuda() ? m.peak_gpu_allocated_mib.value_or(0.0) : records[v.name()]["peak_rss_mib"].get<double>();
       row["memory_measure"] = device.is_cuda() ? "max allocated" : "max RSS";
       row["batch_size"] = cfg["config"]["train"]["batch_size"];
       row["trainable_parameters"] = m.trainable_parameters.value_or(m.parameters);
       row["total_parameters"] = m.parameters;
       row["hr10_minus_full_fp32"] = hr10 - full_hr10;
       row["share_of_full_fp32_gain"] = full_hr10 != base_hr10 ? (hr10 - base_hr10) / (full_hr10 - base_hr10) : 0.0;
-      const auto div = v.name() == "full-fp32" ? experiments::EmbeddingDivergence{}
-                                              : experiments::embedding_divergence(run_dir, reference, data_dir, device);
+      const auto div = v.name() == "full-fp32"
+                           ? experiments::EmbeddingDivergence{}
+                           : experiments::embedding_divergence(run_dir, reference, data_dir, device);
       row["cosine_distance_to_full_fp32"] = {{"users", div.users}, {"items", div.items}};
-      fmt::print(stderr, "{:>14}: HR@10 {:.4f} ({:+.4f} vs full fp32, {:.0f}% of its gain), {:.0f} samples/s, "
-                         "{:.0f} MiB peak, {} trainable\n",
+      fmt::print(stderr,
+                 "{:>14}: HR@10 {:.4f} ({:+.4f} vs full fp32, {:.0f}% of its gain), {:.0f} samples/s, "
+                 "{:.0f} MiB peak, {} trainable\n",
                  v.name(), hr10, hr10 - full_hr10, 100.0 * row["share_of_full_fp32_gain"].get<double>(),
                  row["train_samples_per_sec"].get<double>(), row["peak_memory_mib"].get<double>(),
                  row["trainable_parameters"].get<int64_t>());
@@ -181,9 +190,9 @@ void add_compare_finetune_command(CLI::App& app) {
     }
 
     nlohmann::ordered_json report;
-    report["title"] = args->title.empty() ? "Fine-tuning " + data_dir.filename().string() + " from " +
-                                                base_data.filename().string()
-                                          : args->title;
+    report["title"] = args->title.empty()
+                          ? "Fine-tuning " + data_dir.filename().string() + " from " + base_data.filename().string()
+                          : args->title;
     report["created"] = utc_now();
     std::string command = "ftmamba compare-finetune --base-data " + args->base_data + " --data " + args->data +
                           " --out " + args->out + " --variants " + variant_list + " --device " + dev;

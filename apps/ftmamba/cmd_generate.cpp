@@ -16,7 +16,9 @@ void add_generate_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--preset", args->preset, "Dataset preset")->capture_default_str();
-  cmd->add_option("--pairs", args->pairs, "Number of user-action pairs")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--pairs", args->pairs, "Number of user-action pairs")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->seed, "Random seed")->capture_default_str();
   cmd->add_option("--out", args->out, "Output dataset folder")->required();
   cmd->add_option("--drift", args->drift,

@@ -22,7 +22,9 @@ double merge_difference(run::Run& run, const std::function<void()>& merge) {
     return -1;
   }
   auto data = run::prepare_data(run.data_dir, run.config, &run.user_encoding, &run.item_encoding);
-  const auto head = [](const data::EncodedFeatures& f) { return f.index_select(torch::arange(std::min<int64_t>(f.size(), 2048))); };
+  const auto head = [](const data::EncodedFeatures& f) {
+    return f.index_select(torch::arange(std::min<int64_t>(f.size(), 2048)));
+  };
   const auto users = head(data.users), items = head(data.items);
   const auto before_u = nn::encode_all(*run.model->user_tower, users, 1024);
   const auto before_i = nn::encode_all(*run.model->item_tower, items, 1024);

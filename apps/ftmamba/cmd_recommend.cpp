@@ -3,10 +3,10 @@
 
 #include <unordered_set>
 
-#include "commands.h"
 #include "cli_device.h"
-#include "ftmamba/core/threads.h"
+#include "commands.h"
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/threads.h"
 #include "ftmamba/data/preprocess.h"
 #include "ftmamba/run/run.h"
 
@@ -56,9 +56,9 @@ void add_recommend_command(CLI::App& app) {
                   "); give a new user's features with --feature name=value");
     }
     auto items = run.item_encoding.transform(dataset.items);
-    auto item_emb = nn::encode_all(*run.model->item_tower, items, run.config.eval.batch_size);        // (I, E)
-    auto user_emb = nn::encode_all(*run.model->user_tower, user, 1);                                 // (1, E)
-    auto scores = torch::matmul(user_emb, item_emb.t()).squeeze(0).to(torch::kCPU).contiguous();     // (I)
+    auto item_emb = nn::encode_all(*run.model->item_tower, items, run.config.eval.batch_size);    // (I, E)
+    auto user_emb = nn::encode_all(*run.model->user_tower, user, 1);                              // (1, E)
+    auto scores = torch::matmul(user_emb, item_emb.t()).squeeze(0).to(torch::kCPU).contiguous();  // (I)
     for (int64_t i : seen) scores[i] = -std::numeric_limits<float>::infinity();
     const int64_t k = std::min<int64_t>(args->k, dataset.items.size() - static_cast<int64_t>(seen.size()));
     auto [top_scores, top_items] = scores.topk(k);

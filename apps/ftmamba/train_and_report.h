@@ -16,7 +16,8 @@ struct TrainAndReport {
   bool quiet = false;
   // Writes the trained weights into the staged run folder (model.safetensors, or adapters.safetensors).
   std::function<void(const std::filesystem::path& dir)> save_weights;
-  run::RunMetrics metrics;  // a fine-tuned run's fields (finetune, trainable_parameters, base_run); the rest is filled in
+  run::RunMetrics
+      metrics;  // a fine-tuned run's fields (finetune, trainable_parameters, base_run); the rest is filled in
 };
 
 void train_and_report(io::StagedDir& out, run::Run& run, const run::PreparedData& data, torch::Device device,

@@ -1,9 +1,9 @@
 // defines: choose_device, which turns a --device value (auto | cpu | cuda | cuda:N) into a torch::Device, and
 // module_device, the device a module's parameters live on.
 #pragma once
-#include <string>
-
 #include <torch/torch.h>
+
+#include <string>
 
 namespace ftmamba {
 

@@ -1,10 +1,10 @@
 #include "ftmamba/core/progress.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
-#include <fmt/format.h>
 
 namespace ftmamba {
 
@@ -17,7 +17,9 @@ std::string format_duration(double seconds) {
 bool ProgressBar::stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 ProgressBar::ProgressBar(std::string label, int64_t total_steps, bool enabled)
-    : label_(std::move(label)), total_(total_steps), enabled_(enabled && stderr_is_terminal()),
+    : label_(std::move(label)),
+      total_(total_steps),
+      enabled_(enabled && stderr_is_terminal()),
       start_(std::chrono::steady_clock::now()) {}
 
 ProgressBar::~ProgressBar() { finish(); }

@@ -8,9 +8,9 @@
 namespace ftmamba {
 
 struct ChildResult {
-  int exit_code = -1;       // 128 + signal number when the child was killed by a signal
-  double seconds = 0.0;     // wall time
-  double max_rss_mib = 0.0; // peak resident set size of the child (getrusage ru_maxrss)
+  int exit_code = -1;        // 128 + signal number when the child was killed by a signal
+  double seconds = 0.0;      // wall time
+  double max_rss_mib = 0.0;  // peak resident set size of the child (getrusage ru_maxrss)
 };
 
 // argv[0] is the program path. stdout_file empty: the child inherits stdout. Throws Error when the

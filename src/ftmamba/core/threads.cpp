@@ -1,7 +1,6 @@
 #include "ftmamba/core/threads.h"
 
 #include <dlfcn.h>
-
 #include <torch/torch.h>
 
 namespace ftmamba {

@@ -13,12 +13,12 @@ namespace ftmamba::data {
 
 // One side's entities (users or items) and their raw features.
 struct FeatureTable {
-  std::vector<std::string> ids;                      // (n)
-  std::unordered_map<std::string, int64_t> index;    // id -> row
-  std::vector<std::string> numerical_names;          // (n_num)
-  std::vector<std::string> categorical_names;        // (n_cat)
-  std::vector<double> numerical;                     // (n, n_num) row-major; NaN = missing
-  std::vector<std::string> categorical;              // (n, n_cat) row-major; "" = missing
+  std::vector<std::string> ids;                    // (n)
+  std::unordered_map<std::string, int64_t> index;  // id -> row
+  std::vector<std::string> numerical_names;        // (n_num)
+  std::vector<std::string> categorical_names;      // (n_cat)
+  std::vector<double> numerical;                   // (n, n_num) row-major; NaN = missing
+  std::vector<std::string> categorical;            // (n, n_cat) row-major; "" = missing
 
   int64_t size() const { return static_cast<int64_t>(ids.size()); }
   int64_t n_num() const { return static_cast<int64_t>(numerical_names.size()); }
@@ -28,10 +28,10 @@ struct FeatureTable {
 };
 
 struct Interactions {
-  std::vector<int64_t> user;       // row into users
-  std::vector<int64_t> item;       // row into items
-  std::vector<double> timestamp;   // file order when the schema has no timestamp column
-  std::vector<double> weight;      // 1 when the schema has no weight column
+  std::vector<int64_t> user;      // row into users
+  std::vector<int64_t> item;      // row into items
+  std::vector<double> timestamp;  // file order when the schema has no timestamp column
+  std::vector<double> weight;     // 1 when the schema has no weight column
   int64_t size() const { return static_cast<int64_t>(user.size()); }
 };
 

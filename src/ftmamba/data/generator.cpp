@@ -46,9 +46,7 @@ Drift Drift::parse(const std::string& segment) {
   return d;
 }
 
-std::string Drift::segment() const {
-  return column + op + (op == '=' ? level : fmt::format("{}", threshold));
-}
+std::string Drift::segment() const { return column + op + (op == '=' ? level : fmt::format("{}", threshold)); }
 
 }  // namespace ftmamba::data
 
@@ -71,13 +69,9 @@ uint64_t fnv1a(std::string_view s) {
 }
 }  // namespace
 
-Rng Rng::stream(uint64_t seed, std::string_view name) {
-  return Rng(splitmix64(seed ^ splitmix64(fnv1a(name))));
-}
+Rng Rng::stream(uint64_t seed, std::string_view name) { return Rng(splitmix64(seed ^ splitmix64(fnv1a(name)))); }
 
-double Rng::uniform() {
-  return static_cast<double>(engine_() >> 11) * 0x1.0p-53;
-}
+double Rng::uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
 
 double Rng::normal() {
   // Marsaglia's polar method; the second value of each pair is kept for the next call.
@@ -97,13 +91,9 @@ double Rng::normal() {
   return u * f;
 }
 
-double Rng::lognormal(double mu, double sigma) {
-  return std::exp(mu + sigma * normal());
-}
+double Rng::lognormal(double mu, double sigma) { return std::exp(mu + sigma * normal()); }
 
-double Rng::exponential(double mean) {
-  return -mean * std::log1p(-uniform());
-}
+double Rng::exponential(double mean) { return -mean * std::log1p(-uniform()); }
 
 double Rng::gamma(double shape, double scale) {
   // Marsaglia & Tsang; shape < 1 via the u^(1/shape) boost.
@@ -241,9 +231,7 @@ double rounded(double v, int decimals) {
   return std::round(v * p) / p + 0.0;  // + 0.0 turns -0 into 0
 }
 
-std::string format_number(double v, int decimals) {
-  return fmt::format("{:.{}f}", rounded(v, decimals), decimals);
-}
+std::string format_number(double v, int decimals) { return fmt::format("{:.{}f}", rounded(v, decimals), decimals); }
 
 // A table as the model sees it: rounded values and the cells that the CSV leaves blank.
 struct Side {
@@ -656,13 +644,14 @@ int64_t apply_drift(const Drift& drift, const Table& users, int D, std::vector<d
   }
   if (!col) throw Error("--drift: no user column '" + drift.column + "'; the user columns are: " + names);
   if (col->categorical != (drift.op == '='))
-    throw Error("--drift: '" + drift.column + "' is " + (col->categorical ? "categorical: use COLUMN=LEVEL" :
-                                                                              "numerical: use COLUMN>X or COLUMN<X"));
+    throw Error("--drift: '" + drift.column + "' is " +
+                (col->categorical ? "categorical: use COLUMN=LEVEL" : "numerical: use COLUMN>X or COLUMN<X"));
   const int64_t n = users.rows();
   std::vector<int64_t> members;
   for (int64_t u = 0; u < n; ++u) {
-    const bool in = col->categorical ? col->cat[u] == drift.level
-                                     : (drift.op == '>' ? col->num[u] > drift.threshold : col->num[u] < drift.threshold);
+    const bool in = col->categorical
+                        ? col->cat[u] == drift.level
+                        : (drift.op == '>' ? col->num[u] > drift.threshold : col->num[u] < drift.threshold);
     if (in) members.push_back(u);
   }
   if (members.empty()) {

@@ -22,11 +22,11 @@ namespace ftmamba::data {
 // interactions and every user's activity, stays as the same seed without drift makes it, so the drifted
 // dataset has the base dataset's schema, users and items, and differs only in what the segment picks.
 struct Drift {
-  std::string column;        // a user feature column
-  char op = '=';             // '=' (categorical level), '>' or '<' (numerical threshold)
-  std::string level;         // op '='
-  double threshold = 0.0;    // op '>' / '<'
-  double strength = 0.7;     // in (0, 1]
+  std::string column;           // a user feature column
+  char op = '=';                // '=' (categorical level), '>' or '<' (numerical threshold)
+  std::string level;            // op '='
+  double threshold = 0.0;       // op '>' / '<'
+  double strength = 0.7;        // in (0, 1]
   uint64_t direction_seed = 0;  // picks g
 
   // "country=SE", "age>40", "age<25"; throws Error for anything else.

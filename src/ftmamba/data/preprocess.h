@@ -25,15 +25,15 @@ struct EncodedFeatures {
 
 struct FeatureEncoding {
   std::vector<std::string> numerical_names;
-  std::vector<double> mean, std;                  // (n_num); std >= 1e-6
+  std::vector<double> mean, std;  // (n_num); std >= 1e-6
   std::vector<std::string> categorical_names;
-  std::vector<std::vector<std::string>> vocab;    // vocab[j][0] == "" stands for unknown/rare/missing
-  std::vector<int64_t> offsets;                   // (n_cat) start of feature j in the shared table
+  std::vector<std::vector<std::string>> vocab;  // vocab[j][0] == "" stands for unknown/rare/missing
+  std::vector<int64_t> offsets;                 // (n_cat) start of feature j in the shared table
   int64_t min_frequency = 1;
 
   int64_t n_num() const { return static_cast<int64_t>(numerical_names.size()); }
   int64_t n_cat() const { return static_cast<int64_t>(categorical_names.size()); }
-  int64_t total_categories() const;  // size of the shared embedding table
+  int64_t total_categories() const;            // size of the shared embedding table
   std::vector<int64_t> cardinalities() const;  // vocab[j].size() for each j
 
   // Statistics and vocabularies from `rows` of the table (e.g. the users that occur in the training

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include "ftmamba/core/error.h"
-#include "ftmamba/metrics/ranking.h"
 #include "ftmamba/io/safetensors.h"
+#include "ftmamba/metrics/ranking.h"
 #include "ftmamba/run/run.h"
 
 namespace ftmamba::eval {
@@ -20,12 +20,14 @@ std::vector<std::pair<std::string, metrics::ScoreFn>> oracle_scorers(const run::
   auto t = io::load_safetensors(file);
   std::vector<std::pair<std::string, metrics::ScoreFn>> out;
   for (const auto& [name, prefix] : {std::pair<std::string, std::string>{"oracle", ""}, {"true-utility", "true_"}}) {
-    const std::string uf_name = prefix + "user_factors", if_name = prefix + "item_factors", b_name = prefix + "item_bias";
+    const std::string uf_name = prefix + "user_factors", if_name = prefix + "item_factors",
+                      b_name = prefix + "item_bias";
     if (!t.count(uf_name) || !t.count(if_name) || !t.count(b_name)) {
       if (prefix.empty()) throw Error(file.string() + ": missing tensor 'user_factors', 'item_factors' or 'item_bias'");
       continue;
     }
-    auto uf = t[uf_name].to(torch::kFloat32), itf = t[if_name].to(torch::kFloat32), bias = t[b_name].to(torch::kFloat32);
+    auto uf = t[uf_name].to(torch::kFloat32), itf = t[if_name].to(torch::kFloat32),
+         bias = t[b_name].to(torch::kFloat32);
     if (uf.size(0) != data.users.size() || itf.size(0) != data.items.size() || bias.size(0) != data.items.size())
       throw Error(file.string() + ": oracle sizes do not match the dataset's users and items");
     out.emplace_back(name, [uf, itf, bias](const torch::Tensor& rows) {
@@ -59,7 +61,8 @@ nlohmann::ordered_json evaluate_test(nn::TwoTower& model, const run::PreparedDat
   auto user_emb = nn::encode_all(*model->user_tower, data.users, batch_size);
   auto item_emb = nn::encode_all(*model->item_tower, data.items, batch_size);
 
-  std::vector<std::pair<std::string, metrics::ScoreFn>> rankers = {{"model", metrics::dot_product_scorer(user_emb, item_emb)}};
+  std::vector<std::pair<std::string, metrics::ScoreFn>> rankers = {
+      {"model", metrics::dot_product_scorer(user_emb, item_emb)}};
   for (auto& oracle : oracle_scorers(data)) rankers.push_back(std::move(oracle));
   rankers.emplace_back("popularity", metrics::popularity_scorer(data.dataset.interactions, data.split.train, n_items));
 
@@ -92,7 +95,8 @@ std::string format_metrics_table(const nlohmann::ordered_json& ev) {
                     ev.at("test_users").get<int64_t>(), ev.at("catalog_items").get<int64_t>()),
         ev.at("full"));
   s += "\n";
-  block(fmt::format("Sampled ranking (1 positive vs {} stored negatives)", ev.at("sampled").at("negatives").get<int64_t>()),
+  block(fmt::format("Sampled ranking (1 positive vs {} stored negatives)",
+                    ev.at("sampled").at("negatives").get<int64_t>()),
         ev.at("sampled"));
   return s;
 }

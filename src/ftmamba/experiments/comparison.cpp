@@ -4,8 +4,8 @@
 #include <fstream>
 
 #include "ftmamba/core/error.h"
-#include "ftmamba/run/records.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/run/records.h"
 #include "ftmamba/run/run.h"
 
 namespace ftmamba::experiments {
@@ -41,7 +41,8 @@ RunMeasurements measure_run(const fs::path& run_dir, int64_t bias_k, torch::Devi
 
   const auto& inter = data.dataset.interactions;
   const metrics::EvalTask task = metrics::make_eval_task(inter, data.split, metrics::Target::Test);
-  const auto top = metrics::top_k_full_catalog(metrics::dot_product_scorer(users, items), task, data.items.size(), bias_k);
+  const auto top =
+      metrics::top_k_full_catalog(metrics::dot_product_scorer(users, items), task, data.items.size(), bias_k);
   std::vector<int64_t> train_counts(data.items.size(), 0);
   for (int64_t r : data.split.train) ++train_counts[inter.item[r]];
   m.bias = metrics::popularity_bias(top, task, train_counts);

@@ -96,7 +96,8 @@ LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const t
     if (step >= warmup) step_ms.push_back(t1 - t0);
   };
   if (!graph) {
-    for (int64_t step = 0; step < total_steps; ++step) timed(step, [&] { return forward_backward_update(tokens[step]); });
+    for (int64_t step = 0; step < total_steps; ++step)
+      timed(step, [&] { return forward_backward_update(tokens[step]); });
   } else {
     // Warm-up steps run eagerly, then the step is captured once and replayed (train/cuda_graph_step.h); a LoRA step
     // adds about fifteen small kernels per adapted projection, each with its autograd and dispatch cost on the

@@ -81,7 +81,7 @@ __global__ void __launch_bounds__(kThreads)
     const T* dout = static_cast<const T*>(g.dout) + row;
     T* dx = static_cast<T*>(g.dx) + row;
     // Gradient at the pre-activation of step t (zero past the end of the sequence).
-    auto dpre_at = [&](int64_t t, float (&xw)[W]) {
+    auto dpre_at = [&](int64_t t, float(&xw)[W]) {
       load_window<T, W>(x, p.x_l_stride, t, xw);
       const float dy = load_float(dout + t * p.channels);
       if (!p.silu) return dy;
@@ -122,10 +122,18 @@ __global__ void __launch_bounds__(kThreads)
 template <typename F>
 void dispatch_width(int64_t width, F&& f) {
   switch (width) {
-    case 1: f(IntConstant<1>{}); break;
-    case 2: f(IntConstant<2>{}); break;
-    case 3: f(IntConstant<3>{}); break;
-    default: f(IntConstant<4>{}); break;
+    case 1:
+      f(IntConstant<1>{});
+      break;
+    case 2:
+      f(IntConstant<2>{});
+      break;
+    case 3:
+      f(IntConstant<3>{});
+      break;
+    default:
+      f(IntConstant<4>{});
+      break;
   }
 }
 
@@ -141,7 +149,8 @@ int64_t work_items(const CausalConv1dCudaParams& p) { return p.batch * ((p.seqle
 }  // namespace
 
 int64_t causal_conv1d_bwd_groups(const CausalConv1dCudaParams& p) {
-  const int64_t want = (int64_t(cuda_sm_count()) * 16 + channel_blocks(p) - 1) / std::max<int64_t>(1, channel_blocks(p));
+  const int64_t want =
+      (int64_t(cuda_sm_count()) * 16 + channel_blocks(p) - 1) / std::max<int64_t>(1, channel_blocks(p));
   return std::max<int64_t>(1, std::min({work_items(p), want, kMaxGridY}));
 }
 

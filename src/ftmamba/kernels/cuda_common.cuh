@@ -20,15 +20,23 @@ __device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
 template <typename T>
 __device__ __forceinline__ T from_float(float x);
 template <>
-__device__ __forceinline__ float from_float<float>(float x) { return x; }
+__device__ __forceinline__ float from_float<float>(float x) {
+  return x;
+}
 template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) { return __float2bfloat16(x); }
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
+  return __float2bfloat16(x);
+}
 template <>
-__device__ __forceinline__ __half from_float<__half>(float x) { return __float2half(x); }
+__device__ __forceinline__ __half from_float<__half>(float x) {
+  return __float2half(x);
+}
 
 // Read-only load through the non-coherent cache, converted to float.
 template <typename T>
-__device__ __forceinline__ float load_float(const T* p) { return to_float(__ldg(p)); }
+__device__ __forceinline__ float load_float(const T* p) {
+  return to_float(__ldg(p));
+}
 
 // Fast-math forms (MUFU exp / log / reciprocal): a few ulp, far inside the kernels' 1e-5 test tolerance.
 __device__ __forceinline__ float sigmoidf(float x) { return __fdividef(1.f, 1.f + __expf(-x)); }
@@ -42,9 +50,15 @@ inline void check_launch(const char* what) {
 template <typename F>
 void dispatch_dtype(CudaDtype dtype, F&& f) {
   switch (dtype) {
-    case CudaDtype::kFloat32: f(float{}); break;
-    case CudaDtype::kBFloat16: f(__nv_bfloat16{}); break;
-    case CudaDtype::kFloat16: f(__half{}); break;
+    case CudaDtype::kFloat32:
+      f(float{});
+      break;
+    case CudaDtype::kBFloat16:
+      f(__nv_bfloat16{});
+      break;
+    case CudaDtype::kFloat16:
+      f(__half{});
+      break;
   }
 }
 

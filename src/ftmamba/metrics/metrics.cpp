@@ -50,9 +50,10 @@ void MetricsAccumulator::merge(const MetricsAccumulator& other) {
 
 double MetricsAccumulator::mean(const std::string& metric, int64_t k) const {
   const auto c = std::find(cutoffs_.begin(), cutoffs_.end(), k);
-  const auto m = std::find_if(std::begin(kMetricNames), std::end(kMetricNames),
-                              [&](const char* n) { return metric == n; });
-  if (c == cutoffs_.end() || m == std::end(kMetricNames)) throw Error("metrics: no " + metric + "@" + std::to_string(k));
+  const auto m =
+      std::find_if(std::begin(kMetricNames), std::end(kMetricNames), [&](const char* n) { return metric == n; });
+  if (c == cutoffs_.end() || m == std::end(kMetricNames))
+    throw Error("metrics: no " + metric + "@" + std::to_string(k));
   if (users_ == 0) return 0.0;
   return sums_[(c - cutoffs_.begin()) * kMetrics + (m - std::begin(kMetricNames))] / users_;
 }

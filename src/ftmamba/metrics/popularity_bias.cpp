@@ -11,8 +11,7 @@ namespace ftmamba::metrics {
 PopularityBias popularity_bias(const torch::Tensor& top_k, const EvalTask& task,
                                const std::vector<int64_t>& train_item_counts) {
   const auto n_items = static_cast<int64_t>(train_item_counts.size());
-  if (top_k.dim() != 2 || top_k.size(0) != task.size())
-    throw Error("popularity_bias: top_k must be (task users, k)");
+  if (top_k.dim() != 2 || top_k.size(0) != task.size()) throw Error("popularity_bias: top_k must be (task users, k)");
   PopularityBias out;
   out.k = top_k.size(1);
   out.item_order.resize(n_items);

@@ -10,8 +10,8 @@
 
 namespace ftmamba::metrics {
 
-EvalTask make_eval_task(const data::Interactions& inter, const data::Split& split, Target target,
-                        int64_t max_users, uint64_t seed) {
+EvalTask make_eval_task(const data::Interactions& inter, const data::Split& split, Target target, int64_t max_users,
+                        uint64_t seed) {
   const auto& held = target == Target::Test ? split.test : split.valid;
   std::vector<std::vector<int64_t>> relevant_of, exclude_of;
   int64_t n_users = 0;
@@ -47,7 +47,7 @@ namespace {
 torch::Tensor masked_scores(const ScoreFn& score, const EvalTask& task, int64_t start, int64_t len) {
   auto rows = torch::from_blob(const_cast<int64_t*>(task.users.data()) + start, {len}, torch::kInt64).clone();
   auto s = score(rows).to(torch::kFloat32).contiguous();  // (len, n_items)
-  std::vector<int64_t> ex_row, ex_item;  // (row, item) pairs to exclude
+  std::vector<int64_t> ex_row, ex_item;                   // (row, item) pairs to exclude
   for (int64_t i = 0; i < len; ++i)
     for (int64_t item : task.exclude[start + i]) ex_row.push_back(i), ex_item.push_back(item);
   if (!ex_row.empty()) {
@@ -64,8 +64,8 @@ torch::Tensor top_items(const torch::Tensor& scores, int64_t k) {
 }
 }  // namespace
 
-MetricsAccumulator rank_full_catalog(const ScoreFn& score, const EvalTask& task, int64_t n_items,
-                                     int64_t batch_users, const std::vector<int64_t>& cutoffs) {
+MetricsAccumulator rank_full_catalog(const ScoreFn& score, const EvalTask& task, int64_t n_items, int64_t batch_users,
+                                     const std::vector<int64_t>& cutoffs) {
   MetricsAccumulator acc(cutoffs);
   const int64_t k = std::min<int64_t>(*std::max_element(cutoffs.begin(), cutoffs.end()), n_items);
   for (int64_t start = 0; start < task.size(); start += batch_users) {
@@ -102,7 +102,8 @@ torch::Tensor draw_sampled_negatives(const data::Interactions& inter, const Eval
   }
   for (int64_t r = 0; r < inter.size(); ++r) {
     const int64_t u = inter.user[r];
-    if (u < static_cast<int64_t>(slot_of_user.size()) && slot_of_user[u] >= 0) seen[slot_of_user[u]].insert(inter.item[r]);
+    if (u < static_cast<int64_t>(slot_of_user.size()) && slot_of_user[u] >= 0)
+      seen[slot_of_user[u]].insert(inter.item[r]);
   }
   auto out = torch::empty({task.size(), n_negatives}, torch::kInt64);
   int64_t* o = out.data_ptr<int64_t>();
@@ -131,7 +132,8 @@ MetricsAccumulator rank_sampled(const ScoreFn& score, const EvalTask& task, cons
     auto s = score(rows).to(torch::kFloat32);  // (len, n_items), on the scorer's device
     std::vector<int64_t> pos(len);
     for (int64_t i = 0; i < len; ++i) pos[i] = task.relevant[start + i].front();
-    auto cand = torch::cat({torch::tensor(pos).view({len, 1}), negatives.narrow(0, start, len).to(torch::kCPU)}, 1);  // (len, 1+neg)
+    auto cand = torch::cat({torch::tensor(pos).view({len, 1}), negatives.narrow(0, start, len).to(torch::kCPU)},
+                           1);  // (len, 1+neg)
     auto cs = s.gather(1, cand.to(s.device()));
     const int64_t k = std::min<int64_t>(*std::max_element(cutoffs.begin(), cutoffs.end()), n_neg + 1);
     auto order = top_items(cs, k);

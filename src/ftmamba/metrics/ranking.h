@@ -23,16 +23,15 @@ enum class Target { Valid, Test };
 
 // Users with at least one interaction in the target split. Validation masks the user's training items;
 // test masks training and validation items. max_users > 0 keeps a seeded random subset (sorted).
-EvalTask make_eval_task(const data::Interactions& inter, const data::Split& split, Target target,
-                        int64_t max_users = 0, uint64_t seed = 0);
+EvalTask make_eval_task(const data::Interactions& inter, const data::Split& split, Target target, int64_t max_users = 0,
+                        uint64_t seed = 0);
 
 // Scores of the given users against every item: (n) int64 user rows -> (n, n_items) float.
 using ScoreFn = std::function<torch::Tensor(const torch::Tensor& user_rows)>;
 
 // Ranks the whole catalog for each user, masked items removed, and accumulates the metrics.
 MetricsAccumulator rank_full_catalog(const ScoreFn& score, const EvalTask& task, int64_t n_items,
-                                     int64_t batch_users = 1024,
-                                     const std::vector<int64_t>& cutoffs = kDefaultCutoffs);
+                                     int64_t batch_users = 1024, const std::vector<int64_t>& cutoffs = kDefaultCutoffs);
 
 // The k best items per task user over the whole catalog, masked items removed: (n_users, k) int64 rows,
 // best first. The same ranking rank_full_catalog scores.
@@ -50,7 +49,6 @@ MetricsAccumulator rank_sampled(const ScoreFn& score, const EvalTask& task, cons
 
 // Score functions for the two reference rankers.
 ScoreFn dot_product_scorer(torch::Tensor user_emb, torch::Tensor item_emb);  // (U, E), (I, E)
-ScoreFn popularity_scorer(const data::Interactions& inter, const std::vector<int64_t>& train_rows,
-                          int64_t n_items);
+ScoreFn popularity_scorer(const data::Interactions& inter, const std::vector<int64_t>& train_rows, int64_t n_items);
 
 }  // namespace ftmamba::metrics

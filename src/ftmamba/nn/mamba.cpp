@@ -47,19 +47,19 @@ torch::Tensor MambaImpl::forward_last(const torch::Tensor& u) {
 torch::Tensor MambaImpl::time_steps(const torch::Tensor& u) {
   const int64_t di = cfg.d_inner(), r = cfg.rank();
   auto x = ops::causal_conv1d(in_proj->forward_outputs(u, 0, di), conv1d->weight.view({di, cfg.d_conv}), conv1d->bias,
-                         /*silu=*/true);                                                // (batch, L, d_inner)
-  auto delta = dt_proj->forward_without_bias(x_proj->forward_outputs(x, 0, r));    // (batch, L, d_inner)
+                              /*silu=*/true);                                    // (batch, L, d_inner)
+  auto delta = dt_proj->forward_without_bias(x_proj->forward_outputs(x, 0, r));  // (batch, L, d_inner)
   return torch::softplus(delta + dt_proj->bias);
 }
 
 torch::Tensor MambaImpl::mix(const torch::Tensor& x_in, const torch::Tensor& z) {
   const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank();
   auto x = ops::causal_conv1d(x_in, conv1d->weight.view({di, cfg.d_conv}), conv1d->bias, /*silu=*/true);
-  auto x_dbl = x_proj(x);                           // (batch, L, rank + 2N)
-  auto dt = x_dbl.narrow(-1, 0, r);                 // (batch, L, rank)
-  auto B = x_dbl.narrow(-1, r, n);                  // (batch, L, N)
-  auto C = x_dbl.narrow(-1, r + n, n);              // (batch, L, N)
-  auto delta = dt_proj->forward_without_bias(dt);   // (batch, L, d_inner); the bias is applied in the scan
+  auto x_dbl = x_proj(x);                          // (batch, L, rank + 2N)
+  auto dt = x_dbl.narrow(-1, 0, r);                // (batch, L, rank)
+  auto B = x_dbl.narrow(-1, r, n);                 // (batch, L, N)
+  auto C = x_dbl.narrow(-1, r + n, n);             // (batch, L, N)
+  auto delta = dt_proj->forward_without_bias(dt);  // (batch, L, d_inner); the bias is applied in the scan
   // A, D and the bias stay in the parameters' dtype (float32 in training): the scan casts as its kernel needs.
   auto A = -torch::exp(A_log);  // (d_inner, N), negative: the recurrence is stable
   return ops::selective_scan(x, delta, A, B, C, D, z, dt_proj->bias, /*delta_softplus=*/true);  // (batch, L, d_inner)

@@ -33,8 +33,8 @@ class ProjectionImpl : public torch::nn::Module {
   // Folds the adapter into the weight, W += (alpha / rank) B A, and removes it. No-op without one.
   void merge_lora();
 
-  torch::Tensor weight;  // (out, in)
-  torch::Tensor bias;    // (out) or undefined
+  torch::Tensor weight;               // (out, in)
+  torch::Tensor bias;                 // (out) or undefined
   torch::nn::Linear lora_A{nullptr};  // (in) -> (rank), no bias
   torch::nn::Linear lora_B{nullptr};  // (rank) -> (out), no bias
   double lora_scaling = 0.0;          // alpha / rank

@@ -23,8 +23,8 @@ torch::Tensor FeatureTokenizerImpl::forward(const torch::Tensor& numerical, cons
   const int64_t batch = numerical.size(0);
   std::vector<torch::Tensor> parts;
   if (n_num_ > 0) {
-    auto x = numerical.to(num_weight.scalar_type()).unsqueeze(-1);  // (batch, n_num, 1)
-    auto m = missing.to(num_weight.scalar_type()).unsqueeze(-1);    // (batch, n_num, 1)
+    auto x = numerical.to(num_weight.scalar_type()).unsqueeze(-1);                             // (batch, n_num, 1)
+    auto m = missing.to(num_weight.scalar_type()).unsqueeze(-1);                               // (batch, n_num, 1)
     parts.push_back(torch::addcmul(torch::addcmul(num_bias, x, num_weight), m, num_missing));  // (batch, n_num, d)
   }
   if (n_cat_ > 0) {

@@ -12,8 +12,7 @@ class FeatureTokenizerImpl : public torch::nn::Module {
 
   // numerical, missing: (batch, n_num) float; categorical: (batch, n_cat) int64
   // returns (batch, n_num + n_cat + 1, d_token): numerical tokens, categorical tokens, [CLS]
-  torch::Tensor forward(const torch::Tensor& numerical, const torch::Tensor& missing,
-                        const torch::Tensor& categorical);
+  torch::Tensor forward(const torch::Tensor& numerical, const torch::Tensor& missing, const torch::Tensor& categorical);
   int64_t n_tokens() const { return n_num_ + n_cat_ + 1; }
 
   // T_j = x_j * num_weight[j] + num_bias[j] + missing_j * num_missing[j]

@@ -7,9 +7,9 @@ TransformerBlockImpl::TransformerBlockImpl(const TransformerBlockOptions& o) : o
   attention = register_module(o.prenorm ? "attention" : "self_attn",
                               MultiHeadAttention(o.d_model, o.n_heads, o.attention_dropout));
   ffn = register_module(
-      "ffn", FeedForward(o.d_model, o.d_hidden,
-                         o.prenorm ? FeedForwardImpl::Activation::ReGLU : FeedForwardImpl::Activation::ReLU,
-                         o.ffn_dropout));
+      "ffn",
+      FeedForward(o.d_model, o.d_hidden,
+                  o.prenorm ? FeedForwardImpl::Activation::ReGLU : FeedForwardImpl::Activation::ReLU, o.ffn_dropout));
   const auto ln = torch::nn::LayerNormOptions({o.d_model});
   if (!o.prenorm || o.attention_norm)
     attention_norm = register_module(o.prenorm ? "attention_normalization" : "norm1", torch::nn::LayerNorm(ln));

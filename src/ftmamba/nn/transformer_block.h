@@ -12,8 +12,8 @@ namespace ftmamba::nn {
 struct TransformerBlockOptions {
   int64_t d_model = 64;
   int64_t n_heads = 8;
-  int64_t d_hidden = 85;  // FFN hidden width (ReGLU: after halving)
-  bool prenorm = true;    // true: rtdl layout with ReGLU; false: post-norm with ReLU
+  int64_t d_hidden = 85;       // FFN hidden width (ReGLU: after halving)
+  bool prenorm = true;         // true: rtdl layout with ReGLU; false: post-norm with ReLU
   bool attention_norm = true;  // pre-norm only: rtdl's first block skips it (the tokens are fresh)
   double attention_dropout = 0.2, ffn_dropout = 0.1, residual_dropout = 0.0;
 };

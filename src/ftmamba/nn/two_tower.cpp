@@ -1,19 +1,18 @@
 #include "ftmamba/nn/two_tower.h"
 
 #include "ftmamba/core/device.h"
-
 #include "ftmamba/core/error.h"
 
 namespace ftmamba::nn {
 
-TwoTowerImpl::TwoTowerImpl(const EncoderConfig& user_cfg, const FeatureShape& user_shape,
-                           const EncoderConfig& item_cfg, const FeatureShape& item_shape) {
+TwoTowerImpl::TwoTowerImpl(const EncoderConfig& user_cfg, const FeatureShape& user_shape, const EncoderConfig& item_cfg,
+                           const FeatureShape& item_shape) {
   user_tower = register_module("user_tower", make_encoder(user_cfg, user_shape));
   item_tower = register_module("item_tower", make_encoder(item_cfg, item_shape));
   if (user_tower->embedding_dim() != item_tower->embedding_dim())
     throw Error("user and item towers must produce the same embedding size (" +
-                std::to_string(user_tower->embedding_dim()) + " vs " +
-                std::to_string(item_tower->embedding_dim()) + ")");
+                std::to_string(user_tower->embedding_dim()) + " vs " + std::to_string(item_tower->embedding_dim()) +
+                ")");
 }
 
 torch::Tensor TwoTowerImpl::encode_users(const data::EncodedFeatures& f) {

@@ -9,8 +9,7 @@ namespace ftmamba::ops {
 // weight: (channels, width)   bias: (channels) or undefined
 // out[b, t, c] = act(bias[c] + sum_{k<width} weight[c, k] * x[b, t - (width-1) + k, c]), x[<0] = 0,
 // act = SiLU when silu, else identity. Returns (batch, L, channels) contiguous; float32/float64.
-torch::Tensor causal_conv1d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                            bool silu);
+torch::Tensor causal_conv1d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, bool silu);
 
 torch::Tensor causal_conv1d_ref(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                 bool silu);

@@ -5,9 +5,9 @@
 #include <c10/cuda/CUDAGuard.h>
 
 #include "ftmamba/kernels/causal_conv1d_cuda.h"
+#include "ftmamba/ops/causal_conv1d.h"
 #include "ftmamba/ops/cuda_util.h"
 #include "ftmamba/ops/function_args.h"
-#include "ftmamba/ops/causal_conv1d.h"
 
 namespace ftmamba::ops::cuda_conv {
 namespace {

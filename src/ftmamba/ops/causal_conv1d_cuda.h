@@ -3,6 +3,7 @@
 // with FTMAMBA_WITH_CUDA; nn::causal_conv1d sends CUDA tensors here.
 #pragma once
 #include <torch/torch.h>
+
 #include "ftmamba/ops/causal_conv1d.h"
 
 namespace ftmamba::ops::cuda_conv {

@@ -12,10 +12,14 @@ bool kernel_dtype(torch::ScalarType st) {
 
 kernels::CudaDtype dtype_of(const torch::Tensor& t, const char* what) {
   switch (t.scalar_type()) {
-    case torch::kFloat32: return kernels::CudaDtype::kFloat32;
-    case torch::kBFloat16: return kernels::CudaDtype::kBFloat16;
-    case torch::kFloat16: return kernels::CudaDtype::kFloat16;
-    default: TORCH_CHECK(false, what, ": the CUDA kernels take float32, bfloat16 or float16, got ", t.scalar_type());
+    case torch::kFloat32:
+      return kernels::CudaDtype::kFloat32;
+    case torch::kBFloat16:
+      return kernels::CudaDtype::kBFloat16;
+    case torch::kFloat16:
+      return kernels::CudaDtype::kFloat16;
+    default:
+      TORCH_CHECK(false, what, ": the CUDA kernels take float32, bfloat16 or float16, got ", t.scalar_type());
   }
 }
 

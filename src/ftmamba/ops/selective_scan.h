@@ -23,7 +23,6 @@ torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
 
 torch::Tensor selective_scan_ref(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
                                  const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
-                                 const torch::Tensor& z, const torch::Tensor& delta_bias,
-                                 bool delta_softplus = true);
+                                 const torch::Tensor& z, const torch::Tensor& delta_bias, bool delta_softplus = true);
 
 }  // namespace ftmamba::ops

@@ -83,8 +83,14 @@ kernels::SelectiveScanCudaParams make_params(const ScanInputs& in) {
 float* float_ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
 
 ScanInputs unpack(const tensor_list& t, bool softplus, int64_t present) {
-  return ScanInputs{t[0], t[1], t[2], t[3], t[4], undefined_unless(t[5], present & kScanHasD),
-                    undefined_unless(t[6], present & kScanHasZ), undefined_unless(t[7], present & kScanHasBias),
+  return ScanInputs{t[0],
+                    t[1],
+                    t[2],
+                    t[3],
+                    t[4],
+                    undefined_unless(t[5], present & kScanHasD),
+                    undefined_unless(t[6], present & kScanHasZ),
+                    undefined_unless(t[7], present & kScanHasBias),
                     softplus};
 }
 
@@ -174,8 +180,7 @@ void forward_into(const ScanInputs& in, const Tensor& out, const Tensor& saved_s
   kernels::selective_scan_fwd_cuda(p);
 }
 
-void backward_into(const ScanInputs& in, const Tensor& saved_states, const Tensor& dout,
-                   const ScanBackwardBuffers& b) {
+void backward_into(const ScanInputs& in, const Tensor& saved_states, const Tensor& dout, const ScanBackwardBuffers& b) {
   check_inputs(in);
   TORCH_CHECK(dout.is_contiguous() && dout.sizes() == in.u.sizes() && dout.scalar_type() == in.u.scalar_type(),
               "selective_scan (CUDA): dout must be contiguous, shaped and typed like u");

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "ftmamba/core/error.h"
-#include "ftmamba/report/gnuplot.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/report/gnuplot.h"
 
 namespace ftmamba::report {
 namespace fs = std::filesystem;

@@ -20,8 +20,8 @@ class FixedShapeStep {
   // model, the feature tables and item_log_q ((n_items) float32, or undefined without logQ) live on one
   // device. batch: the full batch size, the one that is captured. use_graph: capture when graphs_supported()
   // and the device is a GPU; otherwise every step runs eagerly.
-  FixedShapeStep(nn::TwoTower model, data::EncodedFeatures users, data::EncodedFeatures items,
-                 torch::Tensor item_log_q, const run::TrainConfig& tc, int64_t batch, bool use_graph);
+  FixedShapeStep(nn::TwoTower model, data::EncodedFeatures users, data::EncodedFeatures items, torch::Tensor item_log_q,
+                 const run::TrainConfig& tc, int64_t batch, bool use_graph);
   ~FixedShapeStep();
 
   // users: (len) user rows. items: the len positive item rows, then for a pointwise loss tc.negatives random

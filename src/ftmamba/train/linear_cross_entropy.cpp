@@ -32,8 +32,8 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
       const int64_t n = std::min(chunk_rows, rows - begin);
       const auto hc = h.narrow(0, begin, n);
       const auto tc = targets.narrow(0, begin, n).unsqueeze(1);  // (n, 1)
-      auto logits = torch::matmul(hc, w.t()).to(acc);  // (n, vocab)
-      const auto lse = logits.logsumexp(1, /*keepdim=*/true);      // (n, 1)
+      auto logits = torch::matmul(hc, w.t()).to(acc);            // (n, vocab)
+      const auto lse = logits.logsumexp(1, /*keepdim=*/true);    // (n, 1)
       loss_sum += (lse - logits.gather(1, tc)).sum();
       if (!want_h && !want_w) continue;
       // d(sum of losses)/d logits = softmax - onehot, formed in place over the logits. The 1 / rows of the
@@ -41,8 +41,8 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
       auto g = logits.sub_(lse).exp_();
       g.scatter_add_(1, tc, torch::full({n, 1}, -1.0, f32));
       const auto gc = g.to(cd);
-      if (want_h) grad_h.narrow(0, begin, n).copy_(torch::matmul(gc, w));        // (n, d)
-      if (want_w) grad_w.add_(torch::matmul(gc.t(), hc).to(acc));  // (vocab, d)
+      if (want_h) grad_h.narrow(0, begin, n).copy_(torch::matmul(gc, w));  // (n, d)
+      if (want_w) grad_w.add_(torch::matmul(gc.t(), hc).to(acc));          // (vocab, d)
     }
     if (want_h) grad_h.div_(static_cast<double>(rows));
     if (want_w) grad_w.div_(static_cast<double>(rows));

@@ -8,8 +8,8 @@
 #include <map>
 #include <optional>
 
-#include "ftmamba/train/optimizer.h"
 #include "ftmamba/ops/precision.h"
+#include "ftmamba/train/optimizer.h"
 
 // LibTorch 2.1 added the fused AdamW overload with a tensor learning rate and foreach ops with a tensor scalar.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)

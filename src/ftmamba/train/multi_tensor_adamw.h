@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <vector>
+
 #include "ftmamba/ops/precision.h"
 
 namespace ftmamba::train {

@@ -21,13 +21,15 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(torch::nn::Module& model, do
   auto opts = torch::optim::AdamWOptions(lr).weight_decay(weight_decay);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(opts));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                    torch::optim::AdamWOptions(lr).weight_decay(0.0)));
+  groups.emplace_back(no_decay,
+                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(lr).weight_decay(0.0)));
   return std::make_unique<torch::optim::AdamW>(std::move(groups), opts);
 }
 
 LrSchedule::LrSchedule(double peak_lr, int64_t total_steps, double warmup_frac, double min_lr_ratio)
-    : peak_(peak_lr), min_ratio_(min_lr_ratio), total_(std::max<int64_t>(total_steps, 1)),
+    : peak_(peak_lr),
+      min_ratio_(min_lr_ratio),
+      total_(std::max<int64_t>(total_steps, 1)),
       warmup_(static_cast<int64_t>(std::llround(warmup_frac * total_steps))) {}
 
 double LrSchedule::at(int64_t step) const {

@@ -19,10 +19,10 @@ struct TrainOptions {
 
 struct TrainResult {
   std::vector<run::EpochRecord> history;
-  int64_t best_epoch = 0;       // 1-based; its weights are the ones left in the model
+  int64_t best_epoch = 0;  // 1-based; its weights are the ones left in the model
   double best_valid_hr10 = -1;
-  double train_seconds = 0;     // time in training steps only (no validation)
-  double samples_per_sec = 0;   // over all epochs
+  double train_seconds = 0;    // time in training steps only (no validation)
+  double samples_per_sec = 0;  // over all epochs
   bool stopped_early = false;
 };
 
