@@ -1,0 +1,308 @@
+// The Recommender (serve/) on a small generated dataset and a run trained for one epoch: its top-k is the
+// brute-force ranking of dot products with seen items removed; include_seen brings them back; a new user given
+// a known user's own features gets that user's unmasked recommendation; the batch path equals the per-user one;
+// bad requests name the user, feature or row; write_embeddings writes what the Recommender scores with.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ftmamba/core/error.h"
+#include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/safetensors.h"
+#include "ftmamba/nn/two_tower.h"
+#include "ftmamba/run/config.h"
+#include "ftmamba/run/run.h"
+#include "ftmamba/serve/encode.h"
+#include "ftmamba/serve/recommender.h"
+#include "ftmamba/train/trainer.h"
+#include "generated_data_suite.h"
+
+namespace fs = std::filesystem;
+namespace run = ftmamba::run;
+namespace serve = ftmamba::serve;
+
+namespace {
+
+constexpr double kTol = 1e-5;  // float32 matmul against a float64 dot product
+
+class Recommender : public ftmamba_test::GeneratedDataSuite<3000, 13> {
+ protected:
+  static void SetUpTestSuite() {
+    GeneratedDataSuite::SetUpTestSuite();
+    run::RunConfig cfg;
+    cfg.model.d_token = 16;
+    cfg.model.embed_dim = 16;
+    cfg.train.epochs = 1;
+    cfg.train.batch_size = 256;
+    cfg.train.valid_users = 200;
+    const auto data = run::prepare_data(data_dir(), cfg);
+    torch::manual_seed(5);
+    run::Run r;
+    r.dir = run_dir();
+    r.data_dir = data_dir();
+    r.config = cfg;
+    r.user_encoding = data.user_encoding;
+    r.item_encoding = data.item_encoding;
+    r.model = run::build_model(cfg, data.user_encoding, data.item_encoding);
+    ftmamba::train::TrainOptions quiet;
+    quiet.quiet = true;
+    ftmamba::train::train_two_tower(r.model, data, cfg, quiet);
+    fs::create_directories(run_dir());
+    ftmamba::io::write_file_atomic(run_dir() / "config.json", r.config_json().dump(2));
+    run::save_model(run_dir() / "model.safetensors", *r.model);
+    rec_ = std::make_unique<serve::Recommender>(serve::Recommender::load(run_dir()));
+  }
+  static void TearDownTestSuite() {
+    rec_.reset();
+    GeneratedDataSuite::TearDownTestSuite();
+  }
+  static fs::path run_dir() { return root() / "run"; }
+  static const serve::Recommender& rec() { return *rec_; }
+  static const ftmamba::data::Dataset& dataset() { return rec_->dataset(); }
+  static int64_t n_items() { return dataset().items.size(); }
+
+  // The user's items, read from the interactions here rather than from the Recommender.
+  static std::set<int64_t> seen_by(int64_t user_row) {
+    std::set<int64_t> out;
+    for (int64_t i = 0; i < dataset().interactions.size(); ++i)
+      if (dataset().interactions.user[i] == user_row) out.insert(dataset().interactions.item[i]);
+    return out;
+  }
+
+  // Brute force: every item's <user, item> in float64 from embeddings encoded here, masked items dropped,
+  // best first. (score, item row) pairs.
+  static std::vector<std::pair<double, int64_t>> brute_force(int64_t user_row, const std::set<int64_t>& masked) {
+    auto& model = rec().run().model;
+    const auto users = rec().run().user_encoding.transform(dataset().users);
+    const auto u = ftmamba::nn::encode_all(*model->user_tower, users.index_select(torch::tensor({user_row})), 1)
+                       .to(torch::kFloat64)
+                       .squeeze(0);  // (E)
+    const auto items = ftmamba::nn::encode_all(*model->item_tower, rec().run().item_encoding.transform(dataset().items),
+                                               64)
+                           .to(torch::kFloat64);               // (I, E)
+    const auto scores = torch::matmul(items, u).contiguous();  // (I)
+    std::vector<std::pair<double, int64_t>> out;
+    for (int64_t i = 0; i < n_items(); ++i)
+      if (!masked.count(i)) out.emplace_back(scores[i].item<double>(), i);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    return out;
+  }
+
+  // got is the top-k of `want` (a full ranking, best first): the same length (k or all that remain), rank by rank
+  // the same score, and each item is the brute force's item at that rank or one tied with it.
+  static void expect_top_k(const serve::Recommendations& got, const std::vector<std::pair<double, int64_t>>& want,
+                           int64_t k) {
+    ASSERT_EQ(static_cast<int64_t>(got.items.size()), std::min<int64_t>(k, static_cast<int64_t>(want.size())));
+    std::map<int64_t, double> want_score;
+    for (const auto& [s, i] : want) want_score[i] = s;
+    std::set<int64_t> distinct;
+    for (size_t r = 0; r < got.items.size(); ++r) {
+      const auto& it = got.items[r];
+      EXPECT_EQ(it.rank, static_cast<int64_t>(r) + 1);
+      EXPECT_EQ(it.item, dataset().items.ids[it.item_row]);
+      EXPECT_TRUE(distinct.insert(it.item_row).second) << it.item;
+      ASSERT_TRUE(want_score.count(it.item_row)) << "item " << it.item << " should have been left out";
+      EXPECT_NEAR(it.score, want_score[it.item_row], kTol) << it.item;
+      EXPECT_NEAR(it.score, want[r].first, kTol) << "rank " << r + 1;
+    }
+  }
+
+  // Two rankings of one user agree: same length, same score at every rank, and the same item unless tied.
+  static void expect_same_ranking(const serve::Recommendations& a, const serve::Recommendations& b) {
+    EXPECT_EQ(a.user, b.user);
+    ASSERT_EQ(a.items.size(), b.items.size()) << a.user;
+    for (size_t r = 0; r < a.items.size(); ++r) {
+      EXPECT_NEAR(a.items[r].score, b.items[r].score, kTol) << a.user << " rank " << r + 1;
+      if (a.items[r].item != b.items[r].item) {
+        const bool tied_above = r > 0 && std::abs(a.items[r].score - a.items[r - 1].score) < kTol;
+        const bool tied_below = r + 1 < a.items.size() && std::abs(a.items[r].score - a.items[r + 1].score) < kTol;
+        EXPECT_TRUE(tied_above || tied_below)
+            << a.user << " rank " << r + 1 << ": " << a.items[r].item << " vs " << b.items[r].item;
+      }
+    }
+  }
+
+  // A known user's raw features as --feature pairs: every present value, numbers in round-trip form.
+  static serve::FeatureValues own_features(int64_t row) {
+    const auto& t = dataset().users;
+    serve::FeatureValues out;
+    for (int64_t j = 0; j < t.n_num(); ++j)
+      if (!std::isnan(t.num(row, j))) out.emplace_back(t.numerical_names[j], fmt::format("{}", t.num(row, j)));
+    for (int64_t j = 0; j < t.n_cat(); ++j)
+      if (!t.cat(row, j).empty()) out.emplace_back(t.categorical_names[j], t.cat(row, j));
+    return out;
+  }
+
+ private:
+  static inline std::unique_ptr<serve::Recommender> rec_;
+};
+
+// The message of the ftmamba::Error that `f` throws ("" when it throws none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const ftmamba::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_F(Recommender, ItemEmbeddingsAreEveryItemEncodedOnce) {
+  const auto& emb = rec().item_embeddings();
+  ASSERT_EQ(emb.dim(), 2);
+  EXPECT_EQ(emb.size(0), n_items());
+  EXPECT_EQ(emb.size(1), 16);
+  EXPECT_TRUE(torch::isfinite(emb).all().item<bool>());
+  // Every item is L2-normalised by the tower, so no row is a leftover zero.
+  EXPECT_NEAR(emb.norm(2, 1).min().item<double>(), 1.0, 1e-4);
+}
+
+TEST_F(Recommender, TopKIsTheBruteForceRankingWithSeenItemsRemoved) {
+  for (int64_t row = 0; row < 20; ++row) {
+    const auto seen = seen_by(row);
+    std::vector<int64_t> seen_rows(seen.begin(), seen.end());
+    EXPECT_EQ(rec().seen_items(row), seen_rows);
+    const auto got = rec().recommend(dataset().users.ids[row], 10);
+    EXPECT_EQ(got.user, dataset().users.ids[row]);
+    EXPECT_FALSE(got.cold_start);
+    for (const auto& it : got.items) EXPECT_FALSE(seen.count(it.item_row)) << got.user << " saw " << it.item;
+    expect_top_k(got, brute_force(row, seen), 10);
+  }
+  // Asking for the whole catalog returns exactly the unseen items.
+  const auto seen = seen_by(0);
+  ASSERT_FALSE(seen.empty());
+  const auto all = rec().recommend(dataset().users.ids[0], n_items());
+  EXPECT_EQ(static_cast<int64_t>(all.items.size()), n_items() - static_cast<int64_t>(seen.size()));
+  expect_top_k(all, brute_force(0, seen), n_items());
+}
+
+TEST_F(Recommender, IncludeSeenRanksTheWholeCatalog) {
+  // Some user's own items rank among their 10 best once they are no longer masked.
+  int64_t found = -1;
+  for (int64_t row = 0; row < dataset().users.size() && found < 0; ++row) {
+    const auto seen = seen_by(row);
+    const auto with_seen = rec().recommend(dataset().users.ids[row], 10, true);
+    for (const auto& it : with_seen.items)
+      if (seen.count(it.item_row)) found = row;
+  }
+  ASSERT_GE(found, 0) << "no user has a seen item among their top 10";
+  const std::string id = dataset().users.ids[found];
+  const auto seen = seen_by(found);
+  const auto with_seen = rec().recommend(id, 10, true), without = rec().recommend(id, 10, false);
+  expect_top_k(with_seen, brute_force(found, {}), 10);
+  expect_top_k(without, brute_force(found, seen), 10);
+  std::vector<std::string> a, b;
+  for (const auto& it : with_seen.items) a.push_back(it.item);
+  for (const auto& it : without.items) b.push_back(it.item);
+  EXPECT_NE(a, b);
+  for (const auto& it : without.items) EXPECT_FALSE(seen.count(it.item_row));
+  EXPECT_EQ(static_cast<int64_t>(rec().recommend(id, n_items(), true).items.size()), n_items());
+}
+
+TEST_F(Recommender, ColdStartWithAUsersOwnFeaturesIsThatUsersUnmaskedRecommendation) {
+  int64_t with_missing = 0;
+  for (int64_t row = 0; row < 30; ++row) {
+    const std::string id = dataset().users.ids[row];
+    const auto features = own_features(row);
+    with_missing += static_cast<int64_t>(features.size()) < dataset().users.n_num() + dataset().users.n_cat();
+    const auto cold = rec().recommend_new_user(features, 10, id);
+    const auto known = rec().recommend(id, 10, /*include_seen=*/true);
+    EXPECT_TRUE(cold.cold_start);
+    EXPECT_EQ(cold.user, id);
+    ASSERT_EQ(cold.items.size(), known.items.size());
+    for (size_t r = 0; r < cold.items.size(); ++r) {
+      EXPECT_EQ(cold.items[r].item, known.items[r].item) << id << " rank " << r + 1;
+      EXPECT_EQ(cold.items[r].score, known.items[r].score) << id << " rank " << r + 1;
+    }
+  }
+  EXPECT_GT(with_missing, 0) << "no user with a missing feature among the first 30: missing values go untested";
+  // A user with no features at all still gets a full, finite list.
+  const auto empty = rec().recommend_new_user({}, 5);
+  EXPECT_EQ(empty.items.size(), 5u);
+  EXPECT_TRUE(empty.cold_start);
+}
+
+TEST_F(Recommender, BatchEqualsPerUser) {
+  // Out of order, with a repeat, across several blocks of 16 and a partial one.
+  std::vector<int64_t> rows;
+  for (int64_t r = 40; r >= 0; --r) rows.push_back(r);
+  rows.push_back(7);
+  for (bool include_seen : {false, true}) {
+    const auto batch = rec().recommend_batch(rows, 10, include_seen, 16);
+    ASSERT_EQ(batch.size(), rows.size());
+    for (size_t b = 0; b < rows.size(); ++b) {
+      EXPECT_EQ(batch[b].user, dataset().users.ids[rows[b]]);
+      EXPECT_FALSE(batch[b].cold_start);
+      expect_same_ranking(batch[b], rec().recommend(dataset().users.ids[rows[b]], 10, include_seen));
+    }
+  }
+  EXPECT_TRUE(rec().recommend_batch({}, 10).empty());
+}
+
+TEST_F(Recommender, BadRequestsNameWhatIsWrong) {
+  const std::string unknown_user = error_of([] { rec().recommend("NOBODY", 5); });
+  EXPECT_NE(unknown_user.find("unknown user 'NOBODY'"), std::string::npos) << unknown_user;
+  EXPECT_NE(unknown_user.find("users.csv"), std::string::npos) << unknown_user;
+
+  const std::string unknown_feature = error_of([] { rec().recommend_new_user({{"shoe_size", "3"}}, 5); });
+  EXPECT_NE(unknown_feature.find("unknown feature 'shoe_size'"), std::string::npos) << unknown_feature;
+  const std::string bad_number = error_of([] { rec().recommend_new_user({{"age", "old"}}, 5); });
+  EXPECT_NE(bad_number.find("'age'"), std::string::npos) << bad_number;
+
+  // A value far outside float range makes the embedding NaN: refused, naming that feature and not the good one.
+  const std::string non_finite = error_of([] { rec().recommend_new_user({{"country", "ZZ"}, {"age", "1e300"}}, 5); });
+  EXPECT_NE(non_finite.find("feature 'age' = '1e300'"), std::string::npos) << non_finite;
+  EXPECT_NE(non_finite.find("non-finite"), std::string::npos) << non_finite;
+  EXPECT_EQ(non_finite.find("country"), std::string::npos) << non_finite;
+
+  const int64_t n_users = dataset().users.size();
+  const std::string bad_row = error_of([&] { rec().recommend_batch({0, n_users}, 5); });
+  EXPECT_NE(bad_row.find("user row " + std::to_string(n_users)), std::string::npos) << bad_row;
+  const std::string bad_k = error_of([] { rec().recommend(dataset().users.ids[0], 0); });
+  EXPECT_NE(bad_k.find("k must be at least 1"), std::string::npos) << bad_k;
+}
+
+TEST_F(Recommender, LoadNamesAMissingRun) {
+  const std::string missing = error_of([] { serve::Recommender::load(root() / "no-such-run"); });
+  EXPECT_NE(missing.find("no-such-run"), std::string::npos) << missing;
+}
+
+TEST_F(Recommender, WriteEmbeddingsWritesWhatTheRecommenderScoresWith) {
+  const fs::path out = root() / "items.safetensors";
+  serve::EncodeOptions options;
+  options.side = ftmamba::parse_enum<serve::Side>("item");
+  options.with_inputs = true;
+  const auto summary = serve::write_embeddings(run_dir(), out, options, torch::kCPU);
+  EXPECT_EQ(summary.rows, n_items());
+  EXPECT_EQ(summary.dim, 16);
+  std::map<std::string, std::string> meta;
+  const auto t = ftmamba::io::load_safetensors(out, &meta);
+  EXPECT_TRUE(torch::equal(t.at("embeddings"), rec().item_embeddings()));
+  EXPECT_EQ(meta.at("side"), "item");
+  EXPECT_EQ(nlohmann::json::parse(meta.at("ids")).get<std::vector<std::string>>(), dataset().items.ids);
+  const auto inputs = rec().run().item_encoding.transform(dataset().items);
+  EXPECT_TRUE(torch::equal(t.at("numerical"), inputs.numerical));
+  EXPECT_TRUE(torch::equal(t.at("categorical"), inputs.categorical));
+
+  options.side = serve::Side::kUser;
+  options.with_inputs = false;
+  const fs::path users = root() / "users.safetensors";
+  EXPECT_EQ(serve::write_embeddings(run_dir(), users, options, torch::kCPU).rows, dataset().users.size());
+  const auto u = ftmamba::io::load_safetensors(users, &meta);
+  EXPECT_EQ(meta.at("side"), "user");
+  EXPECT_FALSE(u.count("numerical"));
+  EXPECT_EQ(u.at("embeddings").size(0), dataset().users.size());
+}
