@@ -9,11 +9,12 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "ftmamba/core/timer.h"
 
 #ifdef FTMAMBA_WITH_CUDA
 #include "ftmamba/ops/causal_conv1d_cuda.h"
@@ -24,16 +25,16 @@
 namespace {
 using torch::Tensor;
 
-// Median over rounds of the mean time of `reps` back-to-back calls, in microseconds (GPU work included).
+// Median over rounds of the mean time of `reps` back-to-back calls, in microseconds (GPU work included). The
+// calls are queued back to back and the clock waits for the device once per round, so the round measures the
+// kernels, not one host synchronisation per call.
 double time_us(const std::function<void()>& f, int reps) {
   f();
-  torch::cuda::synchronize();
   std::vector<double> rounds;
   for (int r = 0; r < 7; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const ftmamba::Stopwatch watch(torch::kCUDA);  // waits for the warm-up or the last round first
     for (int i = 0; i < reps; ++i) f();
-    torch::cuda::synchronize();
-    rounds.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / reps);
+    rounds.push_back(watch.wall_ms() * 1e3 / reps);
   }
   std::sort(rounds.begin(), rounds.end());
   return rounds[rounds.size() / 2];
@@ -47,9 +48,12 @@ int main(int argc, char** argv) {
   std::string only_shape = "all", only_dtype = "all";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--reps" && i + 1 < argc) reps = std::stoi(argv[++i]);
-    else if (a == "--shape" && i + 1 < argc) only_shape = argv[++i];
-    else if (a == "--dtype" && i + 1 < argc) only_dtype = argv[++i];
+    if (a == "--reps" && i + 1 < argc)
+      reps = std::stoi(argv[++i]);
+    else if (a == "--shape" && i + 1 < argc)
+      only_shape = argv[++i];
+    else if (a == "--dtype" && i + 1 < argc)
+      only_dtype = argv[++i];
     else {
       std::fprintf(stderr,
                    "usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all|BATCHxLxD_INNERxD_STATE] "
@@ -140,10 +144,10 @@ int main(int argc, char** argv) {
       line("backward", bwd_us, bwd_bytes);
       // The forward under each launch layout (kernels::ScanForwardPlan), beside the one the shape chose.
       // (four a lane with scalar_loads: one (step, channel) a load, where the rows allow four channels at once)
-      for (const cs::ForwardLayout layout : {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 0}, cs::ForwardLayout{4, 1},
-                                             cs::ForwardLayout{4, 1, true}, cs::ForwardLayout{4, 2}, cs::ForwardLayout{4, 4},
-                                             cs::ForwardLayout{4, 8}, cs::ForwardLayout{4, 16}, cs::ForwardLayout{2, 1},
-                                             cs::ForwardLayout{2, 2}, cs::ForwardLayout{2, 4}}) {
+      for (const cs::ForwardLayout layout :
+           {cs::ForwardLayout{16, 1}, cs::ForwardLayout{16, 0}, cs::ForwardLayout{4, 1}, cs::ForwardLayout{4, 1, true},
+            cs::ForwardLayout{4, 2}, cs::ForwardLayout{4, 4}, cs::ForwardLayout{4, 8}, cs::ForwardLayout{4, 16},
+            cs::ForwardLayout{2, 1}, cs::ForwardLayout{2, 2}, cs::ForwardLayout{2, 4}}) {
         cs::force_forward_layout(layout);
         const double us = time_us([&] { cs::forward_into(in, out, torch::Tensor()); }, reps);
         std::printf(
@@ -155,9 +159,9 @@ int main(int argc, char** argv) {
       cs::force_forward_layout({});
       // The backward under each way of forming its group sums (kernels::selective_scan_bwd_sums) and of
       // splitting L into segments (kernels::ScanBackwardSplit; 0: the shape's choice, 1: never).
-      for (const cs::BackwardLayout layout : {cs::BackwardLayout{1, 1}, cs::BackwardLayout{4, 1}, cs::BackwardLayout{0, 0},
-                                              cs::BackwardLayout{0, 2}, cs::BackwardLayout{0, 4}, cs::BackwardLayout{0, 8},
-                                              cs::BackwardLayout{0, 16}}) {
+      for (const cs::BackwardLayout layout :
+           {cs::BackwardLayout{1, 1}, cs::BackwardLayout{4, 1}, cs::BackwardLayout{0, 0}, cs::BackwardLayout{0, 2},
+            cs::BackwardLayout{0, 4}, cs::BackwardLayout{0, 8}, cs::BackwardLayout{0, 16}}) {
         cs::force_backward_layout(layout);
         const cs::ScanBackwardBuffers layout_buffers = cs::empty_backward_buffers(in);
         const double us = time_us(
@@ -169,7 +173,8 @@ int main(int argc, char** argv) {
         std::printf(
             "{\"bench\": \"selective_scan_layout\", \"shape\": \"%s\", \"dtype\": \"%s\", \"op\": \"backward\", "
             "\"sums\": %d, \"segments\": %ld, \"us\": %.1f}\n",
-            s.name, dtype == torch::kFloat32 ? "float32" : "bfloat16", layout.sums, static_cast<long>(layout.segments), us);
+            s.name, dtype == torch::kFloat32 ? "float32" : "bfloat16", layout.sums, static_cast<long>(layout.segments),
+            us);
       }
       cs::force_backward_layout({});
 
@@ -185,7 +190,8 @@ int main(int argc, char** argv) {
           },
           reps);
       std::printf(
-          "{\"bench\": \"causal_conv1d\", \"impl\": \"ftmamba\", \"shape\": \"%s\", \"dtype\": \"%s\", \"forward_us\": %.1f, "
+          "{\"bench\": \"causal_conv1d\", \"impl\": \"ftmamba\", \"shape\": \"%s\", \"dtype\": \"%s\", \"forward_us\": "
+          "%.1f, "
           "\"backward_us\": %.1f, \"forward_of_copy_bandwidth\": %.3f, \"backward_of_copy_bandwidth\": %.3f}\n",
           s.name, dt, conv_fwd, conv_bwd, 2 * BLD * esize / (conv_fwd * 1e-6) / 1e9 / copy_gbs,
           3 * BLD * esize / (conv_bwd * 1e-6) / 1e9 / copy_gbs);
@@ -203,8 +209,7 @@ int main(int argc, char** argv) {
         torch::AutoGradMode grad_on(true);
         const Tensor xg = x_cm.detach().requires_grad_(true), wg = w.detach().requires_grad_(true);
         const Tensor bg = cb_bias.detach().requires_grad_(true), g_cm = dout.transpose(1, 2).contiguous();
-        const double fb_cm = time_us(
-            [&] { torch::autograd::grad({conv(xg, wg, bg)}, {xg, wg, bg}, {g_cm}); }, reps);
+        const double fb_cm = time_us([&] { torch::autograd::grad({conv(xg, wg, bg)}, {xg, wg, bg}, {g_cm}); }, reps);
         std::printf(
             "{\"bench\": \"causal_conv1d\", \"impl\": \"libtorch-cudnn\", \"shape\": \"%s\", \"dtype\": \"%s\", "
             "\"forward_us\": %.1f, \"forward_with_transposes_us\": %.1f, \"backward_us\": %.1f}\n",

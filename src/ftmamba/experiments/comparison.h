@@ -1,6 +1,5 @@
-// defines: the pieces of `ftmamba compare` that live outside the CLI: measuring a finished run (encoding
-// speed, popularity bias) and assembling one run's entry of comparison.json (see eval/report.h for the
-// whole format).
+// defines: the per-run pieces of the compare protocol (compare.h): measuring a finished run (encoding speed,
+// popularity bias) and assembling one run's entry of comparison.json (see report/report.h for the whole format).
 #pragma once
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -13,7 +12,7 @@ namespace ftmamba::experiments {
 // What a run folder does not record and the comparison needs.
 struct RunMeasurements {
   double encode_samples_per_sec = 0.0;  // users + items encoded per second (batch eval.batch_size, no grad)
-  metrics::PopularityBias bias;                  // test split, full catalog, top bias_k
+  metrics::PopularityBias bias;         // test split, full catalog, top bias_k
 };
 
 // Loads the run (and its dataset, with the run's saved encodings) and measures it.
