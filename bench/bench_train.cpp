@@ -2,16 +2,15 @@
 // given model size. Prints one JSON line. The PyTorch peer (pytorch_peer.py) measures the same thing.
 //   bench_train --data DIR [--model ft-mamba] [--d 64] [--layers 2] [--batch 512] [--steps 30] [--device auto]
 //               [--no-graph] [--precision fp32|bf16|fp16|bf16-pure]
-#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 
-#include "ftmamba/core/cpu_time.h"
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/memory.h"
 #include "ftmamba/core/threads.h"
+#include "ftmamba/core/timer.h"
 #include "ftmamba/run/config.h"
 #include "ftmamba/run/run.h"
 #include "ftmamba/train/trainer.h"
@@ -71,26 +70,21 @@ int main(int argc, char** argv) {
   const torch::Device device = ftmamba::choose_device(device_spec);
   auto net = ftmamba::run::build_model(cfg, data.user_encoding, data.item_encoding);
   net->to(device);
-  const auto sync = [&] {
-    if (device.is_cuda()) torch::cuda::synchronize();
-  };
   ftmamba::train::StepRunner runner(net, data, cfg, warmup + steps);
   std::vector<int64_t> order = data.split.train;
   std::mt19937_64 rng(0);
   std::shuffle(order.begin(), order.end(), rng);
-  using Clock = std::chrono::steady_clock;
   auto run_steps = [&](int64_t from, int64_t n) {
     for (int64_t s = from; s < from + n; ++s)
       runner.step(order.data() + (s * batch) % (static_cast<int64_t>(order.size()) - batch), batch);
   };
   run_steps(0, warmup);
-  auto t0 = Clock::now();
-  const double c0 = ftmamba::process_cpu_ms();
+  ftmamba::Stopwatch watch(device);
   run_steps(warmup, steps);
-  sync();
-  const double train_sps = steps * batch / std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto train = watch.lap();
+  const double train_sps = steps * batch / (train.wall_ms * 1e-3);
   // Per CPU second as well: on a shared machine other processes stretch wall time but not ours.
-  const double train_cpu_sps = steps * batch / ((ftmamba::process_cpu_ms() - c0) * 1e-3);
+  const double train_cpu_sps = steps * batch / (train.cpu_ms * 1e-3);
 
   // Encoding: the whole item catalog in batches of 4096, repeated for ~3 s.
   // The catalog's features live on the model's device, as a serving process would keep them.
@@ -99,14 +93,13 @@ int main(int argc, char** argv) {
       *net->item_tower,
       items.index_select(torch::arange(std::min<int64_t>(4096, items.size()), torch::TensorOptions().device(device))),
       4096);
-  t0 = Clock::now();
+  watch.restart();
   int64_t encoded = 0;
-  while (std::chrono::duration<double>(Clock::now() - t0).count() < 3.0) {
+  while (watch.seconds() < 3.0) {  // each reading waits for the queued encoding
     ftmamba::nn::encode_all(*net->item_tower, items, 4096);
-    sync();
     encoded += items.size();
   }
-  const double enc_sps = encoded / std::chrono::duration<double>(Clock::now() - t0).count();
+  const double enc_sps = encoded / watch.seconds();
   nlohmann::ordered_json j = {{"impl", "ftmamba"},
                               {"model", model},
                               {"d", d},

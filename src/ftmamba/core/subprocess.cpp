@@ -6,10 +6,10 @@
 #include <sys/wait.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/timer.h"
 
 extern char** environ;
 
@@ -27,7 +27,7 @@ ChildResult run_child(const std::vector<std::string>& argv, const std::filesyste
   posix_spawn_file_actions_init(&actions);
   if (!stdout_file.empty())
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -40,7 +40,7 @@ ChildResult run_child(const std::vector<std::string>& argv, const std::filesyste
     if (errno != EINTR) throw Error(std::string("waiting for child process: ") + std::strerror(errno));
   }
   ChildResult r;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.seconds = watch.seconds();
   r.max_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;

@@ -1,9 +1,9 @@
 #include "ftmamba/experiments/comparison.h"
 
-#include <chrono>
 #include <fstream>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/timer.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/run/records.h"
 #include "ftmamba/run/run.h"
@@ -22,21 +22,16 @@ nlohmann::ordered_json read_json_file(const fs::path& file) {
 RunMeasurements measure_run(const fs::path& run_dir, int64_t bias_k, torch::Device device) {
   torch::NoGradGuard no_grad;
   run::Run run = run::Run::load(run_dir, device);
-  const auto finish_gpu_work = [&] {
-    if (device.is_cuda()) torch::cuda::synchronize();
-  };
   const auto data = run::prepare_data(run.data_dir, run.config, &run.user_encoding, &run.item_encoding);
   const int64_t batch = run.config.eval.batch_size;
   RunMeasurements m;
 
   // Encoding speed: one untimed pass over the items warms the allocator, then every user and item, timed.
   nn::encode_all(*run.model->item_tower, data.items, batch);
-  finish_gpu_work();
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch watch(device);                                           // waits for the warm-up pass first
   auto users = nn::encode_all(*run.model->user_tower, data.users, batch);  // (n_users, E)
   auto items = nn::encode_all(*run.model->item_tower, data.items, batch);  // (n_items, E)
-  finish_gpu_work();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = watch.seconds();
   m.encode_samples_per_sec = static_cast<double>(data.users.size() + data.items.size()) / std::max(seconds, 1e-9);
 
   const auto& inter = data.dataset.interactions;

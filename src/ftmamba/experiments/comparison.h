@@ -1,6 +1,5 @@
-// defines: the pieces of `ftmamba compare` that live outside the CLI: measuring a finished run (encoding
-// speed, popularity bias) and assembling one run's entry of comparison.json (see experiments/comparison_report.h for
-// the whole format).
+// defines: the per-run pieces of the compare protocol (compare.h): measuring a finished run (encoding speed,
+// popularity bias) and assembling one run's entry of comparison.json (see comparison_report.h for the whole format).
 #pragma once
 #include <filesystem>
 #include <nlohmann/json.hpp>

@@ -1,12 +1,13 @@
 #include "ftmamba/experiments/lm_finetune_bench.h"
 
 #include <algorithm>
-#include <chrono>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/timer.h"
 #include "ftmamba/train/cuda_graph_step.h"
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/linear_cross_entropy.h"
@@ -19,13 +20,24 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-// Wall clock in milliseconds, after the GPU's queued work has finished.
-double synced_now_ms(torch::Device device) {
-  if (device.is_cuda()) torch::cuda::synchronize();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
+
+nn::MambaLMConfig lm_bench_shape(const std::string& name, int64_t vocab) {
+  nn::MambaLMConfig cfg;
+  const auto x = name.find('x');
+  if (x != std::string::npos && x > 0 && name.find_first_not_of("0123456789x") == std::string::npos) {
+    cfg.n_layers = std::stoll(name.substr(0, x));
+    cfg.d_model = std::stoll(name.substr(x + 1));
+  } else {
+    try {
+      cfg = nn::mamba_lm_shape(name);
+    } catch (const std::invalid_argument& e) {
+      throw Error(std::string("--shapes: ") + e.what() + ", or LAYERSxD_MODEL such as 2x64");
+    }
+  }
+  cfg.vocab_size = vocab;
+  return cfg;
+}
 
 int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype) {
   torch::NoGradGuard no_grad;
@@ -90,10 +102,10 @@ LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const t
   std::vector<torch::Tensor> losses;
   std::vector<double> step_ms;
   const auto timed = [&](int64_t step, const std::function<torch::Tensor()>& run) {
-    const double t0 = synced_now_ms(device);
+    const Stopwatch watch(device);
     losses.push_back(run().clone());
-    const double t1 = synced_now_ms(device);
-    if (step >= warmup) step_ms.push_back(t1 - t0);
+    const double ms = watch.wall_ms();
+    if (step >= warmup) step_ms.push_back(ms);
   };
   if (!graph) {
     for (int64_t step = 0; step < total_steps; ++step)

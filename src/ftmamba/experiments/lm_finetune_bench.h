@@ -24,7 +24,7 @@ struct LmFinetuneBenchOptions {
 };
 
 struct LmFinetuneBenchResult {
-  double step_ms = 0;       // median over the timed steps (wall clock, synchronised on a GPU)
+  double step_ms = 0;       // median over the timed steps (Stopwatch: wall clock, synchronised on a GPU)
   double tokens_per_s = 0;  // batch * length / step time
   double peak_gpu_mib = 0;  // the allocator's peak since the process started (0 on the CPU)
   int64_t trainable = 0, total = 0;
@@ -32,6 +32,10 @@ struct LmFinetuneBenchResult {
   int64_t skipped_steps = 0;             // fp16: steps skipped by the loss scaler
   bool cuda_graph = false;               // the timed steps were replays of a captured step
 };
+
+// A published checkpoint's shape ("130m", "370m", ...; see nn::mamba_lm_shape) or LAYERSxD_MODEL ("2x64", for
+// small runs), with the given vocabulary. Throws Error "--shapes: ..." for another name.
+nn::MambaLMConfig lm_bench_shape(const std::string& name, int64_t vocab);
 
 // Builds the model (seeded), prepares the variant on `device` (LoRA in a mixed precision also holds the frozen
 // base weights, projections and embedding, in the low dtype: they get no gradient and no optimizer state, so

@@ -1,27 +1,24 @@
-// defines: utc_now and machine_description, the "created" and "machine" lines that every report
-// (compare, compare-finetune) records.
-#pragma once
+// defines: utc_now and machine_description (see provenance.h).
+#include "ftmamba/core/provenance.h"
+
 #include <fmt/format.h>
-#include <torch/torch.h>
 
 #include <cstdio>
 #include <ctime>
-#include <string>
 #include <thread>
 
 #include "ftmamba/core/device.h"
 
-namespace ftmamba::cli {
+namespace ftmamba {
 
-inline std::string utc_now() {
+std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
 }
 
-// The CPU, and the GPU when the runs trained on one.
-inline std::string machine_description(torch::Device device) {
+std::string machine_description(c10::Device device) {
   std::string cpu;
   if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
     char line[512];
@@ -40,4 +37,4 @@ inline std::string machine_description(torch::Device device) {
   return device.is_cuda() ? host + ", GPU " + describe_device(device) : host + ", CPU";
 }
 
-}  // namespace ftmamba::cli
+}  // namespace ftmamba
