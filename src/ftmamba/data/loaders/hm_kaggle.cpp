@@ -19,7 +19,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/progress.h"
 #include "ftmamba/data/csv.h"
-#include "ftmamba/data/loaders/csv_stream.h"
+#include "ftmamba/data/csv_stream.h"
 #include "ftmamba/data/schema.h"
 #include "ftmamba/data/timestamp.h"
 #include "ftmamba/io/atomic_file.h"
