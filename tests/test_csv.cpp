@@ -280,6 +280,27 @@ TEST(CsvStream, MemoryIsTheBuffer) {
   fs::remove_all(d);
 }
 
+// The row count of a file, told from the rows read so far: exact when rows are alike, what was read at the end.
+TEST(CsvStream, EstimatedRows) {
+  const fs::path d = temp_dir("stream_estimate");
+  std::string csv = "id,v\n";
+  for (int r = 0; r < 1000; ++r) csv += std::to_string(1000 + r) + ",x\n";  // 7 bytes a row
+  write(d / "t.csv", csv);
+  CsvStream in(d / "t.csv", 64);
+  EXPECT_EQ(in.estimated_rows(), 0);  // nothing to go by yet
+  Row row;
+  for (int r = 0; r < 10; ++r) ASSERT_TRUE(in.next(row));
+  EXPECT_EQ(in.estimated_rows(), 1000);
+  while (in.next(row)) {
+  }
+  EXPECT_EQ(in.estimated_rows(), 1000);
+  write(d / "u.csv", "id,v\n1,x\n22222222222222222222,y\n");  // a short first row: a guess
+  CsvStream uneven(d / "u.csv");
+  ASSERT_TRUE(uneven.next(row));
+  EXPECT_EQ(uneven.estimated_rows(), 1 + 6);  // 23 bytes left at 4 a row
+  fs::remove_all(d);
+}
+
 // ---- read_csv ---------------------------------------------------------------------------------------
 
 TEST_F(CsvTest, ParsesPlainFile) {

@@ -1,4 +1,5 @@
-// Tests for the H&M Kaggle importer: take_pairs (the cut to exactly N pairs), and `import hm` on a
+// Tests for the H&M Kaggle importer: HashedIdMap (its id index), take_pairs (the cut to exactly N pairs),
+// and `import hm` on a
 // generated fixture in the exact Kaggle schema, in process and through the binary: the sample follows the documented
 // rule exactly, rows are copied byte for byte, the folder loads, and bad input fails with FILE:LINE:COLUMN leaving
 // nothing behind.
@@ -24,6 +25,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
 #include "ftmamba/data/dataset.h"
+#include "ftmamba/data/loaders/hashed_id.h"
 #include "ftmamba/data/loaders/hm_kaggle.h"
 #include "ftmamba/data/schema.h"
 #include "ftmamba/io/atomic_file.h"
@@ -32,6 +34,9 @@
 namespace fs = std::filesystem;
 using ftmamba::DataError;
 using ftmamba::Error;
+using ftmamba::data::hash_id;
+using ftmamba::data::HashedId;
+using ftmamba::data::HashedIdMap;
 using ftmamba::data::HmImportOptions;
 using ftmamba::data::import_hm;
 using ftmamba::data::read_csv;
@@ -65,6 +70,75 @@ std::string error_of(const std::function<void()>& f) {
   }
   ADD_FAILURE() << "nothing thrown";
   return "";
+}
+
+// ---- HashedIdMap ----------------------------------------------------------------------------------
+
+TEST(HashedIdMap, FindsEveryIdThroughGrowthAndMissesTheRest) {
+  HashedIdMap<uint32_t> map;
+  EXPECT_EQ(map.find(hash_id("x")), nullptr);  // an empty map has no slots yet
+  constexpr uint32_t kIds = 20000;             // grows from 1024 slots several times
+  const auto id = [](uint32_t k) { return "customer-" + std::to_string(k); };
+  for (uint32_t k = 0; k < kIds; ++k) {
+    const auto [value, added] = map.try_emplace(hash_id(id(k)), k * 3);
+    ASSERT_TRUE(added) << k;
+    EXPECT_EQ(*value, k * 3);
+  }
+  EXPECT_EQ(map.size(), kIds);
+  for (uint32_t k = 0; k < kIds; ++k) {
+    const uint32_t* v = map.find(hash_id(id(k)));
+    ASSERT_NE(v, nullptr) << k;
+    EXPECT_EQ(*v, k * 3) << k;
+  }
+  for (uint32_t k = kIds; k < 2 * kIds; ++k) EXPECT_FALSE(map.contains(hash_id(id(k)))) << k;
+  // A second insert of an id keeps the first value and says so.
+  const auto [value, added] = map.try_emplace(hash_id(id(7)), 99);
+  EXPECT_FALSE(added);
+  EXPECT_EQ(*value, 21u);
+  EXPECT_EQ(map.size(), kIds);
+  // for_each visits each entry once; values can be changed through find.
+  *map.find(hash_id(id(5))) += 1;
+  uint64_t sum = 0, n = 0;
+  map.for_each([&](const HashedIdMap<uint32_t>::Entry& e) {
+    sum += e.value;
+    ++n;
+  });
+  EXPECT_EQ(n, kIds);
+  EXPECT_EQ(sum, uint64_t{3} * kIds * (kIds - 1) / 2 + 1);
+}
+
+TEST(HashedIdMap, CollidingIdsProbeOnAndWrapAround) {
+  // Ids that share h1 land in the same slot and probe on; h1 = 1023 is the last slot of the first table,
+  // so its neighbours wrap to slot 0.
+  HashedIdMap<int> map;
+  const std::vector<HashedId> ids = {{1023, 1}, {1023, 2}, {2047, 3}, {0, 4}, {5, 5}, {5 + 1024, 6}};
+  for (size_t k = 0; k < ids.size(); ++k) EXPECT_TRUE(map.try_emplace(ids[k], static_cast<int>(k)).second);
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const int* v = map.find(ids[k]);
+    ASSERT_NE(v, nullptr) << k;
+    EXPECT_EQ(*v, static_cast<int>(k));
+  }
+  EXPECT_FALSE(map.contains({1023, 7}));
+  EXPECT_FALSE(map.contains({5, 6}));
+}
+
+TEST(HashedIdMap, ReservedEntriesStayPut) {
+  // After reserve(n), n inserts never move an entry: import_hm points into the complete customer index.
+  HashedIdMap<int> map;
+  map.reserve(5000);
+  std::vector<const int*> where;
+  for (int k = 0; k < 5000; ++k) where.push_back(map.try_emplace(hash_id(std::to_string(k)), k).first);
+  for (int k = 0; k < 5000; ++k) EXPECT_EQ(map.find(hash_id(std::to_string(k))), where[static_cast<size_t>(k)]);
+}
+
+TEST(HashedIdMap, HashIdIsDeterministicAndNeverTheEmptyMarker) {
+  const HashedId a = hash_id("00000dbacae5abe5e23885899a1fa44253a17956c6d1c3d25f88aa139fdfc657");
+  EXPECT_EQ(a, hash_id("00000dbacae5abe5e23885899a1fa44253a17956c6d1c3d25f88aa139fdfc657"));
+  EXPECT_NE(a, hash_id("00000dbacae5abe5e23885899a1fa44253a17956c6d1c3d25f88aa139fdfc658"));
+  for (const std::string s : {"", "a", "12345678", "123456789"}) {
+    const HashedId h = hash_id(s);
+    EXPECT_FALSE(h.h1 == 0 && h.h2 == 0) << s;
+  }
 }
 
 // ---- take_pairs -----------------------------------------------------------------------------------

@@ -95,19 +95,16 @@ CsvTable read_csv(const std::filesystem::path& path) {
   t.path = in.path();
   t.header = in.header();
   const size_t width = t.header.size();
-  // Once 256 rows are in, the file size gives the row count closely enough to reserve it: regrowing a
-  // 400k-row table twice over costs more than the estimate's slack.
-  constexpr size_t kSample = 256;
-  const uint64_t after_header = in.bytes_read();
   for (;;) {
     std::vector<std::string> row;
     row.reserve(width);
     if (!in.next(row)) break;
     t.rows.push_back(std::move(row));
     t.line_of_row.push_back(in.line());
-    if (t.rows.size() == kSample && in.file_size() > in.bytes_read()) {
-      const double per_row = static_cast<double>(in.bytes_read() - after_header) / kSample;
-      const auto rows = static_cast<size_t>(1.05 * static_cast<double>(in.file_size() - after_header) / per_row) + 1;
+    // Once 256 rows are in, the file size tells the row count closely enough to reserve it: regrowing a
+    // 400k-row table twice over costs more than the estimate's slack.
+    if (t.rows.size() == 256) {
+      const auto rows = static_cast<size_t>(1.05 * static_cast<double>(in.estimated_rows()));
       t.rows.reserve(rows);
       t.line_of_row.reserve(rows);
     }

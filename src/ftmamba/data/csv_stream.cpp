@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <unordered_set>
 
@@ -60,6 +61,14 @@ CsvStream::CsvStream(const fs::path& path, size_t buffer_bytes) : path_(path.str
     if (!why.empty()) throw DataError(path_, record_line_, std::to_string(c + 1), why);
   }
   have_header_ = true;
+  header_end_ = bytes_read();
+}
+
+int64_t CsvStream::estimated_rows() const {
+  const uint64_t done = bytes_read();
+  if (rows_ == 0 || done <= header_end_ || file_size_ <= done) return rows_;
+  const double per_row = static_cast<double>(done - header_end_) / static_cast<double>(rows_);
+  return rows_ + static_cast<int64_t>(std::ceil(static_cast<double>(file_size_ - done) / per_row));
 }
 
 int CsvStream::column(const std::string& name) const {

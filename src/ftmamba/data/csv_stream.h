@@ -43,6 +43,8 @@ class CsvStream {
   uint64_t bytes_read() const { return base_ + pos_; }
   uint64_t file_size() const { return file_size_; }
   size_t buffer_bytes() const { return buf_.size(); }  // what the reader holds of the file at most
+  // Rows the whole file will have if the rest is like the rows read so far: for reserving containers.
+  int64_t estimated_rows() const;
 
   // Throws DataError "PATH:LINE:COLUMN: what" for column `col` of the last row read.
   [[noreturn]] void fail(int col, const std::string& what) const;
@@ -64,7 +66,8 @@ class CsvStream {
   uint64_t file_size_ = 0;
   std::vector<char> buf_;  // valid bytes are [0, end_); the record being read starts at pos_
   size_t pos_ = 0, end_ = 0;
-  uint64_t base_ = 0;  // file offset of buf_[0]
+  uint64_t base_ = 0;        // file offset of buf_[0]
+  uint64_t header_end_ = 0;  // file offset after the header row
   bool eof_ = false;
   int64_t line_ = 1;         // physical line at pos_
   uint64_t line_start_ = 0;  // file offset where that line starts (for "byte N of the line")
