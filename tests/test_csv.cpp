@@ -1,5 +1,5 @@
-// Tests for read_csv and parse_number: RFC 4180 parsing, UTF-8 validation, and error messages that
-// name file, line and column.
+// Tests for CsvStream (the one CSV state machine, over every buffer edge), read_csv (built on it) and
+// parse_number: RFC 4180 parsing, UTF-8 validation, and error messages that name file, line and column.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,9 +13,11 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
+#include "ftmamba/data/csv_stream.h"
 
 namespace fs = std::filesystem;
 using ftmamba::DataError;
+using ftmamba::data::CsvStream;
 using ftmamba::data::CsvTable;
 using ftmamba::data::parse_number;
 using ftmamba::data::read_csv;
@@ -58,7 +60,248 @@ std::string data_error(const std::function<void()>& f) {
 #define EXPECT_CONTAINS(haystack, needle) \
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "'" << (needle) << "' not in: " << (haystack)
 
+// ---- helpers of the CsvStream tests ----------------------------------------------------------------
+
+using Row = std::vector<std::string>;
+
+fs::path temp_dir(const std::string& tag) {
+  const fs::path d = fs::temp_directory_path() / ("ftmamba_csv_stream_" + std::to_string(::getpid()) + "_" + tag);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+void write(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+
+std::vector<Row> read_all(CsvStream& in, std::vector<int64_t>* lines = nullptr) {
+  std::vector<Row> rows;
+  Row row;
+  while (in.next(row)) {
+    rows.push_back(row);
+    if (lines) lines->push_back(in.line());
+  }
+  return rows;
+}
+
+// Runs f, which must throw `E`, and returns its one-line message.
+template <class E>
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    return msg;
+  }
+  ADD_FAILURE() << "nothing thrown";
+  return "";
+}
+
 }  // namespace
+
+// ---- CsvStream ------------------------------------------------------------------------------------
+
+// Every RFC 4180 feature at once, with CRLF line ends, a BOM, blank lines and no final newline.
+const std::string kTricky =
+    "\xEF\xBB\xBFid,text,n\r\n"
+    "1,plain,3\r\n"
+    "2,\"comma, inside\",4\r\n"
+    "\r\n"
+    "3,\"two\nlines\",5\r\n"
+    "4,\"doubled \"\"quotes\"\"\",6\r\n"
+    "5,\"CRLF\r\ninside\",7\n"
+    "6,,\n"
+    "7,caf\xC3\xA9 \xE2\x80\x99s,\"\"\r\n"
+    "\n"
+    "8,\"\",last";
+
+TEST(CsvStream, QuotedNewlinesCrlfAndQuotes) {
+  const fs::path d = temp_dir("stream_basic");
+  write(d / "t.csv", kTricky);
+  CsvStream in(d / "t.csv", 8);
+  EXPECT_EQ(in.header(), (Row{"id", "text", "n"}));
+  std::vector<int64_t> lines;
+  const auto rows = read_all(in, &lines);
+  ASSERT_EQ(rows.size(), 8u);
+  EXPECT_EQ(rows[1], (Row{"2", "comma, inside", "4"}));
+  EXPECT_EQ(rows[2], (Row{"3", "two\nlines", "5"}));
+  EXPECT_EQ(rows[3], (Row{"4", "doubled \"quotes\"", "6"}));
+  EXPECT_EQ(rows[4], (Row{"5", "CRLF\r\ninside", "7"}));
+  EXPECT_EQ(rows[5], (Row{"6", "", ""}));
+  EXPECT_EQ(rows[6], (Row{"7", "caf\xC3\xA9 \xE2\x80\x99s", ""}));
+  EXPECT_EQ(rows[7], (Row{"8", "", "last"}));
+  // Physical lines: the blank line 4 is skipped, rows 3 and 5 span two lines each.
+  EXPECT_EQ(lines, (std::vector<int64_t>{2, 3, 5, 7, 8, 10, 11, 13}));
+  EXPECT_EQ(in.bytes_read(), kTricky.size());
+  fs::remove_all(d);
+}
+
+TEST(CsvStream, SameRowsAsReadCsvAtEveryBufferSize) {
+  const fs::path d = temp_dir("stream_sizes");
+  write(d / "t.csv", kTricky);
+  const auto table = read_csv(d / "t.csv");
+  for (size_t buf = 4; buf <= 64; ++buf) {
+    CsvStream in(d / "t.csv", buf);
+    std::vector<int64_t> lines;
+    EXPECT_EQ(in.header(), table.header) << buf;
+    EXPECT_EQ(read_all(in, &lines), table.rows) << "buffer " << buf;
+    EXPECT_EQ(lines, table.line_of_row) << "buffer " << buf;
+  }
+  fs::remove_all(d);
+}
+
+TEST(CsvStream, ErrorsNameFileLineAndColumn) {
+  const fs::path d = temp_dir("stream_errors");
+  const std::string p = (d / "t.csv").string();
+  const auto first_error = [&](const std::string& bytes) {
+    write(p, bytes);
+    return error_of<DataError>([&] {
+      CsvStream in(p, 5);
+      read_all(in);
+    });
+  };
+  // The ragged row starts on line 4, after a quoted field that spans lines 2-3.
+  EXPECT_EQ(first_error("a,b,c\n1,\"x\ny\",2\n3,4\n"),
+            p + ":4:c: row has 2 fields but the header has 3 (no value for 'c')");
+  EXPECT_EQ(first_error("a,b\n1,2,3\n"), p + ":2:3: row has 3 fields but the header has 2");
+  EXPECT_CONTAINS(first_error("a,b\n1,\"never closed\n2,3\n"), p + ":2:b: unterminated quoted field");
+  EXPECT_CONTAINS(first_error("a,b\n1,\"x\"y\n"), p + ":2:b: unexpected character after a closing quote");
+  EXPECT_CONTAINS(first_error("a,b\n1,x\"y\n"), p + ":2:b: quote inside an unquoted field");
+  EXPECT_CONTAINS(first_error("a,b\n1,x\ry\n"), p + ":2:b: carriage return not followed by a line feed");
+  EXPECT_CONTAINS(first_error("a,b\n1,caf\xC3\n"), p + ":2:b: invalid UTF-8");
+  EXPECT_CONTAINS(first_error("a,a\n1,2\n"), p + ":1:2: duplicate column name 'a'");
+  EXPECT_EQ(first_error(""), p + ":1: empty file: expected a header row");
+  EXPECT_EQ(error_of<DataError>([&] { CsvStream in(d / "absent.csv"); }),
+            (d / "absent.csv").string() + ": file not found");
+  write(p, "a,b\n1,2\n");
+  CsvStream in(p);
+  EXPECT_EQ(error_of<DataError>([&] { in.column("zz"); }), p + ":1: missing column 'zz' (the header has: a, b)");
+  fs::remove_all(d);
+}
+
+// A quoted field holding every special sequence ("" , CRLF, LF, a comma, a 2-, 3- and 4-byte character),
+// a CRLF row end and a final bare CR, read with every buffer size from the smallest to the whole file: each
+// buffer edge falls inside the quoted field, between the two quotes of "", between CR and LF, and inside
+// each multi-byte character. The rows, their lines and the bytes read never depend on where it fell.
+TEST(CsvStream, QuotedFieldAcrossEveryBufferEdge) {
+  const fs::path d = temp_dir("stream_edges");
+  const std::string bytes =
+      "id,text,n\n"
+      "1,\"say \"\"hi\"\", \xC3\xA9\xE2\x82\xAC\xF0\x9F\x99\x82\r\nnext\nlast\",2\r\n"
+      "\"\"\"\"\"\",,\"\"\r\n"
+      "\n"
+      "3,\xE2\x82\xAC,4\r";
+  write(d / "t.csv", bytes);
+  const std::vector<Row> want = {
+      {"1", "say \"hi\", \xC3\xA9\xE2\x82\xAC\xF0\x9F\x99\x82\r\nnext\nlast", "2"},
+      {"\"\"", "", ""},
+      {"3", "\xE2\x82\xAC", "4"},
+  };
+  for (size_t buf = 4; buf <= bytes.size() + 1; ++buf) {
+    CsvStream in(d / "t.csv", buf);
+    EXPECT_EQ(in.header(), (Row{"id", "text", "n"})) << "buffer " << buf;
+    std::vector<int64_t> lines;
+    EXPECT_EQ(read_all(in, &lines), want) << "buffer " << buf;
+    // Row 1 spans lines 2-4; line 6 is blank.
+    EXPECT_EQ(lines, (std::vector<int64_t>{2, 5, 7})) << "buffer " << buf;
+    EXPECT_EQ(in.rows(), 3) << "buffer " << buf;
+    EXPECT_EQ(in.bytes_read(), bytes.size()) << "buffer " << buf;
+  }
+  fs::remove_all(d);
+}
+
+// The full message of each error, at every buffer size: the state machine has no path where a buffer
+// edge changes the line, the column or the byte it reports.
+TEST(CsvStream, ErrorsAreTheSameAtEveryBufferEdge) {
+  const fs::path d = temp_dir("stream_edge_errors");
+  const std::string p = (d / "t.csv").string();
+  struct Case {
+    std::string bytes, message;
+  };
+  const std::vector<Case> cases = {
+      {"a,b\n1,\"x\"\"y\"z\n", ":2:b: unexpected character after a closing quote (byte 9 of the line)"},
+      {"a,b\n1,caf\xC3\xA9\xE2\x82x\n",
+       ":2:b: invalid UTF-8 (truncated multi-byte sequence, byte 0xE2 at byte 8 of the line)"},
+      {"a,b\n1,\"q\nr\xED\xA0\x80\"\n", ":3:b: invalid UTF-8 (UTF-16 surrogate, byte 0xED at byte 2 of the line)"},
+      {"a,b\n1,ab\xE2\x82", ":2:b: invalid UTF-8 (truncated multi-byte sequence, byte 0xE2 at byte 5 of the line)"},
+      {"a,b\n1,x\ry\n", ":2:b: carriage return not followed by a line feed (byte 4 of the line)"},
+      {"a,b\n1,\"x\n\ny\n", ":2:b: unterminated quoted field (the quote opened here is never closed)"},
+      {"a,b\n1,xy\"z\n",
+       ":2:b: quote inside an unquoted field (byte 5 of the line); quote the whole field and double inner quotes"},
+      {"a,b\n\"1\n2\",3\n4\n", ":4:b: row has 1 fields but the header has 2 (no value for 'b')"},
+      {"a,\"b\"\"\"\n1,2,3\n", ":2:3: row has 3 fields but the header has 2"},
+      {"a,\"x\ry\"\n", ":1:2: column name 'x\\ry' contains a control character"},
+  };
+  for (const Case& c : cases) {
+    write(p, c.bytes);
+    for (size_t buf = 4; buf <= c.bytes.size() + 1; ++buf) {
+      EXPECT_EQ(error_of<DataError>([&] {
+                  CsvStream in(p, buf);
+                  read_all(in);
+                }),
+                p + c.message)
+          << "buffer " << buf;
+    }
+    // read_csv is the same reader with its default buffer.
+    EXPECT_EQ(error_of<DataError>([&] { read_csv(p); }), p + c.message);
+  }
+  fs::remove_all(d);
+}
+
+// Memory is the buffer: it stays at the size asked for however long the file, shrinks to a small file's
+// size, and grows only to hold a record longer than itself.
+TEST(CsvStream, MemoryIsTheBuffer) {
+  const fs::path d = temp_dir("stream_memory");
+  std::string big = "k,v\n";
+  for (int r = 0; r < 20000; ++r) big += std::to_string(r) + ",\"value " + std::to_string(r * 7) + "\"\n";
+  write(d / "big.csv", big);
+  CsvStream in(d / "big.csv", 4096);
+  Row row;
+  int64_t n = 0, sum = 0;
+  while (in.next(row)) {
+    EXPECT_EQ(row[1], "value " + std::to_string(n * 7));
+    sum += std::stoll(row[0]);
+    ++n;
+  }
+  EXPECT_EQ(n, 20000);
+  EXPECT_EQ(sum, int64_t{20000} * 19999 / 2);
+  EXPECT_EQ(in.buffer_bytes(), 4096u);
+  EXPECT_EQ(in.bytes_read(), big.size());
+
+  write(d / "small.csv", "a,b\n1,2\n");
+  EXPECT_EQ(CsvStream(d / "small.csv").buffer_bytes(), 9u);  // the file and one byte to see its end
+
+  const std::string field(10000, 'x');
+  write(d / "long.csv", "a,b\n1,\"" + field + "\"\n2,y\n");
+  CsvStream grown(d / "long.csv", 64);
+  EXPECT_EQ(read_all(grown), (std::vector<Row>{{"1", field}, {"2", "y"}}));
+  EXPECT_GE(grown.buffer_bytes(), field.size());
+  EXPECT_LE(grown.buffer_bytes(), 4 * field.size());
+  fs::remove_all(d);
+}
+
+// The row count of a file, told from the rows read so far: exact when rows are alike, what was read at the end.
+TEST(CsvStream, EstimatedRows) {
+  const fs::path d = temp_dir("stream_estimate");
+  std::string csv = "id,v\n";
+  for (int r = 0; r < 1000; ++r) csv += std::to_string(1000 + r) + ",x\n";  // 7 bytes a row
+  write(d / "t.csv", csv);
+  CsvStream in(d / "t.csv", 64);
+  EXPECT_EQ(in.estimated_rows(), 0);  // nothing to go by yet
+  Row row;
+  for (int r = 0; r < 10; ++r) ASSERT_TRUE(in.next(row));
+  EXPECT_EQ(in.estimated_rows(), 1000);
+  while (in.next(row)) {
+  }
+  EXPECT_EQ(in.estimated_rows(), 1000);
+  write(d / "u.csv", "id,v\n1,x\n22222222222222222222,y\n");  // a short first row: a guess
+  CsvStream uneven(d / "u.csv");
+  ASSERT_TRUE(uneven.next(row));
+  EXPECT_EQ(uneven.estimated_rows(), 1 + 6);  // 23 bytes left at 4 a row
+  fs::remove_all(d);
+}
+
+// ---- read_csv ---------------------------------------------------------------------------------------
 
 TEST_F(CsvTest, ParsesPlainFile) {
   const CsvTable t = read_csv(write("t.csv", "id,name,score\nu1,alice,1.5\nu2,bob,2\n"));

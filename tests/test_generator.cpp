@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -17,6 +18,9 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/dataset.h"
 #include "ftmamba/data/generator.h"
+#include "ftmamba/data/generator/dataset_writer.h"
+#include "ftmamba/data/generator/drift.h"
+#include "ftmamba/data/generator/effect_eval.h"
 #include "ftmamba/data/presets/preset.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/safetensors.h"
@@ -396,6 +400,102 @@ TEST(GeneratorEngine, RejectsBadLayouts) {
   s = formatted_spec();
   s.interactions.extra[0].value = nullptr;
   EXPECT_THROW(data::gen::generate(s, {200, 1}), Error);
+}
+
+// The effect language evaluated on its own: each effect is centred, scaled to rms norm |scale|, and its
+// oracle gives a blank cell the mean of the rows where the feature is present.
+TEST(GeneratorEngine, EffectsAreCentredScaledAndBlanksTakeTheMean) {
+  const data::gen::Spec s = tiny_spec();
+  constexpr int D = 4;
+  const int64_t n = s.users.rows();
+  std::vector<std::vector<uint8_t>> missing(s.users.columns.size(), std::vector<uint8_t>(n, 0));
+  missing[1][3] = 1;  // row 3's size is written blank
+  const data::gen::Side side{"user", &s.users, &missing, D, 11};
+  for (const auto& effect : {data::gen::linear("size", 2.0), data::gen::curve("size", 0.5)}) {
+    const auto ev = data::gen::evaluate_effects({effect}, side);  // (n, D)
+    ASSERT_EQ(ev.truth.size(), static_cast<size_t>(n * D));
+    double ss = 0.0;
+    std::vector<double> mean(D, 0.0), present_mean(D, 0.0);
+    for (int64_t r = 0; r < n; ++r)
+      for (int d = 0; d < D; ++d) {
+        ss += ev.truth[r * D + d] * ev.truth[r * D + d];
+        mean[d] += ev.truth[r * D + d] / static_cast<double>(n);
+        if (r != 3) present_mean[d] += ev.truth[r * D + d] / static_cast<double>(n - 1);
+      }
+    EXPECT_NEAR(std::sqrt(ss / static_cast<double>(n)), effect.scale, 1e-9);
+    for (int d = 0; d < D; ++d) {
+      EXPECT_NEAR(mean[d], 0.0, 1e-9);
+      EXPECT_NEAR(ev.oracle[3 * D + d], present_mean[d], 1e-9);  // the blank row
+      EXPECT_EQ(ev.oracle[5 * D + d], ev.truth[5 * D + d]);      // a present row
+    }
+  }
+  // Two effects add up; a shared embed table gives equal levels equal vectors.
+  const auto both = data::gen::evaluate_effects({data::gen::linear("size", 2.0), data::gen::curve("size", 0.5)}, side);
+  const auto one = data::gen::evaluate_effects({data::gen::linear("size", 2.0)}, side);
+  const auto two = data::gen::evaluate_effects({data::gen::curve("size", 0.5)}, side);
+  for (size_t i = 0; i < both.truth.size(); ++i) EXPECT_NEAR(both.truth[i], one.truth[i] + two.truth[i], 1e-12);
+  const auto embed = data::gen::evaluate_effects({data::gen::embed("color", 1.0, "color")}, side);
+  const auto& color = s.users.column("color").cat;
+  for (int64_t r = 1; r < n; ++r) {
+    if (color[r] != color[0]) continue;
+    for (int d = 0; d < D; ++d) EXPECT_EQ(embed.truth[r * D + d], embed.truth[d]);
+  }
+  EXPECT_STREQ(data::gen::effect_kind_name(data::gen::Effect::Kind::Cross), "cross");
+}
+
+TEST(GeneratorEngine, DriftMovesOnlyTheSegment) {
+  const data::gen::Spec s = tiny_spec();
+  constexpr int D = 4;
+  const int64_t n = s.users.rows();
+  std::vector<double> taste(n * D), oracle(n * D);
+  data::gen::Rng r(2);
+  for (auto& x : taste) x = r.normal();
+  for (auto& x : oracle) x = r.normal();
+  const auto taste0 = taste, oracle0 = oracle;
+
+  data::Drift drift = data::Drift::parse("color=red");
+  EXPECT_EQ(drift.segment(), "color=red");
+  drift.strength = 1.0;  // all the way to the target: every member ends equal
+  const auto& color = s.users.column("color").cat;
+  const int64_t members = std::count(color.begin(), color.end(), "red");
+  ASSERT_GT(members, 0);
+  EXPECT_EQ(data::gen::apply_drift(drift, s.users, D, taste, oracle), members);
+  double sq = 0.0;
+  for (double x : taste0) sq += x * x;
+  const double rms = std::sqrt(sq / static_cast<double>(n));
+  const int64_t first = std::find(color.begin(), color.end(), "red") - color.begin();
+  double norm = 0.0;
+  for (int d = 0; d < D; ++d) norm += taste[first * D + d] * taste[first * D + d];
+  EXPECT_NEAR(std::sqrt(norm), rms, 1e-9);  // the target has the rms norm of all tastes
+  for (int64_t u = 0; u < n; ++u)
+    for (int d = 0; d < D; ++d) {
+      if (color[u] == "red") {
+        EXPECT_EQ(taste[u * D + d], taste[first * D + d]);
+        EXPECT_EQ(oracle[u * D + d], taste[first * D + d]);
+      } else {
+        EXPECT_EQ(taste[u * D + d], taste0[u * D + d]);
+        EXPECT_EQ(oracle[u * D + d], oracle0[u * D + d]);
+      }
+    }
+
+  data::Drift half = data::Drift::parse("size>0.5");
+  EXPECT_EQ(half.op, '>');
+  EXPECT_EQ(half.threshold, 0.5);
+  half.strength = 0.5;
+  taste = taste0;
+  oracle = oracle0;
+  const auto& size = s.users.column("size").num;
+  EXPECT_EQ(data::gen::apply_drift(half, s.users, D, taste, oracle),
+            std::count_if(size.begin(), size.end(), [](double v) { return v > 0.5; }));
+
+  EXPECT_THROW(data::Drift::parse("color"), Error);
+  EXPECT_THROW(data::Drift::parse("size>big"), Error);
+  EXPECT_THROW(data::gen::apply_drift(data::Drift::parse("shape=round"), s.users, D, taste, oracle), Error);
+  EXPECT_THROW(data::gen::apply_drift(data::Drift::parse("color=green"), s.users, D, taste, oracle), Error);
+  EXPECT_THROW(data::gen::apply_drift(data::Drift::parse("color>1"), s.users, D, taste, oracle), Error);
+  data::Drift weak = data::Drift::parse("color=red");
+  weak.strength = 0.0;
+  EXPECT_THROW(data::gen::apply_drift(weak, s.users, D, taste, oracle), Error);
 }
 
 TEST(GeneratorEngine, RngIsDeterministicPerStream) {

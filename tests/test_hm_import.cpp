@@ -1,7 +1,8 @@
-// Tests for the H&M Kaggle importer: CsvStream (the streaming CSV reader) against read_csv, take_pairs
-// (the cut to exactly N pairs), and `import hm` on a generated fixture in the exact Kaggle schema, in
-// process and through the binary: the sample follows the documented rule exactly, rows are copied byte
-// for byte, the folder loads, and bad input fails with FILE:LINE:COLUMN leaving nothing behind.
+// Tests for the H&M Kaggle importer: HashedIdMap (its id index), take_pairs (the cut to exactly N pairs),
+// and `import hm` on a
+// generated fixture in the exact Kaggle schema, in process and through the binary: the sample follows the documented
+// rule exactly, rows are copied byte for byte, the folder loads, and bad input fails with FILE:LINE:COLUMN leaving
+// nothing behind.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,7 +25,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
 #include "ftmamba/data/dataset.h"
-#include "ftmamba/data/loaders/csv_stream.h"
+#include "ftmamba/data/loaders/hashed_id.h"
 #include "ftmamba/data/loaders/hm_kaggle.h"
 #include "ftmamba/data/schema.h"
 #include "ftmamba/io/atomic_file.h"
@@ -33,7 +34,9 @@
 namespace fs = std::filesystem;
 using ftmamba::DataError;
 using ftmamba::Error;
-using ftmamba::data::CsvStream;
+using ftmamba::data::hash_id;
+using ftmamba::data::HashedId;
+using ftmamba::data::HashedIdMap;
 using ftmamba::data::HmImportOptions;
 using ftmamba::data::import_hm;
 using ftmamba::data::read_csv;
@@ -55,16 +58,6 @@ fs::path temp_dir(const std::string& tag) {
 
 void write(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
 
-std::vector<Row> read_all(CsvStream& in, std::vector<int64_t>* lines = nullptr) {
-  std::vector<Row> rows;
-  Row row;
-  while (in.next(row)) {
-    rows.push_back(row);
-    if (lines) lines->push_back(in.line());
-  }
-  return rows;
-}
-
 // Runs f, which must throw `E`, and returns its one-line message.
 template <class E>
 std::string error_of(const std::function<void()>& f) {
@@ -79,84 +72,73 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
-// ---- CsvStream ------------------------------------------------------------------------------------
+// ---- HashedIdMap ----------------------------------------------------------------------------------
 
-// Every RFC 4180 feature at once, with CRLF line ends, a BOM, blank lines and no final newline.
-const std::string kTricky =
-    "\xEF\xBB\xBFid,text,n\r\n"
-    "1,plain,3\r\n"
-    "2,\"comma, inside\",4\r\n"
-    "\r\n"
-    "3,\"two\nlines\",5\r\n"
-    "4,\"doubled \"\"quotes\"\"\",6\r\n"
-    "5,\"CRLF\r\ninside\",7\n"
-    "6,,\n"
-    "7,caf\xC3\xA9 \xE2\x80\x99s,\"\"\r\n"
-    "\n"
-    "8,\"\",last";
-
-TEST(CsvStream, QuotedNewlinesCrlfAndQuotes) {
-  const fs::path d = temp_dir("stream_basic");
-  write(d / "t.csv", kTricky);
-  CsvStream in(d / "t.csv", 8);
-  EXPECT_EQ(in.header(), (Row{"id", "text", "n"}));
-  std::vector<int64_t> lines;
-  const auto rows = read_all(in, &lines);
-  ASSERT_EQ(rows.size(), 8u);
-  EXPECT_EQ(rows[1], (Row{"2", "comma, inside", "4"}));
-  EXPECT_EQ(rows[2], (Row{"3", "two\nlines", "5"}));
-  EXPECT_EQ(rows[3], (Row{"4", "doubled \"quotes\"", "6"}));
-  EXPECT_EQ(rows[4], (Row{"5", "CRLF\r\ninside", "7"}));
-  EXPECT_EQ(rows[5], (Row{"6", "", ""}));
-  EXPECT_EQ(rows[6], (Row{"7", "caf\xC3\xA9 \xE2\x80\x99s", ""}));
-  EXPECT_EQ(rows[7], (Row{"8", "", "last"}));
-  // Physical lines: the blank line 4 is skipped, rows 3 and 5 span two lines each.
-  EXPECT_EQ(lines, (std::vector<int64_t>{2, 3, 5, 7, 8, 10, 11, 13}));
-  EXPECT_EQ(in.bytes_read(), kTricky.size());
-  fs::remove_all(d);
-}
-
-TEST(CsvStream, SameRowsAsReadCsvAtEveryBufferSize) {
-  const fs::path d = temp_dir("stream_sizes");
-  write(d / "t.csv", kTricky);
-  const auto table = read_csv(d / "t.csv");
-  for (size_t buf = 4; buf <= 64; ++buf) {
-    CsvStream in(d / "t.csv", buf);
-    std::vector<int64_t> lines;
-    EXPECT_EQ(in.header(), table.header) << buf;
-    EXPECT_EQ(read_all(in, &lines), table.rows) << "buffer " << buf;
-    EXPECT_EQ(lines, table.line_of_row) << "buffer " << buf;
+TEST(HashedIdMap, FindsEveryIdThroughGrowthAndMissesTheRest) {
+  HashedIdMap<uint32_t> map;
+  EXPECT_EQ(map.find(hash_id("x")), nullptr);  // an empty map has no slots yet
+  constexpr uint32_t kIds = 20000;             // grows from 1024 slots several times
+  const auto id = [](uint32_t k) { return "customer-" + std::to_string(k); };
+  for (uint32_t k = 0; k < kIds; ++k) {
+    const auto [value, added] = map.try_emplace(hash_id(id(k)), k * 3);
+    ASSERT_TRUE(added) << k;
+    EXPECT_EQ(*value, k * 3);
   }
-  fs::remove_all(d);
+  EXPECT_EQ(map.size(), kIds);
+  for (uint32_t k = 0; k < kIds; ++k) {
+    const uint32_t* v = map.find(hash_id(id(k)));
+    ASSERT_NE(v, nullptr) << k;
+    EXPECT_EQ(*v, k * 3) << k;
+  }
+  for (uint32_t k = kIds; k < 2 * kIds; ++k) EXPECT_FALSE(map.contains(hash_id(id(k)))) << k;
+  // A second insert of an id keeps the first value and says so.
+  const auto [value, added] = map.try_emplace(hash_id(id(7)), 99);
+  EXPECT_FALSE(added);
+  EXPECT_EQ(*value, 21u);
+  EXPECT_EQ(map.size(), kIds);
+  // for_each visits each entry once; values can be changed through find.
+  *map.find(hash_id(id(5))) += 1;
+  uint64_t sum = 0, n = 0;
+  map.for_each([&](const HashedIdMap<uint32_t>::Entry& e) {
+    sum += e.value;
+    ++n;
+  });
+  EXPECT_EQ(n, kIds);
+  EXPECT_EQ(sum, uint64_t{3} * kIds * (kIds - 1) / 2 + 1);
 }
 
-TEST(CsvStream, ErrorsNameFileLineAndColumn) {
-  const fs::path d = temp_dir("stream_errors");
-  const std::string p = (d / "t.csv").string();
-  const auto first_error = [&](const std::string& bytes) {
-    write(p, bytes);
-    return error_of<DataError>([&] {
-      CsvStream in(p, 5);
-      read_all(in);
-    });
-  };
-  // The ragged row starts on line 4, after a quoted field that spans lines 2-3.
-  EXPECT_EQ(first_error("a,b,c\n1,\"x\ny\",2\n3,4\n"),
-            p + ":4:c: row has 2 fields but the header has 3 (no value for 'c')");
-  EXPECT_EQ(first_error("a,b\n1,2,3\n"), p + ":2:3: row has 3 fields but the header has 2");
-  EXPECT_CONTAINS(first_error("a,b\n1,\"never closed\n2,3\n"), p + ":2:b: unterminated quoted field");
-  EXPECT_CONTAINS(first_error("a,b\n1,\"x\"y\n"), p + ":2:b: unexpected character after a closing quote");
-  EXPECT_CONTAINS(first_error("a,b\n1,x\"y\n"), p + ":2:b: quote inside an unquoted field");
-  EXPECT_CONTAINS(first_error("a,b\n1,x\ry\n"), p + ":2:b: carriage return not followed by a line feed");
-  EXPECT_CONTAINS(first_error("a,b\n1,caf\xC3\n"), p + ":2:b: invalid UTF-8");
-  EXPECT_CONTAINS(first_error("a,a\n1,2\n"), p + ":1:2: duplicate column name 'a'");
-  EXPECT_EQ(first_error(""), p + ":1: empty file: expected a header row");
-  EXPECT_EQ(error_of<DataError>([&] { CsvStream in(d / "absent.csv"); }),
-            (d / "absent.csv").string() + ": file not found");
-  write(p, "a,b\n1,2\n");
-  CsvStream in(p);
-  EXPECT_EQ(error_of<DataError>([&] { in.column("zz"); }), p + ":1: missing column 'zz' (the header has: a, b)");
-  fs::remove_all(d);
+TEST(HashedIdMap, CollidingIdsProbeOnAndWrapAround) {
+  // Ids that share h1 land in the same slot and probe on; h1 = 1023 is the last slot of the first table,
+  // so its neighbours wrap to slot 0.
+  HashedIdMap<int> map;
+  const std::vector<HashedId> ids = {{1023, 1}, {1023, 2}, {2047, 3}, {0, 4}, {5, 5}, {5 + 1024, 6}};
+  for (size_t k = 0; k < ids.size(); ++k) EXPECT_TRUE(map.try_emplace(ids[k], static_cast<int>(k)).second);
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const int* v = map.find(ids[k]);
+    ASSERT_NE(v, nullptr) << k;
+    EXPECT_EQ(*v, static_cast<int>(k));
+  }
+  EXPECT_FALSE(map.contains({1023, 7}));
+  EXPECT_FALSE(map.contains({5, 6}));
+}
+
+TEST(HashedIdMap, ReservedEntriesStayPut) {
+  // After reserve(n), n inserts never move an entry: import_hm points into the complete customer index.
+  HashedIdMap<int> map;
+  map.reserve(5000);
+  std::vector<const int*> where;
+  for (int k = 0; k < 5000; ++k) where.push_back(map.try_emplace(hash_id(std::to_string(k)), k).first);
+  for (int k = 0; k < 5000; ++k) EXPECT_EQ(map.find(hash_id(std::to_string(k))), where[static_cast<size_t>(k)]);
+}
+
+TEST(HashedIdMap, HashIdIsDeterministicAndNeverTheEmptyMarker) {
+  const HashedId a = hash_id("00000dbacae5abe5e23885899a1fa44253a17956c6d1c3d25f88aa139fdfc657");
+  EXPECT_EQ(a, hash_id("00000dbacae5abe5e23885899a1fa44253a17956c6d1c3d25f88aa139fdfc657"));
+  EXPECT_NE(a, hash_id("00000dbacae5abe5e23885899a1fa44253a17956c6d1c3d25f88aa139fdfc658"));
+  for (const std::string s : {"", "a", "12345678", "123456789"}) {
+    const HashedId h = hash_id(s);
+    EXPECT_FALSE(h.h1 == 0 && h.h2 == 0) << s;
+  }
 }
 
 // ---- take_pairs -----------------------------------------------------------------------------------

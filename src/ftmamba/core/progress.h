@@ -1,5 +1,6 @@
-// defines: ProgressBar, a one-line progress display on stderr (epoch, step, samples/s, loss, ETA) that
-// stays silent when stderr is not a terminal or when quiet.
+// defines: ProgressBar, the one progress display on stderr: training steps (step, samples/s, loss, ETA) or
+// bytes of a file (percent, MB, rows/s, ETA); a line redrawn in place on a terminal, and off a terminal
+// either silent or, for long jobs, a plain line every so often.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -9,17 +10,33 @@ namespace ftmamba {
 
 class ProgressBar {
  public:
-  ProgressBar(std::string label, int64_t total_steps, bool enabled);
+  // kTerminal: nothing when stderr is not a terminal (training, whose epochs print their own lines).
+  // kTerminalOrLog: off a terminal, a plain line every `log_every` (an import writing to a log still
+  // shows that it is moving).
+  enum class Output { kTerminal, kTerminalOrLog };
+
+  // `total` is the unit count at the end: steps for update(), bytes for update_bytes().
+  ProgressBar(std::string label, int64_t total, bool enabled, Output output = Output::kTerminal,
+              std::chrono::milliseconds log_every = std::chrono::seconds(10));
   ~ProgressBar();
-  // Redraws at most ~10 times a second.
+
+  // "LABEL [====>   ] 12/40  5300 samples/s  loss 0.4321  ETA 0:07". Redraws at most ~10 times a second,
+  // and always at the last step.
   void update(int64_t step, int64_t samples_done, double loss);
-  void finish();
+  // "LABEL [====>   ]  31%  240 / 784 MB  2.10 M rows/s  ETA 0:12" (off a terminal "LABEL:  31%  ...").
+  // Reads the clock on every call: a caller in a tight loop calls it every few thousand rows.
+  void update_bytes(int64_t bytes_done, int64_t rows_done);
+  void finish();  // clears the terminal line
   static bool stderr_is_terminal();
 
  private:
+  bool due(std::chrono::steady_clock::time_point now, bool last_step) const;
+  void draw(int filled, const std::string& text);
+
   std::string label_;
   int64_t total_;
-  bool enabled_, open_ = false;
+  bool terminal_, enabled_, open_ = false;
+  std::chrono::milliseconds log_every_;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 

@@ -1,5 +1,6 @@
-// defines: CsvTable and read_csv, an RFC 4180 reader (header row, quoted fields with embedded commas,
-// quotes and newlines, CRLF or LF) that validates UTF-8 and reports errors as FILE:LINE:COLUMN.
+// defines: CsvTable and read_csv, a whole CSV file in memory as CsvStream (csv_stream.h) reads it (header
+// row, quoted fields with embedded commas, quotes and newlines, CRLF or LF, UTF-8 checked, errors as
+// FILE:LINE:COLUMN); the number parser for cells, message quoting, and format_csv_row for writing.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -22,7 +23,7 @@ struct CsvTable {
   int64_t size() const { return static_cast<int64_t>(rows.size()); }
 };
 
-// Reads the whole file. Throws DataError on: missing/unreadable file, empty file (no header),
+// Reads every row of the file through CsvStream. Throws DataError on: missing/unreadable file, empty file (no header),
 // a ragged row (wrong field count), an unterminated quote, stray characters after a closing quote,
 // a non-UTF-8 byte, duplicate header names. An empty table (header but no rows) is allowed here;
 // callers decide whether that is an error.

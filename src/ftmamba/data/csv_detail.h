@@ -1,5 +1,5 @@
-// defines: the byte-level helpers that the two CSV readers (read_csv in csv.cpp, CsvStream in
-// loaders/csv_stream.cpp) share, so both accept the same UTF-8 and word their errors the same way.
+// defines: the byte-level helpers of the CSV code: the UTF-8 check of CsvStream, and the wording shared by
+// its messages and those of csv.cpp (hex bytes, header lists).
 #pragma once
 #include <cstddef>
 #include <string>

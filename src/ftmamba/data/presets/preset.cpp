@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/data/generator/dataset_writer.h"
 #include "ftmamba/io/atomic_file.h"
 
 namespace ftmamba::data {

@@ -1,11 +1,13 @@
-// defines: CsvStream's parser. A record is parsed from the buffer as a whole; when it runs past the
-// bytes read so far, the unread tail is moved to the front, more is read, and the record is parsed again
-// from its start (records are short, so re-parsing costs nothing measurable).
-#include "ftmamba/data/loaders/csv_stream.h"
+// defines: CsvStream's state machine, the one CSV tokenizer of the project. A record is parsed from the
+// buffer as a whole; when it runs past the bytes read so far, the unread tail is moved to the front, more
+// is read, and the record is parsed again from its start (records are short, so re-parsing costs nothing
+// measurable).
+#include "ftmamba/data/csv_stream.h"
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <unordered_set>
 
@@ -37,6 +39,8 @@ CsvStream::CsvStream(const fs::path& path, size_t buffer_bytes) : path_(path.str
   if (!file_) throw DataError(path_ + ": cannot open file: " + std::strerror(errno));
   const uintmax_t size = fs::file_size(path, ec);
   file_size_ = ec ? 0 : static_cast<uint64_t>(size);
+  // A small file gets a buffer of its own size: read_csv opens many small files, and fresh memory is dear.
+  if (!ec && file_size_ < buffer_bytes) buffer_bytes = static_cast<size_t>(file_size_) + 1;
   buf_.resize(std::max<size_t>(buffer_bytes, 4));
   fill();
   // A UTF-8 byte order mark is not part of the first column's name.
@@ -57,6 +61,14 @@ CsvStream::CsvStream(const fs::path& path, size_t buffer_bytes) : path_(path.str
     if (!why.empty()) throw DataError(path_, record_line_, std::to_string(c + 1), why);
   }
   have_header_ = true;
+  header_end_ = bytes_read();
+}
+
+int64_t CsvStream::estimated_rows() const {
+  const uint64_t done = bytes_read();
+  if (rows_ == 0 || done <= header_end_ || file_size_ <= done) return rows_;
+  const double per_row = static_cast<double>(done - header_end_) / static_cast<double>(rows_);
+  return rows_ + static_cast<int64_t>(std::ceil(static_cast<double>(file_size_ - done) / per_row));
 }
 
 int CsvStream::column(const std::string& name) const {

@@ -1,6 +1,6 @@
-// defines: CsvStream, an RFC 4180 reader that streams a CSV file one row at a time through a fixed
-// buffer (quoted commas, doubled quotes and newlines, CRLF or LF, UTF-8 checked), for files too large to
-// hold in memory; errors name FILE:LINE:COLUMN like read_csv's.
+// defines: CsvStream, the project's one RFC 4180 reader: it streams a CSV file one row at a time through a
+// fixed buffer (quoted commas, doubled quotes and newlines, CRLF or LF, UTF-8 checked) and names
+// FILE:LINE:COLUMN in every error. read_csv (csv.h) is this reader collecting every row.
 #pragma once
 #include <cstdint>
 #include <cstdio>
@@ -12,9 +12,9 @@
 
 namespace ftmamba::data {
 
-// Accepts exactly what read_csv accepts and yields the same rows: a header row, then one record per
-// row; blank lines are skipped; a UTF-8 byte order mark is dropped. Memory is the buffer (grown only to
-// hold the longest record) plus the caller's row. Typical use:
+// A header row, then one record per row; blank lines are skipped; a UTF-8 byte order mark is dropped.
+// Memory is the buffer (no larger than the file, grown only to hold the longest record) plus the
+// caller's row, so a file far larger than memory streams through. Typical use:
 //   CsvStream in(path);
 //   const int c = in.column("article_id");
 //   std::vector<std::string> row;
@@ -42,6 +42,9 @@ class CsvStream {
   int64_t rows() const { return rows_; }         // data rows read so far
   uint64_t bytes_read() const { return base_ + pos_; }
   uint64_t file_size() const { return file_size_; }
+  size_t buffer_bytes() const { return buf_.size(); }  // what the reader holds of the file at most
+  // Rows the whole file will have if the rest is like the rows read so far: for reserving containers.
+  int64_t estimated_rows() const;
 
   // Throws DataError "PATH:LINE:COLUMN: what" for column `col` of the last row read.
   [[noreturn]] void fail(int col, const std::string& what) const;
@@ -63,7 +66,8 @@ class CsvStream {
   uint64_t file_size_ = 0;
   std::vector<char> buf_;  // valid bytes are [0, end_); the record being read starts at pos_
   size_t pos_ = 0, end_ = 0;
-  uint64_t base_ = 0;  // file offset of buf_[0]
+  uint64_t base_ = 0;        // file offset of buf_[0]
+  uint64_t header_end_ = 0;  // file offset after the header row
   bool eof_ = false;
   int64_t line_ = 1;         // physical line at pos_
   uint64_t line_start_ = 0;  // file offset where that line starts (for "byte N of the line")

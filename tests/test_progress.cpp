@@ -1,0 +1,163 @@
+// Tests for ProgressBar: what it draws on a terminal (a pseudo-terminal here) for training steps and for
+// bytes of a file, its throttling, and off a terminal: silent, or a plain line per interval in log mode.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "ftmamba/core/progress.h"
+
+namespace fs = std::filesystem;
+using ftmamba::ProgressBar;
+using Output = ProgressBar::Output;
+
+namespace {
+
+// Points stderr (fd 2) at another file for the life of the object.
+class StderrTo {
+ public:
+  explicit StderrTo(int fd) : saved_(::dup(STDERR_FILENO)) {
+    std::fflush(stderr);
+    ::dup2(fd, STDERR_FILENO);
+  }
+  ~StderrTo() {
+    std::fflush(stderr);
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+  }
+
+ private:
+  int saved_;
+};
+
+// Everything written to stderr while `f` runs, with stderr a regular file (not a terminal).
+template <class F>
+std::string captured_off_terminal(F f) {
+  const fs::path p = fs::temp_directory_path() / ("ftmamba_progress_" + std::to_string(::getpid()));
+  const int fd = ::open(p.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+  EXPECT_GE(fd, 0);
+  {
+    StderrTo to(fd);
+    EXPECT_FALSE(ProgressBar::stderr_is_terminal());
+    f();
+  }
+  ::close(fd);
+  std::stringstream ss;
+  ss << std::ifstream(p).rdbuf();
+  fs::remove(p);
+  return ss.str();
+}
+
+// A pseudo-terminal: stderr is its terminal side while `f` runs; returns what arrived on the other side.
+// Empty optional when the machine has no pseudo-terminals.
+template <class F>
+std::optional<std::string> captured_on_terminal(F f) {
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) return std::nullopt;
+  const int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
+  if (slave < 0) return std::nullopt;
+  {
+    StderrTo to(slave);
+    EXPECT_TRUE(ProgressBar::stderr_is_terminal());
+    f();
+  }
+  ::close(slave);
+  std::string out;
+  char buf[4096];
+  pollfd pfd{master, POLLIN, 0};
+  while (::poll(&pfd, 1, 200) > 0 && (pfd.revents & POLLIN)) {
+    const ssize_t n = ::read(master, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(master);
+  return out;
+}
+
+// The 24-character bar, `filled` of it done, as a regex.
+std::string bar(int filled) {
+  std::string b(static_cast<size_t>(filled), '=');
+  if (filled < 24) b += '>' + std::string(static_cast<size_t>(23 - filled), ' ');
+  return "\\[" + b + "\\]";
+}
+
+}  // namespace
+
+TEST(ProgressBar, TrainingStepsOnATerminal) {
+  const auto out = captured_on_terminal([] {
+    ProgressBar bar("epoch 1/2", 4, true);
+    bar.update(1, 512, 0.5);    // the first update draws
+    bar.update(2, 1024, 0.4);   // within 100 ms of it: skipped (unless the machine stalled that long)
+    bar.update(4, 2048, 0.25);  // the last step always draws
+    bar.finish();
+  });
+  if (!out) GTEST_SKIP() << "no pseudo-terminal";
+  const std::regex want("\\repoch 1/2 " + bar(6) +
+                        " 1/4  [0-9]+ samples/s  loss 0\\.5000  ETA [0-9]+:[0-9]{2}\x1b\\[K"
+                        "(\\repoch 1/2 " +
+                        bar(12) +
+                        " 2/4  [0-9]+ samples/s  loss 0\\.4000  ETA [0-9]+:[0-9]{2}\x1b\\[K)?"
+                        "\\repoch 1/2 " +
+                        bar(24) + " 4/4  [0-9]+ samples/s  loss 0\\.2500  ETA 0:00\x1b\\[K\\r\x1b\\[K");
+  EXPECT_TRUE(std::regex_match(*out, want)) << *out;
+}
+
+TEST(ProgressBar, BytesOfAFileOnATerminal) {
+  const auto out = captured_on_terminal([] {
+    ProgressBar bar("reading a.csv", 200'000'000, true, Output::kTerminalOrLog);
+    bar.update_bytes(50'000'000, 1'000'000);
+  });  // the destructor clears the line
+  if (!out) GTEST_SKIP() << "no pseudo-terminal";
+  const std::regex want("\\rreading a\\.csv " + bar(6) +
+                        "  25%  50 / 200 MB  [0-9]+\\.[0-9]{2} M rows/s  ETA [0-9]+:[0-9]{2}\x1b\\[K\\r\x1b\\[K");
+  EXPECT_TRUE(std::regex_match(*out, want)) << *out;
+}
+
+TEST(ProgressBar, OffATerminalSilentUnlessLogging) {
+  EXPECT_EQ(captured_off_terminal([] {
+              ProgressBar bar("epoch 1/1", 10, true);  // training: terminal only
+              bar.update(10, 100, 0.1);
+              ProgressBar bytes("reading a.csv", 100, true);  // kTerminal
+              bytes.update_bytes(50, 5);
+              ProgressBar off("reading b.csv", 100, false, Output::kTerminalOrLog, std::chrono::milliseconds(0));
+              off.update_bytes(50, 5);
+            }),
+            "");
+  // Log mode: nothing before the first interval has passed.
+  EXPECT_EQ(captured_off_terminal([] {
+              ProgressBar bar("reading a.csv", 100, true, Output::kTerminalOrLog);
+              bar.update_bytes(10, 1);
+              bar.update_bytes(20, 2);
+            }),
+            "");
+}
+
+TEST(ProgressBar, OffATerminalALinePerIntervalInLogMode) {
+  const std::string out = captured_off_terminal([] {
+    ProgressBar bar("pass 1 t.csv", 300'000'000, true, Output::kTerminalOrLog, std::chrono::milliseconds(0));
+    bar.update_bytes(150'000'000, 2'000'000);
+    bar.update_bytes(300'000'000, 4'000'000);
+    bar.finish();  // nothing to clear in a log
+  });
+  const std::regex want(
+      "pass 1 t\\.csv:  50%  150 / 300 MB  [0-9]+\\.[0-9]{2} M rows/s  ETA [0-9]+:[0-9]{2}\n"
+      "pass 1 t\\.csv: 100%  300 / 300 MB  [0-9]+\\.[0-9]{2} M rows/s  ETA 0:00\n");
+  EXPECT_TRUE(std::regex_match(out, want)) << out;
+}
+
+TEST(ProgressBar, FormatDuration) {
+  EXPECT_EQ(ftmamba::format_duration(0), "0:00");
+  EXPECT_EQ(ftmamba::format_duration(125.4), "2:05");
+  EXPECT_EQ(ftmamba::format_duration(3723), "1:02:03");
+  EXPECT_EQ(ftmamba::format_duration(-5), "0:00");
+}
