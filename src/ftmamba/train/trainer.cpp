@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <cmath>
 #include <random>
 #include <unordered_map>
@@ -11,6 +10,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/progress.h"
 #include "ftmamba/core/threads.h"
+#include "ftmamba/core/timer.h"
 #include "ftmamba/metrics/ranking.h"
 #include "ftmamba/ops/precision.h"
 #include "ftmamba/run/config.h"
@@ -21,8 +21,6 @@
 
 namespace ftmamba::train {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // Maps the ids of a batch to positions in their distinct list, so each entity is encoded once.
 struct Dedup {
@@ -235,7 +233,7 @@ TrainResult train_two_tower(nn::TwoTower& model, const run::PreparedData& data, 
   for (int64_t epoch = 1; epoch <= tc.epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), rng);
     ProgressBar bar(fmt::format("epoch {}/{}", epoch, tc.epochs), steps_per_epoch, !options.quiet);
-    const auto t0 = Clock::now();
+    const Stopwatch epoch_watch;  // each step returns its loss to the host, so the device is done at the end
     double loss_sum = 0;
     int64_t samples = 0;
     const int64_t skipped_before = runner.skipped_steps();
@@ -250,7 +248,7 @@ TrainResult train_two_tower(nn::TwoTower& model, const run::PreparedData& data, 
       bar.update(step + 1, samples, loss_sum / samples);
     }
     bar.finish();
-    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double seconds = epoch_watch.seconds();
     result.train_seconds += seconds;
     total_samples += samples;
 

@@ -4,11 +4,11 @@
 #include "ftmamba/data/loaders/hm_kaggle.h"
 
 #include <algorithm>
-#include <chrono>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/timer.h"
 #include "ftmamba/data/csv.h"
 #include "ftmamba/data/csv_file_writer.h"
 #include "ftmamba/data/csv_stream.h"
@@ -31,7 +31,7 @@ std::string join(const std::vector<std::string>& v) {
 }  // namespace
 
 HmImportSummary import_hm(const HmImportOptions& o) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   if (o.min_per_user < 1) throw Error("--min-per-user must be at least 1");
   if (o.pairs < o.min_per_user) {
     throw Error("--pairs (" + std::to_string(o.pairs) + ") must be at least --min-per-user (" +
@@ -198,7 +198,7 @@ HmImportSummary import_hm(const HmImportOptions& o) {
     io::write_file_atomic(stage.path() / "dataset.json", j.dump(2) + "\n");
   }
   stage.commit();
-  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  s.seconds = watch.seconds();
   return s;
 }
 
