@@ -30,7 +30,7 @@ format-check:
 # popularity baseline, and shows a recommendation from the run folder.
 demo: build
 	@test -f $(DATA)/interactions.csv || ./$(BUILD)/ftmamba generate --preset spotify --pairs $(PAIRS) --seed 1 --out $(DATA)
-	./$(BUILD)/ftmamba train --data $(DATA) --model ft-mamba --out $(RUN)
+	./$(BUILD)/ftmamba train --data $(DATA) --model ft-mamba --out $(RUN) --force
 	./$(BUILD)/ftmamba recommend --run $(RUN) --user $$(sed -n 2p $(DATA)/users.csv | cut -d, -f1) --k 10
 	@echo "run folder: $(RUN)  (ftmamba eval --run $(RUN) re-evaluates it)"
 

@@ -225,14 +225,15 @@ TEST(Generator, FailedGenerationLeavesNothing) {
   // A failed run over an existing dataset keeps the old one intact.
   data::generate_dataset("spotify", {600, 3}, root / "keep");
   const std::string before = ftmamba::io::read_file(root / "keep" / "interactions.csv");
-  EXPECT_THROW(data::generate_dataset("spotify", {10, 4}, root / "keep"), Error);
+  EXPECT_THROW(data::generate_dataset("spotify", {600, 4}, root / "keep"), Error);  // replacing needs force
+  EXPECT_THROW(data::generate_dataset("spotify", {10, 4}, root / "keep", /*force=*/true), Error);
   EXPECT_EQ(ftmamba::io::read_file(root / "keep" / "interactions.csv"), before);
   EXPECT_EQ(std::distance(fs::directory_iterator(root), fs::directory_iterator{}), 1);
 
   // A folder that is not a generated dataset is never replaced.
   fs::create_directories(root / "mine");
   ftmamba::io::write_file_atomic(root / "mine" / "notes.txt", "keep me");
-  EXPECT_THROW(data::generate_dataset("spotify", {600, 1}, root / "mine"), Error);
+  EXPECT_THROW(data::generate_dataset("spotify", {600, 1}, root / "mine", /*force=*/true), Error);
   EXPECT_EQ(ftmamba::io::read_file(root / "mine" / "notes.txt"), "keep me");
   fs::remove_all(root);
 }

@@ -392,8 +392,9 @@ class HmImport : public ::testing::Test {
   static void TearDownTestSuite() { fs::remove_all(root); }
 
   static ftmamba::data::HmImportSummary import_to(const fs::path& out, uint64_t seed, int64_t pairs = kPairs,
-                                                  const fs::path& from = fs::path()) {
+                                                  const fs::path& from = fs::path(), bool force = false) {
     HmImportOptions o;
+    o.force = force;
     o.from = from.empty() ? root / "kaggle" : from;
     o.out = out;
     o.pairs = pairs;
@@ -546,8 +547,9 @@ TEST_F(HmImport, DeterministicForASeedAndDifferentAcrossSeeds) {
   EXPECT_NE(file(root / "a", "interactions.csv"), file(root / "b", "interactions.csv"));
   EXPECT_NE(file(root / "a", "users.csv"), file(root / "b", "users.csv"));
   EXPECT_EQ(read_csv(root / "b" / "interactions.csv").size(), kPairs);
-  // A dataset folder can be replaced by a new import.
-  import_to(root / "a2", kSeed + 1);
+  // A dataset folder is replaced by a new import only with --force.
+  EXPECT_CONTAINS(error_of<Error>([&] { import_to(root / "a2", kSeed + 1); }), "pass --force");
+  import_to(root / "a2", kSeed + 1, kPairs, fs::path(), /*force=*/true);
   EXPECT_EQ(file(root / "b", "interactions.csv"), file(root / "a2", "interactions.csv"));
 }
 
@@ -652,7 +654,8 @@ TEST_F(HmImport, RefusesToReplaceAFolderThatIsNotADataset) {
   const fs::path out = root / "precious";
   fs::create_directories(out);
   write(out / "notes.txt", "keep me");
-  EXPECT_CONTAINS(error_of<Error>([&] { import_to(out, kSeed); }), "refusing to replace it");
+  EXPECT_CONTAINS(error_of<Error>([&] { import_to(out, kSeed, kPairs, fs::path(), /*force=*/true); }),
+                  "does not hold an ftmamba dataset");
   EXPECT_EQ(ftmamba::io::read_file(out / "notes.txt"), "keep me");
 }
 

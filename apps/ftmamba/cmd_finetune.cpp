@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "cli_device.h"
+#include "cli_output.h"
 #include "cli_precision.h"
 #include "commands.h"
 #include "ftmamba/eval/evaluate.h"
@@ -24,7 +25,9 @@ void add_finetune_command(CLI::App& app) {
   auto& ft = req.options;
   cmd->add_option("--run", args->run, "The base run folder (trained by `ftmamba train`)")->required();
   cmd->add_option("--data", args->data, "Dataset folder with the base run's schema")->required();
-  cmd->add_option("--out", args->out, "Run folder to write (replaced if it exists)")->required();
+  cmd->add_option("--out", args->out, "Run folder to write (new, empty, or a run to replace with --force)")->required();
+  add_force_flag(cmd, req.force, "run");
+  add_resume_flag(cmd, req.resume);
   cmd->add_flag("--full", ft.full, "Train every weight (the baseline) instead of LoRA adapters");
   cmd->add_option("--lora.rank", ft.lora.rank, "Adapter rank r")->capture_default_str();
   cmd->add_option("--lora.alpha", ft.lora.alpha, "Adapter scaling alpha (the update is alpha / r B A x)")

@@ -1,6 +1,7 @@
 // defines: `ftmamba generate`, which writes a synthetic dataset folder (with its oracle) from a preset.
 #include <fmt/format.h>
 
+#include "cli_output.h"
 #include "commands.h"
 #include "ftmamba/data/presets/preset.h"
 
@@ -13,6 +14,7 @@ void add_generate_command(CLI::App& app) {
     int64_t pairs = 160000;
     uint64_t seed = 1, drift_seed = 0;
     double drift_strength = 0.7;
+    bool force = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--preset", args->preset, "Dataset preset")->capture_default_str();
@@ -20,7 +22,9 @@ void add_generate_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->seed, "Random seed")->capture_default_str();
-  cmd->add_option("--out", args->out, "Output dataset folder")->required();
+  cmd->add_option("--out", args->out, "Output dataset folder (new, empty, or a dataset to replace with --force)")
+      ->required();
+  add_force_flag(cmd, args->force, "dataset");
   cmd->add_option("--drift", args->drift,
                   "Shift the preferences of one user segment, COLUMN=LEVEL or COLUMN>X / COLUMN<X (e.g. "
                   "premium=yes, age>40): same users, items and other users' interactions as without --drift");
@@ -37,7 +41,7 @@ void add_generate_command(CLI::App& app) {
       opts.drift->strength = args->drift_strength;
       opts.drift->direction_seed = args->drift_seed;
     }
-    data::generate_dataset(args->preset, opts, args->out);
+    data::generate_dataset(args->preset, opts, args->out, args->force);
     fmt::print("wrote {} ({} preset, {} pairs, seed {}{})\n", args->out, args->preset, args->pairs, args->seed,
                opts.drift ? ", drift " + opts.drift->segment() : "");
   });

@@ -2,6 +2,7 @@
 // the H&M Personalized Fashion Recommendations Kaggle files.
 #include <fmt/format.h>
 
+#include "cli_output.h"
 #include "commands.h"
 #include "ftmamba/data/loaders/hm_kaggle.h"
 
@@ -16,7 +17,7 @@ void add_import_command(CLI::App& app) {
     std::string from, out;
     int64_t pairs = 160000, min_per_user = 3;
     uint64_t seed = 1;
-    bool quiet = false;
+    bool quiet = false, force = false;
   };
   auto args = std::make_shared<Args>();
   hm->add_option("--from", args->from, "Folder holding the three Kaggle CSV files")->required();
@@ -24,7 +25,9 @@ void add_import_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   hm->add_option("--seed", args->seed, "Random seed (picks the customers)")->capture_default_str();
-  hm->add_option("--out", args->out, "Output dataset folder")->required();
+  hm->add_option("--out", args->out, "Output dataset folder (new, empty, or a dataset to replace with --force)")
+      ->required();
+  add_force_flag(hm, args->force, "dataset");
   hm->add_option("--min-per-user", args->min_per_user, "Fewest pairs a kept customer has")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -36,6 +39,7 @@ void add_import_command(CLI::App& app) {
     data::HmImportOptions o;
     o.from = args->from;
     o.out = args->out;
+    o.force = args->force;
     o.pairs = args->pairs;
     o.seed = args->seed;
     o.min_per_user = args->min_per_user;

@@ -2,6 +2,7 @@
 // run folder (model.safetensors, no adapter file, no dependency on the base run).
 #include <fmt/format.h>
 
+#include "cli_output.h"
 #include "commands.h"
 #include "ftmamba/run/merge_lora.h"
 
@@ -11,12 +12,14 @@ void add_merge_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("merge", "Fold a LoRA run's adapters into the weights: a standalone run folder");
   struct Args {
     std::string run, out;
+    bool force = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--run", args->run, "A LoRA run folder (from `ftmamba finetune`)")->required();
-  cmd->add_option("--out", args->out, "Run folder to write (replaced if it exists)")->required();
+  cmd->add_option("--out", args->out, "Run folder to write (new, empty, or a run to replace with --force)")->required();
+  add_force_flag(cmd, args->force, "run");
   cmd->callback([args] {
-    const run::MergeResult r = run::merge_lora_run(args->run, args->out);
+    const run::MergeResult r = run::merge_lora_run(args->run, args->out, args->force);
 
     fmt::print("merged {} adapters into {}{}\n", r.merged, args->out,
                r.max_difference

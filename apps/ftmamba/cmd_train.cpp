@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli_device.h"
+#include "cli_output.h"
 #include "cli_precision.h"
 #include "commands.h"
 #include "ftmamba/eval/evaluate.h"
@@ -19,7 +20,9 @@ void add_train_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto& req = args->request;
   cmd->add_option("--data", args->data, "Dataset folder")->required();
-  cmd->add_option("--out", args->out, "Run folder to write (replaced if it exists)")->required();
+  cmd->add_option("--out", args->out, "Run folder to write (new, empty, or a run to replace with --force)")->required();
+  add_force_flag(cmd, req.force, "run");
+  add_resume_flag(cmd, req.resume);
   cmd->add_option("--model", req.config.model, "Tower model (same as --set model.type=...)");
   cmd->add_option("--config", args->config, "TOML config file")->check(CLI::ExistingFile);
   cmd->add_option("--set", req.config.sets, "Override a config key: section.key=value (repeatable)");

@@ -4,9 +4,11 @@
 
 #include "commands.h"
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/interrupt.h"
 #include "ftmamba/core/memory.h"
 
 int main(int argc, char** argv) {
+  ftmamba::install_interrupt_handling();  // first: every thread started later inherits the blocked signals
   ftmamba::keep_memory_resident();
   CLI::App app{"ftmamba: two-tower recommenders on tabular data with FT-Mamba towers"};
   app.require_subcommand(1);
@@ -27,6 +29,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const ftmamba::Interrupted& e) {
+    std::fprintf(stderr, "ftmamba: %s\n", e.what());
+    return e.exit_code();
   } catch (const ftmamba::Error& e) {
     std::fprintf(stderr, "ftmamba: error: %s\n", e.what());
     return 1;

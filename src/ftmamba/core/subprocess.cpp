@@ -1,17 +1,18 @@
 #include "ftmamba/core/subprocess.h"
 
 #include <fcntl.h>
-#include <spawn.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/interrupt.h"
 #include "ftmamba/core/timer.h"
-
-extern char** environ;
 
 namespace ftmamba {
 
@@ -22,16 +23,26 @@ ChildResult run_child(const std::vector<std::string>& argv, const std::filesyste
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  if (::access(argv[0].c_str(), X_OK) != 0) throw Error("cannot start " + argv[0] + ": " + std::strerror(errno));
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (!stdout_file.empty())
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  // fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG: a child dies with its parent, so stopping
+  // `compare` never leaves a training running. Between fork and exec only async-signal-safe calls.
+  const pid_t parent = ::getpid();
   const Stopwatch watch;
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw Error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  const pid_t pid = ::fork();
+  if (pid < 0) throw Error("cannot start " + argv[0] + ": " + std::strerror(errno));
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the parent died before the line above
+    unblock_interrupts_in_child();
+    if (!stdout_file.empty()) {
+      const int fd = ::open(stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0 || ::dup2(fd, STDOUT_FILENO) < 0) ::_exit(127);
+    }
+    ::execv(argv[0].c_str(), args.data());
+    ::_exit(127);
+  }
+  const ForwardInterruptTo forward(pid);
 
   int status = 0;
   struct rusage usage {};

@@ -1,6 +1,7 @@
 // defines: CsvFileWriter.
 #include "ftmamba/data/csv_file_writer.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,9 +12,17 @@
 
 namespace ftmamba::data {
 
-CsvFileWriter::CsvFileWriter(std::filesystem::path path)
-    : path_(std::move(path)), file_(std::fopen(path_.c_str(), "wb")) {
-  if (file_ == nullptr) throw Error(path_.string() + ": cannot write: " + std::strerror(errno));
+// A new file only (O_EXCL | O_NOFOLLOW): inside a staging folder nothing should be there, and a planted file or
+// symbolic link is never written through.
+CsvFileWriter::CsvFileWriter(std::filesystem::path path) : path_(std::move(path)) {
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(path_.string() + ": cannot write: " + std::strerror(errno));
+  file_ = ::fdopen(fd, "wb");
+  if (file_ == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    throw Error(path_.string() + ": cannot write: " + std::strerror(err));
+  }
   std::setvbuf(file_, nullptr, _IOFBF, size_t{1} << 20);
 }
 
@@ -26,9 +35,12 @@ void CsvFileWriter::write(std::string_view bytes) {
 }
 
 void CsvFileWriter::close() {
-  const bool ok = std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
-  const int err = errno;
-  std::fclose(file_);
+  bool ok = std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
+  int err = errno;
+  if (std::fclose(file_) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
   file_ = nullptr;
   if (!ok) throw Error(path_.string() + ": write failed: " + std::strerror(err));
 }

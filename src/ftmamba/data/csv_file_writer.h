@@ -22,7 +22,7 @@ class CsvFileWriter {
  private:
   [[noreturn]] void fail() const;
   std::filesystem::path path_;
-  std::FILE* file_;
+  std::FILE* file_ = nullptr;
 };
 
 }  // namespace ftmamba::data

@@ -30,6 +30,9 @@ FinetuneOutcome finetune_run(const FinetuneRequest& request) {
   const auto& ft = request.options;
   const std::string base_name = request.base_run.string();
   const torch::Device device = choose_device(request.device);
+  // Before anything is read: --out may not be the base run or the data (nor hold or sit in them), and is locked.
+  io::StagedDir out(request.out_dir,
+                    run_output_policy(request.force, request.resume, {request.base_run, request.data_dir}));
   run::Run run = run::Run::load(request.base_run, device);
   if (run.is_lora())
     throw Error(base_name + " is a LoRA run; merge it first (ftmamba merge --run " + base_name +
@@ -80,7 +83,7 @@ FinetuneOutcome finetune_run(const FinetuneRequest& request) {
                        {{"format", "pt"}, {"base_run", base_run.string()}, {"base_model_sha256", base_hash}});
     io::write_file_atomic(dir / "adapter_config.json", peft_adapter_config(ft, plan.adapted, base_run).dump(2) + "\n");
   };
-  outcome.run = train_and_evaluate(request.out_dir, run, data, device, options);
+  outcome.run = train_and_evaluate(out, run, data, device, options);
   return outcome;
 }
 

@@ -36,6 +36,8 @@ struct FinetuneRequest {
   run::ConfigSources config;
   std::string device = "auto";  // a --device value (core/device.h)
   bool quiet = false;           // no progress bar
+  bool force = false;           // replace an existing run at out_dir (io::StagedDir)
+  bool resume = false;          // continue the interrupted run at out_dir from its checkpoint, if there is one
   // Called once the data is loaded and the adapters attached, before training.
   std::function<void(const FinetuneSetup&)> on_setup;
   // Called after each epoch, once history.jsonl holds it.

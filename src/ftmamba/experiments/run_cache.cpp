@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/interrupt.h"
 #include "ftmamba/core/subprocess.h"
 #include "ftmamba/io/atomic_file.h"
 
@@ -64,7 +65,14 @@ RunRecord RunCache::run(const RunRequest& request) const {
   log_(fmt::format("{}: training (log {})", request.label, request.log.string()));
   std::vector<std::string> argv = {options_.program.string()};
   argv.insert(argv.end(), request.argv.begin(), request.argv.end());
+  // The run folder is the cache's own: replace a stale run, and continue an interrupted one.
+  argv.insert(argv.end(), {"--force", "--resume"});
   const ChildResult child = run_child(argv, request.log);
+  if (const int sig = interrupt_signal())
+    throw Interrupted(fmt::format("stopped by signal {}; finished runs are kept, and the interrupted one continues "
+                                  "from its checkpoint on {}",
+                                  sig, options_.next_time),
+                      sig);
   if (child.exit_code != 0)
     throw Error(fmt::format("{} failed (exit {}); see {}. Finished runs are kept and reused on {}.", request.failure,
                             child.exit_code, request.log.string(), options_.next_time));

@@ -1,12 +1,13 @@
 // defines: train_and_evaluate, the step `train` and `finetune` share: in a staged run folder, write
-// config.json, train the run's model (history.jsonl rewritten as each epoch ends), save the weights, evaluate
-// on the test split, write metrics.json, and commit the folder.
+// config.json, train the run's model (history.jsonl rewritten as each epoch ends, checkpoints in
+// checkpoint/), save the weights, evaluate on the test split, write metrics.json, and commit the folder.
 #pragma once
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <functional>
 
+#include "ftmamba/io/staged_dir.h"
 #include "ftmamba/run/records.h"
 #include "ftmamba/run/run.h"
 
@@ -26,10 +27,16 @@ struct TrainAndEvaluateOptions {
 struct TrainedRun {
   std::filesystem::path dir;  // the committed run folder
   run::RunMetrics metrics;    // what metrics.json holds
+  bool resumed = false;       // continued from an interrupted run's checkpoint
 };
 
-// Nothing appears at out_dir unless every step succeeds; an existing folder there is replaced.
-TrainedRun train_and_evaluate(const std::filesystem::path& out_dir, run::Run& run, const run::PreparedData& data,
-                              torch::Device device, const TrainAndEvaluateOptions& options);
+// Nothing appears at out's final path unless every step succeeds. When `out` was adopted (--resume), training
+// continues from its checkpoint, provided the run's config is the one the interrupted run started with. On a
+// signal or a divergence after a checkpoint, the staging folder is kept for --resume.
+TrainedRun train_and_evaluate(io::StagedDir& out, run::Run& run, const run::PreparedData& data, torch::Device device,
+                              const TrainAndEvaluateOptions& options);
+
+// The output policy of a command writing a run folder: --force, --resume, and the folders it reads.
+io::OutputPolicy run_output_policy(bool force, bool resume, std::vector<std::filesystem::path> inputs);
 
 }  // namespace ftmamba::experiments

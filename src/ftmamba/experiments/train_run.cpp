@@ -1,6 +1,8 @@
 // defines: train_run (see train_run.h).
 #include "ftmamba/experiments/train_run.h"
 
+#include <optional>
+
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/run/run.h"
@@ -14,6 +16,12 @@ TrainOutcome train_run(const TrainRequest& request) {
   set_cpu_threads(static_cast<int>(cfg.train.threads));
   const torch::Device device = choose_device(request.device);
   ops::check_precision_supported(cfg.train.precision, device);
+  const io::OutputPolicy policy = run_output_policy(request.force, request.resume, {request.data_dir});
+  std::optional<io::StagedDir> out;  // before the data is read: a bad --out fails at once, and is locked
+  if (request.dry_run)
+    io::StagedDir::check(request.out_dir, policy);
+  else
+    out.emplace(request.out_dir, policy);
 
   const auto data = run::prepare_data(request.data_dir, cfg);
   run::Run run;
@@ -42,7 +50,7 @@ TrainOutcome train_run(const TrainRequest& request) {
   options.save_weights = [&](const fs::path& dir) {
     run::save_model(dir / "model.safetensors", *run.model, {{"format", "pt"}});
   };
-  outcome.run = train_and_evaluate(request.out_dir, run, data, device, options);
+  outcome.run = train_and_evaluate(*out, run, data, device, options);
   return outcome;
 }
 

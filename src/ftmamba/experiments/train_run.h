@@ -32,6 +32,8 @@ struct TrainRequest {
   std::string device = "auto";  // a --device value (core/device.h), resolved once the config is valid
   bool quiet = false;           // no progress bar
   bool dry_run = false;         // stop once the model is built: nothing is trained or written
+  bool force = false;           // replace an existing run at out_dir (io::StagedDir)
+  bool resume = false;          // continue the interrupted run at out_dir from its checkpoint, if there is one
   // Called once the data is loaded and the model built, before training (and on a dry run).
   std::function<void(const TrainSetup&)> on_setup;
   // Called after each epoch, once history.jsonl holds it.
@@ -43,7 +45,8 @@ struct TrainOutcome {
   std::optional<TrainedRun> run;  // none on a dry run
 };
 
-// Throws Error (DataError for bad data or a bad config file) before anything is written at out_dir.
+// Throws Error (DataError for bad data or a bad config file, Error for an out_dir it may not write) before
+// anything is written at out_dir.
 TrainOutcome train_run(const TrainRequest& request);
 
 }  // namespace ftmamba::experiments

@@ -1,8 +1,10 @@
+// defines: write_file_atomic, read_file, fsync_file, fsync_dir (see atomic_file.h).
 #include "ftmamba/io/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -12,27 +14,63 @@
 
 namespace ftmamba::io {
 namespace fs = std::filesystem;
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+void fsync_path(const fs::path& p, int flags, const char* what) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | flags);
+  if (fd < 0) throw Error(p.string() + ": cannot open the " + what + " to sync it: " + errno_text());
+  const bool ok = ::fsync(fd) == 0;
+  const std::string why = ok ? "" : errno_text();
+  ::close(fd);
+  if (!ok) throw Error(p.string() + ": fsync failed: " + why);
+}
+
+}  // namespace
+
+void fsync_file(const fs::path& file) { fsync_path(file, 0, "file"); }
+void fsync_dir(const fs::path& dir) { fsync_path(dir, O_DIRECTORY, "folder"); }
 
 void write_file_atomic(const fs::path& path, std::string_view bytes) {
-  if (path.has_parent_path()) fs::create_directories(path.parent_path());
-  const fs::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw Error(path.string() + ": cannot write: " + std::strerror(errno));
+  static std::atomic<int> counter{0};
+  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw Error(path.string() + ": cannot create its folder: " + ec.message());
+  const fs::path tmp = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(path.string() + ": cannot write: " + errno_text());
+  const auto fail = [&](const std::string& what) {
+    const std::string why = errno_text();
+    ::close(fd);
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw Error(path.string() + ": " + what + ": " + why);
+  };
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      fs::remove(tmp);
-      throw Error(path.string() + ": write failed: " + why);
+      fail("write failed");
     }
     done += static_cast<size_t>(n);
   }
-  ::fsync(fd);
-  ::close(fd);
-  fs::rename(tmp, path);
+  if (::fsync(fd) != 0) fail("fsync failed");
+  if (::close(fd) != 0) {
+    const std::string why = errno_text();
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw Error(path.string() + ": close failed: " + why);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = errno_text();
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw Error(path.string() + ": cannot rename into place: " + why);
+  }
+  fsync_dir(parent);
 }
 
 std::string read_file(const fs::path& path) {
@@ -41,32 +79,6 @@ std::string read_file(const fs::path& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-StagedDir::StagedDir(fs::path final_path) : final_(std::move(final_path)) {
-  if (final_.filename().empty()) final_ = final_.parent_path();
-  staging_ = final_.string() + ".partial-" + std::to_string(::getpid());
-  fs::remove_all(staging_);
-  fs::create_directories(staging_);
-}
-
-StagedDir::~StagedDir() {
-  if (!committed_) {
-    std::error_code ec;
-    fs::remove_all(staging_, ec);
-  }
-}
-
-void StagedDir::commit() {
-  if (fs::exists(final_)) {
-    const fs::path old = final_.string() + ".old-" + std::to_string(::getpid());
-    fs::rename(final_, old);
-    fs::rename(staging_, final_);
-    fs::remove_all(old);
-  } else {
-    fs::rename(staging_, final_);
-  }
-  committed_ = true;
 }
 
 }  // namespace ftmamba::io

@@ -1,5 +1,5 @@
-// defines: atomic writes (temp name + rename) and StagedDir, which builds a folder under a temporary
-// name and renames it into place only on commit(), so a failed command leaves nothing half-written.
+// defines: write_file_atomic (a file appears whole or not at all, and survives a power cut once written),
+// read_file, and fsync of files and folders. Folders of files are written with StagedDir (staged_dir.h).
 #pragma once
 #include <filesystem>
 #include <string>
@@ -7,26 +7,14 @@
 
 namespace ftmamba::io {
 
-// Writes bytes to `path` via "path.tmp-PID" + fsync + rename.
+// Writes bytes to a new temporary file beside `path` (created with O_EXCL | O_NOFOLLOW, so a planted file or
+// symbolic link is never written through), fsyncs it, renames it over `path` and fsyncs the folder. Every
+// write, fsync and close is checked; on failure the temporary file is removed and Error names `path`.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 std::string read_file(const std::filesystem::path& path);
 
-// A directory that appears at `final_path` only when commit() is called. Until then the work happens
-// in a sibling "final_path.partial-PID" which the destructor removes. If final_path already exists,
-// commit() replaces it (the old copy is removed only after the new one is complete).
-class StagedDir {
- public:
-  explicit StagedDir(std::filesystem::path final_path);
-  ~StagedDir();
-  StagedDir(const StagedDir&) = delete;
-  StagedDir& operator=(const StagedDir&) = delete;
-  const std::filesystem::path& path() const { return staging_; }  // write here
-  const std::filesystem::path& final_path() const { return final_; }
-  void commit();
-
- private:
-  std::filesystem::path final_, staging_;
-  bool committed_ = false;
-};
+// fsync of a file, and of a folder (which makes a rename or a new entry inside it durable).
+void fsync_file(const std::filesystem::path& file);
+void fsync_dir(const std::filesystem::path& dir);
 
 }  // namespace ftmamba::io

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ftmamba/core/enum_text.h"
@@ -84,6 +85,10 @@ class DynamicLossScaler {
   void unscale(const std::vector<torch::Tensor>& grads);
   // () float32 on the device: 1 when the last unscale() met an inf / NaN gradient, else 0.
   const torch::Tensor& found_inf() const { return found_inf_; }
+  // The scale, the clean-step count and the skipped count, as live tensors (for a checkpoint).
+  std::vector<std::pair<std::string, torch::Tensor>> state() const {
+    return {{"scale", scale_}, {"clean_steps", clean_steps_}, {"skipped", skipped_}};
+  }
   void update();
   double current_scale() const;   // reads the device (host synchronisation)
   int64_t skipped_steps() const;  // steps skipped so far; reads the device

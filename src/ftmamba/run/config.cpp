@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <sstream>
 
 #include "ftmamba/core/error.h"
@@ -119,6 +120,9 @@ std::vector<RunConfig::Field> RunConfig::fields() {
       {"train.cuda_graph", &train.cuda_graph},
       {"train.precision", enum_ref(&train.precision)},
       {"train.cpu_row_bucket", &train.cpu_row_bucket},
+      {"train.checkpoint_steps", &train.checkpoint_steps},
+      {"train.checkpoint_minutes", &train.checkpoint_minutes},
+      {"train.max_nonfinite_steps", &train.max_nonfinite_steps},
       {"data.split", enum_ref(&data.split)},
       {"data.min_frequency", &data.min_frequency},
       {"data.split_seed", &data.split_seed},
@@ -322,6 +326,11 @@ void RunConfig::validate() const {
   require(train.epochs >= 1, "train.epochs must be >= 1");
   require(train.batch_size >= 2, "train.batch_size must be >= 2");
   require(train.cpu_row_bucket >= 1, "train.cpu_row_bucket must be >= 1");
+  require(train.checkpoint_steps >= 0, "train.checkpoint_steps must be >= 0");
+  require(std::isfinite(train.checkpoint_minutes) && train.checkpoint_minutes >= 0,
+          "train.checkpoint_minutes must be finite and >= 0");
+  require(train.max_nonfinite_steps >= 0 && train.max_nonfinite_steps <= 1000000,
+          "train.max_nonfinite_steps must be in [0, 1000000]");
   require(train.lr > 0, "train.lr must be > 0");
   require(train.weight_decay >= 0, "train.weight_decay must be >= 0");
   require(train.warmup_frac >= 0 && train.warmup_frac < 1, "train.warmup_frac must be in [0, 1)");

@@ -59,6 +59,13 @@ struct TrainConfig {
   // padding's outputs dropped), so that oneDNN's bf16 matmuls meet a few shapes and reuse their generated
   // kernels; 1 = never pad.
   int64_t cpu_row_bucket = 64;
+  // Checkpoints of an unfinished run (RUN.partial/checkpoint/, for --resume): at the end of every epoch, and
+  // also every checkpoint_steps steps (0: off) and every checkpoint_minutes minutes (0: off).
+  int64_t checkpoint_steps = 0;
+  double checkpoint_minutes = 10.0;
+  // A step whose loss or gradient is not finite is skipped; this many in a row stop the run (0: never skip,
+  // stop at the first).
+  int64_t max_nonfinite_steps = 10;
 };
 
 struct DataConfig {

@@ -5,6 +5,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/staged_dir.h"
 #include "ftmamba/nn/lora.h"
 #include "ftmamba/run/run.h"
 
@@ -32,13 +33,15 @@ std::optional<double> merge_difference(Run& run, const std::function<void()>& me
 }
 }  // namespace
 
-MergeResult merge_lora_run(const fs::path& run_dir, const fs::path& out_dir) {
+MergeResult merge_lora_run(const fs::path& run_dir, const fs::path& out_dir, bool force) {
+  const io::OutputPolicy policy{.kind = io::OutputKind::kRun, .force = force, .resume = false, .inputs = {run_dir}};
+  io::StagedDir::check(out_dir, policy);
   Run run = Run::load(run_dir, torch::kCPU);
   if (!run.is_lora()) throw Error(run_dir.string() + " has no adapters to merge (it is not a LoRA run)");
   MergeResult result;
   result.max_difference = merge_difference(run, [&] { result.merged = nn::merge_lora(*run.model); });
 
-  io::StagedDir out(out_dir);
+  io::StagedDir out(out_dir, policy);
   // Provenance stays in config.json; model.safetensors makes the run standalone (Run::load reads it first).
   run.finetune["merged_from"] = fs::absolute(run_dir).lexically_normal().string();
   run.finetune["mode"] = "lora-merged";

@@ -18,6 +18,8 @@ struct MergeResult {
 // history.jsonl and sampled_negatives.safetensors are copied, since the merged model scores as the unmerged one.
 // Throws Error when run_dir is not a LoRA run, before anything is written at out_dir; an existing folder there is
 // replaced.
-MergeResult merge_lora_run(const std::filesystem::path& run_dir, const std::filesystem::path& out_dir);
+// out_dir is written through io::StagedDir: an existing run there is replaced only with `force`.
+MergeResult merge_lora_run(const std::filesystem::path& run_dir, const std::filesystem::path& out_dir,
+                           bool force = false);
 
 }  // namespace ftmamba::run

@@ -132,6 +132,21 @@ double FixedShapeStep::step(const int64_t* users, const int64_t* items, int64_t 
   return s_->step(users, items, len, lr);
 }
 
+std::vector<std::pair<std::string, torch::Tensor>> FixedShapeStep::state() const {
+  auto out = s_->optimizer.state();
+  for (auto& [name, t] : out) name = "optimizer/" + name;
+  if (s_->scaler)
+    for (const auto& [name, t] : s_->scaler->state()) out.emplace_back("scaler/" + name, t);
+  return out;
+}
+
+void FixedShapeStep::load_state(const std::map<std::string, torch::Tensor>& state) {
+  torch::NoGradGuard no_grad;
+  s_->optimizer.load_state(state, "optimizer/");
+  if (s_->scaler)
+    for (const auto& [name, t] : s_->scaler->state()) t.copy_(state.at("scaler/" + name));
+}
+
 int64_t FixedShapeStep::skipped_steps() const { return s_->scaler ? s_->scaler->skipped_steps() : 0; }
 
 bool FixedShapeStep::graph_captured() const { return s_->graphed && s_->graphed->captured(); }

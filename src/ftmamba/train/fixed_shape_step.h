@@ -7,7 +7,11 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "ftmamba/data/preprocess.h"
 #include "ftmamba/nn/two_tower.h"
@@ -29,6 +33,10 @@ class FixedShapeStep {
   // (read back, so the host waits for the step).
   double step(const int64_t* users, const int64_t* items, int64_t len, double lr);
   bool graph_captured() const;
+  // The optimizer's (and fp16's loss scaler's) state as live tensors, "optimizer/..." and "scaler/...";
+  // load_state copies into them.
+  std::vector<std::pair<std::string, torch::Tensor>> state() const;
+  void load_state(const std::map<std::string, torch::Tensor>& state);
   // fp16: steps skipped so far because a gradient overflowed (reads the device); 0 otherwise.
   int64_t skipped_steps() const;
   // This build can capture CUDA graphs (CUDA kernels and LibTorch >= 2.1).

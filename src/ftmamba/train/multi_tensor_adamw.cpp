@@ -58,6 +58,41 @@ MultiTensorAdamW::MultiTensorAdamW(torch::nn::Module& model, double weight_decay
     for (size_t i = 0; i < g.params.size(); ++i) g.steps.push_back(torch::zeros({}, f32));
 }
 
+std::vector<std::pair<std::string, torch::Tensor>> MultiTensorAdamW::state() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    const Group& g = groups_[gi];
+    for (size_t i = 0; i < g.params.size(); ++i) {
+      const std::string key = std::to_string(gi) + "." + std::to_string(i) + ".";
+      out.emplace_back(key + "exp_avg", g.exp_avg[i]);
+      out.emplace_back(key + "exp_avg_sq", g.exp_avg_sq[i]);
+      out.emplace_back(key + "step", fused_ ? g.steps[i] : torch::tensor(g.host_steps[i], torch::kInt64));
+    }
+  }
+  return out;
+}
+
+void MultiTensorAdamW::load_state(const std::map<std::string, torch::Tensor>& state, const std::string& prefix) {
+  torch::NoGradGuard no_grad;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    Group& g = groups_[gi];
+    for (size_t i = 0; i < g.params.size(); ++i) {
+      const std::string key = prefix + std::to_string(gi) + "." + std::to_string(i) + ".";
+      const auto& avg = state.at(key + "exp_avg");
+      const auto& avg_sq = state.at(key + "exp_avg_sq");
+      if (!avg.sizes().equals(g.exp_avg[i].sizes()) || !avg_sq.sizes().equals(g.exp_avg_sq[i].sizes()))
+        throw std::out_of_range(key + ": shape differs from the model's");
+      g.exp_avg[i].copy_(avg);
+      g.exp_avg_sq[i].copy_(avg_sq);
+      const auto& step = state.at(key + "step");
+      if (fused_)
+        g.steps[i].copy_(step);
+      else
+        g.host_steps[i] = step.to(torch::kFloat64).item<double>();
+    }
+  }
+}
+
 void MultiTensorAdamW::zero_grad() {
   for (auto& g : groups_)
     for (auto& p : g.params) p.mutable_grad().reset();

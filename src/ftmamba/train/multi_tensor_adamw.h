@@ -11,6 +11,9 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "ftmamba/ops/precision.h"
@@ -36,6 +39,10 @@ class MultiTensorAdamW {
   // the gradients are unscaled (flagging inf / NaN), the step is skipped when flagged and the scale adapted,
   // all on the device, so this stays capturable.
   void backward_and_apply(const torch::Tensor& loss, double max_norm, ops::DynamicLossScaler* scaler = nullptr);
+  // The moments and step counts, named "G.I.exp_avg" etc. (group G, parameter I), as live tensors: what a
+  // checkpoint saves. load_state copies into them (so that a captured CUDA graph keeps its addresses).
+  std::vector<std::pair<std::string, torch::Tensor>> state() const;
+  void load_state(const std::map<std::string, torch::Tensor>& state, const std::string& prefix);
   void step(double lr, double max_norm) {
     set_lr(lr);
     apply(max_norm);

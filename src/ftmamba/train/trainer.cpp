@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <unordered_map>
 
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/interrupt.h"
 #include "ftmamba/core/progress.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/core/timer.h"
@@ -15,6 +18,7 @@
 #include "ftmamba/ops/precision.h"
 #include "ftmamba/run/config.h"
 #include "ftmamba/run/run.h"
+#include "ftmamba/train/checkpoint.h"
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/optimizer.h"
@@ -69,6 +73,15 @@ torch::Tensor encode(nn::TowerEncoder& tower, const data::EncodedFeatures& all, 
   return pad ? emb.narrow(0, 0, n) : emb;
 }
 
+// The global L2 norm of the gradients, (sum over parameters of |grad|^2)^(1/2).
+double gradient_norm(torch::nn::Module& m) {
+  torch::NoGradGuard g;
+  double sum = 0.0;
+  for (const auto& p : m.parameters())
+    if (p.grad().defined()) sum += p.grad().to(torch::kFloat64).pow(2).sum().item<double>();
+  return std::sqrt(sum);
+}
+
 std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
   torch::NoGradGuard g;
   std::vector<torch::Tensor> s;
@@ -115,6 +128,7 @@ struct StepRunner::State {
   std::vector<double> item_log_q;  // log q(item): how often the item is a positive, hence an in-batch negative
   std::mt19937_64 rng;
   int64_t global_step = 0;
+  bool last_skipped = false;
 
   State(nn::TwoTower m, const run::PreparedData& d, const run::RunConfig& cfg, int64_t total_steps)
       : model(std::move(m)),
@@ -174,10 +188,20 @@ struct StepRunner::State {
     auto loss = tc.loss == run::LossKind::kSoftmax ? softmax_loss(user_emb, users, items) : pointwise(user_emb, items);
     schedule.apply(*optimizer, global_step);
     optimizer->zero_grad();
+    const double value = loss.item<double>();
+    // A non-finite loss or gradient changes nothing: the caller counts it, and stops after too many in a row.
+    last_skipped = !std::isfinite(value);
+    if (last_skipped) return value;
     loss.backward();
-    if (tc.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), tc.grad_clip);
+    const double norm =
+        tc.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(model->parameters(), tc.grad_clip) : gradient_norm(*model);
+    last_skipped = !std::isfinite(norm);
+    if (last_skipped) {
+      optimizer->zero_grad();
+      return value;
+    }
     optimizer->step();
-    return loss.item<double>();
+    return value;
   }
 };
 
@@ -212,9 +236,72 @@ double StepRunner::step(const int64_t* rows, int64_t len) {
   return loss;
 }
 
+bool StepRunner::last_step_skipped() const { return s_->last_skipped; }
+
+void StepRunner::save_state(nlohmann::ordered_json& state, io::NamedTensors& tensors) const {
+  const auto& st = *s_;
+  torch::NoGradGuard no_grad;
+  std::ostringstream rng;
+  rng << st.rng;
+  state = {{"global_step", st.global_step}, {"negatives_rng", rng.str()}};
+  for (const auto& p : st.model->named_parameters()) tensors.emplace_back("model/" + p.key(), p.value().detach());
+  for (const auto& b : st.model->named_buffers()) tensors.emplace_back("buffer/" + b.key(), b.value().detach());
+  if (st.gpu_step) {
+    for (auto& [name, t] : st.gpu_step->state()) tensors.emplace_back(name, t);
+  } else {
+    // LibTorch's own serialisation of AdamW (moments and step counts by parameter position), as bytes.
+    torch::serialize::OutputArchive archive;
+    st.optimizer->save(archive);
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    const std::string b = bytes.str();
+    tensors.emplace_back(
+        "optimizer/torch",
+        torch::from_blob(const_cast<char*>(b.data()), {static_cast<int64_t>(b.size())}, torch::kUInt8).clone());
+  }
+  save_torch_generators(tensors, st.device);
+}
+
+void StepRunner::load_state(const nlohmann::ordered_json& state, const std::map<std::string, torch::Tensor>& tensors) {
+  auto& st = *s_;
+  torch::NoGradGuard no_grad;
+  const auto at = [&](const std::string& name) -> const torch::Tensor& {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) throw Error("checkpoint: no tensor " + name + " (the model or optimizer differs)");
+    return it->second;
+  };
+  for (auto& p : st.model->named_parameters()) {
+    const auto& t = at("model/" + p.key());
+    if (!t.sizes().equals(p.value().sizes())) throw Error("checkpoint: tensor model/" + p.key() + " has another shape");
+    p.value().copy_(t);
+  }
+  for (auto& b : st.model->named_buffers()) b.value().copy_(at("buffer/" + b.key()));
+  if (st.gpu_step) {
+    st.gpu_step->load_state(tensors);
+  } else {
+    const torch::Tensor bytes = at("optimizer/torch").contiguous();
+    std::istringstream in(std::string(static_cast<const char*>(bytes.data_ptr()), bytes.numel()));
+    torch::serialize::InputArchive archive;
+    archive.load_from(in);
+    st.optimizer->load(archive);
+  }
+  st.global_step = state.at("global_step").get<int64_t>();
+  std::istringstream rng(state.at("negatives_rng").get<std::string>());
+  rng >> st.rng;
+  load_torch_generators(tensors, st.device);
+}
+
 int64_t StepRunner::skipped_steps() const { return s_->gpu_step ? s_->gpu_step->skipped_steps() : 0; }
 
 bool StepRunner::graph_captured() const { return s_->gpu_step && s_->gpu_step->graph_captured(); }
+
+namespace {
+
+std::map<std::string, torch::Tensor> by_name(const io::NamedTensors& tensors) {
+  return std::map<std::string, torch::Tensor>(tensors.begin(), tensors.end());
+}
+
+}  // namespace
 
 TrainResult train_two_tower(nn::TwoTower& model, const run::PreparedData& data, const run::RunConfig& cfg,
                             const TrainOptions& options) {
@@ -223,64 +310,134 @@ TrainResult train_two_tower(nn::TwoTower& model, const run::PreparedData& data, 
   const int64_t steps_per_epoch = (n_train + tc.batch_size - 1) / tc.batch_size;
   set_cpu_threads(static_cast<int>(tc.threads));
   StepRunner runner(model, data, cfg, tc.epochs * steps_per_epoch);
-  std::mt19937_64 rng(static_cast<uint64_t>(tc.seed));
+  std::mt19937_64 rng(static_cast<uint64_t>(tc.seed));  // the epochs' shuffles
 
+  // The loop's whole state lives in `ck`, so that a checkpoint is a copy of it.
+  TrainerCheckpoint ck;
+  ck.order = data.split.train;
   TrainResult result;
-  std::vector<torch::Tensor> best_state;
-  int64_t bad_epochs = 0, total_samples = 0;
-  std::vector<int64_t> order = data.split.train;
+  const bool checkpointing = !options.checkpoint_dir.empty();
+  if (checkpointing && options.resume && std::filesystem::exists(checkpoint_file(options.checkpoint_dir))) {
+    ck = load_checkpoint(options.checkpoint_dir);
+    if (static_cast<int64_t>(ck.order.size()) != n_train)
+      throw Error(fmt::format("{}: the checkpoint holds {} training rows, the data {}; it is of another dataset",
+                              checkpoint_file(options.checkpoint_dir).string(), ck.order.size(), n_train));
+    runner.load_state(ck.runner, by_name(ck.tensors));
+    std::istringstream shuffle_state(ck.shuffle_rng);
+    shuffle_state >> rng;
+    result.resumed = true;
+    fmt::print(stderr, "resuming from the checkpoint: epoch {}, {} of {} steps done\n", ck.epoch,
+               ck.epoch_done ? steps_per_epoch : ck.step, steps_per_epoch);
+  }
+  // With checkpoints, a signal stops the run after the step in progress, with a checkpoint.
+  std::optional<StopAtNextStep> stop_at_next_step;
+  if (checkpointing) stop_at_next_step.emplace();
+  Stopwatch since_checkpoint;
+  const auto write_checkpoint = [&] {
+    std::ostringstream shuffle;
+    shuffle << rng;
+    ck.shuffle_rng = shuffle.str();
+    ck.tensors.clear();
+    runner.save_state(ck.runner, ck.tensors);
+    save_checkpoint(options.checkpoint_dir, ck);
+    since_checkpoint.restart();
+  };
+  const auto stop_if_interrupted = [&] {
+    if (const int sig = interrupt_signal())
+      throw Interrupted(fmt::format("stopped by signal {} at epoch {}, step {}; the checkpoint is kept: run the same "
+                                    "command with --resume to continue",
+                                    sig, ck.epoch, ck.step),
+                        sig);
+  };
 
-  for (int64_t epoch = 1; epoch <= tc.epochs; ++epoch) {
-    std::shuffle(order.begin(), order.end(), rng);
+  const bool mid_epoch = result.resumed && !ck.epoch_done;
+  for (int64_t epoch = ck.epoch_done ? ck.epoch + 1 : ck.epoch; !ck.finished && epoch <= tc.epochs; ++epoch) {
+    if (!(mid_epoch && epoch == ck.epoch)) {
+      std::shuffle(ck.order.begin(), ck.order.end(), rng);
+      ck.epoch = epoch;
+      ck.step = 0;
+      ck.epoch_done = false;
+      ck.loss_sum = 0;
+      ck.samples = 0;
+      ck.skipped_before = runner.skipped_steps();
+      ck.epoch_seconds = 0;
+    }
     ProgressBar bar(fmt::format("epoch {}/{}", epoch, tc.epochs), steps_per_epoch, !options.quiet);
     const Stopwatch epoch_watch;  // each step returns its loss to the host, so the device is done at the end
-    double loss_sum = 0;
-    int64_t samples = 0;
-    const int64_t skipped_before = runner.skipped_steps();
-    for (int64_t step = 0; step < steps_per_epoch; ++step) {
+    const double seconds_before = ck.epoch_seconds;
+    for (int64_t step = ck.step; step < steps_per_epoch; ++step) {
       const int64_t start = step * tc.batch_size, len = std::min(tc.batch_size, n_train - start);
       if (len < 2) break;  // a one-pair batch has no in-batch negatives
-      const double l = runner.step(order.data() + start, len);
-      if (!std::isfinite(l))
-        throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}", l, epoch, step + 1));
-      loss_sum += l * len;
-      samples += len;
-      bar.update(step + 1, samples, loss_sum / samples);
+      const double l = runner.step(ck.order.data() + start, len);
+      const bool skipped = runner.last_step_skipped();
+      if (!std::isfinite(l) && !skipped)  // a GPU step: already applied
+        throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}{}", l, epoch, step + 1,
+                                checkpointing ? "; the last checkpoint is kept" : ""));
+      if (skipped) {
+        ++ck.nonfinite_steps;
+        if (++ck.nonfinite_in_a_row > tc.max_nonfinite_steps)
+          throw Error(
+              fmt::format("training diverged: {} steps in a row had a non-finite loss or gradient (the last at "
+                          "epoch {} step {}; train.max_nonfinite_steps = {}){}",
+                          ck.nonfinite_in_a_row, epoch, step + 1, tc.max_nonfinite_steps,
+                          checkpointing ? "; the last checkpoint is kept" : ""));
+        fmt::print(stderr, "\nepoch {} step {}: non-finite loss or gradient, step skipped\n", epoch, step + 1);
+      } else {
+        ck.nonfinite_in_a_row = 0;
+        ck.loss_sum += l * len;
+        ck.samples += len;
+      }
+      ck.step = step + 1;
+      bar.update(step + 1, ck.samples, ck.samples ? ck.loss_sum / ck.samples : 0.0);
+      const bool due = (tc.checkpoint_steps > 0 && ck.step % tc.checkpoint_steps == 0) ||
+                       (tc.checkpoint_minutes > 0 && since_checkpoint.seconds() >= tc.checkpoint_minutes * 60.0);
+      if (ck.step < steps_per_epoch && checkpointing && (due || interrupt_signal())) {  // else the epoch's end
+        ck.epoch_seconds = seconds_before + epoch_watch.seconds();
+        write_checkpoint();
+        stop_if_interrupted();
+      }
     }
     bar.finish();
-    const double seconds = epoch_watch.seconds();
-    result.train_seconds += seconds;
-    total_samples += samples;
+    const double seconds = seconds_before + epoch_watch.seconds();
+    ck.train_seconds += seconds;
+    ck.total_samples += ck.samples;
 
     auto valid = validation_metrics(model, data, tc.valid_users, cfg.eval.batch_size, static_cast<uint64_t>(tc.seed));
     const double hr10 = valid.contains("HR@10") ? valid["HR@10"].get<double>() : 0.0;
-    const bool improved = hr10 > result.best_valid_hr10;
+    const bool improved = hr10 > ck.best_valid_hr10;
     if (improved) {
-      result.best_valid_hr10 = hr10;
-      result.best_epoch = epoch;
-      best_state = snapshot(*model);
-      bad_epochs = 0;
+      ck.best_valid_hr10 = hr10;
+      ck.best_epoch = epoch;
+      ck.best_state = snapshot(*model);
+      ck.bad_epochs = 0;
     } else {
-      ++bad_epochs;
+      ++ck.bad_epochs;
     }
     run::EpochRecord rec;
     rec.epoch = epoch;
-    rec.loss = samples ? loss_sum / samples : 0.0;
+    rec.loss = ck.samples ? ck.loss_sum / ck.samples : 0.0;
     rec.lr = runner.current_lr();
     rec.seconds = seconds;
-    rec.samples_per_sec = seconds > 0 ? samples / seconds : 0.0;
-    rec.skipped_steps = runner.skipped_steps() - skipped_before;
+    rec.samples_per_sec = seconds > 0 ? ck.samples / seconds : 0.0;
+    rec.skipped_steps = runner.skipped_steps() - ck.skipped_before;
     rec.valid = valid;
     rec.best = improved;
-    result.history.push_back(rec);
-    if (options.on_epoch) options.on_epoch(rec);
-    if (tc.patience > 0 && bad_epochs >= tc.patience) {
-      result.stopped_early = true;
-      break;
-    }
+    ck.history.push_back(rec);
+    ck.epoch_done = true;
+    if (tc.patience > 0 && ck.bad_epochs >= tc.patience) ck.stopped_early = true;
+    ck.finished = ck.stopped_early || epoch == tc.epochs;
+    if (checkpointing) write_checkpoint();
+    if (options.on_epoch) options.on_epoch(rec, ck.history);
+    stop_if_interrupted();
   }
-  if (!best_state.empty()) restore(*model, best_state);
-  result.samples_per_sec = result.train_seconds > 0 ? total_samples / result.train_seconds : 0.0;
+  if (!ck.best_state.empty()) restore(*model, ck.best_state);
+  result.history = ck.history;
+  result.best_epoch = ck.best_epoch;
+  result.best_valid_hr10 = ck.best_valid_hr10;
+  result.train_seconds = ck.train_seconds;
+  result.stopped_early = ck.stopped_early;
+  result.nonfinite_steps = ck.nonfinite_steps;
+  result.samples_per_sec = ck.train_seconds > 0 ? ck.total_samples / ck.train_seconds : 0.0;
   model->eval();
   return result;
 }

@@ -1,9 +1,12 @@
 // defines: train_two_tower, the training loop (shuffled mini-batches, in-batch softmax or pointwise loss,
 // AdamW + warmup/cosine, gradient clipping, per-epoch validation HR@10 and early stopping).
 #pragma once
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "ftmamba/io/safetensors.h"
 #include "ftmamba/nn/two_tower.h"
 #include "ftmamba/run/config.h"
 #include "ftmamba/run/records.h"
@@ -13,8 +16,14 @@ namespace ftmamba::train {
 
 struct TrainOptions {
   bool quiet = false;
-  // Called after every epoch with its history record.
-  std::function<void(const run::EpochRecord&)> on_epoch;
+  // Called after every epoch with its record and the whole history so far (a resumed run's included).
+  std::function<void(const run::EpochRecord& epoch, const std::vector<run::EpochRecord>& history)> on_epoch;
+  // Checkpoints (train/checkpoint.h) go here: at the end of every epoch, every train.checkpoint_steps steps,
+  // every train.checkpoint_minutes, and when a signal asks the run to stop. Empty: none are written, and a
+  // signal stops the process at once.
+  std::filesystem::path checkpoint_dir;
+  // Continue from the checkpoint in checkpoint_dir when there is one.
+  bool resume = false;
 };
 
 struct TrainResult {
@@ -24,6 +33,8 @@ struct TrainResult {
   double train_seconds = 0;    // time in training steps only (no validation)
   double samples_per_sec = 0;  // over all epochs
   bool stopped_early = false;
+  bool resumed = false;         // continued from a checkpoint
+  int64_t nonfinite_steps = 0;  // steps skipped because the loss or a gradient was not finite
 };
 
 // One optimisation step on a batch of training interactions (loss, backward, clipping, AdamW with the
@@ -32,8 +43,13 @@ class StepRunner {
  public:
   StepRunner(nn::TwoTower model, const run::PreparedData& data, const run::RunConfig& cfg, int64_t total_steps);
   ~StepRunner();
-  // rows: indices into the interactions (at least 2). Returns the batch loss.
+  // rows: indices into the interactions (at least 2). Returns the batch loss. On the CPU a step whose loss or
+  // gradient norm is not finite changes nothing (last_step_skipped()); on a GPU the step is applied.
   double step(const int64_t* rows, int64_t len);
+  bool last_step_skipped() const;
+  // Everything the steps to come depend on: the weights, the optimizer, the step count, the generators.
+  void save_state(nlohmann::ordered_json& state, io::NamedTensors& tensors) const;
+  void load_state(const nlohmann::ordered_json& state, const std::map<std::string, torch::Tensor>& tensors);
   double current_lr() const;
   // A CUDA graph of the step has been captured and is being replayed (GPU, train.cuda_graph, full batches).
   bool graph_captured() const;

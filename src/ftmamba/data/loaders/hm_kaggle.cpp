@@ -15,6 +15,7 @@
 #include "ftmamba/data/loaders/hm_layout.h"
 #include "ftmamba/data/loaders/hm_reads.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/staged_dir.h"
 
 namespace ftmamba::data {
 namespace {
@@ -39,11 +40,10 @@ HmImportSummary import_hm(const HmImportOptions& o) {
   }
   if (o.pairs > std::numeric_limits<int32_t>::max()) throw Error("--pairs is too large");
   // Replacing a folder is fine for an earlier dataset, never for anything else the user named by mistake.
-  if (fs::exists(o.out)) {
-    if (!fs::is_directory(o.out)) throw Error(o.out.string() + ": exists and is not a folder");
-    if (!fs::is_empty(o.out) && !fs::exists(o.out / "dataset.json"))
-      throw Error(o.out.string() + ": exists and is not a dataset (no dataset.json); refusing to replace it");
-  }
+  const io::OutputPolicy policy{
+      .kind = io::OutputKind::kDataset, .force = o.force, .resume = false, .inputs = {o.from}};
+  io::StagedDir::check(o.out, policy);  // before the long read
+
   if (!fs::is_directory(o.from)) throw Error(o.from.string() + ": not a folder (expected the H&M Kaggle files)");
   const fs::path articles_path = o.from / kArticlesFile, customers_path = o.from / kCustomersFile,
                  transactions_path = o.from / kTransactionsFile;
@@ -134,7 +134,7 @@ HmImportSummary import_hm(const HmImportOptions& o) {
   s.source_transactions = counts.rows;
   s.transaction_passes = passes;
 
-  io::StagedDir stage(fs::absolute(o.out).lexically_normal());
+  io::StagedDir stage(o.out, policy);
   {
     CsvFileWriter out(stage.path() / "interactions.csv");
     out.write(format_csv_row(kTransactionColumns));

@@ -17,6 +17,7 @@ struct HmImportOptions {
   int64_t pairs = 160000;      // distinct (customer, article) pairs to keep, exactly
   uint64_t seed = 1;           // picks the customers; same seed and files, same folder
   int64_t min_per_user = 3;    // every kept customer has at least this many pairs
+  bool force = false;          // replace an existing dataset at out
   bool progress = true;        // progress on stderr: a live line on a terminal, else a line every 10 s
 };
 
@@ -35,8 +36,8 @@ struct HmImportSummary {
 // customer count and --pairs, not by the transactions file. Throws DataError naming FILE:LINE:COLUMN
 // for a missing file or column, a ragged row, a bad date, price or age, a duplicate id, or an unknown
 // customer or article in a transaction; Error when the files hold fewer pairs than asked for. The folder
-// is built under a temporary name, so a failure leaves nothing; an existing out folder is replaced only
-// if it is empty or a dataset (has dataset.json).
+// is built under a temporary name (io::StagedDir), so a failure leaves nothing; an existing out folder is
+// replaced only if it is empty, or a dataset and options.force.
 HmImportSummary import_hm(const HmImportOptions& options);
 
 }  // namespace ftmamba::data

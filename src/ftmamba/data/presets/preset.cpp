@@ -5,7 +5,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/generator/dataset_writer.h"
-#include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/staged_dir.h"
 
 namespace ftmamba::data {
 
@@ -51,18 +51,12 @@ PresetSize preset_size(const std::string& preset, int64_t pairs, double users_at
           static_cast<int64_t>(std::llround(items_at_160k * std::sqrt(scale)))};
 }
 
-void generate_dataset(const std::string& preset, const GenerateOptions& options, const std::filesystem::path& out_dir) {
+void generate_dataset(const std::string& preset, const GenerateOptions& options, const std::filesystem::path& out_dir,
+                      bool force) {
   namespace fs = std::filesystem;
   const Preset& p = find_preset(preset);
   if (options.pairs <= 0) throw Error("--pairs must be positive");
-  // Replacing a folder is fine for an earlier dataset, never for anything else the user named by mistake.
-  if (fs::exists(out_dir)) {
-    if (!fs::is_directory(out_dir)) throw Error(out_dir.string() + ": exists and is not a folder");
-    if (!fs::is_empty(out_dir) && !fs::exists(out_dir / "dataset.json"))
-      throw Error(out_dir.string() +
-                  ": exists and is not a generated dataset (no dataset.json); refusing to replace it");
-  }
-  io::StagedDir stage(fs::absolute(out_dir).lexically_normal());
+  io::StagedDir stage(out_dir, {.kind = io::OutputKind::kDataset, .force = force, .resume = false, .inputs = {}});
   const gen::Spec spec = p.build(options);
   const gen::Result result = gen::generate(spec, options);
   gen::write_dataset(spec, result, options, stage.path());

@@ -38,6 +38,8 @@ std::vector<std::string> preset_names();
 // schema.toml, oracle.safetensors, dataset.json. The folder is built under a temporary name and
 // renamed into place at the end, so a failure leaves nothing behind. An existing out_dir is replaced
 // only if it is empty or a dataset this generator wrote (it has dataset.json).
-void generate_dataset(const std::string& preset, const GenerateOptions& options, const std::filesystem::path& out_dir);
+// out_dir is written through io::StagedDir: an existing dataset there is replaced only with `force`.
+void generate_dataset(const std::string& preset, const GenerateOptions& options, const std::filesystem::path& out_dir,
+                      bool force = false);
 
 }  // namespace ftmamba::data
