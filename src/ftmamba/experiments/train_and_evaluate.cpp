@@ -4,6 +4,8 @@
 #include "ftmamba/core/device.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/run/preflight.h"
+#include "ftmamba/run/weight_hashes.h"
 #include "ftmamba/train/trainer.h"
 
 namespace ftmamba::experiments {
@@ -11,6 +13,7 @@ namespace ftmamba::experiments {
 TrainedRun train_and_evaluate(const std::filesystem::path& out_dir, run::Run& run, const run::PreparedData& data,
                               torch::Device device, const TrainAndEvaluateOptions& options) {
   const auto& cfg = run.config;
+  run::check_before_training(cfg, data);  // before the folder and the first step
   io::StagedDir out(out_dir);
   io::write_file_atomic(out.path() / "config.json", run.config_json().dump(2) + "\n");
 
@@ -24,6 +27,7 @@ TrainedRun train_and_evaluate(const std::filesystem::path& out_dir, run::Run& ru
   };
   const auto result = train::train_two_tower(run.model, data, cfg, opts);
   options.save_weights(out.path());
+  run::record_weight_hashes(out.path());  // config.json gets the SHA-256 of the weights just written
 
   const auto negatives = eval::load_or_draw_negatives(out.path(), data, cfg.eval.sampled_negatives,
                                                       static_cast<uint64_t>(cfg.eval.sample_seed), /*save=*/true);
