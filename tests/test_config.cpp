@@ -1,8 +1,11 @@
 // Tests RunConfig: TOML loading, --set overrides, unknown keys as errors, and the JSON/TOML round trips.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/run/config.h"
@@ -108,4 +111,96 @@ TEST(Config, ValidatesTransformerSettingsPerTower) {
   c.set("model.item.embed_dim", "32");
   c.validate();
   EXPECT_THROW(c.set("model.user.type", "ft-lstm"), ftmamba::Error);  // refused where it enters
+}
+
+namespace {
+// The message validate() throws after `key=value` is set on a default config; "" when it accepts it.
+std::string validate_error(const std::string& key, const std::string& value) {
+  RunConfig c;
+  c.set(key, value);
+  try {
+    c.validate();
+  } catch (const ftmamba::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+// Sizes get documented limits (config_limits.h, README), with errors naming the key and the value, so that a typo
+// fails at once instead of in bad_alloc, a hang, or an overflowed step count.
+TEST(Config, SizesAndThreadsHaveLimitsNamingTheKey) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(validate_error("train.threads", "100000"), "config: train.threads must be between 0 and 1024 (got 100000)");
+  EXPECT_EQ(validate_error("model.d_token", "0"),
+            "config: model.d_token must be between 1 and 4096 (user tower) (got 0)");
+  EXPECT_EQ(validate_error("train.batch_size", "9223372036854775807"),
+            "config: train.batch_size must be between 2 and 1048576 (got 9223372036854775807)");
+  const std::vector<std::pair<std::string, std::string>> too_big = {{"model.d_token", "1000000"},
+                                                                    {"model.d_state", "1000000"},
+                                                                    {"model.n_layers", "100000"},
+                                                                    {"model.expand", "1000"},
+                                                                    {"model.d_conv", "1000"},
+                                                                    {"model.n_heads", "100000"},
+                                                                    {"model.d_ffn", "10000000"},
+                                                                    {"model.embed_dim", "100000"},
+                                                                    {"train.epochs", "10000000"},
+                                                                    {"train.negatives", "100000000"},
+                                                                    {"eval.sampled_negatives", "100000000"},
+                                                                    {"eval.batch_size", "100000000"},
+                                                                    {"train.cpu_row_bucket", "100000000"},
+                                                                    {"train.patience", "100000000"},
+                                                                    {"train.threads", "-1"},
+                                                                    {"model.item.d_state", "65"}};
+  for (const auto& [key, value] : too_big) {
+    const std::string msg = validate_error(key, value);
+    const std::string named = key.rfind("model.item.", 0) == 0 ? "model." + key.substr(11) : key;
+    EXPECT_NE(msg.find("config: " + named + " must be between"), std::string::npos) << key << ": " << msg;
+  }
+  EXPECT_EQ(validate_error("model.d_state", "64"), "");
+  EXPECT_EQ(validate_error("train.threads", "1024"), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(Config, NumbersMustBeFiniteAndInRange) {
+  EXPECT_EQ(validate_error("train.temperature", "inf"),
+            "config: train.temperature must be a finite number in "
+            "[0.0001, 10000.0] (got inf)");
+  for (const char* key : {"train.lr", "train.weight_decay", "train.temperature", "train.grad_clip", "train.warmup_frac",
+                          "train.min_lr_ratio", "model.ffn_dropout"}) {
+    for (const char* v : {"nan", "inf", "-inf", "-1", "1e300"}) {
+      const std::string msg = validate_error(key, v);
+      EXPECT_NE(msg.find(std::string("config: ") + key + " must be a finite number in"), std::string::npos)
+          << key << "=" << v << ": " << msg;
+    }
+  }
+  EXPECT_NE(validate_error("train.lr", "0").find("train.lr"), std::string::npos);
+  EXPECT_EQ(validate_error("train.lr", "10"), "");
+  EXPECT_EQ(validate_error("train.weight_decay", "0"), "");
+}
+
+// A run's config.json with a value of the wrong type names the key, not a raw JSON library message.
+TEST(Config, FromJsonNamesAKeyOfTheWrongType) {
+  nlohmann::json j = RunConfig().to_json();
+  j["model"]["d_token"] = "wide";
+  try {
+    RunConfig::from_json(j);
+    FAIL() << "accepted";
+  } catch (const ftmamba::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "config 'model.d_token': expected an integer, got \"wide\"");
+  }
+}
+
+TEST(Config, AFifoAsTheConfigFileIsRefused) {
+  auto p = fs::temp_directory_path() / ("ftmamba_cfg_" + std::to_string(::getpid()) + "_fifo.toml");
+  fs::remove(p);
+  ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0);
+  RunConfig c;
+  try {
+    c.load_toml(p);
+    ADD_FAILURE() << "a FIFO was read";
+  } catch (const ftmamba::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a FIFO, not a regular file"), std::string::npos) << e.what();
+  }
+  fs::remove(p);
 }

@@ -1,6 +1,8 @@
 // Tests for CsvStream (the one CSV state machine, over every buffer edge), read_csv (built on it) and
 // parse_number: RFC 4180 parsing, UTF-8 validation, and error messages that name file, line and column.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -471,9 +474,8 @@ TEST_F(CsvTest, InvalidUtf8NamesLineColumnAndReason) {
 }
 
 TEST_F(CsvTest, ParseNumberAcceptsNumbers) {
-  const CsvTable t =
-      read_csv(write("t.csv", "v\n1.5\n-2\n1e3\n+4\n\" 7 \"\n1e-400\n0.1\n-0\n1.7976931348623157e308\n"));
-  const std::vector<double> want = {1.5, -2.0, 1000.0, 4.0, 7.0, 0.0, 0.1, 0.0, 1.7976931348623157e308};
+  const CsvTable t = read_csv(write("t.csv", "v\n1.5\n-2\n1e3\n+4\n\" 7 \"\n1e-400\n0.1\n-0\n1e30\n"));
+  const std::vector<double> want = {1.5, -2.0, 1000.0, 4.0, 7.0, 0.0, 0.1, 0.0, 1e30};  // 1e30: the largest allowed
   ASSERT_EQ(t.size(), static_cast<int64_t>(want.size()));
   for (int64_t r = 0; r < t.size(); ++r) {
     const auto v = parse_number(t, r, 0);
@@ -537,4 +539,71 @@ TEST_F(CsvTest, LargeFileLoadsQuickly) {
   EXPECT_EQ(t.line_of_row[kRows - 1], kRows + 1);
   EXPECT_LT(seconds, 1.0) << "read_csv took " << seconds << " s for " << kRows << " rows";
   std::printf("read_csv: %d rows in %.3f s\n", kRows, seconds);
+}
+
+// Only regular files are read: a FIFO is refused by name at once, where a plain open would wait for a writer
+// forever. The open runs on another thread, so that a regression fails this test instead of hanging it.
+TEST_F(CsvTest, AFifoIsRefusedWithoutBlocking) {
+  const fs::path fifo = dir_ / "users.csv";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto opened = std::async(std::launch::async, [&] { return data_error([&] { CsvStream in(fifo); }); });
+  if (opened.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    // Unblock the stuck reader (a writer that opens and closes gives it end of file), then fail.
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+    opened.wait();
+    FAIL() << "opening a FIFO as a CSV file blocked";
+  }
+  const std::string msg = opened.get();
+  EXPECT_CONTAINS(msg, fifo.string() + ": is a FIFO, not a regular file");
+  EXPECT_CONTAINS(data_error([&] { read_csv(fifo); }), "users.csv: is a FIFO");
+}
+
+TEST_F(CsvTest, DevicesAndDirectoriesAreRefused) {
+  // /dev/zero would feed a reader without end.
+  EXPECT_CONTAINS(data_error([] { CsvStream in("/dev/zero"); }), "/dev/zero: is a character device");
+  EXPECT_CONTAINS(data_error([&] { CsvStream in(dir_); }), "is a directory");
+}
+
+// A line of 20 MB of commas: refused at the 16 MiB row limit with FILE:LINE, and the fields past the header's
+// width are counted, not stored, so memory stays near the buffer.
+TEST_F(CsvTest, AHugeLineOfCommasIsRefusedWithFileAndLine) {
+  const auto p = write("t.csv", "a,b\n1,2\n" + std::string(20'000'000, ',') + "\n");
+  const std::string msg = data_error([&] { read_csv(p); });
+  EXPECT_CONTAINS(msg, p.string() + ":3: line longer than 16 MiB");
+  CsvStream in(p);
+  std::vector<std::string> row;
+  ASSERT_TRUE(in.next(row));
+  EXPECT_THROW(in.next(row), DataError);
+  EXPECT_LE(in.buffer_bytes(), 2 * ftmamba::data::kCsvMaxRecordBytes);
+}
+
+TEST_F(CsvTest, RowsWithManyExtraFieldsStoreOnlyTheHeadersWidth) {
+  const auto p = write("t.csv", "a,b\n" + std::string(100'000, ',') + "\n");
+  EXPECT_EQ(data_error([&] { read_csv(p); }), p.string() + ":2:3: row has 100001 fields but the header has 2");
+}
+
+TEST_F(CsvTest, FieldAndHeaderLimits) {
+  const auto long_field = write("f.csv", "a,b\n1," + std::string(ftmamba::data::kCsvMaxFieldBytes + 1, 'x') + "\n");
+  EXPECT_CONTAINS(data_error([&] { read_csv(long_field); }), long_field.string() + ":2:b: field longer than 1 MiB");
+  const auto long_quoted =
+      write("q.csv", "a,b\n\"" + std::string(ftmamba::data::kCsvMaxFieldBytes + 1, 'x') + "\",1\n");
+  EXPECT_CONTAINS(data_error([&] { read_csv(long_quoted); }), long_quoted.string() + ":2:a: field longer than 1 MiB");
+  // A field just under the limit is read.
+  const auto fits = write("ok.csv", "a\n" + std::string(ftmamba::data::kCsvMaxFieldBytes, 'x') + "\n");
+  EXPECT_EQ(read_csv(fits).rows.at(0).at(0).size(), ftmamba::data::kCsvMaxFieldBytes);
+  std::string wide;
+  for (size_t c = 0; c <= ftmamba::data::kCsvMaxColumns; ++c) wide += (c ? ",c" : "c") + std::to_string(c);
+  const auto wide_header = write("h.csv", wide + "\n");
+  EXPECT_CONTAINS(data_error([&] { read_csv(wide_header); }), "the header has more than 65536 columns");
+}
+
+TEST(ParseNumber, ValuesBeyondTheSupportedRangeAreRefused) {
+  std::optional<double> v;
+  std::string why;
+  EXPECT_TRUE(ftmamba::data::try_parse_number("1e30", v, why));
+  EXPECT_TRUE(ftmamba::data::try_parse_number("-1e30", v, why));
+  EXPECT_FALSE(ftmamba::data::try_parse_number("1e40", v, why));
+  EXPECT_EQ(why, "number beyond the supported range (|x| <= 1e30): '1e40'");
+  EXPECT_FALSE(ftmamba::data::try_parse_number("-2e31", v, why));
 }

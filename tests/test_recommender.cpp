@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@
 #include "ftmamba/nn/two_tower.h"
 #include "ftmamba/run/config.h"
 #include "ftmamba/run/run.h"
+#include "ftmamba/run/weight_hashes.h"
 #include "ftmamba/serve/encode.h"
 #include "ftmamba/serve/recommender.h"
 #include "ftmamba/train/trainer.h"
@@ -262,11 +264,18 @@ TEST_F(Recommender, BadRequestsNameWhatIsWrong) {
   const std::string bad_number = error_of([] { rec().recommend_new_user({{"age", "old"}}, 5); });
   EXPECT_NE(bad_number.find("'age'"), std::string::npos) << bad_number;
 
-  // A value far outside float range makes the embedding NaN: refused, naming that feature and not the good one.
-  const std::string non_finite = error_of([] { rec().recommend_new_user({{"country", "ZZ"}, {"age", "1e300"}}, 5); });
-  EXPECT_NE(non_finite.find("feature 'age' = '1e300'"), std::string::npos) << non_finite;
-  EXPECT_NE(non_finite.find("non-finite"), std::string::npos) << non_finite;
-  EXPECT_EQ(non_finite.find("country"), std::string::npos) << non_finite;
+  // A value beyond the documented range (|x| <= 1e30), or not finite, is refused before any encoding, naming
+  // that feature and not the good one.
+  for (const std::string v : {"1e300", "1e40", "-1e31", "nan", "inf"}) {
+    const std::string beyond = error_of([&] { rec().recommend_new_user({{"country", "ZZ"}, {"age", v}}, 5); });
+    EXPECT_EQ(beyond.rfind("feature 'age': ", 0), 0u) << beyond;
+    EXPECT_EQ(beyond.find("country"), std::string::npos) << beyond;
+  }
+  EXPECT_NE(error_of([] {
+              rec().recommend_new_user({{"age", "1e40"}}, 5);
+            }).find("supported range (|x| <= 1e30)"),
+            std::string::npos);
+  EXPECT_NO_THROW(rec().recommend_new_user({{"age", "1e3"}}, 5));
 
   const int64_t n_users = dataset().users.size();
   const std::string bad_row = error_of([&] { rec().recommend_batch({0, n_users}, 5); });
@@ -305,4 +314,53 @@ TEST_F(Recommender, WriteEmbeddingsWritesWhatTheRecommenderScoresWith) {
   EXPECT_EQ(meta.at("side"), "user");
   EXPECT_FALSE(u.count("numerical"));
   EXPECT_EQ(u.at("embeddings").size(0), dataset().users.size());
+}
+
+// A copy of the run whose user or item tower has NaN weights (recorded with their hash, so that it loads):
+// no NaN ever reaches a printed score or a written embedding; the user or item is named instead.
+TEST_F(Recommender, NonFiniteEmbeddingsAreNeverScoredOrWritten) {
+  const auto nan_copy = [](const std::string& side) {
+    const fs::path dir = root() / ("nan-" + side);
+    fs::create_directories(dir);
+    auto r = run::Run::load(run_dir());
+    {
+      torch::NoGradGuard no_grad;
+      auto& tower = side == "user" ? *r.model->user_tower : *r.model->item_tower;
+      for (auto& p : tower.parameters()) p.fill_(std::numeric_limits<float>::quiet_NaN());
+    }
+    ftmamba::io::write_file_atomic(dir / "config.json", r.config_json().dump(2));
+    run::save_model(dir / "model.safetensors", *r.model);
+    run::record_weight_hashes(dir);
+    return dir;
+  };
+  const fs::path nan_users = nan_copy("user"), nan_items = nan_copy("item");
+  const std::string first_user = dataset().users.ids[0], first_item = dataset().items.ids[0];
+
+  const auto bad_users = serve::Recommender::load(nan_users);
+  const std::string known = error_of([&] { bad_users.recommend(first_user, 5); });
+  EXPECT_NE(known.find("user '" + first_user + "'"), std::string::npos) << known;
+  EXPECT_NE(known.find("non-finite"), std::string::npos) << known;
+  EXPECT_NE(error_of([&] {
+              bad_users.recommend_batch({0, 1}, 5);
+            }).find("user '" + first_user + "'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              bad_users.recommend_new_user({{"age", "30"}}, 5, "new");
+            }).find("non-finite"),
+            std::string::npos);
+
+  serve::EncodeOptions options;
+  options.side = serve::Side::kUser;
+  const fs::path out = root() / "nan-users.safetensors";
+  const std::string encode_users = error_of([&] { serve::write_embeddings(nan_users, out, options, torch::kCPU); });
+  EXPECT_NE(encode_users.find("users.csv: user '" + first_user + "'"), std::string::npos) << encode_users;
+  EXPECT_NE(encode_users.find("non-finite embedding"), std::string::npos) << encode_users;
+  EXPECT_FALSE(fs::exists(out));
+
+  const std::string load_items = error_of([&] { serve::Recommender::load(nan_items); });
+  EXPECT_NE(load_items.find("item '" + first_item + "'"), std::string::npos) << load_items;
+  options.side = serve::Side::kItem;
+  const std::string encode_items = error_of([&] { serve::write_embeddings(nan_items, out, options, torch::kCPU); });
+  EXPECT_NE(encode_items.find("items.csv: item '" + first_item + "'"), std::string::npos) << encode_items;
+  EXPECT_FALSE(fs::exists(out));
 }

@@ -1,10 +1,13 @@
 // Tests the safetensors writer/reader round trip, error handling, and that an independent reader
 // (Python + numpy following the format's specification) reads our files with the names we wrote.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/safetensors.h"
@@ -67,4 +70,108 @@ TEST(Safetensors, IndependentPythonReaderAgrees) {
             std::string::npos)
       << all;
   EXPECT_NE(all.find("ids I64 [2] 11"), std::string::npos) << all;
+}
+
+namespace {
+
+// Writes a safetensors file from a header given as JSON text and `data_bytes` zero bytes of data.
+fs::path crafted(const std::string& name, const std::string& header, size_t data_bytes) {
+  const auto path = temp_file(name);
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  bytes += header + std::string(data_bytes, '\0');
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+std::string load_error(const fs::path& path) {
+  try {
+    ftmamba::io::load_safetensors(path);
+  } catch (const ftmamba::Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << path << " loaded";
+  return "";
+}
+
+#define EXPECT_CONTAINS(haystack, needle) \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "'" << (needle) << "' not in: " << (haystack)
+
+}  // namespace
+
+TEST(Safetensors, WellFormedCraftedFileLoads) {
+  const auto p = crafted("ok.safetensors",
+                         R"({"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},)"
+                         R"("b":{"dtype":"I64","shape":[1],"data_offsets":[16,24]},)"
+                         R"("e":{"dtype":"F32","shape":[0],"data_offsets":[16,16]}})",
+                         24);
+  const auto t = ftmamba::io::load_safetensors(p);
+  EXPECT_EQ(t.size(), 3u);
+  EXPECT_TRUE(t.at("a").equal(torch::zeros({2, 2})));
+}
+
+// Every check of the header names the file and the tensor, and runs before anything is allocated (a shape
+// of 2^62 elements would otherwise be a bad_alloc, not an Error).
+TEST(Safetensors, HostileHeadersAreRefusedNamingFileAndTensor) {
+  struct Case {
+    const char* what;
+    std::string header;
+    size_t data;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"unknown dtype", R"({"w":{"dtype":"F7","shape":[1],"data_offsets":[0,4]}})", 4,
+       "tensor 'w': unsupported safetensors dtype 'F7'"},
+      {"negative shape", R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4,
+       "tensor 'w': shape [-1] has a negative"},
+      {"overflowing shape", R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4,
+       "tensor 'w': shape [4294967296,4294967296] of F32 needs more bytes"},
+      {"huge shape", R"({"w":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,8]}})", 8,
+       "tensor 'w': shape"},
+      {"offsets past the data", R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 4,
+       "tensor 'w': data_offsets [4,8] lie outside"},
+      {"reversed offsets", R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[4,0]}})", 4,
+       "tensor 'w': data_offsets [4,0] lie outside"},
+      {"negative offsets", R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})", 4,
+       "tensor 'w': data_offsets must be two non-negative integers"},
+      {"length differs from the dtype", R"({"w":{"dtype":"F64","shape":[1],"data_offsets":[0,4]}})", 8,
+       "tensor 'w': data_offsets [0,4] span 4 bytes, but shape [1] of F64 needs 8"},
+      {"overlap",
+       R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+       12, "tensor 'b' data_offsets [4, 12) overlap tensor 'a' [0, 8)"},
+      {"same bytes twice",
+       R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}})",
+       8, "overlap tensor"},
+      {"missing key", R"({"w":{"dtype":"F32","shape":[1]}})", 4, "tensor 'w': malformed entry: no \"data_offsets\""},
+      {"string shape", R"({"w":{"dtype":"F32","shape":"1","data_offsets":[0,4]}})", 4, "tensor 'w': shape must be"},
+      {"not an object", R"([1,2])", 0, "malformed safetensors header: not a JSON object"},
+      {"invalid JSON", R"({"w":)", 0, "malformed safetensors header"},
+  };
+  for (const auto& c : cases) {
+    const auto p = crafted("hostile.safetensors", c.header, c.data);
+    const std::string msg = load_error(p);
+    EXPECT_CONTAINS(msg, p.string() + ": ") << c.what;
+    EXPECT_CONTAINS(msg, c.expected) << c.what;
+  }
+}
+
+TEST(Safetensors, HeaderSizeMustFitTheFileAndTheLimit) {
+  auto p = temp_file("hsize.safetensors");
+  std::string bytes(8, '\0');
+  bytes[7] = 0x7f;  // ~9e18 bytes of header
+  std::ofstream(p, std::ios::binary) << bytes << "{}";
+  EXPECT_CONTAINS(load_error(p), "exceeds the limit of 100000000 bytes");
+  bytes.assign(8, '\0');
+  bytes[0] = 100;  // 100 bytes claimed, 2 present
+  std::ofstream(p, std::ios::binary) << bytes << "{}";
+  EXPECT_CONTAINS(load_error(p), p.string() + ": truncated safetensors file (the header claims 100 bytes");
+}
+
+TEST(Safetensors, OnlyRegularFilesAreRead) {
+  const auto fifo = temp_file("fifo.safetensors");
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_CONTAINS(load_error(fifo), fifo.string() + ": is a FIFO, not a regular file");
+  fs::remove(fifo);
+  EXPECT_CONTAINS(load_error("/dev/zero"), "/dev/zero: is a character device");
 }

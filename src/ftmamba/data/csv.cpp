@@ -73,6 +73,10 @@ bool try_parse_number(std::string_view text, std::optional<double>& out, std::st
     why = "not a finite number: " + quote_for_message(text);
     return false;
   }
+  if (std::fabs(v) > kMaxAbsNumber) {
+    why = "number beyond the supported range (|x| <= 1e30): " + quote_for_message(text);
+    return false;
+  }
   out = v;
   return true;
 }

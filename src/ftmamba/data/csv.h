@@ -33,9 +33,15 @@ CsvTable read_csv(const std::filesystem::path& path);
 // column for text that is not a number, and for NaN / Inf.
 std::optional<double> parse_number(const CsvTable& t, int64_t row, int col);
 
+// The largest magnitude a number read from data (a feature, a timestamp, a weight) or given as a new user's
+// feature may have (README, "Limits of the data files"). Beyond it, float32 arithmetic in the towers overflows
+// to inf and NaN, so such a value is refused where it is read, naming its feature or cell.
+inline constexpr double kMaxAbsNumber = 1e30;
+
 // The number parser behind parse_number, for text that is not a CSV cell. Surrounding spaces and a
 // leading '+' are allowed. Returns false and sets `why` for text that is not a finite number
-// (including "nan", "inf" and overflow such as "1e999"); sets `out` to nullopt for "".
+// (including "nan", "inf" and overflow such as "1e999") or is beyond +-kMaxAbsNumber; sets `out` to
+// nullopt for "".
 bool try_parse_number(std::string_view text, std::optional<double>& out, std::string& why);
 
 // A cell value made safe for a one-line error message: control characters escaped, long text cut.

@@ -4,6 +4,8 @@
 // measurable).
 #include "ftmamba/data/csv_stream.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -14,6 +16,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
 #include "ftmamba/data/csv_detail.h"
+#include "ftmamba/io/regular_file.h"
 
 namespace ftmamba::data {
 namespace {
@@ -35,8 +38,18 @@ CsvStream::CsvStream(const fs::path& path, size_t buffer_bytes) : path_(path.str
   const fs::file_status st = fs::status(path, ec);
   if (!fs::exists(st)) throw DataError(path_ + ": file not found");
   if (fs::is_directory(st)) throw DataError(path_ + ": is a directory, expected a CSV file");
-  file_.reset(std::fopen(path_.c_str(), "rb"));
-  if (!file_) throw DataError(path_ + ": cannot open file: " + std::strerror(errno));
+  int fd = -1;
+  try {
+    fd = io::open_regular_file(path);  // a FIFO or device is refused, never waited on
+  } catch (const Error& e) {
+    throw DataError(e.what());
+  }
+  file_.reset(::fdopen(fd, "rb"));
+  if (!file_) {
+    const int err = errno;
+    ::close(fd);
+    throw DataError(path_ + ": cannot open file: " + std::strerror(err));
+  }
   const uintmax_t size = fs::file_size(path, ec);
   file_size_ = ec ? 0 : static_cast<uint64_t>(size);
   // A small file gets a buffer of its own size: read_csv opens many small files, and fresh memory is dear.
@@ -90,6 +103,10 @@ std::string CsvStream::column_name(size_t col) const {
 
 void CsvStream::fail_at(int64_t line, size_t col, const std::string& what) const {
   throw DataError(path_, line, column_name(col), what);
+}
+
+void CsvStream::field_too_long(int64_t line, size_t col) const {
+  fail_at(line, col, "field longer than " + std::to_string(kCsvMaxFieldBytes >> 20) + " MiB (the limit on one field)");
 }
 
 void CsvStream::fail(int col, const std::string& what) const {
@@ -157,10 +174,16 @@ CsvStream::Step CsvStream::parse(std::vector<std::string>& out, size_t& fields) 
     }
     return len;
   };
+  // A header keeps up to kCsvMaxColumns fields; a row keeps the header's width and only counts any more, so
+  // that a line of commas costs no memory.
+  const size_t kept = have_header_ ? header_.size() : kCsvMaxColumns;
   for (;;) {
     const size_t col = fields;
-    if (fields == out.size()) out.emplace_back();
-    std::string& field = out[fields++];
+    if (fields == kept && !have_header_)
+      fail_at(line, col, "the header has more than " + std::to_string(kCsvMaxColumns) + " columns (the limit)");
+    if (fields < kept && fields == out.size()) out.emplace_back();
+    std::string& field = fields < kept ? out[fields] : overflow_field_;
+    ++fields;
     field.clear();
     if (p < end && buf[p] == '"') {
       const int64_t open_line = line;
@@ -183,6 +206,7 @@ CsvStream::Step CsvStream::parse(std::vector<std::string>& out, size_t& fields) 
           ++p;
           break;
         }
+        if (p - run + field.size() >= kCsvMaxFieldBytes) field_too_long(line, col);  // this byte would pass it
         if (c == '\n') {
           ++line;
           line_start = base_ + p + 1;
@@ -214,6 +238,7 @@ CsvStream::Step CsvStream::parse(std::vector<std::string>& out, size_t& fields) 
         if (len < 0) return Step::kNeedMore;
         p += static_cast<size_t>(len);
       }
+      if (p - start > kCsvMaxFieldBytes) field_too_long(line, col);
       if (p >= end && !eof_) return Step::kNeedMore;
       field.assign(buf + start, p - start);
     }
@@ -255,8 +280,16 @@ bool CsvStream::read_record(std::vector<std::string>& out) {
   if (!skip_blank_lines()) return false;
   record_line_ = line_;
   size_t fields = 0;
-  while (parse(out, fields) == Step::kNeedMore) fill();
-  out.resize(fields);
+  while (parse(out, fields) == Step::kNeedMore) {
+    // The record so far is all of [pos_, end_): the buffer never grows past twice the cap.
+    if (end_ - pos_ >= kCsvMaxRecordBytes)
+      throw DataError(path_, record_line_, "",
+                      "line longer than " + std::to_string(kCsvMaxRecordBytes >> 20) +
+                          " MiB (the limit on one row, quoted line breaks included)");
+    fill();
+  }
+  record_fields_ = fields;
+  out.resize(std::min(fields, have_header_ ? header_.size() : fields));
   return true;
 }
 
@@ -264,14 +297,14 @@ bool CsvStream::next(std::vector<std::string>& row) {
   if (!read_record(row)) return false;
   ++rows_;
   const size_t width = header_.size();
+  if (record_fields_ > width) {
+    fail_at(record_line_, width,
+            "row has " + std::to_string(record_fields_) + " fields but the header has " + std::to_string(width));
+  }
   if (row.size() < width) {
     fail_at(record_line_, row.size(),
             "row has " + std::to_string(row.size()) + " fields but the header has " + std::to_string(width) +
                 " (no value for '" + header_[row.size()] + "')");
-  }
-  if (row.size() > width) {
-    fail_at(record_line_, width,
-            "row has " + std::to_string(row.size()) + " fields but the header has " + std::to_string(width));
   }
   return true;
 }

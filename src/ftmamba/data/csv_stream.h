@@ -12,6 +12,12 @@
 
 namespace ftmamba::data {
 
+// Limits that keep memory bounded on hostile input (README, "Limits of the data files"): a longer field, row
+// or header is a DataError naming FILE:LINE.
+inline constexpr size_t kCsvMaxFieldBytes = size_t{1} << 20;    // 1 MiB, one field
+inline constexpr size_t kCsvMaxRecordBytes = size_t{16} << 20;  // 16 MiB, one row (quoted line breaks included)
+inline constexpr size_t kCsvMaxColumns = 65536;                 // columns of the header
+
 // A header row, then one record per row; blank lines are skipped; a UTF-8 byte order mark is dropped.
 // Memory is the buffer (no larger than the file, grown only to hold the longest record) plus the
 // caller's row, so a file far larger than memory streams through. Typical use:
@@ -21,8 +27,9 @@ namespace ftmamba::data {
 //   while (in.next(row)) use(row[c]);  // in.line() is the row's first line, for messages
 class CsvStream {
  public:
-  // Opens the file and reads the header. Throws DataError for a missing, unreadable or empty file, a
-  // malformed header, or duplicate column names.
+  // Opens the file and reads the header. Throws DataError for a missing, unreadable or empty file, one that is
+  // not a regular file (a FIFO or device is refused without blocking), a malformed header, or duplicate
+  // column names.
   explicit CsvStream(const std::filesystem::path& path, size_t buffer_bytes = size_t{1} << 20);
   CsvStream(const CsvStream&) = delete;
   CsvStream& operator=(const CsvStream&) = delete;
@@ -35,7 +42,7 @@ class CsvStream {
 
   // Reads the next row into `row` (its strings' storage is reused). Returns false at end of file.
   // Throws DataError on a ragged row (field count differs from the header), an unterminated quote,
-  // stray text after a closing quote, a bare carriage return or invalid UTF-8.
+  // stray text after a closing quote, a bare carriage return, invalid UTF-8, or a field or row over the limits.
   bool next(std::vector<std::string>& row);
 
   int64_t line() const { return record_line_; }  // 1-based line where the last row read starts
@@ -57,6 +64,7 @@ class CsvStream {
   bool read_record(std::vector<std::string>& out);
   std::string column_name(size_t col) const;
   [[noreturn]] void fail_at(int64_t line, size_t col, const std::string& what) const;
+  [[noreturn]] void field_too_long(int64_t line, size_t col) const;
 
   std::string path_;
   struct Closer {
@@ -73,6 +81,8 @@ class CsvStream {
   uint64_t line_start_ = 0;  // file offset where that line starts (for "byte N of the line")
   int64_t record_line_ = 1;
   int64_t rows_ = 0;
+  size_t record_fields_ = 0;    // fields of the last record, counting those past the header's width
+  std::string overflow_field_;  // where fields past the header's width are parsed (and dropped)
   std::vector<std::string> header_;
   bool have_header_ = false;
 };

@@ -3,6 +3,7 @@
 #include "ftmamba/data/schema.h"
 
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -11,11 +12,14 @@
 #include <string_view>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/io/regular_file.h"
 
 namespace ftmamba::data {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr size_t kMaxSchemaBytes = size_t{16} << 20;  // a schema is a few lines; this bounds a hostile one
 
 std::string read_text(const fs::path& path) {
   const std::string name = path.string();
@@ -23,13 +27,25 @@ std::string read_text(const fs::path& path) {
   const fs::file_status st = fs::status(path, ec);
   if (!fs::exists(st)) throw DataError(name + ": file not found");
   if (fs::is_directory(st)) throw DataError(name + ": is a directory, expected schema.toml");
-  std::FILE* f = std::fopen(name.c_str(), "rb");
-  if (f == nullptr) throw DataError(name + ": cannot open file");
+  int fd = -1;
+  try {
+    fd = io::open_regular_file(path);  // a FIFO or device is refused, never waited on
+  } catch (const Error& e) {
+    throw DataError(e.what());
+  }
+  std::FILE* f = ::fdopen(fd, "rb");
+  if (f == nullptr) {
+    ::close(fd);
+    throw DataError(name + ": cannot open file");
+  }
   std::string text;
   char buf[4096];
   size_t got = 0;
-  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, got);
+  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0 && text.size() <= kMaxSchemaBytes) text.append(buf, got);
   std::fclose(f);
+  if (text.size() > kMaxSchemaBytes)
+    throw DataError(name + ": larger than " + std::to_string(kMaxSchemaBytes >> 20) +
+                    " MiB (the limit on schema.toml)");
   return text;
 }
 

@@ -7,6 +7,8 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/run/preflight.h"
+#include "ftmamba/run/weight_hashes.h"
 #include "ftmamba/train/checkpoint.h"
 #include "ftmamba/train/trainer.h"
 
@@ -14,9 +16,10 @@ namespace ftmamba::experiments {
 namespace fs = std::filesystem;
 namespace {
 
-// Keys that may change between an interrupted run and its resumption: how often checkpoints are written, and
-// the thread count (the CPU kernels give the same results at any count).
+// Keys that may change between an interrupted run and its resumption: how often checkpoints are written, the
+// thread count (the CPU kernels give the same results at any count), and the weights' hashes.
 void drop_resumable_keys(nlohmann::json& config_json) {
+  config_json.erase("sha256");  // recorded once the weights are written, before the evaluation
   auto& train = config_json["config"]["train"];
   for (const char* key : {"checkpoint_steps", "checkpoint_minutes", "threads"}) train.erase(key);
 }
@@ -53,6 +56,7 @@ io::OutputPolicy run_output_policy(bool force, bool resume, std::vector<fs::path
 TrainedRun train_and_evaluate(io::StagedDir& out, run::Run& run, const run::PreparedData& data, torch::Device device,
                               const TrainAndEvaluateOptions& options) {
   const auto& cfg = run.config;
+  run::check_before_training(cfg, data);  // before the first step
   const fs::path config_file = out.path() / "config.json";
   train::TrainOptions opts;
   opts.quiet = options.quiet;
@@ -84,6 +88,7 @@ TrainedRun train_and_evaluate(io::StagedDir& out, run::Run& run, const run::Prep
   run::write_history(out.path() / "history.jsonl", result.history);
   check_finite_weights(*run.model);
   options.save_weights(out.path());
+  run::record_weight_hashes(out.path());  // config.json gets the SHA-256 of the weights just written
 
   const auto negatives = eval::load_or_draw_negatives(out.path(), data, cfg.eval.sampled_negatives,
                                                       static_cast<uint64_t>(cfg.eval.sample_seed), /*save=*/true);

@@ -1,11 +1,13 @@
 // defines: the safetensors reader and writer (format: u64 LE header size, JSON header, raw data).
 #include "ftmamba/io/safetensors.h"
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/regular_file.h"
 
 namespace ftmamba::io {
 namespace {
@@ -26,10 +28,64 @@ const char* dtype_name(torch::ScalarType t) {
   throw Error(std::string("safetensors: unsupported dtype ") + c10::toString(t));
 }
 
-torch::ScalarType dtype_from_name(const std::string& file, const std::string& n) {
+torch::ScalarType dtype_from_name(const std::string& file, const std::string& n, const std::string& tensor) {
   for (const auto& d : kDtypes)
     if (n == d.name) return d.type;
-  throw Error(file + ": unsupported safetensors dtype '" + n + "'");
+  throw Error(file + ": tensor '" + tensor + "': unsupported safetensors dtype '" + n + "'");
+}
+
+// Larger headers are refused before parsing (the Python reader's limit is 100 MB too).
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+
+// One tensor of the header, checked: a known dtype, a non-negative shape whose byte count does not overflow,
+// and data_offsets inside the data and exactly that long.
+struct Entry {
+  std::string name;
+  torch::ScalarType type;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0;  // within the data section
+};
+
+Entry checked_entry(const std::string& file, const std::string& name, const nlohmann::json& info, uint64_t data_size) {
+  const std::string where = file + ": tensor '" + name + "': ";
+  if (!info.is_object()) throw Error(where + "malformed entry: expected an object");
+  for (const char* key : {"dtype", "shape", "data_offsets"})
+    if (!info.contains(key)) throw Error(where + "malformed entry: no \"" + key + "\"");
+  const auto& dtype = info["dtype"];
+  if (!dtype.is_string()) throw Error(where + "dtype must be a string");
+  Entry e;
+  e.name = name;
+  e.type = dtype_from_name(file, dtype.get<std::string>(), name);
+  const auto& shape = info["shape"];
+  if (!shape.is_array()) throw Error(where + "shape must be an array of integers");
+  uint64_t numel = 1;
+  bool overflow = false;
+  for (const auto& d : shape) {
+    if (!d.is_number_integer()) throw Error(where + "shape must be an array of integers, got " + shape.dump());
+    if (d.is_number_unsigned() ? d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) : d.get<int64_t>() < 0)
+      throw Error(where + "shape " + shape.dump() + " has a negative or oversized dimension");
+    const auto n = static_cast<uint64_t>(d.get<int64_t>());
+    overflow = overflow || __builtin_mul_overflow(numel, n, &numel);
+    e.shape.push_back(static_cast<int64_t>(n));
+  }
+  uint64_t nbytes = 0;
+  overflow = overflow || __builtin_mul_overflow(numel, static_cast<uint64_t>(c10::elementSize(e.type)), &nbytes);
+  if (overflow || nbytes > data_size)
+    throw Error(where + "shape " + shape.dump() + " of " + dtype.get<std::string>() +
+                " needs more bytes than the file's " + std::to_string(data_size) + " of data");
+  const auto& offs = info["data_offsets"];
+  if (!offs.is_array() || offs.size() != 2 || !offs[0].is_number_unsigned() || !offs[1].is_number_unsigned())
+    throw Error(where + "data_offsets must be two non-negative integers, got " + offs.dump());
+  e.begin = offs[0].get<uint64_t>();
+  e.end = offs[1].get<uint64_t>();
+  if (e.end < e.begin || e.end > data_size)
+    throw Error(where + "data_offsets " + offs.dump() + " lie outside the file's " + std::to_string(data_size) +
+                " bytes of data");
+  if (e.end - e.begin != nbytes)
+    throw Error(where + "data_offsets " + offs.dump() + " span " + std::to_string(e.end - e.begin) +
+                " bytes, but shape " + shape.dump() + " of " + dtype.get<std::string>() + " needs " +
+                std::to_string(nbytes));
+  return e;
 }
 
 }  // namespace
@@ -68,38 +124,58 @@ void save_safetensors(const std::filesystem::path& path, const NamedTensors& ten
 std::map<std::string, torch::Tensor> load_safetensors(const std::filesystem::path& path,
                                                       std::map<std::string, std::string>* metadata) {
   const std::string file = path.string();
+  require_regular_file(path);
   const std::string bytes = read_file(path);
   if (bytes.size() < 8) throw Error(file + ": truncated safetensors file (no header size)");
   uint64_t hsize = 0;
   for (int i = 0; i < 8; ++i) hsize |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
-  if (hsize > bytes.size() - 8) throw Error(file + ": truncated safetensors file (header)");
+  if (hsize > kMaxHeaderBytes)
+    throw Error(file + ": safetensors header size " + std::to_string(hsize) + " exceeds the limit of " +
+                std::to_string(kMaxHeaderBytes) + " bytes");
+  if (hsize > bytes.size() - 8)
+    throw Error(file + ": truncated safetensors file (the header claims " + std::to_string(hsize) +
+                " bytes, the file has " + std::to_string(bytes.size() - 8) + " after the size)");
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(bytes.substr(8, hsize));
   } catch (const std::exception& e) {
     throw Error(file + ": malformed safetensors header: " + e.what());
   }
-  const size_t data_start = 8 + hsize, data_size = bytes.size() - data_start;
-  std::map<std::string, torch::Tensor> out;
+  if (!header.is_object()) throw Error(file + ": malformed safetensors header: not a JSON object");
+  const uint64_t data_start = 8 + hsize, data_size = bytes.size() - data_start;
+
+  // Every entry is checked, and the byte ranges compared, before a single tensor is allocated.
+  std::vector<Entry> entries;
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") {
-      if (metadata)
-        for (const auto& [k, v] : info.items()) (*metadata)[k] = v.get<std::string>();
+      if (!info.is_object()) throw Error(file + ": __metadata__ must be an object of strings");
+      for (const auto& [k, v] : info.items()) {
+        if (!v.is_string()) throw Error(file + ": __metadata__ '" + k + "' must be a string");
+        if (metadata) (*metadata)[k] = v.get<std::string>();
+      }
       continue;
     }
-    try {
-      const auto type = dtype_from_name(file, info.at("dtype").get<std::string>());
-      const auto shape = info.at("shape").get<std::vector<int64_t>>();
-      const auto offs = info.at("data_offsets").get<std::vector<size_t>>();
-      torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
-      const size_t nbytes = t.numel() * t.element_size();
-      if (offs.size() != 2 || offs[1] < offs[0] || offs[1] > data_size || offs[1] - offs[0] != nbytes)
-        throw Error(file + ": tensor '" + name + "' has bad data_offsets");
-      if (nbytes) std::memcpy(t.data_ptr(), bytes.data() + data_start + offs[0], nbytes);
-      out.emplace(name, t);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(file + ": tensor '" + name + "': malformed entry: " + e.what());
-    }
+    entries.push_back(checked_entry(file, name, info, data_size));
+  }
+  std::vector<const Entry*> by_offset;
+  for (const auto& e : entries) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    const Entry& prev = *by_offset[i - 1];
+    const Entry& cur = *by_offset[i];
+    if (cur.begin < prev.end)  // empty tensors occupy no bytes, so never overlap
+      throw Error(file + ": tensor '" + cur.name + "' data_offsets [" + std::to_string(cur.begin) + ", " +
+                  std::to_string(cur.end) + ") overlap tensor '" + prev.name + "' [" + std::to_string(prev.begin) +
+                  ", " + std::to_string(prev.end) + ")");
+  }
+
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& e : entries) {
+    torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(e.type));
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), bytes.data() + data_start + e.begin, e.end - e.begin);
+    out.emplace(e.name, std::move(t));
   }
   return out;
 }

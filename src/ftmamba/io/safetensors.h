@@ -18,7 +18,10 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 void save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
-// Throws Error naming the file for a truncated or malformed file.
+// Checks the whole header before allocating anything: the header size (at most 100 MB, within the file), valid
+// JSON, a known dtype, a non-negative shape whose byte count does not overflow, data_offsets inside the data and
+// exactly numel * element size long, and no two tensors' bytes overlapping. Only regular files are read.
+// Throws Error naming the file, and the tensor when one is at fault.
 std::map<std::string, torch::Tensor> load_safetensors(const std::filesystem::path& path,
                                                       std::map<std::string, std::string>* metadata = nullptr);
 

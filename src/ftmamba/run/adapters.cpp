@@ -68,6 +68,9 @@ std::map<std::string, std::string> load_adapters(const fs::path& file, torch::nn
     if (it->second.sizes() != p.value().sizes())
       throw Error(file.string() + ": tensor '" + it->first + "' has shape " + c10::str(it->second.sizes()) +
                   ", the model expects " + c10::str(p.value().sizes()));
+    if (!it->second.is_floating_point())
+      throw Error(file.string() + ": tensor '" + it->first + "' has dtype " + c10::toString(it->second.scalar_type()) +
+                  ", an adapter must be floating point");
     p.value().copy_(it->second);
     tensors.erase(it);
   }

@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/io/regular_file.h"
+#include "ftmamba/run/config_limits.h"
 
 namespace ftmamba::run {
 namespace {
@@ -165,6 +167,11 @@ void RunConfig::set_assignment(const std::string& a) {
 void RunConfig::load_toml(const std::filesystem::path& path) {
   toml::table root;
   try {
+    io::require_regular_file(path);
+  } catch (const Error& e) {
+    throw DataError(e.what());
+  }
+  try {
     root = toml::parse_file(path.string());
   } catch (const toml::parse_error& e) {
     throw DataError(path.string(), static_cast<int64_t>(e.source().begin.line), std::to_string(e.source().begin.column),
@@ -250,7 +257,13 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
             if (!v.is_string() || !r.parse(v.get<std::string>()))
               throw Error("config '" + f.key + "': expected one of " + r.choices() + ", got " + v.dump());
           } else {
-            *r = v.get<std::remove_pointer_t<std::decay_t<decltype(r)>>>();
+            using T = std::remove_pointer_t<std::decay_t<decltype(r)>>;
+            const bool typed = std::is_same_v<T, bool>      ? v.is_boolean()
+                               : std::is_same_v<T, int64_t> ? v.is_number_integer()
+                               : std::is_same_v<T, double>  ? v.is_number()
+                                                            : v.is_string();
+            if (!typed) throw Error("config '" + f.key + "': expected " + type_name<T>() + ", got " + v.dump());
+            *r = v.get<T>();
           }
         },
         f.ref);
@@ -308,40 +321,65 @@ void RunConfig::validate() const {
   auto require = [](bool ok, const std::string& what) {
     if (!ok) throw Error("config: " + what);
   };
+  // Integers: inclusive limits (config_limits.h), so that a typo fails here, naming its key, instead of in
+  // bad_alloc, a hang, or an overflowed step count.
+  auto within = [](const std::string& key, int64_t v, IntLimit limit, const std::string& where = "") {
+    if (v < limit.min || v > limit.max)
+      throw Error("config: " + key + " must be between " + std::to_string(limit.min) + " and " +
+                  std::to_string(limit.max) + where + " (got " + std::to_string(v) + ")");
+  };
+  // Numbers: finite and inside [min, max] (NaN fails every comparison, so it is refused too).
+  auto finite_within = [](const std::string& key, double v, RealLimit limit) {
+    const auto text = [](double x) -> std::string {
+      if (std::isnan(x)) return "nan";
+      if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+      return nlohmann::json(x).dump();
+    };
+    if (!std::isfinite(v) || v < limit.min || v > limit.max || (limit.open_min && v == limit.min) ||
+        (limit.open_max && v == limit.max))
+      throw Error("config: " + key + " must be a finite number in " + (limit.open_min ? "(" : "[") + text(limit.min) +
+                  ", " + text(limit.max) + (limit.open_max ? ")" : "]") + " (got " + text(v) + ")");
+  };
   for (const char* side : {"user", "item"}) {
     const nn::EncoderConfig m = tower(side);
     const std::string where = std::string(" (") + side + " tower)";
-    require(m.d_token >= 1 && m.n_layers >= 0 && m.d_state >= 1 && m.d_conv >= 1 && m.expand >= 1 && m.n_heads >= 1 &&
-                m.d_ffn >= 0,
-            "model sizes must be positive" + where);
+    within("model.d_token", m.d_token, limits::kDToken, where);
+    within("model.n_layers", m.n_layers, limits::kNLayers, where);
+    within("model.d_state", m.d_state, limits::kDState, where);
+    within("model.d_conv", m.d_conv, limits::kDConv, where);
+    within("model.expand", m.expand, limits::kExpand, where);
+    within("model.n_heads", m.n_heads, limits::kNHeads, where);
+    within("model.d_ffn", m.d_ffn, limits::kDFfn, where);
+    within("model.embed_dim", m.embed_dim, limits::kEmbedDim, where);
     require(m.type == nn::EncoderType::kFtMamba || m.d_token % m.n_heads == 0,
             "model.d_token must be a multiple of model.n_heads" + where);
-    for (double p : {m.attention_dropout, m.ffn_dropout, m.residual_dropout})
-      require(p >= 0.0 && p < 1.0, "model dropouts must be in [0, 1)" + where);
-    require(m.embed_dim >= 0, "model.embed_dim must be >= 0" + where);
+    for (const auto& [key, p] : {std::pair{"model.attention_dropout", m.attention_dropout},
+                                 {"model.ffn_dropout", m.ffn_dropout},
+                                 {"model.residual_dropout", m.residual_dropout}})
+      finite_within(key, p, limits::kDropout);
   }
   const auto out_dim = [&](const nn::EncoderConfig& m) { return m.embed_dim > 0 ? m.embed_dim : m.d_token; };
   require(out_dim(tower("user")) == out_dim(tower("item")),
           "the towers' embedding sizes differ (model.embed_dim, or d_token when embed_dim = 0)");
-  require(train.epochs >= 1, "train.epochs must be >= 1");
-  require(train.batch_size >= 2, "train.batch_size must be >= 2");
-  require(train.cpu_row_bucket >= 1, "train.cpu_row_bucket must be >= 1");
-  require(train.checkpoint_steps >= 0, "train.checkpoint_steps must be >= 0");
-  require(std::isfinite(train.checkpoint_minutes) && train.checkpoint_minutes >= 0,
-          "train.checkpoint_minutes must be finite and >= 0");
-  require(train.max_nonfinite_steps >= 0 && train.max_nonfinite_steps <= 1000000,
-          "train.max_nonfinite_steps must be in [0, 1000000]");
-  require(train.lr > 0, "train.lr must be > 0");
-  require(train.weight_decay >= 0, "train.weight_decay must be >= 0");
-  require(train.warmup_frac >= 0 && train.warmup_frac < 1, "train.warmup_frac must be in [0, 1)");
-  require(train.min_lr_ratio >= 0 && train.min_lr_ratio <= 1, "train.min_lr_ratio must be in [0, 1]");
-  require(train.grad_clip >= 0, "train.grad_clip must be >= 0");
-  require(train.temperature > 0, "train.temperature must be > 0");
-  require(train.negatives >= 1, "train.negatives must be >= 1");
-  require(train.threads >= 0, "train.threads must be >= 0");
-  require(train.patience >= 0 && train.valid_users >= 0, "train.patience and train.valid_users must be >= 0");
-  require(data.min_frequency >= 1, "data.min_frequency must be >= 1");
-  require(eval.sampled_negatives >= 1 && eval.batch_size >= 1, "eval sizes must be >= 1");
+  within("train.epochs", train.epochs, limits::kEpochs);
+  within("train.batch_size", train.batch_size, limits::kBatchSize);
+  within("train.cpu_row_bucket", train.cpu_row_bucket, limits::kCpuRowBucket);
+  finite_within("train.lr", train.lr, limits::kLr);
+  finite_within("train.weight_decay", train.weight_decay, limits::kWeightDecay);
+  finite_within("train.warmup_frac", train.warmup_frac, limits::kWarmupFrac);
+  finite_within("train.min_lr_ratio", train.min_lr_ratio, limits::kMinLrRatio);
+  finite_within("train.grad_clip", train.grad_clip, limits::kGradClip);
+  finite_within("train.temperature", train.temperature, limits::kTemperature);
+  within("train.negatives", train.negatives, limits::kNegatives);
+  within("train.threads", train.threads, limits::kThreads);
+  within("train.patience", train.patience, limits::kPatience);
+  within("train.valid_users", train.valid_users, limits::kValidUsers);
+  within("data.min_frequency", data.min_frequency, limits::kMinFrequency);
+  within("eval.sampled_negatives", eval.sampled_negatives, limits::kSampledNegatives);
+  within("eval.batch_size", eval.batch_size, limits::kEvalBatchSize);
+  within("train.checkpoint_steps", train.checkpoint_steps, limits::kCheckpointSteps);
+  finite_within("train.checkpoint_minutes", train.checkpoint_minutes, limits::kCheckpointMinutes);
+  within("train.max_nonfinite_steps", train.max_nonfinite_steps, limits::kMaxNonfiniteSteps);
 }
 
 }  // namespace ftmamba::run

@@ -5,6 +5,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/regular_file.h"
 
 namespace ftmamba::run {
 namespace fs = std::filesystem;
@@ -90,6 +91,7 @@ void write_history(const fs::path& file, const std::vector<EpochRecord>& epochs)
 }
 
 std::vector<EpochRecord> read_history(const fs::path& file) {
+  if (fs::exists(file)) io::require_regular_file(file);  // a FIFO would block the read
   std::ifstream in(file);
   if (!in) throw Error(file.string() + ": cannot read");
   std::vector<EpochRecord> rows;
@@ -110,6 +112,7 @@ void write_metrics(const fs::path& file, const RunMetrics& metrics) {
 }
 
 RunMetrics read_metrics(const fs::path& file) {
+  if (fs::exists(file)) io::require_regular_file(file);
   std::ifstream in(file);
   if (!in) throw Error(file.string() + ": cannot read");
   try {

@@ -4,10 +4,12 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/regular_file.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/io/sha256.h"
 #include "ftmamba/run/adapters.h"
 #include "ftmamba/run/config.h"
+#include "ftmamba/run/weight_hashes.h"
 
 namespace ftmamba::run {
 namespace fs = std::filesystem;
@@ -68,6 +70,10 @@ void load_model(const fs::path& file, torch::nn::Module& model) {
     if (it->second.sizes() != dst.sizes())
       throw Error(file.string() + ": tensor '" + name + "' has shape " + c10::str(it->second.sizes()) +
                   ", the model expects " + c10::str(dst.sizes()));
+    // Float weights saved in another precision load by conversion; an integer tensor is no weight at all.
+    if (it->second.is_floating_point() != dst.is_floating_point())
+      throw Error(file.string() + ": tensor '" + name + "' has dtype " + c10::toString(it->second.scalar_type()) +
+                  ", the model expects " + c10::toString(dst.scalar_type()));
     dst.copy_(it->second);
     tensors.erase(it);
   };
@@ -79,7 +85,7 @@ void load_model(const fs::path& file, torch::nn::Module& model) {
 namespace {
 // A LoRA run's weights: the base run's model (which must be the one the adapters were trained on), its
 // adapters attached where they were, then their trained values (and any trained extras) from the adapter file.
-void load_lora_weights(Run& run, const fs::path& cfg_file) {
+void load_lora_weights(Run& run, const fs::path& cfg_file, const nlohmann::json& cfg_json) {
   const auto& ft = run.finetune;
   fs::path base_model;
   std::string recorded_hash;
@@ -100,6 +106,7 @@ void load_lora_weights(Run& run, const fs::path& cfg_file) {
                 ", the base these adapters were trained on");
   load_model(base_model, *run.model);
   nn::attach_lora(*run.model, options.lora, adapted);  // full paths: each matches its own projection
+  verify_weight_hash(cfg_json, run.dir / "adapters.safetensors");
   load_adapters(run.dir / "adapters.safetensors", *run.model);
 }
 }  // namespace
@@ -118,6 +125,7 @@ nlohmann::json Run::config_json() const {
 Run Run::load(const fs::path& dir, torch::Device device) {
   const fs::path cfg_file = dir / "config.json", model_file = dir / "model.safetensors";
   if (!fs::is_directory(dir)) throw Error(dir.string() + ": no such run folder");
+  io::require_regular_file(cfg_file);
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(io::read_file(cfg_file));
@@ -135,11 +143,17 @@ Run Run::load(const fs::path& dir, torch::Device device) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(cfg_file.string() + ": " + e.what());
   }
+  try {
+    run.config.validate();  // the rules train applies, so a hand-edited config.json fails here, naming the key
+  } catch (const Error& e) {
+    throw Error(cfg_file.string() + ": " + e.what());
+  }
   if (j.contains("finetune")) run.finetune = j["finetune"];
   run.model = build_model(run.config, run.user_encoding, run.item_encoding);
   if (!fs::exists(model_file) && run.is_lora()) {
-    load_lora_weights(run, cfg_file);
+    load_lora_weights(run, cfg_file, j);
   } else {
+    if (fs::exists(model_file)) verify_weight_hash(j, model_file);
     load_model(model_file, *run.model);
   }
   run.model->to(device);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "ftmamba/core/error.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/nn/two_tower.h"
@@ -25,6 +26,14 @@ EncodeSummary write_embeddings(const std::filesystem::path& run_dir, const std::
   const auto inputs = enc.transform(table);
   auto& tower = users ? *run.model->user_tower : *run.model->item_tower;
   const auto emb = nn::encode_all(tower, inputs, run.config.eval.batch_size).to(torch::kCPU);  // (n, E)
+  // A NaN or inf row is never written: the first such user or item is named instead.
+  const auto finite = torch::isfinite(emb).all(1);  // (n)
+  if (!finite.all().item<bool>()) {
+    const int64_t row = finite.logical_not().nonzero()[0][0].item<int64_t>();
+    const std::string side = enum_name(options.side);
+    throw Error((dataset.dir / (side + "s.csv")).string() + ": " + side + " '" + table.ids[row] + "': the run's " +
+                side + " tower gives it a non-finite embedding; " + out.string() + " was not written");
+  }
 
   io::NamedTensors tensors = {{"embeddings", emb}};
   if (options.with_inputs) {

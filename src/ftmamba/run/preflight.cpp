@@ -1,0 +1,43 @@
+// defines: check_before_training (see preflight.h).
+#include "ftmamba/run/preflight.h"
+
+#include <unordered_set>
+
+#include "ftmamba/core/error.h"
+#include "ftmamba/metrics/ranking.h"
+
+namespace ftmamba::run {
+
+void check_before_training(const RunConfig& cfg, const PreparedData& data) {
+  const auto& tc = cfg.train;
+  const int64_t n_train = static_cast<int64_t>(data.split.train.size());
+  const int64_t steps_per_epoch = n_train / tc.batch_size + (n_train % tc.batch_size != 0);
+  int64_t steps = 0, rows = 0;
+  if (__builtin_mul_overflow(tc.epochs, steps_per_epoch, &steps))
+    throw Error("config: train.epochs (" + std::to_string(tc.epochs) + ") times the steps of an epoch (" +
+                std::to_string(steps_per_epoch) + ") overflows the step count");
+  if (__builtin_mul_overflow(tc.batch_size, 1 + tc.negatives, &rows))
+    throw Error("config: train.batch_size * (1 + train.negatives) overflows the item rows of a step");
+
+  // The sampled protocol draws eval.sampled_negatives distinct items per test user among those the user never
+  // interacted with (in any split): every test user needs that many.
+  const auto task = metrics::make_eval_task(data.dataset.interactions, data.split, metrics::Target::Test);
+  const int64_t n_items = data.items.size();
+  if (task.size() == 0) return;
+  std::vector<std::unordered_set<int64_t>> seen(task.size());
+  std::vector<int64_t> slot(data.dataset.users.size(), -1);
+  for (int64_t i = 0; i < task.size(); ++i) slot[task.users[i]] = i;
+  const auto& inter = data.dataset.interactions;
+  for (int64_t r = 0; r < inter.size(); ++r)
+    if (slot[inter.user[r]] >= 0) seen[slot[inter.user[r]]].insert(inter.item[r]);
+  for (int64_t i = 0; i < task.size(); ++i) {
+    const int64_t unseen = n_items - static_cast<int64_t>(seen[i].size());
+    if (unseen < cfg.eval.sampled_negatives)
+      throw Error("config: eval.sampled_negatives = " + std::to_string(cfg.eval.sampled_negatives) +
+                  " needs that many unseen items per test user, but user '" + data.dataset.users.ids[task.users[i]] +
+                  "' has " + std::to_string(unseen) + " of the catalog's " + std::to_string(n_items) +
+                  " items; lower eval.sampled_negatives");
+  }
+}
+
+}  // namespace ftmamba::run
