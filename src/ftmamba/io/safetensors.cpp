@@ -2,7 +2,9 @@
 #include "ftmamba/io/safetensors.h"
 
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/atomic_file.h"
@@ -30,6 +32,38 @@ torch::ScalarType dtype_from_name(const std::string& file, const std::string& n)
   for (const auto& d : kDtypes)
     if (n == d.name) return d.type;
   throw Error(file + ": unsupported safetensors dtype '" + n + "'");
+}
+
+// The bytes a tensor of this shape holds, checked before anything is allocated: a negative dimension, or a
+// shape whose element count overflows, is an Error rather than LibTorch's exception or a huge allocation.
+// Dimensions of 0 are skipped in the overflow check, as LibTorch still multiplies them out.
+size_t checked_nbytes(const std::string& file, const std::string& name, const std::vector<int64_t>& shape,
+                      size_t element_size) {
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  uint64_t numel = 1, nonzero = 1;
+  for (const int64_t d : shape) {
+    if (d < 0) throw Error(file + ": tensor '" + name + "' has a negative dimension");
+    const auto u = static_cast<uint64_t>(d);
+    if (u > 0 && nonzero > kMax / u) throw Error(file + ": tensor '" + name + "' has a shape too large");
+    nonzero *= u > 0 ? u : 1;
+    numel *= u;
+  }
+  if (numel > kMax / element_size) throw Error(file + ": tensor '" + name + "' has a shape too large");
+  return numel * element_size;
+}
+
+// An array of integers (shape, data_offsets): a float such as 1e300 would reach nlohmann's cast to an integer,
+// which is undefined behaviour.
+template <class T>
+std::vector<T> integer_array(const std::string& file, const std::string& name, const nlohmann::json& j,
+                             const char* key) {
+  const auto& a = j.at(key);
+  if (!a.is_array()) throw Error(file + ": tensor '" + name + "': " + key + " must be an array of integers");
+  for (const auto& v : a) {
+    if (!v.is_number_integer() || (std::is_unsigned_v<T> && !v.is_number_unsigned()))
+      throw Error(file + ": tensor '" + name + "': " + key + " must hold non-negative integers");
+  }
+  return a.get<std::vector<T>>();
 }
 
 }  // namespace
@@ -79,22 +113,26 @@ std::map<std::string, torch::Tensor> load_safetensors(const std::filesystem::pat
   } catch (const std::exception& e) {
     throw Error(file + ": malformed safetensors header: " + e.what());
   }
+  if (!header.is_object()) throw Error(file + ": malformed safetensors header: not a JSON object");
   const size_t data_start = 8 + hsize, data_size = bytes.size() - data_start;
   std::map<std::string, torch::Tensor> out;
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") {
-      if (metadata)
-        for (const auto& [k, v] : info.items()) (*metadata)[k] = v.get<std::string>();
+      if (!info.is_object()) throw Error(file + ": __metadata__ must be an object of strings");
+      for (const auto& [k, v] : info.items()) {
+        if (!v.is_string()) throw Error(file + ": __metadata__ '" + k + "' must be a string");
+        if (metadata) (*metadata)[k] = v.get<std::string>();
+      }
       continue;
     }
     try {
       const auto type = dtype_from_name(file, info.at("dtype").get<std::string>());
-      const auto shape = info.at("shape").get<std::vector<int64_t>>();
-      const auto offs = info.at("data_offsets").get<std::vector<size_t>>();
-      torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
-      const size_t nbytes = t.numel() * t.element_size();
+      const auto shape = integer_array<int64_t>(file, name, info, "shape");
+      const auto offs = integer_array<size_t>(file, name, info, "data_offsets");
+      const size_t nbytes = checked_nbytes(file, name, shape, c10::elementSize(type));
       if (offs.size() != 2 || offs[1] < offs[0] || offs[1] > data_size || offs[1] - offs[0] != nbytes)
         throw Error(file + ": tensor '" + name + "' has bad data_offsets");
+      torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
       if (nbytes) std::memcpy(t.data_ptr(), bytes.data() + data_start + offs[0], nbytes);
       out.emplace(name, t);
     } catch (const nlohmann::json::exception& e) {
