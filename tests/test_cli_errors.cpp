@@ -49,7 +49,7 @@ class CliErrors : public ::testing::Test {
 }  // namespace
 
 TEST_F(CliErrors, UnknownOptionIsAUsageError) {
-  const auto r = run_binary("train --no-such-option 1");
+  const auto r = run_binary("train --data d --out o --no-such-option 1");
   EXPECT_EQ(r.code, kUsage) << r.out;
   EXPECT_TRUE(starts_with(r.out, "ftmamba: error: ")) << r.out;
   EXPECT_NE(r.out.find("--no-such-option"), std::string::npos) << r.out;
