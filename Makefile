@@ -32,7 +32,7 @@ format-check:
 # Fails on any crash or sanitizer report, whose input is kept in FUZZ_BUILD/fuzz-findings/.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 600
-fuzz:
+fuzz: deps
 	@FTMAMBA_FUZZ=1 bash scripts/install-deps
 	@JOBS=$(JOBS) bash scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
