@@ -8,6 +8,7 @@ PAIRS ?= 160000
 NVCC  ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 
 .PHONY: all deps build test format-check demo bench paper paper-screenshot clean
+.PHONY: fuzz
 
 all: build
 
@@ -25,6 +26,15 @@ test: build
 format-check:
 	@FTMAMBA_FORMAT=1 bash scripts/install-deps
 	@bash scripts/check-format
+
+# Every parser of outside input (CSV, schema.toml, config files and --set, safetensors, a run's config.json)
+# under libFuzzer with ASan + UBSan, FUZZ_SECONDS each, from the seeds in tests/fuzz/; clang, in FUZZ_BUILD.
+# Fails on any crash or sanitizer report, whose input is kept in FUZZ_BUILD/fuzz-findings/.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@FTMAMBA_FUZZ=1 bash scripts/install-deps
+	@JOBS=$(JOBS) bash scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Generates the default spotify dataset, trains FT-Mamba on CPU, evaluates it beside the oracle and the
 # popularity baseline, and shows a recommendation from the run folder.

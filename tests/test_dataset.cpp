@@ -249,7 +249,7 @@ TEST_F(DatasetTest, SchemaUnknownKeySuggestsTheRightOne) {
 
 TEST_F(DatasetTest, SchemaMessagesStayOnOneLine) {
   make({{"schema.toml", schema_with("id = \"user_id\"", "id = \"user_id\"\n\"bad\\nkey\" = 1")}});
-  EXPECT_CONTAINS(load_error(), "schema.toml: key 'users.bad\\x0Akey': unknown key (line 3)");
+  EXPECT_CONTAINS(load_error(), "schema.toml: key 'users.bad\\nkey': unknown key (line 3)");
   make({{"schema.toml", schema_with("numerical = [\"age\"]", "numerical = [\"a\\tb\"]")}});
   EXPECT_CONTAINS(load_error(), "schema.toml: key 'users.numerical[0]': column name contains a control character");
 }

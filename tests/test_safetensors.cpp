@@ -8,6 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/safetensors.h"
@@ -174,4 +176,42 @@ TEST(Safetensors, OnlyRegularFilesAreRead) {
   EXPECT_CONTAINS(load_error(fifo), fifo.string() + ": is a FIFO, not a regular file");
   fs::remove(fifo);
   EXPECT_CONTAINS(load_error("/dev/zero"), "/dev/zero: is a character device");
+}
+
+// A file of the given JSON header and data bytes, written as the format lays it out.
+static fs::path raw_safetensors(const std::string& name, const std::string& header, const std::string& data = "") {
+  auto path = temp_file(name);
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  std::ofstream(path, std::ios::binary) << bytes << header << data;
+  return path;
+}
+
+// Inputs the fuzz target (tests/fuzz/fuzz_safetensors.cpp) found ending in LibTorch's exception, nlohmann's, a huge
+// allocation or a float cast out of range: each must be an Error naming the file.
+TEST(Safetensors, HostileHeadersAreErrors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"negative_dim", R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})"},
+      {"overflow", R"({"a":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,0]}})"},
+      {"overflow_beside_zero", R"({"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})"},
+      {"huge", R"({"a":{"dtype":"F32","shape":[34359738368],"data_offsets":[0,0]}})"},
+      {"float_dim", R"({"a":{"dtype":"F32","shape":[1e300],"data_offsets":[0,4]}})"},
+      {"float_offset", R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,1e300]}})"},
+      {"negative_offset", R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})"},
+      {"metadata_number", R"({"__metadata__":{"x":1}})"},
+      {"metadata_array", R"({"__metadata__":[1,2]})"},
+      {"header_array", R"([1,2])"},
+  };
+  for (const auto& [name, header] : cases) {
+    const auto path = raw_safetensors(name + ".safetensors", header, std::string(4, '\0'));
+    try {
+      ftmamba::io::load_safetensors(path);
+      ADD_FAILURE() << name << ": loaded";
+    } catch (const ftmamba::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << name << ": " << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << name << ": not an ftmamba::Error: " << e.what();
+    }
+    fs::remove(path);
+  }
 }

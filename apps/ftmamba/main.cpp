@@ -1,14 +1,30 @@
-// ftmamba command-line entry point: registers the subcommands and reports any user error on one line.
+// ftmamba command-line entry point: registers the subcommands and reports any error on one line,
+// "ftmamba: error: ...", with its control characters escaped: exit code 2 for a usage error (an unknown
+// option, a missing or malformed argument), 1 for a failure while running.
 #include <cstdio>
 #include <exception>
+#include <string_view>
 
 #include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/interrupt.h"
 #include "ftmamba/core/memory.h"
+#include "ftmamba/core/printable.h"
+
+namespace {
+
+constexpr int kUsageError = 2;
+constexpr int kRuntimeError = 1;
+
+int report_error(std::string_view what, int code) {
+  std::fprintf(stderr, "ftmamba: error: %s\n", ftmamba::printable(what).c_str());
+  return code;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  ftmamba::install_interrupt_handling();  // first: every thread started later inherits the blocked signals
+  ftmamba::install_interrupt_handling();  // first, so that a signal during the start is handled too
   ftmamba::keep_memory_resident();
   CLI::App app{"ftmamba: two-tower recommenders on tabular data with FT-Mamba towers"};
   app.require_subcommand(1);
@@ -28,19 +44,18 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version arrive as ParseErrors whose exit code is 0: CLI11 prints them.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    return report_error(std::string(e.what()) + " (see --help)", kUsageError);
   } catch (const ftmamba::Interrupted& e) {
-    std::fprintf(stderr, "ftmamba: %s\n", e.what());
+    std::fprintf(stderr, "ftmamba: %s\n", ftmamba::printable(e.what()).c_str());
     return e.exit_code();
   } catch (const ftmamba::Error& e) {
-    std::fprintf(stderr, "ftmamba: error: %s\n", e.what());
-    return 1;
+    return report_error(e.what(), kRuntimeError);
   } catch (const c10::Error& e) {
-    std::fprintf(stderr, "ftmamba: error: %s\n", e.what_without_backtrace());
-    return 1;
+    return report_error(e.what_without_backtrace(), kRuntimeError);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ftmamba: error: %s\n", e.what());
-    return 1;
+    return report_error(e.what(), kRuntimeError);
   }
   return 0;
 }

@@ -1,11 +1,15 @@
 #include "ftmamba/core/error.h"
 
+#include "ftmamba/core/printable.h"
+
 namespace ftmamba {
 
 DataError::DataError(const std::string& file, int64_t line, const std::string& column, const std::string& what)
-    : Error(file + ":" + std::to_string(line) + (column.empty() ? "" : ":" + column) + ": " + what) {}
+    : Error(printable(file + ":" + std::to_string(line) + (column.empty() ? "" : ":" + column) + ": " + what)) {}
 
 DataError::DataError(const std::string& file, const std::string& key, const std::string& what)
-    : Error(file + ": key '" + key + "': " + what) {}
+    : Error(printable(file + ": key '" + key + "': " + what)) {}
+
+DataError::DataError(const std::string& file_and_what) : Error(printable(file_and_what)) {}
 
 }  // namespace ftmamba

@@ -14,11 +14,12 @@ struct Error : std::runtime_error {
 
 // A malformed input file. The message reads "FILE:LINE:COLUMN: what", or "FILE: key K: what" when the
 // location is a key (TOML) rather than a cell. line is 1-based (the header is line 1); column is the
-// column *name* when known, else its 1-based number.
+// column *name* when known, else its 1-based number. The message quotes the input, so its control characters
+// are escaped (core/printable.h): a column name holding ESC reads as \x1b.
 struct DataError : Error {
   DataError(const std::string& file, int64_t line, const std::string& column, const std::string& what);
   DataError(const std::string& file, const std::string& key, const std::string& what);
-  explicit DataError(const std::string& file_and_what) : Error(file_and_what) {}
+  explicit DataError(const std::string& file_and_what);
 };
 
 }  // namespace ftmamba

@@ -5,13 +5,16 @@
 #include <functional>
 #include <string>
 
+#include "ftmamba/core/printable.h"
+
 namespace ftmamba {
 
 // One line, without its newline.
 using Log = std::function<void(const std::string& line)>;
 
+// A line may quote input (a path, an id): its control characters are escaped.
 inline void log_to_stderr(const std::string& line) {
-  std::fputs(line.c_str(), stderr);
+  std::fputs(printable(line).c_str(), stderr);
   std::fputc('\n', stderr);
 }
 

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/printable.h"
 #include "ftmamba/data/csv_detail.h"
 #include "ftmamba/data/csv_stream.h"
 
@@ -16,28 +17,16 @@ namespace ftmamba::data {
 
 std::string quote_for_message(std::string_view text) {
   constexpr size_t kMax = 60;
-  std::string out = "'";
-  size_t k = 0;
-  for (; k < text.size() && k < kMax; ++k) {
-    const auto c = static_cast<unsigned char>(text[k]);
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '\r')
-      out += "\\r";
-    else if (c == '\t')
-      out += "\\t";
-    else if (c < 0x20 || c == 0x7F)
-      out += "\\x" + csv_detail::hex_byte(c).substr(2);
-    else
-      out += static_cast<char>(c);
+  size_t k = text.size();
+  if (k > kMax) {
+    k = kMax;  // not inside a multi-byte character
+    while (k > 0 && (static_cast<unsigned char>(text[k]) & 0xC0) == 0x80) --k;
   }
-  if (k < text.size()) {
-    // Do not end the message inside a multi-byte character.
-    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
-    if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xC0) out.pop_back();
-    out += "...";
-  }
-  return out + "'";
+  std::string out(1, '\'');
+  out.append(printable(text.substr(0, k)));
+  if (k < text.size()) out.append("...");
+  out.push_back('\'');
+  return out;
 }
 
 bool try_parse_number(std::string_view text, std::optional<double>& out, std::string& why) {

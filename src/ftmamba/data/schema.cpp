@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/printable.h"
 #include "ftmamba/io/regular_file.h"
 
 namespace ftmamba::data {
@@ -88,21 +89,6 @@ std::string at_line(const toml::node& n) {
 
 bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
-}
-
-// A key as it may appear in a one-line message: control characters escaped.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x20 || b == 0x7F) {
-      static const char* digits = "0123456789ABCDEF";
-      out += std::string("\\x") + digits[b >> 4] + digits[b & 15];
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {

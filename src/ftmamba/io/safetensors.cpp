@@ -58,14 +58,16 @@ Entry checked_entry(const std::string& file, const std::string& name, const nloh
   e.type = dtype_from_name(file, dtype.get<std::string>(), name);
   const auto& shape = info["shape"];
   if (!shape.is_array()) throw Error(where + "shape must be an array of integers");
-  uint64_t numel = 1;
+  // LibTorch multiplies out the dimensions other than 0 even when one is 0: those must not overflow either.
+  uint64_t numel = 1, nonzero = 1;
   bool overflow = false;
   for (const auto& d : shape) {
     if (!d.is_number_integer()) throw Error(where + "shape must be an array of integers, got " + shape.dump());
     if (d.is_number_unsigned() ? d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) : d.get<int64_t>() < 0)
       throw Error(where + "shape " + shape.dump() + " has a negative or oversized dimension");
     const auto n = static_cast<uint64_t>(d.get<int64_t>());
-    overflow = overflow || __builtin_mul_overflow(numel, n, &numel);
+    overflow = overflow || __builtin_mul_overflow(numel, n, &numel) ||
+               (n > 0 && (__builtin_mul_overflow(nonzero, n, &nonzero) || nonzero > static_cast<uint64_t>(INT64_MAX)));
     e.shape.push_back(static_cast<int64_t>(n));
   }
   uint64_t nbytes = 0;

@@ -211,20 +211,20 @@ void RunConfig::load_toml(const std::filesystem::path& path) {
       auto it = std::find_if(all.begin(), all.end(), [&](const Field& f) { return f.key == key; });
       if (it == all.end()) throw DataError(path.string(), key, "unknown key (known: " + known_keys(*this) + ")");
       std::visit(
-          [&](const auto& r) {
+          [&, &node = value](const auto& r) {  // C++17 lambdas capture no structured binding
             using R = std::decay_t<decltype(r)>;
             bool ok = false;
             if constexpr (std::is_same_v<R, EnumRef>) {
-              if (value.is_string()) ok = r.parse(*value.value<std::string>());
+              if (node.is_string()) ok = r.parse(*node.value<std::string>());
             } else if constexpr (std::is_same_v<R, double*>) {
               auto* p = r;
-              if (auto v = value.value<double>()) *p = *v, ok = true;  // integers widen to double
+              if (auto v = node.value<double>()) *p = *v, ok = true;  // integers widen to double
             } else if constexpr (std::is_same_v<R, int64_t*>) {
-              if (value.is_integer()) *r = *value.value<int64_t>(), ok = true;
+              if (node.is_integer()) *r = *node.value<int64_t>(), ok = true;
             } else if constexpr (std::is_same_v<R, bool*>) {
-              if (value.is_boolean()) *r = *value.value<bool>(), ok = true;
+              if (node.is_boolean()) *r = *node.value<bool>(), ok = true;
             } else {
-              if (value.is_string()) *r = *value.value<std::string>(), ok = true;
+              if (node.is_string()) *r = *node.value<std::string>(), ok = true;
             }
             if (!ok) throw DataError(path.string(), key, "expected " + expected_value(it->ref));
           },
@@ -258,6 +258,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j) {
               throw Error("config '" + f.key + "': expected one of " + r.choices() + ", got " + v.dump());
           } else {
             using T = std::remove_pointer_t<std::decay_t<decltype(r)>>;
+            // Checked first: nlohmann casts a float to an integer field unchecked (1e300: undefined behaviour).
             const bool typed = std::is_same_v<T, bool>      ? v.is_boolean()
                                : std::is_same_v<T, int64_t> ? v.is_number_integer()
                                : std::is_same_v<T, double>  ? v.is_number()
