@@ -9,6 +9,7 @@
 #include "cli_output.h"
 #include "cli_precision.h"
 #include "commands.h"
+#include "ftmamba/core/printable.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/experiments/finetune_run.h"
 
@@ -57,8 +58,8 @@ void add_finetune_command(CLI::App& app) {
       fmt::print(stderr,
                  "{}: {} users, {} items, {} interactions ({} train); fine-tuning {} of {} parameters ({:.2f}%), "
                  "{}{}; on {}, {}\n",
-                 args->data, s.data.users, s.data.items, s.data.interactions, s.data.train, p.trainable, p.total,
-                 100.0 * p.trainable / std::max<int64_t>(p.total, 1),
+                 printable(args->data), s.data.users, s.data.items, s.data.interactions, s.data.train, p.trainable,
+                 p.total, 100.0 * p.trainable / std::max<int64_t>(p.total, 1),
                  ft.full ? "full" : fmt::format("LoRA r={} alpha={} on ", ft.lora.rank, ft.lora.alpha),
                  ft.full ? "" : fmt::format("{} projections", s.plan.adapted.size()), s.device.str(),
                  enum_name(s.precision));
@@ -70,8 +71,8 @@ void add_finetune_command(CLI::App& app) {
 
     const auto& m = outcome.run.metrics;
     fmt::print("{}\n", eval::format_metrics_table(m.test));
-    fmt::print("run written to {} (best epoch {}, {:.0f} train samples/s)\n", outcome.run.dir.string(), m.best_epoch,
-               m.train_samples_per_sec);
+    fmt::print("run written to {} (best epoch {}, {:.0f} train samples/s)\n", printable(outcome.run.dir.string()),
+               m.best_epoch, m.train_samples_per_sec);
   });
 }
 

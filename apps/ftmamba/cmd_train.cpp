@@ -6,6 +6,7 @@
 #include "cli_output.h"
 #include "cli_precision.h"
 #include "commands.h"
+#include "ftmamba/core/printable.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/experiments/train_run.h"
 
@@ -41,8 +42,8 @@ void add_train_command(CLI::App& app) {
     req.on_setup = [&args](const experiments::TrainSetup& s) {
       fmt::print(stderr,
                  "{}: {} users, {} items, {} interactions ({} train / {} valid / {} test); {} params; on {}, {}\n",
-                 args->data, s.data.users, s.data.items, s.data.interactions, s.data.train, s.data.valid, s.data.test,
-                 s.parameters, s.device.str(), enum_name(s.precision));
+                 printable(args->data), s.data.users, s.data.items, s.data.interactions, s.data.train, s.data.valid,
+                 s.data.test, s.parameters, s.device.str(), enum_name(s.precision));
     };
     if (!req.quiet)
       req.on_epoch = [](const run::EpochRecord& e) { fmt::print(stderr, "{}\n", experiments::format_epoch_line(e)); };
@@ -57,8 +58,8 @@ void add_train_command(CLI::App& app) {
     }
     const auto& m = outcome.run->metrics;
     fmt::print("{}\n", eval::format_metrics_table(m.test));
-    fmt::print("run written to {} (best epoch {}, {:.0f} train samples/s)\n", outcome.run->dir.string(), m.best_epoch,
-               m.train_samples_per_sec);
+    fmt::print("run written to {} (best epoch {}, {:.0f} train samples/s)\n", printable(outcome.run->dir.string()),
+               m.best_epoch, m.train_samples_per_sec);
   });
 }
 
