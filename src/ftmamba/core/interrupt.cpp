@@ -128,14 +128,4 @@ ForwardInterruptTo::~ForwardInterruptTo() {
   if (auto it = std::find(g_children.begin(), g_children.end(), pid_); it != g_children.end()) g_children.erase(it);
 }
 
-void unblock_interrupts_in_child() {
-  // Between fork and exec: only async-signal-safe calls (sigemptyset, sigaddset, sigprocmask).
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigprocmask(SIG_UNBLOCK, &set, nullptr);
-}
-
 }  // namespace ftmamba

@@ -62,7 +62,4 @@ class ForwardInterruptTo {
   pid_t pid_;
 };
 
-// Between fork and exec: a child starts with none of these signals blocked.
-void unblock_interrupts_in_child();
-
 }  // namespace ftmamba

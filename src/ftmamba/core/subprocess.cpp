@@ -34,7 +34,6 @@ ChildResult run_child(const std::vector<std::string>& argv, const std::filesyste
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // the parent died before the line above
-    unblock_interrupts_in_child();
     if (!stdout_file.empty()) {
       const int fd = ::open(stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0 || ::dup2(fd, STDOUT_FILENO) < 0) ::_exit(127);

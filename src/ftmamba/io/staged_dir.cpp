@@ -81,6 +81,9 @@ fs::path normalized(const fs::path& p) {
   return n;
 }
 
+// "OUT.partial", beside OUT (a normalized path).
+fs::path staging_path(const fs::path& out) { return out.parent_path() / (out.filename().string() + ".partial"); }
+
 // The same with every link resolved: what an output and an input are compared by.
 fs::path resolved(const fs::path& p) { return normalized(fs::weakly_canonical(fs::absolute(p))); }
 
@@ -108,11 +111,12 @@ void StagedDir::check(const fs::path& final_path, const OutputPolicy& policy) {
   const fs::path out = normalized(final_path);
   const std::string kind = output_kind_name(policy.kind);
   // An interrupted writer was already allowed to replace OUT: resuming it needs no second --force.
-  const fs::path staging = out.parent_path() / (out.filename().string() + ".partial");
+  const fs::path staging = staging_path(out);
   const bool resuming = policy.resume && fs::is_directory(fs::symlink_status(staging / kCheckpointDir));
+  const fs::path real_out = resolved(final_path);
   for (const auto& input : policy.inputs) {
     if (input.empty()) continue;
-    const fs::path in = resolved(input), real_out = resolved(final_path);
+    const fs::path in = resolved(input);
     if (same_or_inside(real_out, in))
       throw Error(fmt_out(final_path) + (real_out == in ? " is " : " lies inside ") + "the input folder " +
                   input.string() + "; choose an output folder outside it");
@@ -141,7 +145,7 @@ StagedDir::StagedDir(fs::path final_path, OutputPolicy policy) : policy_(std::mo
   final_ = normalized(final_path);
   const fs::path parent = final_.parent_path();
   fs::create_directories(parent);
-  staging_ = parent / (final_.filename().string() + ".partial");
+  staging_ = staging_path(final_);
   const std::string shown = final_path.string();
 
   ParentLock parent_lock(parent);

@@ -14,14 +14,6 @@ namespace ftmamba::train {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
-namespace {
-
-torch::Tensor int64_vector(const std::vector<int64_t>& v) {
-  return torch::tensor(v.empty() ? std::vector<int64_t>{} : v, torch::kInt64);
-}
-
-}  // namespace
-
 fs::path checkpoint_file(const fs::path& checkpoint_dir) { return checkpoint_dir / "state.safetensors"; }
 
 void save_checkpoint(const fs::path& checkpoint_dir, const TrainerCheckpoint& c) {
@@ -51,7 +43,7 @@ void save_checkpoint(const fs::path& checkpoint_dir, const TrainerCheckpoint& c)
   j["runner"] = c.runner;
 
   io::NamedTensors tensors = c.tensors;
-  tensors.emplace_back("order", int64_vector(c.order));
+  tensors.emplace_back("order", torch::tensor(c.order, torch::kInt64));
   for (size_t i = 0; i < c.best_state.size(); ++i) tensors.emplace_back("best/" + std::to_string(i), c.best_state[i]);
   for (const auto& [name, t] : tensors)
     if (t.is_floating_point() && !torch::isfinite(t).all().item<bool>())
