@@ -469,4 +469,9 @@ TEST(CudaMultiTensorAdamW, MatchesLibTorchAdamWOnTheGpu) {
   EXPECT_LT(ftmamba::test::multi_tensor_adamw_max_difference(torch::kCUDA, torch::kFloat32), 1e-6);
 }
 
+TEST(CudaMultiTensorAdamW, NonFiniteStepsAreSkippedOnTheDevice) {
+  SKIP_WITHOUT_GPU();
+  EXPECT_EQ(ftmamba::test::nonfinite_steps_change_nothing(torch::kCUDA), 0.0);
+}
+
 }  // namespace

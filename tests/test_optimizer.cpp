@@ -7,3 +7,7 @@
 TEST(MultiTensorAdamW, MatchesLibTorchAdamWWithClippingAndGroups) {
   EXPECT_LT(ftmamba::test::multi_tensor_adamw_max_difference(torch::kCPU, torch::kFloat64), 1e-12);
 }
+
+TEST(MultiTensorAdamW, NonFiniteStepsAreSkippedAndChangeNothing) {
+  EXPECT_EQ(ftmamba::test::nonfinite_steps_change_nothing(torch::kCPU), 0.0);
+}

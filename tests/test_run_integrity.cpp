@@ -186,6 +186,16 @@ TEST_F(RunIntegrity, TooFewItemsForTheSampledProtocolFailBeforeTraining) {
   EXPECT_FALSE(fs::exists(r.out_dir));
 }
 
+TEST_F(RunIntegrity, NothingToLearnFromFailsBeforeTraining) {
+  run::RunConfig cfg;
+  auto data = run::prepare_data(data_dir(), cfg);
+  EXPECT_NO_THROW(run::check_before_training(cfg, data));
+  data.split.train.resize(1);
+  EXPECT_CONTAINS(error_of([&] { run::check_before_training(cfg, data); }), "the training split has 1 interaction(s)");
+  data.items = data.items.index_select(torch::zeros({1}, torch::kInt64));
+  EXPECT_CONTAINS(error_of([&] { run::check_before_training(cfg, data); }), "the catalog has 1 item(s)");
+}
+
 // Past validate()'s limits (a config built in code), the step count's overflow is still caught.
 TEST_F(RunIntegrity, AnOverflowingStepCountIsRefused) {
   run::RunConfig cfg;

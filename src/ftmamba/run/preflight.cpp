@@ -11,6 +11,16 @@ namespace ftmamba::run {
 void check_before_training(const RunConfig& cfg, const PreparedData& data) {
   const auto& tc = cfg.train;
   const int64_t n_train = static_cast<int64_t>(data.split.train.size());
+  const int64_t n_items = data.items.size();
+  // A step contrasts a positive with other items (in-batch or sampled): one item, or one training pair, leaves
+  // nothing to learn from, and training would "succeed" without a single step.
+  if (n_items < 2)
+    throw Error("data: the catalog has " + std::to_string(n_items) +
+                " item(s); ranking needs at least 2 (check items.csv and the item id column)");
+  if (n_train < 2)
+    throw Error("data: the training split has " + std::to_string(n_train) +
+                " interaction(s); a training step needs at least 2 (data.split holds interactions out "
+                "for validation and test)");
   const int64_t steps_per_epoch = n_train / tc.batch_size + (n_train % tc.batch_size != 0);
   int64_t steps = 0, rows = 0;
   if (__builtin_mul_overflow(tc.epochs, steps_per_epoch, &steps))
@@ -22,7 +32,6 @@ void check_before_training(const RunConfig& cfg, const PreparedData& data) {
   // The sampled protocol draws eval.sampled_negatives distinct items per test user among those the user never
   // interacted with (in any split): every test user needs that many.
   const auto task = metrics::make_eval_task(data.dataset.interactions, data.split, metrics::Target::Test);
-  const int64_t n_items = data.items.size();
   if (task.size() == 0) return;
   std::vector<std::unordered_set<int64_t>> seen(task.size());
   std::vector<int64_t> slot(data.dataset.users.size(), -1);

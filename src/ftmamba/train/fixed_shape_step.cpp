@@ -31,6 +31,7 @@ struct FixedShapeStep::Impl {
   ops::Precision precision;
   std::optional<ops::DynamicLossScaler> scaler;  // fp16 only
   bool softmax;
+  bool last_skipped = false;
   std::unordered_map<int64_t, int64_t> first_seen;  // pack()'s item -> first pair, kept to reuse its buckets
   // The ids of a step, packed as [users (len) | items (len * items_per_pair) | first_col (len, softmax)]:
   // host_ids is the staging buffer (pinned on a GPU), device_ids the full batch's copy the graph reads.
@@ -70,7 +71,8 @@ struct FixedShapeStep::Impl {
   }
 
   // Forward, backward and optimizer step on packed ids (on the device). No host synchronisation and no
-  // data-dependent shape, so it can be captured. Returns the () loss.
+  // data-dependent shape, so it can be captured. Returns (2) float32: the loss, and 1 when the step was
+  // skipped because the loss or a gradient was not finite (MultiTensorAdamW::backward_and_apply).
   torch::Tensor forward_backward_update(const torch::Tensor& ids, int64_t len) {
     const int64_t n_items = len * items_per_pair();
     const auto user_rows = ids.narrow(0, 0, len), item_rows = ids.narrow(0, len, n_items);
@@ -91,14 +93,21 @@ struct FixedShapeStep::Impl {
       loss = pointwise_batch_loss(user_emb, item_emb, tc.negatives, tc.loss, tc.temperature);
     }
     optimizer.zero_grad();
-    optimizer.backward_and_apply(loss, tc.grad_clip, scaler ? &*scaler : nullptr);  // fp16: scaled, on the device
-    return loss.detach();
+    const auto skipped = optimizer.backward_and_apply(loss, tc.grad_clip, scaler ? &*scaler : nullptr);
+    return torch::stack({loss.detach().to(torch::kFloat32), skipped});
+  }
+
+  // Reads a step's (2) outcome back to the host (one copy: the host waits for the step).
+  double read(const torch::Tensor& outcome) {
+    const auto host = outcome.to(torch::kCPU);
+    last_skipped = host[1].item<float>() != 0;
+    return host[0].item<double>();
   }
 
   double eager(int64_t len, double lr) {
     const auto ids = host_ids.narrow(0, 0, packed_length(len)).to(device, /*non_blocking=*/true);
     optimizer.set_lr(lr);
-    return forward_backward_update(ids, len).item<double>();
+    return read(forward_backward_update(ids, len));
   }
 
   double graphed_step(double lr) {
@@ -110,7 +119,7 @@ struct FixedShapeStep::Impl {
       device_ids.copy_(host_ids, /*non_blocking=*/true);
       optimizer.set_lr(lr);
     });
-    return graphed->step().item<double>();
+    return read(graphed->step());
   }
 
   double step(const int64_t* u, const int64_t* it, int64_t len, double lr) {
@@ -146,6 +155,8 @@ void FixedShapeStep::load_state(const std::map<std::string, torch::Tensor>& stat
   if (s_->scaler)
     for (const auto& [name, t] : s_->scaler->state()) t.copy_(state.at("scaler/" + name));
 }
+
+bool FixedShapeStep::last_step_skipped() const { return s_->last_skipped; }
 
 int64_t FixedShapeStep::skipped_steps() const { return s_->scaler ? s_->scaler->skipped_steps() : 0; }
 

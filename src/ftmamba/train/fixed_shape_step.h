@@ -32,6 +32,8 @@ class FixedShapeStep {
   // rows per pair, pair-major. Runs forward, backward and the AdamW step at `lr`; returns the batch loss
   // (read back, so the host waits for the step).
   double step(const int64_t* users, const int64_t* items, int64_t len, double lr);
+  // The last step's loss or a gradient was inf or NaN, so it changed nothing (decided on the device).
+  bool last_step_skipped() const;
   bool graph_captured() const;
   // The optimizer's (and fp16's loss scaler's) state as live tensors, "optimizer/..." and "scaler/...";
   // load_state copies into them.

@@ -98,20 +98,37 @@ void MultiTensorAdamW::zero_grad() {
     for (auto& p : g.params) p.mutable_grad().reset();
 }
 
-void MultiTensorAdamW::backward_and_apply(const torch::Tensor& loss, double max_norm, ops::DynamicLossScaler* scaler) {
+std::vector<torch::Tensor> MultiTensorAdamW::gradients() const {
+  std::vector<torch::Tensor> grads;
+  for (const auto& g : groups_)
+    for (const auto& p : g.params)
+      if (p.grad().defined()) grads.push_back(p.grad());
+  return grads;
+}
+
+torch::Tensor MultiTensorAdamW::backward_and_apply(const torch::Tensor& loss, double max_norm,
+                                                   ops::DynamicLossScaler* scaler) {
+  // () float32 on the loss's device, 1 when the loss is inf or NaN. Computed on the device: no synchronisation.
+  const auto bad_loss = torch::isfinite(loss.detach()).logical_not().to(torch::kFloat32);
   if (!scaler) {
     loss.backward();
-    apply(max_norm);
-    return;
+    // A non-finite gradient makes the global norm non-finite; the step is then skipped like an fp16 overflow.
+    auto nonfinite = bad_loss;
+    torch::Tensor total;  // () the global gradient norm, reused by the clipping
+    const auto grads = gradients();
+    if (!grads.empty()) {
+      torch::NoGradGuard no_grad;
+      total = at::stack(at::_foreach_norm(grads, 2)).norm();
+      nonfinite = torch::maximum(nonfinite, torch::isfinite(total).logical_not().to(torch::kFloat32));
+    }
+    apply_clipped(max_norm, nonfinite, total);
+    return nonfinite;
   }
   scaler->scale(loss).backward();
-  std::vector<torch::Tensor> grads;
-  for (auto& g : groups_)
-    for (auto& p : g.params)
-      if (p.grad().defined()) grads.push_back(p.grad());
-  scaler->unscale(grads);
+  scaler->unscale(gradients());  // an inf / NaN loss gives inf / NaN gradients: found_inf covers it
   apply(max_norm, scaler->found_inf());
   scaler->update();
+  return bad_loss;
 }
 
 void MultiTensorAdamW::set_lr(double lr) {
@@ -120,16 +137,17 @@ void MultiTensorAdamW::set_lr(double lr) {
 }
 
 void MultiTensorAdamW::apply(double max_norm, const torch::Tensor& found_inf) {
+  apply_clipped(max_norm, found_inf, {});
+}
+
+void MultiTensorAdamW::apply_clipped(double max_norm, const torch::Tensor& found_inf, torch::Tensor total) {
   torch::NoGradGuard no_grad;
   // The host paths read the flag here; the fused path hands it to the kernel.
   if (found_inf.defined() && !fused_ && found_inf.item<double>() != 0) return;
   if (max_norm > 0) {
-    std::vector<torch::Tensor> grads;
-    for (auto& g : groups_)
-      for (auto& p : g.params)
-        if (p.grad().defined()) grads.push_back(p.grad());
+    const auto grads = gradients();
     if (!grads.empty()) {
-      const auto total = at::stack(at::_foreach_norm(grads, 2)).norm();
+      if (!total.defined()) total = at::stack(at::_foreach_norm(grads, 2)).norm();
       const auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
 #ifdef FTMAMBA_FUSED_ADAMW
       at::_foreach_mul_(grads, coef);  // stays on the device: no host synchronisation

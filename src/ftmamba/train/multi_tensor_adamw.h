@@ -35,10 +35,13 @@ class MultiTensorAdamW {
   // when it holds 1 the step is skipped: no parameter, moment or step count changes. On a GPU this is decided
   // on the device, so the step stays capturable.
   void apply(double max_norm, const torch::Tensor& found_inf = {});
-  // loss.backward(), then apply(max_norm). With a scaler (fp16): the backward runs through the scaled loss,
-  // the gradients are unscaled (flagging inf / NaN), the step is skipped when flagged and the scale adapted,
-  // all on the device, so this stays capturable.
-  void backward_and_apply(const torch::Tensor& loss, double max_norm, ops::DynamicLossScaler* scaler = nullptr);
+  // loss.backward(), then apply(max_norm), skipped (nothing changes) when the loss or a gradient is inf or NaN.
+  // With a scaler (fp16): the backward runs through the scaled loss, the gradients are unscaled (flagging inf /
+  // NaN), the step is skipped when flagged and the scale adapted. All of it is decided on the device, so this
+  // stays capturable. Returns a () float32 device flag: 1 when the step was skipped for a non-finite loss or
+  // (without a scaler) gradient. An fp16 overflow that the scaler handles is not flagged: it is routine.
+  torch::Tensor backward_and_apply(const torch::Tensor& loss, double max_norm,
+                                   ops::DynamicLossScaler* scaler = nullptr);
   // The moments and step counts, named "G.I.exp_avg" etc. (group G, parameter I), as live tensors: what a
   // checkpoint saves. load_state copies into them (so that a captured CUDA graph keeps its addresses).
   std::vector<std::pair<std::string, torch::Tensor>> state() const;
@@ -55,6 +58,9 @@ class MultiTensorAdamW {
     std::vector<int64_t> host_steps;   // the counts of the foreach fallback
     double weight_decay;
   };
+  std::vector<torch::Tensor> gradients() const;  // the defined gradients, group by group
+  // apply() with the global gradient norm when the caller has it (else undefined: computed when clipping).
+  void apply_clipped(double max_norm, const torch::Tensor& found_inf, torch::Tensor total);
   std::vector<Group> groups_;
   bool fused_ = false;  // the parameters live on a GPU and this LibTorch has the fused, device-lr AdamW
   torch::Tensor lr_;    // fused only: () float32 on the parameters' device, read by the fused kernel

@@ -230,8 +230,13 @@ double StepRunner::step(const int64_t* rows, int64_t len) {
     items[i] = inter.item[rows[i]];
   }
   if (st.tc.loss != run::LossKind::kSoftmax) st.add_negatives(items);
-  const double loss = st.gpu_step ? st.gpu_step->step(users.data(), items.data(), len, st.schedule.at(st.global_step))
-                                  : st.cpu_step(users, items);
+  double loss;
+  if (st.gpu_step) {
+    loss = st.gpu_step->step(users.data(), items.data(), len, st.schedule.at(st.global_step));
+    st.last_skipped = st.gpu_step->last_step_skipped();
+  } else {
+    loss = st.cpu_step(users, items);
+  }
   ++st.global_step;
   return loss;
 }
@@ -370,9 +375,6 @@ TrainResult train_two_tower(nn::TwoTower& model, const run::PreparedData& data, 
       if (len < 2) break;  // a one-pair batch has no in-batch negatives
       const double l = runner.step(ck.order.data() + start, len);
       const bool skipped = runner.last_step_skipped();
-      if (!std::isfinite(l) && !skipped)  // a GPU step: already applied
-        throw Error(fmt::format("training diverged: loss is {} at epoch {} step {}{}", l, epoch, step + 1,
-                                checkpointing ? "; the last checkpoint is kept" : ""));
       if (skipped) {
         ++ck.nonfinite_steps;
         if (++ck.nonfinite_in_a_row > tc.max_nonfinite_steps)

@@ -43,8 +43,8 @@ class StepRunner {
  public:
   StepRunner(nn::TwoTower model, const run::PreparedData& data, const run::RunConfig& cfg, int64_t total_steps);
   ~StepRunner();
-  // rows: indices into the interactions (at least 2). Returns the batch loss. On the CPU a step whose loss or
-  // gradient norm is not finite changes nothing (last_step_skipped()); on a GPU the step is applied.
+  // rows: indices into the interactions (at least 2). Returns the batch loss. A step whose loss or gradient
+  // norm is not finite changes nothing, on the CPU and on a GPU alike (last_step_skipped()).
   double step(const int64_t* rows, int64_t len);
   bool last_step_skipped() const;
   // Everything the steps to come depend on: the weights, the optimizer, the step count, the generators.
