@@ -173,8 +173,9 @@ void MultiTensorAdamW::apply_clipped(double max_norm, const torch::Tensor& found
     if (fused_) {
       if (found_inf.defined()) {
         // A skipped step must not advance the counts either (they set the bias corrections).
+        // One multi-tensor kernel (a per-tensor add_ costs a launch per parameter, ~2% of a training step).
         const auto clean = 1.0 - found_inf;
-        for (auto& s : steps) s.add_(clean);
+        at::_foreach_add_(steps, std::vector<torch::Tensor>(steps.size(), clean));
       } else {
         at::_foreach_add_(steps, 1);
       }
