@@ -102,7 +102,7 @@ class LoraTower : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LoraTower, MergedEqualsUnmergedAndOnlyAdaptersTrain) {
   torch::manual_seed(6);
-  const nn::FeatureShape shape{3, 2, 11};
+  const nn::FeatureShape shape{3, 2, 11, {}};
   auto enc = nn::make_encoder(small_config(GetParam()), shape);
   const auto targets = nn::lora_default_targets(ftmamba::parse_enum<nn::EncoderType>(GetParam()));
   const int64_t rank = 4;
@@ -159,7 +159,7 @@ TEST(LoraTargets, GlobsMatchPathsOrLastComponentAndUnknownTargetsNameTheChoices)
   EXPECT_THROW(ftmamba::parse_enum<nn::EncoderType>("ft-lstm"), ftmamba::Error);
 
   torch::manual_seed(7);
-  auto enc = nn::make_encoder(small_config("ft-mamba"), {2, 1, 5});
+  auto enc = nn::make_encoder(small_config("ft-mamba"), {2, 1, 5, {}});
   // One layer's dt_proj only, by a path glob; the extra "*head*" stays trainable too.
   const auto attached = nn::attach_lora(*enc, {2, 2.0, 0.0}, {"layers.1.*dt_proj"});
   ASSERT_EQ(attached, std::vector<std::string>{"layers.1.mixer.dt_proj"});

@@ -240,7 +240,7 @@ TEST(EncodedFeatures, IndexSelectPicksRows) {
 }
 
 TEST(FeatureTableFromPairs, BuildsOneRowWithMissingDefaults) {
-  const TableSchema schema{"user_id", {"age", "score"}, {"color", "size"}};
+  const TableSchema schema{"user_id", {"age", "score"}, {"color", "size"}, {}, "|"};
   const FeatureTable t = ftmamba::data::feature_table_from_pairs("new", schema, {{"age", " 42 "}, {"color", "red"}});
   ASSERT_EQ(t.size(), 1);
   EXPECT_EQ(t.ids[0], "new");
@@ -262,7 +262,7 @@ TEST(FeatureTableFromPairs, BuildsOneRowWithMissingDefaults) {
 }
 
 TEST(FeatureTableFromPairs, RejectsUnknownNamesAndBadNumbers) {
-  const TableSchema schema{"user_id", {"age"}, {"color"}};
+  const TableSchema schema{"user_id", {"age"}, {"color"}, {}, "|"};
   const auto error_of = [&](const std::vector<std::pair<std::string, std::string>>& pairs) -> std::string {
     try {
       ftmamba::data::feature_table_from_pairs("x", schema, pairs);

@@ -202,7 +202,7 @@ TEST(FTTransformer, RtdlParameterCountFollowsTheFormula) {
   cfg.d_token = 64;
   cfg.n_layers = 2;
   cfg.embed_dim = 32;
-  const nn::FeatureShape shape{3, 2, 10};
+  const nn::FeatureShape shape{3, 2, 10, {}};
   nn::FTTransformerEncoder enc(cfg, shape);
   const int64_t d = 64, h = 64 * 4 / 3;  // 85
   const int64_t attention = 4 * (d * d + d);
@@ -223,7 +223,7 @@ TEST(FTTransformer, EncoderOutputsUnitEmbeddingsAndDependsOnEveryFeature) {
     cfg.d_ffn = 24;
     cfg.embed_dim = 8;
     cfg.attention_dropout = cfg.ffn_dropout = 0.0;
-    auto enc = nn::make_encoder(cfg, {2, 2, 7});
+    auto enc = nn::make_encoder(cfg, {2, 2, 7, {}});
     enc->eval();
     auto num = torch::randn({4, 2});
     auto miss = torch::zeros({4, 2});

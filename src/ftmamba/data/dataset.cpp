@@ -7,6 +7,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
+#include "ftmamba/data/multi_valued.h"
 #include "ftmamba/data/timestamp.h"
 
 namespace ftmamba::data {
@@ -87,6 +88,9 @@ FeatureTable load_feature_table(const std::filesystem::path& csv_path, const Tab
   std::vector<int> num_cols, cat_cols;
   for (const auto& name : schema.numerical) num_cols.push_back(schema_column(t, name, "a numerical feature"));
   for (const auto& name : schema.categorical) cat_cols.push_back(schema_column(t, name, "a categorical feature"));
+  std::vector<int> multi_cols;
+  for (const auto& name : schema.multi_valued)
+    multi_cols.push_back(schema_column(t, name, "a multi-valued categorical feature"));
   require_rows(t);
 
   FeatureTable f;
@@ -97,6 +101,9 @@ FeatureTable load_feature_table(const std::filesystem::path& csv_path, const Tab
   f.index.reserve(n);
   f.numerical.reserve(n * num_cols.size());
   f.categorical.reserve(n * cat_cols.size());
+  f.multi_valued_names = schema.multi_valued;
+  f.separator = schema.separator;
+  f.multi_valued.reserve(n * multi_cols.size());
   for (int64_t r = 0; r < t.size(); ++r) {
     const std::string& id = t.rows[r][idc];
     if (id.empty()) throw DataError(t.path, t.line_of_row[r], schema.id, "missing id");
@@ -112,6 +119,13 @@ FeatureTable load_feature_table(const std::filesystem::path& csv_path, const Tab
       f.numerical.push_back(v ? *v : std::numeric_limits<double>::quiet_NaN());
     }
     for (const int c : cat_cols) f.categorical.push_back(t.rows[r][c]);
+    for (const int c : multi_cols) {
+      if (split_values(t.rows[r][c], schema.separator).size() > static_cast<size_t>(kMaxValuesPerCell))
+        throw DataError(
+            t.path, t.line_of_row[r], t.header[c],
+            "more than " + std::to_string(kMaxValuesPerCell) + " values separated by '" + schema.separator + "'");
+      f.multi_valued.push_back(t.rows[r][c]);
+    }
   }
   return f;
 }

@@ -19,12 +19,17 @@ struct FeatureTable {
   std::vector<std::string> categorical_names;      // (n_cat)
   std::vector<double> numerical;                   // (n, n_num) row-major; NaN = missing
   std::vector<std::string> categorical;            // (n, n_cat) row-major; "" = missing
+  std::vector<std::string> multi_valued_names;     // (n_multi)
+  std::vector<std::string> multi_valued;           // (n, n_multi) row-major, the cell's text; "" = missing
+  std::string separator = "|";                     // between the values of a multi_valued cell
 
   int64_t size() const { return static_cast<int64_t>(ids.size()); }
   int64_t n_num() const { return static_cast<int64_t>(numerical_names.size()); }
   int64_t n_cat() const { return static_cast<int64_t>(categorical_names.size()); }
   double num(int64_t row, int64_t j) const { return numerical[row * n_num() + j]; }
+  int64_t n_multi() const { return static_cast<int64_t>(multi_valued_names.size()); }
   const std::string& cat(int64_t row, int64_t j) const { return categorical[row * n_cat() + j]; }
+  const std::string& multi(int64_t row, int64_t j) const { return multi_valued[row * n_multi() + j]; }
 };
 
 struct Interactions {

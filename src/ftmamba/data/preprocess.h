@@ -16,8 +16,9 @@ namespace ftmamba::data {
 struct EncodedFeatures {
   torch::Tensor numerical;    // (n, n_num) float32, standardised; a missing value is the training mean (0)
   torch::Tensor missing;      // (n, n_num) float32, 1 where the raw value was missing
-  torch::Tensor categorical;  // (n, n_cat) int64, index into the shared embedding table (offset applied);
-                              // the first index of each feature (its offset) is the unknown/rare bucket
+  torch::Tensor categorical;  // (n, n_cat + sum of multi_widths) int64, index into the shared embedding table
+                              // (offset applied); the first index of each feature (its offset) is the
+                              // unknown/rare bucket; -1 pads a multi-valued feature's unused columns
   int64_t size() const { return numerical.size(0); }
   EncodedFeatures index_select(const torch::Tensor& rows) const;  // rows: (m) int64, on this data's device
   EncodedFeatures to(torch::Device device) const;
@@ -29,10 +30,20 @@ struct FeatureEncoding {
   std::vector<std::string> categorical_names;
   std::vector<std::vector<std::string>> vocab;  // vocab[j][0] == "" stands for unknown/rare/missing
   std::vector<int64_t> offsets;                 // (n_cat) start of feature j in the shared table
+  // Multi-valued categorical features, after the single-valued ones in the shared table. Feature j takes
+  // multi_widths[j] columns of EncodedFeatures::categorical (the most values a cell of the table holds); a
+  // cell's values fill the first ones and -1 pads the rest. The tokenizer averages the values' embeddings.
+  std::vector<std::string> multi_valued_names;
+  std::vector<std::vector<std::string>> multi_vocab;  // as vocab: [0] == "" is unknown/rare/missing
+  std::vector<int64_t> multi_offsets;                 // (n_multi) start of feature j in the shared table
+  std::vector<int64_t> multi_widths;                  // (n_multi), each in 1..kMaxValuesPerCell
+  std::string separator = "|";
   int64_t min_frequency = 1;
 
   int64_t n_num() const { return static_cast<int64_t>(numerical_names.size()); }
   int64_t n_cat() const { return static_cast<int64_t>(categorical_names.size()); }
+  int64_t n_multi() const { return static_cast<int64_t>(multi_valued_names.size()); }
+  int64_t categorical_columns() const;         // EncodedFeatures::categorical's width: n_cat + the multi_widths
   int64_t total_categories() const;            // size of the shared embedding table
   std::vector<int64_t> cardinalities() const;  // vocab[j].size() for each j
 

@@ -179,16 +179,24 @@ class Reader {
 TableSchema read_table_schema(const Reader& r, const toml::table& root, const std::string& name) {
   const toml::table& t = r.table(root, name);
   const std::string prefix = name + ".";
-  r.check_keys(t, prefix, {"id", "numerical", "categorical"});
+  r.check_keys(t, prefix, {"id", "numerical", "categorical", "multi_valued", "separator"});
   TableSchema s;
   s.id = *r.string(t, prefix, "id", true);
   s.numerical = r.string_list(t, prefix, "numerical");
   s.categorical = r.string_list(t, prefix, "categorical");
+  s.multi_valued = r.string_list(t, prefix, "multi_valued");
+  if (const toml::node* n = t.get("separator")) {
+    if (!n->is_string()) r.fail(prefix + "separator", "expected a string such as \"|\"");
+    s.separator = n->as_string()->get();
+    if (s.separator.empty() || s.separator.size() > 8 || has_control(s.separator) ||
+        s.separator.find('"') != std::string::npos)
+      r.fail(prefix + "separator", "expected 1 to 8 characters, without quotes or control characters");
+  }
   // Each column has one role: a repeated column would become two tokens with the same value.
   std::map<std::string, std::string> role;  // column -> key that names it
   role[s.id] = prefix + "id";
-  for (const char* list : {"numerical", "categorical"}) {
-    const auto& cols = std::string(list) == "numerical" ? s.numerical : s.categorical;
+  for (const std::string list : {"numerical", "categorical", "multi_valued"}) {
+    const auto& cols = list == "numerical" ? s.numerical : list == "categorical" ? s.categorical : s.multi_valued;
     for (size_t i = 0; i < cols.size(); ++i) {
       const std::string key = prefix + list + "[" + std::to_string(i) + "]";
       const auto [it, fresh] = role.emplace(cols[i], key);
@@ -250,7 +258,12 @@ Schema Schema::load(const std::filesystem::path& path) {
 
 std::string Schema::to_toml() const {
   const auto side = [](const TableSchema& t) {
-    return toml::table{{"id", t.id}, {"numerical", to_array(t.numerical)}, {"categorical", to_array(t.categorical)}};
+    toml::table out{{"id", t.id}, {"numerical", to_array(t.numerical)}, {"categorical", to_array(t.categorical)}};
+    if (!t.multi_valued.empty()) {
+      out.insert("multi_valued", to_array(t.multi_valued));
+      out.insert("separator", t.separator);
+    }
+    return out;
   };
   toml::table inter{{"user", interactions.user}, {"item", interactions.item}};
   if (interactions.timestamp) inter.insert("timestamp", *interactions.timestamp);

@@ -9,9 +9,11 @@
 namespace ftmamba::data {
 
 struct TableSchema {
-  std::string id;                        // id column
-  std::vector<std::string> numerical;    // numerical feature columns
-  std::vector<std::string> categorical;  // categorical feature columns
+  std::string id;                         // id column
+  std::vector<std::string> numerical;     // numerical feature columns
+  std::vector<std::string> categorical;   // categorical feature columns
+  std::vector<std::string> multi_valued;  // categorical columns holding several values, e.g. "Action|Comedy"
+  std::string separator = "|";            // between the values of a multi_valued cell
 };
 
 struct InteractionSchema {
@@ -24,6 +26,7 @@ struct InteractionSchema {
 // schema.toml:
 //   [users]        id = "user_id"   numerical = [...]   categorical = [...]
 //   [items]        id = "item_id"   numerical = [...]   categorical = [...]
+//                  multi_valued = ["genres"]   separator = "|"     (either table; separator defaults to "|")
 //   [interactions] user = "user_id" item = "item_id"    timestamp = "ts"   weight = "w"
 struct Schema {
   TableSchema users, items;

@@ -41,7 +41,7 @@ double median(std::vector<double> v) {
 Timing time_encoder(const nn::EncoderConfig& cfg, int64_t batch, int64_t length, double min_seconds,
                     torch::Device device) {
   torch::manual_seed(0);
-  auto enc = nn::make_encoder(cfg, {length - 1, 0, 0});
+  auto enc = nn::make_encoder(cfg, {length - 1, 0, 0, {}});
   enc->to(device);
   enc->train();
   const auto on = torch::TensorOptions().device(device);

@@ -36,6 +36,8 @@ struct FeatureShape {
   int64_t n_numerical = 0;
   int64_t n_categorical = 0;
   int64_t n_categories = 0;  // size of the shared categorical embedding table
+  // The categorical columns of each multi-valued feature, after the n_categorical single-valued ones.
+  std::vector<int64_t> multi_valued_widths;
 };
 
 struct EncoderConfig {
@@ -59,7 +61,8 @@ struct EncoderConfig {
 
 class TowerEncoder : public torch::nn::Module {
  public:
-  // numerical, missing: (batch, n_num) float; categorical: (batch, n_cat) int64 -> (batch, embed)
+  // numerical, missing: (batch, n_num) float; categorical: (batch, n_cat + multi-valued widths) int64
+  // -> (batch, embed)
   virtual torch::Tensor forward(const torch::Tensor& numerical, const torch::Tensor& missing,
                                 const torch::Tensor& categorical) = 0;
   virtual int64_t embedding_dim() const = 0;

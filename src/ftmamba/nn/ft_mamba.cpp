@@ -14,8 +14,7 @@ torch::Tensor MambaResidualLayerImpl::forward_last(const torch::Tensor& x) {
 }
 
 FTMambaEncoder::FTMambaEncoder(const EncoderConfig& cfg, const FeatureShape& shape) : cfg_(cfg) {
-  tokenizer = register_module(
-      "tokenizer", FeatureTokenizer(shape.n_numerical, shape.n_categorical, shape.n_categories, cfg.d_token));
+  tokenizer = register_module("tokenizer", FeatureTokenizer(shape, cfg.d_token));
   MambaConfig mc;
   mc.d_model = cfg.d_token;
   mc.d_state = cfg.d_state;

@@ -9,8 +9,7 @@ int64_t transformer_ffn_width(const EncoderConfig& cfg) {
 
 FTTransformerEncoder::FTTransformerEncoder(const EncoderConfig& cfg, const FeatureShape& shape)
     : cfg_(cfg), stock_(cfg.type == EncoderType::kFtTransformerStock) {
-  tokenizer = register_module(
-      "tokenizer", FeatureTokenizer(shape.n_numerical, shape.n_categorical, shape.n_categories, cfg.d_token));
+  tokenizer = register_module("tokenizer", FeatureTokenizer(shape, cfg.d_token));
   blocks = register_module(stock_ ? "layers" : "blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < cfg.n_layers; ++i) {
     TransformerBlockOptions o;

@@ -40,7 +40,7 @@ PreparedData prepare_data(const fs::path& data_dir, const RunConfig& cfg, const 
 }
 
 nn::FeatureShape feature_shape(const data::FeatureEncoding& enc) {
-  return {enc.n_num(), enc.n_cat(), enc.total_categories()};
+  return {enc.n_num(), enc.n_cat(), enc.total_categories(), enc.multi_widths};
 }
 
 nn::TwoTower build_model(const RunConfig& cfg, const data::FeatureEncoding& users, const data::FeatureEncoding& items) {

@@ -33,8 +33,8 @@ const std::vector<std::string> kTransactionColumns = {"t_dat", "customer_id", "a
 
 Schema hm_schema() {
   Schema s;
-  s.users = {"customer_id", kUserNumerical, kUserCategorical};
-  s.items = {"article_id", {}, kItemCategorical};
+  s.users = {"customer_id", kUserNumerical, kUserCategorical, {}, "|"};
+  s.items = {"article_id", {}, kItemCategorical, {}, "|"};
   s.interactions.user = "customer_id";
   s.interactions.item = "article_id";
   s.interactions.timestamp = "t_dat";
