@@ -436,8 +436,8 @@ TEST(CudaFTMamba, TowerOnGpuMatchesCpu) {
   cfg.d_token = 32;
   cfg.embed_dim = 16;
   cfg.n_layers = 2;
-  ftmamba::nn::FTMambaEncoder cpu(cfg, {5, 3, 40});
-  ftmamba::nn::FTMambaEncoder gpu(cfg, {5, 3, 40});
+  ftmamba::nn::FTMambaEncoder cpu(cfg, {5, 3, 40, {}});
+  ftmamba::nn::FTMambaEncoder gpu(cfg, {5, 3, 40, {}});
   {
     torch::NoGradGuard g;
     auto src = cpu.parameters(), dst = gpu.parameters();

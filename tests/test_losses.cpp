@@ -27,6 +27,9 @@ TEST(Losses, InBatchSoftmaxMatchesHandComputation) {
   const double r0 = ce({1 / T - lq[0], 0.6 / T - lq[1], 0 / T - lq[2]}, 0);
   const double r1 = ce({0 / T - lq[0], 0.8 / T - lq[1], 1 / T - lq[2]}, 2);
   EXPECT_NEAR(loss, (r0 + r1) / 2, 1e-5);
+  // Pair weights scale each row's term; the mean stays over rows.
+  const auto weighted = in_batch_softmax_loss(u, v, target, torch::Tensor(), log_q, T, torch::tensor({0.5f, 1.5f}));
+  EXPECT_NEAR(weighted.item<double>(), (0.5 * r0 + 1.5 * r1) / 2, 1e-5);
   // Without logQ the value differs.
   EXPECT_GT(std::abs(in_batch_softmax_loss(u, v, target, torch::Tensor(), torch::Tensor(), T).item<double>() - loss),
             1e-3);
@@ -62,7 +65,7 @@ TEST(Optimizer, NoDecayGroupsAndSchedule) {
   EXPECT_FALSE(is_no_decay_parameter("item_tower.layers.1.mixer.in_proj.weight"));
   EXPECT_FALSE(is_no_decay_parameter("item_tower.head.weight"));
   ftmamba::nn::EncoderConfig cfg;
-  ftmamba::nn::FTMambaEncoder enc(cfg, {2, 1, 4});
+  ftmamba::nn::FTMambaEncoder enc(cfg, {2, 1, 4, {}});
   auto opt = make_optimizer(enc, 1e-3, 0.1);
   ASSERT_EQ(opt->param_groups().size(), 2u);
   auto wd = [&](int g) {
@@ -78,4 +81,19 @@ TEST(Optimizer, NoDecayGroupsAndSchedule) {
   EXPECT_NEAR(s.at(10), 1.0, 1e-12);              // cosine starts at the peak
   EXPECT_NEAR(s.at(55), 0.1 + 0.9 * 0.5, 1e-12);  // half way
   EXPECT_NEAR(s.at(100), 0.1, 1e-12);
+}
+
+TEST(Losses, PointwiseWeightsScaleAPairsPositiveAndItsNegatives) {
+  const auto pos = torch::tensor({0.3f, -1.2f}), neg = torch::tensor({0.5f, -0.1f, 2.0f, 0.7f});  // k = 2
+  const auto sp = [](double x) { return std::log1p(std::exp(x)); };
+  const double w0 = 0.25, w1 = 1.75;
+  const double want = (w0 * (sp(-0.3) + sp(0.5) + sp(-0.1)) + w1 * (sp(1.2) + sp(2.0) + sp(0.7))) / 6;
+  const auto got = pointwise_loss(pos, neg, ftmamba::run::LossKind::kBce, torch::tensor({0.25f, 1.75f}));
+  EXPECT_NEAR(got.item<double>(), want, 1e-6);
+  const double mse = (w0 * (std::pow(0.3 - 1, 2) + 0.25 + 0.01) + w1 * (std::pow(-1.2 - 1, 2) + 4.0 + 0.49)) / 6;
+  EXPECT_NEAR(pointwise_loss(pos, neg, ftmamba::run::LossKind::kMse, torch::tensor({0.25f, 1.75f})).item<double>(), mse,
+              1e-6);
+  // Weights of 1 give the unweighted loss.
+  EXPECT_NEAR(pointwise_loss(pos, neg, ftmamba::run::LossKind::kBce, torch::ones({2})).item<double>(),
+              pointwise_loss(pos, neg, ftmamba::run::LossKind::kBce).item<double>(), 1e-7);
 }

@@ -89,7 +89,7 @@ TEST(FTMambaEncoder, NamesAndClsSeesEveryFeature) {
   ftmamba::nn::EncoderConfig cfg;
   cfg.d_token = 16;
   cfg.embed_dim = 8;
-  ftmamba::nn::FTMambaEncoder enc(cfg, {3, 2, 10});
+  ftmamba::nn::FTMambaEncoder enc(cfg, {3, 2, 10, {}});
   auto names = enc.named_parameters();
   for (const char* n : {"layers.0.mixer.in_proj.weight", "layers.1.mixer.A_log", "layers.1.norm.weight",
                         "norm_f.weight", "head.weight", "tokenizer.cls_token", "tokenizer.cat_embeddings"})
@@ -143,7 +143,7 @@ TEST(FTMambaEncoder, LastLayerShortcutMatchesFullSequence) {
   cfg.d_token = 8;
   cfg.embed_dim = 6;
   cfg.n_layers = 3;
-  ftmamba::nn::FTMambaEncoder enc(cfg, {3, 2, 10});
+  ftmamba::nn::FTMambaEncoder enc(cfg, {3, 2, 10, {}});
   enc.to(torch::kFloat64);
   auto num = torch::randn({4, 3}, torch::kFloat64), miss = torch::zeros({4, 3}, torch::kFloat64);
   auto cat = torch::randint(0, 10, {4, 2}, torch::kInt64);

@@ -43,8 +43,9 @@ const std::string kSchemaStart =
     "[users]\nid = \"u\"\n[interactions]\nuser = \"u\"\nitem = \"i\"\n[items]\nid = \"i\"\n";
 
 TEST(MultiValuedSchema, LoadsAndWritesBack) {
-  const auto path = write_schema(kSchemaStart + "categorical = [\"lang\"]\nmulti_valued = [\"genres\"]\n"
-                                                "separator = \";\"\n");
+  const auto path = write_schema(kSchemaStart +
+                                 "categorical = [\"lang\"]\nmulti_valued = [\"genres\"]\n"
+                                 "separator = \";\"\n");
   const auto s = data::Schema::load(path);
   EXPECT_EQ(s.items.multi_valued, Strings{"genres"});
   EXPECT_EQ(s.items.separator, ";");
@@ -102,7 +103,7 @@ TEST(MultiValuedEncoding, OneVocabularyOfValuesPaddedWithMinusOne) {
   const auto enc = e.transform(t);
   ASSERT_EQ(enc.categorical.sizes(), (torch::IntArrayRef{5, 4}));
   const std::vector<std::vector<int64_t>> want = {
-      {1, 5, 4, -1},  // en; Action (3+2), Comedy (3+1)
+      {1, 5, 4, -1},   // en; Action (3+2), Comedy (3+1)
       {2, 4, -1, -1},  // fr; Comedy
       {1, 3, -1, -1},  // en; missing: the unknown bucket alone
       {1, 6, 5, 4},    // en; Drama, Action, Comedy

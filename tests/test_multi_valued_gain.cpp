@@ -68,8 +68,8 @@ void write_movies(const fs::path& dir, bool multi) {
     for (int k = 0; k < kPerUser; ++k) inter << "u" << u << ",m" << pick(rng) << "," << ++ts << "\n";
   }
   const std::string kind = multi ? "multi_valued" : "categorical";
-  std::ofstream(dir / "schema.toml") << "[users]\nid = \"user_id\"\nnumerical = [\"age\"]\n" << kind
-                                     << " = [\"likes\"]\n\n[items]\nid = \"movie_id\"\nnumerical = [\"year\"]\n"
+  std::ofstream(dir / "schema.toml") << "[users]\nid = \"user_id\"\nnumerical = [\"age\"]\n"
+                                     << kind << " = [\"likes\"]\n\n[items]\nid = \"movie_id\"\nnumerical = [\"year\"]\n"
                                      << kind << " = [\"genres\"]\n\n[interactions]\nuser = \"user_id\"\n"
                                      << "item = \"movie_id\"\ntimestamp = \"ts\"\n";
 }
@@ -80,7 +80,7 @@ double test_hr10(const fs::path& root, bool multi) {
   ex::TrainRequest r;
   r.data_dir = data;
   r.out_dir = root / (multi ? "multi-run" : "joined-run");
-  r.config.sets = {"model.d_token=16", "model.embed_dim=16", "train.epochs=3", "train.batch_size=256",
+  r.config.sets = {"model.d_token=16", "model.embed_dim=16",    "train.epochs=3", "train.batch_size=256",
                    "train.patience=0", "train.valid_users=300", "train.threads=2"};
   r.device = "cpu";
   r.quiet = true;

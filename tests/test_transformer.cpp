@@ -191,7 +191,7 @@ TEST(FTTransformer, StockLayerAtD128HasThePaperSize) {
   cfg.type = ftmamba::nn::EncoderType::kFtTransformerStock;
   cfg.d_token = 128;
   cfg.embed_dim = 0;
-  nn::FTTransformerEncoder enc(cfg, {0, 0, 0});
+  nn::FTTransformerEncoder enc(cfg, {0, 0, 0, {}});
   EXPECT_EQ(count(enc) - count(*enc.tokenizer), 1186048);
   EXPECT_EQ(nn::transformer_ffn_width(cfg), 2048);
 }

@@ -114,6 +114,7 @@ std::vector<RunConfig::Field> RunConfig::fields() {
       {"train.loss", enum_ref(&train.loss)},
       {"train.temperature", &train.temperature},
       {"train.logq", &train.logq},
+      {"train.weighted_loss", &train.weighted_loss},
       {"train.negatives", &train.negatives},
       {"train.patience", &train.patience},
       {"train.seed", &train.seed},
@@ -127,6 +128,7 @@ std::vector<RunConfig::Field> RunConfig::fields() {
       {"train.max_nonfinite_steps", &train.max_nonfinite_steps},
       {"data.split", enum_ref(&data.split)},
       {"data.min_frequency", &data.min_frequency},
+      {"data.min_weight", &data.min_weight},
       {"data.split_seed", &data.split_seed},
       {"eval.sampled_negatives", &eval.sampled_negatives},
       {"eval.sample_seed", &eval.sample_seed},
@@ -376,6 +378,7 @@ void RunConfig::validate() const {
   within("train.patience", train.patience, limits::kPatience);
   within("train.valid_users", train.valid_users, limits::kValidUsers);
   within("data.min_frequency", data.min_frequency, limits::kMinFrequency);
+  finite_within("data.min_weight", data.min_weight, limits::kMinWeight);
   within("eval.sampled_negatives", eval.sampled_negatives, limits::kSampledNegatives);
   within("eval.batch_size", eval.batch_size, limits::kEvalBatchSize);
   within("train.checkpoint_steps", train.checkpoint_steps, limits::kCheckpointSteps);

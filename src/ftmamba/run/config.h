@@ -47,7 +47,10 @@ struct TrainConfig {
   double grad_clip = 1.0;      // max global L2 norm; 0 = off
   LossKind loss = LossKind::kSoftmax;
   double temperature = 0.05;
-  bool logq = true;       // subtract log(sampling probability) from in-batch logits
+  bool logq = true;  // subtract log(sampling probability) from in-batch logits
+  // With a weight column in the schema: each pair's loss term counts weight / (mean weight of the training
+  // pairs), so heavier interactions (higher ratings, more plays) pull harder and the loss keeps its scale.
+  bool weighted_loss = true;
   int64_t negatives = 4;  // random negatives per positive for bce / mse
   int64_t patience = 3;   // early stopping: epochs without a better validation HR@10; 0 = off
   int64_t seed = 1;
@@ -72,6 +75,9 @@ struct DataConfig {
   data::SplitMode split = data::SplitMode::Time;
   int64_t min_frequency = 2;  // categories rarer than this in the training split -> unknown bucket
   int64_t split_seed = 0;     // random split only; fixed apart from train.seed so runs share a split
+  // Interactions whose weight is below this are dropped before the split: a rating threshold that turns
+  // ratings into positives (e.g. 4 of 5 stars). 0 keeps every interaction; needs a weight column.
+  double min_weight = 0.0;
 };
 
 struct EvalConfig {

@@ -45,6 +45,7 @@ inline constexpr IntLimit kPatience{0, 100000};
 inline constexpr IntLimit kValidUsers{0, std::numeric_limits<int64_t>::max()};  // 0: all
 
 inline constexpr IntLimit kMinFrequency{1, std::numeric_limits<int32_t>::max()};
+inline constexpr RealLimit kMinWeight{0.0, 1e30};  // the CSV reader's largest magnitude
 inline constexpr IntLimit kSampledNegatives{1, 100000};
 inline constexpr IntLimit kEvalBatchSize{1, 1 << 20};
 

@@ -1,5 +1,7 @@
 #include "ftmamba/run/run.h"
 
+#include <fmt/format.h>
+
 #include <set>
 
 #include "ftmamba/core/error.h"
@@ -13,11 +15,36 @@
 
 namespace ftmamba::run {
 namespace fs = std::filesystem;
+namespace {
+
+// data.min_weight: only interactions weighing at least min_weight stay, as positives.
+void keep_positives(data::Dataset& d, double min_weight) {
+  if (!d.schema.interactions.weight)
+    throw Error("config: data.min_weight = " + fmt::format("{}", min_weight) +
+                " needs a weight column; name it with weight = \"...\" under [interactions] in " +
+                (d.dir / "schema.toml").string());
+  data::Interactions kept;
+  const auto& in = d.interactions;
+  for (int64_t r = 0; r < in.size(); ++r) {
+    if (in.weight[r] < min_weight) continue;
+    kept.user.push_back(in.user[r]);
+    kept.item.push_back(in.item[r]);
+    kept.timestamp.push_back(in.timestamp[r]);
+    kept.weight.push_back(in.weight[r]);
+  }
+  if (kept.size() == 0)
+    throw Error("config: data.min_weight = " + fmt::format("{}", min_weight) + " keeps none of the " +
+                std::to_string(in.size()) + " interactions of " + d.dir.string());
+  d.interactions = std::move(kept);
+}
+
+}  // namespace
 
 PreparedData prepare_data(const fs::path& data_dir, const RunConfig& cfg, const data::FeatureEncoding* user_encoding,
                           const data::FeatureEncoding* item_encoding) {
   PreparedData p;
   p.dataset = data::Dataset::load(data_dir);
+  if (cfg.data.min_weight > 0) keep_positives(p.dataset, cfg.data.min_weight);
   p.split = data::split_interactions(p.dataset.interactions, p.dataset.users.size(), cfg.data.split,
                                      static_cast<uint64_t>(cfg.data.split_seed));
   if (p.split.train.empty()) throw Error(data_dir.string() + ": no training interactions after the split");

@@ -36,10 +36,13 @@ struct FixedShapeStep::Impl {
   // The ids of a step, packed as [users (len) | items (len * items_per_pair) | first_col (len, softmax)]:
   // host_ids is the staging buffer (pinned on a GPU), device_ids the full batch's copy the graph reads.
   torch::Tensor host_ids, device_ids;
+  // weighted only: the pair weights, (batch) float32, staged and on the device as the ids are.
+  bool weighted;
+  torch::Tensor host_weights, device_weights;
   std::unique_ptr<CudaGraphStep> graphed;  // the full-batch step, once a full batch comes (use_graph)
 
   Impl(nn::TwoTower m, data::EncodedFeatures u, data::EncodedFeatures i, torch::Tensor lq, const run::TrainConfig& t,
-       int64_t b, bool graph)
+       int64_t b, bool graph, bool w)
       : model(std::move(m)),
         users(std::move(u)),
         items(std::move(i)),
@@ -50,17 +53,23 @@ struct FixedShapeStep::Impl {
         use_graph(graph && graphs_supported() && device.is_cuda()),
         optimizer(*model, tc.weight_decay),
         precision(tc.precision),
-        softmax(tc.loss == run::LossKind::kSoftmax) {
+        softmax(tc.loss == run::LossKind::kSoftmax),
+        weighted(w) {
     if (precision == ops::Precision::kFp16) scaler.emplace(device);
     const auto host = torch::TensorOptions().dtype(torch::kInt64).pinned_memory(device.is_cuda());
     host_ids = torch::empty({packed_length(batch)}, host);
     device_ids = torch::empty({packed_length(batch)}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+    if (weighted) {
+      host_weights = torch::empty({batch}, host.dtype(torch::kFloat32));
+      device_weights = torch::empty({batch}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+    }
   }
 
   int64_t items_per_pair() const { return softmax ? 1 : 1 + tc.negatives; }
   int64_t packed_length(int64_t len) const { return len * (1 + items_per_pair()) + (softmax ? len : 0); }
 
-  void pack(const int64_t* u, const int64_t* it, int64_t len) {
+  void pack(const int64_t* u, const int64_t* it, int64_t len, const float* w) {
+    if (weighted) std::copy(w, w + len, host_weights.data_ptr<float>());
     int64_t* out = host_ids.data_ptr<int64_t>();
     std::copy(u, u + len, out);
     std::copy(it, it + len * items_per_pair(), out + len);
@@ -73,7 +82,8 @@ struct FixedShapeStep::Impl {
   // Forward, backward and optimizer step on packed ids (on the device). No host synchronisation and no
   // data-dependent shape, so it can be captured. Returns (2) float32: the loss, and 1 when the step was
   // skipped because the loss or a gradient was not finite (MultiTensorAdamW::backward_and_apply).
-  torch::Tensor forward_backward_update(const torch::Tensor& ids, int64_t len) {
+  // weights: (len) on the device, or undefined when unweighted.
+  torch::Tensor forward_backward_update(const torch::Tensor& ids, const torch::Tensor& weights, int64_t len) {
     const int64_t n_items = len * items_per_pair();
     const auto user_rows = ids.narrow(0, 0, len), item_rows = ids.narrow(0, len, n_items);
     torch::Tensor user_emb, item_emb;
@@ -88,9 +98,9 @@ struct FixedShapeStep::Impl {
     if (softmax) {
       const auto log_q = tc.logq ? item_log_q.index_select(0, item_rows) : torch::Tensor();
       loss = in_batch_softmax_loss_fixed(user_emb, item_emb, user_rows, ids.narrow(0, len + n_items, len), log_q,
-                                         tc.temperature);
+                                         tc.temperature, weights);
     } else {
-      loss = pointwise_batch_loss(user_emb, item_emb, tc.negatives, tc.loss, tc.temperature);
+      loss = pointwise_batch_loss(user_emb, item_emb, tc.negatives, tc.loss, tc.temperature, weights);
     }
     optimizer.zero_grad();
     const auto skipped = optimizer.backward_and_apply(loss, tc.grad_clip, scaler ? &*scaler : nullptr);
@@ -106,39 +116,44 @@ struct FixedShapeStep::Impl {
 
   double eager(int64_t len, double lr) {
     const auto ids = host_ids.narrow(0, 0, packed_length(len)).to(device, /*non_blocking=*/true);
+    const auto weights = weighted ? host_weights.narrow(0, 0, len).to(device, /*non_blocking=*/true) : torch::Tensor();
     optimizer.set_lr(lr);
-    return read(forward_backward_update(ids, len));
+    return read(forward_backward_update(ids, weights, len));
   }
 
   double graphed_step(double lr) {
     if (!graphed)
       graphed = std::make_unique<CudaGraphStep>(
-          device, kWarmupSteps, [this] { return forward_backward_update(device_ids, batch); },
+          device, kWarmupSteps, [this] { return forward_backward_update(device_ids, device_weights, batch); },
           [this] { optimizer.zero_grad(); });
     graphed->stage([&] {
       device_ids.copy_(host_ids, /*non_blocking=*/true);
+      if (weighted) device_weights.copy_(host_weights, /*non_blocking=*/true);
       optimizer.set_lr(lr);
     });
     return read(graphed->step());
   }
 
-  double step(const int64_t* u, const int64_t* it, int64_t len, double lr) {
+  double step(const int64_t* u, const int64_t* it, int64_t len, double lr, const float* w) {
     model->train();
-    pack(u, it, len);
+    pack(u, it, len, w);
     if (use_graph && len == batch) return graphed_step(lr);
     return eager(len, lr);
   }
 };
 
 FixedShapeStep::FixedShapeStep(nn::TwoTower model, data::EncodedFeatures users, data::EncodedFeatures items,
-                               torch::Tensor item_log_q, const run::TrainConfig& tc, int64_t batch, bool use_graph)
+                               torch::Tensor item_log_q, const run::TrainConfig& tc, int64_t batch, bool use_graph,
+                               bool weighted)
     : s_(std::make_unique<Impl>(std::move(model), std::move(users), std::move(items), std::move(item_log_q), tc, batch,
-                                use_graph)) {}
+                                use_graph, weighted)) {}
 FixedShapeStep::~FixedShapeStep() = default;
 
-double FixedShapeStep::step(const int64_t* users, const int64_t* items, int64_t len, double lr) {
+double FixedShapeStep::step(const int64_t* users, const int64_t* items, int64_t len, double lr, const float* weights) {
   TORCH_CHECK(len >= 2 && len <= s_->batch, "FixedShapeStep: a batch holds 2 to ", s_->batch, " pairs, got ", len);
-  return s_->step(users, items, len, lr);
+  TORCH_CHECK(s_->weighted == (weights != nullptr), "FixedShapeStep: pair weights given ", weights != nullptr,
+              ", constructed weighted ", s_->weighted);
+  return s_->step(users, items, len, lr, weights);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> FixedShapeStep::state() const {

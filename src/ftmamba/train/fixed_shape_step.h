@@ -23,15 +23,15 @@ class FixedShapeStep {
  public:
   // model, the feature tables and item_log_q ((n_items) float32, or undefined without logQ) live on one
   // device. batch: the full batch size, the one that is captured. use_graph: capture when graphs_supported()
-  // and the device is a GPU; otherwise every step runs eagerly.
+  // and the device is a GPU; otherwise every step runs eagerly. weighted: every step() gives pair weights.
   FixedShapeStep(nn::TwoTower model, data::EncodedFeatures users, data::EncodedFeatures items, torch::Tensor item_log_q,
-                 const run::TrainConfig& tc, int64_t batch, bool use_graph);
+                 const run::TrainConfig& tc, int64_t batch, bool use_graph, bool weighted = false);
   ~FixedShapeStep();
 
   // users: (len) user rows. items: the len positive item rows, then for a pointwise loss tc.negatives random
   // rows per pair, pair-major. Runs forward, backward and the AdamW step at `lr`; returns the batch loss
-  // (read back, so the host waits for the step).
-  double step(const int64_t* users, const int64_t* items, int64_t len, double lr);
+  // (read back, so the host waits for the step). weights: (len) pair weights when constructed `weighted`.
+  double step(const int64_t* users, const int64_t* items, int64_t len, double lr, const float* weights = nullptr);
   // The last step's loss or a gradient was inf or NaN, so it changed nothing (decided on the device).
   bool last_step_skipped() const;
   bool graph_captured() const;

@@ -126,6 +126,7 @@ struct StepRunner::State {
   std::unique_ptr<FixedShapeStep> gpu_step;        // GPU only
   LrSchedule schedule;
   std::vector<double> item_log_q;  // log q(item): how often the item is a positive, hence an in-batch negative
+  std::vector<float> pair_weight;  // (interactions) weight / mean training weight; empty: unweighted
   std::mt19937_64 rng;
   int64_t global_step = 0;
   bool last_skipped = false;
@@ -138,13 +139,14 @@ struct StepRunner::State {
         precision(tc.precision),
         schedule(tc.lr, total_steps, tc.warmup_frac, tc.min_lr_ratio),
         item_log_q(item_sampling_log_q(d)),
+        pair_weight(training_pair_weights(d, cfg.train)),
         rng(static_cast<uint64_t>(tc.seed) * 0x9E3779B97F4A7C15ULL + 1) {
     ops::check_precision_supported(precision, device);
     ops::cast_weights(*model, precision);  // bf16-pure only; before the optimizer takes the parameters
     if (device.is_cuda()) {
       gpu_step = std::make_unique<FixedShapeStep>(model, d.users.to(device), d.items.to(device),
                                                   torch::tensor(item_log_q).to(torch::kFloat32).to(device), tc,
-                                                  tc.batch_size, tc.cuda_graph);
+                                                  tc.batch_size, tc.cuda_graph, !pair_weight.empty());
     } else {
       optimizer = make_optimizer(*model, tc.lr, tc.weight_decay);
     }
@@ -158,7 +160,7 @@ struct StepRunner::State {
   }
 
   torch::Tensor softmax_loss(const torch::Tensor& user_emb, const std::vector<int64_t>& users,
-                             const std::vector<int64_t>& items) {
+                             const std::vector<int64_t>& items, const torch::Tensor& weights) {
     Dedup di(items);
     auto item_emb = encode(*model->item_tower, data.items, di.distinct, precision, tc.cpu_row_bucket);  // (U, E)
     auto cols = to_tensor(di.column);
@@ -169,23 +171,26 @@ struct StepRunner::State {
       log_q = torch::tensor(lq);
     }
     auto mask = accidental_hit_mask(to_tensor(users), cols, static_cast<int64_t>(di.distinct.size()));
-    return in_batch_softmax_loss(user_emb, item_emb, cols, mask, log_q, tc.temperature);
+    return in_batch_softmax_loss(user_emb, item_emb, cols, mask, log_q, tc.temperature, weights);
   }
 
   // items: the positives, then the negatives (add_negatives).
-  torch::Tensor pointwise(const torch::Tensor& user_emb, const std::vector<int64_t>& items) {
+  torch::Tensor pointwise(const torch::Tensor& user_emb, const std::vector<int64_t>& items,
+                          const torch::Tensor& weights) {
     Dedup di(items);
     auto item_emb = encode(*model->item_tower, data.items, di.distinct, precision, tc.cpu_row_bucket)
                         .index_select(0, to_tensor(di.column));
-    return pointwise_batch_loss(user_emb, item_emb, tc.negatives, tc.loss, tc.temperature);
+    return pointwise_batch_loss(user_emb, item_emb, tc.negatives, tc.loss, tc.temperature, weights);
   }
 
-  double cpu_step(const std::vector<int64_t>& users, const std::vector<int64_t>& items) {
+  // weights: (B) float32, or undefined when unweighted.
+  double cpu_step(const std::vector<int64_t>& users, const std::vector<int64_t>& items, const torch::Tensor& weights) {
     model->train();
     Dedup du(users);
     auto user_emb = encode(*model->user_tower, data.users, du.distinct, precision, tc.cpu_row_bucket)
                         .index_select(0, to_tensor(du.column));  // (B, E)
-    auto loss = tc.loss == run::LossKind::kSoftmax ? softmax_loss(user_emb, users, items) : pointwise(user_emb, items);
+    auto loss = tc.loss == run::LossKind::kSoftmax ? softmax_loss(user_emb, users, items, weights)
+                                                   : pointwise(user_emb, items, weights);
     schedule.apply(*optimizer, global_step);
     optimizer->zero_grad();
     const double value = loss.item<double>();
@@ -214,6 +219,20 @@ std::vector<double> item_sampling_log_q(const run::PreparedData& data) {
   return log_q;
 }
 
+std::vector<float> training_pair_weights(const run::PreparedData& data, const run::TrainConfig& tc) {
+  if (!tc.weighted_loss || !data.dataset.schema.interactions.weight) return {};
+  const auto& w = data.dataset.interactions.weight;
+  double sum = 0;
+  for (const int64_t r : data.split.train) sum += w[r];
+  if (!(sum > 0))
+    throw Error("every training interaction has weight 0 (column '" + *data.dataset.schema.interactions.weight +
+                "'); nothing to learn from (set train.weighted_loss = false to ignore the weights)");
+  const double mean = sum / static_cast<double>(data.split.train.size());
+  std::vector<float> out(w.size());
+  for (size_t r = 0; r < w.size(); ++r) out[r] = static_cast<float>(w[r] / mean);
+  return out;
+}
+
 StepRunner::StepRunner(nn::TwoTower model, const run::PreparedData& data, const run::RunConfig& cfg,
                        int64_t total_steps)
     : s_(std::make_unique<State>(std::move(model), data, cfg, total_steps)) {}
@@ -225,17 +244,20 @@ double StepRunner::step(const int64_t* rows, int64_t len) {
   auto& st = *s_;
   const auto& inter = st.data.dataset.interactions;
   std::vector<int64_t> users(len), items(len);
+  std::vector<float> weights(st.pair_weight.empty() ? 0 : len);
   for (int64_t i = 0; i < len; ++i) {
     users[i] = inter.user[rows[i]];
     items[i] = inter.item[rows[i]];
+    if (!weights.empty()) weights[i] = st.pair_weight[rows[i]];
   }
   if (st.tc.loss != run::LossKind::kSoftmax) st.add_negatives(items);
   double loss;
   if (st.gpu_step) {
-    loss = st.gpu_step->step(users.data(), items.data(), len, st.schedule.at(st.global_step));
+    loss = st.gpu_step->step(users.data(), items.data(), len, st.schedule.at(st.global_step),
+                             weights.empty() ? nullptr : weights.data());
     st.last_skipped = st.gpu_step->last_step_skipped();
   } else {
-    loss = st.cpu_step(users, items);
+    loss = st.cpu_step(users, items, weights.empty() ? torch::Tensor() : torch::tensor(weights));
   }
   ++st.global_step;
   return loss;

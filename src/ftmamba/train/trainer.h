@@ -65,6 +65,11 @@ class StepRunner {
 // in-batch negative), at least 0.5 / n so that an unseen item stays finite. (n_items)
 std::vector<double> item_sampling_log_q(const run::PreparedData& data);
 
+// train.weighted_loss with a weight column: each interaction's weight over the training pairs' mean weight
+// ((interactions) float32; mean 1 over the training split). Empty when the loss is unweighted. Throws Error
+// when every training weight is 0.
+std::vector<float> training_pair_weights(const run::PreparedData& data, const run::TrainConfig& tc);
+
 TrainResult train_two_tower(nn::TwoTower& model, const run::PreparedData& data, const run::RunConfig& cfg,
                             const TrainOptions& options = {});
 
