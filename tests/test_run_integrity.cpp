@@ -196,6 +196,25 @@ TEST_F(RunIntegrity, NothingToLearnFromFailsBeforeTraining) {
   EXPECT_CONTAINS(error_of([&] { run::check_before_training(cfg, data); }), "the catalog has 1 item(s)");
 }
 
+TEST_F(RunIntegrity, OneItemHistoriesAndATinyCatalogAreSaidBeforeTraining) {
+  run::RunConfig cfg;
+  auto data = run::prepare_data(data_dir(), cfg);
+  for (const auto& w : run::data_warnings(data)) EXPECT_EQ(w.find("only one item"), std::string::npos) << w;
+  // Every interaction of the first user becomes the same item.
+  auto& in = data.dataset.interactions;
+  const int64_t user = in.user[0];
+  int64_t theirs = 0;
+  for (int64_t r = 0; r < in.size(); ++r)
+    if (in.user[r] == user) in.item[r] = in.item[0], ++theirs;
+  ASSERT_GT(theirs, 1);
+  const auto warnings = run::data_warnings(data);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_CONTAINS(warnings[0], "1 of ");
+  EXPECT_CONTAINS(warnings[0], "'" + data.dataset.users.ids[user] + "'");
+  data.items = data.items.index_select(torch::arange(20));
+  EXPECT_CONTAINS(run::data_warnings(data).back(), "the catalog has 20 items");
+}
+
 // Past validate()'s limits (a config built in code), the step count's overflow is still caught.
 TEST_F(RunIntegrity, AnOverflowingStepCountIsRefused) {
   run::RunConfig cfg;

@@ -5,6 +5,7 @@
 
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/error.h"
+#include "ftmamba/core/log.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/run/preflight.h"
@@ -57,6 +58,7 @@ TrainedRun train_and_evaluate(io::StagedDir& out, run::Run& run, const run::Prep
                               const TrainAndEvaluateOptions& options) {
   const auto& cfg = run.config;
   run::check_before_training(cfg, data);  // before the first step
+  for (const auto& w : run::data_warnings(data)) log_to_stderr("warning: " + w);
   const fs::path config_file = out.path() / "config.json";
   train::TrainOptions opts;
   opts.quiet = options.quiet;

@@ -1,9 +1,13 @@
 // defines: check_before_training (see preflight.h).
 #include "ftmamba/run/preflight.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <unordered_set>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/metrics/metrics.h"
 #include "ftmamba/metrics/ranking.h"
 
 namespace ftmamba::run {
@@ -47,6 +51,43 @@ void check_before_training(const RunConfig& cfg, const PreparedData& data) {
                   "' has " + std::to_string(unseen) + " of the catalog's " + std::to_string(n_items) +
                   " items; lower eval.sampled_negatives");
   }
+}
+
+std::vector<std::string> data_warnings(const PreparedData& data) {
+  std::vector<std::string> out;
+  const auto& inter = data.dataset.interactions;
+  const int64_t n_users = data.dataset.users.size(), n_items = data.items.size();
+  // first[u]: the user's first item; -2 once a second, different item is seen.
+  std::vector<int64_t> first(n_users, -1);
+  for (int64_t r = 0; r < inter.size(); ++r) {
+    int64_t& f = first[inter.user[r]];
+    if (f == -1)
+      f = inter.item[r];
+    else if (f != inter.item[r])
+      f = -2;
+  }
+  int64_t single = 0, active = 0;
+  std::string example;
+  for (int64_t u = 0; u < n_users; ++u) {
+    active += first[u] != -1;
+    if (first[u] >= 0) {
+      ++single;
+      if (example.empty()) example = data.dataset.users.ids[u];
+    }
+  }
+  if (single > 0)
+    out.push_back(
+        fmt::format("{} of {} users with interactions ({:.1f}%) have only one item in their whole "
+                    "history (e.g. '{}'): the split holds it out, so the model learns nothing about "
+                    "them that is not their test answer; their metrics measure cold start",
+                    single, active, 100.0 * single / std::max<int64_t>(active, 1), example));
+  const int64_t largest_cutoff = metrics::kDefaultCutoffs.back();
+  if (n_items <= largest_cutoff)
+    out.push_back(
+        fmt::format("the catalog has {} items, no more than the largest cutoff ({}): every ranker, "
+                    "random ones included, scores HR@{} = 1",
+                    n_items, largest_cutoff, largest_cutoff));
+  return out;
 }
 
 }  // namespace ftmamba::run
