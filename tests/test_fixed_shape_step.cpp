@@ -88,6 +88,13 @@ class FixedShapeStepTest : public ftmamba_test::GeneratedDataSuite<3000, 5> {
   }
 };
 
+// Gives the interactions a weight column with weights from 0.2 to 5, so steps run weighted.
+void add_weights(run::PreparedData& data) {
+  data.dataset.schema.interactions.weight = "rating";
+  auto& w = data.dataset.interactions.weight;
+  for (size_t r = 0; r < w.size(); ++r) w[r] = 0.2 + static_cast<double>((r * 7919) % 97) / 20.0;
+}
+
 // Runs `steps` batches of the training split through a StepRunner on `device`; returns each step's loss and
 // leaves the trained model in `model`. Batch 3 is a short one (the last of an epoch, run eagerly).
 std::vector<double> train_steps(const run::PreparedData& data, const run::RunConfig& cfg, torch::Device device,
@@ -107,13 +114,23 @@ std::vector<double> train_steps(const run::PreparedData& data, const run::RunCon
 }
 
 TEST_F(FixedShapeStepTest, TrainsAsTheDeduplicatingCpuStep) {
-  for (const std::string loss : {"softmax", "bce"}) {
+  for (const std::string loss : {"softmax", "bce", "weighted softmax", "weighted bce"}) {
     SCOPED_TRACE(loss);
-    const auto cfg = config(loss);
-    const auto data = run::prepare_data(data_dir(), cfg);
+    const bool weighted = loss.rfind("weighted ", 0) == 0;
+    const auto cfg = config(weighted ? loss.substr(9) : loss);
+    auto data = run::prepare_data(data_dir(), cfg);
+    if (weighted) add_weights(data);
+    const auto pair_weight = train::training_pair_weights(data, cfg.train);
+    ASSERT_EQ(pair_weight.empty(), !weighted);
     ASSERT_GE(static_cast<int64_t>(data.split.train.size()), 5 * cfg.train.batch_size);
     nn::TwoTower reference{nullptr}, fixed{nullptr};
     const auto want = train_steps(data, cfg, torch::kCPU, 5, reference);
+    // The weights change the loss from the very first step (same model, same batch).
+    static std::map<std::string, double> unweighted_first;
+    if (!weighted)
+      unweighted_first[loss] = want[0];
+    else
+      EXPECT_GT(std::abs(want[0] - unweighted_first.at(loss.substr(9))), 1e-4);
 
     // The same batches through FixedShapeStep on the CPU, with the StepRunner's learning rates and, for bce,
     // the negatives the StepRunner drew (the same generator, seeded the same way).
@@ -121,21 +138,24 @@ TEST_F(FixedShapeStepTest, TrainsAsTheDeduplicatingCpuStep) {
     fixed = run::build_model(cfg, data.user_encoding, data.item_encoding);
     const auto log_q = torch::tensor(train::item_sampling_log_q(data)).to(torch::kFloat32);
     train::FixedShapeStep step(fixed, data.users, data.items, log_q, cfg.train, cfg.train.batch_size,
-                               /*use_graph=*/false);
+                               /*use_graph=*/false, weighted);
     const train::LrSchedule schedule(cfg.train.lr, 5, cfg.train.warmup_frac, cfg.train.min_lr_ratio);
     std::mt19937_64 rng(static_cast<uint64_t>(cfg.train.seed) * 0x9E3779B97F4A7C15ULL + 1);
     const auto& inter = data.dataset.interactions;
     for (int s = 0; s < 5; ++s) {
       const int64_t batch = cfg.train.batch_size, len = s == 3 ? batch / 2 + 1 : batch;
       std::vector<int64_t> users, items;
+      std::vector<float> weights;
       for (int64_t i = 0; i < len; ++i) {
         users.push_back(inter.user[data.split.train[s * batch + i]]);
         items.push_back(inter.item[data.split.train[s * batch + i]]);
+        if (weighted) weights.push_back(pair_weight[data.split.train[s * batch + i]]);
       }
       std::uniform_int_distribution<int64_t> random_item(0, data.items.size() - 1);
-      if (loss != "softmax")
+      if (cfg.train.loss != run::LossKind::kSoftmax)
         for (int64_t i = 0; i < len * cfg.train.negatives; ++i) items.push_back(random_item(rng));
-      const double got = step.step(users.data(), items.data(), len, schedule.at(s));
+      const double got =
+          step.step(users.data(), items.data(), len, schedule.at(s), weighted ? weights.data() : nullptr);
       EXPECT_NEAR(got, want[s], 1e-5 * std::abs(want[s])) << "step " << s;
     }
     EXPECT_NE(want[0], want[4]) << "the model must learn for the later steps to mean anything";
@@ -147,10 +167,12 @@ TEST_F(FixedShapeStepTest, CudaGraphReplayTrainsAsTheEagerStep) {
   SKIP_WITHOUT_GPU();
   if (!train::FixedShapeStep::graphs_supported())
     GTEST_SKIP() << "GPU test skipped: graph capture needs LibTorch >= 2.1";
-  for (const std::string loss : {"softmax", "bce"}) {
+  for (const std::string loss : {"softmax", "bce", "weighted softmax"}) {
     SCOPED_TRACE(loss);
-    auto cfg = config(loss);
-    const auto data = run::prepare_data(data_dir(), cfg);
+    const bool weighted = loss.rfind("weighted ", 0) == 0;
+    auto cfg = config(weighted ? loss.substr(9) : loss);
+    auto data = run::prepare_data(data_dir(), cfg);
+    if (weighted) add_weights(data);
     // 8 steps: 2 warm-up, the capture, a short eager batch, then replays after it.
     nn::TwoTower cpu{nullptr}, eager{nullptr}, graph{nullptr};
     const auto on_cpu = train_steps(data, cfg, torch::kCPU, 8, cpu);
