@@ -7,7 +7,7 @@ PAIRS ?= 160000
 # nvcc, when the machine has one: the CUDA kernels are then compiled (as a compile-only check on a CPU build).
 NVCC  ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 
-.PHONY: all deps build test format-check demo bench paper paper-screenshot clean
+.PHONY: all deps build binary test format-check demo bench paper paper-screenshot clean
 .PHONY: fuzz
 
 all: build
@@ -15,9 +15,19 @@ all: build
 deps:
 	@bash scripts/install-deps
 
+# Everything: the binary, the tests, the benchmarks and (where nvcc is) the CUDA compile check.
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(if $(NVCC),-DCMAKE_CUDA_COMPILER=$(NVCC)) >/dev/null
+	@echo "configuring $(BUILD) (tests and benchmarks on)"
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DFTMAMBA_TESTS=ON -DFTMAMBA_BENCH=ON \
+	  $(if $(NVCC),-DCMAKE_CUDA_COMPILER=$(NVCC)) >/dev/null
 	@env -u MAKEFLAGS -u MAKELEVEL cmake --build $(BUILD) -j$(JOBS)
+
+# The ftmamba binary alone, with only the packages it needs: what the demo runs.
+binary:
+	@FTMAMBA_DEPS=demo bash scripts/install-deps
+	@echo "configuring $(BUILD)"
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DFTMAMBA_TESTS=OFF -DFTMAMBA_BENCH=OFF >/dev/null
+	@env -u MAKEFLAGS -u MAKELEVEL cmake --build $(BUILD) -j$(JOBS) --target ftmamba
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -37,10 +47,12 @@ fuzz: deps
 	@JOBS=$(JOBS) bash scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Generates the default spotify dataset, trains FT-Mamba on CPU, evaluates it beside the oracle and the
-# popularity baseline, and shows a recommendation from the run folder.
-demo: build
+# popularity baseline, and shows a recommendation from the run folder. DEMO_SET keeps the training short on a
+# small machine (docs/BENCHMARKS.md, "The demo"); empty = the configured 8 epochs.
+DEMO_SET ?= --set train.epochs=2 --set train.threads=0
+demo: binary
 	@test -f $(DATA)/interactions.csv || ./$(BUILD)/ftmamba generate --preset spotify --pairs $(PAIRS) --seed 1 --out $(DATA)
-	./$(BUILD)/ftmamba train --data $(DATA) --model ft-mamba --out $(RUN) --force
+	./$(BUILD)/ftmamba train --data $(DATA) --model ft-mamba --out $(RUN) --force $(DEMO_SET)
 	./$(BUILD)/ftmamba recommend --run $(RUN) --user $$(sed -n 2p $(DATA)/users.csv | cut -d, -f1) --k 10
 	@echo "run folder: $(RUN)  (ftmamba eval --run $(RUN) re-evaluates it)"
 
