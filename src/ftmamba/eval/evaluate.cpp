@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/eval/reference_rankers.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/metrics/ranking.h"
 #include "ftmamba/run/run.h"
@@ -98,6 +99,7 @@ std::string format_metrics_table(const nlohmann::ordered_json& ev) {
   block(fmt::format("Sampled ranking (1 positive vs {} stored negatives)",
                     ev.at("sampled").at("negatives").get<int64_t>()),
         ev.at("sampled"));
+  if (const std::string legend = reference_legend(ev.at("full")); !legend.empty()) s += "\n" + legend;
   return s;
 }
 

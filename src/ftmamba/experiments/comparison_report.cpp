@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/eval/reference_rankers.h"
 #include "ftmamba/experiments/comparison_figures.h"
 #include "ftmamba/experiments/comparison_input.h"
 #include "ftmamba/experiments/comparison_tables.h"
@@ -74,6 +75,13 @@ void add_quality(report::Document& doc, const ComparisonInput& c) {
       spread + ", 4 decimals; the best model value per column is bold. " +
       (c.references.empty() ? std::string() : "The rows below the models are seed-independent reference rankers."))}});
   doc.blocks.push_back(quality_table(c, "full", keys));
+  if (!c.references.empty()) {
+    report::List legend;
+    for (const auto& [name, metrics] : c.references)
+      if (const auto what = eval::reference_description(name); !what.empty())
+        legend.items.push_back({bold(name + ":"), text(" " + what)});
+    if (!legend.items.empty()) doc.blocks.push_back(legend);
+  }
   doc.blocks.push_back(report::Heading{2, "Quality: sampled protocol"});
   doc.blocks.push_back(
       report::Paragraph{{text("The held-out item ranked against the run's stored sampled negatives (drawn once, so "
