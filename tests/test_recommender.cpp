@@ -387,3 +387,17 @@ TEST_F(Recommender, EvaluationRefusesNonFiniteEmbeddings) {
       << items;
   EXPECT_NO_THROW(ftmamba::eval::evaluate_run(run_dir(), {}, ftmamba::ops::Precision::kFp32, torch::kCPU));
 }
+
+// The table recommend prints: ids from items.csv reach the terminal with their control characters escaped.
+TEST(RecommendationTable, EscapesControlCharactersOfItemIds) {
+  serve::Recommendations recs;
+  recs.user = "U1";
+  recs.items = {{.rank = 1, .item = "T1\x1b[31m", .item_row = 0, .score = 0.5},
+                {.rank = 2, .item = "T2", .item_row = 1, .score = -0.25}};
+  const std::string table = serve::to_table(recs);
+  EXPECT_EQ(table,
+            "rank  item                         score\n"
+            "   1  T1\\x1b[31m                  0.5000\n"
+            "   2  T2                         -0.2500\n");
+  EXPECT_EQ(table.find('\x1b'), std::string::npos);
+}
