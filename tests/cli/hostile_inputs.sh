@@ -177,14 +177,17 @@ start() {
   BACKGROUND+=("$BG")
 }
 # finish PID: waits for it (at most LIMIT seconds, then kills it); its exit code in RC.
+# The shell's own "Killed" notice of a job, printed whenever it notices the job ended, goes to /dev/null.
 finish() {
   local pid=$1
-  if ! wait_for "$LIMIT" not_alive "$pid"; then
-    kill -KILL "$pid" 2>/dev/null
-    fail "a background command hung and was killed"
-  fi
-  { wait "$pid"; } 2>/dev/null  # no "Killed" notice of the shell's
-  RC=$?
+  {
+    if ! wait_for "$LIMIT" not_alive "$pid"; then
+      kill -KILL "$pid"
+      fail "a background command hung and was killed"
+    fi
+    wait "$pid"
+    RC=$?
+  } 2>/dev/null
 }
 
 # Rewrites the SHA-256 of FILE recorded in RUN/config.json to the file's current one, as an edit by hand (or a
