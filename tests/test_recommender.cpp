@@ -401,3 +401,20 @@ TEST(RecommendationTable, EscapesControlCharactersOfItemIds) {
             "   2  T2                         -0.2500\n");
   EXPECT_EQ(table.find('\x1b'), std::string::npos);
 }
+
+// encode's --out may not replace a file it reads: the run's weights once became embeddings that way.
+TEST_F(Recommender, EncodeNeverReplacesAFileOfItsInputs) {
+  serve::EncodeOptions options;
+  options.side = serve::Side::kUser;
+  for (const fs::path& input : {run_dir() / "model.safetensors", run_dir() / "config.json", data_dir() / "users.csv"}) {
+    const std::string before = ftmamba::io::read_file(input);
+    const std::string msg = error_of([&] { serve::write_embeddings(run_dir(), input, options, torch::kCPU); });
+    EXPECT_NE(msg.find("--out " + input.string() + " is a file of the input folder"), std::string::npos) << msg;
+    EXPECT_EQ(ftmamba::io::read_file(input), before) << input;
+  }
+  // Another file in the run folder is fine, and so is writing it again.
+  const fs::path beside = run_dir() / "user-embeddings.safetensors";
+  EXPECT_EQ(serve::write_embeddings(run_dir(), beside, options, torch::kCPU).rows, dataset().users.size());
+  EXPECT_EQ(serve::write_embeddings(run_dir(), beside, options, torch::kCPU).rows, dataset().users.size());
+  fs::remove(beside);
+}
