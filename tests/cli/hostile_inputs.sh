@@ -229,6 +229,7 @@ NUM_COLUMN=$(head -n 1 D/users.csv | tr ',' '\n' | grep -nx "$NUM_FEATURE" | cut
 
 # ---- data loss: --out never deletes what ftmamba did not write --------------------------------------------------
 begin "out-is-a-foreign-folder"
+mkdir hmraw # an H&M download folder, here without its files
 mkdir v
 echo x >v/notes.txt
 for force in "" --force; do
@@ -239,6 +240,8 @@ for force in "" --force; do
   run "$LIMIT" finetune --run R --data D --out v --device cpu --quiet $force
   expect_rc 1 && expect_error "--out v" "not empty"
   run "$LIMIT" merge --run L --out v $force
+  expect_rc 1 && expect_error "--out v" "not empty"
+  run "$LIMIT" import hm --from hmraw --out v --quiet $force
   expect_rc 1 && expect_error "--out v" "not empty"
 done
 [[ $(cat v/notes.txt 2>/dev/null) == x ]] || fail "v/notes.txt was changed or deleted"
@@ -255,7 +258,19 @@ for force in "" --force; do
   expect_rc 1 && expect_error "--out D/run" "inside" "input folder"
   run "$LIMIT" finetune --run R --data D --out D --device cpu --quiet $force
   expect_rc 1 && expect_error "--out D" "input folder"
+  run "$LIMIT" import hm --from D --out D --quiet $force
+  expect_rc 1 && expect_error "--out D" "input folder"
 done
+# encode's --out is a file: never one of the files of the run, the LoRA run's base or the dataset it reads.
+for target in R/model.safetensors R/config.json D/users.csv; do
+  run "$LIMIT" encode --run R --side user --out "$target" --device cpu
+  expect_rc 1 && expect_error "--out $target" "input folder"
+done
+run "$LIMIT" encode --run L --side item --out R/model.safetensors --device cpu
+expect_rc 1 && expect_error "--out R/model.safetensors" "input folder"
+# A dataset may replace a dataset (--force), but a failed import leaves the old one as it was.
+run "$LIMIT" import hm --from hmraw --out D --quiet --force
+expect_rc 1 && expect_error "hmraw/articles.csv"
 expect_no_leftovers .
 expect_intact
 expect_run_loads R
@@ -632,7 +647,7 @@ end
 
 # ---- data files that are not regular files, and huge lines -------------------------------------------------------
 begin "fifo-as-a-data-file"
-for f in interactions.csv users.csv; do
+for f in interactions.csv users.csv schema.toml; do
   rm -rf Dfifo && cp -r D Dfifo && rm Dfifo/$f && mkfifo Dfifo/$f
   run 20 train --data Dfifo --out Q "${SMALL[@]}"
   expect_rc 1 && expect_error "Dfifo/$f" "FIFO"
@@ -645,7 +660,32 @@ expect_rc 1 && expect_error "Ddev/items.csv" "not a regular file"
 rm -rf Ddir && cp -r D Ddir && rm Ddir/items.csv && mkdir Ddir/items.csv
 run 20 train --data Ddir --out Q "${SMALL[@]}"
 expect_rc 1 && expect_error "Ddir/items.csv"
+rm -f cfg.fifo && mkfifo cfg.fifo
+run 20 train --data D --out Q --config cfg.fifo --device cpu --quiet
+expect_rc 1 && expect_error "cfg.fifo" "FIFO"
+rm -rf Dfifo Ddev Ddir cfg.fifo
 expect_absent Q
+end
+
+begin "fifo-in-a-run-folder"
+# The weights are hashed before they are read: a FIFO there must not block, a device must not be read forever.
+rm -rf Rfifo Lfifo Rcfifo && cp -r R Rfifo && cp -r L Lfifo && cp -r R Rcfifo
+rm Rfifo/model.safetensors && mkfifo Rfifo/model.safetensors
+rm Lfifo/adapters.safetensors && ln -s /dev/zero Lfifo/adapters.safetensors
+rm Rcfifo/config.json && mkfifo Rcfifo/config.json
+for cmd in "eval --run Rfifo" "recommend --run Rfifo --user U00001" "encode --run Rfifo --side user --out ef.safetensors" \
+  "finetune --run Rfifo --data D --out Q --quiet"; do
+  run 20 $cmd --device cpu
+  expect_rc 1 && expect_error "Rfifo/model.safetensors" "FIFO"
+done
+run 20 eval --run Lfifo --device cpu
+expect_rc 1 && expect_error "Lfifo/adapters.safetensors" "character device"
+run 20 merge --run Lfifo --out Q
+expect_rc 1 && expect_error "Lfifo/adapters.safetensors" "character device"
+run 20 eval --run Rcfifo --device cpu
+expect_rc 1 && expect_error "Rcfifo/config.json" "FIFO"
+expect_absent ef.safetensors Q
+rm -rf Rfifo Lfifo Rcfifo
 end
 
 begin "one-line-of-50-mb-of-commas"
