@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/eval/evaluate_run.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/nn/two_tower.h"
@@ -318,21 +319,24 @@ TEST_F(Recommender, WriteEmbeddingsWritesWhatTheRecommenderScoresWith) {
 
 // A copy of the run whose user or item tower has NaN weights (recorded with their hash, so that it loads):
 // no NaN ever reaches a printed score or a written embedding; the user or item is named instead.
+// A copy of the run whose user or item tower is all NaN, its weights' hashes recorded as a run written so would.
+fs::path nan_copy(const fs::path& run_dir, const fs::path& root, const std::string& side) {
+  const fs::path dir = root / ("nan-" + side);
+  fs::create_directories(dir);
+  auto r = run::Run::load(run_dir);
+  {
+    torch::NoGradGuard no_grad;
+    auto& tower = side == "user" ? *r.model->user_tower : *r.model->item_tower;
+    for (auto& p : tower.parameters()) p.fill_(std::numeric_limits<float>::quiet_NaN());
+  }
+  ftmamba::io::write_file_atomic(dir / "config.json", r.config_json().dump(2));
+  run::save_model(dir / "model.safetensors", *r.model);
+  run::record_weight_hashes(dir);
+  return dir;
+}
+
 TEST_F(Recommender, NonFiniteEmbeddingsAreNeverScoredOrWritten) {
-  const auto nan_copy = [](const std::string& side) {
-    const fs::path dir = root() / ("nan-" + side);
-    fs::create_directories(dir);
-    auto r = run::Run::load(run_dir());
-    {
-      torch::NoGradGuard no_grad;
-      auto& tower = side == "user" ? *r.model->user_tower : *r.model->item_tower;
-      for (auto& p : tower.parameters()) p.fill_(std::numeric_limits<float>::quiet_NaN());
-    }
-    ftmamba::io::write_file_atomic(dir / "config.json", r.config_json().dump(2));
-    run::save_model(dir / "model.safetensors", *r.model);
-    run::record_weight_hashes(dir);
-    return dir;
-  };
+  const auto nan_copy = [](const std::string& side) { return ::nan_copy(run_dir(), root(), side); };
   const fs::path nan_users = nan_copy("user"), nan_items = nan_copy("item");
   const std::string first_user = dataset().users.ids[0], first_item = dataset().items.ids[0];
 
@@ -363,4 +367,54 @@ TEST_F(Recommender, NonFiniteEmbeddingsAreNeverScoredOrWritten) {
   const std::string encode_items = error_of([&] { serve::write_embeddings(nan_items, out, options, torch::kCPU); });
   EXPECT_NE(encode_items.find("items.csv: item '" + first_item + "'"), std::string::npos) << encode_items;
   EXPECT_FALSE(fs::exists(out));
+}
+
+// eval scores every test user against the catalog: a non-finite embedding is refused naming the row, where NaN
+// scores once ranked items in file order and reported the metrics of that with success.
+TEST_F(Recommender, EvaluationRefusesNonFiniteEmbeddings) {
+  const fs::path nan_users = nan_copy(run_dir(), root(), "user"), nan_items = nan_copy(run_dir(), root(), "item");
+  const auto evaluate = [](const fs::path& dir) {
+    return error_of([&] { ftmamba::eval::evaluate_run(dir, {}, ftmamba::ops::Precision::kFp32, torch::kCPU); });
+  };
+  const std::string users = evaluate(nan_users);
+  EXPECT_NE(users.find((dataset().dir / "users.csv").string() + ": user '" + dataset().users.ids[0] + "'"),
+            std::string::npos)
+      << users;
+  EXPECT_NE(users.find("non-finite embedding, so the model cannot be evaluated"), std::string::npos) << users;
+  const std::string items = evaluate(nan_items);
+  EXPECT_NE(items.find((dataset().dir / "items.csv").string() + ": item '" + dataset().items.ids[0] + "'"),
+            std::string::npos)
+      << items;
+  EXPECT_NO_THROW(ftmamba::eval::evaluate_run(run_dir(), {}, ftmamba::ops::Precision::kFp32, torch::kCPU));
+}
+
+// The table recommend prints: ids from items.csv reach the terminal with their control characters escaped.
+TEST(RecommendationTable, EscapesControlCharactersOfItemIds) {
+  serve::Recommendations recs;
+  recs.user = "U1";
+  recs.items = {{.rank = 1, .item = "T1\x1b[31m", .item_row = 0, .score = 0.5},
+                {.rank = 2, .item = "T2", .item_row = 1, .score = -0.25}};
+  const std::string table = serve::to_table(recs);
+  EXPECT_EQ(table,
+            "rank  item                         score\n"
+            "   1  T1\\x1b[31m                  0.5000\n"
+            "   2  T2                         -0.2500\n");
+  EXPECT_EQ(table.find('\x1b'), std::string::npos);
+}
+
+// encode's --out may not replace a file it reads: the run's weights once became embeddings that way.
+TEST_F(Recommender, EncodeNeverReplacesAFileOfItsInputs) {
+  serve::EncodeOptions options;
+  options.side = serve::Side::kUser;
+  for (const fs::path& input : {run_dir() / "model.safetensors", run_dir() / "config.json", data_dir() / "users.csv"}) {
+    const std::string before = ftmamba::io::read_file(input);
+    const std::string msg = error_of([&] { serve::write_embeddings(run_dir(), input, options, torch::kCPU); });
+    EXPECT_NE(msg.find("--out " + input.string() + " is a file of the input folder"), std::string::npos) << msg;
+    EXPECT_EQ(ftmamba::io::read_file(input), before) << input;
+  }
+  // Another file in the run folder is fine, and so is writing it again.
+  const fs::path beside = run_dir() / "user-embeddings.safetensors";
+  EXPECT_EQ(serve::write_embeddings(run_dir(), beside, options, torch::kCPU).rows, dataset().users.size());
+  EXPECT_EQ(serve::write_embeddings(run_dir(), beside, options, torch::kCPU).rows, dataset().users.size());
+  fs::remove(beside);
 }

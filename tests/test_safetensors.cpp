@@ -13,6 +13,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/safetensors.h"
+#include "ftmamba/io/sha256.h"
 
 namespace fs = std::filesystem;
 
@@ -176,6 +177,29 @@ TEST(Safetensors, OnlyRegularFilesAreRead) {
   EXPECT_CONTAINS(load_error(fifo), fifo.string() + ": is a FIFO, not a regular file");
   fs::remove(fifo);
   EXPECT_CONTAINS(load_error("/dev/zero"), "/dev/zero: is a character device");
+}
+
+// The weights' SHA-256 is read before the weights: a FIFO there once blocked eval and recommend for good, and
+// /dev/zero would have been hashed without end.
+TEST(Safetensors, TheHashReadsOnlyRegularFiles) {
+  const auto fifo = temp_file("hash-fifo.safetensors");
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto hash_error = [](const fs::path& p) {
+    try {
+      ftmamba::io::sha256_file(p);
+    } catch (const ftmamba::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_CONTAINS(hash_error(fifo), fifo.string() + ": is a FIFO, not a regular file");
+  fs::remove(fifo);
+  EXPECT_CONTAINS(hash_error("/dev/zero"), "/dev/zero: is a character device");
+  const auto file = temp_file("hash.bin");
+  std::ofstream(file, std::ios::binary) << "abc";
+  EXPECT_EQ(ftmamba::io::sha256_file(file), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  fs::remove(file);
 }
 
 // A file of the given JSON header and data bytes, written as the format lays it out.

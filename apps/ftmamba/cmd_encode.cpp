@@ -5,6 +5,7 @@
 #include "cli_device.h"
 #include "cli_precision.h"
 #include "commands.h"
+#include "ftmamba/core/printable.h"
 #include "ftmamba/serve/encode.h"
 
 namespace ftmamba::cli {
@@ -30,7 +31,8 @@ void add_encode_command(CLI::App& app) {
     options.precision = parse_enum<ops::Precision>(args->precision);
     options.with_inputs = args->with_inputs;
     const auto written = serve::write_embeddings(args->run, args->out, options, choose_device(args->device));
-    fmt::print("wrote {} {} embeddings of size {} to {}\n", written.rows, args->side, written.dim, args->out);
+    fmt::print("wrote {} {} embeddings of size {} to {}\n", written.rows, args->side, written.dim,
+               printable(args->out));
   });
 }
 

@@ -3,6 +3,7 @@
 
 #include "cli_output.h"
 #include "commands.h"
+#include "ftmamba/core/printable.h"
 #include "ftmamba/data/presets/preset.h"
 
 namespace ftmamba::cli {
@@ -42,8 +43,8 @@ void add_generate_command(CLI::App& app) {
       opts.drift->direction_seed = args->drift_seed;
     }
     data::generate_dataset(args->preset, opts, args->out, args->force);
-    fmt::print("wrote {} ({} preset, {} pairs, seed {}{})\n", args->out, args->preset, args->pairs, args->seed,
-               opts.drift ? ", drift " + opts.drift->segment() : "");
+    fmt::print("wrote {} ({} preset, {} pairs, seed {}{})\n", printable(args->out), args->preset, args->pairs,
+               args->seed, opts.drift ? ", drift " + opts.drift->segment() : "");
   });
 }
 

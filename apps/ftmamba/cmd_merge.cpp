@@ -4,6 +4,7 @@
 
 #include "cli_output.h"
 #include "commands.h"
+#include "ftmamba/core/printable.h"
 #include "ftmamba/run/merge_lora.h"
 
 namespace ftmamba::cli {
@@ -21,7 +22,7 @@ void add_merge_command(CLI::App& app) {
   cmd->callback([args] {
     const run::MergeResult r = run::merge_lora_run(args->run, args->out, args->force);
 
-    fmt::print("merged {} adapters into {}{}\n", r.merged, args->out,
+    fmt::print("merged {} adapters into {}{}\n", r.merged, printable(args->out),
                r.max_difference
                    ? fmt::format("; max |merged - unmerged| embedding difference {:.2e}", *r.max_difference)
                    : std::string(" (dataset folder gone: outputs not compared)"));

@@ -47,8 +47,7 @@ void add_recommend_command(CLI::App& app) {
       fmt::print("{}\n", serve::to_json(recs).dump(2));
       return;
     }
-    fmt::print("{:>4}  {:<24} {:>9}\n", "rank", "item", "score");
-    for (const auto& it : recs.items) fmt::print("{:>4}  {:<24} {:>9.4f}\n", it.rank, it.item, it.score);
+    fmt::print("{}", serve::to_table(recs));
   });
 }
 

@@ -13,6 +13,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Throws Error naming the first row of `emb` (n, E) that is not finite: NaN scores would rank the catalog in
+// file order and report metrics of nothing, with success.
+void check_finite(const torch::Tensor& emb, const std::vector<std::string>& ids, const fs::path& file,
+                  const std::string& side) {
+  const auto finite = torch::isfinite(emb).all(1).to(torch::kCPU);  // (n)
+  if (finite.all().item<bool>()) return;
+  const int64_t row = finite.logical_not().nonzero()[0][0].item<int64_t>();
+  throw Error(file.string() + ": " + side + " '" + ids[row] + "': the model's " + side +
+              " tower gives it a non-finite embedding, so the model cannot be evaluated");
+}
+
 // The generator's oracles, score(u, i) = <user_factors[u], item_factors[i]> + item_bias[i]: "oracle" is the
 // expected utility given the features; "true-utility" adds the hidden taste and popularity (noise-free truth).
 std::vector<std::pair<std::string, metrics::ScoreFn>> oracle_scorers(const run::PreparedData& data) {
@@ -61,6 +72,8 @@ nlohmann::ordered_json evaluate_test(nn::TwoTower& model, const run::PreparedDat
   const int64_t n_items = data.items.size();
   auto user_emb = nn::encode_all(*model->user_tower, data.users, batch_size);
   auto item_emb = nn::encode_all(*model->item_tower, data.items, batch_size);
+  check_finite(user_emb, data.dataset.users.ids, data.dataset.dir / "users.csv", "user");
+  check_finite(item_emb, data.dataset.items.ids, data.dataset.dir / "items.csv", "item");
 
   std::vector<std::pair<std::string, metrics::ScoreFn>> rankers = {
       {"model", metrics::dot_product_scorer(user_emb, item_emb)}};

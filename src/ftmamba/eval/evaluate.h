@@ -14,6 +14,7 @@ namespace ftmamba::eval {
 // load_or_draw_negatives. The JSON is
 // {"test_users", "catalog_items", "full": {"model": {...}, "oracle": {...}, "popularity": {...}},
 //  "sampled": {"negatives", "model", "oracle", "popularity"}}.
+// A user or item whose embedding is not finite (damaged weights) is an Error naming it, never NaN scores.
 nlohmann::ordered_json evaluate_test(nn::TwoTower& model, const run::PreparedData& data, int64_t batch_size,
                                      const torch::Tensor& sampled_negatives);
 

@@ -2,27 +2,37 @@
 #include "ftmamba/io/sha256.h"
 
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <array>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/io/regular_file.h"
 
 namespace ftmamba::io {
 namespace fs = std::filesystem;
 
 std::string sha256_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot read");
+  // A FIFO would block the open and a device (/dev/zero) would be read forever: refused by name instead.
+  struct Fd {
+    int fd;
+    ~Fd() { ::close(fd); }
+  } in{open_regular_file(file)};
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw Error("SHA-256: cannot initialise");
   std::array<char, 1 << 16> buf;
-  while (in) {
-    in.read(buf.data(), buf.size());
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
+  for (;;) {
+    const ssize_t n = ::read(in.fd, buf.data(), buf.size());
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(file.string() + ": read error: " + std::strerror(errno));
+    }
+    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
   }
-  if (in.bad()) throw Error(file.string() + ": read error");
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), digest.data(), &len);

@@ -1,9 +1,12 @@
 // defines: write_embeddings.
 #include "ftmamba/serve/encode.h"
 
+#include <algorithm>
+#include <array>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/threads.h"
@@ -12,6 +15,39 @@
 #include "ftmamba/run/run.h"
 
 namespace ftmamba::serve {
+namespace {
+namespace fs = std::filesystem;
+
+// The files a run folder and a dataset folder consist of: what encode reads, and the records beside them.
+constexpr std::array<const char*, 13> kInputFiles = {"config.json",
+                                                     "model.safetensors",
+                                                     "adapters.safetensors",
+                                                     "adapter_config.json",
+                                                     "sampled_negatives.safetensors",
+                                                     "history.jsonl",
+                                                     "metrics.json",
+                                                     "schema.toml",
+                                                     "users.csv",
+                                                     "items.csv",
+                                                     "interactions.csv",
+                                                     "dataset.json",
+                                                     "oracle.safetensors"};
+
+// --out may be any new file, or an earlier output anywhere, but never a file of a folder this command reads (the
+// run, a LoRA run's base, the dataset): writing there would replace the weights or data it was made from.
+void check_not_an_input(const fs::path& out, const std::vector<fs::path>& inputs) {
+  // The folders' links resolved, not a link at the end: write_file_atomic replaces a link, not its target.
+  const fs::path abs = fs::absolute(out).lexically_normal();
+  const fs::path folder = fs::weakly_canonical(abs.parent_path());
+  const std::string name = abs.filename().string();
+  if (std::find(kInputFiles.begin(), kInputFiles.end(), name) == kInputFiles.end()) return;
+  for (const auto& dir : inputs)
+    if (!dir.empty() && folder == fs::weakly_canonical(fs::absolute(dir)))
+      throw Error("--out " + out.string() + " is a file of the input folder " + dir.string() +
+                  "; choose another file, as writing there would replace it");
+}
+
+}  // namespace
 
 EncodeSummary write_embeddings(const std::filesystem::path& run_dir, const std::filesystem::path& out,
                                const EncodeOptions& options, torch::Device device) {
@@ -20,6 +56,7 @@ EncodeSummary write_embeddings(const std::filesystem::path& run_dir, const std::
   ops::AutocastScope autocast(options.precision, device);
   set_cpu_threads(static_cast<int>(run.config.train.threads));
   const auto dataset = data::Dataset::load(options.data_dir.empty() ? run.data_dir : options.data_dir);
+  check_not_an_input(out, {run.dir, dataset.dir, run.is_lora() ? fs::path(run.finetune.value("base_run", "")) : ""});
   const bool users = options.side == Side::kUser;
   const auto& table = users ? dataset.users : dataset.items;
   const auto& enc = users ? run.user_encoding : run.item_encoding;

@@ -44,7 +44,8 @@ struct EncodeSummary {
 // Loads the run onto `device` and writes `out`: tensor "embeddings" (n, E) float32, rows in the order of
 // users.csv / items.csv, plus "numerical", "missing", "categorical" with with_inputs; metadata "side", "ids",
 // "numerical_names", "categorical_names" (JSON lists). The tower runs in the chosen precision (autocast, or bf16
-// weights for bf16-pure). Throws Error naming the user or item whose embedding is not finite, writing nothing.
+// weights for bf16-pure). Throws Error naming the user or item whose embedding is not finite, writing nothing,
+// and when `out` is one of the files of the run, its base run or the dataset (it would replace it).
 EncodeSummary write_embeddings(const std::filesystem::path& run_dir, const std::filesystem::path& out,
                                const EncodeOptions& options, torch::Device device);
 

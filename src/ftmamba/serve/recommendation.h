@@ -1,5 +1,5 @@
 // defines: ScoredItem and Recommendations, the typed result of a Recommender (item id, score, rank per item),
-// and to_json, their JSON form as `ftmamba recommend --json` prints it.
+// to_json, their JSON form as `ftmamba recommend --json` prints it, and to_table, the table it prints otherwise.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -23,5 +23,9 @@ struct Recommendations {
 
 // {"user", "cold_start", "items": [{"rank", "item", "score"}, ...]}
 nlohmann::ordered_json to_json(const Recommendations& r);
+
+// "rank  item  score" and one line per item. Item ids come from items.csv: their control characters are
+// escaped (printable), so that an id holding ESC cannot drive the terminal.
+std::string to_table(const Recommendations& r);
 
 }  // namespace ftmamba::serve
