@@ -26,6 +26,7 @@ binary=$(realpath -- "$1") || exit 2
 readme=$(realpath -- "${2:-$(dirname -- "$0")/../../README.md}") || exit 2
 [[ -x $binary ]] || { echo "not an executable: $binary" >&2; exit 2; }
 [[ -f $readme ]] || { echo "no README at $readme" >&2; exit 2; }
+name=$(basename -- "$readme")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ftmamba-readme.XXXXXX") || exit 2
 trap 'rm -rf -- "$work"' EXIT
@@ -81,26 +82,27 @@ check_synopsis() {  # where, command
       help=$(help_of "${path[@]}") || { fail "$where: ftmamba ${path[*]} --help fails"; return; }
       i=$((i + 1))
     else
-      # A word that is no subcommand of the path: an error unless the path takes no further subcommand.
+      # A word that is no subcommand: ftmamba's commands take options only, so it is a mistake either way.
       if subcommands_in <<<"$help" | grep -q .; then
-        fail "$where: '$w' is not a subcommand of 'ftmamba ${path[*]}': $cmd"
-        return
+        fail "$where: '$w' is not a subcommand of 'ftmamba${path[*]:+ ${path[*]}}': $cmd"
+      else
+        fail "$where: 'ftmamba${path[*]:+ ${path[*]}}' takes no word '$w' before its options: $cmd"
       fi
-      break
+      return
     fi
   done
   local known flag missing=()
   known=$(options_in <<<"$help")
-  for flag in $(grep -oE -- '--[A-Za-z][A-Za-z0-9._-]*' <<<"${cmd%%#*}" | sed 's/[.]$//'); do
-    [[ $flag == --help ]] && continue
+  while read -r flag; do
+    [[ -z $flag || $flag == --help ]] && continue
     grep -qxF -- "$flag" <<<"$known" || missing+=("$flag")
-  done
+  done < <(grep -oE -- '--[A-Za-z][A-Za-z0-9._-]*' <<<"${cmd%%#*}" | sed 's/[.]$//')
   if ((${#missing[@]} > 0)); then
-    fail "$where: ftmamba ${path[*]} has no option ${missing[*]}: $cmd"
+    fail "$where: ftmamba${path[*]:+ ${path[*]}} has no option ${missing[*]}: $cmd"
     return
   fi
   checked=$((checked + 1))
-  echo "ok    $where: ftmamba ${path[*]} (${#words[@]} words, flags checked)"
+  echo "ok    $where: ftmamba${path[*]:+ ${path[*]}} (${#words[@]} words, flags checked)"
 }
 
 # --- (a): running a command ---------------------------------------------------------------------------------
@@ -129,7 +131,7 @@ run_command() {  # where, command
     return 0
   fi
   local log="$work/last.log" status
-  (cd "$work/run" && bash -c "$cmd") >"$log" 2>&1 </dev/null
+  (cd "$work/run" && bash -o pipefail -c "$cmd") >"$log" 2>&1 </dev/null
   status=$?
   if ((status != 0)); then
     fail "$where: exit code $status: ${cmd%%$'\n'*}"
@@ -150,13 +152,15 @@ pending="" pending_line=0 heredoc_end=""
 
 flush() {  # runs or checks the pending command
   [[ -z $pending ]] && return 0
-  local where="README.md:$pending_line (block at line $block_start)"
+  local where="$name:$pending_line (block at line $block_start)"
   local cmd=$pending
   pending="" heredoc_end=""
   if [[ $kind == sh ]]; then
     run_command "$where" "$cmd" || { [[ $keep_going == 1 ]] || stop=1; }
   elif [[ $kind == text && $cmd == ftmamba\ * ]]; then
     check_synopsis "$where" "$cmd"
+  elif [[ $cmd == ftmamba\ * ]]; then  # neither run nor checked: the block's kind must say which it is
+    fail "$where: an ftmamba command in a \`\`\`$kind block; use \`\`\`sh (runs as written) or \`\`\`text (a synopsis)"
   fi
 }
 
@@ -191,9 +195,8 @@ while IFS= read -r line || [[ -n $line ]]; do
   fi
   ((stop)) && break
 done <"$readme"
-[[ -n $kind && $stop == 0 ]] && fail "README.md:$block_start: code block never closed"
+[[ -n $kind && $stop == 0 ]] && fail "$name:$block_start: code block never closed"
 
-# For a synopsis block, joined continuation lines are checked as one command; sh blocks ran above.
 echo
 echo "ReadmeCommands: $ran commands ran, $checked synopses checked, $skipped skipped, $failed failed ($readme)"
 ((failed == 0 && stop == 0))
