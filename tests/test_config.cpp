@@ -127,8 +127,8 @@ std::string validate_error(const std::string& key, const std::string& value) {
 }
 }  // namespace
 
-// Sizes get documented limits (config_limits.h, README), with errors naming the key and the value, so that a typo
-// fails at once instead of in bad_alloc, a hang, or an overflowed step count.
+// Sizes get documented limits (config_limits.h, docs/CONFIGURATION.md), with errors naming the key and the value, so
+// that a typo fails at once instead of in bad_alloc, a hang, or an overflowed step count.
 TEST(Config, SizesAndThreadsHaveLimitsNamingTheKey) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(validate_error("train.threads", "100000"), "config: train.threads must be between 0 and 1024 (got 100000)");

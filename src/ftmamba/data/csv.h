@@ -34,8 +34,8 @@ CsvTable read_csv(const std::filesystem::path& path);
 std::optional<double> parse_number(const CsvTable& t, int64_t row, int col);
 
 // The largest magnitude a number read from data (a feature, a timestamp, a weight) or given as a new user's
-// feature may have (README, "Limits of the data files"). Beyond it, float32 arithmetic in the towers overflows
-// to inf and NaN, so such a value is refused where it is read, naming its feature or cell.
+// feature may have (docs/CONFIGURATION.md, "Limits of the data files"). Beyond it, float32 arithmetic in the towers
+// overflows to inf and NaN, so such a value is refused where it is read, naming its feature or cell.
 inline constexpr double kMaxAbsNumber = 1e30;
 
 // The number parser behind parse_number, for text that is not a CSV cell. Surrounding spaces and a

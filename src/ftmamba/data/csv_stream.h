@@ -12,8 +12,8 @@
 
 namespace ftmamba::data {
 
-// Limits that keep memory bounded on hostile input (README, "Limits of the data files"): a longer field, row
-// or header is a DataError naming FILE:LINE.
+// Limits that keep memory bounded on hostile input (docs/CONFIGURATION.md, "Limits of the data files"): a longer field,
+// row or header is a DataError naming FILE:LINE.
 inline constexpr size_t kCsvMaxFieldBytes = size_t{1} << 20;    // 1 MiB, one field
 inline constexpr size_t kCsvMaxRecordBytes = size_t{16} << 20;  // 16 MiB, one row (quoted line breaks included)
 inline constexpr size_t kCsvMaxColumns = 65536;                 // columns of the header

@@ -1,4 +1,4 @@
-// defines: the documented limits of every RunConfig key (README, "Limits of the config"), which
+// defines: the documented limits of every RunConfig key (docs/CONFIGURATION.md, "Limits of the config"), which
 // RunConfig::validate enforces on a new config and on a run's config.json alike. They keep a typo from ending
 // in bad_alloc, a hang or an overflowed step count; each is far above what a two-tower run needs.
 #pragma once
