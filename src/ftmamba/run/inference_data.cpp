@@ -3,6 +3,7 @@
 #include "ftmamba/run/inference_data.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -58,13 +59,44 @@ data::EncodedFeatures take_side(const std::map<std::string, torch::Tensor>& tens
   return f;
 }
 
-std::vector<std::string> ids_from(const std::map<std::string, std::string>& meta, const fs::path& file,
-                                  const char* key) {
-  try {
-    return nlohmann::json::parse(meta.at(key)).get<std::vector<std::string>>();
-  } catch (const std::exception& e) {
-    throw Error(file.string() + ": metadata '" + key + "' must be a JSON list of ids (" + e.what() + ")");
+// Ids as tensors rather than header metadata, so that a catalog of millions stays far from the header's size
+// limit: NAME.bytes (U8, every id's bytes end to end) and NAME.offsets (I64, n + 1: where each begins, then the end).
+void put_ids(io::NamedTensors& out, const std::string& name, const std::vector<std::string>& ids) {
+  std::vector<int64_t> offsets{0};
+  std::string bytes;
+  for (const auto& id : ids) {
+    bytes += id;
+    offsets.push_back(static_cast<int64_t>(bytes.size()));
   }
+  auto t = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
+  if (!bytes.empty()) std::memcpy(t.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+  out.emplace_back(name + ".bytes", t);
+  out.emplace_back(name + ".offsets", torch::tensor(offsets, torch::kInt64));
+}
+
+std::vector<std::string> take_ids(const std::map<std::string, torch::Tensor>& tensors, const fs::path& file,
+                                  const std::string& name) {
+  const auto bytes_it = tensors.find(name + ".bytes"), offsets_it = tensors.find(name + ".offsets");
+  if (bytes_it == tensors.end() || offsets_it == tensors.end())
+    throw Error(file.string() + ": tensors '" + name + ".bytes' and '" + name + ".offsets' are missing");
+  const auto& bytes = bytes_it->second;
+  const auto& offsets = offsets_it->second;
+  if (bytes.scalar_type() != torch::kUInt8 || bytes.dim() != 1 || offsets.scalar_type() != torch::kInt64 ||
+      offsets.dim() != 1 || offsets.size(0) < 1)
+    throw Error(file.string() + ": tensors '" + name + ".bytes' (U8) and '" + name + ".offsets' (I64) must be lists");
+  const int64_t* off = offsets.data_ptr<int64_t>();
+  const int64_t n = offsets.size(0) - 1;
+  if (off[0] != 0 || off[n] != bytes.size(0))
+    throw Error(file.string() + ": tensor '" + name + ".offsets' does not span '" + name + ".bytes'");
+  const char* text = reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>());
+  std::vector<std::string> ids;
+  ids.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    if (off[i + 1] < off[i])
+      throw Error(file.string() + ": tensor '" + name + ".offsets' decreases at " + std::to_string(i));
+    ids.emplace_back(text + off[i], static_cast<size_t>(off[i + 1] - off[i]));
+  }
+  return ids;
 }
 
 // The dataset's ids, columns and seen items (every interaction, whatever its split) beside its encoded features.
@@ -111,14 +143,12 @@ void InferenceData::save(const fs::path& run_dir) const {
   }
   tensors.emplace_back("seen.offsets", torch::tensor(offsets, torch::kInt64));
   tensors.emplace_back("seen.items", torch::tensor(flat, torch::kInt32));
+  put_ids(tensors, "user_ids", user_ids);
+  put_ids(tensors, "item_ids", item_ids);
   const nlohmann::json schema = {
       {"id", user_schema.id}, {"numerical", user_schema.numerical}, {"categorical", user_schema.categorical}};
   io::save_safetensors(run_dir / kInferenceFile, tensors,
-                       {{"format", "ftmamba-inference"},
-                        {"version", "1"},
-                        {"user_ids", nlohmann::json(user_ids).dump()},
-                        {"item_ids", nlohmann::json(item_ids).dump()},
-                        {"user_schema", schema.dump()}});
+                       {{"format", "ftmamba-inference"}, {"version", "1"}, {"user_schema", schema.dump()}});
 }
 
 InferenceData InferenceData::load(const fs::path& run_dir, const data::FeatureEncoding& user_encoding,
@@ -130,11 +160,12 @@ InferenceData InferenceData::load(const fs::path& run_dir, const data::FeatureEn
     throw Error(file.string() + ": not an ftmamba inference file (metadata format / version)");
   InferenceData d;
   d.users_source = d.items_source = file;
-  d.user_ids = ids_from(meta, file, "user_ids");
-  d.item_ids = ids_from(meta, file, "item_ids");
+  d.user_ids = take_ids(tensors, file, "user_ids");
+  d.item_ids = take_ids(tensors, file, "item_ids");
   if (d.user_ids.empty() || d.item_ids.empty()) throw Error(file.string() + ": no users or no items");
   d.user_index = index_of(d.user_ids);
-  if (d.user_index.size() != d.user_ids.size()) throw Error(file.string() + ": metadata 'user_ids' repeats an id");
+  if (d.user_index.size() != d.user_ids.size())
+    throw Error(file.string() + ": tensor 'user_ids.bytes' repeats a user id");
   try {
     const auto schema = nlohmann::json::parse(meta.at("user_schema"));
     d.user_schema.id = schema.at("id").get<std::string>();

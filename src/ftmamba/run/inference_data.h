@@ -18,7 +18,8 @@ struct Run;
 struct PreparedData;
 
 // The run folder's file: tensors users.* / items.* (numerical F32, missing U8, categorical I32),
-// seen.offsets (n_users + 1) I64 and seen.items I32; metadata user_ids, item_ids, user_schema (JSON).
+// seen.offsets (n_users + 1) I64 and seen.items I32, user_ids.* / item_ids.* (bytes U8, offsets I64);
+// metadata format, version and user_schema (JSON: id, numerical, categorical).
 inline constexpr const char* kInferenceFile = "inference.safetensors";
 
 struct InferenceData {
