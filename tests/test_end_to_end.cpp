@@ -46,8 +46,8 @@ fs::path EndToEnd::dir, EndToEnd::data, EndToEnd::run_dir;
 }  // namespace
 
 TEST_F(EndToEnd, RunFolderHasEveryFile) {
-  for (const char* f :
-       {"config.json", "model.safetensors", "metrics.json", "history.jsonl", "sampled_negatives.safetensors"})
+  for (const char* f : {"config.json", "model.safetensors", "metrics.json", "history.jsonl",
+                        "sampled_negatives.safetensors", "inference.safetensors"})
     EXPECT_TRUE(fs::exists(run_dir / f)) << f;
   std::ifstream hist(run_dir / "history.jsonl");
   std::string line;

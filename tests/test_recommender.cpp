@@ -23,6 +23,7 @@
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/nn/two_tower.h"
 #include "ftmamba/run/config.h"
+#include "ftmamba/run/inference_data.h"
 #include "ftmamba/run/run.h"
 #include "ftmamba/run/weight_hashes.h"
 #include "ftmamba/serve/encode.h"
@@ -64,6 +65,7 @@ class Recommender : public ftmamba_test::GeneratedDataSuite<3000, 13> {
     ftmamba::io::write_file_atomic(run_dir() / "config.json", r.config_json().dump(2));
     run::save_model(run_dir() / "model.safetensors", *r.model);
     rec_ = std::make_unique<serve::Recommender>(serve::Recommender::load(run_dir()));
+    dataset_ = ftmamba::data::Dataset::load(data_dir());
   }
   static void TearDownTestSuite() {
     rec_.reset();
@@ -71,7 +73,7 @@ class Recommender : public ftmamba_test::GeneratedDataSuite<3000, 13> {
   }
   static fs::path run_dir() { return root() / "run"; }
   static const serve::Recommender& rec() { return *rec_; }
-  static const ftmamba::data::Dataset& dataset() { return rec_->dataset(); }
+  static const ftmamba::data::Dataset& dataset() { return dataset_; }
   static int64_t n_items() { return dataset().items.size(); }
 
   // The user's items, read from the interactions here rather than from the Recommender.
@@ -148,6 +150,7 @@ class Recommender : public ftmamba_test::GeneratedDataSuite<3000, 13> {
 
  private:
   static inline std::unique_ptr<serve::Recommender> rec_;
+  static inline ftmamba::data::Dataset dataset_;
 };
 
 // The message of the ftmamba::Error that `f` throws ("" when it throws none).
@@ -417,4 +420,41 @@ TEST_F(Recommender, EncodeNeverReplacesAFileOfItsInputs) {
   EXPECT_EQ(serve::write_embeddings(run_dir(), beside, options, torch::kCPU).rows, dataset().users.size());
   EXPECT_EQ(serve::write_embeddings(run_dir(), beside, options, torch::kCPU).rows, dataset().users.size());
   fs::remove(beside);
+}
+
+// The users and items a run stores (inference.safetensors) answer as the dataset does, and the file is used
+// before the dataset; a file whose categories do not fit the run's vocabularies is refused, naming it.
+TEST_F(Recommender, StoredUsersAndItemsAnswerAsTheDataset) {
+  const fs::path copy = root() / "stored";
+  fs::create_directories(copy);
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(run_dir() / f, copy / f);
+  const auto& r = rec().run();
+  auto stored = run::InferenceData::from_dataset(dataset(), r.user_encoding, r.item_encoding);
+  stored.save(copy);
+  const auto from_file = serve::Recommender::load(copy);
+  EXPECT_EQ(from_file.data().users_source, copy / run::kInferenceFile);
+  EXPECT_EQ(from_file.data().user_ids, dataset().users.ids);
+  EXPECT_EQ(from_file.data().item_ids, dataset().items.ids);
+  EXPECT_TRUE(torch::equal(from_file.item_embeddings(), rec().item_embeddings()));
+  for (int64_t row = 0; row < dataset().users.size(); row += 97) {
+    EXPECT_EQ(from_file.seen_items(row), rec().seen_items(row));
+    const std::string id = dataset().users.ids[row];
+    const auto a = from_file.recommend(id, 10), b = rec().recommend(id, 10);
+    ASSERT_EQ(a.items.size(), b.items.size());
+    for (size_t i = 0; i < a.items.size(); ++i) {
+      EXPECT_EQ(a.items[i].item, b.items[i].item) << id;
+      EXPECT_EQ(a.items[i].score, b.items[i].score) << id;
+    }
+  }
+  const auto cold = from_file.recommend_new_user(own_features(3), 5),
+             known = rec().recommend_new_user(own_features(3), 5);
+  for (size_t i = 0; i < cold.items.size(); ++i) EXPECT_EQ(cold.items[i].item, known.items[i].item);
+  // --data wins over the stored file.
+  EXPECT_EQ(serve::Recommender::load(copy, data_dir()).data().users_source, data_dir() / "users.csv");
+
+  stored.items.categorical[0][0] = r.item_encoding.total_categories();  // beyond every vocabulary
+  stored.save(copy);
+  const std::string bad = error_of([&] { serve::Recommender::load(copy); });
+  EXPECT_NE(bad.find((copy / run::kInferenceFile).string() + ": tensor 'items.categorical'"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("outside its vocabulary"), std::string::npos) << bad;
 }

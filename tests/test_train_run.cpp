@@ -109,8 +109,8 @@ TEST_F(TrainRun, WritesWhatItReturns) {
   ASSERT_TRUE(base.run);
   EXPECT_EQ(setups, 1);
   EXPECT_EQ(base.run->dir, root() / "base");
-  for (const char* f :
-       {"config.json", "model.safetensors", "metrics.json", "history.jsonl", "sampled_negatives.safetensors"})
+  for (const char* f : {"config.json", "model.safetensors", "metrics.json", "history.jsonl",
+                        "sampled_negatives.safetensors", "inference.safetensors"})
     EXPECT_TRUE(fs::exists(base.run->dir / f)) << f;
   const auto& m = base.run->metrics;
   EXPECT_EQ(run::read_metrics(base.run->dir / "metrics.json").to_json(), m.to_json());
@@ -210,7 +210,7 @@ TEST_F(TrainRun, LoraFinetuneThenMerge) {
   EXPECT_LT(*merged.max_difference, 1e-5);
   EXPECT_TRUE(fs::exists(root() / "merged" / "model.safetensors"));
   EXPECT_FALSE(fs::exists(root() / "merged" / "adapters.safetensors"));
-  for (const char* f : {"metrics.json", "history.jsonl", "sampled_negatives.safetensors"})
+  for (const char* f : {"metrics.json", "history.jsonl", "sampled_negatives.safetensors", "inference.safetensors"})
     EXPECT_EQ(ftmamba::io::read_file(root() / "merged" / f), ftmamba::io::read_file(dir / f)) << f;
   const auto merged_config = read_json(root() / "merged" / "config.json");
   EXPECT_EQ(merged_config["finetune"]["mode"], "lora-merged");

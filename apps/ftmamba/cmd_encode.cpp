@@ -20,7 +20,8 @@ void add_encode_command(CLI::App& app) {
   cmd->add_option("--run", args->run, "Run folder")->required();
   cmd->add_option("--side", args->side, "user or item")->required()->check(CLI::IsMember({"user", "item"}));
   cmd->add_option("--out", args->out, "Output .safetensors file")->required();
-  cmd->add_option("--data", args->data, "Dataset folder (default: the one the run was trained on)");
+  cmd->add_option("--data", args->data,
+                  "Dataset folder (default: the users and items stored in the run, or the dataset it was trained on)");
   add_device_option(cmd, args->device);
   add_precision_option(cmd, args->precision, " (default fp32)");
   cmd->add_flag("--with-inputs", args->with_inputs, "Also write the encoder inputs: numerical, missing, categorical");

@@ -67,6 +67,18 @@ void ProgressBar::update_bytes(int64_t bytes_done, int64_t rows_done) {
                                                     done / 1e6, total / 1e6, rows_per_sec, format_duration(eta)));
 }
 
+void ProgressBar::update_count(int64_t done, const std::string& unit) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!due(now, done >= total_)) return;
+  last_draw_ = now;
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+  const double eta = done > 0 ? elapsed * static_cast<double>(total_ - done) / static_cast<double>(done) : 0.0;
+  const int filled = total_ > 0 ? static_cast<int>(kWidth * std::min(done, total_) / total_) : kWidth;
+  draw(filled, fmt::format("{}/{} {}  {:.0f} {}/s  ETA {}", done, total_, unit, rate, unit, format_duration(eta)));
+}
+
 void ProgressBar::draw(int filled, const std::string& text) {
   if (!terminal_) {
     std::fprintf(stderr, "%s: %s\n", label_.c_str(), text.c_str());

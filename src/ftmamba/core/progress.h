@@ -1,6 +1,6 @@
 // defines: ProgressBar, the one progress display on stderr: training steps (step, samples/s, loss, ETA) or
-// bytes of a file (percent, MB, rows/s, ETA); a line redrawn in place on a terminal, and off a terminal
-// either silent or, for long jobs, a plain line every so often.
+// bytes of a file (percent, MB, rows/s, ETA) or things done (users); a line redrawn in place on a terminal, and off a
+// terminal either silent or, for long jobs, a plain line every so often.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -26,6 +26,8 @@ class ProgressBar {
   // "LABEL [====>   ]  31%  240 / 784 MB  2.10 M rows/s  ETA 0:12" (off a terminal "LABEL:  31%  ...").
   // Reads the clock on every call: a caller in a tight loop calls it every few thousand rows.
   void update_bytes(int64_t bytes_done, int64_t rows_done);
+  // "LABEL [====>   ] 3072/10000 users  5400 users/s  ETA 0:01": `done` of `total` things named `unit`.
+  void update_count(int64_t done, const std::string& unit);
   void finish();  // clears the terminal line
   static bool stderr_is_terminal();
 

@@ -8,6 +8,7 @@
 #include "ftmamba/core/log.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/run/inference_data.h"
 #include "ftmamba/run/preflight.h"
 #include "ftmamba/run/weight_hashes.h"
 #include "ftmamba/train/checkpoint.h"
@@ -90,7 +91,9 @@ TrainedRun train_and_evaluate(io::StagedDir& out, run::Run& run, const run::Prep
   run::write_history(out.path() / "history.jsonl", result.history);
   check_finite_weights(*run.model);
   options.save_weights(out.path());
-  run::record_weight_hashes(out.path());  // config.json gets the SHA-256 of the weights just written
+  run::record_weight_hashes(out.path());
+  // The users, items and seen items recommend needs, so that the run answers without its dataset.
+  run::InferenceData::from_prepared(data).save(out.path());  // config.json gets the SHA-256 of the weights just written
 
   const auto negatives = eval::load_or_draw_negatives(out.path(), data, cfg.eval.sampled_negatives,
                                                       static_cast<uint64_t>(cfg.eval.sample_seed), /*save=*/true);

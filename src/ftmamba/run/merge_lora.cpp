@@ -7,6 +7,7 @@
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/staged_dir.h"
 #include "ftmamba/nn/lora.h"
+#include "ftmamba/run/inference_data.h"
 #include "ftmamba/run/run.h"
 #include "ftmamba/run/weight_hashes.h"
 
@@ -49,8 +50,9 @@ MergeResult merge_lora_run(const fs::path& run_dir, const fs::path& out_dir, boo
   io::write_file_atomic(out.path() / "config.json", run.config_json().dump(2) + "\n");
   save_model(out.path() / "model.safetensors", *run.model, {{"format", "pt"}});
   record_weight_hashes(out.path());
-  // The evaluation record and the stored negatives stay valid: the merged model scores as the unmerged one.
-  for (const char* name : {"metrics.json", "history.jsonl", "sampled_negatives.safetensors"})
+  // The evaluation record, the stored negatives and the stored users and items stay valid: the merged model scores as
+  // the unmerged one.
+  for (const char* name : {"metrics.json", "history.jsonl", "sampled_negatives.safetensors", kInferenceFile})
     if (fs::exists(run_dir / name)) fs::copy_file(run_dir / name, out.path() / name);
   out.commit();
   return result;

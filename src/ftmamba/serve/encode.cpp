@@ -12,6 +12,7 @@
 #include "ftmamba/core/threads.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/nn/two_tower.h"
+#include "ftmamba/run/inference_data.h"
 #include "ftmamba/run/run.h"
 
 namespace ftmamba::serve {
@@ -55,12 +56,13 @@ EncodeSummary write_embeddings(const std::filesystem::path& run_dir, const std::
   ops::cast_weights(*run.model, options.precision);
   ops::AutocastScope autocast(options.precision, device);
   set_cpu_threads(static_cast<int>(run.config.train.threads));
-  const auto dataset = data::Dataset::load(options.data_dir.empty() ? run.data_dir : options.data_dir);
-  check_not_an_input(out, {run.dir, dataset.dir, run.is_lora() ? fs::path(run.finetune.value("base_run", "")) : ""});
+  const fs::path data_dir = options.data_dir.empty() ? run.data_dir : options.data_dir;
+  check_not_an_input(out, {run.dir, data_dir, run.is_lora() ? fs::path(run.finetune.value("base_run", "")) : ""});
+  const auto data = run::inference_data_for(run, options.data_dir);
   const bool users = options.side == Side::kUser;
-  const auto& table = users ? dataset.users : dataset.items;
+  const auto& ids = users ? data.user_ids : data.item_ids;
   const auto& enc = users ? run.user_encoding : run.item_encoding;
-  const auto inputs = enc.transform(table);
+  const auto& inputs = users ? data.users : data.items;
   auto& tower = users ? *run.model->user_tower : *run.model->item_tower;
   const auto emb = nn::encode_all(tower, inputs, run.config.eval.batch_size).to(torch::kCPU);  // (n, E)
   // A NaN or inf row is never written: the first such user or item is named instead.
@@ -68,8 +70,9 @@ EncodeSummary write_embeddings(const std::filesystem::path& run_dir, const std::
   if (!finite.all().item<bool>()) {
     const int64_t row = finite.logical_not().nonzero()[0][0].item<int64_t>();
     const std::string side = enum_name(options.side);
-    throw Error((dataset.dir / (side + "s.csv")).string() + ": " + side + " '" + table.ids[row] + "': the run's " +
-                side + " tower gives it a non-finite embedding; " + out.string() + " was not written");
+    throw Error((users ? data.users_source : data.items_source).string() + ": " + side + " '" + ids[row] +
+                "': the run's " + side + " tower gives it a non-finite embedding; " + out.string() +
+                " was not written");
   }
 
   io::NamedTensors tensors = {{"embeddings", emb}};
@@ -79,7 +82,7 @@ EncodeSummary write_embeddings(const std::filesystem::path& run_dir, const std::
     tensors.emplace_back("categorical", inputs.categorical);
   }
   const std::map<std::string, std::string> meta = {{"side", enum_name(options.side)},
-                                                   {"ids", nlohmann::json(table.ids).dump()},
+                                                   {"ids", nlohmann::json(ids).dump()},
                                                    {"numerical_names", nlohmann::json(enc.numerical_names).dump()},
                                                    {"categorical_names", nlohmann::json(enc.categorical_names).dump()}};
   io::save_safetensors(out, tensors, meta);

@@ -31,7 +31,7 @@ namespace ftmamba::serve {
 
 struct EncodeOptions {
   Side side = Side::kItem;
-  std::filesystem::path data_dir;  // empty: the dataset the run was trained on
+  std::filesystem::path data_dir;  // empty: the users and items the run stores, else the dataset it was trained on
   ops::Precision precision = ops::Precision::kFp32;
   bool with_inputs = false;  // also write the encoder inputs: numerical, missing, categorical
 };

@@ -2,7 +2,10 @@
 // user, many users).
 #include "ftmamba/serve/recommender.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "ftmamba/core/error.h"
@@ -32,38 +35,28 @@ Recommender Recommender::load(const std::filesystem::path& run_dir, const std::f
   Recommender r;
   r.run_ = run::Run::load(run_dir, device);
   set_cpu_threads(static_cast<int>(r.run_.config.train.threads));
-  r.dataset_ = data::Dataset::load(data_dir.empty() ? r.run_.data_dir : data_dir);
-  r.users_ = r.run_.user_encoding.transform(r.dataset_.users);
-  const auto items = r.run_.item_encoding.transform(r.dataset_.items);
-  r.item_emb_ = nn::encode_all(*r.run_.model->item_tower, items, r.run_.config.eval.batch_size);  // (I, E)
-  const auto finite = finite_rows(r.item_emb_);                                                   // (I)
+  r.data_ = run::inference_data_for(r.run_, data_dir);
+  r.item_emb_ = nn::encode_all(*r.run_.model->item_tower, r.data_.items, r.run_.config.eval.batch_size);  // (I, E)
+  const auto finite = finite_rows(r.item_emb_);                                                           // (I)
   if (!finite.all().item<bool>()) {
     const int64_t row = finite.logical_not().nonzero()[0][0].item<int64_t>();
-    throw Error((r.dataset_.dir / "items.csv").string() + ": item '" + r.dataset_.items.ids[row] +
+    throw Error(r.data_.items_source.string() + ": item '" + r.data_.item_ids[row] +
                 "': the run's item tower gives it a non-finite embedding, so it cannot be scored");
-  }
-  // Seen items: every interaction of the user, whatever its split, as recommending has always masked them.
-  const auto& inter = r.dataset_.interactions;
-  r.seen_.assign(r.dataset_.users.size(), {});
-  for (int64_t i = 0; i < inter.size(); ++i) r.seen_[inter.user[i]].push_back(inter.item[i]);
-  for (auto& s : r.seen_) {
-    std::sort(s.begin(), s.end());
-    s.erase(std::unique(s.begin(), s.end()), s.end());
   }
   return r;
 }
 
 std::optional<int64_t> Recommender::find_user(const std::string& user_id) const {
-  const auto it = dataset_.users.index.find(user_id);
-  if (it == dataset_.users.index.end()) return std::nullopt;
+  const auto it = data_.user_index.find(user_id);
+  if (it == data_.user_index.end()) return std::nullopt;
   return it->second;
 }
 
 const std::vector<int64_t>& Recommender::seen_items(int64_t user_row) const {
-  if (user_row < 0 || user_row >= static_cast<int64_t>(seen_.size()))
+  if (user_row < 0 || user_row >= data_.n_users())
     throw Error("user row " + std::to_string(user_row) + " is out of range (the data has " +
-                std::to_string(seen_.size()) + " users)");
-  return seen_[user_row];
+                std::to_string(data_.n_users()) + " users)");
+  return data_.seen[user_row];
 }
 
 torch::Tensor Recommender::encode_users(const data::EncodedFeatures& users, int64_t batch_size) const {
@@ -73,26 +66,56 @@ torch::Tensor Recommender::encode_users(const data::EncodedFeatures& users, int6
 std::vector<std::vector<ScoredItem>> Recommender::top_k(const torch::Tensor& user_emb,
                                                         const std::vector<const std::vector<int64_t>*>& masked,
                                                         int64_t k, const std::vector<std::string>& labels) const {
-  const int64_t n_items = item_emb_.size(0);
-  auto scores = torch::matmul(user_emb, item_emb_.t()).to(torch::kCPU).contiguous();  // (B, I)
-  std::vector<std::vector<ScoredItem>> out(user_emb.size(0));
-  for (int64_t b = 0; b < user_emb.size(0); ++b) {
-    auto row = scores[b];  // (I), a view
-    int64_t n_masked = 0;
-    if (masked[b] != nullptr) {
-      float* s = row.data_ptr<float>();
-      for (int64_t i : *masked[b]) s[i] = -std::numeric_limits<float>::infinity();
-      n_masked = static_cast<int64_t>(masked[b]->size());
+  const int64_t n_users = user_emb.size(0), n_items = item_emb_.size(0);
+  const auto scores = torch::matmul(user_emb, item_emb_.t()).to(torch::kCPU).contiguous();  // (B, I)
+  const float* all = scores.data_ptr<float>();
+  // (score, item row) best first: the higher score, then the lower row, so ties never depend on the block.
+  const auto better = [](const std::pair<float, int64_t>& a, const std::pair<float, int64_t>& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
+  std::vector<std::vector<std::pair<float, int64_t>>> best(n_users);
+  std::vector<int64_t> non_finite(n_users, -1);  // per user: an unmasked item whose score is not finite
+  // One pass per user over its row with a k-heap whose top is the worst kept; the masked rows (ascending) are
+  // skipped by walking them alongside. Users are independent, so they are spread over the threads.
+  at::parallel_for(0, n_users, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const float* row = all + b * n_items;
+      const std::vector<int64_t> none;
+      const auto& skip = masked[b] != nullptr ? *masked[b] : none;
+      const int64_t keep = std::min<int64_t>(k, n_items - static_cast<int64_t>(skip.size()));
+      auto& heap = best[b];
+      heap.reserve(std::max<int64_t>(keep, 0));
+      size_t next_skip = 0;
+      for (int64_t i = 0; i < n_items && keep > 0; ++i) {
+        if (next_skip < skip.size() && skip[next_skip] == i) {
+          ++next_skip;
+          continue;
+        }
+        if (!std::isfinite(row[i])) {  // never ranked: the comparisons would not be an order
+          non_finite[b] = i;
+          break;
+        }
+        const std::pair<float, int64_t> cand{row[i], i};
+        if (static_cast<int64_t>(heap.size()) < keep) {
+          heap.push_back(cand);
+          std::push_heap(heap.begin(), heap.end(), better);
+        } else if (better(cand, heap.front())) {
+          std::pop_heap(heap.begin(), heap.end(), better);
+          heap.back() = cand;
+          std::push_heap(heap.begin(), heap.end(), better);
+        }
+      }
+      std::sort_heap(heap.begin(), heap.end(), better);  // best first
     }
-    const auto [top_scores, top_items] = row.topk(std::min(k, n_items - n_masked));  // (k_b), (k_b)
-    const float* ts = top_scores.data_ptr<float>();
-    const int64_t* ti = top_items.data_ptr<int64_t>();
-    for (int64_t r = 0; r < top_items.size(0); ++r) {
-      const int64_t item = ti[r];
-      const double score = ts[r];
-      if (!std::isfinite(score))
-        throw Error("user '" + labels[b] + "': the score of item '" + dataset_.items.ids[item] + "' is not finite");
-      out[b].push_back({r + 1, dataset_.items.ids[item], item, score});
+  });
+  std::vector<std::vector<ScoredItem>> out(n_users);
+  for (int64_t b = 0; b < n_users; ++b) {
+    if (non_finite[b] >= 0)
+      throw Error("user '" + labels[b] + "': the score of item '" + data_.item_ids[non_finite[b]] + "' is not finite");
+    out[b].reserve(best[b].size());
+    for (size_t r = 0; r < best[b].size(); ++r) {
+      const auto [score, item] = best[b][r];
+      out[b].push_back({static_cast<int64_t>(r) + 1, data_.item_ids[item], item, score});
     }
   }
   return out;
@@ -101,18 +124,18 @@ std::vector<std::vector<ScoredItem>> Recommender::top_k(const torch::Tensor& use
 Recommendations Recommender::recommend(const std::string& user_id, int64_t k, bool include_seen) const {
   check_k(k);
   const auto row = find_user(user_id);
-  if (!row) throw Error("unknown user '" + user_id + "' (not in " + (dataset_.dir / "users.csv").string() + ")");
-  const auto emb = encode_users(users_.index_select(torch::tensor({*row})), 1);  // (1, E)
+  if (!row) throw Error("unknown user '" + user_id + "' (not in " + data_.users_source.string() + ")");
+  const auto emb = encode_users(data_.users.index_select(torch::tensor({*row})), 1);  // (1, E)
   if (!finite_rows(emb).all().item<bool>())
     throw Error("user '" + user_id + "': the run's user tower gives a non-finite embedding, so nothing can be scored");
-  auto top = top_k(emb, {include_seen ? nullptr : &seen_[*row]}, k, {user_id});
+  auto top = top_k(emb, {include_seen ? nullptr : &data_.seen[*row]}, k, {user_id});
   return {user_id, false, std::move(top[0])};
 }
 
 Recommendations Recommender::recommend_new_user(const FeatureValues& features, int64_t k,
                                                 const std::string& label) const {
   check_k(k);
-  const auto table = data::feature_table_from_pairs(label, dataset_.schema.users, features);
+  const auto table = data::feature_table_from_pairs(label, data_.user_schema, features);
   const auto emb = encode_users(run_.user_encoding.transform(table), 1);  // (1, E)
   if (!finite_rows(emb).all().item<bool>()) explain_non_finite(features);
   auto top = top_k(emb, {nullptr}, k, {label});
@@ -123,7 +146,7 @@ void Recommender::explain_non_finite(const FeatureValues& features) const {
   // Each given feature alone, the others missing: the ones that break the embedding by themselves.
   FeatureValues culprits;
   for (const auto& f : features) {
-    const auto alone = run_.user_encoding.transform(data::feature_table_from_pairs("", dataset_.schema.users, {f}));
+    const auto alone = run_.user_encoding.transform(data::feature_table_from_pairs("", data_.user_schema, {f}));
     if (!finite_rows(encode_users(alone, 1)).all().item<bool>()) culprits.push_back(f);
   }
   const std::string what = "; no scores were computed (is a value far outside the training data?)";
@@ -136,30 +159,41 @@ void Recommender::explain_non_finite(const FeatureValues& features) const {
 
 std::vector<Recommendations> Recommender::recommend_batch(const std::vector<int64_t>& user_rows, int64_t k,
                                                           bool include_seen, int64_t block) const {
+  std::vector<Recommendations> out;
+  out.reserve(user_rows.size());
+  recommend_blocks(user_rows, k, include_seen, block, [&](std::vector<Recommendations>& recs) {
+    for (auto& r : recs) out.push_back(std::move(r));
+  });
+  return out;
+}
+
+void Recommender::recommend_blocks(const std::vector<int64_t>& user_rows, int64_t k, bool include_seen, int64_t block,
+                                   const BlockSink& sink) const {
   check_k(k);
   if (block < 1) throw Error("block must be at least 1, got " + std::to_string(block));
   for (int64_t row : user_rows) seen_items(row);  // range check, before any work
-  std::vector<Recommendations> out;
-  out.reserve(user_rows.size());
   const int64_t n = static_cast<int64_t>(user_rows.size());
+  std::vector<Recommendations> recs;
   for (int64_t start = 0; start < n; start += block) {
     const std::vector<int64_t> rows(user_rows.begin() + start, user_rows.begin() + std::min(n, start + block));
-    const auto emb = encode_users(users_.index_select(torch::tensor(rows)), run_.config.eval.batch_size);  // (B, E)
-    const auto finite = finite_rows(emb);                                                                  // (B)
+    const auto emb =
+        encode_users(data_.users.index_select(torch::tensor(rows)), run_.config.eval.batch_size);  // (B, E)
+    const auto finite = finite_rows(emb);                                                          // (B)
     const bool* ok = finite.data_ptr<bool>();
     std::vector<const std::vector<int64_t>*> masked;
     std::vector<std::string> labels;
     for (size_t b = 0; b < rows.size(); ++b) {
-      labels.push_back(dataset_.users.ids[rows[b]]);
+      labels.push_back(data_.user_ids[rows[b]]);
       if (!ok[b])
         throw Error("user '" + labels.back() +
                     "': the run's user tower gives a non-finite embedding, so nothing can be scored");
-      masked.push_back(include_seen ? nullptr : &seen_[rows[b]]);
+      masked.push_back(include_seen ? nullptr : &data_.seen[rows[b]]);
     }
     auto top = top_k(emb, masked, k, labels);
-    for (size_t b = 0; b < rows.size(); ++b) out.push_back({labels[b], false, std::move(top[b])});
+    recs.clear();
+    for (size_t b = 0; b < rows.size(); ++b) recs.push_back({labels[b], false, std::move(top[b])});
+    sink(recs);
   }
-  return out;
 }
 
 }  // namespace ftmamba::serve
