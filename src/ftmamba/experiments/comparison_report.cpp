@@ -10,6 +10,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/experiments/comparison_figures.h"
 #include "ftmamba/experiments/comparison_input.h"
+#include "ftmamba/experiments/comparison_popularity_check.h"
 #include "ftmamba/experiments/comparison_tables.h"
 #include "ftmamba/experiments/popularity_bins.h"
 #include "ftmamba/experiments/report_json.h"
@@ -74,6 +75,8 @@ void add_quality(report::Document& doc, const ComparisonInput& c) {
       spread + ", 4 decimals; the best model value per column is bold. " +
       (c.references.empty() ? std::string() : "The rows below the models are seed-independent reference rankers."))}});
   doc.blocks.push_back(quality_table(c, "full", keys));
+  for (const auto& warning : comparison_popularity_warnings(c))
+    doc.blocks.push_back(report::Paragraph{{bold("Below popularity:"), text(" " + warning)}});
   doc.blocks.push_back(report::Heading{2, "Quality: sampled protocol"});
   doc.blocks.push_back(
       report::Paragraph{{text("The held-out item ranked against the run's stored sampled negatives (drawn once, so "
