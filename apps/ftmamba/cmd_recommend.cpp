@@ -1,12 +1,19 @@
 // defines: `ftmamba recommend`, the top-k items for one user (known by id, or new with given features).
 #include <fmt/format.h>
 
+#include "cli_checks.h"
 #include "cli_device.h"
+#include "cli_threads.h"
 #include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/serve/recommender.h"
 
 namespace ftmamba::cli {
+
+namespace {
+// The longest list --k asks for: far beyond what a reader goes through, short enough that a typo stays cheap.
+constexpr int64_t kMaxK = 100000;
+}  // namespace
 
 void add_recommend_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("recommend", "Recommend items for a user");
@@ -15,18 +22,21 @@ void add_recommend_command(CLI::App& app) {
     int64_t k = 10;
     bool json = false, include_seen = false;
     std::vector<std::string> features;
+    std::optional<int64_t> threads;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--run", args->run, "Run folder")->required();
   cmd->add_option("--user", args->user, "User id")->required();
-  cmd->add_option("--k", args->k, "Number of items")->capture_default_str()->check(CLI::PositiveNumber);
+  check_int_range(cmd->add_option("--k", args->k, "Number of items")->capture_default_str(), 1, kMaxK);
   cmd->add_option("--feature", args->features,
                   "Feature of a user not in the data, as name=value (repeatable); unlisted features are missing");
   cmd->add_option("--data", args->data, "Dataset folder (default: the one the run was trained on)");
   cmd->add_flag("--include-seen", args->include_seen, "Do not remove items the user already interacted with");
   cmd->add_flag("--json", args->json, "Print JSON");
   add_device_option(cmd, args->device);
+  add_threads_option(cmd, args->threads, "the run's train.threads");
   cmd->callback([args] {
+    apply_threads(args->threads);
     serve::FeatureValues features;
     for (const auto& f : args->features) {
       const auto eq = f.find('=');
