@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "ftmamba/eval/popularity_check.h"
 #include "ftmamba/experiments/comparison_input.h"

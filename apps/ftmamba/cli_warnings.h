@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -34,6 +35,7 @@ inline std::string wrap_words(const std::string& text, int columns) {
 }
 
 inline void print_warning(const std::string& text) {
+  std::fflush(stdout);  // after the results it follows, also where stdout is a buffered pipe
   const std::string message = "ftmamba: warning: " + printable(text);
   const bool terminal = ProgressBar::stderr_is_terminal();
   fmt::print(stderr, "{}\n", terminal ? wrap_words(message, terminal_columns(STDERR_FILENO)) : message);
