@@ -199,13 +199,18 @@ TEST(FitProgressLine, At40ColumnsTheBarAndTheLeastUsefulFieldsGo) {
 }
 
 TEST(FitProgressLine, NeverWiderThanColumnsMinusOne) {
+  const std::string label = "pass 2 transactions_train.csv";
   for (int columns = 1; columns <= 130; ++columns)
     for (double done : {0.0, 0.37, 1.0}) {
-      const std::string line =
-          fit_progress_line("pass 2 transactions_train.csv", done,
-                            {{" 42%", 4}, {"1234 / 3456 MB", 2}, {"12.34 M rows/s", 1}, {"ETA 1:02:03", 3}}, columns);
+      const std::string line = fit_progress_line(
+          label, done, {{" 42%", 4}, {"1234 / 3456 MB", 2}, {"12.34 M rows/s", 1}, {"ETA 1:02:03", 3}}, columns);
       EXPECT_LE(line.size(), static_cast<size_t>(std::max(columns - 1, 1))) << columns << ": " << line;
-      EXPECT_EQ(line.rfind("pass 2", 0), 0u) << line;  // what the line is about comes first
+      // What the line is about comes first, cut only when the terminal is narrower than the label.
+      const size_t shown = std::min(line.size(), label.size());
+      EXPECT_EQ(line.substr(0, shown), label.substr(0, shown)) << columns << ": " << line;
+      if (columns > 60) {
+        EXPECT_NE(line.find("ETA 1:02:03"), std::string::npos) << columns << ": " << line;
+      }
     }
 }
 

@@ -50,7 +50,8 @@ class TerminalOutput : public ::testing::Test {
  protected:
   static fs::path dir;
   static void SetUpTestSuite() {
-    dir = fs::temp_directory_path() / ("ftmamba_terminal_" + std::to_string(::getpid()));
+    // A short name: `train` ends with the run folder's absolute path, which must fit the 80 columns too.
+    dir = fs::temp_directory_path() / ("ftm_tty_" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     const auto g = run_binary("generate --preset spotify --pairs 3000 --seed 4 --out " + (dir / "d").string());
