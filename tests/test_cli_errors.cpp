@@ -174,7 +174,8 @@ TEST_F(CliErrors, RangesAndChoicesAreStatedInPlainNumbersAndWords) {
             "ftmamba: error: --preset must be one of spotify, hm, vaccine (got 'spotfy'); did you mean 'spotify'?\n");
   const auto device = run_binary("eval --run " + run + " --device gpu");
   EXPECT_EQ(device.code, kUsage) << device.out;
-  EXPECT_EQ(device.out, "ftmamba: error: --device must be one of auto, cpu, cuda, cuda:N (got 'gpu'); did you mean 'cuda'?\n");
+  EXPECT_EQ(device.out,
+            "ftmamba: error: --device must be one of auto, cpu, cuda, cuda:N (got 'gpu'); did you mean 'cuda'?\n");
   const auto model = run_binary("train --data d --out o --model ft-mambo");
   EXPECT_EQ(model.code, kUsage) << model.out;
   EXPECT_EQ(model.out,

@@ -25,7 +25,7 @@ inline void add_device_option(CLI::App* cmd, std::string& device) {
         if (is_device_spec(text)) return "";
         // "gpu" is one edit from "cpu", but means cuda.
         const auto near = text.rfind("gpu", 0) == 0 ? std::optional<std::string>("cuda" + text.substr(3))
-                                                     : closest_name(text, {"auto", "cpu", "cuda"});
+                                                    : closest_name(text, {"auto", "cpu", "cuda"});
         throw UsageError(fmt::format("--device must be one of auto, cpu, cuda, cuda:N (got '{}'){}", text,
                                      near ? "; did you mean '" + *near + "'?" : ""));
       },
