@@ -355,6 +355,30 @@ TEST(ComparisonReport, WithoutOracleAndWithOneSeed) {
   expect_figure(tmp.path, "popularity_bias");
 }
 
+// A model whose mean full-catalog HR@10 is below popularity's gets a warning under the quality table, in both
+// files; with popularity below every model, none.
+TEST(ComparisonReport, AModelBelowPopularityIsCalledOut) {
+  REQUIRE_GNUPLOT();
+  TempDir tmp("below");
+  json j = synthetic_comparison();
+  j["references"]["popularity"]["full"]["HR@10"] = 0.0;
+  j["references"]["popularity"]["full"]["NDCG@10"] = 0.0;
+  ftmamba::experiments::render_comparison_report(j, tmp.path);
+  EXPECT_EQ(slurp(tmp.path / "report.md").find("Below popularity"), std::string::npos);
+
+  // Between the two models' means: only the lower one is below.
+  const double a = model_mean(j, kModels[0], "full", "HR@10"), b = model_mean(j, kModels[1], "full", "HR@10");
+  j["references"]["popularity"]["full"]["HR@10"] = (a + b) / 2;
+  ftmamba::experiments::render_comparison_report(j, tmp.path);
+  const std::string below = a < b ? kModels[0] : kModels[1], above = a < b ? kModels[1] : kModels[0];
+  for (const char* file : {"report.md", "report.html"}) {
+    const std::string text = slurp(tmp.path / file);
+    EXPECT_NE(text.find("Below popularity:"), std::string::npos) << file;
+    EXPECT_NE(text.find(below + " (mean of 2 seeds) ranks below the popularity baseline"), std::string::npos) << file;
+    EXPECT_EQ(text.find(above + " (mean of 2 seeds) ranks below"), std::string::npos) << file;
+  }
+}
+
 TEST(ComparisonReport, OptionalPiecesMissing) {
   REQUIRE_GNUPLOT();
   TempDir tmp("sparse");

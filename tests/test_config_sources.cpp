@@ -67,6 +67,16 @@ TEST(ConfigSources, FileThenModelThenSetsThenNoGraphThenPrecision) {
   fs::remove(file);
 }
 
+TEST(ConfigSources, ThreadsComeLastAndAreValidated) {
+  run::ConfigSources s;
+  s.sets = {"train.threads=3"};
+  EXPECT_EQ(run::config_from_sources(s).train.threads, 3);
+  s.threads = 0;  // --threads 0 over the assignment: every core
+  EXPECT_EQ(run::config_from_sources(s).train.threads, 0);
+  s.threads = 2000;
+  EXPECT_THROW(run::config_from_sources(s), ftmamba::Error);
+}
+
 TEST(ConfigSources, AppliesOntoAnExistingConfig) {
   run::RunConfig cfg;
   cfg.train.epochs = 11;

@@ -1,10 +1,13 @@
 // Tests for ProgressBar: what it draws on a terminal (a pseudo-terminal here) for training steps and for
-// bytes of a file, its throttling, and off a terminal: silent, or a plain line per interval in log mode.
+// bytes of a file, its throttling, and off a terminal: silent, or a plain line per interval in log mode; and
+// fit_progress_line, which keeps the line within the terminal's width.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +21,7 @@
 #include "ftmamba/core/progress.h"
 
 namespace fs = std::filesystem;
+using ftmamba::fit_progress_line;
 using ftmamba::ProgressBar;
 using Output = ProgressBar::Output;
 
@@ -58,14 +62,18 @@ std::string captured_off_terminal(F f) {
   return ss.str();
 }
 
-// A pseudo-terminal: stderr is its terminal side while `f` runs; returns what arrived on the other side.
-// Empty optional when the machine has no pseudo-terminals.
+// A pseudo-terminal `columns` wide: stderr is its terminal side while `f` runs; returns what arrived on the
+// other side. Empty optional when the machine has no pseudo-terminals.
 template <class F>
-std::optional<std::string> captured_on_terminal(F f) {
+std::optional<std::string> captured_on_terminal(F f, unsigned short columns = 120) {
   const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
   if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) return std::nullopt;
   const int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
   if (slave < 0) return std::nullopt;
+  winsize ws{};
+  ws.ws_row = 24;
+  ws.ws_col = columns;
+  EXPECT_EQ(::ioctl(slave, TIOCSWINSZ, &ws), 0);
   {
     StderrTo to(slave);
     EXPECT_TRUE(ProgressBar::stderr_is_terminal());
@@ -160,4 +168,77 @@ TEST(ProgressBar, FormatDuration) {
   EXPECT_EQ(ftmamba::format_duration(125.4), "2:05");
   EXPECT_EQ(ftmamba::format_duration(3723), "1:02:03");
   EXPECT_EQ(ftmamba::format_duration(-5), "0:00");
+}
+
+namespace {
+
+// A training line's fields as ProgressBar::update makes them, at the widest they get in practice.
+const std::vector<ftmamba::ProgressField> kWideTrainingFields = {
+    {"1234/1234", 4}, {"123456 samples/s", 1}, {"loss 0.4321", 2}, {"ETA 12:34", 3}};
+
+}  // namespace
+
+TEST(FitProgressLine, At120ColumnsEverythingFitsWithTheFullBar) {
+  EXPECT_EQ(fit_progress_line("epoch 10/10", 0.5, kWideTrainingFields, 120),
+            "epoch 10/10 [============>           ] 1234/1234  123456 samples/s  loss 0.4321  ETA 12:34");
+}
+
+TEST(FitProgressLine, At80ColumnsTheBarNarrows) {
+  // label 11 + fields 51 + 2 spaces + 2 brackets leave 13 of the 79 usable columns for the bar.
+  const std::string line = fit_progress_line("epoch 10/10", 0.5, kWideTrainingFields, 80);
+  EXPECT_EQ(line, "epoch 10/10 [======>      ] 1234/1234  123456 samples/s  loss 0.4321  ETA 12:34");
+  EXPECT_EQ(line.size(), 79u);
+}
+
+TEST(FitProgressLine, At40ColumnsTheBarAndTheLeastUsefulFieldsGo) {
+  // No room for an 8-character bar; samples/s goes first, then the loss; the step and the ETA stay.
+  EXPECT_EQ(fit_progress_line("epoch 10/10", 0.5, kWideTrainingFields, 40), "epoch 10/10 1234/1234  ETA 12:34");
+  // Exactly 39 columns without the bar: every field stays (a field says more than the bar).
+  EXPECT_EQ(fit_progress_line("epoch 1/2", 0.25, {{"1/4", 4}, {"9 samples/s", 1}, {"loss 0.5000", 2}}, 40),
+            "epoch 1/2 1/4  9 samples/s  loss 0.5000");
+}
+
+TEST(FitProgressLine, NeverWiderThanColumnsMinusOne) {
+  const std::string label = "pass 2 transactions_train.csv";
+  for (int columns = 1; columns <= 130; ++columns)
+    for (double done : {0.0, 0.37, 1.0}) {
+      const std::string line = fit_progress_line(
+          label, done, {{" 42%", 4}, {"1234 / 3456 MB", 2}, {"12.34 M rows/s", 1}, {"ETA 1:02:03", 3}}, columns);
+      EXPECT_LE(line.size(), static_cast<size_t>(std::max(columns - 1, 1))) << columns << ": " << line;
+      // What the line is about comes first, cut only when the terminal is narrower than the label.
+      const size_t shown = std::min(line.size(), label.size());
+      EXPECT_EQ(line.substr(0, shown), label.substr(0, shown)) << columns << ": " << line;
+      if (columns > 60) {
+        EXPECT_NE(line.find("ETA 1:02:03"), std::string::npos) << columns << ": " << line;
+      }
+    }
+}
+
+TEST(FitProgressLine, TerminalColumnsReadsTheTerminalThenColumnsThen80) {
+  const auto out = captured_on_terminal([] { EXPECT_EQ(ftmamba::terminal_columns(STDERR_FILENO), 57); }, 57);
+  if (!out) GTEST_SKIP() << "no pseudo-terminal";
+  const int not_a_terminal = ::open("/dev/null", O_WRONLY);
+  ASSERT_GE(not_a_terminal, 0);
+  const char* saved = std::getenv("COLUMNS");
+  const std::string saved_value = saved ? saved : "";
+  ::setenv("COLUMNS", "132", 1);
+  EXPECT_EQ(ftmamba::terminal_columns(not_a_terminal), 132);
+  ::setenv("COLUMNS", "wide", 1);
+  EXPECT_EQ(ftmamba::terminal_columns(not_a_terminal), 80);
+  ::unsetenv("COLUMNS");
+  EXPECT_EQ(ftmamba::terminal_columns(not_a_terminal), 80);
+  if (saved) ::setenv("COLUMNS", saved_value.c_str(), 1);
+  ::close(not_a_terminal);
+}
+
+TEST(ProgressBar, ANarrowTerminalGetsALineThatFits) {
+  const auto out = captured_on_terminal(
+      [] {
+        ProgressBar bar("epoch 1/2", 4, true);
+        bar.update(4, 2048, 0.25);
+      },
+      40);
+  if (!out) GTEST_SKIP() << "no pseudo-terminal";
+  const std::regex want("\repoch 1/2 4/4  loss 0\\.2500  ETA 0:00\x1b\\[K\\r\x1b\\[K");
+  EXPECT_TRUE(std::regex_match(*out, want)) << *out;
 }

@@ -43,6 +43,18 @@ TEST(SameRun, TheDeviceMattersOnlyWhenAsked) {
   EXPECT_TRUE(same_run({"train", "--device"}, {"train"}, DeviceMatters::kNo));
 }
 
+TEST(SameRun, TheThreadsMatterOnlyWhereTheDeviceDoes) {
+  const Args one = {"train", "--data", "d", "--device", "cpu", "--threads", "1", "--set", "x=1"};
+  const Args four = {"train", "--data", "d", "--device", "cpu", "--threads", "4", "--set", "x=1"};
+  const Args none = {"train", "--data", "d", "--device", "cpu", "--set", "x=1"};
+  EXPECT_TRUE(same_run(one, four, DeviceMatters::kNo));
+  EXPECT_TRUE(same_run(one, none, DeviceMatters::kNo));
+  EXPECT_FALSE(same_run(one, four, DeviceMatters::kYes));
+  // Only the count is dropped: the option after it still counts.
+  EXPECT_FALSE(
+      same_run(one, {"train", "--data", "d", "--device", "cpu", "--threads", "1", "--set", "x=2"}, DeviceMatters::kNo));
+}
+
 TEST(SameRun, AnyOtherArgumentOrItsOrderMakesADifferentRun) {
   EXPECT_FALSE(same_run({"train", "--set", "a=1", "--set", "b=2"}, {"train", "--set", "b=2", "--set", "a=1"},
                         DeviceMatters::kNo));

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli_device.h"
+#include "cli_threads.h"
 #include "commands.h"
 #include "ftmamba/eval/run_stability.h"
 
@@ -17,6 +18,7 @@ void add_analyze_command(CLI::App& app) {
   struct Args {
     std::string device = "auto";
     eval::RunStabilityOptions options;
+    std::optional<int64_t> threads;
   };
   auto args = std::make_shared<Args>();
   auto& o = args->options;
@@ -26,7 +28,9 @@ void add_analyze_command(CLI::App& app) {
   cmd->add_option("--rows", o.rows, "Users and items analysed (the first ROWS of each table)")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the perturbation directions")->capture_default_str();
   add_device_option(cmd, args->device);
+  add_threads_option(cmd, args->threads, "LibTorch's default");
   cmd->callback([args] {
+    apply_threads(args->threads);
     auto o = args->options;
     o.device = choose_device(args->device);
     const auto result = eval::analyze_run_stability(o, [](const std::string& side, const nlohmann::ordered_json& t) {

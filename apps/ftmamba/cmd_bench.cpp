@@ -5,10 +5,12 @@
 
 #include <cstdio>
 
+#include "cli_checks.h"
 #include "cli_device.h"
 #include "cli_lists.h"
 #include "commands.h"
 #include "ftmamba/experiments/scaling_bench.h"
+#include "ftmamba/run/config_limits.h"
 
 namespace ftmamba::cli {
 
@@ -26,17 +28,22 @@ void add_bench_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto& o = args->options;
-  cmd->add_option("--models", args->models, "Comma-separated model types")->capture_default_str();
+  cmd->add_option("--models", args->models, "Comma-separated model types: " + enum_choices<nn::EncoderType>())
+      ->capture_default_str();
   cmd->add_option("--lengths", args->lengths, "Comma-separated token counts L (features + [CLS])")
       ->capture_default_str();
-  cmd->add_option("--batch", o.batch, "Rows per step")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--d-token", o.d_token, "Token width")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--n-layers", o.n_layers, "Layers per encoder")->capture_default_str()->check(CLI::PositiveNumber);
+  check_int_range(cmd->add_option("--batch", o.batch, "Rows per step")->capture_default_str(), 1,
+                  run::limits::kBatchSize.max);
+  check_int_range(cmd->add_option("--d-token", o.d_token, "Token width")->capture_default_str(), 1,
+                  run::limits::kDToken.max);
+  check_int_range(cmd->add_option("--n-layers", o.n_layers, "Layers per encoder")->capture_default_str(), 1,
+                  run::limits::kNLayers.max);
   cmd->add_option("--fit-from", o.fit_from, "Fit the slope over L >= this")->capture_default_str();
-  cmd->add_option("--min-seconds", o.min_seconds, "Time spent per point (at least 3 repetitions)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--threads", o.threads, "CPU threads")->capture_default_str()->check(CLI::PositiveNumber);
+  check_real_at_least(cmd->add_option("--min-seconds", o.min_seconds, "Time spent per point (at least 3 repetitions)")
+                          ->capture_default_str(),
+                      0.0);
+  check_int_range(cmd->add_option("--threads", o.threads, "CPU threads")->capture_default_str(), 1,
+                  run::limits::kThreads.max);
   cmd->add_option("--out", o.out, "Report folder")->capture_default_str();
   add_device_option(cmd, args->device);
   cmd->callback([args] {

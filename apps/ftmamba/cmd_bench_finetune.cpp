@@ -7,10 +7,12 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "cli_checks.h"
 #include "cli_device.h"
 #include "cli_lists.h"
 #include "commands.h"
 #include "ftmamba/experiments/lm_finetune_sweep.h"
+#include "ftmamba/run/config_limits.h"
 
 namespace ftmamba::cli {
 
@@ -36,15 +38,15 @@ void add_bench_finetune_subcommand(CLI::App* bench) {
                   "Comma-separated MODE-PRECISION (full or lora; fp32, bf16, fp16, bf16-pure); full-fp32 is the "
                   "reference the ratios are taken against")
       ->capture_default_str();
-  cmd->add_option("--batch", o.batch, "Sequences per step")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--steps", o.steps, "Timed steps (the median is reported)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--warmup", o.warmup, "Untimed steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--vocab", o.vocab, "Vocabulary size (tied embedding and LM head)")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{2}, int64_t{1} << 24));
-  cmd->add_option("--lora.rank", o.lora_rank, "LoRA rank")->capture_default_str()->check(CLI::PositiveNumber);
+  check_int_range(cmd->add_option("--batch", o.batch, "Sequences per step")->capture_default_str(), 1,
+                  run::limits::kBatchSize.max);
+  check_int_range(cmd->add_option("--steps", o.steps, "Timed steps (the median is reported)")->capture_default_str(), 1,
+                  1000000);
+  check_int_range(cmd->add_option("--warmup", o.warmup, "Untimed steps first")->capture_default_str(), 0, 1000000);
+  check_int_range(
+      cmd->add_option("--vocab", o.vocab, "Vocabulary size (tied embedding and LM head)")->capture_default_str(), 2,
+      int64_t{1} << 24);
+  check_int_range(cmd->add_option("--lora.rank", o.lora_rank, "LoRA rank")->capture_default_str(), 1, 4096);
   cmd->add_option("--lora.alpha", o.lora_alpha, "LoRA alpha")->capture_default_str();
   cmd->add_option("--lora.targets", args->targets, "LoRA targets (globs over projection paths)")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the weights and the tokens")->capture_default_str();

@@ -5,6 +5,7 @@
 
 #include "cli_device.h"
 #include "cli_lists.h"
+#include "cli_threads.h"
 #include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/experiments/compare_finetune.h"
@@ -34,9 +35,11 @@ void add_compare_finetune_command(CLI::App& app) {
   cmd->add_option("--lora.alpha", o.lora_alpha, "LoRA alpha of the lora variants")->capture_default_str();
   cmd->add_option("--title", o.title, "Report title");
   add_device_option(cmd, args->device);
+  add_threads_option(cmd, o.threads, "train.threads; every training and the evaluations");
   cmd->add_flag("--force", o.force, "Retrain runs that already finished with the same settings");
   cmd->callback([args] {
     auto o = args->options;
+    apply_threads(o.threads);
     o.device = choose_device(args->device);
     for (const auto& name : split_list(args->variants)) {  // none: the defaults
       try {

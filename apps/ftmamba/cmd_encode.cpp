@@ -4,6 +4,7 @@
 
 #include "cli_device.h"
 #include "cli_precision.h"
+#include "cli_threads.h"
 #include "commands.h"
 #include "ftmamba/core/printable.h"
 #include "ftmamba/serve/encode.h"
@@ -15,17 +16,20 @@ void add_encode_command(CLI::App& app) {
   struct Args {
     std::string run, data, side, out, device = "auto", precision = "fp32";
     bool with_inputs = false;
+    std::optional<int64_t> threads;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--run", args->run, "Run folder")->required();
-  cmd->add_option("--side", args->side, "user or item")->required()->check(CLI::IsMember({"user", "item"}));
+  check_choice(cmd->add_option("--side", args->side, "Which tower's embeddings")->required(), {"user", "item"});
   cmd->add_option("--out", args->out, "Output .safetensors file")->required();
   cmd->add_option("--data", args->data,
                   "Dataset folder (default: the users and items stored in the run, or the dataset it was trained on)");
   add_device_option(cmd, args->device);
   add_precision_option(cmd, args->precision, " (default fp32)");
+  add_threads_option(cmd, args->threads, "the run's train.threads");
   cmd->add_flag("--with-inputs", args->with_inputs, "Also write the encoder inputs: numerical, missing, categorical");
   cmd->callback([args] {
+    apply_threads(args->threads);
     serve::EncodeOptions options;
     options.side = parse_enum<serve::Side>(args->side);
     options.data_dir = args->data;

@@ -3,6 +3,8 @@
 
 #include "cli_device.h"
 #include "cli_precision.h"
+#include "cli_threads.h"
+#include "cli_warnings.h"
 #include "commands.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/eval/evaluate_run.h"
@@ -14,6 +16,7 @@ void add_eval_command(CLI::App& app) {
   struct Args {
     std::string run, data, device = "auto", precision = "fp32";
     bool json = false;
+    std::optional<int64_t> threads;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--run", args->run, "Run folder")->required();
@@ -21,7 +24,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
   add_device_option(cmd, args->device);
   add_precision_option(cmd, args->precision, " (default fp32)");
+  add_threads_option(cmd, args->threads, "the run's train.threads");
   cmd->callback([args] {
+    apply_threads(args->threads);
     const torch::Device device = choose_device(args->device);
     const auto precision = parse_enum<ops::Precision>(args->precision);
 
@@ -31,6 +36,7 @@ void add_eval_command(CLI::App& app) {
       fmt::print("{}\n", ev.dump(2));
     else
       fmt::print("{}", eval::format_metrics_table(ev));
+    print_popularity_warning(ev);
   });
 }
 

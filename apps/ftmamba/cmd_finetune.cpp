@@ -8,6 +8,8 @@
 #include "cli_device.h"
 #include "cli_output.h"
 #include "cli_precision.h"
+#include "cli_threads.h"
+#include "cli_warnings.h"
 #include "commands.h"
 #include "ftmamba/core/printable.h"
 #include "ftmamba/eval/evaluate.h"
@@ -45,6 +47,7 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_option("--set", req.config.sets, "Override a training key: train.epochs=3, train.lr=1e-3, ... (repeatable)");
   add_device_option(cmd, req.device);
   add_precision_option(cmd, req.config.precision, " (default: the base run's)");
+  add_threads_option(cmd, req.config.threads, "the base run's train.threads; same as --set train.threads=N");
   cmd->add_flag("--no-graph", req.config.no_graph, "On a GPU, run every step eagerly (no CUDA graph)");
   cmd->add_flag("--quiet,-q", req.quiet, "No progress bar");
   cmd->callback([args] {
@@ -73,6 +76,7 @@ void add_finetune_command(CLI::App& app) {
     fmt::print("{}\n", eval::format_metrics_table(m.test));
     fmt::print("run written to {} (best epoch {}, {:.0f} train samples/s)\n", printable(outcome.run.dir.string()),
                m.best_epoch, m.train_samples_per_sec);
+    print_popularity_warning(m.test);
   });
 }
 

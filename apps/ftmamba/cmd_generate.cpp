@@ -1,6 +1,9 @@
 // defines: `ftmamba generate`, which writes a synthetic dataset folder (with its oracle) from a preset.
 #include <fmt/format.h>
 
+#include <limits>
+
+#include "cli_checks.h"
 #include "cli_output.h"
 #include "commands.h"
 #include "ftmamba/core/printable.h"
@@ -18,10 +21,10 @@ void add_generate_command(CLI::App& app) {
     bool force = false;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("--preset", args->preset, "Dataset preset")->capture_default_str();
-  cmd->add_option("--pairs", args->pairs, "Number of user-action pairs")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  check_choice(cmd->add_option("--preset", args->preset, "Dataset preset")->capture_default_str(),
+               data::preset_names());
+  check_int_range(cmd->add_option("--pairs", args->pairs, "Number of user-action pairs")->capture_default_str(), 1,
+                  std::numeric_limits<int64_t>::max());
   cmd->add_option("--seed", args->seed, "Random seed")->capture_default_str();
   cmd->add_option("--out", args->out, "Output dataset folder (new, empty, or a dataset to replace with --force)")
       ->required();

@@ -2,6 +2,9 @@
 // the H&M Personalized Fashion Recommendations Kaggle files.
 #include <fmt/format.h>
 
+#include <limits>
+
+#include "cli_checks.h"
 #include "cli_output.h"
 #include "commands.h"
 #include "ftmamba/data/loaders/hm_kaggle.h"
@@ -21,16 +24,16 @@ void add_import_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   hm->add_option("--from", args->from, "Folder holding the three Kaggle CSV files")->required();
-  hm->add_option("--pairs", args->pairs, "Distinct (customer, article) pairs to keep, exactly")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  check_int_range(hm->add_option("--pairs", args->pairs, "Distinct (customer, article) pairs to keep, exactly")
+                      ->capture_default_str(),
+                  1, std::numeric_limits<int64_t>::max());
   hm->add_option("--seed", args->seed, "Random seed (picks the customers)")->capture_default_str();
   hm->add_option("--out", args->out, "Output dataset folder (new, empty, or a dataset to replace with --force)")
       ->required();
   add_force_flag(hm, args->force, "dataset");
-  hm->add_option("--min-per-user", args->min_per_user, "Fewest pairs a kept customer has")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  check_int_range(
+      hm->add_option("--min-per-user", args->min_per_user, "Fewest pairs a kept customer has")->capture_default_str(),
+      1, std::numeric_limits<int64_t>::max());
   hm->add_flag("--quiet", args->quiet, "No progress display");
   hm->footer("Sampling (shown for --min-per-user 3): " + data::hm_sampling_method(3) +
              "\nThe transactions file is streamed (read twice, rarely more); memory grows with the number of "

@@ -2,13 +2,20 @@
 // every user / a list of users, streamed to a CSV or JSON-lines file or stdout.
 #include <fmt/format.h>
 
+#include "cli_checks.h"
 #include "cli_device.h"
+#include "cli_threads.h"
 #include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/serve/batch_recommend.h"
 #include "ftmamba/serve/recommender.h"
 
 namespace ftmamba::cli {
+
+namespace {
+// The longest list --k asks for: far beyond what a reader goes through, short enough that a typo stays cheap.
+constexpr int64_t kMaxK = 100000;
+}  // namespace
 
 void add_recommend_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("recommend", "Recommend items for a user, a list of users, or every user");
@@ -17,6 +24,7 @@ void add_recommend_command(CLI::App& app) {
     int64_t k = 10, block = 1024;
     bool all = false, json = false, include_seen = false, skip_unknown = false, force = false;
     std::vector<std::string> features;
+    std::optional<int64_t> threads;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--run", args->run, "Run folder")->required();
@@ -26,7 +34,7 @@ void add_recommend_command(CLI::App& app) {
                                 "File of user ids, one per line (blank lines and a user_id header allowed), to --out");
   user->excludes(all)->excludes(users);
   all->excludes(users);
-  cmd->add_option("--k", args->k, "Number of items")->capture_default_str()->check(CLI::PositiveNumber);
+  check_int_range(cmd->add_option("--k", args->k, "Number of items")->capture_default_str(), 1, kMaxK);
   cmd->add_option("--feature", args->features,
                   "Feature of a user not in the data, as name=value (repeatable); unlisted features are missing");
   cmd->add_option("--data", args->data,
@@ -42,7 +50,9 @@ void add_recommend_command(CLI::App& app) {
                     ->capture_default_str()
                     ->check(CLI::PositiveNumber);
   add_device_option(cmd, args->device);
+  add_threads_option(cmd, args->threads, "the run's train.threads");
   cmd->callback([args, out, format, skip, force, block] {
+    apply_threads(args->threads);
     const bool many = args->all || !args->users_file.empty();
     if (!many) {
       if (args->user.empty()) throw CLI::RequiredError("one of --user, --all, --users");

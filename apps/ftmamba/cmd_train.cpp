@@ -2,13 +2,17 @@
 // (config.json, model.safetensors, history.jsonl, metrics.json, sampled_negatives.safetensors).
 #include <fmt/format.h>
 
+#include "cli_checks.h"
 #include "cli_device.h"
 #include "cli_output.h"
 #include "cli_precision.h"
+#include "cli_threads.h"
+#include "cli_warnings.h"
 #include "commands.h"
 #include "ftmamba/core/printable.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/experiments/train_run.h"
+#include "ftmamba/nn/encoder.h"
 
 namespace ftmamba::cli {
 
@@ -24,11 +28,13 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "Run folder to write (new, empty, or a run to replace with --force)")->required();
   add_force_flag(cmd, req.force, "run");
   add_resume_flag(cmd, req.resume);
-  cmd->add_option("--model", req.config.model, "Tower model (same as --set model.type=...)");
+  check_choice(cmd->add_option("--model", req.config.model, "Tower model (same as --set model.type=...)"),
+               enum_names<nn::EncoderType>());
   cmd->add_option("--config", args->config, "TOML config file")->check(CLI::ExistingFile);
   cmd->add_option("--set", req.config.sets, "Override a config key: section.key=value (repeatable)");
   add_device_option(cmd, req.device);
   add_precision_option(cmd, req.config.precision, " (same as --set train.precision=...; default fp32)");
+  add_threads_option(cmd, req.config.threads, "train.threads; same as --set train.threads=N");
   cmd->add_flag("--no-graph", req.config.no_graph,
                 "On a GPU, run every step eagerly instead of replaying a CUDA graph of the full-batch step "
                 "(same as --set train.cuda_graph=false)");
@@ -41,7 +47,8 @@ void add_train_command(CLI::App& app) {
     req.config.file = args->config;
     req.on_setup = [&args](const experiments::TrainSetup& s) {
       fmt::print(stderr,
-                 "{}: {} users, {} items, {} interactions ({} train / {} valid / {} test); {} params; on {}, {}\n",
+                 "{}: {} users, {} items, {} interactions\nsplit: {} train / {} valid / {} test\n"
+                 "model: {} parameters; on {}, {}\n",
                  printable(args->data), s.data.users, s.data.items, s.data.interactions, s.data.train, s.data.valid,
                  s.data.test, s.parameters, s.device.str(), enum_name(s.precision));
     };
@@ -60,6 +67,7 @@ void add_train_command(CLI::App& app) {
     fmt::print("{}\n", eval::format_metrics_table(m.test));
     fmt::print("run written to {} (best epoch {}, {:.0f} train samples/s)\n", printable(outcome.run->dir.string()),
                m.best_epoch, m.train_samples_per_sec);
+    print_popularity_warning(m.test);
   });
 }
 

@@ -1,10 +1,14 @@
 // ftmamba command-line entry point: registers the subcommands and reports any error on one line,
 // "ftmamba: error: ...", with its control characters escaped: exit code 2 for a usage error (an unknown
-// option, a missing or malformed argument), 1 for a failure while running.
+// command or option, with the nearest known name; a missing or malformed argument), 1 for a failure while running.
 #include <cstdio>
 #include <exception>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "cli_checks.h"
+#include "cli_usage.h"
 #include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/interrupt.h"
@@ -43,10 +47,13 @@ int main(int argc, char** argv) {
   ftmamba::cli::add_import_command(app);
   try {
     app.parse(argc, argv);
+  } catch (const ftmamba::cli::UsageError& e) {  // a value our checks refused: the message is complete
+    return report_error(e.what(), kUsageError);
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive as ParseErrors whose exit code is 0: CLI11 prints them.
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
-    return report_error(std::string(e.what()) + " (see --help)", kUsageError);
+    return report_error(
+        ftmamba::cli::explain_usage_error(app, std::vector<std::string>(argv + 1, argv + argc), e.what()), kUsageError);
   } catch (const ftmamba::Interrupted& e) {
     std::fprintf(stderr, "ftmamba: %s\n", ftmamba::printable(e.what()).c_str());
     return e.exit_code();

@@ -1,12 +1,22 @@
 // defines: ProgressBar, the one progress display on stderr: training steps (step, samples/s, loss, ETA) or
-// bytes of a file (percent, MB, rows/s, ETA) or things done (users); a line redrawn in place on a terminal, and off a
-// terminal either silent or, for long jobs, a plain line every so often.
+// bytes of a file (percent, MB, rows/s, ETA) or things done (users); a line redrawn in place on a terminal, and
+// off a terminal either silent or, for long jobs, a plain line every so often. On a terminal the line is fitted
+// to the terminal's width (fit_progress_line): a line that wrapped would leave one stale row per redraw.
 #pragma once
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace ftmamba {
+
+// One part of a progress line after the bar. When the line is too wide the part with the lowest `keep` goes
+// first (samples/s before loss before ETA; the step count or percentage stays).
+struct ProgressField {
+  std::string text;
+  int keep;
+};
 
 class ProgressBar {
  public:
@@ -33,7 +43,7 @@ class ProgressBar {
 
  private:
   bool due(std::chrono::steady_clock::time_point now, bool last_step) const;
-  void draw(int filled, const std::string& text);
+  void draw(double done, const std::vector<ProgressField>& fields);
 
   std::string label_;
   int64_t total_;
@@ -41,6 +51,15 @@ class ProgressBar {
   std::chrono::milliseconds log_every_;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
+
+// "LABEL [bar] FIELD  FIELD ..." in at most columns - 1 characters (the last column stays free: a line that
+// reaches it wraps on some terminals). What gives way, in order: the bar narrows from 24 to 8 characters, the
+// bar goes, fields go by `keep`, and last the line is cut. `done` in [0, 1] is the bar's filled fraction.
+std::string fit_progress_line(std::string_view label, double done, const std::vector<ProgressField>& fields,
+                              int columns);
+
+// The width of the terminal on `fd` (ioctl TIOCGWINSZ), else $COLUMNS when it is a positive number, else 80.
+int terminal_columns(int fd);
 
 std::string format_duration(double seconds);  // "1:02:03" or "2:03"
 

@@ -13,6 +13,8 @@
 #include "ftmamba/core/timer.h"
 #include "ftmamba/data/dataset.h"
 #include "ftmamba/experiments/comparison.h"
+#include "ftmamba/experiments/comparison_input.h"
+#include "ftmamba/experiments/comparison_popularity_check.h"
 #include "ftmamba/experiments/comparison_report.h"
 #include "ftmamba/experiments/run_cache.h"
 #include "ftmamba/io/atomic_file.h"
@@ -31,6 +33,7 @@ std::vector<std::string> train_arguments(const CompareOptions& o, const fs::path
   argv.insert(argv.end(), {"--set", fmt::format("train.seed={}", seed)});
   if (o.quiet) argv.push_back("--quiet");
   argv.insert(argv.end(), {"--device", o.device.str()});
+  if (o.threads) argv.insert(argv.end(), {"--threads", std::to_string(*o.threads)});
   return argv;
 }
 
@@ -40,6 +43,7 @@ std::string command_line(const CompareOptions& o, const std::vector<std::string>
                                     fmt::join(models, ","), fmt::join(o.seeds, ","), o.out);
   if (!o.config.empty()) command += " --config " + o.config;
   for (const auto& s : o.sets) command += " --set " + s;
+  if (o.threads) command += fmt::format(" --threads {}", *o.threads);
   return command + " --device " + o.device.str();
 }
 
@@ -115,8 +119,9 @@ CompareResult run_compare(const CompareOptions& o, const Log& log) {
   const double seconds = watch.seconds();
   report["seconds"] = seconds;
   io::write_file_atomic(out / "comparison.json", report.dump(1) + "\n");
-  render_comparison_report(nlohmann::json::parse(report.dump()), out);
-  return {runs.size(), seconds};
+  const auto comparison = nlohmann::json::parse(report.dump());
+  render_comparison_report(comparison, out);
+  return {runs.size(), seconds, comparison_popularity_warnings(read_comparison_input(comparison))};
 }
 
 }  // namespace ftmamba::experiments

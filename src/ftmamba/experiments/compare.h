@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,13 +24,15 @@ struct CompareOptions {
   int64_t bias_k = 10;            // top-k list length of the popularity-bias figure
   std::string title;              // "" for "DATASET: MODEL vs MODEL"
   torch::Device device = torch::kCPU;
-  bool force = false;  // retrain runs that already finished with the same settings
-  bool quiet = false;  // no per-epoch lines in the runs' logs
+  bool force = false;              // retrain runs that already finished with the same settings
+  bool quiet = false;              // no per-epoch lines in the runs' logs
+  std::optional<int64_t> threads;  // --threads of every training (train.threads otherwise)
 };
 
 struct CompareResult {
   size_t runs = 0;
-  double seconds = 0.0;  // the whole comparison, training included
+  double seconds = 0.0;               // the whole comparison, training included
+  std::vector<std::string> warnings;  // models below the popularity baseline (comparison_popularity_check.h)
 };
 
 // Loads the dataset first, so that bad data fails before any training. Finished runs with the same arguments are

@@ -90,6 +90,7 @@ CompareFinetuneResult run_compare_finetune(const CompareFinetuneOptions& o, cons
                                    base_run.string(), "--quiet", "--device",         dev};
   for (const auto& s : o.sets) argv.insert(argv.end(), {"--set", s});
   for (const auto& s : o.base_sets) argv.insert(argv.end(), {"--set", s});
+  if (o.threads) argv.insert(argv.end(), {"--threads", std::to_string(*o.threads)});
   cache.run({.argv = argv,
              .run_dir = base_run,
              .log = out / "logs" / "base.log",
@@ -109,6 +110,7 @@ CompareFinetuneResult run_compare_finetune(const CompareFinetuneOptions& o, cons
       argv.insert(argv.end(),
                   {"--lora.rank", std::to_string(o.lora_rank), "--lora.alpha", fmt::format("{}", o.lora_alpha)});
     for (const auto& s : o.sets) argv.insert(argv.end(), {"--set", s});
+    if (o.threads) argv.insert(argv.end(), {"--threads", std::to_string(*o.threads)});
     const std::string what = fmt::format("[{}/{}] {}", i + 1, variants.size(), v.name());
     records[v.name()] = cache.run(
         {.argv = argv, .run_dir = run_dir, .log = out / "logs" / (v.name() + ".log"), .label = what, .failure = what});

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,8 @@ struct CompareFinetuneOptions {
   double lora_alpha = 16.0;
   std::string title;  // "" for "Fine-tuning DATA from BASE_DATA"
   torch::Device device = torch::kCPU;
-  bool force = false;  // retrain runs that already finished with the same settings
+  bool force = false;              // retrain runs that already finished with the same settings
+  std::optional<int64_t> threads;  // --threads of every training (train.threads otherwise)
 };
 
 // full-fp32, full-bf16, lora-fp32, lora-bf16, and on a GPU full-fp16, lora-fp16.

@@ -11,6 +11,7 @@
 #include "ftmamba/eval/reference_rankers.h"
 #include "ftmamba/experiments/comparison_figures.h"
 #include "ftmamba/experiments/comparison_input.h"
+#include "ftmamba/experiments/comparison_popularity_check.h"
 #include "ftmamba/experiments/comparison_tables.h"
 #include "ftmamba/experiments/popularity_bins.h"
 #include "ftmamba/experiments/report_json.h"
@@ -82,6 +83,8 @@ void add_quality(report::Document& doc, const ComparisonInput& c) {
         legend.items.push_back({bold(name + ":"), text(" " + what)});
     if (!legend.items.empty()) doc.blocks.push_back(legend);
   }
+  for (const auto& warning : comparison_popularity_warnings(c))
+    doc.blocks.push_back(report::Paragraph{{bold("Below popularity:"), text(" " + warning)}});
   doc.blocks.push_back(report::Heading{2, "Quality: sampled protocol"});
   doc.blocks.push_back(
       report::Paragraph{{text("The held-out item ranked against the run's stored sampled negatives (drawn once, so "

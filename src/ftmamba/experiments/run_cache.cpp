@@ -41,8 +41,9 @@ bool same_run(std::vector<std::string> saved, std::vector<std::string> now, Devi
   for (auto* args : {&saved, &now}) {
     std::erase(*args, "--quiet");
     if (device == DeviceMatters::kYes) continue;
-    if (auto it = std::find(args->begin(), args->end(), "--device"); it != args->end())
-      args->erase(it, std::min(it + 2, args->end()));
+    for (const char* where : {"--device", "--threads"})
+      if (auto it = std::find(args->begin(), args->end(), where); it != args->end())
+        args->erase(it, std::min(it + 2, args->end()));
   }
   return saved == now;
 }

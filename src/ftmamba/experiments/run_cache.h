@@ -32,7 +32,7 @@ enum class DeviceMatters {
 };
 
 // True when two argument lists (without the program) make the same run. --quiet (progress output) never makes
-// a run different; --device and its value do only when `device` is kYes.
+// a run different; --device and --threads with their values (where it ran) do only when `device` is kYes.
 bool same_run(std::vector<std::string> saved, std::vector<std::string> now, DeviceMatters device);
 
 // One run an experiment needs.

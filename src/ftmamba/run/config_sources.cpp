@@ -9,6 +9,7 @@ void apply_config_sources(RunConfig& cfg, const ConfigSources& sources) {
   for (const auto& s : sources.sets) cfg.set_assignment(s);
   if (sources.no_graph) cfg.train.cuda_graph = false;
   if (!sources.precision.empty()) cfg.set("train.precision", sources.precision);
+  if (sources.threads) cfg.train.threads = *sources.threads;
 }
 
 RunConfig config_from_sources(const ConfigSources& sources) {
