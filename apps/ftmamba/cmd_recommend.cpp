@@ -40,7 +40,7 @@ void add_recommend_command(CLI::App& app) {
     } else if (recommender.find_user(args->user)) {
       recs = recommender.recommend(args->user, args->k, args->include_seen);
     } else {
-      throw Error("unknown user '" + args->user + "' (not in " + (recommender.dataset().dir / "users.csv").string() +
+      throw Error("unknown user '" + args->user + "' (not in " + recommender.dataset().users_file.path.string() +
                   "); give a new user's features with --feature name=value");
     }
     if (args->json) {

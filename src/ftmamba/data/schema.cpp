@@ -13,6 +13,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/printable.h"
+#include "ftmamba/data/csv_format.h"
 #include "ftmamba/io/regular_file.h"
 
 namespace ftmamba::data {
@@ -220,6 +221,22 @@ InteractionSchema read_interaction_schema(const Reader& r, const toml::table& ro
   return s;
 }
 
+CsvSchema read_csv_schema(const Reader& r, const toml::table& root) {
+  CsvSchema s;
+  if (root.get("csv") == nullptr) return s;
+  const toml::table& t = r.table(root, "csv");
+  r.check_keys(t, "csv.", {"delimiter"});
+  if (const toml::node* n = t.get("delimiter")) {
+    if (!n->is_string())
+      r.fail("csv.delimiter",
+             std::string("expected a one-character string, got ") + type_name(n->type()) + at_line(*n));
+    const std::string& d = n->as_string()->get();
+    if (const std::string why = delimiter_problem(d); !why.empty()) r.fail("csv.delimiter", why + at_line(*n));
+    s.delimiter = d[0];
+  }
+  return s;
+}
+
 toml::array to_array(const std::vector<std::string>& v) {
   toml::array a;
   for (const auto& s : v) a.push_back(s);
@@ -240,11 +257,12 @@ Schema Schema::load(const std::filesystem::path& path) {
                     "TOML syntax error: " + one_line(e.description()));
   }
   const Reader r(name);
-  r.check_keys(root, "", {"users", "items", "interactions"});
+  r.check_keys(root, "", {"users", "items", "interactions", "csv"});
   Schema s;
   s.users = read_table_schema(r, root, "users");
   s.items = read_table_schema(r, root, "items");
   s.interactions = read_interaction_schema(r, root);
+  s.csv = read_csv_schema(r, root);
   return s;
 }
 
@@ -255,7 +273,8 @@ std::string Schema::to_toml() const {
   toml::table inter{{"user", interactions.user}, {"item", interactions.item}};
   if (interactions.timestamp) inter.insert("timestamp", *interactions.timestamp);
   if (interactions.weight) inter.insert("weight", *interactions.weight);
-  const toml::table root{{"users", side(users)}, {"items", side(items)}, {"interactions", std::move(inter)}};
+  toml::table root{{"users", side(users)}, {"items", side(items)}, {"interactions", std::move(inter)}};
+  if (csv.delimiter) root.insert("csv", toml::table{{"delimiter", std::string(1, *csv.delimiter)}});
   std::ostringstream os;
   os << root << "\n";
   return os.str();

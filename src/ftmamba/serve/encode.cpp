@@ -31,8 +31,9 @@ EncodeSummary write_embeddings(const std::filesystem::path& run_dir, const std::
   if (!finite.all().item<bool>()) {
     const int64_t row = finite.logical_not().nonzero()[0][0].item<int64_t>();
     const std::string side = enum_name(options.side);
-    throw Error((dataset.dir / (side + "s.csv")).string() + ": " + side + " '" + table.ids[row] + "': the run's " +
-                side + " tower gives it a non-finite embedding; " + out.string() + " was not written");
+    throw Error((users ? dataset.users_file : dataset.items_file).path.string() + ": " + side + " '" + table.ids[row] +
+                "': the run's " + side + " tower gives it a non-finite embedding; " + out.string() +
+                " was not written");
   }
 
   io::NamedTensors tensors = {{"embeddings", emb}};

@@ -39,7 +39,7 @@ Recommender Recommender::load(const std::filesystem::path& run_dir, const std::f
   const auto finite = finite_rows(r.item_emb_);                                                   // (I)
   if (!finite.all().item<bool>()) {
     const int64_t row = finite.logical_not().nonzero()[0][0].item<int64_t>();
-    throw Error((r.dataset_.dir / "items.csv").string() + ": item '" + r.dataset_.items.ids[row] +
+    throw Error(r.dataset_.items_file.path.string() + ": item '" + r.dataset_.items.ids[row] +
                 "': the run's item tower gives it a non-finite embedding, so it cannot be scored");
   }
   // Seen items: every interaction of the user, whatever its split, as recommending has always masked them.
@@ -101,7 +101,7 @@ std::vector<std::vector<ScoredItem>> Recommender::top_k(const torch::Tensor& use
 Recommendations Recommender::recommend(const std::string& user_id, int64_t k, bool include_seen) const {
   check_k(k);
   const auto row = find_user(user_id);
-  if (!row) throw Error("unknown user '" + user_id + "' (not in " + (dataset_.dir / "users.csv").string() + ")");
+  if (!row) throw Error("unknown user '" + user_id + "' (not in " + dataset_.users_file.path.string() + ")");
   const auto emb = encode_users(users_.index_select(torch::tensor({*row})), 1);  // (1, E)
   if (!finite_rows(emb).all().item<bool>())
     throw Error("user '" + user_id + "': the run's user tower gives a non-finite embedding, so nothing can be scored");
