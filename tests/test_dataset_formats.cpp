@@ -238,7 +238,8 @@ TEST_F(DatasetFormats, CorruptGzipTableNamesTheFile) {
 }
 
 TEST_F(DatasetFormats, SchemaCsvTableRoundTrips) {
-  for (const char* delim : {"\\t", ";", "|", ","}) {
+  // As schema.toml spells them: tab, ';', '|', a backslash, U+0001 and ',' (the default, said out loud).
+  for (const char* delim : {"\\t", ";", "|", "\\\\", "\\u0001", ","}) {
     write("schema.toml", std::string(kSchema) + "\n[csv]\ndelimiter = \"" + delim + "\"\n");
     const Schema s = Schema::load(dir_ / "schema.toml");
     ASSERT_TRUE(s.csv.delimiter.has_value()) << delim;

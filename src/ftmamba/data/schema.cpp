@@ -237,6 +237,18 @@ CsvSchema read_csv_schema(const Reader& r, const toml::table& root) {
   return s;
 }
 
+// One ASCII character as the inside of a TOML basic string.
+std::string toml_escaped(char c) {
+  if (c == '\t') return "\\t";
+  if (c == '\\') return "\\\\";
+  if (c == '"') return "\\\"";
+  if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+    static const char* digits = "0123456789ABCDEF";
+    return std::string("\\u00") + digits[(c >> 4) & 15] + digits[c & 15];
+  }
+  return std::string(1, c);
+}
+
 toml::array to_array(const std::vector<std::string>& v) {
   toml::array a;
   for (const auto& s : v) a.push_back(s);
@@ -273,10 +285,11 @@ std::string Schema::to_toml() const {
   toml::table inter{{"user", interactions.user}, {"item", interactions.item}};
   if (interactions.timestamp) inter.insert("timestamp", *interactions.timestamp);
   if (interactions.weight) inter.insert("weight", *interactions.weight);
-  toml::table root{{"users", side(users)}, {"items", side(items)}, {"interactions", std::move(inter)}};
-  if (csv.delimiter) root.insert("csv", toml::table{{"delimiter", std::string(1, *csv.delimiter)}});
+  const toml::table root{{"users", side(users)}, {"items", side(items)}, {"interactions", std::move(inter)}};
   std::ostringstream os;
   os << root << "\n";
+  // Written by hand, so that a tab or another control character reads as an escape ("\t"), never as itself.
+  if (csv.delimiter) os << "\n[csv]\ndelimiter = \"" << toml_escaped(*csv.delimiter) << "\"\n";
   return os.str();
 }
 
