@@ -1,6 +1,7 @@
 # Finds ftmamba's dependencies: LibTorch (CPU from Debian, or any CUDA LibTorch on
 # CMAKE_PREFIX_PATH), toml++, nlohmann-json, fmt (header-only: no ABI clash with a bundled fmt), CLI11, OpenMP, OpenSSL's
-# libcrypto (SHA-256 of a fine-tuned run's base model), and optionally CUDA.
+# libcrypto (SHA-256 of a fine-tuned run's base model), zlib (gzip data files), Howard Hinnant's date (header-only:
+# timestamps in data files), and optionally CUDA.
 find_package(Torch REQUIRED)
 find_package(tomlplusplus QUIET)
 if(NOT tomlplusplus_FOUND)
@@ -17,6 +18,16 @@ find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenMP REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+find_package(ZLIB REQUIRED)
+find_package(date CONFIG QUIET)
+if(NOT TARGET date::date)
+  # Without the package's CMake files: date.h alone, in the C locale only (no iostream locale facets).
+  find_path(FTMAMBA_DATE_INCLUDE date/date.h REQUIRED)
+  add_library(date::date INTERFACE IMPORTED)
+  set_target_properties(date::date PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES ${FTMAMBA_DATE_INCLUDE} INTERFACE_COMPILE_DEFINITIONS "ONLY_C_LOCALE=1;HAS_STRING_VIEW=1")
+  message(STATUS "ftmamba: date header-only from ${FTMAMBA_DATE_INCLUDE}")
+endif()
 
 # CUDA kernels are built only when LibTorch itself has CUDA and nvcc is available. When nvcc is there but
 # LibTorch is CPU-only (the CI and development machines), the .cu files are still compiled, on their own,

@@ -66,8 +66,27 @@ TEST(Timestamp, BadText) {
   EXPECT_NE(error_of("2020-01-00").find("day out of range"), std::string::npos);
   EXPECT_NE(error_of("2020-01-01T24:00:00").find("time of day out of range"), std::string::npos);
   EXPECT_NE(error_of("2020-01-01T12:60:00").find("time of day out of range"), std::string::npos);
-  for (const char* bad : {"2020-1-01", "2020-01-1", "2020-01-01T12:00", "2020-01-01T12:00:00+02:00", "2020-01-01Z",
-                          "2020-01-01X12:00:00", "2020-01-01 12:00:00ZZ", "2020-01-01T1a:00:00", "2020-0a-01"})
+  for (const char* bad : {"2020-1-01",
+                          "2020-01-1",
+                          "2020-01-01T12:00",
+                          "2020-01-01Z",
+                          "2020-01-01X12:00:00",
+                          "2020-01-01 12:00:00ZZ",
+                          "2020-01-01T1a:00:00",
+                          "2020-0a-01",
+                          "2020-01-01T12:00:00+2:00",
+                          "2020-01-01T12:00:00+02",
+                          "2020-01-01T12:00:00+02:0",
+                          "2020-01-01T12:00:00+020",
+                          "2020-01-01T12:00:00 +02:00",
+                          "2020-01-01T12:00:00Z+02:00",
+                          "2020-01-01T12:00:00.",
+                          "2020-01-01T12:00:00.5.5",
+                          "2020-01-01T12:00:00,5",
+                          "2020-01-01T12:00:00.1234567891",
+                          "2020-01-01T12:00:00.5 Z",
+                          "2020-01-01+02:00",
+                          "2020-01-01T 12:00:00"})
     EXPECT_NE(error_of(bad).find("not an ISO date"), std::string::npos) << bad;
   const std::string why = error_of("x200");
   EXPECT_NE(why.find("not a number: 'x200'"), std::string::npos) << why;
@@ -76,6 +95,48 @@ TEST(Timestamp, BadText) {
   error_of("1e999");
   error_of("22-09-2020");
   EXPECT_NE(error_of("2020/01/01").find("ISO date such as 2020-09-22"), std::string::npos);
+}
+
+TEST(Timestamp, UtcOffsetsAreSubtracted) {
+  const double utc = ts("2021-03-04T03:06:07Z");
+  EXPECT_EQ(utc, 1614827167.0);
+  EXPECT_EQ(ts("2021-03-04T05:06:07+02:00"), utc);
+  EXPECT_EQ(ts("2021-03-04T05:06:07+0200"), utc);
+  EXPECT_EQ(ts("2021-03-04 05:06:07+02:00"), utc);
+  EXPECT_EQ(ts("2021-03-04T00:36:07-02:30"), utc);
+  EXPECT_EQ(ts("2021-03-04T00:36:07-0230"), utc);
+  EXPECT_EQ(ts("2021-03-04T03:06:07+00:00"), utc);
+  EXPECT_EQ(ts("2021-03-04T03:06:07-00:00"), utc);
+  // An offset moves the instant across midnight, a month end and a year end.
+  EXPECT_EQ(ts("2021-03-01T01:00:00+02:00"), ts("2021-02-28T23:00:00Z"));
+  EXPECT_EQ(ts("2020-12-31T23:30:00-01:00"), ts("2021-01-01T00:30:00Z"));
+  EXPECT_EQ(ts("2021-03-04T05:06:07.5+02:00"), utc + 0.5);
+  // Offsets are checked as the times of day are.
+  EXPECT_NE(error_of("2021-03-04T05:06:07+24:00").find("UTC offset out of range"), std::string::npos);
+  EXPECT_NE(error_of("2021-03-04T05:06:07+02:60").find("UTC offset out of range"), std::string::npos);
+  EXPECT_NE(error_of("2021-03-04T05:06:07-0299").find("UTC offset out of range"), std::string::npos);
+}
+
+TEST(Timestamp, FractionalSecondsAreKept) {
+  const double whole = ts("2021-03-04T05:06:07Z");
+  EXPECT_EQ(ts("2021-03-04T05:06:07.5Z"), whole + 0.5);
+  EXPECT_EQ(ts("2021-03-04T05:06:07.5"), whole + 0.5);
+  EXPECT_EQ(ts("2021-03-04 05:06:07.25"), whole + 0.25);
+  EXPECT_NEAR(ts("2021-03-04T05:06:07.123Z") - whole, 0.123, 1e-6);
+  EXPECT_NEAR(ts("2021-03-04 05:06:07.123456") - whole, 0.123456, 1e-6);        // pandas, microseconds
+  EXPECT_NEAR(ts("2021-03-04 05:06:07.123456789") - whole, 0.123456789, 1e-6);  // pandas, nanoseconds
+  EXPECT_EQ(ts("2021-03-04T05:06:07.000Z"), whole);
+  EXPECT_EQ(ts("1969-12-31T23:59:59.5Z"), -0.5);
+  EXPECT_LT(ts("2021-03-04T05:06:07.1"), ts("2021-03-04T05:06:07.2"));
+  EXPECT_NE(error_of("2021-03-04T05:06:60.5").find("time of day out of range"), std::string::npos);
+  EXPECT_NE(error_of("2021-03-04T25:06:07.5Z").find("time of day out of range"), std::string::npos);
+}
+
+TEST(Timestamp, DateTimesFarFromTheEpoch) {
+  // The time of day is read on its own, so that no year overflows a nanosecond clock.
+  EXPECT_EQ(ts("0001-01-01T00:00:01Z"), static_cast<double>(data::days_from_civil(1, 1, 1)) * 86400.0 + 1.0);
+  EXPECT_EQ(ts("9999-12-31T23:59:59Z"), static_cast<double>(data::days_from_civil(9999, 12, 31)) * 86400.0 + 86399.0);
+  EXPECT_EQ(ts("2262-04-12T00:00:00+01:00"), ts("2262-04-11T23:00:00"));
 }
 
 TEST(Timestamp, BlankIsMissingNotAnError) {
@@ -95,6 +156,9 @@ TEST(Timestamp, FormatDateInvertsParsing) {
     EXPECT_EQ(ts(d), static_cast<double>(day * 86400)) << d;
   }
   EXPECT_EQ(data::days_from_civil(2020, 9, 22), 18527);
+  EXPECT_EQ(data::days_from_civil(1970, 1, 1), 0);
+  EXPECT_EQ(data::days_from_civil(1969, 12, 31), -1);
+  EXPECT_EQ(data::days_from_civil(2000, 3, 1), 11017);
 }
 
 }  // namespace

@@ -82,8 +82,10 @@ std::optional<int> CsvTable::find_column(const std::string& name) const {
   return static_cast<int>(it - header.begin());
 }
 
-CsvTable read_csv(const std::filesystem::path& path) {
-  CsvStream in(path);  // the header is checked here
+CsvTable read_csv(const std::filesystem::path& path) { return read_csv(path, csv_format_for(path)); }
+
+CsvTable read_csv(const std::filesystem::path& path, const CsvFormat& format) {
+  CsvStream in(path, format);  // the header is checked here
   CsvTable t;
   t.path = in.path();
   t.header = in.header();

@@ -1,5 +1,5 @@
 // defines: CsvTable and read_csv, a whole CSV file in memory as CsvStream (csv_stream.h) reads it (header
-// row, quoted fields with embedded commas, quotes and newlines, CRLF or LF, UTF-8 checked, errors as
+// row, quoted fields with embedded delimiters, quotes and newlines, CRLF or LF, UTF-8 checked, errors as
 // FILE:LINE:COLUMN); the number parser for cells, message quoting, and format_csv_row for writing.
 #pragma once
 #include <cstdint>
@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ftmamba/data/csv_format.h"
 
 namespace ftmamba::data {
 
@@ -26,7 +28,8 @@ struct CsvTable {
 // Reads every row of the file through CsvStream. Throws DataError on: missing/unreadable file, empty file (no header),
 // a ragged row (wrong field count), an unterminated quote, stray characters after a closing quote,
 // a non-UTF-8 byte, duplicate header names. An empty table (header but no rows) is allowed here;
-// callers decide whether that is an error.
+// callers decide whether that is an error. The format is csv_format_for(path) unless given.
+CsvTable read_csv(const std::filesystem::path& path, const CsvFormat& format);
 CsvTable read_csv(const std::filesystem::path& path);
 
 // Parses a numeric cell. Returns nullopt for "" (missing). Throws DataError naming file, line and

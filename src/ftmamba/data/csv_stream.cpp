@@ -4,11 +4,7 @@
 // measurable).
 #include "ftmamba/data/csv_stream.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <array>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <unordered_set>
@@ -16,44 +12,32 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
 #include "ftmamba/data/csv_detail.h"
-#include "ftmamba/io/regular_file.h"
 
 namespace ftmamba::data {
-namespace {
 
 namespace fs = std::filesystem;
 
-// Bytes that end an unquoted run: separators, line ends, quotes and anything non-ASCII (checked as UTF-8).
-constexpr std::array<bool, 256> kSpecial = [] {
-  std::array<bool, 256> t{};
-  for (int b = 0x80; b < 256; ++b) t[b] = true;
-  t[','] = t['\n'] = t['\r'] = t['"'] = true;
-  return t;
-}();
+CsvStream::CsvStream(const fs::path& path, size_t buffer_bytes) : CsvStream(path, csv_format_for(path), buffer_bytes) {}
 
-}  // namespace
-
-CsvStream::CsvStream(const fs::path& path, size_t buffer_bytes) : path_(path.string()) {
+CsvStream::CsvStream(const fs::path& path, const CsvFormat& format, size_t buffer_bytes)
+    : path_(path.string()), format_(format) {
+  if (const std::string why = delimiter_problem(std::string(1, format.delimiter)); !why.empty())
+    throw Error(path_ + ": " + why);
+  for (int b = 0x80; b < 256; ++b) special_[b] = true;  // checked as UTF-8
+  special_[static_cast<unsigned char>(format.delimiter)] = special_['\n'] = special_['\r'] = special_['"'] = true;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   if (!fs::exists(st)) throw DataError(path_ + ": file not found");
   if (fs::is_directory(st)) throw DataError(path_ + ": is a directory, expected a CSV file");
-  int fd = -1;
   try {
-    fd = io::open_regular_file(path);  // a FIFO or device is refused, never waited on
+    source_ = std::make_unique<io::ByteReader>(path, format.gzip);  // a FIFO or device is refused, never waited on
   } catch (const Error& e) {
     throw DataError(e.what());
   }
-  file_.reset(::fdopen(fd, "rb"));
-  if (!file_) {
-    const int err = errno;
-    ::close(fd);
-    throw DataError(path_ + ": cannot open file: " + std::strerror(err));
-  }
-  const uintmax_t size = fs::file_size(path, ec);
-  file_size_ = ec ? 0 : static_cast<uint64_t>(size);
-  // A small file gets a buffer of its own size: read_csv opens many small files, and fresh memory is dear.
-  if (!ec && file_size_ < buffer_bytes) buffer_bytes = static_cast<size_t>(file_size_) + 1;
+  file_size_ = source_->file_size();
+  // A small plain file gets a buffer of its own size: read_csv opens many small files, and fresh memory is dear.
+  // A gzip file's text is longer than the file by a factor only reading tells.
+  if (!format.gzip && file_size_ < buffer_bytes) buffer_bytes = static_cast<size_t>(file_size_) + 1;
   buf_.resize(std::max<size_t>(buffer_bytes, 4));
   fill();
   // A UTF-8 byte order mark is not part of the first column's name.
@@ -74,11 +58,11 @@ CsvStream::CsvStream(const fs::path& path, size_t buffer_bytes) : path_(path.str
     if (!why.empty()) throw DataError(path_, record_line_, std::to_string(c + 1), why);
   }
   have_header_ = true;
-  header_end_ = bytes_read();
+  header_end_ = file_bytes_read();
 }
 
 int64_t CsvStream::estimated_rows() const {
-  const uint64_t done = bytes_read();
+  const uint64_t done = file_bytes_read();
   if (rows_ == 0 || done <= header_end_ || file_size_ <= done) return rows_;
   const double per_row = static_cast<double>(done - header_end_) / static_cast<double>(rows_);
   return rows_ + static_cast<int64_t>(std::ceil(static_cast<double>(file_size_ - done) / per_row));
@@ -122,10 +106,22 @@ bool CsvStream::fill() {
     pos_ = 0;
   }
   if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // one record longer than the buffer
-  const size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, file_.get());
-  end_ += got;
+  size_t got = 0;
+  try {
+    // One read may return less than asked (gzip gives what one inflate step makes): fill the buffer, so that a
+    // record is parsed again only when it did not fit.
+    while (end_ < buf_.size()) {
+      const size_t n = source_->read(buf_.data() + end_, buf_.size() - end_);
+      if (n == 0) break;
+      end_ += n;
+      got += n;
+    }
+  } catch (const DataError&) {
+    throw;
+  } catch (const Error& e) {
+    throw DataError(e.what());  // a read error, or corrupt or truncated gzip data
+  }
   if (got == 0) {
-    if (std::ferror(file_.get())) throw DataError(path_ + ": cannot read file");
     eof_ = true;
     return false;
   }
@@ -157,6 +153,8 @@ CsvStream::Step CsvStream::parse(std::vector<std::string>& out, size_t& fields) 
   const char* const buf = buf_.data();
   const auto* const ubuf = reinterpret_cast<const unsigned char*>(buf);
   const size_t end = end_;
+  const char delimiter = format_.delimiter;
+  const std::array<bool, 256>& special = special_;
   size_t p = pos_;
   int64_t line = line_;
   uint64_t line_start = line_start_;
@@ -175,7 +173,7 @@ CsvStream::Step CsvStream::parse(std::vector<std::string>& out, size_t& fields) 
     return len;
   };
   // A header keeps up to kCsvMaxColumns fields; a row keeps the header's width and only counts any more, so
-  // that a line of commas costs no memory.
+  // that a line of delimiters costs no memory.
   const size_t kept = have_header_ ? header_.size() : kCsvMaxColumns;
   for (;;) {
     const size_t col = fields;
@@ -219,16 +217,16 @@ CsvStream::Step CsvStream::parse(std::vector<std::string>& out, size_t& fields) 
           p += static_cast<size_t>(len);
         }
       }
-      if (p < end && buf[p] != ',' && buf[p] != '\n' && buf[p] != '\r') {
+      if (p < end && buf[p] != delimiter && buf[p] != '\n' && buf[p] != '\r') {
         fail_at(line, col, "unexpected character after a closing quote (byte " + byte_in_line(p) + " of the line)");
       }
     } else {
       const size_t start = p;
       for (;;) {
-        while (p < end && !kSpecial[ubuf[p]]) ++p;
+        while (p < end && !special[ubuf[p]]) ++p;
         if (p >= end) break;
-        const unsigned char c = ubuf[p];
-        if (c == ',' || c == '\n' || c == '\r') break;
+        const char c = buf[p];
+        if (c == delimiter || c == '\n' || c == '\r') break;
         if (c == '"') {
           fail_at(line, col,
                   "quote inside an unquoted field (byte " + byte_in_line(p) +
@@ -242,13 +240,13 @@ CsvStream::Step CsvStream::parse(std::vector<std::string>& out, size_t& fields) 
       if (p >= end && !eof_) return Step::kNeedMore;
       field.assign(buf + start, p - start);
     }
-    // After a field: end of input, a comma, or a line end.
+    // After a field: end of input, the delimiter, or a line end.
     if (p >= end) {
       if (!eof_) return Step::kNeedMore;
       break;
     }
     const char c = buf[p];
-    if (c == ',') {
+    if (c == delimiter) {
       ++p;
       continue;
     }

@@ -29,9 +29,10 @@ void require_rows(const CsvTable& t) {
   if (t.size() == 0) throw DataError(t.path, 2, "", "table has no rows, only a header");
 }
 
-Interactions load_interactions(const fs::path& csv_path, const InteractionSchema& schema, const FeatureTable& users,
-                               const FeatureTable& items) {
-  const CsvTable t = read_csv(csv_path);
+Interactions load_interactions(const TableFile& file, const InteractionSchema& schema, const Dataset& d) {
+  const FeatureTable& users = d.users;
+  const FeatureTable& items = d.items;
+  const CsvTable t = read_csv(file.path, file.format);
   const int uc = schema_column(t, schema.user, "interactions.user");
   const int ic = schema_column(t, schema.item, "interactions.item");
   const int tc = schema.timestamp ? schema_column(t, *schema.timestamp, "interactions.timestamp") : -1;
@@ -44,19 +45,19 @@ Interactions load_interactions(const fs::path& csv_path, const InteractionSchema
   out.item.reserve(n);
   out.timestamp.reserve(n);
   out.weight.reserve(n);
-  const auto lookup = [&](const FeatureTable& side, int64_t r, int c, const char* what, const char* file) {
+  const auto lookup = [&](const FeatureTable& side, int64_t r, int c, const char* what, const fs::path& file) {
     const std::string& id = t.rows[r][c];
     if (id.empty()) throw DataError(t.path, t.line_of_row[r], t.header[c], std::string("missing ") + what + " id");
     const auto it = side.index.find(id);
     if (it == side.index.end()) {
       throw DataError(t.path, t.line_of_row[r], t.header[c],
-                      std::string(what) + " id " + quote_for_message(id) + " is not in " + file);
+                      std::string(what) + " id " + quote_for_message(id) + " is not in " + file.filename().string());
     }
     return it->second;
   };
   for (int64_t r = 0; r < t.size(); ++r) {
-    out.user.push_back(lookup(users, r, uc, "user", "users.csv"));
-    out.item.push_back(lookup(items, r, ic, "item", "items.csv"));
+    out.user.push_back(lookup(users, r, uc, "user", d.users_file.path));
+    out.item.push_back(lookup(items, r, ic, "item", d.items_file.path));
     double ts = static_cast<double>(r);  // without a timestamp column, file order is time order
     if (tc >= 0) {
       // A number or an ISO date (real logs such as H&M's t_dat carry dates).
@@ -82,8 +83,8 @@ Interactions load_interactions(const fs::path& csv_path, const InteractionSchema
 
 }  // namespace
 
-FeatureTable load_feature_table(const std::filesystem::path& csv_path, const TableSchema& schema) {
-  const CsvTable t = read_csv(csv_path);
+FeatureTable load_feature_table(const TableFile& file, const TableSchema& schema) {
+  const CsvTable t = read_csv(file.path, file.format);
   const int idc = schema_column(t, schema.id, "the id column");
   std::vector<int> num_cols, cat_cols;
   for (const auto& name : schema.numerical) num_cols.push_back(schema_column(t, name, "a numerical feature"));
@@ -134,9 +135,13 @@ Dataset Dataset::load(const std::filesystem::path& dir) {
   Dataset d;
   d.dir = dir;
   d.schema = Schema::load(dir / "schema.toml");
-  d.users = load_feature_table(dir / "users.csv", d.schema.users);
-  d.items = load_feature_table(dir / "items.csv", d.schema.items);
-  d.interactions = load_interactions(dir / "interactions.csv", d.schema.interactions, d.users, d.items);
+  // Every table's file is found before any is read: a missing or doubled file is reported at once.
+  d.users_file = find_table_file(dir, "users", d.schema.csv.delimiter);
+  d.items_file = find_table_file(dir, "items", d.schema.csv.delimiter);
+  d.interactions_file = find_table_file(dir, "interactions", d.schema.csv.delimiter);
+  d.users = load_feature_table(d.users_file, d.schema.users);
+  d.items = load_feature_table(d.items_file, d.schema.items);
+  d.interactions = load_interactions(d.interactions_file, d.schema.interactions, d);
   return d;
 }
 

@@ -1,5 +1,5 @@
-// defines: FeatureTable, Interactions and Dataset: a dataset folder (users.csv, items.csv,
-// interactions.csv, schema.toml) loaded and validated in memory, plus the optional oracle.
+// defines: FeatureTable, Interactions and Dataset: a dataset folder (schema.toml and the users, items and
+// interactions tables, each NAME.csv, NAME.tsv, NAME.csv.gz or NAME.tsv.gz) loaded and validated in memory.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ftmamba/data/schema.h"
+#include "ftmamba/data/table_file.h"
 
 namespace ftmamba::data {
 
@@ -43,16 +44,17 @@ struct Interactions {
 struct Dataset {
   std::filesystem::path dir;
   Schema schema;
+  TableFile users_file, items_file, interactions_file;  // the files read (find_table_file), for messages
   FeatureTable users, items;
   Interactions interactions;
 
   // Loads and validates a dataset folder. Throws DataError naming file, line and column for every
   // malformed input (see read_csv, plus: unknown schema column, unknown user/item id in an
-  // interaction, duplicate id, empty table, NaN/Inf or unparsable number).
+  // interaction, duplicate id, empty table, NaN/Inf or unparsable number, a table with no file or two).
   static Dataset load(const std::filesystem::path& dir);
 };
 
-// Reads one feature table (users.csv or items.csv) against its schema.
-FeatureTable load_feature_table(const std::filesystem::path& csv_path, const TableSchema& schema);
+// Reads one feature table (users or items) against its schema.
+FeatureTable load_feature_table(const TableFile& file, const TableSchema& schema);
 
 }  // namespace ftmamba::data

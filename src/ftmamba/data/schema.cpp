@@ -13,6 +13,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/printable.h"
+#include "ftmamba/data/csv_format.h"
 #include "ftmamba/io/regular_file.h"
 
 namespace ftmamba::data {
@@ -228,6 +229,34 @@ InteractionSchema read_interaction_schema(const Reader& r, const toml::table& ro
   return s;
 }
 
+CsvSchema read_csv_schema(const Reader& r, const toml::table& root) {
+  CsvSchema s;
+  if (root.get("csv") == nullptr) return s;
+  const toml::table& t = r.table(root, "csv");
+  r.check_keys(t, "csv.", {"delimiter"});
+  if (const toml::node* n = t.get("delimiter")) {
+    if (!n->is_string())
+      r.fail("csv.delimiter",
+             std::string("expected a one-character string, got ") + type_name(n->type()) + at_line(*n));
+    const std::string& d = n->as_string()->get();
+    if (const std::string why = delimiter_problem(d); !why.empty()) r.fail("csv.delimiter", why + at_line(*n));
+    s.delimiter = d[0];
+  }
+  return s;
+}
+
+// One ASCII character as the inside of a TOML basic string.
+std::string toml_escaped(char c) {
+  if (c == '\t') return "\\t";
+  if (c == '\\') return "\\\\";
+  if (c == '"') return "\\\"";
+  if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+    static const char* digits = "0123456789ABCDEF";
+    return std::string("\\u00") + digits[(c >> 4) & 15] + digits[c & 15];
+  }
+  return std::string(1, c);
+}
+
 toml::array to_array(const std::vector<std::string>& v) {
   toml::array a;
   for (const auto& s : v) a.push_back(s);
@@ -248,11 +277,12 @@ Schema Schema::load(const std::filesystem::path& path) {
                     "TOML syntax error: " + one_line(e.description()));
   }
   const Reader r(name);
-  r.check_keys(root, "", {"users", "items", "interactions"});
+  r.check_keys(root, "", {"users", "items", "interactions", "csv"});
   Schema s;
   s.users = read_table_schema(r, root, "users");
   s.items = read_table_schema(r, root, "items");
   s.interactions = read_interaction_schema(r, root);
+  s.csv = read_csv_schema(r, root);
   return s;
 }
 
@@ -271,6 +301,8 @@ std::string Schema::to_toml() const {
   const toml::table root{{"users", side(users)}, {"items", side(items)}, {"interactions", std::move(inter)}};
   std::ostringstream os;
   os << root << "\n";
+  // Written by hand, so that a tab or another control character reads as an escape ("\t"), never as itself.
+  if (csv.delimiter) os << "\n[csv]\ndelimiter = \"" << toml_escaped(*csv.delimiter) << "\"\n";
   return os.str();
 }
 

@@ -23,17 +23,25 @@ struct InteractionSchema {
   std::optional<std::string> weight;     // numeric, optional
 };
 
+// [csv], optional: how the table files are read (see table_file.h).
+struct CsvSchema {
+  std::optional<char> delimiter;  // unset: ',' for NAME.csv, tab for NAME.tsv (csv_format_for)
+};
+
 // schema.toml:
 //   [users]        id = "user_id"   numerical = [...]   categorical = [...]
 //   [items]        id = "item_id"   numerical = [...]   categorical = [...]
 //                  multi_valued = ["genres"]   separator = "|"     (either table; separator defaults to "|")
 //   [interactions] user = "user_id" item = "item_id"    timestamp = "ts"   weight = "w"
+//   [csv]          delimiter = "\t"   (optional)
 struct Schema {
   TableSchema users, items;
   InteractionSchema interactions;
+  CsvSchema csv;
 
   // Throws DataError "PATH: key 'users.id': ..." for a missing/mistyped key or an unknown key.
   static Schema load(const std::filesystem::path& path);
+  // The [csv] table is written only when it sets something.
   std::string to_toml() const;
 };
 

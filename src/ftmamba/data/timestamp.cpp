@@ -1,59 +1,99 @@
-// defines: parse_timestamp (numbers and ISO dates as Unix seconds), days_from_civil and format_date.
+// defines: parse_timestamp (numbers and ISO 8601 dates / date-times as Unix seconds), days_from_civil and
+// format_date. The calendar work (field values, month lengths, leap years, time-of-day ranges, day counts) is
+// Howard Hinnant's date library (date/date.h, Debian's libhowardhinnant-date-dev); this file only checks that
+// the text has one of the accepted shapes, so that the library's laxer reading (one-digit months, any text
+// after the seconds) never widens what a timestamp column may hold.
 #include "ftmamba/data/timestamp.h"
 
+// GCC 12 at -O3 sees date.h's seconds parser (a long double set only on success) as maybe used uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <date/date.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdint>
+#include <sstream>
 
 #include "ftmamba/data/csv.h"
 
 namespace ftmamba::data {
 namespace {
 
+using Nanoseconds = std::chrono::duration<int64_t, std::nano>;
+
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// Reads exactly `n` digits at text[pos]; false when any is not a digit or the text is too short.
-bool read_digits(std::string_view text, size_t pos, size_t n, int& out) {
-  if (pos + n > text.size()) return false;
-  out = 0;
-  for (size_t k = pos; k < pos + n; ++k) {
-    if (!is_digit(text[k])) return false;
-    out = out * 10 + (text[k] - '0');
+// True when `text` at `pos` has the shape `pattern`: 'd' is any digit, any other character itself.
+bool has_shape(std::string_view text, size_t pos, std::string_view pattern) {
+  if (pos + pattern.size() > text.size()) return false;
+  for (size_t k = 0; k < pattern.size(); ++k) {
+    const char c = text[pos + k];
+    if (pattern[k] == 'd' ? !is_digit(c) : c != pattern[k]) return false;
   }
   return true;
 }
 
-bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+// The parts of an ISO date-time, as text, once its shape is known to be right.
+struct IsoParts {
+  std::string_view date;    // YYYY-MM-DD
+  std::string_view time;    // HH:MM:SS[.fraction], or empty
+  std::string_view offset;  // HH:MM or HHMM after the sign, or empty (none, or Z)
+  bool negative = false;    // the offset's sign is '-'
+};
 
-int days_in_month(int64_t y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+// Splits `text` into its parts; false when its shape is none of YYYY-MM-DD, YYYY-MM-DD[T ]HH:MM:SS[.fraction]
+// followed by nothing, Z, +HH:MM, -HH:MM, +HHMM or -HHMM (the fraction has 1 to 9 digits).
+bool split_iso(std::string_view text, IsoParts& out) {
+  if (!has_shape(text, 0, "dddd-dd-dd")) return false;
+  out.date = text.substr(0, 10);
+  if (text.size() == 10) return true;
+  if ((text[10] != 'T' && text[10] != ' ') || !has_shape(text, 11, "dd:dd:dd")) return false;
+  size_t end = 19;
+  if (end < text.size() && text[end] == '.') {
+    size_t digits = 0;
+    while (end + 1 + digits < text.size() && is_digit(text[end + 1 + digits])) ++digits;
+    if (digits == 0 || digits > 9) return false;  // the library reads to the nanosecond
+    end += 1 + digits;
+  }
+  out.time = text.substr(11, end - 11);
+  std::string_view zone = text.substr(end);
+  if (zone.empty() || zone == "Z") return true;
+  if (zone[0] != '+' && zone[0] != '-') return false;
+  out.negative = zone[0] == '-';
+  zone.remove_prefix(1);
+  if (!(zone.size() == 5 && has_shape(zone, 0, "dd:dd")) && !(zone.size() == 4 && has_shape(zone, 0, "dddd")))
+    return false;
+  out.offset = zone;
+  return true;
+}
+
+// date::parse of all of `text` with `format`; false when it fails or leaves text over.
+template <class T>
+bool parse_all(const std::string& text, const char* format, T& out) {
+  std::istringstream in(text);
+  in >> date::parse(format, out);
+  return !in.fail() && in.peek() == std::char_traits<char>::eof();
 }
 
 }  // namespace
 
 int64_t days_from_civil(int64_t y, int m, int d) {
-  // Howard Hinnant's algorithm: eras of 400 years, March-based years so the leap day comes last.
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;                                    // [0, 399]
-  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            // [0, 146096]
-  return era * 146097 + doe - 719468;
+  const date::year_month_day ymd{date::year{static_cast<int>(y)}, date::month{static_cast<unsigned>(m)},
+                                 date::day{static_cast<unsigned>(d)}};
+  return date::sys_days{ymd}.time_since_epoch().count();
 }
 
 std::string format_date(int64_t unix_seconds) {
-  // The inverse of days_from_civil, same source.
-  int64_t z = (unix_seconds >= 0 ? unix_seconds : unix_seconds - 86399) / 86400 + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = yoe + era * 400 + (m <= 2);
-  return fmt::format("{:04d}-{:02d}-{:02d}", y, m, d);
+  const auto day = date::floor<date::days>(date::sys_seconds{std::chrono::seconds{unix_seconds}});
+  const date::year_month_day ymd{day};
+  return fmt::format("{:04d}-{:02d}-{:02d}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                     static_cast<unsigned>(ymd.day()));
 }
 
 std::optional<double> parse_timestamp(std::string_view text, std::string* why) {
@@ -67,9 +107,7 @@ std::optional<double> parse_timestamp(std::string_view text, std::string* why) {
   };
 
   // A date starts with four digits and a dash; anything else is read as a number.
-  const bool date_like = text.size() >= 5 && is_digit(text[0]) && is_digit(text[1]) && is_digit(text[2]) &&
-                         is_digit(text[3]) && text[4] == '-';
-  if (!date_like) {
+  if (!has_shape(text, 0, "dddd-")) {
     std::optional<double> v;
     std::string reason;
     if (!try_parse_number(text, v, reason))
@@ -77,26 +115,38 @@ std::optional<double> parse_timestamp(std::string_view text, std::string* why) {
     return v;
   }
 
-  const std::string bad =
-      "not an ISO date (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS or YYYY-MM-DD HH:MM:SS[Z]): " + quote_for_message(text);
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (text.size() < 10 || !read_digits(text, 0, 4, year) || text[4] != '-' || !read_digits(text, 5, 2, month) ||
-      text[7] != '-' || !read_digits(text, 8, 2, day))
-    return fail(bad);
-  std::string_view rest = text.substr(10);
-  if (!rest.empty()) {
-    if (rest.size() < 9 || (rest[0] != 'T' && rest[0] != ' ') || !read_digits(rest, 1, 2, hour) || rest[3] != ':' ||
-        !read_digits(rest, 4, 2, minute) || rest[6] != ':' || !read_digits(rest, 7, 2, second))
-      return fail(bad);
-    rest.remove_prefix(9);
-    if (rest == "Z") rest.remove_prefix(1);
-    if (!rest.empty()) return fail(bad);
+  IsoParts parts;
+  if (!split_iso(text, parts)) {
+    return fail(
+        "not an ISO date (YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS[.fraction] with 'T' or a space, then optionally Z, "
+        "+HH:MM or +HHMM): " +
+        quote_for_message(text));
   }
-  if (month < 1 || month > 12) return fail("month out of range in date " + quote_for_message(text));
-  if (day < 1 || day > days_in_month(year, month)) return fail("day out of range in date " + quote_for_message(text));
-  if (hour > 23 || minute > 59 || second > 59) return fail("time of day out of range in " + quote_for_message(text));
-  const int64_t days = days_from_civil(year, month, day);
-  return static_cast<double>(days * 86400 + hour * 3600 + minute * 60 + second);
+  const std::string date_text(parts.date);
+  date::year_month month;
+  if (!parse_all(date_text.substr(0, 7), "%Y-%m", month))
+    return fail("month out of range in date " + quote_for_message(text));
+  date::sys_days day;
+  if (!parse_all(date_text, "%Y-%m-%d", day)) return fail("day out of range in date " + quote_for_message(text));
+  double seconds = static_cast<double>(day.time_since_epoch().count()) * 86400.0;
+  if (parts.time.empty()) return seconds;
+
+  // The time of day, and the offset as a time of day, are read on the epoch's day: the library checks their
+  // ranges (hour 24, minute 60 and second 60 are refused), and no instant far from 1970 meets the nanosecond
+  // clock's 292-year range.
+  date::sys_time<Nanoseconds> time_of_day;
+  if (!parse_all("1970-01-01T" + std::string(parts.time), "%Y-%m-%dT%H:%M:%S", time_of_day))
+    return fail("time of day out of range in " + quote_for_message(text));
+  seconds += static_cast<double>(time_of_day.time_since_epoch().count()) * 1e-9;
+  if (!parts.offset.empty()) {
+    date::sys_time<std::chrono::minutes> offset;
+    const char* format = parts.offset.size() == 5 ? "%Y-%m-%dT%H:%M" : "%Y-%m-%dT%H%M";
+    if (!parse_all("1970-01-01T" + std::string(parts.offset), format, offset))
+      return fail("UTC offset out of range in " + quote_for_message(text));
+    const double offset_seconds = static_cast<double>(offset.time_since_epoch().count()) * 60.0;
+    seconds += parts.negative ? offset_seconds : -offset_seconds;  // 05:00+02:00 is 03:00 UTC
+  }
+  return seconds;
 }
 
 }  // namespace ftmamba::data

@@ -1,5 +1,6 @@
 // defines: parse_timestamp, the reading of an interaction's timestamp cell: a plain number (any unit,
-// larger = later) or an ISO 8601 date / date-time, which becomes Unix seconds (UTC).
+// larger = later) or an ISO 8601 date / date-time (read by Howard Hinnant's date library), which becomes Unix
+// seconds (UTC).
 #pragma once
 #include <optional>
 #include <string>
@@ -10,9 +11,11 @@ namespace ftmamba::data {
 // Accepts, with surrounding spaces:
 //   a number as try_parse_number reads it ("1600732800", "3.5", "-2");
 //   "YYYY-MM-DD"                                    -> midnight UTC of that day;
-//   "YYYY-MM-DDTHH:MM:SS" or "YYYY-MM-DD HH:MM:SS", optionally followed by "Z" (always read as UTC).
-// Dates are proleptic Gregorian; month, day (leap years included), hour, minute and second are range
-// checked. Returns nullopt for "" and for bad text; for bad text `why` (when given) says what is wrong.
+//   "YYYY-MM-DDTHH:MM:SS[.fraction]" or the same with a space for "T" (the fraction 1 to 9 digits, kept),
+//   optionally followed by "Z", "+HH:MM", "-HH:MM", "+HHMM" or "-HHMM" (without one, read as UTC):
+//   "2021-03-04T05:06:07+02:00" is "2021-03-04T03:06:07Z".
+// Dates are proleptic Gregorian; month, day (leap years included), hour, minute, second and the offset are
+// range checked. Returns nullopt for "" and for bad text; for bad text `why` (when given) says what is wrong.
 std::optional<double> parse_timestamp(std::string_view text, std::string* why = nullptr);
 
 // Days since 1970-01-01 of a proleptic Gregorian date (negative before 1970). No range checks.

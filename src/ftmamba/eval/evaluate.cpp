@@ -72,8 +72,8 @@ nlohmann::ordered_json evaluate_test(nn::TwoTower& model, const run::PreparedDat
   const int64_t n_items = data.items.size();
   auto user_emb = nn::encode_all(*model->user_tower, data.users, batch_size);
   auto item_emb = nn::encode_all(*model->item_tower, data.items, batch_size);
-  check_finite(user_emb, data.dataset.users.ids, data.dataset.dir / "users.csv", "user");
-  check_finite(item_emb, data.dataset.items.ids, data.dataset.dir / "items.csv", "item");
+  check_finite(user_emb, data.dataset.users.ids, data.dataset.users_file.path, "user");
+  check_finite(item_emb, data.dataset.items.ids, data.dataset.items_file.path, "item");
 
   std::vector<std::pair<std::string, metrics::ScoreFn>> rankers = {
       {"model", metrics::dot_product_scorer(user_emb, item_emb)}};

@@ -102,8 +102,8 @@ std::vector<std::string> take_ids(const std::map<std::string, torch::Tensor>& te
 // The dataset's ids, columns and seen items (every interaction, whatever its split) beside its encoded features.
 InferenceData from_encoded(const data::Dataset& dataset, data::EncodedFeatures users, data::EncodedFeatures items) {
   InferenceData d;
-  d.users_source = dataset.dir / "users.csv";
-  d.items_source = dataset.dir / "items.csv";
+  d.users_source = dataset.users_file.path;
+  d.items_source = dataset.items_file.path;
   d.user_schema = dataset.schema.users;
   d.user_ids = dataset.users.ids;
   d.item_ids = dataset.items.ids;

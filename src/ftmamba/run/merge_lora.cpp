@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/data/table_file.h"
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/staged_dir.h"
 #include "ftmamba/nn/lora.h"
@@ -17,7 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 // Runs `merge` between two encodings of the same users and items, and returns how far they lie apart.
 std::optional<double> merge_difference(Run& run, const std::function<void()>& merge) {
-  if (!fs::exists(run.data_dir / "users.csv")) {
+  if (data::existing_table_files(run.data_dir, "users").empty()) {
     merge();
     return std::nullopt;
   }

@@ -19,8 +19,8 @@ void check_before_training(const RunConfig& cfg, const PreparedData& data) {
   // A step contrasts a positive with other items (in-batch or sampled): one item, or one training pair, leaves
   // nothing to learn from, and training would "succeed" without a single step.
   if (n_items < 2)
-    throw Error("data: the catalog has " + std::to_string(n_items) +
-                " item(s); ranking needs at least 2 (check items.csv and the item id column)");
+    throw Error("data: the catalog has " + std::to_string(n_items) + " item(s); ranking needs at least 2 (check " +
+                data.dataset.items_file.path.string() + " and the item id column)");
   if (n_train < 2)
     throw Error("data: the training split has " + std::to_string(n_train) +
                 " interaction(s); a training step needs at least 2 (data.split holds interactions out "

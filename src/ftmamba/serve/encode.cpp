@@ -10,6 +10,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/threads.h"
+#include "ftmamba/data/table_file.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/nn/two_tower.h"
 #include "ftmamba/run/inference_data.h"
@@ -20,7 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // The files a run folder and a dataset folder consist of: what encode reads, and the records beside them.
-constexpr std::array<const char*, 13> kInputFiles = {"config.json",
+// The dataset's tables also go by their other names (data::table_file_names: .tsv, .csv.gz, .tsv.gz).
+constexpr std::array<const char*, 14> kInputFiles = {"config.json",
                                                      "model.safetensors",
                                                      "adapters.safetensors",
                                                      "adapter_config.json",
@@ -32,7 +34,8 @@ constexpr std::array<const char*, 13> kInputFiles = {"config.json",
                                                      "items.csv",
                                                      "interactions.csv",
                                                      "dataset.json",
-                                                     "oracle.safetensors"};
+                                                     "oracle.safetensors",
+                                                     "inference.safetensors"};
 
 // --out may be any new file, or an earlier output anywhere, but never a file of a folder this command reads (the
 // run, a LoRA run's base, the dataset): writing there would replace the weights or data it was made from.
@@ -41,7 +44,10 @@ void check_not_an_input(const fs::path& out, const std::vector<fs::path>& inputs
   const fs::path abs = fs::absolute(out).lexically_normal();
   const fs::path folder = fs::weakly_canonical(abs.parent_path());
   const std::string name = abs.filename().string();
-  if (std::find(kInputFiles.begin(), kInputFiles.end(), name) == kInputFiles.end()) return;
+  bool input_name = std::find(kInputFiles.begin(), kInputFiles.end(), name) != kInputFiles.end();
+  for (const char* table : {"users", "items", "interactions"})
+    for (const auto& n : data::table_file_names(table)) input_name = input_name || n == name;
+  if (!input_name) return;
   for (const auto& dir : inputs)
     if (!dir.empty() && folder == fs::weakly_canonical(fs::absolute(dir)))
       throw Error("--out " + out.string() + " is a file of the input folder " + dir.string() +

@@ -22,7 +22,7 @@ ProgressBar read_bar(const std::string& label, const CsvStream& in, bool enabled
 
 // Called on every row; the clock is read once per 65,536 rows.
 void show(ProgressBar& bar, const CsvStream& in) {
-  if ((in.rows() & 0xFFFF) == 0) bar.update_bytes(static_cast<int64_t>(in.bytes_read()), in.rows());
+  if ((in.rows() & 0xFFFF) == 0) bar.update_bytes(static_cast<int64_t>(in.file_bytes_read()), in.rows());
 }
 
 // Sizes an index for the whole file once the first rows tell how long a row is, so it does not grow on
