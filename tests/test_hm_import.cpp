@@ -510,8 +510,8 @@ TEST_F(HmImport, SchemaAndDatasetJson) {
   EXPECT_FALSE(s.interactions.weight);
   // Written by Schema::to_toml, as the synthetic hm preset writes it.
   ftmamba::data::Schema want;
-  want.users = {"customer_id", s.users.numerical, s.users.categorical};
-  want.items = {"article_id", {}, s.items.categorical};
+  want.users = {"customer_id", s.users.numerical, s.users.categorical, {}, "|"};
+  want.items = {"article_id", {}, s.items.categorical, {}, "|"};
   want.interactions.user = "customer_id";
   want.interactions.item = "article_id";
   want.interactions.timestamp = "t_dat";

@@ -5,7 +5,7 @@
 
 TEST(FeatureTokenizer, TokensFollowTheFormulas) {
   torch::manual_seed(0);
-  ftmamba::nn::FeatureTokenizer tok(2, 2, 6, 4);
+  ftmamba::nn::FeatureTokenizer tok(ftmamba::nn::FeatureShape{2, 2, 6, {}}, 4);
   auto num = torch::tensor({{0.5f, -2.0f}, {1.5f, 0.0f}});
   auto miss = torch::tensor({{0.0f, 0.0f}, {0.0f, 1.0f}});
   auto cat = torch::tensor({{0, 4}, {2, 5}}, torch::kInt64);
@@ -25,7 +25,7 @@ TEST(FeatureTokenizer, TokensFollowTheFormulas) {
 }
 
 TEST(FeatureTokenizer, OnlyNumericalOrOnlyCategorical) {
-  ftmamba::nn::FeatureTokenizer a(3, 0, 0, 8), b(0, 2, 5, 8);
+  ftmamba::nn::FeatureTokenizer a(ftmamba::nn::FeatureShape{3, 0, 0, {}}, 8), b(ftmamba::nn::FeatureShape{0, 2, 5, {}}, 8);
   EXPECT_EQ(a(torch::randn({4, 3}), torch::zeros({4, 3}), torch::zeros({4, 0}, torch::kInt64)).sizes().vec(),
             (std::vector<int64_t>{4, 4, 8}));
   EXPECT_EQ(b(torch::zeros({4, 0}), torch::zeros({4, 0}), torch::randint(0, 5, {4, 2})).sizes().vec(),
