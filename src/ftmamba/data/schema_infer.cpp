@@ -55,7 +55,10 @@ std::string share_text(int64_t part, int64_t whole, const std::string& noun) {
 
 std::string cells_text(int64_t n) { return count_text(n) + (n == 1 ? " empty cell" : " empty cells"); }
 
-std::string number_text(double v) { return fmt::format("{:g}", v); }
+// Whole numbers in full (1010016, not 1.01e+06), others to 6 significant digits.
+std::string number_text(double v) {
+  return std::floor(v) == v && std::fabs(v) < 1e15 ? fmt::format("{:.0f}", v) : fmt::format("{:g}", v);
+}
 
 // Schema::load refuses an empty column name and one with a control character.
 bool nameable(const std::string& name) {
@@ -91,6 +94,13 @@ bool named_like_time(const std::string& name) {
   const auto words = name_words(name);
   return has_word(name, {"ts", "time", "timestamp", "date", "datetime", "epoch", "unixtime"}) ||
          (words.size() > 1 && words.back() == "at");  // created_at
+}
+
+// product_type_no, colour_group_code, perceived_colour_value_id: numbers that name a category.
+bool named_like_code(const std::string& name) {
+  const auto words = name_words(name);
+  return words.size() > 1 &&
+         (words.back() == "no" || words.back() == "code" || words.back() == "id" || words.back() == "nr");
 }
 
 bool named_like_weight(const std::string& name) {
@@ -152,6 +162,10 @@ ColumnDecision decide_feature(const TableProfile& t, const ColumnProfile& c,
                     fmt::format("one number ({}) or empty: a flag{}", number_text(c.min), empties));
       return make(ColumnRole::kSkipped, "the same number in every row: nothing to learn from");
     }
+    if (c.integers == c.non_empty && named_like_code(c.name))
+      return make(ColumnRole::kCategorical,
+                  fmt::format("whole numbers ({} distinct) named like a code: read as categories{}",
+                              count_text(c.distinct), empties));
     const auto distinct = static_cast<int64_t>(c.few_numbers.size());
     if (c.integers == c.non_empty && c.few_numbers.size() <= kMaxCodeValues &&
         c.non_empty >= kCodeMinCellsPerValue * distinct)

@@ -66,7 +66,8 @@ inline constexpr int64_t kDefaultSchemaSampleRows = 100000;
 // Reads the first `sample_rows` rows of DIR/users.csv, items.csv and interactions.csv and decides the schema:
 //   ids          the users' (items') id is a column whose values are unique and that interactions.csv shares by
 //                name, or else by values; the interactions' user (item) column is the one holding those ids;
-//   features     numbers -> numerical, except few whole numbers (codes such as 0/1 or 1..5) -> categorical;
+//   features     numbers -> numerical, except few whole numbers (codes such as 0/1 or 1..5) and whole numbers
+//                named like a code (product_type_no, colour_group_code) -> categorical;
 //                text -> categorical, or multi_valued when many cells split on '|', ';' or ',' into values that
 //                repeat far more than the whole cells do; text with nearly one value per row is skipped;
 //   timestamp    ISO dates, or numbers in a column named like a time (ts, time, timestamp, date);
