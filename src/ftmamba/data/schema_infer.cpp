@@ -156,7 +156,7 @@ ColumnDecision decide_feature(const TableProfile& t, const ColumnProfile& c,
   if (c.non_empty == 0) return make(ColumnRole::kSkipped, "every cell is empty");
   const std::string empties = c.non_empty < t.rows ? "; " + cells_text(t.rows - c.non_empty) : std::string();
   if (c.all_numbers()) {
-    if (c.distinct == 1) {
+    if (c.few_numbers.size() == 1) {  // "1" and "1.0" are one number
       if (c.non_empty < t.rows)
         return make(ColumnRole::kCategorical,
                     fmt::format("one number ({}) or empty: a flag{}", number_text(c.min), empties));
