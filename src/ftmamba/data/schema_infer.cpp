@@ -408,9 +408,14 @@ InferredSchema infer_schema(const std::filesystem::path& data_dir, int64_t sampl
 
 std::string inferred_schema_toml(const InferredSchema& inferred) {
   std::string text = "# Inferred by `ftmamba schema infer` from ";
-  text += inferred.sampled_files.empty() ? "every row of the three tables"
-                                         : "the first " + count_text(inferred.sample_rows) + " rows of each table";
-  text += ". Check the roles below and edit\n# what is wrong: training reads this file as it stands.\n#\n";
+  if (inferred.sampled_files.empty()) {
+    text += "every row of the three tables";
+  } else {
+    std::string files;
+    for (const auto& f : inferred.sampled_files) files += (files.empty() ? "" : " and ") + f;
+    text += "the first " + count_text(inferred.sample_rows) + " rows of " + files + " and every row of the rest";
+  }
+  text += ".\n# Check the roles below and edit what is wrong: training reads this file as it stands.\n#\n";
   for (const ColumnDecision& d : inferred.decisions)
     text += "#   " + d.file + "  " + printable(d.column) + "  " + enum_name(d.role) + ": " + printable(d.reason) + "\n";
   return text + "\n" + inferred.schema.to_toml();
