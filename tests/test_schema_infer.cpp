@@ -70,7 +70,7 @@ void write_movielens_like(const fs::path& dir) {
                                                 "writer",  "lawyer",   "retired", "other"};
   std::mt19937_64 rng(7);
   const auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
-  constexpr int kUsers = 150, kMovies = 90;
+  constexpr int kUsers = 150, kMovies = 160;  // more movies than eval.sampled_negatives (100)
   std::ofstream users(dir / "users.csv"), items(dir / "items.csv"), ratings(dir / "interactions.csv");
   users << "user_id,age,gender,occupation\n";
   for (int u = 1; u <= kUsers; ++u)
@@ -187,7 +187,7 @@ TEST_F(SchemaInferTest, MovieLensLikeFolderGetsGenresRatingTimestampAndIdsAndTra
   const auto outcome = ftmamba::experiments::train_run(train);
   ASSERT_TRUE(outcome.run.has_value());
   EXPECT_EQ(outcome.setup.data.users, 150);
-  EXPECT_EQ(outcome.setup.data.items, 90);
+  EXPECT_EQ(outcome.setup.data.items, 160);
   const double hr10 = outcome.run->metrics.test_metric("full", "model", "HR@10");
   EXPECT_TRUE(std::isfinite(hr10) && hr10 >= 0 && hr10 <= 1) << hr10;
   EXPECT_TRUE(fs::exists(dir_ / "run" / "model.safetensors"));
