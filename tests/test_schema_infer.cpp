@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -81,7 +82,10 @@ void write_movielens_like(const fs::path& dir) {
     std::shuffle(g.begin(), g.end(), rng);
     std::string cell = g[0];
     const int extra = pick(3);  // 1 to 3 genres
-    for (int k = 1; k <= extra; ++k) cell += "|" + g[k];
+    for (int k = 1; k <= extra; ++k) {
+      cell += '|';
+      cell += g[k];
+    }
     const int year = 1950 + pick(70);
     items << m << ",\"Movie " << m << ", The (" << year << ")\"," << cell << "," << year << "\n";
   }
@@ -196,16 +200,17 @@ TEST_F(SchemaInferTest, MovieLensLikeFolderGetsGenresRatingTimestampAndIdsAndTra
 TEST_F(SchemaInferTest, IdsAreFoundByValuesWhenTheNamesDiffer) {
   // Both id columns hold 1..N, so a rating of 1..5 is as fully "ids" as the user column: the column with more
   // linked values wins, and each side links to its own column.
-  std::string users = "user_id,age\n", items = "movie_id,year\n", inter = "who,stars,what\n";
-  for (int u = 1; u <= 40; ++u) users += std::to_string(u) + "," + std::to_string(18 + u) + "\n";
-  for (int m = 1; m <= 30; ++m) items += std::to_string(m) + "," + std::to_string(1960 + m) + "\n";
+  std::ostringstream users, items, inter;
+  users << "user_id,age\n";
+  items << "movie_id,year\n";
+  inter << "who,stars,what\n";
+  for (int u = 1; u <= 40; ++u) users << u << "," << 18 + u << "\n";
+  for (int m = 1; m <= 30; ++m) items << m << "," << 1960 + m << "\n";
   for (int u = 1; u <= 40; ++u)
-    for (int k = 0; k < 3; ++k)
-      inter +=
-          std::to_string(u) + "," + std::to_string(1 + (u + k) % 5) + "," + std::to_string(1 + (u * 7 + k) % 30) + "\n";
-  write("users.csv", users);
-  write("items.csv", items);
-  write("interactions.csv", inter);
+    for (int k = 0; k < 3; ++k) inter << u << "," << 1 + (u + k) % 5 << "," << 1 + (u * 7 + k) % 30 << "\n";
+  write("users.csv", users.str());
+  write("items.csv", items.str());
+  write("interactions.csv", inter.str());
   const data::InferredSchema s = data::infer_schema(dir_);
   EXPECT_EQ(s.schema.users.id, "user_id");
   EXPECT_EQ(s.schema.items.id, "movie_id");
@@ -218,12 +223,12 @@ TEST_F(SchemaInferTest, IdsAreFoundByValuesWhenTheNamesDiffer) {
 }
 
 TEST_F(SchemaInferTest, FewWholeNumbersAreCodesAndOtherNumbersAreNumerical) {
-  std::string users = "user_id,level,height,visits,nickname,newsletter,plan\n";
+  std::ostringstream users;
+  users << "user_id,level,height,visits,nickname,newsletter,plan\n";
   for (int u = 0; u < 100; ++u)
-    users += "u" + std::to_string(u) + "," + std::to_string(1 + u % 5) + "," + std::to_string(150 + u % 7) + ".5," +
-             std::to_string(u * 3) + ",nick" + std::to_string(u) + "," + (u % 3 == 0 ? "1.0" : "") + "," +
-             (u % 2 == 0 ? "free" : "premium") + "\n";
-  write("users.csv", users);
+    users << "u" << u << "," << 1 + u % 5 << "," << 150 + u % 7 << ".5," << u * 3 << ",nick" << u << ","
+          << (u % 3 == 0 ? "1.0" : "") << "," << (u % 2 == 0 ? "free" : "premium") << "\n";
+  write("users.csv", users.str());
   write("items.csv", "item_id\ni1\ni2\n");
   write("interactions.csv", "user_id,item_id\nu1,i1\nu2,i2\n");
   const data::InferredSchema s = data::infer_schema(dir_);
@@ -241,15 +246,20 @@ TEST_F(SchemaInferTest, FewWholeNumbersAreCodesAndOtherNumbersAreNumerical) {
 TEST_F(SchemaInferTest, SeparatorsAreFoundInsideQuotedFieldsAndFreeTextIsNotSplit) {
   // Two values a cell out of six: 36 combinations, whose single values repeat six times as often.
   const std::vector<std::string> v = {"rock", "pop", "jazz", "folk", "metal", "soul"};
-  const auto pair = [&](int i, const char* sep) { return v[i % 6] + sep + v[(i / 6) % 6]; };
-  std::string items = "item_id,tags,instruments,blurb,kind\n";
+  const auto pair = [&](int i, const char* sep) {
+    std::ostringstream os;
+    os << v[i % 6] << sep << v[(i / 6) % 6];
+    return os.str();
+  };
+  std::ostringstream items, users;
+  items << "item_id,tags,instruments,blurb,kind\n";
   for (int i = 0; i < 60; ++i)
-    items += "i" + std::to_string(i) + ",\"" + pair(i, ", ") + "\",\"" + pair(i + 3, ",") + "\",\"Song number " +
-             std::to_string(i) + ", recorded live in hall " + std::to_string(i * 13) + "\"," + pair(i + 1, ";") + "\n";
-  std::string users = "user_id,moods\n";
-  for (int u = 0; u < 60; ++u) users += "u" + std::to_string(u) + "," + pair(u, ";") + "\n";
-  write("items.csv", items);
-  write("users.csv", users);
+    items << "i" << i << ",\"" << pair(i, ", ") << "\",\"" << pair(i + 3, ",") << "\",\"Song number " << i
+          << ", recorded live in hall " << i * 13 << "\"," << pair(i + 1, ";") << "\n";
+  users << "user_id,moods\n";
+  for (int u = 0; u < 60; ++u) users << "u" << u << "," << pair(u, ";") << "\n";
+  write("items.csv", items.str());
+  write("users.csv", users.str());
   write("interactions.csv", "user_id,item_id\nu1,i1\nu2,i2\nu3,i3\n");
   const data::InferredSchema s = data::infer_schema(dir_);
   EXPECT_EQ(s.schema.items.multi_valued, (std::vector<std::string>{"tags", "instruments"}));
@@ -290,10 +300,11 @@ TEST_F(SchemaInferTest, NegativeWeightsAndMissingTimestampsAreNotChosen) {
 }
 
 TEST_F(SchemaInferTest, OnlyTheSampledRowsAreRead) {
-  std::string users = "user_id,age\n";
-  for (int u = 0; u < 50; ++u) users += "u" + std::to_string(u) + "," + std::to_string(20 + u) + "\n";
-  users += "u50,1,surplus\n";  // line 52: one field too many
-  write("users.csv", users);
+  std::ostringstream users;
+  users << "user_id,age\n";
+  for (int u = 0; u < 50; ++u) users << "u" << u << "," << 20 + u << "\n";
+  users << "u50,1,surplus\n";  // line 52: one field too many
+  write("users.csv", users.str());
   write("items.csv", "item_id\ni1\ni2\n");
   write("interactions.csv", "user_id,item_id\nu1,i1\nu2,i2\n");
   const data::InferredSchema s = data::infer_schema(dir_, 50);
@@ -336,13 +347,16 @@ TEST_F(SchemaInferTest, AnExistingSchemaIsReplacedOnlyWithForce) {
 
 TEST_F(SchemaInferTest, CommandPrintsOneLinePerColumnAndRefusesToOverwrite) {
   write_movielens_like(dir_);
-  const std::string args = "schema infer --data " + dir_.string();
+  std::string args = "schema infer --data ";
+  args += dir_.string();
   const auto first = ftmamba_test::run_binary(args);
   ASSERT_EQ(first.code, 0) << first.out;
   EXPECT_NE(first.out.find("items.csv         genres      multi_valued  "), std::string::npos) << first.out;
   EXPECT_NE(first.out.find("interactions.csv  rating      weight        numbers from 1 to 5"), std::string::npos)
       << first.out;
-  EXPECT_NE(first.out.find("wrote " + (dir_ / "schema.toml").string()), std::string::npos) << first.out;
+  std::string wrote = "wrote ";
+  wrote += (dir_ / "schema.toml").string();
+  EXPECT_NE(first.out.find(wrote), std::string::npos) << first.out;
   const std::string written = ftmamba::io::read_file(dir_ / "schema.toml");
 
   const auto again = ftmamba_test::run_binary(args);
