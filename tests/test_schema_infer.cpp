@@ -155,15 +155,17 @@ TEST_F(SchemaInferTest, GeneratedSpotifyDatasetGetsTheGeneratorsRoles) {
 }
 
 TEST_F(SchemaInferTest, MovieLensLikeFolderGetsGenresRatingTimestampAndIdsAndTrains) {
-  write_movielens_like(dir_);
+  const fs::path d = dir_ / "movies";  // the run goes beside it: an output may not lie inside its input
+  fs::create_directories(d);
+  write_movielens_like(d);
   data::SchemaInferRequest request;
-  request.data_dir = dir_;
+  request.data_dir = d;
   const data::SchemaInferResult result = data::write_inferred_schema(request);
   for (const auto& d : result.inferred.decisions)
     std::printf("%s  %s  %s  %s\n", d.file.c_str(), d.column.c_str(), ftmamba::enum_name(d.role).c_str(),
                 d.reason.c_str());
 
-  const data::Schema s = data::Schema::load(dir_ / "schema.toml");
+  const data::Schema s = data::Schema::load(d / "schema.toml");
   EXPECT_EQ(s.users.id, "user_id");
   EXPECT_EQ(s.items.id, "movie_id");
   EXPECT_EQ(s.interactions.user, "user_id");
@@ -183,7 +185,7 @@ TEST_F(SchemaInferTest, MovieLensLikeFolderGetsGenresRatingTimestampAndIdsAndTra
   EXPECT_NE(decision_of(result.inferred, "items.csv", "genres").reason.find("10 distinct values"), std::string::npos);
 
   ftmamba::experiments::TrainRequest train;
-  train.data_dir = dir_;
+  train.data_dir = d;
   train.out_dir = dir_ / "run";
   train.config.sets = {"train.epochs=1", "model.d_token=8", "model.embed_dim=8", "train.threads=2"};
   train.device = "cpu";
