@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   ftmamba::cli::add_bench_command(app);
   ftmamba::cli::add_analyze_command(app);
   ftmamba::cli::add_import_command(app);
+  ftmamba::cli::add_schema_command(app);
   try {
     app.parse(argc, argv);
   } catch (const ftmamba::cli::UsageError& e) {  // a value our checks refused: the message is complete
