@@ -76,11 +76,13 @@ TEST_F(FormatsEndToEnd, TrainsEvaluatesAndRecommendsFromTsvAndGzip) {
   EXPECT_TRUE(fs::exists(run / "metrics.json"));
   const auto e = run_binary("eval --run " + run.string() + " --json");
   EXPECT_EQ(e.code, 0) << e.out;
-  // A user of users.tsv is known; an unknown one is reported against users.tsv.
+  // A user of users.tsv is known; an unknown one is reported against users.tsv when the dataset is read.
   const auto users = ftmamba::data::read_csv(data / "users.tsv");
   const auto r = run_binary("recommend --run " + run.string() + " --user " + users.rows[0][0] + " --k 3");
   EXPECT_EQ(r.code, 0) << r.out;
-  const auto unknown = run_binary("recommend --run " + run.string() + " --user no-such-user --k 3");
+  // With --data the dataset is read (without it, the users the run stored answer, and the message names them).
+  const auto unknown =
+      run_binary("recommend --run " + run.string() + " --data " + data.string() + " --user no-such-user --k 3");
   EXPECT_EQ(unknown.code, 1) << unknown.out;
   EXPECT_NE(unknown.out.find("not in " + (data / "users.tsv").string()), std::string::npos) << unknown.out;
 }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
 
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/eval/reference_rankers.h"
@@ -20,7 +22,10 @@ TEST(ReferenceRankers, TheLegendExplainsEachReferenceRowPresent) {
   ASSERT_NE(oracle, std::string::npos) << legend;
   ASSERT_NE(popularity, std::string::npos) << legend;
   EXPECT_LT(oracle, popularity);
-  EXPECT_NE(legend.find("can score above it"), std::string::npos) << legend;
+  EXPECT_NE(legend.find("can score above"), std::string::npos) << legend;
+  std::istringstream lines(legend);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), eval::kLegendWidth) << line;
+  EXPECT_NE(legend.find("\n    "), std::string::npos) << "a long entry continues on indented lines:\n" << legend;
   EXPECT_EQ(legend.find("true-utility"), std::string::npos) << legend;
   EXPECT_EQ(legend.find("  model:"), std::string::npos) << legend;
   EXPECT_EQ(eval::reference_legend({{"model", {{"HR@10", 0.3}}}}), "");

@@ -25,7 +25,8 @@ TEST(FeatureTokenizer, TokensFollowTheFormulas) {
 }
 
 TEST(FeatureTokenizer, OnlyNumericalOrOnlyCategorical) {
-  ftmamba::nn::FeatureTokenizer a(ftmamba::nn::FeatureShape{3, 0, 0, {}}, 8), b(ftmamba::nn::FeatureShape{0, 2, 5, {}}, 8);
+  ftmamba::nn::FeatureTokenizer a(ftmamba::nn::FeatureShape{3, 0, 0, {}}, 8),
+      b(ftmamba::nn::FeatureShape{0, 2, 5, {}}, 8);
   EXPECT_EQ(a(torch::randn({4, 3}), torch::zeros({4, 3}), torch::zeros({4, 0}, torch::kInt64)).sizes().vec(),
             (std::vector<int64_t>{4, 4, 8}));
   EXPECT_EQ(b(torch::zeros({4, 0}), torch::zeros({4, 0}), torch::randint(0, 5, {4, 2})).sizes().vec(),

@@ -1,6 +1,8 @@
 // defines: reference_description and reference_legend (see reference_rankers.h).
 #include "ftmamba/eval/reference_rankers.h"
 
+#include <sstream>
+
 namespace ftmamba::eval {
 
 std::string reference_description(std::string_view ranker) {
@@ -17,13 +19,38 @@ std::string reference_description(std::string_view ranker) {
   return "";
 }
 
+namespace {
+
+// `text` broken at spaces into lines of at most `width` characters, the first after `first`, the others after
+// `indent`: a legend line that wrapped on an 80-column terminal would be hard to read.
+std::string wrap(const std::string& first, const std::string& text, const std::string& indent, size_t width) {
+  std::string out = first, word;
+  size_t column = first.size();
+  std::istringstream words(text);
+  bool line_start = first.empty();  // after `first`, a space comes before the first word
+  while (words >> word) {
+    if (!line_start && column + 1 + word.size() > width) {
+      out += "\n" + indent;
+      column = indent.size();
+      line_start = true;
+    }
+    if (!line_start) out += ' ', ++column;
+    out += word;
+    column += word.size();
+    line_start = false;
+  }
+  return out + "\n";
+}
+
+}  // namespace
+
 std::string reference_legend(const nlohmann::ordered_json& rankers) {
   std::string out;
   for (const auto& [name, metrics] : rankers.items()) {
     const std::string what = reference_description(name);
     if (!metrics.is_object() || what.empty()) continue;
     if (out.empty()) out = "Reference rows:\n";
-    out += "  " + name + ": " + what + "\n";
+    out += wrap("  " + name + ":", what, "    ", kLegendWidth);
   }
   return out;
 }
