@@ -36,7 +36,7 @@ void add_eval_command(CLI::App& app) {
       fmt::print("{}\n", ev.dump(2));
     else
       fmt::print("{}", eval::format_metrics_table(ev));
-    print_popularity_warning(ev);
+    if (!args->json) print_popularity_warning(ev);  // JSON carries the figures; its stdout stays parseable
   });
 }
 
