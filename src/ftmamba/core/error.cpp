@@ -2,6 +2,9 @@
 
 #include "ftmamba/core/printable.h"
 
+#include <cerrno>
+#include <cstring>
+
 namespace ftmamba {
 
 DataError::DataError(const std::string& file, int64_t line, const std::string& column, const std::string& what)
@@ -11,5 +14,7 @@ DataError::DataError(const std::string& file, const std::string& key, const std:
     : Error(printable(file + ": key '" + key + "': " + what)) {}
 
 DataError::DataError(const std::string& file_and_what) : Error(printable(file_and_what)) {}
+
+std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace ftmamba

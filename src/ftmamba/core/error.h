@@ -1,4 +1,5 @@
-// defines: ftmamba::Error (user-facing failure, one line) and ftmamba::DataError (names file, line, column).
+// defines: ftmamba::Error (user-facing failure, one line), ftmamba::DataError (names file, line, column) and
+// errno_text (the system's words for the last failed call).
 #pragma once
 #include <cstdint>
 #include <stdexcept>
@@ -21,5 +22,8 @@ struct DataError : Error {
   DataError(const std::string& file, const std::string& key, const std::string& what);
   explicit DataError(const std::string& file_and_what);
 };
+
+// std::strerror(errno), read before anything else can change errno.
+std::string errno_text();
 
 }  // namespace ftmamba

@@ -16,8 +16,6 @@ namespace ftmamba::io {
 namespace fs = std::filesystem;
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
-
 void fsync_path(const fs::path& p, int flags, const char* what) {
   const int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | flags);
   if (fd < 0) throw Error(p.string() + ": cannot open the " + what + " to sync it: " + errno_text());

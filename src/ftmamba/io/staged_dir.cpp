@@ -21,8 +21,6 @@ namespace {
 // not make is never taken for one of its own. Removed before the commit.
 constexpr const char* kStagingMarker = ".ftmamba-staging";
 
-std::string errno_text() { return std::strerror(errno); }
-
 // A file descriptor closed on scope exit.
 struct Fd {
   int fd = -1;
