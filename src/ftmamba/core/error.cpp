@@ -1,9 +1,9 @@
 #include "ftmamba/core/error.h"
 
-#include "ftmamba/core/printable.h"
-
 #include <cerrno>
 #include <cstring>
+
+#include "ftmamba/core/printable.h"
 
 namespace ftmamba {
 

@@ -23,8 +23,8 @@ class ItemSearch {
   // (ascending rows; null for none), best first; equal scores by the lower row. Fewer than k come back when fewer
   // remain. Safe to call from several threads at once; never concurrently with upsert or remove (the caller
   // holds a writer lock for those).
-  virtual std::vector<std::vector<SearchHit>> search(const torch::Tensor& queries, int64_t k,
-                                                     const std::vector<const std::vector<int64_t>*>& excluded) const = 0;
+  virtual std::vector<std::vector<SearchHit>> search(
+      const torch::Tensor& queries, int64_t k, const std::vector<const std::vector<int64_t>*>& excluded) const = 0;
 
   // Adds the item at `item_row` ((E) float32 embedding), or replaces the embedding of a live one. A new row is
   // the next one (live_items() counts only live rows; removed rows are never reused).
