@@ -7,11 +7,14 @@
 #include <fstream>
 #include <string>
 
+#include "error_message.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/run/config_sources.h"
 
 namespace fs = std::filesystem;
 namespace run = ftmamba::run;
+
+using ftmamba_test::error_message;
 
 namespace {
 
@@ -19,18 +22,6 @@ fs::path write_temp(const std::string& name, const std::string& text) {
   const auto p = fs::temp_directory_path() / ("ftmamba_sources_" + std::to_string(::getpid()) + "_" + name);
   std::ofstream(p) << text;
   return p;
-}
-
-// The message of the Error that f throws; fails the test when it throws none.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const ftmamba::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
 }
 
 }  // namespace
@@ -91,21 +82,22 @@ TEST(ConfigSources, AppliesOntoAnExistingConfig) {
 TEST(ConfigSources, ErrorsNameTheKeyOrTheFile) {
   run::ConfigSources bad_set;
   bad_set.sets = {"train.epochs=2", "train.lr8=1"};
-  EXPECT_NE(error_of([&] { run::config_from_sources(bad_set); }).find("'train.lr8'"), std::string::npos);
+  EXPECT_NE(error_message([&] { run::config_from_sources(bad_set); }).find("'train.lr8'"), std::string::npos);
 
   run::ConfigSources bad_value;
   bad_value.sets = {"train.epochs=many"};
-  EXPECT_NE(error_of([&] { run::config_from_sources(bad_value); }).find("'train.epochs'"), std::string::npos);
+  EXPECT_NE(error_message([&] { run::config_from_sources(bad_value); }).find("'train.epochs'"), std::string::npos);
 
   run::ConfigSources bad_model;
   bad_model.model = "ft-lstm";
-  const auto model_error = error_of([&] { run::config_from_sources(bad_model); });
+  const auto model_error = error_message([&] { run::config_from_sources(bad_model); });
   EXPECT_NE(model_error.find("'model.type'"), std::string::npos) << model_error;
   EXPECT_NE(model_error.find("ft-lstm"), std::string::npos) << model_error;
 
   run::ConfigSources bad_precision;
   bad_precision.precision = "fp8";
-  EXPECT_NE(error_of([&] { run::config_from_sources(bad_precision); }).find("'train.precision'"), std::string::npos);
+  EXPECT_NE(error_message([&] { run::config_from_sources(bad_precision); }).find("'train.precision'"),
+            std::string::npos);
 
   run::ConfigSources bad_file;
   bad_file.file = write_temp("bad.toml", "[train]\nlearning_rate = 0.1\n");

@@ -11,11 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "error_message.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
 #include "ftmamba/data/csv_format.h"
 #include "ftmamba/data/csv_stream.h"
 #include "gzip_file.h"
+#include "scratch_dir.h"
 
 namespace fs = std::filesystem;
 using ftmamba::DataError;
@@ -24,43 +26,18 @@ using ftmamba::data::CsvStream;
 using ftmamba::data::read_csv;
 using ftmamba_test::write_gzip;
 
+using ftmamba_test::error_message;
+
 namespace {
 
-class CsvFormats : public ::testing::Test {
+class CsvFormats : public ftmamba_test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("ftmamba_csvfmt_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path write(const std::string& name, const std::string& bytes) {
-    const fs::path p = dir_ / name;
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p;
-  }
   fs::path write_gz(const std::string& name, const std::string& text) {
     const fs::path p = dir_ / name;
     write_gzip(p, text);
     return p;
   }
-
-  fs::path dir_;
 };
-
-std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    const std::string msg = e.what();
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << "message spans lines: " << msg;
-    return msg;
-  }
-  ADD_FAILURE() << "no DataError thrown";
-  return "";
-}
 
 std::vector<std::vector<std::string>> streamed_rows(const fs::path& path, const CsvFormat& format, size_t buffer) {
   CsvStream in(path, format, buffer);
@@ -69,9 +46,6 @@ std::vector<std::vector<std::string>> streamed_rows(const fs::path& path, const 
   while (in.next(row)) rows.push_back(row);
   return rows;
 }
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "'" << (needle) << "' not in: " << (haystack)
 
 using Rows = std::vector<std::vector<std::string>>;
 
@@ -122,21 +96,21 @@ TEST_F(CsvFormats, SemicolonsWithQuotedSemicolonsNewlinesAndQuotes) {
   for (size_t buffer = 4; buffer <= text.size() + 1; ++buffer)
     EXPECT_EQ(streamed_rows(p, semicolon, buffer), want) << "buffer " << buffer;
   // Read as commas, the same file is ragged: the delimiter really is the format's.
-  EXPECT_CONTAINS(data_error([&] { read_csv(p); }), "s.csv:2");
+  EXPECT_CONTAINS(error_message<DataError>([&] { read_csv(p); }), "s.csv:2");
 }
 
 TEST_F(CsvFormats, DelimiterErrorsNameFileLineAndColumn) {
   const auto p = write("e.csv", "id|name\n1|\"ok\"\n2|\"bad\"x\n");
-  EXPECT_CONTAINS(data_error([&] {
+  EXPECT_CONTAINS(error_message<DataError>([&] {
                     read_csv(p, CsvFormat{'|', false});
                   }),
                   "e.csv:3:name: unexpected character after a closing quote");
   const auto r = write("r.csv", "id|name\n1|a|b\n");
-  EXPECT_CONTAINS(data_error([&] { read_csv(r, CsvFormat{'|', false}); }), "r.csv:2:3: row has 3 fields");
+  EXPECT_CONTAINS(error_message<DataError>([&] { read_csv(r, CsvFormat{'|', false}); }), "r.csv:2:3: row has 3 fields");
   // A comma is ordinary text under another delimiter, and a tab in a header is only a control character
   // where tab is not the delimiter.
   const auto h = write("h.csv", "a\tb\n1\t2\n");
-  EXPECT_CONTAINS(data_error([&] { read_csv(h); }), "contains a control character");
+  EXPECT_CONTAINS(error_message<DataError>([&] { read_csv(h); }), "contains a control character");
   EXPECT_EQ(read_csv(h, CsvFormat{'\t', false}).header, (std::vector<std::string>{"a", "b"}));
 }
 
@@ -196,25 +170,26 @@ TEST_F(CsvFormats, CorruptGzipIsRefusedNamingTheFile) {
   std::string corrupt = bytes;
   for (size_t k = 40; k < 60; ++k) corrupt[k] = static_cast<char>(corrupt[k] ^ 0x5A);
   const auto c = write("corrupt.csv.gz", corrupt);
-  const std::string bad = data_error([&] { read_csv(c); });
+  const std::string bad = error_message<DataError>([&] { read_csv(c); });
   EXPECT_CONTAINS(bad, c.string() + ": corrupt gzip stream");
 
   // Cut short: the file ends inside the compressed data.
   const auto t = write("truncated.csv.gz", bytes.substr(0, bytes.size() / 2));
-  EXPECT_CONTAINS(data_error([&] { read_csv(t); }), t.string() + ": truncated gzip stream");
+  EXPECT_CONTAINS(error_message<DataError>([&] { read_csv(t); }), t.string() + ": truncated gzip stream");
   // Only the 8-byte trailer (CRC and length) missing: still truncated, not quietly accepted.
   const auto no_trailer = write("notrailer.csv.gz", bytes.substr(0, bytes.size() - 8));
-  EXPECT_CONTAINS(data_error([&] { read_csv(no_trailer); }), "truncated gzip stream");
+  EXPECT_CONTAINS(error_message<DataError>([&] { read_csv(no_trailer); }), "truncated gzip stream");
   // A wrong CRC.
   std::string bad_crc = bytes;
   bad_crc[bad_crc.size() - 8] = static_cast<char>(bad_crc[bad_crc.size() - 8] ^ 1);
   const auto crc = write("crc.csv.gz", bad_crc);
-  EXPECT_CONTAINS(data_error([&] { read_csv(crc); }), crc.string() + ": corrupt gzip stream");
+  EXPECT_CONTAINS(error_message<DataError>([&] { read_csv(crc); }), crc.string() + ": corrupt gzip stream");
   // Plain text under a .gz name, an empty file, and bytes after the last member.
-  EXPECT_CONTAINS(data_error([&] { read_csv(write("plain.csv.gz", "id,v\n1,2\n")); }), "corrupt gzip stream");
-  EXPECT_CONTAINS(data_error([&] { read_csv(write("empty.csv.gz", "")); }), "empty.csv.gz: empty file");
+  EXPECT_CONTAINS(error_message<DataError>([&] { read_csv(write("plain.csv.gz", "id,v\n1,2\n")); }),
+                  "corrupt gzip stream");
+  EXPECT_CONTAINS(error_message<DataError>([&] { read_csv(write("empty.csv.gz", "")); }), "empty.csv.gz: empty file");
   const auto trailing = write("trailing.csv.gz", bytes + "junk");
-  EXPECT_CONTAINS(data_error([&] { read_csv(trailing); }), "trailing.csv.gz: corrupt gzip stream");
+  EXPECT_CONTAINS(error_message<DataError>([&] { read_csv(trailing); }), "trailing.csv.gz: corrupt gzip stream");
 }
 
 TEST_F(CsvFormats, GzipBombMeetsTheFieldAndLineCaps) {
@@ -222,7 +197,7 @@ TEST_F(CsvFormats, GzipBombMeetsTheFieldAndLineCaps) {
   const std::string field(size_t{40} << 20, 'a');
   const auto one_field = write_gz("field.csv.gz", "id,v\n1," + field + "\n");
   EXPECT_LT(fs::file_size(one_field), size_t{1} << 20);
-  EXPECT_CONTAINS(data_error([&] { read_csv(one_field); }), "field.csv.gz:2:v: field longer than 1 MiB");
+  EXPECT_CONTAINS(error_message<DataError>([&] { read_csv(one_field); }), "field.csv.gz:2:v: field longer than 1 MiB");
 
   std::string line;
   line.reserve(size_t{40} << 20);
@@ -230,19 +205,19 @@ TEST_F(CsvFormats, GzipBombMeetsTheFieldAndLineCaps) {
   const auto one_line = write_gz("line.csv.gz", "id,v\n1," + line + "\n");
   CsvStream in(one_line, 4096);
   std::vector<std::string> row;
-  EXPECT_CONTAINS(data_error([&] { in.next(row); }), "line.csv.gz:2: line longer than 16 MiB");
+  EXPECT_CONTAINS(error_message<DataError>([&] { in.next(row); }), "line.csv.gz:2: line longer than 16 MiB");
   // A quoted field holding line ends meets the line cap.
   std::string lines;
   lines.reserve(size_t{20} << 20);
   while (lines.size() < (size_t{20} << 20)) lines += "\"a\nb\",";
   const auto quoted = write_gz("quoted.csv.gz", "id,v\n" + lines + "\n");
   CsvStream q(quoted, 4096);
-  EXPECT_CONTAINS(data_error([&] { q.next(row); }), "quoted.csv.gz:2: line longer than 16 MiB");
+  EXPECT_CONTAINS(error_message<DataError>([&] { q.next(row); }), "quoted.csv.gz:2: line longer than 16 MiB");
   EXPECT_LE(q.buffer_bytes(), 2 * ftmamba::data::kCsvMaxRecordBytes);
 }
 
 TEST_F(CsvFormats, AFifoNamedGzIsRefusedWithoutBlocking) {
   const fs::path fifo = dir_ / "users.csv.gz";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  EXPECT_CONTAINS(data_error([&] { read_csv(fifo); }), "users.csv.gz: is a FIFO, not a regular file");
+  EXPECT_CONTAINS(error_message<DataError>([&] { read_csv(fifo); }), "users.csv.gz: is a FIFO, not a regular file");
 }

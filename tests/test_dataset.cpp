@@ -12,9 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "error_message.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/dataset.h"
 #include "ftmamba/data/schema.h"
+#include "scratch_dir.h"
 
 namespace fs = std::filesystem;
 using ftmamba::DataError;
@@ -45,16 +47,8 @@ const char* kItems = "item_id,price,genre,brand\ni1,9.99,rock,acme\ni2,1.5,pop,\
 const char* kInteractions = "user_id,item_id,ts,w\nu1,i1,100,1\nu2,i2,50,2.5\nu1,i2,200,\nu3,i1,10,1\n";
 
 // Writes a dataset folder from the good files above, with some files replaced (or, for "", removed).
-class DatasetTest : public ::testing::Test {
+class DatasetTest : public ftmamba_test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("ftmamba_ds_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   void make(const std::map<std::string, std::string>& replace = {}) {
     std::map<std::string, std::string> files = {
         {"schema.toml", kSchema}, {"users.csv", kUsers}, {"items.csv", kItems}, {"interactions.csv", kInteractions}};
@@ -67,16 +61,8 @@ class DatasetTest : public ::testing::Test {
   }
 
   // Loads the folder, which must fail, and returns the one-line message.
-  std::string load_error() {
-    try {
-      Dataset::load(dir_);
-    } catch (const DataError& e) {
-      const std::string msg = e.what();
-      EXPECT_EQ(msg.find('\n'), std::string::npos) << "message spans lines: " << msg;
-      return msg;
-    }
-    ADD_FAILURE() << "no DataError thrown";
-    return "";
+  std::string load_error() const {
+    return ftmamba_test::error_message<DataError>([&] { Dataset::load(dir_); });
   }
 
   // A schema with one line replaced, e.g. with_schema_line("numerical = [\"age\"]", "numerical = \"age\"").
@@ -86,12 +72,7 @@ class DatasetTest : public ::testing::Test {
     EXPECT_NE(at, std::string::npos) << from;
     return s.replace(at, from.size(), to);
   }
-
-  fs::path dir_;
 };
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "'" << (needle) << "' not in: " << (haystack)
 
 }  // namespace
 

@@ -9,11 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "error_message.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/dataset.h"
 #include "ftmamba/data/schema.h"
 #include "ftmamba/data/table_file.h"
 #include "gzip_file.h"
+#include "scratch_dir.h"
 
 namespace fs = std::filesystem;
 using ftmamba::DataError;
@@ -70,19 +72,8 @@ std::string table_text(const std::vector<std::vector<std::string>>& rows, char d
   return out;
 }
 
-class DatasetFormats : public ::testing::Test {
+class DatasetFormats : public ftmamba_test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("ftmamba_dsfmt_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir_ / name, std::ios::binary) << text;
-  }
   // Writes one table as NAME + suffix (".csv", ".tsv", ".csv.gz", ".tsv.gz") with `delim`.
   void table(const std::string& name, const std::string& suffix, char delim,
              const std::vector<std::vector<std::string>>& rows) const {
@@ -94,15 +85,7 @@ class DatasetFormats : public ::testing::Test {
   }
 
   std::string load_error() const {
-    try {
-      Dataset::load(dir_);
-    } catch (const DataError& e) {
-      const std::string msg = e.what();
-      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-      return msg;
-    }
-    ADD_FAILURE() << "no DataError thrown";
-    return "";
+    return ftmamba_test::error_message<DataError>([&] { Dataset::load(dir_); });
   }
 
   // The values every format must give.
@@ -123,12 +106,7 @@ class DatasetFormats : public ::testing::Test {
     EXPECT_EQ(d.interactions.timestamp[2], t + 0.25);
     EXPECT_EQ(d.interactions.timestamp[3], 100.0);
   }
-
-  fs::path dir_;
 };
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "'" << (needle) << "' not in: " << (haystack)
 
 }  // namespace
 

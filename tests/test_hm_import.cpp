@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "binary_runner.h"
+#include "error_message.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/csv.h"
 #include "ftmamba/data/dataset.h"
@@ -42,12 +43,11 @@ using ftmamba::data::import_hm;
 using ftmamba::data::read_csv;
 using ftmamba::data::take_pairs;
 
+using ftmamba_test::error_message;
+
 namespace {
 
 using Row = std::vector<std::string>;
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "'" << (needle) << "' not in: " << (haystack)
 
 fs::path temp_dir(const std::string& tag) {
   const fs::path d = fs::temp_directory_path() / ("ftmamba_hm_" + std::to_string(::getpid()) + "_" + tag);
@@ -57,20 +57,6 @@ fs::path temp_dir(const std::string& tag) {
 }
 
 void write(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
-
-// Runs f, which must throw `E`, and returns its one-line message.
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    const std::string msg = e.what();
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    return msg;
-  }
-  ADD_FAILURE() << "nothing thrown";
-  return "";
-}
 
 // ---- HashedIdMap ----------------------------------------------------------------------------------
 
@@ -164,7 +150,7 @@ TEST(TakePairs, IncompleteAndImpossible) {
   EXPECT_FALSE(t.complete);
   EXPECT_EQ(t.kept, (std::vector<int64_t>{5, 0, 4}));
   // 3 + 3 = 6 leaves 1; nobody can give up a pair without going below 3.
-  EXPECT_CONTAINS(error_of<Error>([] { take_pairs({3, 3, 5}, 7, 3); }), "cannot make exactly 7 pairs");
+  EXPECT_CONTAINS(error_message<Error>([] { take_pairs({3, 3, 5}, 7, 3); }), "cannot make exactly 7 pairs");
 }
 
 // ---- the fixture ----------------------------------------------------------------------------------
@@ -548,7 +534,7 @@ TEST_F(HmImport, DeterministicForASeedAndDifferentAcrossSeeds) {
   EXPECT_NE(file(root / "a", "users.csv"), file(root / "b", "users.csv"));
   EXPECT_EQ(read_csv(root / "b" / "interactions.csv").size(), kPairs);
   // A dataset folder is replaced by a new import only with --force.
-  EXPECT_CONTAINS(error_of<Error>([&] { import_to(root / "a2", kSeed + 1); }), "pass --force");
+  EXPECT_CONTAINS(error_message<Error>([&] { import_to(root / "a2", kSeed + 1); }), "pass --force");
   import_to(root / "a2", kSeed + 1, kPairs, fs::path(), /*force=*/true);
   EXPECT_EQ(file(root / "b", "interactions.csv"), file(root / "a2", "interactions.csv"));
 }
@@ -569,7 +555,7 @@ TEST_F(HmImport, SamplesMoreWhenTheFirstBatchFallsShort) {
   EXPECT_GE(s.transaction_passes, 3);
   EXPECT_EQ(read_csv(root / "all" / "interactions.csv").size(), total);
   EXPECT_EQ(expected_sample(fx, 3, total, 3).kept.size(), static_cast<size_t>(total));
-  const std::string msg = error_of<Error>([&] { import_to(root / "toomany", 3, total + 1); });
+  const std::string msg = error_message<Error>([&] { import_to(root / "toomany", 3, total + 1); });
   EXPECT_CONTAINS(msg, "only " + std::to_string(total) + " distinct (customer, article) pairs");
   EXPECT_CONTAINS(msg, "--pairs asks for " + std::to_string(total + 1));
   expect_nothing_written(root / "toomany");
@@ -611,7 +597,7 @@ TEST_F(HmImport, BadInputNamesFileLineColumnAndLeavesNothing) {
     return with_fields(s, 41, [](Row& f) { f[2] = "0999999999"; });
   });
   const std::string tx = (unknown / "transactions_train.csv").string();
-  EXPECT_EQ(error_of<DataError>([&] { import_to(root / "out1", kSeed, kPairs, unknown); }),
+  EXPECT_EQ(error_message<DataError>([&] { import_to(root / "out1", kSeed, kPairs, unknown); }),
             tx + ":41:article_id: unknown article_id '0999999999' (not in articles.csv)");
   expect_nothing_written(root / "out1");
   const auto r = run_binary("import hm --from " + unknown.string() + " --out " + (root / "out1").string());
@@ -622,30 +608,30 @@ TEST_F(HmImport, BadInputNamesFileLineColumnAndLeavesNothing) {
   const fs::path no_age = broken_copy("no_age", "customers.csv", [](const std::string& s) {
     return with_fields(s, 1, [](Row& f) { f[5] = "years"; });
   });
-  EXPECT_CONTAINS(error_of<DataError>([&] { import_to(root / "out2", kSeed, kPairs, no_age); }),
+  EXPECT_CONTAINS(error_message<DataError>([&] { import_to(root / "out2", kSeed, kPairs, no_age); }),
                   (no_age / "customers.csv").string() + ":1: missing column 'age'");
   expect_nothing_written(root / "out2");
 
   const fs::path missing = broken_copy("missing", "articles.csv", [](const std::string& s) { return s; });
   fs::remove(missing / "customers.csv");
-  EXPECT_EQ(error_of<DataError>([&] { import_to(root / "out3", kSeed, kPairs, missing); }),
+  EXPECT_EQ(error_message<DataError>([&] { import_to(root / "out3", kSeed, kPairs, missing); }),
             (missing / "customers.csv").string() + ": file not found");
   expect_nothing_written(root / "out3");
 
   const fs::path ragged = broken_copy("ragged", "transactions_train.csv", [](const std::string& s) {
     return with_fields(s, 10, [](Row& f) { f.pop_back(); });
   });
-  EXPECT_CONTAINS(error_of<DataError>([&] { import_to(root / "out4", kSeed, kPairs, ragged); }),
+  EXPECT_CONTAINS(error_message<DataError>([&] { import_to(root / "out4", kSeed, kPairs, ragged); }),
                   (ragged / "transactions_train.csv").string() + ":10:sales_channel_id: row has 4 fields");
   expect_nothing_written(root / "out4");
 
   const fs::path bad_date = broken_copy("bad_date", "transactions_train.csv", [](const std::string& s) {
     return with_fields(s, 2, [](Row& f) { f[0] = "2019-02-29"; });
   });
-  EXPECT_CONTAINS(error_of<DataError>([&] { import_to(root / "out5", kSeed, kPairs, bad_date); }),
+  EXPECT_CONTAINS(error_message<DataError>([&] { import_to(root / "out5", kSeed, kPairs, bad_date); }),
                   (bad_date / "transactions_train.csv").string() + ":2:t_dat: not a date YYYY-MM-DD: '2019-02-29'");
 
-  const std::string few = error_of<Error>([&] { import_to(root / "out6", kSeed, 1000000); });
+  const std::string few = error_message<Error>([&] { import_to(root / "out6", kSeed, 1000000); });
   EXPECT_CONTAINS(few, "--pairs asks for 1000000");
   expect_nothing_written(root / "out6");
 }
@@ -654,7 +640,7 @@ TEST_F(HmImport, RefusesToReplaceAFolderThatIsNotADataset) {
   const fs::path out = root / "precious";
   fs::create_directories(out);
   write(out / "notes.txt", "keep me");
-  EXPECT_CONTAINS(error_of<Error>([&] { import_to(out, kSeed, kPairs, fs::path(), /*force=*/true); }),
+  EXPECT_CONTAINS(error_message<Error>([&] { import_to(out, kSeed, kPairs, fs::path(), /*force=*/true); }),
                   "does not hold an ftmamba dataset");
   EXPECT_EQ(ftmamba::io::read_file(out / "notes.txt"), "keep me");
 }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "error_message.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/eval/evaluate_run.h"
 #include "ftmamba/io/atomic_file.h"
@@ -34,6 +35,8 @@
 namespace fs = std::filesystem;
 namespace run = ftmamba::run;
 namespace serve = ftmamba::serve;
+
+using ftmamba_test::error_message;
 
 namespace {
 
@@ -153,17 +156,6 @@ class Recommender : public ftmamba_test::GeneratedDataSuite<3000, 13> {
   static inline ftmamba::data::Dataset dataset_;
 };
 
-// The message of the ftmamba::Error that `f` throws ("" when it throws none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const ftmamba::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST_F(Recommender, ItemEmbeddingsAreEveryItemEncodedOnce) {
@@ -259,37 +251,37 @@ TEST_F(Recommender, BatchEqualsPerUser) {
 }
 
 TEST_F(Recommender, BadRequestsNameWhatIsWrong) {
-  const std::string unknown_user = error_of([] { rec().recommend("NOBODY", 5); });
+  const std::string unknown_user = error_message([] { rec().recommend("NOBODY", 5); });
   EXPECT_NE(unknown_user.find("unknown user 'NOBODY'"), std::string::npos) << unknown_user;
   EXPECT_NE(unknown_user.find("users.csv"), std::string::npos) << unknown_user;
 
-  const std::string unknown_feature = error_of([] { rec().recommend_new_user({{"shoe_size", "3"}}, 5); });
+  const std::string unknown_feature = error_message([] { rec().recommend_new_user({{"shoe_size", "3"}}, 5); });
   EXPECT_NE(unknown_feature.find("unknown feature 'shoe_size'"), std::string::npos) << unknown_feature;
-  const std::string bad_number = error_of([] { rec().recommend_new_user({{"age", "old"}}, 5); });
+  const std::string bad_number = error_message([] { rec().recommend_new_user({{"age", "old"}}, 5); });
   EXPECT_NE(bad_number.find("'age'"), std::string::npos) << bad_number;
 
   // A value beyond the documented range (|x| <= 1e30), or not finite, is refused before any encoding, naming
   // that feature and not the good one.
   for (const std::string v : {"1e300", "1e40", "-1e31", "nan", "inf"}) {
-    const std::string beyond = error_of([&] { rec().recommend_new_user({{"country", "ZZ"}, {"age", v}}, 5); });
+    const std::string beyond = error_message([&] { rec().recommend_new_user({{"country", "ZZ"}, {"age", v}}, 5); });
     EXPECT_EQ(beyond.rfind("feature 'age': ", 0), 0u) << beyond;
     EXPECT_EQ(beyond.find("country"), std::string::npos) << beyond;
   }
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_message([] {
               rec().recommend_new_user({{"age", "1e40"}}, 5);
             }).find("supported range (|x| <= 1e30)"),
             std::string::npos);
   EXPECT_NO_THROW(rec().recommend_new_user({{"age", "1e3"}}, 5));
 
   const int64_t n_users = dataset().users.size();
-  const std::string bad_row = error_of([&] { rec().recommend_batch({0, n_users}, 5); });
+  const std::string bad_row = error_message([&] { rec().recommend_batch({0, n_users}, 5); });
   EXPECT_NE(bad_row.find("user row " + std::to_string(n_users)), std::string::npos) << bad_row;
-  const std::string bad_k = error_of([] { rec().recommend(dataset().users.ids[0], 0); });
+  const std::string bad_k = error_message([] { rec().recommend(dataset().users.ids[0], 0); });
   EXPECT_NE(bad_k.find("k must be at least 1"), std::string::npos) << bad_k;
 }
 
 TEST_F(Recommender, LoadNamesAMissingRun) {
-  const std::string missing = error_of([] { serve::Recommender::load(root() / "no-such-run"); });
+  const std::string missing = error_message([] { serve::Recommender::load(root() / "no-such-run"); });
   EXPECT_NE(missing.find("no-such-run"), std::string::npos) << missing;
 }
 
@@ -344,14 +336,14 @@ TEST_F(Recommender, NonFiniteEmbeddingsAreNeverScoredOrWritten) {
   const std::string first_user = dataset().users.ids[0], first_item = dataset().items.ids[0];
 
   const auto bad_users = serve::Recommender::load(nan_users);
-  const std::string known = error_of([&] { bad_users.recommend(first_user, 5); });
+  const std::string known = error_message([&] { bad_users.recommend(first_user, 5); });
   EXPECT_NE(known.find("user '" + first_user + "'"), std::string::npos) << known;
   EXPECT_NE(known.find("non-finite"), std::string::npos) << known;
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(error_message([&] {
               bad_users.recommend_batch({0, 1}, 5);
             }).find("user '" + first_user + "'"),
             std::string::npos);
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(error_message([&] {
               bad_users.recommend_new_user({{"age", "30"}}, 5, "new");
             }).find("non-finite"),
             std::string::npos);
@@ -359,15 +351,17 @@ TEST_F(Recommender, NonFiniteEmbeddingsAreNeverScoredOrWritten) {
   serve::EncodeOptions options;
   options.side = serve::Side::kUser;
   const fs::path out = root() / "nan-users.safetensors";
-  const std::string encode_users = error_of([&] { serve::write_embeddings(nan_users, out, options, torch::kCPU); });
+  const std::string encode_users =
+      error_message([&] { serve::write_embeddings(nan_users, out, options, torch::kCPU); });
   EXPECT_NE(encode_users.find("users.csv: user '" + first_user + "'"), std::string::npos) << encode_users;
   EXPECT_NE(encode_users.find("non-finite embedding"), std::string::npos) << encode_users;
   EXPECT_FALSE(fs::exists(out));
 
-  const std::string load_items = error_of([&] { serve::Recommender::load(nan_items); });
+  const std::string load_items = error_message([&] { serve::Recommender::load(nan_items); });
   EXPECT_NE(load_items.find("item '" + first_item + "'"), std::string::npos) << load_items;
   options.side = serve::Side::kItem;
-  const std::string encode_items = error_of([&] { serve::write_embeddings(nan_items, out, options, torch::kCPU); });
+  const std::string encode_items =
+      error_message([&] { serve::write_embeddings(nan_items, out, options, torch::kCPU); });
   EXPECT_NE(encode_items.find("items.csv: item '" + first_item + "'"), std::string::npos) << encode_items;
   EXPECT_FALSE(fs::exists(out));
 }
@@ -377,7 +371,7 @@ TEST_F(Recommender, NonFiniteEmbeddingsAreNeverScoredOrWritten) {
 TEST_F(Recommender, EvaluationRefusesNonFiniteEmbeddings) {
   const fs::path nan_users = nan_copy(run_dir(), root(), "user"), nan_items = nan_copy(run_dir(), root(), "item");
   const auto evaluate = [](const fs::path& dir) {
-    return error_of([&] { ftmamba::eval::evaluate_run(dir, {}, ftmamba::ops::Precision::kFp32, torch::kCPU); });
+    return error_message([&] { ftmamba::eval::evaluate_run(dir, {}, ftmamba::ops::Precision::kFp32, torch::kCPU); });
   };
   const std::string users = evaluate(nan_users);
   EXPECT_NE(users.find((dataset().dir / "users.csv").string() + ": user '" + dataset().users.ids[0] + "'"),
@@ -411,7 +405,7 @@ TEST_F(Recommender, EncodeNeverReplacesAFileOfItsInputs) {
   options.side = serve::Side::kUser;
   for (const fs::path& input : {run_dir() / "model.safetensors", run_dir() / "config.json", data_dir() / "users.csv"}) {
     const std::string before = ftmamba::io::read_file(input);
-    const std::string msg = error_of([&] { serve::write_embeddings(run_dir(), input, options, torch::kCPU); });
+    const std::string msg = error_message([&] { serve::write_embeddings(run_dir(), input, options, torch::kCPU); });
     EXPECT_NE(msg.find("--out " + input.string() + " is a file of the input folder"), std::string::npos) << msg;
     EXPECT_EQ(ftmamba::io::read_file(input), before) << input;
   }
@@ -454,7 +448,7 @@ TEST_F(Recommender, StoredUsersAndItemsAnswerAsTheDataset) {
 
   stored.items.categorical[0][0] = r.item_encoding.total_categories();  // beyond every vocabulary
   stored.save(copy);
-  const std::string bad = error_of([&] { serve::Recommender::load(copy); });
+  const std::string bad = error_message([&] { serve::Recommender::load(copy); });
   EXPECT_NE(bad.find((copy / run::kInferenceFile).string() + ": tensor 'items.categorical'"), std::string::npos) << bad;
   EXPECT_NE(bad.find("outside its vocabulary"), std::string::npos) << bad;
 }

@@ -5,11 +5,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "error_message.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/run/records.h"
 
 namespace fs = std::filesystem;
 namespace run = ftmamba::run;
+
+using ftmamba_test::error_message;
 
 namespace {
 fs::path temp_dir() {
@@ -20,14 +23,6 @@ fs::path temp_dir() {
 
 void write_text(const fs::path& file, const std::string& text) { std::ofstream(file) << text; }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ftmamba::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 }  // namespace
 
 TEST(Records, HistoryRoundTripsEveryField) {
@@ -78,7 +73,7 @@ TEST(Records, MetricsRoundTripKeepsTheOptionalFieldsOptional) {
   EXPECT_FALSE(back.finetune.has_value());
   EXPECT_DOUBLE_EQ(back.test_metric("full", "oracle", "HR@10"), 0.9);
   EXPECT_DOUBLE_EQ(back.test_metric("sampled", "model", "HR@10"), 0.7);
-  EXPECT_NE(error_of([&] { back.test_metric("sampled", "oracle", "HR@10"); }).find("test.sampled.oracle.HR@10"),
+  EXPECT_NE(error_message([&] { back.test_metric("sampled", "oracle", "HR@10"); }).find("test.sampled.oracle.HR@10"),
             std::string::npos);
 
   m.finetune = "lora";
@@ -98,11 +93,11 @@ TEST(Records, ReadersNameTheFileAndLineOfABadRecord) {
   write_text(dir / "bad-history.jsonl",
              "{\"epoch\":1,\"loss\":1,\"lr\":1,\"seconds\":1,\"samples_per_sec\":1,\"valid\":{},\"best\":true}\n"
              "{\"epoch\":2,\"loss\":1}\n");
-  const std::string h = error_of([&] { run::read_history(dir / "bad-history.jsonl"); });
+  const std::string h = error_message([&] { run::read_history(dir / "bad-history.jsonl"); });
   EXPECT_NE(h.find("bad-history.jsonl:2:"), std::string::npos) << h;
   write_text(dir / "bad-metrics.json", "{\"model_type\": \"ft-mamba\"}");
-  const std::string m = error_of([&] { run::read_metrics(dir / "bad-metrics.json"); });
+  const std::string m = error_message([&] { run::read_metrics(dir / "bad-metrics.json"); });
   EXPECT_NE(m.find("bad-metrics.json"), std::string::npos) << m;
-  EXPECT_NE(error_of([&] { run::read_metrics(dir / "missing.json"); }).find("missing.json: cannot read"),
+  EXPECT_NE(error_message([&] { run::read_metrics(dir / "missing.json"); }).find("missing.json: cannot read"),
             std::string::npos);
 }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "error_message.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/experiments/finetune_run.h"
 #include "ftmamba/experiments/train_run.h"
@@ -27,21 +28,9 @@ namespace fs = std::filesystem;
 namespace ex = ftmamba::experiments;
 namespace run = ftmamba::run;
 
+using ftmamba_test::error_message;
+
 namespace {
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const ftmamba::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
-}
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "'" << (needle) << "' not in: " << (haystack)
 
 nlohmann::json read_json(const fs::path& f) { return nlohmann::json::parse(ftmamba::io::read_file(f)); }
 void write_json(const fs::path& f, const nlohmann::json& j) { ftmamba::io::write_file_atomic(f, j.dump(2)); }
@@ -99,13 +88,14 @@ TEST_F(RunIntegrity, ConfigJsonRecordsTheWeightsSha256) {
 TEST_F(RunIntegrity, AFlippedByteInTheWeightsIsRefusedNamingTheFile) {
   const fs::path dir = copy_of("base", "flipped");
   flip_last_byte(dir / "model.safetensors");
-  const std::string msg = error_of([&] { run::Run::load(dir); });
+  const std::string msg = error_message([&] { run::Run::load(dir); });
   EXPECT_CONTAINS(msg, (dir / "model.safetensors").string() + ": SHA-256 ");
   EXPECT_CONTAINS(msg, "recorded in config.json");
 
   const fs::path lora = copy_of("lora", "flipped-lora");
   flip_last_byte(lora / "adapters.safetensors");
-  EXPECT_CONTAINS(error_of([&] { run::Run::load(lora); }), (lora / "adapters.safetensors").string() + ": SHA-256 ");
+  EXPECT_CONTAINS(error_message([&] { run::Run::load(lora); }),
+                  (lora / "adapters.safetensors").string() + ": SHA-256 ");
 }
 
 // F32 relabelled I32 keeps every byte count, so only the hash, and without it the dtype check, can tell.
@@ -116,12 +106,12 @@ TEST_F(RunIntegrity, ATensorRelabelledFromF32ToI32IsRefused) {
   ASSERT_NE(at, std::string::npos);
   bytes.replace(at, 5, "\"I32\"");
   std::ofstream(dir / "model.safetensors", std::ios::binary | std::ios::trunc) << bytes;
-  EXPECT_CONTAINS(error_of([&] { run::Run::load(dir); }), "model.safetensors: SHA-256 ");
+  EXPECT_CONTAINS(error_message([&] { run::Run::load(dir); }), "model.safetensors: SHA-256 ");
 
   auto cfg = read_json(dir / "config.json");
   cfg.erase("sha256");
   write_json(dir / "config.json", cfg);
-  const std::string unchecked = error_of([&] { run::Run::load(dir); });
+  const std::string unchecked = error_message([&] { run::Run::load(dir); });
   EXPECT_CONTAINS(unchecked, (dir / "model.safetensors").string() + ": tensor '");
   EXPECT_CONTAINS(unchecked, "has dtype Int, the model expects Float");
 }
@@ -147,7 +137,7 @@ TEST_F(RunIntegrity, ConfigJsonIsValidatedByTrainsRulesNamingTheKey) {
     auto cfg = original;
     cfg["config"][section][key] = value;
     write_json(dir / "config.json", cfg);
-    return error_of([&] { run::Run::load(dir); });
+    return error_message([&] { run::Run::load(dir); });
   };
   const std::string cfg_file = (dir / "config.json").string();
   EXPECT_EQ(load_with("model", "d_token", 0),
@@ -166,7 +156,7 @@ TEST_F(RunIntegrity, TooFewItemsForTheSampledProtocolFailBeforeTraining) {
   const auto data = run::prepare_data(data_dir(), cfg);
   const int64_t n_items = data.items.size();
   cfg.eval.sampled_negatives = n_items;  // every test user has seen at least one item
-  const std::string msg = error_of([&] { run::check_before_training(cfg, data); });
+  const std::string msg = error_message([&] { run::check_before_training(cfg, data); });
   EXPECT_CONTAINS(msg, "config: eval.sampled_negatives = " + std::to_string(n_items));
   EXPECT_CONTAINS(msg, "of the catalog's " + std::to_string(n_items) + " items");
   cfg.eval.sampled_negatives = 10;
@@ -181,7 +171,7 @@ TEST_F(RunIntegrity, TooFewItemsForTheSampledProtocolFailBeforeTraining) {
   r.quiet = true;
   int epochs = 0;
   r.on_epoch = [&](const run::EpochRecord&) { ++epochs; };
-  EXPECT_CONTAINS(error_of([&] { ex::train_run(r); }), "eval.sampled_negatives");
+  EXPECT_CONTAINS(error_message([&] { ex::train_run(r); }), "eval.sampled_negatives");
   EXPECT_EQ(epochs, 0);
   EXPECT_FALSE(fs::exists(r.out_dir));
 }
@@ -191,9 +181,10 @@ TEST_F(RunIntegrity, NothingToLearnFromFailsBeforeTraining) {
   auto data = run::prepare_data(data_dir(), cfg);
   EXPECT_NO_THROW(run::check_before_training(cfg, data));
   data.split.train.resize(1);
-  EXPECT_CONTAINS(error_of([&] { run::check_before_training(cfg, data); }), "the training split has 1 interaction(s)");
+  EXPECT_CONTAINS(error_message([&] { run::check_before_training(cfg, data); }),
+                  "the training split has 1 interaction(s)");
   data.items = data.items.index_select(torch::zeros({1}, torch::kInt64));
-  EXPECT_CONTAINS(error_of([&] { run::check_before_training(cfg, data); }), "the catalog has 1 item(s)");
+  EXPECT_CONTAINS(error_message([&] { run::check_before_training(cfg, data); }), "the catalog has 1 item(s)");
 }
 
 TEST_F(RunIntegrity, OneItemHistoriesAndATinyCatalogAreSaidBeforeTraining) {
@@ -221,9 +212,10 @@ TEST_F(RunIntegrity, AnOverflowingStepCountIsRefused) {
   const auto data = run::prepare_data(data_dir(), cfg);
   cfg.train.epochs = std::numeric_limits<int64_t>::max() / 2;
   cfg.train.batch_size = 2;
-  EXPECT_CONTAINS(error_of([&] { run::check_before_training(cfg, data); }), "train.epochs");
+  EXPECT_CONTAINS(error_message([&] { run::check_before_training(cfg, data); }), "train.epochs");
   cfg.train.epochs = 1;
   cfg.train.batch_size = std::numeric_limits<int64_t>::max();
   cfg.train.negatives = 4;
-  EXPECT_CONTAINS(error_of([&] { run::check_before_training(cfg, data); }), "train.batch_size * (1 + train.negatives)");
+  EXPECT_CONTAINS(error_message([&] { run::check_before_training(cfg, data); }),
+                  "train.batch_size * (1 + train.negatives)");
 }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "error_message.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/io/sha256.h"
@@ -96,9 +97,6 @@ std::string load_error(const fs::path& path) {
   ADD_FAILURE() << path << " loaded";
   return "";
 }
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "'" << (needle) << "' not in: " << (haystack)
 
 }  // namespace
 

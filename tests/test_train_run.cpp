@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "error_message.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/data/dataset.h"
 #include "ftmamba/eval/evaluate_run.h"
@@ -22,19 +23,9 @@ namespace fs = std::filesystem;
 namespace ex = ftmamba::experiments;
 namespace run = ftmamba::run;
 
-namespace {
+using ftmamba_test::error_message;
 
-// The message of the Error that f throws; fails the test when it throws none.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const ftmamba::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
-}
+namespace {
 
 nlohmann::json read_json(const fs::path& f) { return nlohmann::json::parse(ftmamba::io::read_file(f)); }
 
@@ -160,7 +151,7 @@ TEST_F(TrainRun, DryRunAndBadConfigWriteNothing) {
   auto bad = small_request(root() / "bad");
   bad.config.sets.push_back("train.lr8=1");
   bad.on_setup = [&](const ex::TrainSetup&) { ADD_FAILURE() << "setup reached with a bad config"; };
-  EXPECT_NE(error_of([&] { ex::train_run(bad); }).find("train.lr8"), std::string::npos);
+  EXPECT_NE(error_message([&] { ex::train_run(bad); }).find("train.lr8"), std::string::npos);
   EXPECT_FALSE(fs::exists(root() / "bad"));
 }
 
@@ -201,7 +192,7 @@ TEST_F(TrainRun, LoraFinetuneThenMerge) {
 
   // A LoRA run is no base for another fine-tuning.
   const auto again = lora_request(dir, data_copy, root() / "lora-of-lora");
-  EXPECT_NE(error_of([&] { ex::finetune_run(again); }).find("merge it first"), std::string::npos);
+  EXPECT_NE(error_message([&] { ex::finetune_run(again); }).find("merge it first"), std::string::npos);
   EXPECT_FALSE(fs::exists(root() / "lora-of-lora"));
 
   const auto merged = run::merge_lora_run(dir, root() / "merged");
@@ -225,7 +216,7 @@ TEST_F(TrainRun, LoraFinetuneThenMerge) {
             ftmamba::io::read_file(root() / "merged" / "model.safetensors"));
 
   // A merged run has no adapters left to merge.
-  EXPECT_NE(error_of([&] { run::merge_lora_run(root() / "merged", root() / "merged2"); }).find("not a LoRA run"),
+  EXPECT_NE(error_message([&] { run::merge_lora_run(root() / "merged", root() / "merged2"); }).find("not a LoRA run"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(root() / "merged2"));
 }
@@ -234,9 +225,9 @@ TEST_F(TrainRun, FinetuneKeepsTheBaseModel) {
   ASSERT_TRUE(base.run);
   auto set_model = lora_request(base.run->dir, data_dir(), root() / "changed");
   set_model.config.sets.push_back("model.d_token=8");
-  EXPECT_NE(error_of([&] { ex::finetune_run(set_model); }).find("keeps the base run's model"), std::string::npos);
+  EXPECT_NE(error_message([&] { ex::finetune_run(set_model); }).find("keeps the base run's model"), std::string::npos);
   auto other_type = lora_request(base.run->dir, data_dir(), root() / "changed");
   other_type.config.model = "ft-transformer";
-  EXPECT_NE(error_of([&] { ex::finetune_run(other_type); }).find("keeps the base run's model"), std::string::npos);
+  EXPECT_NE(error_message([&] { ex::finetune_run(other_type); }).find("keeps the base run's model"), std::string::npos);
   EXPECT_FALSE(fs::exists(root() / "changed"));
 }
