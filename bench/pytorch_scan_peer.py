@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The PyTorch peer of bench_cuda_kernels: the selective scan as PyTorch users run it without mamba_ssm's CUDA
-extension (its selective_scan_ref: (batch, d_inner, L) layout, the (batch, d_inner, L, N) products
-materialised, a Python loop over L), eager and under torch.compile, at the LM and tabular shapes, float32 and
-bfloat16 inputs (the recurrence in float32, as the reference does). Prints JSON lines.
+"""The PyTorch peers of bench_cuda_kernels: the selective scan as PyTorch users run it without mamba_ssm's CUDA
+extension, in two forms: mamba_ssm's selective_scan_ref ((batch, d_inner, L) layout, a strided slice per step)
+and the faster time-major form (pytorch_peer.py: contiguous (L, batch, d_inner, N) terms, a loop over their
+unbound steps), eager and under torch.compile, at the LM and tabular shapes, float32 and bfloat16 inputs (the
+recurrence in float32, as the reference does). Prints JSON lines; a kernel is compared with the fastest.
 
   python3 bench/pytorch_scan_peer.py [--compile-lm] [--shapes lm,tabular]
 """
@@ -12,12 +13,14 @@ import time
 
 import torch
 
-from pytorch_peer import selective_scan_ref as peer_scan  # the script's own folder is on sys.path
+from pytorch_peer import SCANS  # the script's own folder is on sys.path
 
 
-def selective_scan_ref(u, delta, A, B, C, D, z, delta_bias):
-    """The peer's reference scan (pytorch_peer.py), its recurrence in float32; returns u's dtype."""
-    return peer_scan(u.float(), delta.float(), A, B.float(), C.float(), D, z.float(), delta_bias).to(u.dtype)
+def in_float32(scan):
+    """The scan with its recurrence in float32 (as the reference runs it); returns u's dtype."""
+    def run(u, delta, A, B, C, D, z, delta_bias):
+        return scan(u.float(), delta.float(), A, B.float(), C.float(), D, z.float(), delta_bias).to(u.dtype)
+    return run
 
 
 def time_us(f, reps=5):
@@ -50,9 +53,11 @@ def main():
             A = (-torch.exp(torch.randn(d, n, device=dev) * 0.5)).requires_grad_(True)
             D, bias = leaf(d, dt=torch.float32), leaf(d, dt=torch.float32)
             dout = torch.randn(b, d, L, device=dev, dtype=dtype)
-            modes = [("eager", selective_scan_ref)]
-            if name == "tabular" or args.compile_lm:
-                modes.append(("compile", torch.compile(selective_scan_ref)))
+            modes = []
+            for form, scan in sorted(SCANS.items()):
+                modes.append((f"{form}-eager", in_float32(scan)))
+                if name == "tabular" or args.compile_lm:
+                    modes.append((f"{form}-compile", torch.compile(in_float32(scan))))
             for mode, fn in modes:
                 def fwd():
                     with torch.no_grad():
