@@ -1,6 +1,7 @@
 // defines: `ftmamba schema`, about a dataset's schema.toml; `schema infer` writes one from the three CSV files
 // and prints, per column, the role it gave and why.
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (moved here in fmt 11)
 
 #include <algorithm>
 

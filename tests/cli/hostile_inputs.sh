@@ -719,6 +719,19 @@ rm -rf Dlong
 expect_absent Q
 end
 
+begin "multi-valued-cell-of-170000-values"
+# One 1 MiB cell of distinct values (the most one field may hold): refused for its count at once, not after the
+# quadratic search for repeats that once took a minute per cell.
+rm -rf Dtags && cp -r D Dtags
+sed -i 's/^\[items\]$/[items]\nmulti_valued = [ "tags" ]/' Dtags/schema.toml
+awk 'NR == 1 { print $0 ",tags"; next } NR == 2 { printf "%s,", $0; for (i = 0; i < 170000; ++i) printf "%s%05x", (i ? "|" : ""), i; print ""; next } { print $0 ",a|b" }' \
+  D/items.csv >Dtags/items.csv
+run 15 train --data Dtags --out Q "${SMALL[@]}"
+expect_rc 1 && expect_error "Dtags/items.csv:2:tags" "more than 64 values"
+rm -rf Dtags
+expect_absent Q Q.partial
+end
+
 # ---- late failures: refused before training ----------------------------------------------------------------------
 begin "catalog-too-small-for-sampled-protocol"
 # 50 items and the default 100 sampled negatives per test user; 100,000 epochs if training ever started.
