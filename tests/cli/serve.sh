@@ -80,9 +80,9 @@ code=$(post /recommend '{"user_id": ')
 check "malformed JSON: 400 naming the body" contains "$code $(cat body.json)" '"field":"body"'
 check "GET /metrics counts /recommend" contains "$(curl -s "$url/metrics")" 'ftmamba_requests_total{endpoint="/recommend",code="200"} 2'
 check "GET / is the page" contains "$(curl -s "$url/")" '<title>ftmamba recommendations</title>'
-check "POST /admin/reload without the token: 403" contains "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/admin/reload")" 403
+check "POST /admin/reload without the token: 403" contains "$(curl -s -o /dev/null -w '%{http_code}' -d '' "$url/admin/reload")" 403
 check "POST /admin/reload with the token: 200" contains \
-  "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer s3cret' "$url/admin/reload")" 200
+  "$(curl -s -o /dev/null -w '%{http_code}' -d '' -H 'Authorization: Bearer s3cret' "$url/admin/reload")" 200
 
 kill -HUP "$server"
 for _ in $(seq 1 300); do

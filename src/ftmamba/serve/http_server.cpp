@@ -16,14 +16,14 @@
 namespace ftmamba::serve {
 namespace {
 
-using nlohmann::json;
+using Json = nlohmann::ordered_json;  // the fields in the order written
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kJson = "application/json";
 constexpr size_t kUserSample = 200;    // user ids GET /info lists for the page
 constexpr size_t kHistoryShown = 200;  // items GET /users/{id} lists
 
-void send_json(httplib::Response& res, int status, const json& body) {
+void send_json(httplib::Response& res, int status, const Json& body) {
   res.status = status;
   res.set_content(dump_body(body), kJson);
 }
@@ -158,7 +158,7 @@ void HttpServer::install_routes() {
          handle("/recommend/batch", "requests", [&limits](const auto& req, auto& res, const auto& st) {
            const auto requests = parse_batch_request(req.body, st.user_features, limits);
            const auto& rec = *st.recommender;
-           auto results = json::array();
+           auto results = Json::array();
            for (size_t i = 0; i < requests.size(); ++i) {
              const auto& r = requests[i];
              const std::string at = "requests[" + std::to_string(i) + "]";
@@ -177,7 +177,7 @@ void HttpServer::install_routes() {
                throw RequestError(at + ".features", e.what());
              }
            }
-           json body = {{"results", results}};
+           Json body = {{"results", results}};
            add_versions(body, st.model_version, rec.describe_search());
            send_json(res, 200, body);
          }));
@@ -185,7 +185,7 @@ void HttpServer::install_routes() {
   s.Post("/similar_items", handle("/similar_items", "item_id", [&limits](const auto& req, auto& res, const auto& st) {
            const auto r = parse_similar_items_request(req.body, limits);
            const auto& rec = *st.recommender;
-           json body = {{"item_id", r.item_id}, {"items", items_json(rec.similar_items(r.item_id, r.k, r.exclude))}};
+           Json body = {{"item_id", r.item_id}, {"items", items_json(rec.similar_items(r.item_id, r.k, r.exclude))}};
            add_versions(body, st.model_version, rec.describe_search());
            send_json(res, 200, body);
          }));
@@ -199,13 +199,13 @@ void HttpServer::install_routes() {
            } catch (const BadItem& e) {
              throw RequestError("items[" + std::to_string(e.index) + "].features", e.what());
            }
-           auto items = json::array();
+           auto items = Json::array();
            int64_t added = 0;
            for (size_t i = 0; i < updates.size(); ++i) {
              items.push_back({{"item_id", updates[i].item_id}, {"created", static_cast<bool>(created[i])}});
              added += created[i] ? 1 : 0;
            }
-           json body = {{"items", items},
+           Json body = {{"items", items},
                         {"created", added},
                         {"updated", static_cast<int64_t>(updates.size()) - added},
                         {"live_items", rec.live_items()}};
@@ -221,14 +221,14 @@ void HttpServer::install_routes() {
                send_json(res, 404, error_json("unknown item '" + id + "' (not in the catalog)", "item_id"));
                return;
              }
-             json body = {{"item_id", id}, {"removed", true}, {"live_items", rec.live_items()}};
+             Json body = {{"item_id", id}, {"removed", true}, {"live_items", rec.live_items()}};
              add_versions(body, st.model_version, rec.describe_search());
              metrics_.set_state(rec.live_items(), st.model_version, rec.describe_search());
              send_json(res, 200, body);
            }));
 
   s.Get("/healthz", handle("/healthz", "", [](const auto&, auto& res, const auto& st) {
-          json body = {{"status", "ok"}, {"live_items", st.recommender->live_items()}};
+          Json body = {{"status", "ok"}, {"live_items", st.recommender->live_items()}};
           add_versions(body, st.model_version, st.recommender->describe_search());
           send_json(res, 200, body);
         }));
@@ -243,7 +243,7 @@ void HttpServer::install_routes() {
           const auto& ids = rec.data().user_ids;
           const std::vector<std::string> sample(ids.begin(), ids.begin() + std::min(ids.size(), kUserSample));
           const auto& f = st.user_features;
-          json body = {
+          Json body = {
               {"users", ids.size()},
               {"items", rec.live_items()},
               {"user_sample", sample},
@@ -262,7 +262,7 @@ void HttpServer::install_routes() {
             return;
           }
           const auto& seen = rec.seen_items(*row);
-          auto history = json::array();
+          auto history = Json::array();
           for (size_t i = 0; i < seen.size() && i < kHistoryShown; ++i) history.push_back(rec.item_id(seen[i]));
           send_json(res, 200, {{"user_id", id}, {"seen_count", seen.size()}, {"history", history}});
         }));
@@ -290,7 +290,7 @@ void HttpServer::install_routes() {
              return;
            }
            const auto now = state();
-           json body = {{"reloaded", true}, {"live_items", now->recommender->live_items()}};
+           Json body = {{"reloaded", true}, {"live_items", now->recommender->live_items()}};
            add_versions(body, now->model_version, now->recommender->describe_search());
            send_json(res, 200, body);
          }));
@@ -299,8 +299,12 @@ void HttpServer::install_routes() {
   // answer is JSON like every other.
   s.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string message = "no route for " + req.method + " " + req.path;
+    std::string message = "HTTP status " + std::to_string(res.status) + " for " + req.method + " " + req.path;
     std::string field;
+    if (res.status == 404) message = "no route for " + req.method + " " + req.path;
+    if (res.status == 400) {  // httplib refused the request before any route: a POST without Content-Length, say
+      message = "a malformed HTTP request (a POST needs a Content-Length; curl -d '' sends one)";
+    }
     if (res.status == 413) {
       message = "the body is over the limit of " + std::to_string(options_.limits.max_body_bytes) + " bytes";
       field = "body";

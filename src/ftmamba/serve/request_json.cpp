@@ -77,12 +77,17 @@ json parse_body(std::string_view body, const RequestLimits& limits) {
         "body", fmt::format("the body has {} bytes, over the limit of {}", body.size(), limits.max_body_bytes), 413);
   if (nesting_depth(body) > kMaxDepth)
     throw RequestError("body", fmt::format("the JSON nests deeper than {} levels", kMaxDepth));
-  json j = json::parse(body.begin(), body.end(), nullptr, false);
+  json j;
+  try {  // without exceptions for a syntax error, but a number beyond a double still throws (out_of_range 406)
+    j = json::parse(body.begin(), body.end(), nullptr, false);
+  } catch (const json::exception& e) {
+    throw RequestError("body", std::string("malformed JSON: ") + e.what());
+  }
   if (j.is_discarded()) {
     // Parsed again for the message: where and why (the first pass keeps a valid body free of exceptions).
     try {
       const json again = json::parse(body.begin(), body.end());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       throw RequestError("body", std::string("malformed JSON: ") + e.what());
     }
     throw RequestError("body", "malformed JSON");
@@ -93,7 +98,8 @@ json parse_body(std::string_view body, const RequestLimits& limits) {
 
 // Refuses a key of `object` that is not one of `allowed` (a misspelt "exlude" would otherwise be ignored).
 void only_keys(const json& object, const std::string& prefix, std::initializer_list<const char*> allowed) {
-  for (const auto& [key, value] : object.items()) {
+  for (const auto& entry : object.items()) {
+    const std::string& key = entry.key();  // not a structured binding: C++17 lambdas cannot capture one
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
       std::string names;
       for (const char* a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
@@ -122,9 +128,11 @@ int64_t k_of(const json& object, const std::string& prefix, const RequestLimits&
   if (it == object.end()) return std::min(limits.default_k, limits.max_k);
   const std::string field = path(prefix, "k");
   if (!it->is_number_integer() && !it->is_number_unsigned()) wrong_type(field, *it, "a whole number");
-  const bool too_big = it->is_number_unsigned() ? it->get<uint64_t>() > static_cast<uint64_t>(limits.max_k)
-                                                : it->get<int64_t>() > limits.max_k;
-  if (too_big || (!it->is_number_unsigned() && it->get<int64_t>() < 1))
+  // nlohmann reads a non-negative integer as unsigned, a negative one as signed.
+  const bool in_range = it->is_number_unsigned()
+                            ? it->get<uint64_t>() >= 1 && it->get<uint64_t>() <= static_cast<uint64_t>(limits.max_k)
+                            : it->get<int64_t>() >= 1 && it->get<int64_t>() <= limits.max_k;
+  if (!in_range)
     throw RequestError(field, fmt::format("'{}' must be in 1..{}, got {}", field, limits.max_k, it->dump()));
   return it->get<int64_t>();
 }
@@ -248,7 +256,7 @@ const json& batch_of(const json& object, const char* key, const RequestLimits& l
 
 }  // namespace
 
-nlohmann::json error_json(const std::string& message, const std::string& field) {
+nlohmann::ordered_json error_json(const std::string& message, const std::string& field) {
   return {{"error", message}, {"field", field}};
 }
 

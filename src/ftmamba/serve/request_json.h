@@ -37,7 +37,7 @@ struct RequestError : Error {
 };
 
 // {"error": message, "field": field}
-nlohmann::json error_json(const std::string& message, const std::string& field);
+nlohmann::ordered_json error_json(const std::string& message, const std::string& field);
 
 // POST /recommend: {"user_id": "U1"} or {"features": {"age": 31, "country": "FR"}} (both: a new user labelled
 // with the id), and optional "k", "exclude_seen" (default true), "exclude": [item ids].

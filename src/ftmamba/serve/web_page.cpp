@@ -16,6 +16,7 @@ const std::string& web_page() {
   .version { color: #666; font-size: 0.85em; }
   fieldset { border: 1px solid #ccc; margin: 1em 0; padding: 0.8em 1em; }
   label { display: inline-block; min-width: 9em; }
+  .feature label { min-width: 15em; }
   .feature { margin: 0.2em 0; }
   input, select, button { font: inherit; padding: 0.2em 0.4em; }
   button { margin-top: 0.6em; }
