@@ -1,7 +1,8 @@
 # Finds ftmamba's dependencies: LibTorch (CPU from Debian, or any CUDA LibTorch on
 # CMAKE_PREFIX_PATH), toml++, nlohmann-json, fmt (header-only: no ABI clash with a bundled fmt), CLI11, OpenMP, OpenSSL's
 # libcrypto (SHA-256 of a fine-tuned run's base model), zlib (gzip data files), Howard Hinnant's date (header-only:
-# timestamps in data files), cpp-httplib (`ftmamba serve`), and optionally CUDA.
+# timestamps in data files), cpp-httplib (`ftmamba serve`), FAISS (the approximate item index of `ftmamba index`;
+# a static library with its own BLAS and OpenMP), and optionally CUDA.
 find_package(Torch REQUIRED)
 find_package(tomlplusplus QUIET)
 if(NOT tomlplusplus_FOUND)
@@ -19,6 +20,7 @@ find_package(CLI11 REQUIRED)
 find_package(OpenMP REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(ZLIB REQUIRED)
+find_package(faiss CONFIG REQUIRED)
 find_package(date CONFIG QUIET)
 if(NOT TARGET date::date)
   # Without the package's CMake files: date.h alone, in the C locale only (no iostream locale facets).

@@ -10,6 +10,7 @@ void add_eval_command(CLI::App& app);
 void add_recommend_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_encode_command(CLI::App& app);
+void add_index_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_import_command(CLI::App& app);

@@ -77,6 +77,11 @@ const std::vector<int64_t>& Recommender::seen_items(int64_t user_row) const {
   return data_.seen[user_row];
 }
 
+torch::Tensor Recommender::user_embeddings(const std::vector<int64_t>& user_rows) const {
+  for (int64_t row : user_rows) seen_items(row);  // range check
+  return encode_users(data_.users.index_select(torch::tensor(user_rows, torch::kInt64)), run_.config.eval.batch_size);
+}
+
 torch::Tensor Recommender::encode_users(const data::EncodedFeatures& users, int64_t batch_size) const {
   return nn::encode_all(*run_.model->user_tower, users, batch_size);  // (n, E)
 }

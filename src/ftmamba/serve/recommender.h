@@ -95,6 +95,10 @@ class Recommender {
   void recommend_blocks(const std::vector<int64_t>& user_rows, int64_t k, bool include_seen, int64_t block,
                         const BlockSink& sink) const;
 
+  // The user tower's embeddings of the given user rows, (n, E) on the device (the queries of an item index's
+  // recall report). Throws Error naming a row out of range.
+  torch::Tensor user_embeddings(const std::vector<int64_t>& user_rows) const;
+
   std::optional<int64_t> find_user(const std::string& user_id) const;  // the user's row, if in the data
   const std::vector<int64_t>& seen_items(int64_t user_row) const;      // item rows, ascending, distinct
   const run::Run& run() const { return run_; }
