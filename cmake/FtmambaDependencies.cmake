@@ -1,7 +1,8 @@
 # Finds ftmamba's dependencies: LibTorch (CPU from Debian, or any CUDA LibTorch on
 # CMAKE_PREFIX_PATH), toml++, nlohmann-json, fmt (header-only: no ABI clash with a bundled fmt), CLI11, OpenMP, OpenSSL's
 # libcrypto (SHA-256 of a fine-tuned run's base model), zlib (gzip data files), Howard Hinnant's date (header-only:
-# timestamps in data files), and optionally CUDA.
+# timestamps in data files), cpp-httplib (`ftmamba serve`), FAISS (the approximate item index of `ftmamba index`;
+# a static library with its own BLAS and OpenMP), and optionally CUDA.
 find_package(Torch REQUIRED)
 find_package(tomlplusplus QUIET)
 if(NOT tomlplusplus_FOUND)
@@ -19,6 +20,7 @@ find_package(CLI11 REQUIRED)
 find_package(OpenMP REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(ZLIB REQUIRED)
+find_package(faiss CONFIG REQUIRED)
 find_package(date CONFIG QUIET)
 if(NOT TARGET date::date)
   # Without the package's CMake files: date.h alone, in the C locale only (no iostream locale facets).
@@ -28,6 +30,11 @@ if(NOT TARGET date::date)
     INTERFACE_INCLUDE_DIRECTORIES ${FTMAMBA_DATE_INCLUDE} INTERFACE_COMPILE_DEFINITIONS "ONLY_C_LOCALE=1;HAS_STRING_VIEW=1")
   message(STATUS "ftmamba: date header-only from ${FTMAMBA_DATE_INCLUDE}")
 endif()
+# cpp-httplib (Debian's libcpp-httplib-dev: a shared library, found through its pkg-config file, whose flags say which
+# of TLS, zlib and brotli it was built with; the header must be read with the same ones).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(FTMAMBA_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(Threads REQUIRED)
 
 # CUDA kernels are built only when LibTorch itself has CUDA and nvcc is available. When nvcc is there but
 # LibTorch is CPU-only (the CI and development machines), the .cu files are still compiled, on their own,

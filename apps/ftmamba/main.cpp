@@ -39,7 +39,9 @@ int main(int argc, char** argv) {
   ftmamba::cli::add_merge_command(app);
   ftmamba::cli::add_eval_command(app);
   ftmamba::cli::add_recommend_command(app);
+  ftmamba::cli::add_serve_command(app);
   ftmamba::cli::add_encode_command(app);
+  ftmamba::cli::add_index_command(app);
   ftmamba::cli::add_compare_command(app);
   ftmamba::cli::add_compare_finetune_command(app);
   ftmamba::cli::add_bench_command(app);

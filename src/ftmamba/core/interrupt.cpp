@@ -22,6 +22,8 @@ std::atomic<int> g_stop_scopes{0};
 std::mutex g_mutex;  // guards the two lists
 std::vector<fs::path> g_cleanup;
 std::vector<pid_t> g_children;
+std::mutex g_route_mutex;  // guards g_route, and is held while it runs
+std::function<void(int)> g_route;
 
 // The signals this process stops on: SIGINT, SIGTERM and SIGHUP, less those it was started ignoring (nohup's
 // SIGHUP, a shell's SIGINT for a background job), which stay ignored as in any program.
@@ -61,6 +63,13 @@ void watch_signals() {
       return;
     }
     const int sig = r.signal;
+    {
+      std::lock_guard<std::mutex> lock(g_route_mutex);
+      if (g_route) {
+        g_route(sig);
+        continue;
+      }
+    }
     const bool first = g_signal.load() == 0;
     g_signal.store(sig);
     std::vector<fs::path> cleanup;
@@ -126,6 +135,15 @@ ForwardInterruptTo::ForwardInterruptTo(pid_t pid) : pid_(pid) {
 ForwardInterruptTo::~ForwardInterruptTo() {
   std::lock_guard<std::mutex> lock(g_mutex);
   if (auto it = std::find(g_children.begin(), g_children.end(), pid_); it != g_children.end()) g_children.erase(it);
+}
+
+RouteSignalsTo::RouteSignalsTo(std::function<void(int)> handler) {
+  std::lock_guard<std::mutex> lock(g_route_mutex);
+  g_route = std::move(handler);
+}
+RouteSignalsTo::~RouteSignalsTo() {
+  std::lock_guard<std::mutex> lock(g_route_mutex);
+  g_route = nullptr;
 }
 
 }  // namespace ftmamba

@@ -4,6 +4,7 @@
 //    it then writes a checkpoint and throws Interrupted. A second signal stops at once.
 //  - otherwise the staging folders registered with CleanupOnInterrupt are removed and the process exits
 //    with 128 + the signal's number.
+// Inside a RouteSignalsTo scope (a server) every signal goes to its handler instead.
 // Signals sent to this process alone are forwarded to the child processes registered with ForwardInterruptTo
 // (compare's trainings; a terminal's Ctrl-C reaches them by itself), and while one runs the parent waits for
 // it instead of exiting, so that the child can checkpoint.
@@ -11,6 +12,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "ftmamba/core/error.h"
 
@@ -60,6 +62,17 @@ class ForwardInterruptTo {
 
  private:
   pid_t pid_;
+};
+
+// While alive, each signal (SIGINT, SIGTERM, SIGHUP) is handed to `handler` on the watcher thread instead of any
+// action above: a server reloads on SIGHUP and stops on the others. The handler should return quickly; the
+// destructor waits for a call in progress.
+class RouteSignalsTo {
+ public:
+  explicit RouteSignalsTo(std::function<void(int signal)> handler);
+  ~RouteSignalsTo();
+  RouteSignalsTo(const RouteSignalsTo&) = delete;
+  RouteSignalsTo& operator=(const RouteSignalsTo&) = delete;
 };
 
 }  // namespace ftmamba

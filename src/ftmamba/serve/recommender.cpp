@@ -1,16 +1,14 @@
-// defines: Recommender: loading, user encoding, masked top-k scoring, and the three ways to ask (known user, new
-// user, many users).
+// defines: Recommender: loading, user encoding, masked top-k through the ItemSearch, the three ways to ask (known
+// user, new user, many users), similar items, and the live catalog.
 #include "ftmamba/serve/recommender.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
-#include <cmath>
-#include <limits>
+#include <mutex>
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/nn/two_tower.h"
+#include "ftmamba/serve/exact_item_search.h"
 
 namespace ftmamba::serve {
 namespace {
@@ -31,18 +29,38 @@ std::string quoted_pairs(const FeatureValues& features) {
 }  // namespace
 
 Recommender Recommender::load(const std::filesystem::path& run_dir, const std::filesystem::path& data_dir,
-                              torch::Device device) {
+                              torch::Device device, UserEmbeddings users) {
   Recommender r;
   r.run_ = run::Run::load(run_dir, device);
+  // Inference only, and from several threads at once: encode_all then never switches the mode under another.
+  r.run_.model->eval();
   set_cpu_threads(static_cast<int>(r.run_.config.train.threads));
   r.data_ = run::inference_data_for(r.run_, data_dir);
-  r.item_emb_ = nn::encode_all(*r.run_.model->item_tower, r.data_.items, r.run_.config.eval.batch_size);  // (I, E)
-  const auto finite = finite_rows(r.item_emb_);                                                           // (I)
+  const auto item_emb =
+      nn::encode_all(*r.run_.model->item_tower, r.data_.items, r.run_.config.eval.batch_size);  // (I, E)
+  const auto finite = finite_rows(item_emb);                                                    // (I)
   if (!finite.all().item<bool>()) {
     const int64_t row = finite.logical_not().nonzero()[0][0].item<int64_t>();
     throw Error(r.data_.items_source.string() + ": item '" + r.data_.item_ids[row] +
                 "': the run's item tower gives it a non-finite embedding, so it cannot be scored");
   }
+  if (users == UserEmbeddings::kPrecomputed) {
+    r.user_emb_ = r.encode_users(r.data_.users, r.run_.config.eval.batch_size);  // (U, E)
+    const auto ok = finite_rows(r.user_emb_);                                    // (U)
+    const bool* p = ok.data_ptr<bool>();
+    r.user_finite_.assign(p, p + ok.numel());
+  }
+  const auto& enc = r.run_.item_encoding;
+  r.item_schema_.id = "item_id";
+  r.item_schema_.numerical = enc.numerical_names;
+  r.item_schema_.categorical = enc.categorical_names;
+  r.item_schema_.multi_valued = enc.multi_valued_names;
+  r.item_schema_.separator = enc.separator;
+  r.item_emb_ = GrowingRows(item_emb);
+  r.item_emb_view_ = r.item_emb_.view();
+  r.item_ids_ = r.data_.item_ids;
+  for (int64_t i = 0; i < r.data_.n_items(); ++i) r.item_index_.emplace(r.item_ids_[i], i);
+  r.search_ = std::make_shared<ExactItemSearch>(item_emb);
   return r;
 }
 
@@ -59,87 +77,176 @@ const std::vector<int64_t>& Recommender::seen_items(int64_t user_row) const {
   return data_.seen[user_row];
 }
 
+torch::Tensor Recommender::user_embeddings(const std::vector<int64_t>& user_rows) const {
+  for (int64_t row : user_rows) seen_items(row);  // range check
+  return encode_users(data_.users.index_select(torch::tensor(user_rows, torch::kInt64)), run_.config.eval.batch_size);
+}
+
 torch::Tensor Recommender::encode_users(const data::EncodedFeatures& users, int64_t batch_size) const {
   return nn::encode_all(*run_.model->user_tower, users, batch_size);  // (n, E)
+}
+
+torch::Tensor Recommender::known_user_embedding(int64_t user_row) const {
+  torch::Tensor emb;  // (1, E)
+  bool finite = false;
+  if (user_emb_.defined()) {
+    emb = user_emb_.narrow(0, user_row, 1);
+    finite = user_finite_[user_row] != 0;
+  } else {
+    emb = encode_users(data_.users.index_select(torch::tensor({user_row})), 1);
+    finite = finite_rows(emb).all().item<bool>();
+  }
+  if (!finite)
+    throw Error("user '" + data_.user_ids[user_row] +
+                "': the run's user tower gives a non-finite embedding, so nothing can be scored");
+  return emb;
 }
 
 std::vector<std::vector<ScoredItem>> Recommender::top_k(const torch::Tensor& user_emb,
                                                         const std::vector<const std::vector<int64_t>*>& masked,
                                                         int64_t k, const std::vector<std::string>& labels) const {
-  const int64_t n_users = user_emb.size(0), n_items = item_emb_.size(0);
-  const auto scores = torch::matmul(user_emb, item_emb_.t()).to(torch::kCPU).contiguous();  // (B, I)
-  const float* all = scores.data_ptr<float>();
-  // (score, item row) best first: the higher score, then the lower row, so ties never depend on the block.
-  const auto better = [](const std::pair<float, int64_t>& a, const std::pair<float, int64_t>& b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
-  };
-  std::vector<std::vector<std::pair<float, int64_t>>> best(n_users);
-  std::vector<int64_t> non_finite(n_users, -1);  // per user: an unmasked item whose score is not finite
-  // One pass per user over its row with a k-heap whose top is the worst kept; the masked rows (ascending) are
-  // skipped by walking them alongside. Users are independent, so they are spread over the threads.
-  at::parallel_for(0, n_users, 16, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      const float* row = all + b * n_items;
-      const std::vector<int64_t> none;
-      const auto& skip = masked[b] != nullptr ? *masked[b] : none;
-      const int64_t keep = std::min<int64_t>(k, n_items - static_cast<int64_t>(skip.size()));
-      auto& heap = best[b];
-      heap.reserve(std::max<int64_t>(keep, 0));
-      size_t next_skip = 0;
-      for (int64_t i = 0; i < n_items && keep > 0; ++i) {
-        if (next_skip < skip.size() && skip[next_skip] == i) {
-          ++next_skip;
-          continue;
-        }
-        if (!std::isfinite(row[i])) {  // never ranked: the comparisons would not be an order
-          non_finite[b] = i;
-          break;
-        }
-        const std::pair<float, int64_t> cand{row[i], i};
-        if (static_cast<int64_t>(heap.size()) < keep) {
-          heap.push_back(cand);
-          std::push_heap(heap.begin(), heap.end(), better);
-        } else if (better(cand, heap.front())) {
-          std::pop_heap(heap.begin(), heap.end(), better);
-          heap.back() = cand;
-          std::push_heap(heap.begin(), heap.end(), better);
-        }
-      }
-      std::sort_heap(heap.begin(), heap.end(), better);  // best first
-    }
-  });
-  std::vector<std::vector<ScoredItem>> out(n_users);
-  for (int64_t b = 0; b < n_users; ++b) {
-    if (non_finite[b] >= 0)
-      throw Error("user '" + labels[b] + "': the score of item '" + data_.item_ids[non_finite[b]] + "' is not finite");
-    out[b].reserve(best[b].size());
-    for (size_t r = 0; r < best[b].size(); ++r) {
-      const auto [score, item] = best[b][r];
-      out[b].push_back({static_cast<int64_t>(r) + 1, data_.item_ids[item], item, score});
+  std::vector<std::vector<SearchHit>> hits;
+  try {
+    hits = search_->search(user_emb.to(torch::kCPU), k, masked);
+  } catch (const NonFiniteScore& e) {
+    throw Error("user '" + labels[e.query] + "': the score of item '" + item_ids_[e.item_row] + "' is not finite");
+  }
+  std::vector<std::vector<ScoredItem>> out(hits.size());
+  for (size_t b = 0; b < hits.size(); ++b) {
+    out[b].reserve(hits[b].size());
+    for (size_t r = 0; r < hits[b].size(); ++r) {
+      const auto& h = hits[b][r];
+      out[b].push_back({static_cast<int64_t>(r) + 1, item_ids_[h.item_row], h.item_row, h.score});
     }
   }
   return out;
 }
 
-Recommendations Recommender::recommend(const std::string& user_id, int64_t k, bool include_seen) const {
+std::vector<int64_t> Recommender::masked_rows(const std::vector<int64_t>* base,
+                                              const std::vector<std::string>& exclude) const {
+  std::vector<int64_t> rows = base != nullptr ? *base : std::vector<int64_t>{};
+  if (exclude.empty()) return rows;
+  for (const auto& id : exclude)
+    if (const auto it = item_index_.find(id); it != item_index_.end()) rows.push_back(it->second);
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
+Recommendations Recommender::recommend(const std::string& user_id, int64_t k, bool include_seen,
+                                       const std::vector<std::string>& exclude) const {
   check_k(k);
   const auto row = find_user(user_id);
   if (!row) throw Error("unknown user '" + user_id + "' (not in " + data_.users_source.string() + ")");
-  const auto emb = encode_users(data_.users.index_select(torch::tensor({*row})), 1);  // (1, E)
-  if (!finite_rows(emb).all().item<bool>())
-    throw Error("user '" + user_id + "': the run's user tower gives a non-finite embedding, so nothing can be scored");
-  auto top = top_k(emb, {include_seen ? nullptr : &data_.seen[*row]}, k, {user_id});
+  const auto emb = known_user_embedding(*row);  // (1, E)
+  std::shared_lock lock(*catalog_mutex_);
+  const auto masked = masked_rows(include_seen ? nullptr : &data_.seen[*row], exclude);
+  auto top = top_k(emb, {&masked}, k, {user_id});
   return {user_id, false, std::move(top[0])};
 }
 
-Recommendations Recommender::recommend_new_user(const FeatureValues& features, int64_t k,
-                                                const std::string& label) const {
+Recommendations Recommender::recommend_new_user(const FeatureValues& features, int64_t k, const std::string& label,
+                                                const std::vector<std::string>& exclude) const {
   check_k(k);
   const auto table = data::feature_table_from_pairs(label, data_.user_schema, features);
   const auto emb = encode_users(run_.user_encoding.transform(table), 1);  // (1, E)
   if (!finite_rows(emb).all().item<bool>()) explain_non_finite(features);
-  auto top = top_k(emb, {nullptr}, k, {label});
+  std::shared_lock lock(*catalog_mutex_);
+  const auto masked = masked_rows(nullptr, exclude);
+  auto top = top_k(emb, {&masked}, k, {label});
   return {label, true, std::move(top[0])};
+}
+
+std::vector<ScoredItem> Recommender::similar_items(const std::string& item_id, int64_t k,
+                                                   const std::vector<std::string>& exclude) const {
+  check_k(k);
+  std::shared_lock lock(*catalog_mutex_);
+  const auto it = item_index_.find(item_id);
+  if (it == item_index_.end()) throw Error("unknown item '" + item_id + "' (not in the catalog)");
+  const std::vector<int64_t> self{it->second};
+  const auto masked = masked_rows(&self, exclude);
+  const auto query = item_emb_view_.narrow(0, it->second, 1);  // (1, E)
+  auto top = top_k(query, {&masked}, k, {"item " + item_id});
+  return std::move(top[0]);
+}
+
+bool Recommender::upsert_item(const std::string& item_id, const FeatureValues& features) {
+  return upsert_items({{item_id, features}})[0];
+}
+
+std::vector<bool> Recommender::upsert_items(const std::vector<std::pair<std::string, FeatureValues>>& items) {
+  // Encoded before the lock, so that the searches in flight go on meanwhile; one at a time, so that an error names
+  // its item.
+  std::vector<torch::Tensor> embeddings;  // (E) each
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& [id, features] = items[i];
+    try {
+      if (id.empty()) throw Error("an item id must not be empty");
+      const auto table = data::feature_table_from_pairs(id, item_schema_, features);
+      const auto emb = nn::encode_all(*run_.model->item_tower, run_.item_encoding.transform(table), 1);  // (1, E)
+      if (!finite_rows(emb).all().item<bool>())
+        throw Error("the run's item tower gives it a non-finite embedding (features " + quoted_pairs(features) +
+                    "), so it cannot be scored");
+      embeddings.push_back(emb[0].to(torch::kFloat32));
+    } catch (const Error& e) {
+      throw BadItem(i, "item '" + id + "': " + e.what());
+    }
+  }
+  std::vector<bool> created;
+  std::unique_lock lock(*catalog_mutex_);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& id = items[i].first;
+    const auto& emb = embeddings[i];
+    if (const auto it = item_index_.find(id); it != item_index_.end()) {
+      search_->upsert(it->second, emb.to(torch::kCPU));
+      item_emb_.set(it->second, emb);
+      created.push_back(false);
+      continue;
+    }
+    const int64_t row = item_emb_.size();
+    search_->upsert(row, emb.to(torch::kCPU));
+    item_emb_.append(emb);
+    item_ids_.push_back(id);
+    item_index_.emplace(id, row);
+    created.push_back(true);
+  }
+  item_emb_view_ = item_emb_.view();
+  return created;
+}
+
+bool Recommender::remove_item(const std::string& item_id) {
+  std::unique_lock lock(*catalog_mutex_);
+  const auto it = item_index_.find(item_id);
+  if (it == item_index_.end()) return false;
+  search_->remove(it->second);
+  item_index_.erase(it);
+  return true;
+}
+
+int64_t Recommender::live_items() const {
+  std::shared_lock lock(*catalog_mutex_);
+  return static_cast<int64_t>(item_index_.size());
+}
+
+std::optional<int64_t> Recommender::find_item(const std::string& item_id) const {
+  std::shared_lock lock(*catalog_mutex_);
+  const auto it = item_index_.find(item_id);
+  if (it == item_index_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Recommender::set_item_search(std::shared_ptr<ItemSearch> search) {
+  if (!search) throw Error("set_item_search: no item search given");
+  std::unique_lock lock(*catalog_mutex_);
+  if (search->live_items() != static_cast<int64_t>(item_index_.size()))
+    throw Error("set_item_search: the search holds " + std::to_string(search->live_items()) + " items, the catalog " +
+                std::to_string(item_index_.size()));
+  search_ = std::move(search);
+}
+
+std::string Recommender::describe_search() const {
+  std::shared_lock lock(*catalog_mutex_);
+  return search_->describe();
 }
 
 void Recommender::explain_non_finite(const FeatureValues& features) const {
@@ -176,9 +283,11 @@ void Recommender::recommend_blocks(const std::vector<int64_t>& user_rows, int64_
   std::vector<Recommendations> recs;
   for (int64_t start = 0; start < n; start += block) {
     const std::vector<int64_t> rows(user_rows.begin() + start, user_rows.begin() + std::min(n, start + block));
-    const auto emb =
-        encode_users(data_.users.index_select(torch::tensor(rows)), run_.config.eval.batch_size);  // (B, E)
-    const auto finite = finite_rows(emb);                                                          // (B)
+    const auto index = torch::tensor(rows);
+    const auto emb = user_emb_.defined()
+                         ? user_emb_.index_select(0, index.to(user_emb_.device()))
+                         : encode_users(data_.users.index_select(index), run_.config.eval.batch_size);  // (B, E)
+    const auto finite = finite_rows(emb);                                                               // (B)
     const bool* ok = finite.data_ptr<bool>();
     std::vector<const std::vector<int64_t>*> masked;
     std::vector<std::string> labels;
@@ -189,7 +298,11 @@ void Recommender::recommend_blocks(const std::vector<int64_t>& user_rows, int64_
                     "': the run's user tower gives a non-finite embedding, so nothing can be scored");
       masked.push_back(include_seen ? nullptr : &data_.seen[rows[b]]);
     }
-    auto top = top_k(emb, masked, k, labels);
+    std::vector<std::vector<ScoredItem>> top;
+    {
+      std::shared_lock lock(*catalog_mutex_);
+      top = top_k(emb, masked, k, labels);
+    }
     recs.clear();
     for (size_t b = 0; b < rows.size(); ++b) recs.push_back({labels[b], false, std::move(top[b])});
     sink(recs);

@@ -1,0 +1,68 @@
+// defines: `ftmamba serve`, the HTTP/JSON recommendation server over a trained run (docs/SERVING.md).
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "cli_checks.h"
+#include "cli_device.h"
+#include "commands.h"
+#include "ftmamba/core/error.h"
+#include "ftmamba/serve/serve_until_stopped.h"
+
+namespace ftmamba::cli {
+
+namespace {
+// Bounds of the limits a server may be given: wide enough for any use, narrow enough that a typo cannot ask one
+// request to allocate without bound.
+constexpr int64_t kMostK = 100000, kMostBatch = 100000, kMostBodyBytes = int64_t{1} << 30, kMostWorkers = 1024;
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("serve", "Serve recommendations over HTTP/JSON (docs/SERVING.md)");
+  struct Args {
+    std::string run, data, host = "127.0.0.1", device = "auto", admin_token;
+    int64_t port = 8080, threads = 8, max_k = 1000, max_batch = 1000, max_body_bytes = 1024 * 1024;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("--run", args->run, "Run folder")->required();
+  cmd->add_option("--data", args->data,
+                  "Dataset folder (default: the users and items stored in the run, or the dataset it was trained on)");
+  check_int_range(cmd->add_option("--port", args->port, "TCP port, 0 = any free one")->capture_default_str(), 0, 65535);
+  cmd->add_option("--host", args->host, "Address to listen on")->capture_default_str();
+  check_int_range(
+      cmd->add_option("--threads", args->threads, "Worker threads answering requests")->capture_default_str(), 1,
+      kMostWorkers);
+  add_device_option(cmd, args->device);
+  cmd->add_option("--admin-token", args->admin_token,
+                  "Serve POST /admin/reload to requests with 'Authorization: Bearer TOKEN' (default: not served)");
+  check_int_range(cmd->add_option("--max-k", args->max_k, "Most items a request may ask for")->capture_default_str(), 1,
+                  kMostK);
+  check_int_range(cmd->add_option("--max-batch", args->max_batch, "Most requests of a batch, items of an update")
+                      ->capture_default_str(),
+                  1, kMostBatch);
+  check_int_range(
+      cmd->add_option("--max-body-bytes", args->max_body_bytes, "Largest request body")->capture_default_str(), 64,
+      kMostBodyBytes);
+  cmd->callback([args] {
+    serve::ServerOptions options;
+    options.source.run_dir = args->run;
+    options.source.data_dir = args->data;
+    options.source.device = choose_device(args->device);
+    options.host = args->host;
+    options.port = static_cast<int>(args->port);
+    options.threads = static_cast<int>(args->threads);
+    options.admin_token = args->admin_token;
+    options.limits.max_k = args->max_k;
+    options.limits.max_batch = args->max_batch;
+    options.limits.max_body_bytes = args->max_body_bytes;
+    serve::serve_until_stopped(
+        options,
+        [](const std::string& url) {
+          fmt::print("serving on {}\n", url);
+          std::fflush(stdout);
+        },
+        log_to_stderr);
+  });
+}
+
+}  // namespace ftmamba::cli

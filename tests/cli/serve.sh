@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# ServeEndToEnd: `ftmamba serve` as a user runs it, asked with curl.
+#
+#   bash tests/cli/serve.sh FTMAMBA_BINARY
+#
+# A small run is trained, then served on a free port: the URL is printed once listening; /healthz, /recommend (a
+# known and a new user), /similar_items, /items and DELETE, /metrics and the page answer; bad input is a 400 naming
+# the field; /admin/reload checks its token; SIGHUP reloads (the log says so, and requests go on being answered);
+# SIGTERM stops the server with status 0. One line per check, then a summary.
+set -u
+
+[[ $# -eq 1 ]] || { echo "usage: $0 FTMAMBA_BINARY" >&2; exit 2; }
+BIN=$(realpath -- "$1") || exit 2
+command -v curl >/dev/null || { echo "curl not found: apt-get install curl (scripts/install-deps does)" >&2; exit 1; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/ftmamba-serve.XXXXXX") || exit 2
+server=""
+cleanup() {
+  [[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  rm -rf -- "$W"
+}
+trap cleanup EXIT
+cd "$W" || exit 2
+
+passed=0 failed=0
+check() {  # description, then a command that must succeed
+  local what=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "ok    $what"
+  else
+    failed=$((failed + 1))
+    echo "FAIL  $what"
+  fi
+}
+contains() { grep -qF -- "$2" <<<"$1"; }
+
+"$BIN" generate --preset spotify --pairs 3000 --seed 1 --out D >/dev/null 2>&1 || { echo "generate failed" >&2; exit 1; }
+"$BIN" train --data D --out R --device cpu --quiet --set train.epochs=1 --set model.d_token=8 --set model.embed_dim=8 \
+  --set model.n_layers=1 >train.log 2>&1 ||
+  { cat train.log >&2; echo "train failed" >&2; exit 1; }
+
+# A free port: the kernel picks one for a listening socket, which is then closed.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$BIN" serve --run R --port "$port" --threads 4 --admin-token s3cret --max-k 50 >serve.out 2>serve.err &
+server=$!
+for _ in $(seq 1 300); do
+  grep -q "serving on" serve.out 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.1
+done
+check "prints the URL once listening" grep -qx "serving on http://127.0.0.1:$port/" serve.out
+url="http://127.0.0.1:$port"
+user=$(sed -n 2p D/users.csv | cut -d, -f1)
+item=$(sed -n 2p D/items.csv | cut -d, -f1)
+
+post() { curl -s -o body.json -w '%{http_code}' -H 'Content-Type: application/json' -d "$2" "$url$1"; }
+
+check "GET /healthz" contains "$(curl -s "$url/healthz")" '"status":"ok"'
+code=$(post /recommend "{\"user_id\": \"$user\", \"k\": 5}")
+check "POST /recommend, a known user: 200 and 5 items" \
+  python3 -c "import json,sys; j=json.load(open('body.json')); sys.exit(not ($code == 200 and len(j['items']) == 5 and j['index'] == 'exact'))"
+code=$(post /recommend '{"features": {"age": 30}, "k": 3}')
+check "POST /recommend, a new user: 200, cold start" contains "$code $(cat body.json)" '200 {"user_id":null,"cold_start":true'
+code=$(post /similar_items "{\"item_id\": \"$item\", \"k\": 4}")
+check "POST /similar_items: 200, never the item itself" \
+  python3 -c "import json,sys; j=json.load(open('body.json')); sys.exit(not ($code == 200 and len(j['items']) == 4 and all(i['item_id'] != '$item' for i in j['items'])))"
+code=$(post /items '{"items": [{"item_id": "fresh-1", "features": {}}]}')
+check "POST /items adds an item" contains "$code $(cat body.json)" '200 {"created":1'
+code=$(curl -s -o body.json -w '%{http_code}' -X DELETE "$url/items/fresh-1")
+check "DELETE /items/fresh-1" contains "$code" 200
+code=$(curl -s -o body.json -w '%{http_code}' -X DELETE "$url/items/fresh-1")
+check "DELETE again: 404" contains "$code" 404
+code=$(post /recommend "{\"user_id\": \"$user\", \"k\": 51}")
+check "k over --max-k: 400 naming k" contains "$code $(cat body.json)" '"field":"k"'
+code=$(post /recommend '{"features": {"age": "nan"}}')
+check "a NaN feature: 400 naming it" contains "$code $(cat body.json)" '400 {"error":'
+check "  ... the field is features.age" contains "$(cat body.json)" '"field":"features.age"'
+code=$(post /recommend '{"user_id": ')
+check "malformed JSON: 400 naming the body" contains "$code $(cat body.json)" '"field":"body"'
+check "GET /metrics counts /recommend" contains "$(curl -s "$url/metrics")" 'ftmamba_requests_total{endpoint="/recommend",code="200"} 2'
+check "GET / is the page" contains "$(curl -s "$url/")" '<title>ftmamba recommendations</title>'
+check "POST /admin/reload without the token: 403" contains "$(curl -s -o /dev/null -w '%{http_code}' -d '' "$url/admin/reload")" 403
+check "POST /admin/reload with the token: 200" contains \
+  "$(curl -s -o /dev/null -w '%{http_code}' -d '' -H 'Authorization: Bearer s3cret' "$url/admin/reload")" 200
+
+kill -HUP "$server"
+for _ in $(seq 1 300); do
+  [[ $(grep -c "serve: reloaded" serve.err) -ge 2 ]] && break
+  sleep 0.1
+done
+check "SIGHUP reloads the run" test "$(grep -c "serve: reloaded" serve.err)" -ge 2
+check "  ... and the server still answers" contains "$(post /recommend "{\"user_id\": \"$user\"}")" 200
+
+kill -TERM "$server"
+wait "$server"
+rc=$?
+server=""
+check "SIGTERM stops it with status 0" test "$rc" -eq 0
+check "  ... the port is closed" test "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 000
+
+echo "serve: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
