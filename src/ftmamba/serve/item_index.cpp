@@ -237,6 +237,13 @@ void ItemIndex::upsert(int64_t item_row, const torch::Tensor& embedding) {
   }
 }
 
+void ItemIndex::set_search_value(int64_t value) {
+  params_.set_search_value(value);
+  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index_.get()))
+    hnsw->hnsw.efSearch = static_cast<int>(params_.ef_search);
+  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(index_.get())) ivf->nprobe = static_cast<size_t>(params_.nprobe);
+}
+
 void ItemIndex::remove(int64_t item_row) {
   if (item_row < 0 || item_row >= rows() || row_slot_[item_row] < 0) return;
   slot_live_[row_slot_[item_row]] = 0;

@@ -61,8 +61,10 @@ class ItemIndex : public ItemSearch {
 
   const IndexParams& params() const { return params_; }
   const IndexIdentity& identity() const { return identity_; }
-  // The search parameter (efSearch, nprobe) used from now on; the sweep of a recall report sets it.
-  void set_search_value(int64_t value) { params_.set_search_value(value); }
+  // The search parameter (efSearch, nprobe) used from now on; the sweep of a recall report sets it. Set on the
+  // FAISS index too: FAISS 1.7.3's HNSW walk stops by the index's own efSearch as well as the one passed with
+  // a search (measured: recall stopped growing past the index's value). Not concurrent with search.
+  void set_search_value(int64_t value);
   int64_t rows() const { return static_cast<int64_t>(row_slot_.size()); }  // every row ever given, live or not
 
   // The file names inside an index folder.
