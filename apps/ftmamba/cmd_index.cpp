@@ -14,7 +14,7 @@ namespace ftmamba::cli {
 namespace {
 
 // The largest --k and --queries: a report, not a workload.
-constexpr int64_t kMaxK = 10000;
+constexpr int64_t kMostRecallK = 10000;
 constexpr int64_t kMaxQueries = 1000000;
 
 std::string recall_row(const serve::RecallPoint& p, int64_t chosen) {
@@ -66,7 +66,7 @@ void add_index_command(CLI::App& app) {
   int_option("--pq-m", args->pq_m, "ivfpq: sub-quantizers, a divisor of the embedding size (default about dim / 4)", 1);
   int_option("--pq-bits", args->pq_bits, "ivfpq: bits per sub-quantizer code (default 8, fewer for a small catalog)",
              1);
-  check_int_range(cmd->add_option("--k", args->k, "recall@k of the report")->capture_default_str(), 1, kMaxK);
+  check_int_range(cmd->add_option("--k", args->k, "recall@k of the report")->capture_default_str(), 1, kMostRecallK);
   check_int_range(
       cmd->add_option("--queries", args->queries, "Users sampled as the report's queries")->capture_default_str(), 1,
       kMaxQueries);

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/serve/serve_until_stopped.h"
+#include "ftmamba/serve/serving_index.h"
 
 namespace ftmamba::cli {
 
@@ -20,7 +21,7 @@ constexpr int64_t kMostK = 100000, kMostBatch = 100000, kMostBodyBytes = int64_t
 void add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve recommendations over HTTP/JSON (docs/SERVING.md)");
   struct Args {
-    std::string run, data, host = "127.0.0.1", device = "auto", admin_token;
+    std::string run, data, host = "127.0.0.1", device = "auto", admin_token, index = "auto";
     int64_t port = 8080, threads = 8, max_k = 1000, max_batch = 1000, max_body_bytes = 1024 * 1024;
   };
   auto args = std::make_shared<Args>();
@@ -33,6 +34,12 @@ void add_serve_command(CLI::App& app) {
       cmd->add_option("--threads", args->threads, "Worker threads answering requests")->capture_default_str(), 1,
       kMostWorkers);
   add_device_option(cmd, args->device);
+  check_choice(
+      cmd->add_option("--index", args->index,
+                      "Item search: auto = the run's index (ftmamba index) when it has one, else exact; exact = every "
+                      "item scored; index = the run's index, an error without one")
+          ->capture_default_str(),
+      enum_names<serve::ServingIndex>());
   cmd->add_option("--admin-token", args->admin_token,
                   "Serve POST /admin/reload to requests with 'Authorization: Bearer TOKEN' (default: not served)");
   check_int_range(cmd->add_option("--max-k", args->max_k, "Most items a request may ask for")->capture_default_str(), 1,
@@ -48,6 +55,7 @@ void add_serve_command(CLI::App& app) {
     options.source.run_dir = args->run;
     options.source.data_dir = args->data;
     options.source.device = choose_device(args->device);
+    options.source.make_search = serve::serving_index_search(args->run, parse_enum<serve::ServingIndex>(args->index));
     options.host = args->host;
     options.port = static_cast<int>(args->port);
     options.threads = static_cast<int>(args->threads);

@@ -99,5 +99,34 @@ server=""
 check "SIGTERM stops it with status 0" test "$rc" -eq 0
 check "  ... the port is closed" test "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 000
 
+# The run's item index: served when there is one (--index auto), required with --index index, refused when it was
+# built over another catalog.
+"$BIN" serve --run R --port 0 --index index >index-missing.out 2>index-missing.err
+check "--index index without one: exit 1 naming the command that builds it" contains \
+  "$? $(cat index-missing.err)" "1 ftmamba: error: R/index/index.json: not found; build the run's item index with \`ftmamba index --run R\`"
+"$BIN" index --run R --type hnsw --k 10 --queries 50 >index.out 2>&1
+check "ftmamba index builds R/index" test -f R/index/index.json
+"$BIN" serve --run R --port 0 --threads 2 >serve2.out 2>serve2.err &
+server=$!
+for _ in $(seq 1 300); do
+  grep -q "serving on" serve2.out 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.1
+done
+url=$(sed -n 's/^serving on \(http:[^ ]*\)\/$/\1/p' serve2.out)
+check "serve answers through the run's hnsw index" contains "$(curl -s "$url/healthz")" '"index":"hnsw M=32'
+check "  ... and recommends through it" contains "$(post /recommend "{\"user_id\": \"$user\", \"k\": 5}") $(cat body.json)" \
+  '200 {"user_id":'
+kill -TERM "$server"
+wait "$server"
+server=""
+head -n 1 D/items.csv >D2-items.csv && sed -n 2,101p D/items.csv >>D2-items.csv
+mkdir -p D2 && cp D/schema.toml D/users.csv D/interactions.csv D2/ && mv D2-items.csv D2/items.csv
+awk -F, 'NR == FNR { if (FNR > 1) keep[$1] = 1; next } FNR == 1 || keep[$2]' D2/items.csv D/interactions.csv \
+  >D2/interactions.csv
+"$BIN" serve --run R --data D2 --port 0 >other.out 2>other.err
+check "an index of another catalog is refused, naming both sizes" contains "$? $(cat other.err)" \
+  "1 ftmamba: error: R/index: the index was built over"
+
 echo "serve: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

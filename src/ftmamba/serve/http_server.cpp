@@ -94,6 +94,9 @@ void HttpServer::reload() {
 int HttpServer::bind() {
   auto& s = impl_->server;
   s.set_payload_max_length(static_cast<size_t>(options_.limits.max_body_bytes));
+  // Answers go out at once: with Nagle's algorithm on, a small answer on a kept-alive connection waited for the
+  // client's delayed ACK, 40 ms a request (bench/serve_load.sh measured 37 requests/s on one connection).
+  s.set_tcp_nodelay(true);
   const int threads = options_.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   const int port = options_.port == 0 ? s.bind_to_any_port(options_.host)
