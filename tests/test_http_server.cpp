@@ -30,6 +30,7 @@
 #include "ftmamba/serve/recommender.h"
 #include "ftmamba/train/trainer.h"
 #include "generated_data_suite.h"
+#include "tiny_run.h"
 
 namespace fs = std::filesystem;
 namespace run = ftmamba::run;
@@ -62,27 +63,7 @@ class HttpServerSuite : public ftmamba_test::GeneratedDataSuite<3000, 17> {
  protected:
   static void SetUpTestSuite() {
     GeneratedDataSuite::SetUpTestSuite();
-    run::RunConfig cfg;
-    cfg.model.d_token = 16;
-    cfg.model.embed_dim = 16;
-    cfg.train.epochs = 1;
-    cfg.train.batch_size = 256;
-    cfg.train.valid_users = 200;
-    const auto data = run::prepare_data(data_dir(), cfg);
-    torch::manual_seed(5);
-    run::Run r;
-    r.dir = run_dir();
-    r.data_dir = data_dir();
-    r.config = cfg;
-    r.user_encoding = data.user_encoding;
-    r.item_encoding = data.item_encoding;
-    r.model = run::build_model(cfg, data.user_encoding, data.item_encoding);
-    ftmamba::train::TrainOptions quiet;
-    quiet.quiet = true;
-    ftmamba::train::train_two_tower(r.model, data, cfg, quiet);
-    fs::create_directories(run_dir());
-    ftmamba::io::write_file_atomic(run_dir() / "config.json", r.config_json().dump(2));
-    run::save_model(run_dir() / "model.safetensors", *r.model);
+    ftmamba_test::train_tiny_run(data_dir(), run_dir());
     reference_ = std::make_unique<serve::Recommender>(serve::Recommender::load(run_dir()));
     dataset_ = ftmamba::data::Dataset::load(data_dir());
     server_ = std::make_unique<RunningServer>(options("secret"));
