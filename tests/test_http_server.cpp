@@ -294,6 +294,33 @@ TEST_F(HttpServerSuite, AnAddedItemIsRecommendedAndDeleteRemovesIt) {
   EXPECT_EQ(post("/recommend", json{{"user_id", user}, {"exclude", {"brand-new"}}}.dump()).first, 200);
 }
 
+TEST_F(HttpServerSuite, CatalogChangesSurviveAReload) {
+  const int64_t n = dataset().items.size();
+  const json features = item_features(3);
+  ASSERT_EQ(post("/items", json{{"items",
+                                 {{{"item_id", "kept-new"}, {"features", features}},
+                                  {{"item_id", "dropped-new"}, {"features", features}}}}}
+                               .dump())
+                .first,
+            200);
+  auto c = client();
+  ASSERT_EQ(c.Delete("/items/dropped-new")->status, 200);
+  server_->server.reload();
+  // The reloaded state has the added item, not the removed one.
+  const auto health = json::parse(c.Get("/healthz")->body);
+  EXPECT_EQ(health.at("live_items"), n + 1) << health.dump();
+  const auto similar = post("/similar_items", json{{"item_id", "kept-new"}, {"k", 1}}.dump());
+  EXPECT_EQ(similar.first, 200) << similar.second.dump();
+  EXPECT_EQ(similar.second["items"][0]["item_id"], dataset().items.ids[3]);
+  EXPECT_EQ(refused_field("/similar_items", R"({"item_id": "dropped-new"})"), "item_id");
+  EXPECT_EQ(c.Delete("/items/dropped-new")->status, 404);
+  // Removed again, the item stays out across the next reload too.
+  ASSERT_EQ(c.Delete("/items/kept-new")->status, 200);
+  server_->server.reload();
+  EXPECT_EQ(json::parse(c.Get("/healthz")->body).at("live_items"), n);
+  EXPECT_EQ(refused_field("/similar_items", R"({"item_id": "kept-new"})"), "item_id");
+}
+
 TEST_F(HttpServerSuite, MetricsCountRequestsAndErrors) {
   const std::string before = metrics_text();
   post("/recommend", json{{"user_id", dataset().users.ids[0]}}.dump());

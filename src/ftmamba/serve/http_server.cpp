@@ -81,6 +81,9 @@ void HttpServer::reload() {
     throw;
   }
   {
+    // The catalog's changes since the start, then the swap, with no change in between (journal_.mutex()).
+    std::lock_guard journal_lock(journal_.mutex());
+    journal_.replay(*fresh->recommender, log_);
     std::lock_guard lock(state_mutex_);
     state_.swap(fresh);
   }
@@ -193,15 +196,22 @@ void HttpServer::install_routes() {
            send_json(res, 200, body);
          }));
 
-  s.Post("/items", handle("/items", "items", [this, &limits](const auto& req, auto& res, const auto& st) {
-           auto updates = parse_items_request(req.body, st.item_features, limits);
+  s.Post("/items", handle("/items", "items", [this, &limits](const auto& req, auto& res, const auto& request_state) {
+           auto updates = parse_items_request(req.body, request_state.item_features, limits);
+           const auto pairs = as_pairs(updates);
+           // Made and journaled under the journal's lock, on the state serving now: a reload that swapped in a
+           // new state since this request began has replayed the journal, and this change goes on top of it.
+           std::lock_guard journal_lock(journal_.mutex());
+           const auto current = state();
+           const auto& st = *current;
            auto& rec = *st.recommender;
            std::vector<bool> created;
            try {
-             created = rec.upsert_items(as_pairs(updates));
+             created = rec.upsert_items(pairs);
            } catch (const BadItem& e) {
              throw RequestError("items[" + std::to_string(e.index) + "].features", e.what());
            }
+           journal_.record_upserts(pairs);
            auto items = Json::array();
            int64_t added = 0;
            for (size_t i = 0; i < updates.size(); ++i) {
@@ -217,13 +227,17 @@ void HttpServer::install_routes() {
            send_json(res, 200, body);
          }));
 
-  s.Delete(R"(/items/(.+))", handle("/items/{id}", "item_id", [this](const auto& req, auto& res, const auto& st) {
+  s.Delete(R"(/items/(.+))", handle("/items/{id}", "item_id", [this](const auto& req, auto& res, const auto&) {
              const std::string id = req.matches[1];
+             std::lock_guard journal_lock(journal_.mutex());  // as for POST /items
+             const auto current = state();
+             const auto& st = *current;
              auto& rec = *st.recommender;
              if (!rec.remove_item(id)) {
                send_json(res, 404, error_json("unknown item '" + id + "' (not in the catalog)", "item_id"));
                return;
              }
+             journal_.record_removal(id);
              Json body = {{"item_id", id}, {"removed", true}, {"live_items", rec.live_items()}};
              add_versions(body, st.model_version, rec.describe_search());
              metrics_.set_state(rec.live_items(), st.model_version, rec.describe_search());

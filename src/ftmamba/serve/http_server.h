@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ftmamba/core/log.h"
+#include "ftmamba/serve/catalog_journal.h"
 #include "ftmamba/serve/request_json.h"
 #include "ftmamba/serve/serving_metrics.h"
 #include "ftmamba/serve/serving_state.h"
@@ -57,6 +58,7 @@ class HttpServer {
   mutable std::mutex state_mutex_;  // guards state_ (the pointer, not what it points to)
   std::shared_ptr<const ServingState> state_;
   std::mutex reload_mutex_;  // one reload at a time
+  CatalogJournal journal_;   // the catalog changes since the start, replayed by each reload
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
