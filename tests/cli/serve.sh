@@ -42,13 +42,20 @@ contains() { grep -qF -- "$2" <<<"$1"; }
 
 # A free port: the kernel picks one for a listening socket, which is then closed.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BIN" serve --run R --port "$port" --threads 4 --admin-token s3cret --max-k 50 >serve.out 2>serve.err &
-server=$!
-for _ in $(seq 1 300); do
-  grep -q "serving on" serve.out 2>/dev/null && break
-  kill -0 "$server" 2>/dev/null || break
-  sleep 0.1
-done
+# serve_in_background OUT ERR ARGS...: `ftmamba serve ARGS` in the background (its pid in server), waiting at most
+# 30 s for the line that says it listens (or for it to exit).
+serve_in_background() {
+  local out=$1 err=$2
+  shift 2
+  "$BIN" serve "$@" >"$out" 2>"$err" &
+  server=$!
+  for _ in $(seq 1 300); do
+    grep -q "serving on" "$out" 2>/dev/null && break
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+}
+serve_in_background serve.out serve.err --run R --port "$port" --threads 4 --admin-token s3cret --max-k 50
 check "prints the URL once listening" grep -qx "serving on http://127.0.0.1:$port/" serve.out
 url="http://127.0.0.1:$port"
 user=$(sed -n 2p D/users.csv | cut -d, -f1)
@@ -106,13 +113,7 @@ check "--index index without one: exit 1 naming the command that builds it" cont
   "$? $(cat index-missing.err)" "1 ftmamba: error: R/index/index.json: not found; build the run's item index with \`ftmamba index --run R\`"
 "$BIN" index --run R --type hnsw --k 10 --queries 50 >index.out 2>&1
 check "ftmamba index builds R/index" test -f R/index/index.json
-"$BIN" serve --run R --port 0 --threads 2 >serve2.out 2>serve2.err &
-server=$!
-for _ in $(seq 1 300); do
-  grep -q "serving on" serve2.out 2>/dev/null && break
-  kill -0 "$server" 2>/dev/null || break
-  sleep 0.1
-done
+serve_in_background serve2.out serve2.err --run R --port 0 --threads 2
 url=$(sed -n 's/^serving on \(http:[^ ]*\)\/$/\1/p' serve2.out)
 check "serve answers through the run's hnsw index" contains "$(curl -s "$url/healthz")" '"index":"hnsw M=32'
 check "  ... and recommends through it" contains "$(post /recommend "{\"user_id\": \"$user\", \"k\": 5}") $(cat body.json)" \
