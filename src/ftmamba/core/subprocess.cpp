@@ -23,14 +23,14 @@ ChildResult run_child(const std::vector<std::string>& argv, const std::filesyste
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  if (::access(argv[0].c_str(), X_OK) != 0) throw Error("cannot start " + argv[0] + ": " + std::strerror(errno));
+  if (::access(argv[0].c_str(), X_OK) != 0) throw Error("cannot start " + argv[0] + ": " + errno_text());
 
   // fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG: a child dies with its parent, so stopping
   // `compare` never leaves a training running. Between fork and exec only async-signal-safe calls.
   const pid_t parent = ::getpid();
   const Stopwatch watch;
   const pid_t pid = ::fork();
-  if (pid < 0) throw Error("cannot start " + argv[0] + ": " + std::strerror(errno));
+  if (pid < 0) throw Error("cannot start " + argv[0] + ": " + errno_text());
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // the parent died before the line above
@@ -47,7 +47,7 @@ ChildResult run_child(const std::vector<std::string>& argv, const std::filesyste
   struct rusage usage {};
   // wait4 gives this child's own peak memory, unlike RUSAGE_CHILDREN (the maximum over all children).
   while (wait4(pid, &status, 0, &usage) < 0) {
-    if (errno != EINTR) throw Error(std::string("waiting for child process: ") + std::strerror(errno));
+    if (errno != EINTR) throw Error(std::string("waiting for child process: ") + errno_text());
   }
   ChildResult r;
   r.seconds = watch.seconds();

@@ -16,7 +16,7 @@ namespace ftmamba::data {
 // symbolic link is never written through.
 CsvFileWriter::CsvFileWriter(std::filesystem::path path) : path_(std::move(path)) {
   const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path_.string() + ": cannot write: " + std::strerror(errno));
+  if (fd < 0) throw Error(path_.string() + ": cannot write: " + errno_text());
   file_ = ::fdopen(fd, "wb");
   if (file_ == nullptr) {
     const int err = errno;
@@ -45,6 +45,6 @@ void CsvFileWriter::close() {
   if (!ok) throw Error(path_.string() + ": write failed: " + std::strerror(err));
 }
 
-void CsvFileWriter::fail() const { throw Error(path_.string() + ": write failed: " + std::strerror(errno)); }
+void CsvFileWriter::fail() const { throw Error(path_.string() + ": write failed: " + errno_text()); }
 
 }  // namespace ftmamba::data

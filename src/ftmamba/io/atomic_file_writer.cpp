@@ -31,7 +31,7 @@ AtomicFileWriter::AtomicFileWriter(fs::path path, bool replace) : path_(std::mov
   check(path_, replace_);
   tmp_ = path_.string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   const int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path_.string() + ": cannot write: " + std::strerror(errno));
+  if (fd < 0) throw Error(path_.string() + ": cannot write: " + errno_text());
   cleanup_ = std::make_unique<CleanupOnInterrupt>(tmp_);
   file_ = ::fdopen(fd, "wb");
   if (file_ == nullptr) {
@@ -57,7 +57,7 @@ void AtomicFileWriter::discard() {
 }
 
 void AtomicFileWriter::fail(const char* what) {
-  const std::string why = std::strerror(errno);
+  const std::string why = errno_text();
   discard();
   throw Error(path_.string() + ": " + what + ": " + why);
 }

@@ -50,7 +50,7 @@ size_t ByteReader::read_file(char* out, size_t n) {
       taken_ += static_cast<uint64_t>(got);
       return static_cast<size_t>(got);
     }
-    if (errno != EINTR) fail(std::string("cannot read file: ") + std::strerror(errno));
+    if (errno != EINTR) fail(std::string("cannot read file: ") + errno_text());
   }
 }
 

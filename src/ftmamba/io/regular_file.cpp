@@ -33,7 +33,7 @@ void require_regular_file(const std::filesystem::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) throw Error(path.string() + ": file not found");
-    throw Error(path.string() + ": cannot read file: " + std::strerror(errno));
+    throw Error(path.string() + ": cannot read file: " + errno_text());
   }
   if (!S_ISREG(st.st_mode)) refuse(path, st.st_mode);
 }
@@ -41,7 +41,7 @@ void require_regular_file(const std::filesystem::path& path) {
 int open_regular_file(const std::filesystem::path& path) {
   require_regular_file(path);
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw Error(path.string() + ": cannot open file: " + std::strerror(errno));
+  if (fd < 0) throw Error(path.string() + ": cannot open file: " + errno_text());
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     const mode_t mode = st.st_mode;

@@ -58,7 +58,7 @@ std::string sha256_file(const fs::path& file) {
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw Error(file.string() + ": read error: " + std::strerror(errno));
+      throw Error(file.string() + ": read error: " + errno_text());
     }
     EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
   }

@@ -85,15 +85,15 @@ void run_gnuplot(std::string_view script, const fs::path& workdir) {
   // (MSG_NOSIGNAL) instead of a SIGPIPE that would kill the whole program.
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    throw Error(std::string("gnuplot: socketpair: ") + std::strerror(errno));
+    throw Error(std::string("gnuplot: socketpair: ") + errno_text());
   Fd parent_end{sv[0]}, child_end{sv[1]};
   // gnuplot's messages go to an anonymous file: a second pipe could fill up while we are still writing.
   Fd messages{::memfd_create("gnuplot-messages", MFD_CLOEXEC)};
-  if (messages.fd < 0) throw Error(std::string("gnuplot: memfd_create: ") + std::strerror(errno));
+  if (messages.fd < 0) throw Error(std::string("gnuplot: memfd_create: ") + errno_text());
 
   const std::string exe_str = exe.string(), dir_str = workdir.string();
   const pid_t pid = ::fork();
-  if (pid < 0) throw Error(std::string("gnuplot: fork: ") + std::strerror(errno));
+  if (pid < 0) throw Error(std::string("gnuplot: fork: ") + errno_text());
   if (pid == 0) {
     // Child: only async-signal-safe calls until exec.
     if (::chdir(dir_str.c_str()) != 0) ::_exit(126);
@@ -119,7 +119,7 @@ void run_gnuplot(std::string_view script, const fs::path& workdir) {
 
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error(std::string("gnuplot: waitpid: ") + std::strerror(errno));
+    if (errno != EINTR) throw Error(std::string("gnuplot: waitpid: ") + errno_text());
   }
   const std::string text = read_all(messages.fd);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !write_failed) return;

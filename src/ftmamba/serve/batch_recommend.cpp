@@ -30,11 +30,11 @@ class Output {
   void write(const std::string& bytes) {
     if (file_) return file_->write(bytes);
     if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size())
-      throw Error(std::string("stdout: write failed: ") + std::strerror(errno));
+      throw Error(std::string("stdout: write failed: ") + errno_text());
   }
   void commit() {
     if (file_) return file_->commit();
-    if (std::fflush(stdout) != 0) throw Error(std::string("stdout: write failed: ") + std::strerror(errno));
+    if (std::fflush(stdout) != 0) throw Error(std::string("stdout: write failed: ") + errno_text());
   }
 
  private:

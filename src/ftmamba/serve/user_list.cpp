@@ -23,7 +23,7 @@ std::string read_all(const std::filesystem::path& file) {
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      const std::string why = std::strerror(errno);
+      const std::string why = errno_text();
       ::close(fd);
       throw Error(file.string() + ": cannot read: " + why);
     }
