@@ -47,7 +47,7 @@ void add_index_command(CLI::App& app) {
     std::optional<int64_t> m, ef_construction, ef_search, nlist, nprobe, pq_m, pq_bits, threads;
     std::optional<double> target_recall;
     int64_t k = 100, queries = 1000;
-    bool json = false;
+    bool json = false, reuse = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--run", args->run, "Run folder (the index is written to RUN/index/)")->required();
@@ -78,6 +78,9 @@ void add_index_command(CLI::App& app) {
                   "Dataset folder whose items are indexed (default: the items stored in the run, or the dataset it "
                   "was trained on)");
   cmd->add_flag("--json", args->json, "Print JSON lines: one per recall point, then the summary");
+  cmd->add_flag("--reuse", args->reuse,
+                "Measure the run's saved index again and re-tune its search value (with --target-recall) instead of "
+                "building one; the type and build options are ignored");
   add_device_option(cmd, args->device);
   add_threads_option(cmd, args->threads, "the run's train.threads");
   cmd->callback([args] {
@@ -97,6 +100,7 @@ void add_index_command(CLI::App& app) {
     request.queries = args->queries;
     request.target_recall = args->target_recall;
     request.progress = true;
+    request.reuse = args->reuse;
     const auto s = serve::build_run_index(request, choose_device(args->device), log_to_stderr);
     if (!args->json) {
       print_table(s);

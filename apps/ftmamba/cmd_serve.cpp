@@ -15,14 +15,16 @@ namespace ftmamba::cli {
 namespace {
 // Bounds of the limits a server may be given: wide enough for any use, narrow enough that a typo cannot ask one
 // request to allocate without bound.
-constexpr int64_t kMostK = 100000, kMostBatch = 100000, kMostBodyBytes = int64_t{1} << 30, kMostWorkers = 1024;
+constexpr int64_t kMostK = 100000, kMostBatch = 100000, kMostBodyBytes = int64_t{1} << 30, kMostWorkers = 1024,
+                  kMostKeepAlive = 1000000;
 }  // namespace
 
 void add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve recommendations over HTTP/JSON (docs/SERVING.md)");
   struct Args {
     std::string run, data, host = "127.0.0.1", device = "auto", admin_token, index = "auto";
-    int64_t port = 8080, threads = 8, max_k = 1000, max_batch = 1000, max_body_bytes = 1024 * 1024;
+    int64_t port = 8080, threads = 64, keep_alive_requests = 100, max_k = 1000, max_batch = 1000,
+            max_body_bytes = 1024 * 1024;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--run", args->run, "Run folder")->required();
@@ -31,8 +33,16 @@ void add_serve_command(CLI::App& app) {
   check_int_range(cmd->add_option("--port", args->port, "TCP port, 0 = any free one")->capture_default_str(), 0, 65535);
   cmd->add_option("--host", args->host, "Address to listen on")->capture_default_str();
   check_int_range(
-      cmd->add_option("--threads", args->threads, "Worker threads answering requests")->capture_default_str(), 1,
-      kMostWorkers);
+      cmd->add_option("--threads", args->threads,
+                      "Worker threads; each serves one connection at a time, so give at least as many as the "
+                      "clients keep open")
+          ->capture_default_str(),
+      1, kMostWorkers);
+  check_int_range(cmd->add_option("--keep-alive-requests", args->keep_alive_requests,
+                                  "Requests a connection may make before the server closes it (so that more clients "
+                                  "than threads take turns)")
+                      ->capture_default_str(),
+                  1, kMostKeepAlive);
   add_device_option(cmd, args->device);
   check_choice(
       cmd->add_option("--index", args->index,
@@ -59,6 +69,7 @@ void add_serve_command(CLI::App& app) {
     options.host = args->host;
     options.port = static_cast<int>(args->port);
     options.threads = static_cast<int>(args->threads);
+    options.keep_alive_requests = static_cast<int>(args->keep_alive_requests);
     options.admin_token = args->admin_token;
     options.limits.max_k = args->max_k;
     options.limits.max_batch = args->max_batch;

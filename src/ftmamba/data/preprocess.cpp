@@ -1,5 +1,5 @@
 // defines: FeatureEncoding (fit on training rows, transform to encoder tensors, JSON round trip),
-// EncodedFeatures::index_select and feature_table_from_pairs.
+// EncodedFeatures::index_select and cat, and feature_table_from_pairs.
 #include "ftmamba/data/preprocess.h"
 
 #include <algorithm>
@@ -108,6 +108,18 @@ EncodedFeatures EncodedFeatures::to(torch::Device device) const {
 
 EncodedFeatures EncodedFeatures::index_select(const torch::Tensor& rows) const {
   return {numerical.index_select(0, rows), missing.index_select(0, rows), categorical.index_select(0, rows)};
+}
+
+EncodedFeatures EncodedFeatures::cat(const std::vector<EncodedFeatures>& parts) {
+  if (parts.empty()) throw Error("EncodedFeatures::cat: no parts");
+  if (parts.size() == 1) return parts[0];
+  std::vector<torch::Tensor> numerical, missing, categorical;
+  for (const auto& p : parts) {
+    numerical.push_back(p.numerical);
+    missing.push_back(p.missing);
+    categorical.push_back(p.categorical);
+  }
+  return {torch::cat(numerical), torch::cat(missing), torch::cat(categorical)};
 }
 
 int64_t FeatureEncoding::total_categories() const { return entries(vocab) + entries(multi_vocab); }

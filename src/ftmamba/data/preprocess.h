@@ -21,6 +21,8 @@ struct EncodedFeatures {
                               // unknown/rare bucket; -1 pads a multi-valued feature's unused columns
   int64_t size() const { return numerical.size(0); }
   EncodedFeatures index_select(const torch::Tensor& rows) const;  // rows: (m) int64, on this data's device
+  // The rows of every part, in order (parts encoded with one encoding: the same widths); at least one part.
+  static EncodedFeatures cat(const std::vector<EncodedFeatures>& parts);
   EncodedFeatures to(torch::Device device) const;
 };
 

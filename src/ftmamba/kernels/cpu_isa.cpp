@@ -1,5 +1,6 @@
 // defines: the run-time choice among the CPU kernels' instruction-set paths (cpu_isa.h) and the kernels' entry
-// points of selective_scan_cpu.h / causal_conv1d_cpu.h, which call the chosen path. Compiled with the build's
+// points of selective_scan_cpu.h / causal_conv1d_cpu.h /
+// inner_product_cpu.h, which call the chosen path. Compiled with the build's
 // baseline flags: it runs before anything is known about the CPU.
 #include "ftmamba/kernels/cpu_isa.h"
 
@@ -12,6 +13,7 @@
 
 #include "ftmamba/kernels/causal_conv1d_cpu.h"
 #include "ftmamba/kernels/cpu_path.h"
+#include "ftmamba/kernels/inner_product_cpu.h"
 #include "ftmamba/kernels/selective_scan_cpu.h"
 
 // FTMAMBA_CPU_DISPATCH: set by CMake when the x86-64 paths are compiled (the default there).
@@ -38,14 +40,16 @@ struct CpuPath {
   void (*conv_fwd_f64)(const CausalConv1dParams<double>&) = nullptr;
   void (*conv_bwd_f32)(const CausalConv1dParams<float>&, const CausalConv1dGrads<float>&) = nullptr;
   void (*conv_bwd_f64)(const CausalConv1dParams<double>&, const CausalConv1dGrads<double>&) = nullptr;
+  float (*dot_f32)(const float*, const float*, int64_t) = nullptr;
+  double (*dot_f64)(const double*, const double*, int64_t) = nullptr;
 };
 
 // The member types pick each overload.
-#define FTMAMBA_CPU_PATH_TABLE(ns)                                                           \
-  CpuPath {                                                                                  \
-    &ns::selective_scan_fwd_cpu, &ns::selective_scan_fwd_cpu, &ns::selective_scan_bwd_cpu,   \
-        &ns::selective_scan_bwd_cpu, &ns::causal_conv1d_fwd_cpu, &ns::causal_conv1d_fwd_cpu, \
-        &ns::causal_conv1d_bwd_cpu, &ns::causal_conv1d_bwd_cpu                               \
+#define FTMAMBA_CPU_PATH_TABLE(ns)                                                                             \
+  CpuPath {                                                                                                    \
+    &ns::selective_scan_fwd_cpu, &ns::selective_scan_fwd_cpu, &ns::selective_scan_bwd_cpu,                     \
+        &ns::selective_scan_bwd_cpu, &ns::causal_conv1d_fwd_cpu, &ns::causal_conv1d_fwd_cpu,                   \
+        &ns::causal_conv1d_bwd_cpu, &ns::causal_conv1d_bwd_cpu, &ns::inner_product_cpu, &ns::inner_product_cpu \
   }
 
 // Indexed by CpuIsa.
@@ -205,5 +209,7 @@ void causal_conv1d_bwd_cpu(const CausalConv1dParams<float>& p, const CausalConv1
 void causal_conv1d_bwd_cpu(const CausalConv1dParams<double>& p, const CausalConv1dGrads<double>& g) {
   active_path().conv_bwd_f64(p, g);
 }
+float inner_product_cpu(const float* a, const float* b, int64_t n) { return active_path().dot_f32(a, b, n); }
+double inner_product_cpu(const double* a, const double* b, int64_t n) { return active_path().dot_f64(a, b, n); }
 
 }  // namespace ftmamba::kernels

@@ -2,10 +2,14 @@
 // and the state swap of reload.
 #include "ftmamba/serve/http_server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <utility>
 
@@ -26,6 +30,41 @@ constexpr size_t kHistoryShown = 200;  // items GET /users/{id} lists
 void send_json(httplib::Response& res, int status, const Json& body) {
   res.status = status;
   res.set_content(dump_body(body), kJson);
+}
+
+// cpp-httplib 0.11 listens with a backlog of 5 connections. When 64 clients connect at once the accept queue
+// overflows: the kernel drops the handshake's last ACK, the client believes itself connected and sends its request,
+// and the request waits for the SYN-ACK retry, 1 s and then 3 s later (wrk at 64 connections: p99 2.8 s). Listening
+// again on the same socket raises the backlog (Linux takes a second listen() as a new backlog). The socket is the
+// process's listening one bound to `port`. Returns whether it was found.
+bool widen_listen_backlog(int port) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    int listening = 0;
+    socklen_t size = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening == 0) continue;
+    sockaddr_storage address{};
+    socklen_t length = sizeof(address);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) continue;
+    int bound = -1;
+    if (address.ss_family == AF_INET) bound = ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
+    if (address.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
+    if (bound == port) return ::listen(fd, SOMAXCONN) == 0;
+  }
+  return false;
+}
+
+// A body already written as JSON text (the item lists: response_json.h).
+void send_text(httplib::Response& res, std::string body) {
+  res.status = 200;
+  res.body = std::move(body);  // set_content would copy it
+  res.set_header("Content-Type", kJson);
 }
 
 // Compares without stopping at the first difference, so that the time taken tells nothing of the token.
@@ -59,6 +98,7 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(ServerOptions options, Log log)
     : options_(std::move(options)), log_(std::move(log)), impl_(std::make_unique<Impl>()) {
   if (options_.threads < 1) throw Error("serve: --threads must be at least 1");
+  if (options_.keep_alive_requests < 1) throw Error("serve: --keep-alive-requests must be at least 1");
   state_ = load_serving_state(options_.source);
   metrics_.set_state(state_->recommender->live_items(), state_->model_version, state_->recommender->describe_search());
   install_routes();
@@ -100,6 +140,10 @@ int HttpServer::bind() {
   // Answers go out at once: with Nagle's algorithm on, a small answer on a kept-alive connection waited for the
   // client's delayed ACK, 40 ms a request (bench/serve_load.sh measured 37 requests/s on one connection).
   s.set_tcp_nodelay(true);
+  // cpp-httplib closes a kept-alive connection after 5 requests by default: under load every client then reconnects
+  // all the time, and with its listen backlog of 5 a reconnect that finds the backlog full waits for TCP's one-second
+  // SYN retry (64 connections at 100k items: p99 0.8 s; max 1.7 s).
+  s.set_keep_alive_max_count(static_cast<size_t>(options_.keep_alive_requests));
   const int threads = options_.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   const int port = options_.port == 0 ? s.bind_to_any_port(options_.host)
@@ -107,6 +151,8 @@ int HttpServer::bind() {
   if (port < 0)
     throw Error("serve: cannot listen on " + options_.host + ":" + std::to_string(options_.port) + " (" + errno_text() +
                 ")");
+  if (!widen_listen_backlog(port) && log_)
+    log_("serve: warning: could not raise the listen backlog; many connections opened at once may wait 1 s or more");
   return port;
 }
 
@@ -155,45 +201,34 @@ void HttpServer::install_routes() {
            } else {
              throw RequestError("user_id", "unknown user '" + r.user_id + "'; give a new user's \"features\" instead");
            }
-           auto body = recommendations_json(recs);
-           add_versions(body, st.model_version, rec.describe_search());
-           send_json(res, 200, body);
+           send_text(res, recommendations_body(recs, st.model_version, rec.describe_search()));
          }));
 
   s.Post("/recommend/batch",
          handle("/recommend/batch", "requests", [&limits](const auto& req, auto& res, const auto& st) {
            const auto requests = parse_batch_request(req.body, st.user_features, limits);
            const auto& rec = *st.recommender;
-           auto results = Json::array();
-           for (size_t i = 0; i < requests.size(); ++i) {
-             const auto& r = requests[i];
-             const std::string at = "requests[" + std::to_string(i) + "]";
-             try {
-               if (r.has_features) {
-                 results.push_back(recommendations_json(rec.recommend_new_user(r.features, r.k, r.user_id, r.exclude)));
-               } else if (rec.find_user(r.user_id)) {
-                 results.push_back(recommendations_json(rec.recommend(r.user_id, r.k, !r.exclude_seen, r.exclude)));
-               } else {
-                 throw RequestError(at + ".user_id",
-                                    "unknown user '" + r.user_id + "'; give a new user's \"features\" instead");
-               }
-             } catch (const RequestError&) {
-               throw;
-             } catch (const Error& e) {
-               throw RequestError(at + ".features", e.what());
-             }
+           std::vector<UserQuery> queries;
+           queries.reserve(requests.size());
+           for (const auto& r : requests)
+             queries.push_back({r.user_id, r.has_features, r.features, r.k, !r.exclude_seen, r.exclude});
+           std::vector<Recommendations> results;
+           try {
+             results = rec.recommend_many(queries);
+           } catch (const BadUser& e) {
+             std::string message = e.what();
+             if (e.field == "user_id" && message.rfind("unknown user", 0) == 0)
+               message = "unknown user '" + queries[e.index].user_id + "'; give a new user's \"features\" instead";
+             throw RequestError("requests[" + std::to_string(e.index) + "]." + e.field, message);
            }
-           Json body = {{"results", results}};
-           add_versions(body, st.model_version, rec.describe_search());
-           send_json(res, 200, body);
+           send_text(res, batch_body(results, st.model_version, rec.describe_search()));
          }));
 
   s.Post("/similar_items", handle("/similar_items", "item_id", [&limits](const auto& req, auto& res, const auto& st) {
            const auto r = parse_similar_items_request(req.body, limits);
            const auto& rec = *st.recommender;
-           Json body = {{"item_id", r.item_id}, {"items", items_json(rec.similar_items(r.item_id, r.k, r.exclude))}};
-           add_versions(body, st.model_version, rec.describe_search());
-           send_json(res, 200, body);
+           send_text(res, similar_items_body(r.item_id, rec.similar_items(r.item_id, r.k, r.exclude), st.model_version,
+                                             rec.describe_search()));
          }));
 
   s.Post("/items", handle("/items", "items", [this, &limits](const auto& req, auto& res, const auto& request_state) {

@@ -17,9 +17,10 @@ namespace ftmamba::serve {
 struct ServerOptions {
   ServingSource source;
   std::string host = "127.0.0.1";
-  int port = 0;             // 0: a free port, chosen when binding
-  int threads = 8;          // workers answering requests
-  std::string admin_token;  // empty: POST /admin/reload is not served (404)
+  int port = 0;                   // 0: a free port, chosen when binding
+  int threads = 64;               // workers: each serves one connection at a time, for as long as it is kept alive
+  int keep_alive_requests = 100;  // requests a connection may make before the server closes it (clients take turns)
+  std::string admin_token;        // empty: POST /admin/reload is not served (404)
   RequestLimits limits;
 };
 

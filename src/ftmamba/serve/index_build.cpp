@@ -62,25 +62,36 @@ IndexBuildSummary build_run_index(const IndexBuildRequest& request, torch::Devic
   const auto items = recommender.item_embeddings().to(torch::kCPU).contiguous();  // (I, E)
   s.items = items.size(0);
   s.dim = items.size(1);
+  const auto identity = run_index_identity(recommender.run(), s.dim);
+  std::optional<ItemIndex> saved;
+  if (request.reuse) {
+    const auto dir = request.run_dir / kIndexDir;
+    saved.emplace(ItemIndex::load(dir, identity));
+    if (saved->rows() != s.items)
+      throw Error(dir.string() + ": the index holds " + std::to_string(saved->rows()) + " items, the catalog " +
+                  std::to_string(s.items) + "; build a new one (without --reuse) over this catalog");
+  }
   // Checked before the users are encoded: a catalog too small for the type fails at once.
-  const auto params = resolve_index_params(request.index, s.items, s.dim);
+  const auto params = saved ? saved->params() : resolve_index_params(request.index, s.items, s.dim);
   const auto rows = query_rows(recommender.data().n_users(), request.queries);
   if (rows.empty()) throw Error("the data has no users to measure recall with");
   const auto queries = recommender.user_embeddings(rows).to(torch::kCPU).contiguous();  // (Q, E)
   s.queries = queries.size(0);
   s.k = std::min(request.k, s.items);
   s.encode_seconds = seconds_since(start);
-  const auto identity = run_index_identity(recommender.run(), s.dim);
   s.normalized = identity.normalized;
 
-  log("index: building a " + params.describe() + " index of " + std::to_string(s.items) + " items of dimension " +
-      std::to_string(s.dim));
-  ProgressBar bar("index", s.items, request.progress, ProgressBar::Output::kTerminalOrLog);
-  start = std::chrono::steady_clock::now();
-  auto index =
-      ItemIndex::build(items, params, identity, [&](int64_t done, int64_t) { bar.update_count(done, "items"); });
-  s.build_seconds = seconds_since(start);
-  bar.finish();
+  ItemIndex index = saved ? std::move(*saved) : [&] {
+    log("index: building a " + params.describe() + " index of " + std::to_string(s.items) + " items of dimension " +
+        std::to_string(s.dim));
+    ProgressBar bar("index", s.items, request.progress, ProgressBar::Output::kTerminalOrLog);
+    const auto build_start = std::chrono::steady_clock::now();
+    auto built =
+        ItemIndex::build(items, params, identity, [&](int64_t done, int64_t) { bar.update_count(done, "items"); });
+    s.build_seconds = seconds_since(build_start);
+    bar.finish();
+    return built;
+  }();
 
   log("index: measuring recall@" + std::to_string(s.k) + " over " + std::to_string(s.queries) + " users' queries");
   const auto truth = exact_top_rows(queries, items, s.k);

@@ -1,7 +1,8 @@
 // defines: build_run_index, what `ftmamba index` does: loads a run (every item encoded), builds the item index
-// it asks for, measures recall@k against exact search and the latency of one query over a sweep of the search
-// parameter (the queries: a sample of the run's users, encoded by the user tower), picks the search value
-// (given, the default, or the smallest reaching a target recall) and saves the index in RUN/index/.
+// it asks for (or loads the saved one, to re-tune it), measures recall@k against exact search and the latency of one
+// query over a sweep of the search parameter (the queries: a sample of the run's users, encoded by the user tower),
+// picks the search value (given, the default, or the smallest reaching a target recall) and saves the index in
+// RUN/index/.
 #pragma once
 #include <torch/torch.h>
 
@@ -29,6 +30,9 @@ struct IndexBuildRequest {
   int64_t queries = 1000;               // users sampled as queries (all when fewer)
   std::optional<double> target_recall;  // pick the smallest swept search value reaching it
   bool progress = false;                // a progress line on stderr while items are added
+  // Measure and re-tune the run's saved index (RUN/index/) instead of building one: `index` is then ignored, and
+  // only the chosen search value changes. The index must hold the catalog being indexed.
+  bool reuse = false;
 };
 
 struct IndexBuildSummary {

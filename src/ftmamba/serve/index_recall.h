@@ -32,8 +32,8 @@ std::vector<std::vector<int64_t>> exact_top_rows(const torch::Tensor& queries, c
 RecallPoint measure_recall(const ItemSearch& search, const torch::Tensor& queries, int64_t k,
                            const std::vector<std::vector<int64_t>>& truth);
 
-// The values a sweep tries: efSearch 16..512 (doubling) and the index's own; nprobe 1..nlist (doubling) and
-// the index's own. Ascending; empty for flat.
+// The values a sweep tries: efSearch 16..512 (doubling, and 1.5 times each) and the index's own; nprobe 1..nlist
+// (doubling) and the index's own. Ascending; empty for flat.
 std::vector<int64_t> sweep_values(const IndexParams& params);
 
 // Measures `index` at each of sweep_values (leaving its search value as it was).

@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/kernels/inner_product_cpu.h"
 
 namespace ftmamba::serve {
 namespace {
@@ -126,10 +127,20 @@ void ItemIndex::add_slots(const float* vectors, const std::vector<int64_t>& rows
 
 float ItemIndex::exact_score(const float* query, int64_t slot) const {
   const int64_t dim = identity_.dim;
-  const float* v = vectors_.data() + slot * dim;
-  float s = 0;
-  for (int64_t e = 0; e < dim; ++e) s += query[e] * v[e];
-  return s;
+  return kernels::inner_product_cpu(query, vectors_.data() + slot * dim, dim);
+}
+
+std::unique_ptr<HnswScratch> ItemIndex::ScratchPool::take() {
+  const std::lock_guard lock(mutex);
+  if (free.empty()) return std::make_unique<HnswScratch>();
+  auto scratch = std::move(free.back());
+  free.pop_back();
+  return scratch;
+}
+
+void ItemIndex::ScratchPool::give_back(std::unique_ptr<HnswScratch> scratch) {
+  const std::lock_guard lock(mutex);
+  free.push_back(std::move(scratch));
 }
 
 std::vector<SearchHit> ItemIndex::search_one(const float* query, int64_t k,
@@ -166,9 +177,19 @@ std::vector<SearchHit> ItemIndex::search_one(const float* query, int64_t k,
   search_params->sel = filtered ? &selector : nullptr;
   fetch = std::min(fetch, slots);
 
-  std::vector<float> distances(fetch);
   std::vector<faiss::Index::idx_t> labels(fetch);
-  index_->search(1, query, fetch, distances.data(), labels.data(), search_params);
+  if (params_.type == IndexType::kHnsw) {
+    // Our walk of FAISS's graph (hnsw_walk.h says why), with scratch kept between queries.
+    auto scratch = scratch_->take();
+    const auto found = hnsw_walk(static_cast<const faiss::IndexHNSW&>(*index_).hnsw, vectors_.data(), slots,
+                                 identity_.dim, query, params_.ef_search, fetch, search_params->sel, *scratch);
+    scratch_->give_back(std::move(scratch));
+    labels.assign(fetch, -1);
+    for (size_t i = 0; i < found.size(); ++i) labels[i] = found[i].second;
+  } else {
+    std::vector<float> distances(fetch);
+    index_->search(1, query, fetch, distances.data(), labels.data(), search_params);
+  }
   std::vector<SearchHit> hits;
   hits.reserve(fetch);
   for (const auto slot : labels)

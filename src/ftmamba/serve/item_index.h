@@ -12,16 +12,18 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "ftmamba/serve/hnsw_walk.h"
 #include "ftmamba/serve/index_params.h"
 #include "ftmamba/serve/item_search.h"
 
 namespace faiss {
 struct Index;
-}
+}  // namespace faiss
 
 namespace ftmamba::serve {
 
@@ -78,6 +80,13 @@ class ItemIndex : public ItemSearch {
                  const std::function<void(int64_t, int64_t)>& on_progress);
   float exact_score(const float* query, int64_t slot) const;
   std::vector<SearchHit> search_one(const float* query, int64_t k, const std::vector<int64_t>* excluded) const;
+  // Scratch of finished HNSW walks, for the next ones (one per concurrent search at most).
+  struct ScratchPool {
+    std::unique_ptr<HnswScratch> take();
+    void give_back(std::unique_ptr<HnswScratch> scratch);
+    std::mutex mutex;
+    std::vector<std::unique_ptr<HnswScratch>> free;
+  };
 
   IndexParams params_;
   IndexIdentity identity_;
@@ -87,6 +96,7 @@ class ItemIndex : public ItemSearch {
   std::vector<uint8_t> slot_live_;  // (slots) 1 while the slot is its row's current embedding
   std::vector<int64_t> row_slot_;   // (rows) the row's live slot, or -1 (removed)
   int64_t live_ = 0;
+  std::unique_ptr<ScratchPool> scratch_ = std::make_unique<ScratchPool>();
 };
 
 }  // namespace ftmamba::serve

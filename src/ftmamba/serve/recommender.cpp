@@ -61,7 +61,16 @@ Recommender Recommender::load(const std::filesystem::path& run_dir, const std::f
   r.item_ids_ = r.data_.item_ids;
   for (int64_t i = 0; i < r.data_.n_items(); ++i) r.item_index_.emplace(r.item_ids_[i], i);
   r.search_ = std::make_shared<ExactItemSearch>(item_emb);
+  r.set_new_user_batch(kNewUserBatch);
   return r;
+}
+
+void Recommender::set_new_user_batch(int64_t max_rows) {
+  // The model holder, not `this`: a Recommender moves.
+  auto model = run_.model;
+  new_users_ = std::make_unique<UserTowerBatcher>(
+      [model](const data::EncodedFeatures& users) { return nn::encode_all(*model->user_tower, users, users.size()); },
+      max_rows);
 }
 
 std::optional<int64_t> Recommender::find_user(const std::string& user_id) const {
@@ -149,12 +158,98 @@ Recommendations Recommender::recommend_new_user(const FeatureValues& features, i
                                                 const std::vector<std::string>& exclude) const {
   check_k(k);
   const auto table = data::feature_table_from_pairs(label, data_.user_schema, features);
-  const auto emb = encode_users(run_.user_encoding.transform(table), 1);  // (1, E)
+  const auto emb = new_users_->embed(run_.user_encoding.transform(table));  // (1, E)
   if (!finite_rows(emb).all().item<bool>()) explain_non_finite(features);
   std::shared_lock lock(*catalog_mutex_);
   const auto masked = masked_rows(nullptr, exclude);
   auto top = top_k(emb, {&masked}, k, {label});
   return {label, true, std::move(top[0])};
+}
+
+std::vector<Recommendations> Recommender::recommend_many(const std::vector<UserQuery>& queries) const {
+  const size_t n = queries.size();
+  if (n == 0) return {};
+  int64_t k_most = 1;
+  std::vector<data::EncodedFeatures> new_users;  // one row each
+  std::vector<size_t> new_at;                    // their places in `queries`
+  std::vector<int64_t> known_rows;               // user rows
+  std::vector<size_t> known_at;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& q = queries[i];
+    try {
+      check_k(q.k);
+    } catch (const Error& e) {
+      throw BadUser(i, "k", e.what());
+    }
+    k_most = std::max(k_most, q.k);
+    if (q.has_features) {
+      try {
+        new_users.push_back(
+            run_.user_encoding.transform(data::feature_table_from_pairs(q.user_id, data_.user_schema, q.features)));
+      } catch (const Error& e) {
+        throw BadUser(i, "features", e.what());
+      }
+      new_at.push_back(i);
+    } else {
+      const auto row = find_user(q.user_id);
+      if (!row)
+        throw BadUser(i, "user_id", "unknown user '" + q.user_id + "' (not in " + data_.users_source.string() + ")");
+      known_rows.push_back(*row);
+      known_at.push_back(i);
+    }
+  }
+  // (n, E) on the CPU, row i for queries[i].
+  std::vector<torch::Tensor> rows(n);
+  if (!known_rows.empty()) {
+    const auto index = torch::tensor(known_rows);
+    const auto emb = (user_emb_.defined() ? user_emb_.index_select(0, index.to(user_emb_.device()))
+                                          : encode_users(data_.users.index_select(index), run_.config.eval.batch_size))
+                         .to(torch::kCPU);  // (known, E)
+    for (size_t j = 0; j < known_at.size(); ++j) rows[known_at[j]] = emb[static_cast<int64_t>(j)];
+  }
+  if (!new_users.empty()) {
+    const auto emb = encode_users(data::EncodedFeatures::cat(new_users), run_.config.eval.batch_size).to(torch::kCPU);
+    for (size_t j = 0; j < new_at.size(); ++j) rows[new_at[j]] = emb[static_cast<int64_t>(j)];
+  }
+  const auto emb = torch::stack(rows);  // (n, E)
+  const auto finite = finite_rows(emb);
+  const bool* ok = finite.data_ptr<bool>();
+  std::vector<std::string> labels(n);
+  for (size_t i = 0; i < n; ++i) {
+    labels[i] = queries[i].user_id;
+    if (ok[i]) continue;
+    if (!queries[i].has_features)
+      throw BadUser(i, "user_id",
+                    "user '" + labels[i] +
+                        "': the run's user tower gives a non-finite embedding, so nothing can be "
+                        "scored");
+    try {
+      explain_non_finite(queries[i].features);
+    } catch (const Error& e) {
+      throw BadUser(i, "features", e.what());
+    }
+  }
+  std::vector<std::vector<ScoredItem>> top;
+  {
+    std::shared_lock lock(*catalog_mutex_);
+    std::vector<std::vector<int64_t>> masks(n);
+    std::vector<const std::vector<int64_t>*> masked(n);
+    for (size_t i = 0; i < n; ++i) {
+      const auto& q = queries[i];
+      const bool keep_seen = q.has_features || q.include_seen;
+      masks[i] = masked_rows(keep_seen ? nullptr : &data_.seen[*find_user(q.user_id)], q.exclude);
+      masked[i] = &masks[i];
+    }
+    top = top_k(emb, masked, k_most, labels);
+  }
+  std::vector<Recommendations> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    // Best first with ties by row, so the first k of the longest list are the list of k.
+    if (static_cast<int64_t>(top[i].size()) > queries[i].k) top[i].resize(static_cast<size_t>(queries[i].k));
+    out.push_back({labels[i], queries[i].has_features, std::move(top[i])});
+  }
+  return out;
 }
 
 std::vector<ScoredItem> Recommender::similar_items(const std::string& item_id, int64_t k,

@@ -24,6 +24,7 @@
 #include "ftmamba/serve/growing_rows.h"
 #include "ftmamba/serve/item_search.h"
 #include "ftmamba/serve/recommendation.h"
+#include "ftmamba/serve/user_tower_batcher.h"
 
 namespace ftmamba::serve {
 
@@ -31,6 +32,26 @@ namespace ftmamba::serve {
 struct BadItem : Error {
   BadItem(size_t index, const std::string& what) : Error(what), index(index) {}
   size_t index;
+};
+
+// A user of Recommender::recommend_many that cannot be served, by its index in the list; `field` is "user_id" (an
+// unknown user) or "features" (a value the encoding refuses, a non-finite embedding).
+struct BadUser : Error {
+  BadUser(size_t index, std::string field, const std::string& what)
+      : Error(what), index(index), field(std::move(field)) {}
+  size_t index;
+  std::string field;
+};
+
+// One user of recommend_many: a known user by id, or a new user by features (user_id is then its label), with
+// what recommend / recommend_new_user take.
+struct UserQuery {
+  std::string user_id;
+  bool has_features = false;
+  FeatureValues features;
+  int64_t k = 10;
+  bool include_seen = false;  // a known user's seen items stay in
+  std::vector<std::string> exclude;
 };
 
 // Whether load() encodes every known user up front (a server: a known user's request is then only a search) or
@@ -60,6 +81,20 @@ class Recommender {
   // unparsable value, or the feature(s) that make the user's embedding non-finite.
   Recommendations recommend_new_user(const FeatureValues& features, int64_t k, const std::string& label = "",
                                      const std::vector<std::string>& exclude = {}) const;
+
+  // recommend / recommend_new_user for many users at once: the new users in one forward of the user tower, and one
+  // search of every user's embedding ((B, E) against the catalog: one matrix product for the exact search). The
+  // lists are as each call alone would give them (an approximate index may differ within its recall). Throws
+  // BadUser for the first user that cannot be served, nothing computed for the others.
+  std::vector<Recommendations> recommend_many(const std::vector<UserQuery>& queries) const;
+
+  // The most new users one forward of the user tower takes when recommend_new_user is called from several threads
+  // at once (UserTowerBatcher); 1: each alone. Default kNewUserBatch. Not to be called while requests run.
+  void set_new_user_batch(int64_t max_rows);
+  static constexpr int64_t kNewUserBatch = 64;
+  // Forwards of new users run so far, and the users they carried.
+  int64_t new_user_forwards() const { return new_users_->forwards(); }
+  int64_t new_user_rows() const { return new_users_->rows(); }
 
   // The k live items whose embeddings score highest against the embedding of item `item_id`, itself and `exclude`
   // left out. Throws Error for an id that is not a live item.
@@ -131,6 +166,7 @@ class Recommender {
   torch::Tensor user_emb_;            // (n_users, E) with UserEmbeddings::kPrecomputed, else undefined
   std::vector<uint8_t> user_finite_;  // per user row, with user_emb_: whether its embedding is finite
   data::TableSchema item_schema_;     // the item tower's feature columns
+  std::unique_ptr<UserTowerBatcher> new_users_;  // cold-start forwards of concurrent requests, batched
 
   // The live catalog, guarded by catalog_mutex_ (a pointer, so that a Recommender moves).
   std::unique_ptr<std::shared_mutex> catalog_mutex_ = std::make_unique<std::shared_mutex>();
