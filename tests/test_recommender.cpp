@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "error_message.h"
@@ -229,6 +230,80 @@ TEST_F(Recommender, BatchEqualsPerUser) {
     }
   }
   EXPECT_TRUE(rec().recommend_batch({}, 10).empty());
+}
+
+// recommend_many (POST /recommend/batch): known users, with and without their seen items, and new users, with
+// their own k and exclusions, in one call: each list is what the single call gives.
+TEST_F(Recommender, ManyAtOnceEqualsEachAlone) {
+  std::vector<serve::UserQuery> queries;
+  for (int64_t row = 0; row < 12; ++row) {
+    serve::UserQuery q;
+    q.user_id = dataset().users.ids[row];
+    q.k = 3 + row % 5;
+    q.include_seen = row % 2 == 1;
+    if (row % 3 == 0) q.exclude = {dataset().items.ids[row], "NO_SUCH_ITEM"};
+    if (row % 4 == 2) {  // a new user, given this user's own features
+      q.has_features = true;
+      q.features = own_features(row);
+      q.user_id = "new-" + std::to_string(row);
+    }
+    queries.push_back(q);
+  }
+  const auto many = rec().recommend_many(queries);
+  ASSERT_EQ(many.size(), queries.size());
+  int64_t new_users = 0;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    const auto& q = queries[i];
+    const auto alone = q.has_features ? rec().recommend_new_user(q.features, q.k, q.user_id, q.exclude)
+                                      : rec().recommend(q.user_id, q.k, q.include_seen, q.exclude);
+    EXPECT_EQ(many[i].cold_start, q.has_features);
+    EXPECT_EQ(static_cast<int64_t>(many[i].items.size()), q.k);
+    expect_same_ranking(many[i], alone);
+    new_users += q.has_features ? 1 : 0;
+  }
+  EXPECT_EQ(new_users, 3);
+  EXPECT_TRUE(rec().recommend_many({}).empty());
+}
+
+TEST_F(Recommender, ManyAtOnceNamesTheUserAtFault) {
+  std::vector<serve::UserQuery> queries(3);
+  queries[0].user_id = dataset().users.ids[0];
+  queries[1].user_id = dataset().users.ids[1];
+  queries[2].user_id = "NOBODY";
+  try {
+    rec().recommend_many(queries);
+    ADD_FAILURE() << "an unknown user was served";
+  } catch (const serve::BadUser& e) {
+    EXPECT_EQ(e.index, 2u);
+    EXPECT_EQ(e.field, "user_id");
+    EXPECT_NE(std::string(e.what()).find("NOBODY"), std::string::npos) << e.what();
+  }
+  queries[2].has_features = true;
+  queries[2].features = {{"shoe_size", "3"}};
+  try {
+    rec().recommend_many(queries);
+    ADD_FAILURE() << "an unknown feature was accepted";
+  } catch (const serve::BadUser& e) {
+    EXPECT_EQ(e.index, 2u);
+    EXPECT_EQ(e.field, "features");
+    EXPECT_NE(std::string(e.what()).find("shoe_size"), std::string::npos) << e.what();
+  }
+}
+
+// New users asked from many threads at once share forwards of the user tower; each still gets its own list.
+TEST_F(Recommender, ConcurrentNewUsersGetTheirOwnLists) {
+  const int64_t rows_before = rec().new_user_rows();
+  std::vector<serve::Recommendations> alone;
+  for (int64_t row = 0; row < 16; ++row) alone.push_back(rec().recommend_new_user(own_features(row), 5, "u"));
+  std::vector<std::thread> threads;
+  std::vector<serve::Recommendations> together(16);
+  for (int64_t t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int64_t row = t; row < 16; row += 4) together[row] = rec().recommend_new_user(own_features(row), 5, "u");
+    });
+  for (auto& t : threads) t.join();
+  for (int64_t row = 0; row < 16; ++row) expect_same_ranking(together[row], alone[row]);
+  EXPECT_EQ(rec().new_user_rows() - rows_before, 32);
 }
 
 TEST_F(Recommender, BadRequestsNameWhatIsWrong) {
