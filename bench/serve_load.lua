@@ -1,6 +1,7 @@
 -- wrk script for `ftmamba serve`: POST /recommend for known users drawn at random, a share of them malformed.
---   wrk -s bench/serve_load.lua URL/recommend -- USERS_FILE [MALFORMED_SHARE=0] [K=100]
--- USERS_FILE holds one user id per line. Every response's status is counted; done() prints one JSON line with
+--   wrk -s bench/serve_load.lua URL/recommend -- USERS_FILE [MALFORMED_SHARE=0] [K=100] [BODIES_FILE]
+-- USERS_FILE holds one user id per line; with BODIES_FILE (one JSON body per line: new users' features, say), the
+-- well-formed requests send its lines at random instead of known users' ids. Every response's status is counted; done() prints one JSON line with
 -- the latency percentiles, the request rate, the status counts and the malformed requests sent.
 
 local threads = {}
@@ -29,6 +30,12 @@ function init(args)
   end
   share = tonumber(args[2] or "0")
   k = tonumber(args[3] or "100")
+  bodies = {}
+  if args[4] then
+    for line in io.lines(args[4]) do
+      if line ~= "" then table.insert(bodies, line) end
+    end
+  end
   counts = {}
   sent_malformed = 0
   sent = 0
@@ -43,6 +50,8 @@ function request()
   if share > 0 and math.random() < share then
     sent_malformed = sent_malformed + 1
     body = string.format(malformed[math.random(#malformed)], user)
+  elseif #bodies > 0 then
+    body = bodies[math.random(#bodies)]
   else
     body = string.format('{"user_id": "%s", "k": %d}', user, k)
   end

@@ -23,7 +23,8 @@ void add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve recommendations over HTTP/JSON (docs/SERVING.md)");
   struct Args {
     std::string run, data, host = "127.0.0.1", device = "auto", admin_token, index = "auto";
-    int64_t port = 8080, threads = 64, keep_alive_requests = 100, max_k = 1000, max_batch = 1000,
+    int64_t port = 8080, threads = 64, keep_alive_requests = 100,
+            new_user_batch = serve::Recommender::kNewUserBatch, max_k = 1000, max_batch = 1000,
             max_body_bytes = 1024 * 1024;
   };
   auto args = std::make_shared<Args>();
@@ -43,6 +44,11 @@ void add_serve_command(CLI::App& app) {
                                   "than threads take turns)")
                       ->capture_default_str(),
                   1, kMostKeepAlive);
+  check_int_range(cmd->add_option("--new-user-batch", args->new_user_batch,
+                                  "Most new users (cold start) of concurrent requests encoded in one forward of the "
+                                  "user tower; 1 = each alone")
+                      ->capture_default_str(),
+                  1, kMostBatch);
   add_device_option(cmd, args->device);
   check_choice(
       cmd->add_option("--index", args->index,
@@ -65,6 +71,7 @@ void add_serve_command(CLI::App& app) {
     options.source.run_dir = args->run;
     options.source.data_dir = args->data;
     options.source.device = choose_device(args->device);
+    options.source.new_user_batch = args->new_user_batch;
     options.source.make_search = serve::serving_index_search(args->run, parse_enum<serve::ServingIndex>(args->index));
     options.host = args->host;
     options.port = static_cast<int>(args->port);

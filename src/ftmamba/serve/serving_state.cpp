@@ -35,6 +35,7 @@ std::shared_ptr<const ServingState> load_serving_state(const ServingSource& sour
   auto state = std::make_shared<ServingState>();
   state->recommender = std::make_shared<Recommender>(
       Recommender::load(source.run_dir, source.data_dir, source.device, UserEmbeddings::kPrecomputed));
+  state->recommender->set_new_user_batch(source.new_user_batch);
   if (source.make_search) {
     if (auto search = source.make_search(*state->recommender)) state->recommender->set_item_search(std::move(search));
   }

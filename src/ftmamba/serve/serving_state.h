@@ -23,6 +23,7 @@ struct ServingSource {
   std::filesystem::path run_dir, data_dir;  // data_dir empty: what the run stores (Recommender::load)
   torch::Device device = torch::kCPU;
   ItemSearchFactory make_search;
+  int64_t new_user_batch = Recommender::kNewUserBatch;  // Recommender::set_new_user_batch
 };
 
 struct ServingState {
