@@ -10,8 +10,11 @@ torch.compile (where the installed torch has it). Trained on the same dataset an
   python3 bench/pytorch_peer.py --users U.safetensors --items I.safetensors --data DIR --model ft-mamba
       [--device cuda] [--compile] [--amp bf16] [--scan time-major|reference]
 
-Counting: a training step takes `batch` (user, item) pairs and encodes each distinct user and item of the batch
-once, as ftmamba does; train_samples_per_sec counts pairs and train_rows_per_sec the rows the towers encoded.
+Counting: a training step takes `batch` (user, item) pairs; train_samples_per_sec counts pairs on both sides. The
+peer encodes each distinct user and item of a batch once; ftmamba's step keeps one shape for every batch (so that a
+GPU step is one CUDA graph) and encodes every pair's user and item, 2 x batch rows, masking the duplicates in the
+loss, which is then the same distinct-item softmax. So per pair the peer's towers do less work (fewer rows), in
+the peer's favour; train_rows_per_sec reports the rows each side's towers encoded.
 --scan reference runs mamba_ssm's selective_scan_ref form instead ((batch, d_inner, L) layout, a strided slice
 per step), the peer this benchmark used before, for comparison.
 """

@@ -85,11 +85,23 @@ check "a NaN feature: 400 naming it" contains "$code $(cat body.json)" '400 {"er
 check "  ... the field is features.age" contains "$(cat body.json)" '"field":"features.age"'
 code=$(post /recommend '{"user_id": ')
 check "malformed JSON: 400 naming the body" contains "$code $(cat body.json)" '"field":"body"'
+code=$(post /recommend/batch "{\"requests\": [{\"user_id\": \"$user\", \"k\": 3}, {\"features\": {\"age\": 30}, \"k\": 2}]}")
+check "POST /recommend/batch: a known and a new user, each with its k" \
+  test "$code $(grep -o '"rank":[0-9]*' body.json | tr '\n' ' ')" = '200 "rank":1 "rank":2 "rank":3 "rank":1 "rank":2 '
+code=$(post /recommend/batch "{\"requests\": [{\"user_id\": \"$user\"}, {\"user_id\": \"NOBODY\"}]}")
+check "POST /recommend/batch with an unknown user: 400 naming it" contains "$code $(cat body.json)" '"field":"requests[1].user_id"'
 check "GET /metrics counts /recommend" contains "$(curl -s "$url/metrics")" 'ftmamba_requests_total{endpoint="/recommend",code="200"} 2'
 check "GET / is the page" contains "$(curl -s "$url/")" '<title>ftmamba recommendations</title>'
 check "POST /admin/reload without the token: 403" contains "$(curl -s -o /dev/null -w '%{http_code}' -d '' "$url/admin/reload")" 403
 check "POST /admin/reload with the token: 200" contains \
   "$(curl -s -o /dev/null -w '%{http_code}' -d '' -H 'Authorization: Bearer s3cret' "$url/admin/reload")" 200
+
+# More connections at once than workers (4): each is answered in turn.
+(
+  for _ in $(seq 1 40); do curl -s -o /dev/null -w '%{http_code}\n' -d "{\"user_id\": \"$user\"}" "$url/recommend" & done
+  wait
+) >burst.txt
+check "40 connections at once: every answer a 200" test "$(grep -c '^200$' burst.txt)" -eq 40
 
 kill -HUP "$server"
 for _ in $(seq 1 300); do
