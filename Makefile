@@ -50,6 +50,9 @@ fuzz: deps
 # popularity baseline, and shows a recommendation from the run folder. DEMO_SET keeps the training short on a
 # small machine (docs/BENCHMARKS.md, "The demo"); empty = the configured 8 epochs.
 DEMO_SET ?= --set train.epochs=2 --set train.threads=0
+# libgomp's threads spin while they wait for work by default; on this 2-vCPU machine that halved training at the
+# demo size (bench_train, d 64, batch 512, 2 threads: 1,481 samples/s spinning, 2,950 passive; docs/BENCHMARKS.md).
+demo: export OMP_WAIT_POLICY := $(or $(OMP_WAIT_POLICY),PASSIVE)
 demo: binary
 	@test -f $(DATA)/interactions.csv || ./$(BUILD)/ftmamba generate --preset spotify --pairs $(PAIRS) --seed 1 --out $(DATA)
 	./$(BUILD)/ftmamba train --data $(DATA) --model ft-mamba --out $(RUN) --force $(DEMO_SET)

@@ -7,7 +7,7 @@
 # Prints every run's JSON line (with its round and configuration), then the medians and the ratios
 # (bench/side_by_side_summary.py).
 #   bash bench/run_cpu_side_by_side.sh [BUILD_DIR]
-#   ROUNDS=3 CONFIGS="demo paper" PRECISIONS="fp32 bf16" THREADS=2 DEMO_STEPS=20 PAPER_STEPS=8 bash ...
+#   ROUNDS=3 CONFIGS="demo paper" PRECISIONS="fp32 bf16" THREADS=2 DEMO_STEPS=20 PAPER_STEPS=8 WAIT_POLICY=PASSIVE bash ...
 set -euo pipefail
 BUILD=${1:-build}
 DATA=${DATA:-data/spotify}
@@ -22,12 +22,13 @@ if [ ! -f "$WORK/items.safetensors" ]; then
   "$BUILD/ftmamba" encode --run "$WORK/encoder-run" --side user --with-inputs --out "$WORK/users.safetensors" >&2
   "$BUILD/ftmamba" encode --run "$WORK/encoder-run" --side item --with-inputs --out "$WORK/items.safetensors" >&2
 fi
+# OMP_WAIT_POLICY: both sides' OpenMP threads sleep while they wait (WAIT_POLICY=ACTIVE spins: libgomp's default).
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824 \
-  MALLOC_TOP_PAD_=67108864
+  MALLOC_TOP_PAD_=67108864 OMP_WAIT_POLICY=${WAIT_POLICY:-PASSIVE}
 PY=/usr/bin/python3
 OUT=$WORK/side_by_side.jsonl
 : >"$OUT"
-echo "{\"machine\": \"$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | xargs)\", \"vcpus\": $(nproc --all), \"threads\": $THREADS, \"date\": \"$(date -u +%F)\", \"torch\": \"$($PY -c 'import torch; print(torch.__version__)')\", \"malloc\": \"MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1G on both sides\"}" |
+echo "{\"machine\": \"$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | xargs)\", \"vcpus\": $(nproc --all), \"threads\": $THREADS, \"omp_wait_policy\": \"$OMP_WAIT_POLICY\", \"date\": \"$(date -u +%F)\", \"torch\": \"$($PY -c 'import torch; print(torch.__version__)')\", \"malloc\": \"MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1G on both sides\"}" |
   tee -a "$OUT"
 
 # run_one CONFIG PRECISION WHICH: one measurement, its line tagged and kept.

@@ -51,8 +51,7 @@ TEST(ResponseJson, ANewUserWithoutALabelIsNull) {
 }
 
 TEST(ResponseJson, BatchAndSimilarItemsBodies) {
-  const auto batch = json::parse(
-      ftmamba::serve::batch_body({sample("A", false), sample("", true)}, "v", "exact"));
+  const auto batch = json::parse(ftmamba::serve::batch_body({sample("A", false), sample("", true)}, "v", "exact"));
   ASSERT_EQ(batch["results"].size(), 2u);
   EXPECT_EQ(batch["results"][0]["user_id"], "A");
   EXPECT_TRUE(batch["results"][1]["user_id"].is_null());

@@ -23,9 +23,8 @@ void add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve recommendations over HTTP/JSON (docs/SERVING.md)");
   struct Args {
     std::string run, data, host = "127.0.0.1", device = "auto", admin_token, index = "auto";
-    int64_t port = 8080, threads = 64, keep_alive_requests = 100,
-            new_user_batch = serve::Recommender::kNewUserBatch, max_k = 1000, max_batch = 1000,
-            max_body_bytes = 1024 * 1024;
+    int64_t port = 8080, threads = 64, keep_alive_requests = 100, new_user_batch = serve::Recommender::kNewUserBatch,
+            max_k = 1000, max_batch = 1000, max_body_bytes = 1024 * 1024;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--run", args->run, "Run folder")->required();

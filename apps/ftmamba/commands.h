@@ -18,6 +18,7 @@ void add_finetune_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
 void add_compare_finetune_command(CLI::App& app);
 void add_analyze_command(CLI::App& app);
+void add_lm_command(CLI::App& app);
 void add_schema_command(CLI::App& app);
 // `bench finetune`, added under `bench` by add_bench_command.
 void add_bench_finetune_subcommand(CLI::App* bench);

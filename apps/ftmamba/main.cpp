@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   ftmamba::cli::add_compare_finetune_command(app);
   ftmamba::cli::add_bench_command(app);
   ftmamba::cli::add_analyze_command(app);
+  ftmamba::cli::add_lm_command(app);
   ftmamba::cli::add_import_command(app);
   ftmamba::cli::add_schema_command(app);
   try {
