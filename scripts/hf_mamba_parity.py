@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
-"""Logits parity of `ftmamba lm score` with Hugging Face transformers' MambaForCausalLM, on the machine that has
-transformers (the GPU machine of scripts/gpu-check; its stage `lm`). For each shape: a randomly initialised
-MambaForCausalLM is written with save_pretrained (safetensors), transformers computes the logits of random token
-ids, ftmamba loads the folder and writes its logits (--logits-out), and the two are compared: the maximum absolute
-difference over the maximum absolute logit. Prints one JSON line per (shape, device).
+"""Logits parity of `ftmamba lm score` with Hugging Face transformers' MambaForCausalLM.
 
-    python3 scripts/hf_mamba_parity.py BUILD/ftmamba [--shapes tiny,130m] [--tokens 64] [--devices cpu,cuda]
+Three modes:
+  run BINARY         on a machine with transformers and ftmamba (scripts/gpu-check, stage `lm`): for each shape, a
+                     randomly initialised MambaForCausalLM is written with save_pretrained (safetensors),
+                     transformers computes the logits of random token ids, ftmamba loads the folder and writes its
+                     logits (--logits-out), on each device; compared by the maximum absolute difference over the
+                     maximum absolute logit (target < 1e-4).
+  write DIR          transformers side only: DIR/<shape>/model (the folder), DIR/<shape>/reference.json (the token
+                     ids) and DIR/<shape>/logits-<device>.npy, for a machine with transformers but no ftmamba build.
+  check DIR BINARY   ftmamba side only, against what `write` left (needs numpy, not transformers).
+Prints one JSON line per (shape, device) and exits 1 when one misses the target.
+
+    python3 scripts/hf_mamba_parity.py run BUILD/ftmamba [--shapes tiny,130m] [--tokens 64] [--devices cpu,cuda]
 """
 import argparse
 import json
@@ -14,48 +21,89 @@ import sys
 import tempfile
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file
-from transformers import MambaConfig, MambaForCausalLM
+import numpy as np
 
 SHAPES = {
     "tiny": dict(hidden_size=64, num_hidden_layers=2, vocab_size=1000, state_size=16),
+    "small": dict(hidden_size=256, num_hidden_layers=4, vocab_size=8000, state_size=16),
     "130m": dict(hidden_size=768, num_hidden_layers=24, vocab_size=50280, state_size=16),
 }
+TARGET = 1e-4
+
+
+def transformers_side(shape, tokens, devices, folder):
+    """Writes the model to `folder`; returns (ids, {device: logits (L, vocab) float32 numpy})."""
+    import torch
+    from transformers import MambaConfig, MambaForCausalLM
+    torch.manual_seed(0)
+    config = MambaConfig(**SHAPES[shape], expand=2, conv_kernel=4, use_bias=False, use_conv_bias=True,
+                         tie_word_embeddings=True)
+    model = MambaForCausalLM(config).eval()
+    ids = torch.randint(config.vocab_size, (1, tokens))
+    model.save_pretrained(folder, safe_serialization=True)
+    logits = {}
+    for device in devices:
+        with torch.no_grad():
+            logits[device] = model.to(device)(ids.to(device)).logits[0].float().cpu().numpy()
+    return ids[0].tolist(), logits
+
+
+def ftmamba_side(binary, folder, ids, device, out):
+    """ftmamba's logits of the folder, (L, vocab) float32 numpy."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from read_safetensors import read
+    subprocess.run([binary, "lm", "score", "--model", str(folder), "--device", device, "--ids",
+                    ",".join(str(i) for i in ids), "--logits-out", str(out), "--json"], check=True,
+                   stdout=subprocess.DEVNULL)
+    _, tensors = read(str(out))
+    return np.asarray(tensors["logits"][1], dtype=np.float32)
+
+
+def compare(shape, device, ids, got, want, ours_on):
+    rel = float(np.abs(got.astype(np.float64) - want).max() / np.abs(want).max())
+    line = {"check": "logits", "shape": shape, "transformers_device": device, "ftmamba_device": ours_on,
+            "tokens": len(ids), "vocab": int(want.shape[1]), "max_rel_error": rel, "target": TARGET,
+            "ok": rel < TARGET, "transformers_path": "slow (torch; mamba_ssm is not installed)"}
+    print(json.dumps(line), flush=True)
+    return line["ok"]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("binary")
+    ap.add_argument("mode", choices=["run", "write", "check"])
+    ap.add_argument("paths", nargs="+")
     ap.add_argument("--shapes", default="tiny,130m")
     ap.add_argument("--tokens", type=int, default=64)
-    ap.add_argument("--devices", default="cpu,cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--devices", default=None)
     args = ap.parse_args()
-    failed = False
+    ok = True
+    if args.mode == "check":
+        root, binary = Path(args.paths[0]), args.paths[1]
+        for ref in sorted(root.glob("*/reference.json")):
+            meta = json.loads(ref.read_text())
+            for device in meta["devices"]:
+                want = np.load(ref.parent / f"logits-{device}.npy")
+                got = ftmamba_side(binary, ref.parent / "model", meta["ids"], "cpu", ref.parent / "ours.safetensors")
+                ok &= compare(meta["shape"], device, meta["ids"], got, want, "cpu")
+        sys.exit(0 if ok else 1)
+    import torch
+    devices = (args.devices or ("cpu,cuda" if torch.cuda.is_available() else "cpu")).split(",")
     for shape in args.shapes.split(","):
-        torch.manual_seed(0)
-        config = MambaConfig(**SHAPES[shape], expand=2, conv_kernel=4, use_bias=False, use_conv_bias=True,
-                             tie_word_embeddings=True)
-        model = MambaForCausalLM(config).eval()
-        ids = torch.randint(config.vocab_size, (1, args.tokens))
+        if args.mode == "write":
+            folder = Path(args.paths[0]) / shape
+            folder.mkdir(parents=True, exist_ok=True)
+            ids, logits = transformers_side(shape, args.tokens, devices, folder / "model")
+            for device, l in logits.items():
+                np.save(folder / f"logits-{device}.npy", l)
+            (folder / "reference.json").write_text(json.dumps({"shape": shape, "ids": ids, "devices": devices}))
+            print(json.dumps({"wrote": str(folder), "shape": shape, "devices": devices}), flush=True)
+            continue
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp) / "model"
-            model.save_pretrained(folder, safe_serialization=True)
-            for device in args.devices.split(","):
-                with torch.no_grad():
-                    want = model.to(device)(ids.to(device)).logits[0].float().cpu()
-                out = Path(tmp) / f"logits-{device}.safetensors"
-                subprocess.run([args.binary, "lm", "score", "--model", str(folder), "--device", device, "--ids",
-                                ",".join(str(i) for i in ids[0].tolist()), "--logits-out", str(out), "--json"],
-                               check=True, stdout=subprocess.DEVNULL)
-                got = load_file(str(out))["logits"]
-                rel = ((got - want).abs().max() / want.abs().max()).item()
-                ok = rel < 1e-4
-                failed |= not ok
-                print(json.dumps({"check": "logits", "shape": shape, "device": device, "tokens": args.tokens,
-                                  "vocab": config.vocab_size, "max_rel_error": rel, "target": 1e-4, "ok": ok,
-                                  "transformers_path": "slow (torch; mamba_ssm is not installed)"}), flush=True)
-    sys.exit(1 if failed else 0)
+            ids, logits = transformers_side(shape, args.tokens, devices, Path(tmp) / "model")
+            for device in devices:
+                got = ftmamba_side(args.paths[0], Path(tmp) / "model", ids, device, Path(tmp) / f"ours-{device}.st")
+                ok &= compare(shape, device, ids, got, logits[device], device)
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
