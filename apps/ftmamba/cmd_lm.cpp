@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "cli_checks.h"
 #include "cli_device.h"
 #include "commands.h"
 #include "ftmamba/core/error.h"
@@ -16,7 +17,7 @@
 namespace ftmamba::cli {
 namespace {
 
-// "1,2, 3" -> {1, 2, 3}; Error naming the entry that is not a whole number.
+// "1,2, 3" -> {1, 2, 3}; a usage error (exit 2) naming the entry that is not a whole number.
 std::vector<int64_t> parse_ids(const std::string& text) {
   std::vector<int64_t> ids;
   std::string entry;
@@ -29,7 +30,7 @@ std::vector<int64_t> parse_ids(const std::string& text) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used != entry.size()) throw Error("--ids: '" + printable(entry) + "' is not a token id (a whole number)");
+    if (used != entry.size()) throw UsageError("--ids: '" + printable(entry) + "' is not a token id (a whole number)");
     ids.push_back(id);
     entry.clear();
   };
@@ -41,7 +42,7 @@ std::vector<int64_t> parse_ids(const std::string& text) {
     }
   }
   flush();
-  if (ids.empty()) throw Error("--ids: no token ids given");
+  if (ids.empty()) throw UsageError("--ids: no token ids given");
   return ids;
 }
 
