@@ -60,6 +60,11 @@ bool widen_listen_backlog(int port) {
   return false;
 }
 
+// The answer to a request naming a user the data lacks and giving no features; `field` is where the id was.
+RequestError unknown_user(const std::string& field, const std::string& user_id) {
+  return RequestError(field, "unknown user '" + user_id + "'; give a new user's \"features\" instead");
+}
+
 // A body already written as JSON text (the item lists: response_json.h).
 void send_text(httplib::Response& res, std::string body) {
   res.status = 200;
@@ -199,7 +204,7 @@ void HttpServer::install_routes() {
            } else if (rec.find_user(r.user_id)) {
              recs = rec.recommend(r.user_id, r.k, !r.exclude_seen, r.exclude);
            } else {
-             throw RequestError("user_id", "unknown user '" + r.user_id + "'; give a new user's \"features\" instead");
+             throw unknown_user("user_id", r.user_id);
            }
            send_text(res, recommendations_body(recs, st.model_version, rec.describe_search()));
          }));
@@ -210,16 +215,17 @@ void HttpServer::install_routes() {
            const auto& rec = *st.recommender;
            std::vector<UserQuery> queries;
            queries.reserve(requests.size());
-           for (const auto& r : requests)
+           for (size_t i = 0; i < requests.size(); ++i) {
+             const auto& r = requests[i];
+             if (!r.has_features && !rec.find_user(r.user_id))
+               throw unknown_user("requests[" + std::to_string(i) + "].user_id", r.user_id);
              queries.push_back({r.user_id, r.has_features, r.features, r.k, !r.exclude_seen, r.exclude});
+           }
            std::vector<Recommendations> results;
            try {
              results = rec.recommend_many(queries);
            } catch (const BadUser& e) {
-             std::string message = e.what();
-             if (e.field == "user_id" && message.rfind("unknown user", 0) == 0)
-               message = "unknown user '" + queries[e.index].user_id + "'; give a new user's \"features\" instead";
-             throw RequestError("requests[" + std::to_string(e.index) + "]." + e.field, message);
+             throw RequestError("requests[" + std::to_string(e.index) + "]." + e.field, e.what());
            }
            send_text(res, batch_body(results, st.model_version, rec.describe_search()));
          }));

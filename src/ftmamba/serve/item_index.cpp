@@ -161,40 +161,38 @@ std::vector<SearchHit> ItemIndex::search_one(const float* query, int64_t k,
   selector.slot_row = slot_row_.data();
   selector.excluded = excluded;
 
-  faiss::SearchParameters flat_params;
-  faiss::SearchParametersHNSW hnsw_params;
-  faiss::SearchParametersIVF ivf_params;
-  faiss::SearchParameters* search_params = &flat_params;
-  int64_t fetch = want + kExtraCandidates;
+  faiss::IDSelector* sel = filtered ? &selector : nullptr;  // FAISS 1.7.3 takes it non-const
+  std::vector<SearchHit> hits;
   if (params_.type == IndexType::kHnsw) {
-    hnsw_params.efSearch = static_cast<int>(params_.ef_search);
-    search_params = &hnsw_params;
-  } else if (params_.type == IndexType::kIvf || params_.type == IndexType::kIvfPq) {
-    ivf_params.nprobe = static_cast<size_t>(params_.nprobe);
-    search_params = &ivf_params;
-    if (params_.type == IndexType::kIvfPq) fetch = want * kPqRerankFactor + kExtraCandidates;
-  }
-  search_params->sel = filtered ? &selector : nullptr;
-  fetch = std::min(fetch, slots);
-
-  std::vector<faiss::Index::idx_t> labels(fetch);
-  if (params_.type == IndexType::kHnsw) {
-    // Our walk of FAISS's graph (hnsw_walk.h says why), with scratch kept between queries.
+    // Our walk of FAISS's graph (hnsw_walk.h says why), with scratch kept between queries. It returns only slots the
+    // selector accepts, with their exact inner products (the kernel exact_score uses, on the same embeddings).
+    const int64_t fetch = std::min(want + kExtraCandidates, slots);
     auto scratch = scratch_->take();
     const auto found = hnsw_walk(static_cast<const faiss::IndexHNSW&>(*index_).hnsw, vectors_.data(), slots,
-                                 identity_.dim, query, params_.ef_search, fetch, search_params->sel, *scratch);
+                                 identity_.dim, query, params_.ef_search, fetch, sel, *scratch);
     scratch_->give_back(std::move(scratch));
-    labels.assign(fetch, -1);
-    for (size_t i = 0; i < found.size(); ++i) labels[i] = found[i].second;
+    hits.reserve(found.size());
+    for (const auto& [score, slot] : found) hits.push_back({slot_row_[slot], score});
   } else {
+    faiss::SearchParameters flat_params;
+    faiss::SearchParametersIVF ivf_params;
+    faiss::SearchParameters* search_params = &flat_params;
+    int64_t fetch = want + kExtraCandidates;
+    if (params_.type == IndexType::kIvf || params_.type == IndexType::kIvfPq) {
+      ivf_params.nprobe = static_cast<size_t>(params_.nprobe);
+      search_params = &ivf_params;
+      if (params_.type == IndexType::kIvfPq) fetch = want * kPqRerankFactor + kExtraCandidates;
+    }
+    search_params->sel = sel;
+    fetch = std::min(fetch, slots);
+    std::vector<faiss::Index::idx_t> labels(fetch);
     std::vector<float> distances(fetch);
     index_->search(1, query, fetch, distances.data(), labels.data(), search_params);
+    hits.reserve(fetch);
+    for (const auto slot : labels)
+      if (slot >= 0 && slot < slots && selector.is_member(slot))
+        hits.push_back({slot_row_[slot], exact_score(query, slot)});
   }
-  std::vector<SearchHit> hits;
-  hits.reserve(fetch);
-  for (const auto slot : labels)
-    if (slot >= 0 && slot < slots && selector.is_member(slot))
-      hits.push_back({slot_row_[slot], exact_score(query, slot)});
   if (static_cast<int64_t>(hits.size()) < want) {
     // The index could not reach enough items (lists not probed, a graph walk among excluded items): every
     // eligible item, scored exactly.

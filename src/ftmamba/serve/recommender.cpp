@@ -95,6 +95,12 @@ torch::Tensor Recommender::encode_users(const data::EncodedFeatures& users, int6
   return nn::encode_all(*run_.model->user_tower, users, batch_size);  // (n, E)
 }
 
+torch::Tensor Recommender::known_user_embeddings(const std::vector<int64_t>& user_rows) const {
+  const auto index = torch::tensor(user_rows, torch::kInt64);
+  return user_emb_.defined() ? user_emb_.index_select(0, index.to(user_emb_.device()))
+                             : encode_users(data_.users.index_select(index), run_.config.eval.batch_size);
+}
+
 torch::Tensor Recommender::known_user_embedding(int64_t user_row) const {
   torch::Tensor emb;  // (1, E)
   bool finite = false;
@@ -174,6 +180,7 @@ std::vector<Recommendations> Recommender::recommend_many(const std::vector<UserQ
   std::vector<size_t> new_at;                    // their places in `queries`
   std::vector<int64_t> known_rows;               // user rows
   std::vector<size_t> known_at;
+  std::vector<int64_t> row_of(n, -1);  // queries[i]'s user row, for a known user
   for (size_t i = 0; i < n; ++i) {
     const auto& q = queries[i];
     try {
@@ -196,15 +203,13 @@ std::vector<Recommendations> Recommender::recommend_many(const std::vector<UserQ
         throw BadUser(i, "user_id", "unknown user '" + q.user_id + "' (not in " + data_.users_source.string() + ")");
       known_rows.push_back(*row);
       known_at.push_back(i);
+      row_of[i] = *row;
     }
   }
   // (n, E) on the CPU, row i for queries[i].
   std::vector<torch::Tensor> rows(n);
   if (!known_rows.empty()) {
-    const auto index = torch::tensor(known_rows);
-    const auto emb = (user_emb_.defined() ? user_emb_.index_select(0, index.to(user_emb_.device()))
-                                          : encode_users(data_.users.index_select(index), run_.config.eval.batch_size))
-                         .to(torch::kCPU);  // (known, E)
+    const auto emb = known_user_embeddings(known_rows).to(torch::kCPU);  // (known, E)
     for (size_t j = 0; j < known_at.size(); ++j) rows[known_at[j]] = emb[static_cast<int64_t>(j)];
   }
   if (!new_users.empty()) {
@@ -237,7 +242,7 @@ std::vector<Recommendations> Recommender::recommend_many(const std::vector<UserQ
     for (size_t i = 0; i < n; ++i) {
       const auto& q = queries[i];
       const bool keep_seen = q.has_features || q.include_seen;
-      masks[i] = masked_rows(keep_seen ? nullptr : &data_.seen[*find_user(q.user_id)], q.exclude);
+      masks[i] = masked_rows(keep_seen ? nullptr : &data_.seen[row_of[i]], q.exclude);
       masked[i] = &masks[i];
     }
     top = top_k(emb, masked, k_most, labels);
@@ -378,11 +383,8 @@ void Recommender::recommend_blocks(const std::vector<int64_t>& user_rows, int64_
   std::vector<Recommendations> recs;
   for (int64_t start = 0; start < n; start += block) {
     const std::vector<int64_t> rows(user_rows.begin() + start, user_rows.begin() + std::min(n, start + block));
-    const auto index = torch::tensor(rows);
-    const auto emb = user_emb_.defined()
-                         ? user_emb_.index_select(0, index.to(user_emb_.device()))
-                         : encode_users(data_.users.index_select(index), run_.config.eval.batch_size);  // (B, E)
-    const auto finite = finite_rows(emb);                                                               // (B)
+    const auto emb = known_user_embeddings(rows);  // (B, E)
+    const auto finite = finite_rows(emb);          // (B)
     const bool* ok = finite.data_ptr<bool>();
     std::vector<const std::vector<int64_t>*> masked;
     std::vector<std::string> labels;

@@ -148,6 +148,8 @@ class Recommender {
   Recommender() = default;
   // Embeddings of every row of `users` (known users' rows or new users' features): (n, E) on the device.
   torch::Tensor encode_users(const data::EncodedFeatures& users, int64_t batch_size) const;
+  // The known users' embeddings, (n, E) on the device: kept from load, or encoded now. Not checked for finiteness.
+  torch::Tensor known_user_embeddings(const std::vector<int64_t>& user_rows) const;
   // The known user's embedding, (1, E): kept from load, or encoded now. Throws Error when it is not finite.
   torch::Tensor known_user_embedding(int64_t user_row) const;
   // Top-k per user of (B, E) embeddings through the ItemSearch; masked[b] (null for none) lists item rows
