@@ -5,19 +5,14 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/timer.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/json_file.h"
 #include "ftmamba/run/records.h"
 #include "ftmamba/run/run.h"
 
 namespace ftmamba::experiments {
 namespace fs = std::filesystem;
 
-nlohmann::ordered_json read_json_file(const fs::path& file) {
-  try {
-    return nlohmann::ordered_json::parse(io::read_file(file));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(file.string() + ": malformed JSON: " + e.what());
-  }
-}
+nlohmann::ordered_json read_json_file(const fs::path& file) { return io::read_json_file<nlohmann::ordered_json>(file); }
 
 RunMeasurements measure_run(const fs::path& run_dir, int64_t bias_k, torch::Device device) {
   torch::NoGradGuard no_grad;

@@ -8,6 +8,7 @@
 #include "ftmamba/core/log.h"
 #include "ftmamba/eval/evaluate.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/json_file.h"
 #include "ftmamba/run/inference_data.h"
 #include "ftmamba/run/preflight.h"
 #include "ftmamba/run/weight_hashes.h"
@@ -29,12 +30,7 @@ void drop_resumable_keys(nlohmann::json& config_json) {
 // Resuming continues the interrupted run only if it is the same run: same config, data and encodings. Returns
 // the first difference ("" for none).
 std::string difference(const fs::path& written, nlohmann::json wanted) {
-  nlohmann::json before;
-  try {
-    before = nlohmann::json::parse(io::read_file(written));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(written.string() + ": malformed JSON: " + e.what());
-  }
+  nlohmann::json before = io::read_json_file(written);
   drop_resumable_keys(before);
   drop_resumable_keys(wanted);
   if (before == wanted) return "";

@@ -8,6 +8,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/json_file.h"
 #include "ftmamba/io/safetensors.h"
 
 namespace ftmamba::lm {
@@ -22,11 +23,7 @@ constexpr int64_t kMostDim = int64_t{1} << 20;  // no published shape comes near
 
 nlohmann::json read_json(const fs::path& path) {
   if (!fs::exists(path)) throw Error(path.string() + ": not found");
-  try {
-    return nlohmann::json::parse(io::read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path.string() + ": malformed JSON: " + e.what());
-  }
+  return io::read_json_file(path);
 }
 
 // A whole number in [lo, hi] under `key`; `fallback` when absent and given.

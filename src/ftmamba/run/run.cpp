@@ -6,6 +6,7 @@
 
 #include "ftmamba/core/error.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/json_file.h"
 #include "ftmamba/io/regular_file.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/io/sha256.h"
@@ -153,12 +154,7 @@ Run Run::load(const fs::path& dir, torch::Device device) {
   const fs::path cfg_file = dir / "config.json", model_file = dir / "model.safetensors";
   if (!fs::is_directory(dir)) throw Error(dir.string() + ": no such run folder");
   io::require_regular_file(cfg_file);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(io::read_file(cfg_file));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(cfg_file.string() + ": malformed JSON: " + e.what());
-  }
+  nlohmann::json j = io::read_json_file(cfg_file);
   Run run;
   run.dir = dir;
   try {

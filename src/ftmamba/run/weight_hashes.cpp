@@ -4,6 +4,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/log.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/json_file.h"
 #include "ftmamba/io/sha256.h"
 
 namespace ftmamba::run {
@@ -16,12 +17,7 @@ const std::vector<std::string>& hashed_weight_files() {
 
 void record_weight_hashes(const fs::path& dir) {
   const fs::path cfg_file = dir / "config.json";
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(io::read_file(cfg_file));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(cfg_file.string() + ": malformed JSON: " + e.what());
-  }
+  nlohmann::json j = io::read_json_file(cfg_file);
   nlohmann::json hashes = nlohmann::json::object();
   for (const auto& name : hashed_weight_files())
     if (fs::exists(dir / name)) hashes[name] = io::sha256_file(dir / name);

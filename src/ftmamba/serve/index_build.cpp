@@ -8,6 +8,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/progress.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/io/json_file.h"
 #include "ftmamba/io/sha256.h"
 #include "ftmamba/run/weight_hashes.h"
 #include "ftmamba/serve/recommender.h"
@@ -34,12 +35,7 @@ IndexIdentity run_index_identity(const run::Run& run, int64_t dim) {
   IndexIdentity id;
   id.dim = dim;
   id.normalized = run.config.tower("user").l2_normalize && run.config.tower("item").l2_normalize;
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(io::read_file(run.dir / "config.json"));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error((run.dir / "config.json").string() + ": malformed JSON: " + e.what());
-  }
+  const nlohmann::json config = io::read_json_file(run.dir / "config.json");
   if (config.contains("sha256") && config["sha256"].is_object() && !config["sha256"].empty()) {
     id.weights = config["sha256"];
   } else {  // a run written before integrity records
