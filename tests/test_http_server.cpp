@@ -41,7 +41,8 @@ namespace {
 
 // A server on a free port of 127.0.0.1, answering on its own thread until destroyed.
 struct RunningServer {
-  explicit RunningServer(serve::ServerOptions options) : server(std::move(options)) {
+  explicit RunningServer(serve::ServerOptions options, ftmamba::Log log = {})
+      : server(std::move(options), std::move(log)) {
     port = server.bind();
     thread = std::thread([this] { server.listen(); });
   }
@@ -319,6 +320,52 @@ TEST_F(HttpServerSuite, CatalogChangesSurviveAReload) {
   server_->server.reload();
   EXPECT_EQ(json::parse(c.Get("/healthz")->body).at("live_items"), n);
   EXPECT_EQ(refused_field("/similar_items", R"({"item_id": "kept-new"})"), "item_id");
+}
+
+TEST_F(HttpServerSuite, CatalogChangesOutliveTheServerThroughItsLog) {
+  const int64_t n = dataset().items.size();
+  const fs::path log_path = root() / "catalog_changes.jsonl";
+  fs::remove(log_path);
+  auto options_with_log = options("");
+  options_with_log.catalog_log = log_path;
+  const std::string removed = dataset().items.ids[5];
+  {
+    RunningServer first(options_with_log);
+    auto c = first.client();
+    const json body = {{"items", {{{"item_id", "logged-new"}, {"features", item_features(3)}}}}};
+    ASSERT_EQ(c.Post("/items", body.dump(), "application/json")->status, 200);
+    ASSERT_EQ(c.Delete(("/items/" + removed).c_str())->status, 200);
+  }
+  const auto live_after_restart = [&](const std::vector<std::string>& logged) {
+    std::vector<std::string> lines;
+    RunningServer next(options_with_log, [&](const std::string& line) { lines.push_back(line); });
+    auto c = next.client();
+    const auto health = json::parse(c.Get("/healthz")->body);
+    const auto similar = c.Post("/similar_items", json{{"item_id", "logged-new"}, {"k", 1}}.dump(), "application/json");
+    EXPECT_EQ(similar->status, 200) << similar->body;
+    EXPECT_EQ(json::parse(similar->body)["items"][0]["item_id"], dataset().items.ids[3]);
+    EXPECT_EQ(c.Post("/similar_items", json{{"item_id", removed}}.dump(), "application/json")->status, 400);
+    for (const auto& fragment : logged) {
+      bool found = false;
+      for (const auto& line : lines) found = found || line.find(fragment) != std::string::npos;
+      EXPECT_TRUE(found) << "no log line holds: " << fragment;
+    }
+    return health.at("live_items").get<int64_t>();
+  };
+  // A new server on the same run starts from the run's catalog and the logged changes.
+  EXPECT_EQ(live_after_restart({"2 catalog changes replayed"}), n);
+  // A change the server was writing when it died is skipped; the log is rewritten without it.
+  std::ofstream(log_path, std::ios::app) << R"({"item_id": "half)";
+  EXPECT_EQ(live_after_restart({log_path.string() + ":3: a change cut short"}), n);
+  EXPECT_EQ(ftmamba::io::read_file(log_path).back(), '\n');
+  // A line that is not a change refuses the start, naming the file and the line.
+  std::ofstream(log_path, std::ios::app) << "{\"item_id\": \"x\", \"colour\": 1}\n";
+  try {
+    serve::HttpServer refused(options_with_log);
+    ADD_FAILURE() << "a bad catalog log was accepted";
+  } catch (const ftmamba::Error& e) {
+    EXPECT_EQ(std::string(e.what()), log_path.string() + ":3: unknown key 'colour'");
+  }
 }
 
 TEST_F(HttpServerSuite, MetricsCountRequestsAndErrors) {

@@ -2,17 +2,20 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "cli_checks.h"
 #include "cli_device.h"
 #include "commands.h"
 #include "ftmamba/core/error.h"
+#include "ftmamba/serve/catalog_log.h"
 #include "ftmamba/serve/serve_until_stopped.h"
 #include "ftmamba/serve/serving_index.h"
 
 namespace ftmamba::cli {
 
 namespace {
+namespace fs = std::filesystem;
 // Bounds of the limits a server may be given: wide enough for any use, narrow enough that a typo cannot ask one
 // request to allocate without bound.
 constexpr int64_t kMostK = 100000, kMostBatch = 100000, kMostBodyBytes = int64_t{1} << 30, kMostWorkers = 1024,
@@ -22,7 +25,7 @@ constexpr int64_t kMostK = 100000, kMostBatch = 100000, kMostBodyBytes = int64_t
 void add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve recommendations over HTTP/JSON (docs/SERVING.md)");
   struct Args {
-    std::string run, data, host = "127.0.0.1", device = "auto", admin_token, index = "auto";
+    std::string run, data, host = "127.0.0.1", device = "auto", admin_token, index = "auto", catalog_log;
     int64_t port = 8080, threads = 64, keep_alive_requests = 100, new_user_batch = serve::Recommender::kNewUserBatch,
             max_k = 1000, max_batch = 1000, max_body_bytes = 1024 * 1024;
   };
@@ -57,6 +60,10 @@ void add_serve_command(CLI::App& app) {
       enum_names<serve::ServingIndex>());
   cmd->add_option("--admin-token", args->admin_token,
                   "Serve POST /admin/reload to requests with 'Authorization: Bearer TOKEN' (default: not served)");
+  cmd->add_option("--catalog-log", args->catalog_log,
+                  std::string("File that keeps the catalog's changes (POST /items, DELETE /items) across restarts, "
+                              "replayed at start; 'none' = in memory only (default: RUN/") +
+                      serve::kCatalogLogFile + ")");
   check_int_range(cmd->add_option("--max-k", args->max_k, "Most items a request may ask for")->capture_default_str(), 1,
                   kMostK);
   check_int_range(cmd->add_option("--max-batch", args->max_batch, "Most requests of a batch, items of an update")
@@ -77,6 +84,9 @@ void add_serve_command(CLI::App& app) {
     options.threads = static_cast<int>(args->threads);
     options.keep_alive_requests = static_cast<int>(args->keep_alive_requests);
     options.admin_token = args->admin_token;
+    if (args->catalog_log != "none")
+      options.catalog_log =
+          args->catalog_log.empty() ? fs::path(args->run) / serve::kCatalogLogFile : fs::path(args->catalog_log);
     options.limits.max_k = args->max_k;
     options.limits.max_batch = args->max_batch;
     options.limits.max_body_bytes = args->max_body_bytes;

@@ -78,6 +78,9 @@ code=$(curl -s -o body.json -w '%{http_code}' -X DELETE "$url/items/fresh-1")
 check "DELETE /items/fresh-1" contains "$code" 200
 code=$(curl -s -o body.json -w '%{http_code}' -X DELETE "$url/items/fresh-1")
 check "DELETE again: 404" contains "$code" 404
+code=$(post /items '{"items": [{"item_id": "kept-1", "features": {}}]}')
+check "POST /items adds another item" contains "$code" 200
+check "  ... each change is in the run's catalog log at once" test "$(wc -l <R/catalog_changes.jsonl)" -eq 3
 code=$(post /recommend "{\"user_id\": \"$user\", \"k\": 51}")
 check "k over --max-k: 400 naming k" contains "$code $(cat body.json)" '"field":"k"'
 code=$(post /recommend '{"features": {"age": "nan"}}')
@@ -130,6 +133,8 @@ url=$(sed -n 's/^serving on \(http:[^ ]*\)\/$/\1/p' serve2.out)
 check "serve answers through the run's hnsw index" contains "$(curl -s "$url/healthz")" '"index":"hnsw M=32'
 check "  ... and recommends through it" contains "$(post /recommend "{\"user_id\": \"$user\", \"k\": 5}") $(cat body.json)" \
   '200 {"user_id":'
+check "a restarted server has the item added before" contains "$(post /similar_items '{"item_id": "kept-1", "k": 1}')" 200
+check "  ... its catalog log rewritten, each item's latest change" test "$(wc -l <R/catalog_changes.jsonl)" -eq 2
 kill -TERM "$server"
 wait "$server"
 server=""

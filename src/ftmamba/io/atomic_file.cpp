@@ -27,6 +27,19 @@ void fsync_path(const fs::path& p, int flags, const char* what) {
 
 }  // namespace
 
+bool write_all(int fd, std::string_view bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 void fsync_file(const fs::path& file) { fsync_path(file, 0, "file"); }
 void fsync_dir(const fs::path& dir) { fsync_path(dir, O_DIRECTORY, "folder"); }
 
@@ -46,15 +59,7 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
     fs::remove(tmp, ec);
     throw Error(path.string() + ": " + what + ": " + why);
   };
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write failed");
-    }
-    done += static_cast<size_t>(n);
-  }
+  if (!write_all(fd, bytes)) fail("write failed");
   if (::fsync(fd) != 0) fail("fsync failed");
   if (::close(fd) != 0) {
     const std::string why = errno_text();

@@ -13,6 +13,9 @@ namespace ftmamba::io {
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 std::string read_file(const std::filesystem::path& path);
 
+// Writes every byte to `fd`, again after a short write or EINTR; false (errno set) when a write fails.
+bool write_all(int fd, std::string_view bytes);
+
 // fsync of a file, and of a folder (which makes a rename or a new entry inside it durable).
 void fsync_file(const std::filesystem::path& file);
 void fsync_dir(const std::filesystem::path& dir);

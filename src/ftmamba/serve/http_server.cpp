@@ -94,6 +94,20 @@ std::string known_route(const std::string& path) {
   return "other";
 }
 
+// Runs a journal record. A catalog log the disk cannot take (full, say) is the server's fault, not the request's:
+// the change is live, the answer a 500 naming the file, and the next compaction writes the change.
+template <class Record>
+bool journaled(Record&& record, httplib::Response& res, const Log& log) {
+  try {
+    record();
+    return true;
+  } catch (const Error& e) {
+    if (log) log(std::string("serve: catalog log: ") + e.what());
+    send_json(res, 500, error_json(std::string("the change is live but not durable: ") + e.what(), ""));
+    return false;
+  }
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -105,6 +119,16 @@ HttpServer::HttpServer(ServerOptions options, Log log)
   if (options_.threads < 1) throw Error("serve: --threads must be at least 1");
   if (options_.keep_alive_requests < 1) throw Error("serve: --keep-alive-requests must be at least 1");
   state_ = load_serving_state(options_.source);
+  if (!options_.catalog_log.empty()) {
+    // The changes an earlier server logged, onto the catalog the run holds; the log is then rewritten compacted.
+    std::lock_guard journal_lock(journal_.mutex());
+    journal_.open_log(options_.catalog_log, log_);
+    journal_.replay(*state_->recommender, log_);
+    journal_.compact_log();
+    if (log_ && journal_.size() > 0)
+      log_("serve: " + std::to_string(journal_.size()) + " catalog changes replayed from " +
+           options_.catalog_log.string());
+  }
   metrics_.set_state(state_->recommender->live_items(), state_->model_version, state_->recommender->describe_search());
   install_routes();
 }
@@ -129,6 +153,12 @@ void HttpServer::reload() {
     // The catalog's changes since the start, then the swap, with no change in between (journal_.mutex()).
     std::lock_guard journal_lock(journal_.mutex());
     journal_.replay(*fresh->recommender, log_);
+    try {
+      journal_.compact_log();  // a run folder replaced by a new training run gets its log anew
+    } catch (...) {
+      metrics_.record_reload(false);
+      throw;
+    }
     std::lock_guard lock(state_mutex_);
     state_.swap(fresh);
   }
@@ -252,7 +282,7 @@ void HttpServer::install_routes() {
            } catch (const BadItem& e) {
              throw RequestError("items[" + std::to_string(e.index) + "].features", e.what());
            }
-           journal_.record_upserts(pairs);
+           if (!journaled([&] { journal_.record_upserts(pairs); }, res, log_)) return;
            auto items = Json::array();
            int64_t added = 0;
            for (size_t i = 0; i < updates.size(); ++i) {
@@ -278,7 +308,7 @@ void HttpServer::install_routes() {
                send_json(res, 404, error_json("unknown item '" + id + "' (not in the catalog)", "item_id"));
                return;
              }
-             journal_.record_removal(id);
+             if (!journaled([&] { journal_.record_removal(id); }, res, log_)) return;
              Json body = {{"item_id", id}, {"removed", true}, {"live_items", rec.live_items()}};
              add_versions(body, st.model_version, rec.describe_search());
              metrics_.set_state(rec.live_items(), st.model_version, rec.describe_search());

@@ -2,6 +2,7 @@
 // /recommend/batch, /similar_items, /items; DELETE /items/{id}; GET /healthz, /metrics, /info, /users/{id}, / (the
 // page); POST /admin/reload with a bearer token. docs/SERVING.md describes each with examples.
 #pragma once
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +22,9 @@ struct ServerOptions {
   int threads = 64;               // workers: each serves one connection at a time, for as long as it is kept alive
   int keep_alive_requests = 100;  // requests a connection may make before the server closes it (clients take turns)
   std::string admin_token;        // empty: POST /admin/reload is not served (404)
+  // The catalog log (catalog_log.h): changes from POST /items and DELETE /items outlive the process, replayed at
+  // the next start. Empty: they live in memory (and across reloads) only.
+  std::filesystem::path catalog_log;
   RequestLimits limits;
 };
 
