@@ -35,6 +35,10 @@ endif()
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(FTMAMBA_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(Threads REQUIRED)
+# The language model's tokenizer: Oniguruma (Debian's libonig-dev), the regular-expression engine Hugging Face
+# tokenizers runs its pre-tokenizer patterns on, and ICU (libicu-dev) for Unicode normalization and properties.
+pkg_check_modules(FTMAMBA_ONIG REQUIRED IMPORTED_TARGET oniguruma)
+find_package(ICU REQUIRED COMPONENTS uc)
 
 # CUDA kernels are built only when LibTorch itself has CUDA and nvcc is available. When nvcc is there but
 # LibTorch is CPU-only (the CI and development machines), the .cu files are still compiled, on their own,

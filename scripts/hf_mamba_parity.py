@@ -29,6 +29,7 @@ SHAPES = {
     "130m": dict(hidden_size=768, num_hidden_layers=24, vocab_size=50280, state_size=16),
 }
 TARGET = 1e-4
+PROMPT, NEW_TOKENS = 8, 64  # greedy generation: the first 8 ids as the prompt, 64 new tokens
 
 
 def transformers_side(shape, tokens, devices, folder):
@@ -41,11 +42,16 @@ def transformers_side(shape, tokens, devices, folder):
     model = MambaForCausalLM(config).eval()
     ids = torch.randint(config.vocab_size, (1, tokens))
     model.save_pretrained(folder, safe_serialization=True)
-    logits = {}
+    logits, greedy = {}, {}
     for device in devices:
         with torch.no_grad():
-            logits[device] = model.to(device)(ids.to(device)).logits[0].float().cpu().numpy()
-    return ids[0].tolist(), logits
+            m = model.to(device)
+            logits[device] = m(ids.to(device)).logits[0].float().cpu().numpy()
+            prompt = ids[:, :PROMPT].to(device)
+            out = m.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=NEW_TOKENS,
+                             do_sample=False, eos_token_id=None, pad_token_id=0)
+            greedy[device] = out[0, PROMPT:].tolist()
+    return ids[0].tolist(), logits, greedy
 
 
 def ftmamba_side(binary, folder, ids, device, out):
@@ -92,14 +98,15 @@ def main():
         if args.mode == "write":
             folder = Path(args.paths[0]) / shape
             folder.mkdir(parents=True, exist_ok=True)
-            ids, logits = transformers_side(shape, args.tokens, devices, folder / "model")
+            ids, logits, greedy = transformers_side(shape, args.tokens, devices, folder / "model")
             for device, l in logits.items():
                 np.save(folder / f"logits-{device}.npy", l)
-            (folder / "reference.json").write_text(json.dumps({"shape": shape, "ids": ids, "devices": devices}))
+            (folder / "reference.json").write_text(json.dumps({"shape": shape, "ids": ids, "devices": devices,
+                                                               "prompt": ids[:PROMPT], "greedy": greedy}))
             print(json.dumps({"wrote": str(folder), "shape": shape, "devices": devices}), flush=True)
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            ids, logits = transformers_side(shape, args.tokens, devices, Path(tmp) / "model")
+            ids, logits, greedy = transformers_side(shape, args.tokens, devices, Path(tmp) / "model")
             for device in devices:
                 got = ftmamba_side(args.paths[0], Path(tmp) / "model", ids, device, Path(tmp) / f"ours-{device}.st")
                 ok &= compare(shape, device, ids, got, logits[device], device)
