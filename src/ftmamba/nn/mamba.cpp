@@ -4,6 +4,7 @@
 
 #include "ftmamba/ops/causal_conv1d.h"
 #include "ftmamba/ops/selective_scan.h"
+#include "ftmamba/ops/selective_scan_state.h"
 
 namespace ftmamba::nn {
 
@@ -42,6 +43,46 @@ torch::Tensor MambaImpl::forward_last(const torch::Tensor& u) {
   auto z_last = in_proj->forward_outputs(u.select(1, last), di, di);            // (batch, d_inner)
   auto y_last = mix(x, torch::Tensor()).select(1, last) * torch::silu(z_last);  // (batch, d_inner)
   return out_proj(y_last);                                                      // (batch, d_model)
+}
+
+torch::Tensor MambaImpl::forward_with_state(const torch::Tensor& u, MambaState& state) {
+  const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank(), L = u.size(1), keep = cfg.d_conv - 1;
+  auto xz = in_proj(u);  // (batch, L, 2*d_inner)
+  const auto x_in = xz.narrow(-1, 0, di), z = xz.narrow(-1, di, di);
+  // The conv's window: the last d_conv - 1 inputs, zeros in front when the prompt is shorter.
+  auto window = torch::zeros({u.size(0), keep, di}, x_in.options());
+  const int64_t have = std::min(keep, L);
+  window.narrow(1, keep - have, have).copy_(x_in.narrow(1, L - have, have));
+  state.conv = window;
+  auto x = ops::causal_conv1d(x_in, conv1d->weight.view({di, cfg.d_conv}), conv1d->bias, /*silu=*/true);
+  auto x_dbl = x_proj(x);                                              // (batch, L, rank + 2N)
+  auto B = x_dbl.narrow(-1, r, n), C = x_dbl.narrow(-1, r + n, n);     // (batch, L, N)
+  auto delta = dt_proj->forward_without_bias(x_dbl.narrow(-1, 0, r));  // (batch, L, d_inner)
+  auto A = -torch::exp(A_log);                                         // (d_inner, N)
+  state.ssm = ops::selective_scan_last_state(x, delta, A, B, dt_proj->bias, /*delta_softplus=*/true);
+  return out_proj(ops::selective_scan(x, delta, A, B, C, D, z, dt_proj->bias, /*delta_softplus=*/true));
+}
+
+torch::Tensor MambaImpl::step(const torch::Tensor& u_t, MambaState& state) {
+  const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank();
+  const auto f = state.ssm.scalar_type();  // the state's precision: float32 (float64 in the tests)
+  auto xz = in_proj(u_t);                  // (batch, 2*d_inner)
+  const auto x_in = xz.narrow(-1, 0, di), z = xz.narrow(-1, di, di);   // (batch, d_inner)
+  const auto window = torch::cat({state.conv, x_in.unsqueeze(1)}, 1);  // (batch, d_conv, d_inner)
+  state.conv = window.narrow(1, 1, cfg.d_conv - 1).contiguous();
+  // conv1d's weight (d_inner, 1, d_conv) against the window, oldest first, as the causal conv pairs them.
+  const auto w = conv1d->weight.view({di, cfg.d_conv}).t();                           // (d_conv, d_inner)
+  auto x = torch::silu((window * w.to(window.scalar_type())).sum(1) + conv1d->bias);  // (batch, d_inner)
+  auto x_dbl = x_proj(x);                                                             // (batch, rank + 2N)
+  const auto B = x_dbl.narrow(-1, r, n).to(f), C = x_dbl.narrow(-1, r + n, n).to(f);  // (batch, N)
+  const auto dt = torch::softplus(dt_proj->forward_without_bias(x_dbl.narrow(-1, 0, r)).to(f) + dt_proj->bias);
+  const auto A = -torch::exp(A_log.to(f));  // (d_inner, N)
+  const auto xf = x.to(f);
+  // h = exp(dt A) h + dt B x: (batch, d_inner, N)
+  state.ssm = torch::exp(dt.unsqueeze(-1) * A) * state.ssm + (dt * xf).unsqueeze(-1) * B.unsqueeze(1);
+  auto y = (state.ssm * C.unsqueeze(1)).sum(-1) + D * xf;  // (batch, d_inner)
+  y = y * torch::silu(z.to(f));
+  return out_proj(y.to(x_in.scalar_type()));  // (batch, d_model)
 }
 
 torch::Tensor MambaImpl::time_steps(const torch::Tensor& u) {

@@ -18,6 +18,12 @@ struct MambaConfig {
   int64_t rank() const { return dt_rank > 0 ? dt_rank : (d_model + 15) / 16; }
 };
 
+// The recurrent state of one mixer after a prefix of tokens, what generation carries from one token to the next.
+struct MambaState {
+  torch::Tensor conv;  // (batch, d_conv - 1, d_inner): the conv's last inputs, oldest first (zeros before the start)
+  torch::Tensor ssm;   // (batch, d_inner, d_state), float32: the scan's state after the last token
+};
+
 class MambaImpl : public torch::nn::Module {
  public:
   explicit MambaImpl(const MambaConfig& cfg);
@@ -26,6 +32,12 @@ class MambaImpl : public torch::nn::Module {
   // forward(u).select(1, L - 1). The scan still runs over every position, but the gate half of in_proj
   // and out_proj run once per row instead of L times.
   torch::Tensor forward_last(const torch::Tensor& u);
+  // forward(u), and the state after the last token of u (from a zero state: a prompt's prefill, with the fused
+  // scan for the outputs and ops::selective_scan_last_state for the state).
+  torch::Tensor forward_with_state(const torch::Tensor& u, MambaState& state);
+  // One token after `state`, which moves on by it: u_t (batch, d_model) -> (batch, d_model). O(1) in the length
+  // so far: the conv over its window, then h = exp(dt A) h + dt B u, y = (<C, h> + D u) silu(z).
+  torch::Tensor step(const torch::Tensor& u_t, MambaState& state);
   // The scan's time steps for input u: dt = softplus(dt_proj(x_proj(conv(in_proj(u)_x))) + dt_bias),
   // (batch, L, d_model) -> (batch, L, d_inner). Each step multiplies state (d, n) by exp(dt[t, d] A[d, n]),
   // which is what the stability analysis reads.

@@ -59,4 +59,23 @@ torch::Tensor MambaLMImpl::forward(const torch::Tensor& tokens) {
   return torch::linear(hidden_states(tokens), embedding->weight);  // (batch, L, vocab); autocast: its dtype
 }
 
+torch::Tensor MambaLMImpl::prefill(const torch::Tensor& tokens, std::vector<MambaState>& state) {
+  state.assign(layers->size(), MambaState{});
+  auto x = embedding(tokens).to(norm_f->weight.scalar_type());  // (batch, L, d)
+  for (size_t i = 0; i < layers->size(); ++i) {
+    auto* layer = layers[i]->as<MambaResidualLayer>();
+    x = x + layer->mixer->forward_with_state(layer->norm(x), state[i]);
+  }
+  return torch::linear(norm_f(x.select(1, x.size(1) - 1)), embedding->weight).to(torch::kFloat32);  // (batch, vocab)
+}
+
+torch::Tensor MambaLMImpl::step(const torch::Tensor& tokens, std::vector<MambaState>& state) {
+  auto x = embedding(tokens).to(norm_f->weight.scalar_type());  // (batch, d)
+  for (size_t i = 0; i < layers->size(); ++i) {
+    auto* layer = layers[i]->as<MambaResidualLayer>();
+    x = x + layer->mixer->step(layer->norm(x), state.at(i));
+  }
+  return torch::linear(norm_f(x), embedding->weight).to(torch::kFloat32);  // (batch, vocab)
+}
+
 }  // namespace ftmamba::nn

@@ -33,6 +33,12 @@ class MambaLMImpl : public torch::nn::Module {
   // After the final norm: tokens (batch, L) -> (batch, L, d_model), float32.
   torch::Tensor hidden_states(const torch::Tensor& tokens);
 
+  // Generation. prefill runs a prompt through the parallel scan and returns the logits of its last position,
+  // (batch, L) -> (batch, vocab) float32, leaving in `state` each layer's state after it; step takes one token per
+  // row after `state`, (batch) -> (batch, vocab), and moves the state on: O(1) per token in the length so far.
+  torch::Tensor prefill(const torch::Tensor& tokens, std::vector<MambaState>& state);
+  torch::Tensor step(const torch::Tensor& tokens, std::vector<MambaState>& state);
+
   MambaLMConfig cfg;
   torch::nn::Embedding embedding{nullptr};  // (vocab, d_model), also the LM head's weight
   torch::nn::ModuleList layers;
