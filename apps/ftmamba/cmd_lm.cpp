@@ -1,17 +1,25 @@
 // defines: `ftmamba lm`, the commands of pretrained Mamba language models (checkpoints in Hugging Face's layout):
-// `lm score` prints each token's log-likelihood given the ones before it.
+// `lm score` prints each token's log-likelihood given the ones before it; `lm tokenize` prints the ids of a text
+// (or the text of ids); `lm generate` continues prompts, streaming the text as it comes.
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli_checks.h"
 #include "cli_device.h"
 #include "commands.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/printable.h"
+#include "ftmamba/io/regular_file.h"
 #include "ftmamba/io/safetensors.h"
-#include "ftmamba/lm/hf_checkpoint.h"
+#include "ftmamba/lm/decoded_stream.h"
+#include "ftmamba/lm/generate.h"
+#include "ftmamba/lm/pretrained.h"
 #include "ftmamba/lm/score.h"
 
 namespace ftmamba::cli {
@@ -46,30 +54,71 @@ std::vector<int64_t> parse_ids(const std::string& text) {
   return ids;
 }
 
+// The prompts of --prompts FILE: one per line (a JSON Lines file: each line {"prompt": "..."}); empty lines skipped.
+std::vector<std::string> read_prompts(const std::string& path) {
+  io::require_regular_file(path);
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::string> prompts;
+  std::string line;
+  const bool jsonl = std::filesystem::path(path).extension() == ".jsonl";
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (!jsonl) {
+      prompts.push_back(line);
+      continue;
+    }
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string())
+      throw Error(printable(path) + ":" + std::to_string(n) +
+                  ": key 'prompt': a JSON object with a string \"prompt\" is expected");
+    prompts.push_back(j["prompt"].get<std::string>());
+  }
+  if (prompts.empty()) throw Error(printable(path) + ": no prompts (one per line)");
+  return prompts;
+}
+
+void add_score_command(CLI::App* lm);
+void add_tokenize_command(CLI::App* lm);
+void add_generate_command(CLI::App* lm);
+
 }  // namespace
 
 void add_lm_command(CLI::App& app) {
   auto* lm = app.add_subcommand("lm", "Pretrained Mamba language models (Hugging Face MambaForCausalLM folders)");
   lm->require_subcommand(1);
+  add_score_command(lm);
+  add_tokenize_command(lm);
+  add_generate_command(lm);
+}
+
+namespace {
+
+void add_score_command(CLI::App* lm) {
   auto* score = lm->add_subcommand("score", "Print each token's log-likelihood given the tokens before it");
   struct Args {
-    std::string model, ids, logits_out, device = "auto";
+    std::string model, ids, text, logits_out, device = "auto";
     bool json = false;
   };
   auto args = std::make_shared<Args>();
   score->add_option("--model", args->model, "Model folder: config.json and model.safetensors (or shards)")->required();
-  score->add_option("--ids", args->ids, "Token ids, separated by commas or spaces")->required();
+  auto* ids_opt = score->add_option("--ids", args->ids, "Token ids, separated by commas or spaces");
+  auto* text_opt = score->add_option("--text", args->text, "A text, tokenized with the folder's tokenizer.json");
+  ids_opt->excludes(text_opt);
   score->add_option("--logits-out", args->logits_out,
                     "Also write the logits, (tokens, vocab) F32, to a .safetensors file");
   score->add_flag("--json", args->json, "Print one JSON object");
   add_device_option(score, args->device);
-  score->callback([args] {
-    const auto ids = parse_ids(args->ids);
+  score->callback([args, ids_opt, text_opt] {
+    if (ids_opt->count() + text_opt->count() == 0) throw UsageError("lm score: give --ids or --text");
     if (!args->logits_out.empty() && std::filesystem::exists(args->logits_out) &&
         std::filesystem::is_directory(args->logits_out))
       throw Error("--logits-out " + printable(args->logits_out) + " is a folder");
-    auto model = lm::load_hf_mamba(args->model, choose_device(args->device));
-    const auto scores = lm::score_tokens(*model, ids);
+    std::vector<int64_t> ids = ids_opt->count() ? parse_ids(args->ids) : std::vector<int64_t>{};
+    auto pretrained = lm::PretrainedLM::load(args->model, choose_device(args->device));
+    if (text_opt->count()) ids = pretrained.require_tokenizer().encode(args->text);
+    if (ids.empty()) throw Error("--text: the text has no tokens");
+    const auto scores = lm::score_tokens(*pretrained.model, ids);
     if (!args->logits_out.empty()) io::save_safetensors(args->logits_out, {{"logits", scores.logits}});
     if (args->json) {
       nlohmann::ordered_json j = {
@@ -82,5 +131,131 @@ void add_lm_command(CLI::App& app) {
     fmt::print("total {:.6f} over {} predicted tokens\n", scores.total(), ids.size() - 1);
   });
 }
+
+void add_tokenize_command(CLI::App* lm) {
+  auto* cmd = lm->add_subcommand("tokenize", "Print the token ids of a text, or the text of token ids");
+  struct Args {
+    std::string model, text, ids;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("--model", args->model, "Model folder with tokenizer.json (or the tokenizer.json itself)")
+      ->required();
+  auto* text_opt = cmd->add_option("--text", args->text, "The text to tokenize");
+  auto* ids_opt = cmd->add_option("--ids", args->ids, "Token ids to decode, separated by commas or spaces");
+  text_opt->excludes(ids_opt);
+  cmd->add_flag("--json", args->json, "Print one JSON object");
+  cmd->callback([args, text_opt, ids_opt] {
+    if (text_opt->count() + ids_opt->count() == 0) throw UsageError("lm tokenize: give --text or --ids");
+    const std::filesystem::path model(args->model);
+    const auto tokenizer = lm::Tokenizer::load(std::filesystem::is_directory(model) ? model / "tokenizer.json" : model);
+    if (text_opt->count()) {
+      const auto ids = tokenizer.encode(args->text);
+      if (args->json) {
+        fmt::print("{}\n", nlohmann::json{{"ids", ids}}.dump());
+      } else {
+        for (size_t i = 0; i < ids.size(); ++i) fmt::print("{}{}", i ? " " : "", ids[i]);
+        fmt::print("\n");
+      }
+      return;
+    }
+    const std::string text = tokenizer.decode(parse_ids(args->ids));
+    if (args->json) {
+      fmt::print("{}\n", nlohmann::json{{"text", text}}.dump());
+    } else {
+      fmt::print("{}\n", text);
+    }
+  });
+}
+
+void add_generate_command(CLI::App* lm) {
+  auto* cmd = lm->add_subcommand("generate",
+                                 "Continue prompts: prefill with the parallel scan, then decode a token "
+                                 "at a time with the recurrent step");
+  struct Args {
+    std::string model, prompt, prompts, ids, device = "auto";
+    lm::SamplingOptions sampling;
+    bool json = false, ignore_eos = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("--model", args->model, "Model folder: config.json, model.safetensors, tokenizer.json")->required();
+  auto* prompt_opt = cmd->add_option("--prompt", args->prompt, "The prompt, as text");
+  auto* prompts_opt = cmd->add_option("--prompts", args->prompts,
+                                      "A file of prompts, one per line (.jsonl: {\"prompt\": ...} per line), decoded "
+                                      "together as one batch; prints one JSON line per prompt");
+  auto* ids_opt = cmd->add_option("--ids", args->ids, "The prompt as token ids, separated by commas or spaces");
+  prompt_opt->excludes(prompts_opt)->excludes(ids_opt);
+  prompts_opt->excludes(ids_opt);
+  check_int_range(cmd->add_option("--max-new-tokens", args->sampling.max_new_tokens, "New tokens per prompt at most")
+                      ->capture_default_str(),
+                  0, 1 << 20);
+  check_real_at_least(cmd->add_option("--temperature", args->sampling.temperature,
+                                      "Sampling temperature; 0 = greedy (the most likely token)")
+                          ->capture_default_str(),
+                      0.0);
+  check_int_range(cmd->add_option("--top-k", args->sampling.top_k, "Sample among the k most likely tokens; 0 = all")
+                      ->capture_default_str(),
+                  0, std::numeric_limits<int32_t>::max());
+  cmd->add_option("--top-p", args->sampling.top_p,
+                  "Sample among the most likely tokens whose probabilities sum to at least p, in (0, 1]")
+      ->capture_default_str();
+  cmd->add_option("--seed", args->sampling.seed, "Seed of the sampling")->capture_default_str();
+  cmd->add_flag("--ignore-eos", args->ignore_eos, "Do not stop at the model's end-of-text token (eos_token_id)");
+  cmd->add_flag("--json", args->json, "Print one JSON object per prompt, with the ids and the speed");
+  add_device_option(cmd, args->device);
+  cmd->callback([args, prompt_opt, prompts_opt, ids_opt] {
+    if (prompt_opt->count() + prompts_opt->count() + ids_opt->count() == 0)
+      throw UsageError("lm generate: give --prompt, --prompts or --ids");
+    const std::vector<int64_t> given_ids = ids_opt->count() ? parse_ids(args->ids) : std::vector<int64_t>{};
+    const auto texts = prompts_opt->count()  ? read_prompts(args->prompts)
+                       : prompt_opt->count() ? std::vector<std::string>{args->prompt}
+                                             : std::vector<std::string>{};
+    auto pretrained = lm::PretrainedLM::load(args->model, choose_device(args->device));
+    std::vector<std::vector<int64_t>> prompts;
+    if (ids_opt->count()) prompts.push_back(given_ids);
+    for (const auto& text : texts) {
+      prompts.push_back(pretrained.require_tokenizer().encode(text));
+      if (prompts.back().empty()) throw Error("prompt " + std::to_string(prompts.size()) + " has no tokens");
+    }
+    auto sampling = args->sampling;
+    if (!args->ignore_eos && pretrained.config.eos_token_id >= 0) sampling.stop_ids = {pretrained.config.eos_token_id};
+    const auto* tokenizer = pretrained.tokenizer ? &*pretrained.tokenizer : nullptr;
+    // One prompt in plain text: its continuation printed as it comes.
+    const bool stream = !args->json && prompts.size() == 1 && tokenizer;
+    std::optional<lm::DecodedStream> streamed;
+    if (stream) streamed.emplace(*tokenizer);
+    lm::GenerationTimes times;
+    const auto out = lm::generate(
+        *pretrained.model, prompts, sampling,
+        [&](size_t, int64_t id) {
+          if (!stream) return;
+          fmt::print("{}", streamed->push(id));
+          std::fflush(stdout);
+        },
+        &times);
+    const double decode_rate = times.decode_seconds > 0 ? times.decoded_tokens / times.decode_seconds : 0.0;
+    if (stream) {
+      fmt::print("{}\n", streamed->finish());
+    } else if (args->json || prompts.size() > 1) {
+      for (size_t row = 0; row < prompts.size(); ++row) {
+        nlohmann::ordered_json j;
+        if (row < texts.size() && !ids_opt->count()) j["prompt"] = texts[row];
+        j["prompt_ids"] = prompts[row];
+        j["ids"] = out[row];
+        if (tokenizer) j["completion"] = tokenizer->decode(out[row], /*skip_special_tokens=*/true);
+        j["prefill_seconds"] = times.prefill_seconds;
+        j["decode_tokens_per_second"] = decode_rate;
+        fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+      }
+    } else {
+      for (size_t i = 0; i < out[0].size(); ++i) fmt::print("{}{}", i ? " " : "", out[0][i]);
+      fmt::print("\n");
+    }
+    fmt::print(stderr, "lm generate: {} prompt tokens prefilled in {:.3f} s; {} new tokens at {:.1f} tokens/s\n",
+               times.prompt_tokens, times.prefill_seconds, times.decoded_tokens, decode_rate);
+  });
+}
+
+}  // namespace
 
 }  // namespace ftmamba::cli

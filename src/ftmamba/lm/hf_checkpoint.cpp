@@ -132,6 +132,8 @@ HfMambaConfig read_hf_mamba_config(const fs::path& dir) {
   }
   c.residual_in_fp32 = boolean(j, file, "residual_in_fp32", true);
   c.pad_vocab_size_multiple = integer(j, file, "pad_vocab_size_multiple", 1, 1 << 16, 8);
+  if (j.contains("eos_token_id") && !j["eos_token_id"].is_null())
+    c.eos_token_id = integer(j, file, "eos_token_id", 0, m.vocab_size - 1);
   return c;
 }
 
@@ -197,6 +199,7 @@ void save_hf_mamba(nn::MambaLMImpl& model, const HfMambaConfig& config, const fs
                               {"tie_word_embeddings", true},
                               {"pad_vocab_size_multiple", config.pad_vocab_size_multiple},
                               {"torch_dtype", "float32"}};
+  if (config.eos_token_id >= 0) j["eos_token_id"] = config.eos_token_id;
   fs::create_directories(dir);
   io::NamedTensors tensors;
   for (const auto& item : model.named_parameters())

@@ -20,6 +20,7 @@ struct HfMambaConfig {
   double layer_norm_epsilon = 1e-5;
   bool residual_in_fp32 = true;
   int64_t pad_vocab_size_multiple = 8;
+  int64_t eos_token_id = -1;  // the token that ends a generation (GPT-NeoX's <|endoftext|> is 0); -1: none given
 };
 
 // Reads DIR/config.json. Throws Error naming the file and the key for a missing or mistyped field, a value out of

@@ -208,8 +208,8 @@ Tokenizer Tokenizer::load(const std::filesystem::path& tokenizer_json) {
 
   // The model: BPE over a byte-level vocabulary.
   const Json& model = r.field(j, "", "model");
-  if (model.contains("type") && r.type(model, "model") != "BPE")
-    r.fail("model.type", "'" + r.type(model, "model") + "' is not supported (ftmamba reads BPE tokenizers)");
+  const std::string model_type = model.contains("type") ? r.type(model, "model") : std::string("BPE");
+  if (model_type != "BPE") r.fail("model.type", "'" + model_type + "' is not supported (ftmamba reads BPE tokenizers)");
   for (const char* absent : {"continuing_subword_prefix", "end_of_word_suffix", "dropout"})
     if (model.contains(absent) && !model.at(absent).is_null())
       r.fail(std::string("model.") + absent, "is not supported by a byte-level BPE (null expected)");

@@ -1,0 +1,36 @@
+// defines: PretrainedLM (see pretrained.h).
+#include "ftmamba/lm/pretrained.h"
+
+#include "ftmamba/core/error.h"
+
+namespace ftmamba::lm {
+
+namespace {
+constexpr const char* kTokenizerFile = "tokenizer.json";
+}  // namespace
+
+PretrainedLM PretrainedLM::load(const std::filesystem::path& dir, torch::Device device) {
+  PretrainedLM lm;
+  lm.dir = dir;
+  lm.config = read_hf_mamba_config(dir);
+  lm.model = load_hf_mamba(dir, device);
+  const auto tokenizer_file = dir / kTokenizerFile;
+  if (std::filesystem::exists(tokenizer_file)) {
+    lm.tokenizer = Tokenizer::load(tokenizer_file);
+    // The checkpoints pad the embedding past the tokenizer (50,280 rows for GPT-NeoX's 50,277 ids), never under.
+    if (lm.tokenizer->vocab_size() > lm.config.model.vocab_size)
+      throw Error(tokenizer_file.string() + ": " + std::to_string(lm.tokenizer->vocab_size()) +
+                  " token ids, more than the model's vocab_size " + std::to_string(lm.config.model.vocab_size) +
+                  " (config.json): the tokenizer is not this model's");
+  }
+  return lm;
+}
+
+const Tokenizer& PretrainedLM::require_tokenizer() const {
+  if (!tokenizer)
+    throw Error((dir / kTokenizerFile).string() +
+                ": not found; text needs the model's tokenizer (give token ids with --ids instead)");
+  return *tokenizer;
+}
+
+}  // namespace ftmamba::lm
