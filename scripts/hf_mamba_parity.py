@@ -10,7 +10,9 @@ Three modes:
   write DIR          transformers side only: DIR/<shape>/model (the folder), DIR/<shape>/reference.json (the token
                      ids) and DIR/<shape>/logits-<device>.npy, for a machine with transformers but no ftmamba build.
   check DIR BINARY   ftmamba side only, against what `write` left (needs numpy, not transformers).
-Prints one JSON line per (shape, device) and exits 1 when one misses the target.
+Each also checks greedy generation: the first 8 ids as the prompt, 64 new tokens from transformers' generate
+(do_sample=False) against `ftmamba lm generate --ignore-eos`, which must be identical.
+Prints one JSON line per (shape, device, check) and exits 1 when one misses the target.
 
     python3 scripts/hf_mamba_parity.py run BUILD/ftmamba [--shapes tiny,130m] [--tokens 64] [--devices cpu,cuda]
 """
@@ -65,6 +67,24 @@ def ftmamba_side(binary, folder, ids, device, out):
     return np.asarray(tensors["logits"][1], dtype=np.float32)
 
 
+def ftmamba_greedy(binary, folder, prompt, device):
+    """ftmamba's greedy continuation of `prompt`: NEW_TOKENS ids."""
+    out = subprocess.run([binary, "lm", "generate", "--model", str(folder), "--device", device, "--ids",
+                          ",".join(str(i) for i in prompt), "--max-new-tokens", str(NEW_TOKENS), "--ignore-eos",
+                          "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["ids"]
+
+
+def compare_greedy(shape, device, got, want, ours_on):
+    same = sum(1 for a, b in zip(got, want) if a == b)
+    first_diff = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), None)
+    line = {"check": "greedy", "shape": shape, "transformers_device": device, "ftmamba_device": ours_on,
+            "prompt_tokens": PROMPT, "new_tokens": len(want), "identical": got == want, "same_positions": same,
+            "first_difference": first_diff, "ok": got == want}
+    print(json.dumps(line), flush=True)
+    return line["ok"]
+
+
 def compare(shape, device, ids, got, want, ours_on):
     rel = float(np.abs(got.astype(np.float64) - want).max() / np.abs(want).max())
     line = {"check": "logits", "shape": shape, "transformers_device": device, "ftmamba_device": ours_on,
@@ -91,6 +111,9 @@ def main():
                 want = np.load(ref.parent / f"logits-{device}.npy")
                 got = ftmamba_side(binary, ref.parent / "model", meta["ids"], "cpu", ref.parent / "ours.safetensors")
                 ok &= compare(meta["shape"], device, meta["ids"], got, want, "cpu")
+                if "greedy" in meta:
+                    ours = ftmamba_greedy(binary, ref.parent / "model", meta["prompt"], "cpu")
+                    ok &= compare_greedy(meta["shape"], device, ours, meta["greedy"][device], "cpu")
         sys.exit(0 if ok else 1)
     import torch
     devices = (args.devices or ("cpu,cuda" if torch.cuda.is_available() else "cpu")).split(",")
@@ -110,6 +133,8 @@ def main():
             for device in devices:
                 got = ftmamba_side(args.paths[0], Path(tmp) / "model", ids, device, Path(tmp) / f"ours-{device}.st")
                 ok &= compare(shape, device, ids, got, logits[device], device)
+                ours = ftmamba_greedy(args.paths[0], Path(tmp) / "model", ids[:PROMPT], device)
+                ok &= compare_greedy(shape, device, ours, greedy[device], device)
     sys.exit(0 if ok else 1)
 
 
