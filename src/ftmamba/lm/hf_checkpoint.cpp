@@ -10,9 +10,13 @@
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/json_file.h"
 #include "ftmamba/io/safetensors.h"
+#include "ftmamba/lm/config_keys.h"
 
 namespace ftmamba::lm {
 namespace fs = std::filesystem;
+using config_keys::boolean;
+using config_keys::integer;
+using config_keys::require;
 namespace {
 
 constexpr const char* kConfigFile = "config.json";
@@ -21,48 +25,11 @@ constexpr const char* kShardIndexFile = "model.safetensors.index.json";
 constexpr const char* kLmHead = "lm_head.weight";
 constexpr int64_t kMostDim = int64_t{1} << 20;  // no published shape comes near; bounds what a config may allocate
 
-nlohmann::json read_json(const fs::path& path) {
-  if (!fs::exists(path)) throw Error(path.string() + ": not found");
-  return io::read_json_file(path);
-}
-
-// A whole number in [lo, hi] under `key`; `fallback` when absent and given.
-int64_t integer(const nlohmann::json& j, const fs::path& file, const std::string& key, int64_t lo, int64_t hi,
-                std::optional<int64_t> fallback = std::nullopt) {
-  if (!j.contains(key)) {
-    if (fallback) return *fallback;
-    throw Error(file.string() + ": key '" + key + "' is missing");
-  }
-  const auto& v = j[key];
-  if (!v.is_number_integer())
-    throw Error(file.string() + ": key '" + key + "' must be a whole number, got " + v.dump());
-  const int64_t x = v.get<int64_t>();
-  if (x < lo || x > hi)
-    throw Error(file.string() + ": key '" + key + "' must be in " + std::to_string(lo) + ".." + std::to_string(hi) +
-                ", got " + std::to_string(x));
-  return x;
-}
-
-bool boolean(const nlohmann::json& j, const fs::path& file, const std::string& key, bool fallback) {
-  if (!j.contains(key)) return fallback;
-  if (!j[key].is_boolean())
-    throw Error(file.string() + ": key '" + key + "' must be true or false, got " + j[key].dump());
-  return j[key].get<bool>();
-}
-
-// A key whose only value this implementation runs: refused, naming it, when the config asks for another.
-void require(const nlohmann::json& j, const fs::path& file, const std::string& key, const nlohmann::json& supported,
-             const std::string& why) {
-  if (j.contains(key) && j[key] != supported)
-    throw Error(file.string() + ": key '" + key + "' is " + j[key].dump() + "; ftmamba runs only " + supported.dump() +
-                " (" + why + ")");
-}
-
 // The checkpoint's tensors: model.safetensors, or every shard model.safetensors.index.json names.
 std::map<std::string, torch::Tensor> read_tensors(const fs::path& dir) {
   const fs::path index_path = dir / kShardIndexFile;
   if (!fs::exists(index_path)) return io::load_safetensors(dir / kWeightsFile);
-  const auto index = read_json(index_path);
+  const auto index = config_keys::read_object(index_path);
   if (!index.contains("weight_map") || !index["weight_map"].is_object())
     throw Error(index_path.string() + ": key 'weight_map' is missing or not an object");
   std::map<std::string, std::string> shard_of;
@@ -103,8 +70,7 @@ std::string hf_name(const std::string& parameter) {
 
 HfMambaConfig read_hf_mamba_config(const fs::path& dir) {
   const fs::path file = dir / kConfigFile;
-  const auto j = read_json(file);
-  if (!j.is_object()) throw Error(file.string() + ": not a JSON object");
+  const auto j = config_keys::read_object(file);
   require(j, file, "model_type", "mamba", "a Mamba-1 language model");
   require(j, file, "use_bias", false, "in_proj and out_proj have no bias in the Mamba checkpoints");
   require(j, file, "use_conv_bias", true, "the depthwise conv has a bias in the Mamba checkpoints");
@@ -139,11 +105,15 @@ HfMambaConfig read_hf_mamba_config(const fs::path& dir) {
 
 nn::MambaLM load_hf_mamba(const fs::path& dir, torch::Device device) {
   const auto config = read_hf_mamba_config(dir);
+  const std::string where = (fs::exists(dir / kShardIndexFile) ? dir / kShardIndexFile : dir / kWeightsFile).string();
+  return model_from_tensors(config, read_tensors(dir), where, device);
+}
+
+nn::MambaLM model_from_tensors(const HfMambaConfig& config, const std::map<std::string, torch::Tensor>& tensors,
+                               const std::string& where, torch::Device device) {
   nn::MambaLM model(config.model);
   for (auto& layer : *model->layers) layer->as<nn::MambaResidualLayerImpl>()->norm->eps = config.layer_norm_epsilon;
   model->norm_f->eps = config.layer_norm_epsilon;
-  auto tensors = read_tensors(dir);
-  const std::string where = (fs::exists(dir / kShardIndexFile) ? dir / kShardIndexFile : dir / kWeightsFile).string();
   std::set<std::string> used;
   {
     torch::NoGradGuard no_grad;

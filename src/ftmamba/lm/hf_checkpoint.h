@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "ftmamba/nn/mamba_lm.h"
@@ -33,6 +34,11 @@ HfMambaConfig read_hf_mamba_config(const std::filesystem::path& dir);
 // Throws Error naming the file and the tensor for a missing, unexpected or misshapen tensor, and the shard index
 // for a shard it names that is missing or outside the folder.
 nn::MambaLM load_hf_mamba(const std::filesystem::path& dir, torch::Device device = torch::kCPU);
+
+// The model `config` describes with the weights `tensors` holds under transformers' names (hf_name), on `device`
+// in float32; what load_hf_mamba does once it has read the files. Errors name `where` and the tensor.
+nn::MambaLM model_from_tensors(const HfMambaConfig& config, const std::map<std::string, torch::Tensor>& tensors,
+                               const std::string& where, torch::Device device);
 
 // Writes `model` to DIR (created when missing) as config.json and model.safetensors in the layout above, each
 // through a temporary name and a rename. The tied lm_head.weight is not written, as transformers' save_pretrained

@@ -2,6 +2,7 @@
 #include "ftmamba/lm/pretrained.h"
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/lm/mamba_ssm_checkpoint.h"
 
 namespace ftmamba::lm {
 
@@ -12,8 +13,13 @@ constexpr const char* kTokenizerFile = "tokenizer.json";
 PretrainedLM PretrainedLM::load(const std::filesystem::path& dir, torch::Device device) {
   PretrainedLM lm;
   lm.dir = dir;
-  lm.config = read_hf_mamba_config(dir);
-  lm.model = load_hf_mamba(dir, device);
+  if (is_mamba_ssm_folder(dir)) {
+    lm.config = read_mamba_ssm_config(dir);
+    lm.model = load_mamba_ssm(dir, device);
+  } else {
+    lm.config = read_hf_mamba_config(dir);
+    lm.model = load_hf_mamba(dir, device);
+  }
   const auto tokenizer_file = dir / kTokenizerFile;
   if (std::filesystem::exists(tokenizer_file)) {
     lm.tokenizer = Tokenizer::load(tokenizer_file);
@@ -22,6 +28,9 @@ PretrainedLM PretrainedLM::load(const std::filesystem::path& dir, torch::Device 
       throw Error(tokenizer_file.string() + ": " + std::to_string(lm.tokenizer->vocab_size()) +
                   " token ids, more than the model's vocab_size " + std::to_string(lm.config.model.vocab_size) +
                   " (config.json): the tokenizer is not this model's");
+    // mamba_ssm's config.json names no end-of-text token: GPT-NeoX's, when the tokenizer has it.
+    if (lm.config.eos_token_id < 0)
+      if (const auto eos = lm.tokenizer->token_id("<|endoftext|>")) lm.config.eos_token_id = *eos;
   }
   return lm;
 }

@@ -1,5 +1,6 @@
-// defines: PretrainedLM, what the `ftmamba lm` commands load from a Hugging Face model folder: the model
-// (hf_checkpoint.h), its config, and the tokenizer when the folder has tokenizer.json.
+// defines: PretrainedLM, what the `ftmamba lm` commands load from a model folder, in transformers' layout
+// (hf_checkpoint.h) or mamba_ssm's (mamba_ssm_checkpoint.h): the model, its config, and the tokenizer when the
+// folder has tokenizer.json.
 #pragma once
 #include <filesystem>
 #include <optional>
