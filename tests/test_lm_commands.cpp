@@ -20,6 +20,7 @@
 #include "ftmamba/lm/pretrained.h"
 #include "ftmamba/lm/score.h"
 #include "scratch_dir.h"
+#include "tiny_lm_folder.h"
 
 namespace fs = std::filesystem;
 namespace lm = ftmamba::lm;
@@ -28,45 +29,13 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int64_t kVocab = 264;  // 256 bytes, 6 merges, 2 spare rows (the checkpoints pad the embedding)
-
 class LmCommands : public ftmamba_test::ScratchDirTest {
  protected:
   void SetUp() override {
     ScratchDirTest::SetUp();
     write_model(dir_ / "model", -1);
   }
-  void write_model(const fs::path& dir, int64_t eos) {
-    lm::HfMambaConfig c;
-    c.model.vocab_size = kVocab;
-    c.model.d_model = 16;
-    c.model.n_layers = 2;
-    c.model.mixer.d_state = 4;
-    c.eos_token_id = eos;
-    torch::manual_seed(5);
-    ftmamba::nn::MambaLM model(c.model);
-    lm::save_hf_mamba(*model, c, dir);
-    json vocab = json::object();
-    const auto spell = [](const std::string& bytes) {
-      std::string s;
-      lm::append_byte_level(bytes, s);
-      return s;
-    };
-    for (int b = 0; b < 256; ++b) vocab[spell(std::string(1, static_cast<char>(b)))] = b;
-    json merges = json::array();
-    int64_t id = 256;
-    for (const auto& [a, b] : std::vector<std::pair<std::string, std::string>>{
-             {"h", "e"}, {"l", "l"}, {"he", "ll"}, {"hell", "o"}, {" ", "w"}, {"o", "r"}}) {
-      vocab[spell(a) + spell(b)] = id++;
-      merges.push_back(spell(a) + " " + spell(b));
-    }
-    const json tokenizer = {{"added_tokens", json::array()},
-                            {"normalizer", {{"type", "NFC"}}},
-                            {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}}},
-                            {"decoder", {{"type", "ByteLevel"}}},
-                            {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}}};
-    ftmamba::io::write_file_atomic(dir / "tokenizer.json", tokenizer.dump());
-  }
+  void write_model(const fs::path& dir, int64_t eos) { ftmamba_test::write_tiny_lm_folder(dir, eos); }
   std::string model() const { return (dir_ / "model").string(); }
   std::vector<int64_t> in_process(const std::string& prompt, const lm::SamplingOptions& o) const {
     auto p = lm::PretrainedLM::load(dir_ / "model", torch::kCPU);

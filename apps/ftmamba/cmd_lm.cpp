@@ -12,9 +12,12 @@
 
 #include "cli_checks.h"
 #include "cli_device.h"
+#include "cli_precision.h"
 #include "commands.h"
+#include "ftmamba/core/enum_text.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/printable.h"
+#include "ftmamba/experiments/lm_finetune_run.h"
 #include "ftmamba/io/regular_file.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/lm/decoded_stream.h"
@@ -81,6 +84,7 @@ std::vector<std::string> read_prompts(const std::string& path) {
 void add_score_command(CLI::App* lm);
 void add_tokenize_command(CLI::App* lm);
 void add_generate_command(CLI::App* lm);
+void add_finetune_command(CLI::App* lm);
 
 }  // namespace
 
@@ -90,6 +94,7 @@ void add_lm_command(CLI::App& app) {
   add_score_command(lm);
   add_tokenize_command(lm);
   add_generate_command(lm);
+  add_finetune_command(lm);
 }
 
 namespace {
@@ -97,11 +102,12 @@ namespace {
 void add_score_command(CLI::App* lm) {
   auto* score = lm->add_subcommand("score", "Print each token's log-likelihood given the tokens before it");
   struct Args {
-    std::string model, ids, text, logits_out, device = "auto";
+    std::string model, adapters, ids, text, logits_out, device = "auto";
     bool json = false;
   };
   auto args = std::make_shared<Args>();
   score->add_option("--model", args->model, "Model folder: config.json and model.safetensors (or shards)")->required();
+  score->add_option("--adapters", args->adapters, "LoRA adapters to load on top (lm finetune's output, or PEFT's)");
   auto* ids_opt = score->add_option("--ids", args->ids, "Token ids, separated by commas or spaces");
   auto* text_opt = score->add_option("--text", args->text, "A text, tokenized with the folder's tokenizer.json");
   ids_opt->excludes(text_opt);
@@ -115,7 +121,7 @@ void add_score_command(CLI::App* lm) {
         std::filesystem::is_directory(args->logits_out))
       throw Error("--logits-out " + printable(args->logits_out) + " is a folder");
     std::vector<int64_t> ids = ids_opt->count() ? parse_ids(args->ids) : std::vector<int64_t>{};
-    auto pretrained = lm::PretrainedLM::load(args->model, choose_device(args->device));
+    auto pretrained = lm::PretrainedLM::load(args->model, choose_device(args->device), args->adapters);
     if (text_opt->count()) ids = pretrained.require_tokenizer().encode(args->text);
     if (ids.empty()) throw Error("--text: the text has no tokens");
     const auto scores = lm::score_tokens(*pretrained.model, ids);
@@ -173,12 +179,13 @@ void add_generate_command(CLI::App* lm) {
                                  "Continue prompts: prefill with the parallel scan, then decode a token "
                                  "at a time with the recurrent step");
   struct Args {
-    std::string model, prompt, prompts, ids, device = "auto";
+    std::string model, adapters, prompt, prompts, ids, device = "auto";
     lm::SamplingOptions sampling;
     bool json = false, ignore_eos = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--model", args->model, "Model folder: config.json, model.safetensors, tokenizer.json")->required();
+  cmd->add_option("--adapters", args->adapters, "LoRA adapters to load on top (lm finetune's output, or PEFT's)");
   auto* prompt_opt = cmd->add_option("--prompt", args->prompt, "The prompt, as text");
   auto* prompts_opt = cmd->add_option("--prompts", args->prompts,
                                       "A file of prompts, one per line (.jsonl: {\"prompt\": ...} per line), decoded "
@@ -210,7 +217,7 @@ void add_generate_command(CLI::App* lm) {
     const auto texts = prompts_opt->count()  ? read_prompts(args->prompts)
                        : prompt_opt->count() ? std::vector<std::string>{args->prompt}
                                              : std::vector<std::string>{};
-    auto pretrained = lm::PretrainedLM::load(args->model, choose_device(args->device));
+    auto pretrained = lm::PretrainedLM::load(args->model, choose_device(args->device), args->adapters);
     std::vector<std::vector<int64_t>> prompts;
     if (ids_opt->count()) prompts.push_back(given_ids);
     for (const auto& text : texts) {
@@ -253,6 +260,69 @@ void add_generate_command(CLI::App* lm) {
     }
     fmt::print(stderr, "lm generate: {} prompt tokens prefilled in {:.3f} s; {} new tokens at {:.1f} tokens/s\n",
                times.prompt_tokens, times.prefill_seconds, times.decoded_tokens, decode_rate);
+  });
+}
+
+void add_finetune_command(CLI::App* lm) {
+  auto* cmd = lm->add_subcommand("finetune",
+                                 "Fine-tune on instruction data (Alpaca or chat JSON Lines), the loss on "
+                                 "the responses: LoRA adapters (PEFT's format) or every weight (--full)");
+  struct Args {
+    experiments::LmFinetuneRequest request;
+    std::string model, data, out, precision = "fp32", device = "auto";
+    std::vector<std::string> targets;
+  };
+  auto args = std::make_shared<Args>();
+  auto& q = args->request;
+  cmd->add_option("--model", args->model, "Model folder (transformers' or mamba_ssm's layout) with tokenizer.json")
+      ->required();
+  cmd->add_option("--data", args->data,
+                  "JSON Lines: {\"instruction\", \"input\", \"output\"} or {\"messages\": [{\"role\", "
+                  "\"content\"}]} per line (docs/LANGUAGE_MODELS.md gives the template)")
+      ->required();
+  cmd->add_option("--out", args->out, "Output folder: the adapters (PEFT), or with --full the model")->required();
+  cmd->add_flag("--full", q.full, "Train every weight instead of LoRA adapters");
+  add_precision_option(cmd, args->precision, " (default fp32)");
+  cmd->add_option("--lora.rank", q.lora.rank, "Adapter rank r")->capture_default_str();
+  cmd->add_option("--lora.alpha", q.lora.alpha, "Adapter scaling alpha (the update is alpha / r B A x)")
+      ->capture_default_str();
+  cmd->add_option("--lora.dropout", q.lora.dropout, "Dropout on the adapters' input, in training")
+      ->capture_default_str();
+  cmd->add_option("--lora.targets", args->targets,
+                  "Projections to adapt (default: in_proj x_proj dt_proj out_proj; PEFT refuses out_proj for Mamba, "
+                  "so an out_proj run loads in ftmamba only)");
+  check_int_range(cmd->add_option("--epochs", q.epochs, "Passes over the data")->capture_default_str(), 1, 1000000);
+  check_int_range(cmd->add_option("--batch", q.batch, "Sequences per step")->capture_default_str(), 1, 1 << 20);
+  check_int_range(cmd->add_option("--max-length", q.max_length, "Tokens per sequence at most (longer ones are cut)")
+                      ->capture_default_str(),
+                  2, 1 << 24);
+  cmd->add_option("--lr", q.lr, "AdamW learning rate")->capture_default_str();
+  cmd->add_option("--seed", q.seed, "Seed of the adapters' initialisation and the data order")->capture_default_str();
+  cmd->add_flag("--force", q.force, "Replace an existing output folder of the same kind");
+  add_device_option(cmd, args->device);
+  cmd->callback([args] {
+    auto q = args->request;
+    q.model_dir = args->model;
+    q.data = args->data;
+    q.out = args->out;
+    q.precision = parse_enum<ops::Precision>(args->precision);
+    q.device = choose_device(args->device);
+    if (!args->targets.empty()) q.targets = args->targets;
+    const auto r = experiments::run_lm_finetune(q, [](const std::string& line) {
+      fmt::print(stderr, "{}\n", line);
+      std::fflush(stderr);
+    });
+    fmt::print(
+        "fine-tuned {} ({}, {}): {} examples, {} steps, loss {:.4f} -> {:.4f} (last epoch), {:.0f} tokens/s, {} of "
+        "{} parameters trained\n",
+        args->model, q.full ? "full" : "LoRA", enum_name(q.precision), r.examples, r.steps, r.first_loss, r.last_loss,
+        r.tokens_per_second, r.trainable, r.total);
+    fmt::print("wrote {}\n", args->out);
+    if (!r.peft_loadable)
+      fmt::print(
+          "note: out_proj is adapted; PEFT refuses that target for Mamba, so PeftModel.from_pretrained will not "
+          "load these adapters (ftmamba does: lm generate --adapters {})\n",
+          args->out);
   });
 }
 

@@ -100,7 +100,9 @@ std::string output_kind_name(OutputKind kind) { return kind == OutputKind::kRun 
 
 bool is_output_of_kind(const fs::path& dir, OutputKind kind) {
   const auto has = [&](const char* name) { return fs::is_regular_file(fs::symlink_status(dir / name)); };
-  if (kind == OutputKind::kRun) return has("config.json") && (has("model.safetensors") || has("adapters.safetensors"));
+  if (kind == OutputKind::kRun)
+    return (has("config.json") && (has("model.safetensors") || has("adapters.safetensors"))) ||
+           (has("adapter_config.json") && has("adapter_model.safetensors"));  // lm finetune's LoRA adapters
   return has("dataset.json") || (has("schema.toml") && has("interactions.csv"));
 }
 

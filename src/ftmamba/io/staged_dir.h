@@ -14,7 +14,8 @@ namespace ftmamba::io {
 
 // What an output folder holds; an existing folder is replaced only by an output of the same kind.
 enum class OutputKind {
-  kRun,      // config.json with model.safetensors or adapters.safetensors
+  kRun,      // config.json with model.safetensors or adapters.safetensors; adapter_config.json with
+             // adapter_model.safetensors
   kDataset,  // dataset.json, or schema.toml with interactions.csv
 };
 

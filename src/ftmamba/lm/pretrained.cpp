@@ -10,7 +10,8 @@ namespace {
 constexpr const char* kTokenizerFile = "tokenizer.json";
 }  // namespace
 
-PretrainedLM PretrainedLM::load(const std::filesystem::path& dir, torch::Device device) {
+PretrainedLM PretrainedLM::load(const std::filesystem::path& dir, torch::Device device,
+                                const std::filesystem::path& adapters) {
   PretrainedLM lm;
   lm.dir = dir;
   if (is_mamba_ssm_folder(dir)) {
@@ -20,7 +21,17 @@ PretrainedLM PretrainedLM::load(const std::filesystem::path& dir, torch::Device 
     lm.config = read_hf_mamba_config(dir);
     lm.model = load_hf_mamba(dir, device);
   }
-  const auto tokenizer_file = dir / kTokenizerFile;
+  if (!adapters.empty()) {
+    if (!is_peft_folder(adapters))
+      throw Error(adapters.string() +
+                  ": not a folder of LoRA adapters (adapter_config.json and "
+                  "adapter_model.safetensors)");
+    lm.adapters = load_peft_adapters(*lm.model, adapters);
+    lm.model->eval();
+  }
+  const auto tokenizer_file = !adapters.empty() && std::filesystem::exists(adapters / kTokenizerFile)
+                                  ? adapters / kTokenizerFile
+                                  : dir / kTokenizerFile;
   if (std::filesystem::exists(tokenizer_file)) {
     lm.tokenizer = Tokenizer::load(tokenizer_file);
     // The checkpoints pad the embedding past the tokenizer (50,280 rows for GPT-NeoX's 50,277 ids), never under.

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "ftmamba/lm/hf_checkpoint.h"
+#include "ftmamba/lm/peft_adapters.h"
 #include "ftmamba/lm/tokenizer.h"
 
 namespace ftmamba::lm {
@@ -13,12 +14,16 @@ namespace ftmamba::lm {
 struct PretrainedLM {
   nn::MambaLM model{nullptr};
   HfMambaConfig config;
-  std::optional<Tokenizer> tokenizer;  // DIR/tokenizer.json, when present
+  std::optional<Tokenizer> tokenizer;         // DIR/tokenizer.json, when present
+  std::optional<PeftAdapterConfig> adapters;  // the LoRA adapters loaded on top, when given
   std::filesystem::path dir;
 
   // Errors as load_hf_mamba and Tokenizer::load throw them; a tokenizer whose vocabulary is larger than the
   // model's is an Error naming both sizes.
-  static PretrainedLM load(const std::filesystem::path& dir, torch::Device device);
+  // `adapters`: a folder of PEFT LoRA adapters (lm finetune's output, or PEFT's) to load on top; its own
+  // tokenizer.json, when it has one, replaces the model's.
+  static PretrainedLM load(const std::filesystem::path& dir, torch::Device device,
+                           const std::filesystem::path& adapters = {});
   // The tokenizer, or Error "DIR/tokenizer.json: not found; ..." for a command given text.
   const Tokenizer& require_tokenizer() const;
 };

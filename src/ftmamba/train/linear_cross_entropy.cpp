@@ -83,4 +83,16 @@ torch::Tensor causal_lm_loss(nn::MambaLM& model, const torch::Tensor& tokens, in
                               tokens.narrow(1, 1, L - 1).reshape({-1}), chunk_rows);
 }
 
+torch::Tensor masked_causal_lm_loss(nn::MambaLM& model, const torch::Tensor& tokens, const torch::Tensor& targets,
+                                    int64_t chunk_rows) {
+  const int64_t L = tokens.size(1);
+  if (L < 2) throw std::invalid_argument("masked_causal_lm_loss needs sequences of at least 2 tokens");
+  // The rows whose next token is a target: position t predicts token t + 1.
+  const auto rows = targets.narrow(1, 1, L - 1).reshape({-1}).to(torch::kBool).nonzero().squeeze(1);  // (n)
+  if (rows.numel() == 0) throw std::invalid_argument("masked_causal_lm_loss: no target tokens in the batch");
+  const auto hidden = model->hidden_states(tokens).narrow(1, 0, L - 1);  // (batch, L-1, d)
+  return linear_cross_entropy(hidden.reshape({-1, hidden.size(2)}).index_select(0, rows), model->embedding->weight,
+                              tokens.narrow(1, 1, L - 1).reshape({-1}).index_select(0, rows), chunk_rows);
+}
+
 }  // namespace ftmamba::train

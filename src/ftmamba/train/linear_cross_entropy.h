@@ -23,4 +23,10 @@ torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Ten
 // its tied head: tokens (batch, L) -> () float32. Throws std::invalid_argument for L < 2.
 torch::Tensor causal_lm_loss(nn::MambaLM& model, const torch::Tensor& tokens, int64_t chunk_rows = 0);
 
+// The same loss over the target tokens only (a response, not its prompt): tokens (batch, L) and targets
+// (batch, L), nonzero where the token at that position is one the loss predicts (from the positions before it; a
+// target at position 0 has none and is not counted) -> () the mean over the targets. Padding is a non-target.
+torch::Tensor masked_causal_lm_loss(nn::MambaLM& model, const torch::Tensor& tokens, const torch::Tensor& targets,
+                                    int64_t chunk_rows = 0);
+
 }  // namespace ftmamba::train
