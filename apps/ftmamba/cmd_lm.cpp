@@ -21,6 +21,7 @@
 #include "ftmamba/io/regular_file.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/lm/decoded_stream.h"
+#include "ftmamba/lm/few_shot_eval.h"
 #include "ftmamba/lm/generate.h"
 #include "ftmamba/lm/pretrained.h"
 #include "ftmamba/lm/score.h"
@@ -85,6 +86,7 @@ void add_score_command(CLI::App* lm);
 void add_tokenize_command(CLI::App* lm);
 void add_generate_command(CLI::App* lm);
 void add_finetune_command(CLI::App* lm);
+void add_eval_command(CLI::App* lm);
 
 }  // namespace
 
@@ -95,6 +97,7 @@ void add_lm_command(CLI::App& app) {
   add_tokenize_command(lm);
   add_generate_command(lm);
   add_finetune_command(lm);
+  add_eval_command(lm);
 }
 
 namespace {
@@ -323,6 +326,66 @@ void add_finetune_command(CLI::App* lm) {
           "note: out_proj is adapted; PEFT refuses that target for Mamba, so PeftModel.from_pretrained will not "
           "load these adapters (ftmamba does: lm generate --adapters {})\n",
           args->out);
+  });
+}
+
+void add_eval_command(CLI::App* lm) {
+  auto* cmd = lm->add_subcommand("eval",
+                                 "Few-shot multiple-choice accuracy (acc, acc_norm) and the in-context "
+                                 "learning gain over zero-shot, per task");
+  struct Args {
+    std::string model, adapters, tasks, shots = "0,1,3,5", device = "auto";
+    lm::FewShotOptions options;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("--model", args->model, "Model folder with tokenizer.json")->required();
+  cmd->add_option("--adapters", args->adapters, "LoRA adapters to load on top (lm finetune's output, or PEFT's)");
+  cmd->add_option("--tasks", args->tasks,
+                  "JSON Lines of docs: {\"task\", \"context\", \"choices\", \"gold\", \"split\": "
+                  "eval|fewshot} (docs/LANGUAGE_MODELS.md)")
+      ->required();
+  cmd->add_option("--shots", args->shots, "Numbers of in-context examples, separated by commas")->capture_default_str();
+  cmd->add_option("--seed", args->options.seed, "Seed of the examples' draw")->capture_default_str();
+  check_int_range(
+      cmd->add_option("--limit", args->options.limit, "Eval docs per task at most; 0 = all")->capture_default_str(), 0,
+      std::numeric_limits<int32_t>::max());
+  cmd->add_flag("--json", args->json, "Print one JSON object");
+  add_device_option(cmd, args->device);
+  cmd->callback([args] {
+    auto options = args->options;
+    options.shots.clear();
+    for (const int64_t k : parse_ids(args->shots)) {
+      if (k < 0) throw UsageError("--shots: '" + std::to_string(k) + "' is not a number of shots (0 or more)");
+      options.shots.push_back(k);
+    }
+    const auto docs = lm::read_choice_tasks(args->tasks);
+    auto pretrained = lm::PretrainedLM::load(args->model, choose_device(args->device), args->adapters);
+    const auto report = lm::evaluate_few_shot(*pretrained.model, pretrained.require_tokenizer(), docs, options);
+    const auto row = [](const lm::ShotScore& s) {
+      return nlohmann::ordered_json{{"shots", s.shots},       {"docs", s.docs},     {"acc", s.acc},
+                                    {"acc_norm", s.acc_norm}, {"icl_gain", s.gain}, {"icl_gain_norm", s.gain_norm}};
+    };
+    if (args->json) {
+      nlohmann::ordered_json j = {{"tasks", nlohmann::ordered_json::array()},
+                                  {"average", nlohmann::ordered_json::array()}};
+      for (const auto& t : report.tasks) {
+        nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+        for (const auto& s : t.by_shots) rows.push_back(row(s));
+        j["tasks"].push_back({{"task", t.task}, {"by_shots", rows}});
+      }
+      for (const auto& s : report.average) j["average"].push_back(row(s));
+      fmt::print("{}\n", j.dump());
+      return;
+    }
+    fmt::print("{:<24} {:>5} {:>6} {:>7} {:>9} {:>9}\n", "task", "shots", "docs", "acc", "acc_norm", "ICL gain");
+    for (const auto& t : report.tasks)
+      for (const auto& s : t.by_shots)
+        fmt::print("{:<24} {:>5} {:>6} {:>7.4f} {:>9.4f} {:>+9.4f}\n", printable(t.task), s.shots, s.docs, s.acc,
+                   s.acc_norm, s.gain);
+    for (const auto& s : report.average)
+      fmt::print("{:<24} {:>5} {:>6} {:>7.4f} {:>9.4f} {:>+9.4f}\n", "(average over tasks)", s.shots, s.docs, s.acc,
+                 s.acc_norm, s.gain);
   });
 }
 
