@@ -52,6 +52,17 @@ int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype) {
   return n;
 }
 
+nn::ParameterCount prepare_lm_finetune(nn::MambaLMImpl& model, bool lora, const nn::LoraOptions& options,
+                                       const std::vector<std::string>& targets, ops::Precision precision) {
+  if (lora) {
+    nn::attach_lora(model, options, targets);
+    nn::freeze_all_but_adapters(model);
+    if (ops::is_mixed(precision)) cast_frozen_weights(model, ops::low_precision_dtype(precision));
+  }
+  ops::cast_weights(model, precision);  // bf16-pure only
+  return nn::count_parameters(model);
+}
+
 LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const train::FinetuneVariant& variant,
                                         torch::Device device) {
   ops::check_precision_supported(variant.precision, device);
@@ -68,15 +79,8 @@ LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const t
   nn::MambaLM model(o.model);
   model->to(device);
   model->train();
-  if (variant.lora) {
-    nn::attach_lora(*model, o.lora, o.lora_targets);
-    nn::freeze_all_but_adapters(*model);
-    if (ops::is_mixed(variant.precision)) cast_frozen_weights(*model, ops::low_precision_dtype(variant.precision));
-  }
-  ops::cast_weights(*model, variant.precision);  // bf16-pure only
-
   LmFinetuneBenchResult r;
-  const auto count = nn::count_parameters(*model);
+  const auto count = prepare_lm_finetune(*model, variant.lora, o.lora, o.lora_targets, variant.precision);
   r.trainable = count.trainable;
   r.total = count.total;
 

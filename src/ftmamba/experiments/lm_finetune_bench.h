@@ -44,6 +44,13 @@ nn::MambaLMConfig lm_bench_shape(const std::string& name, int64_t vocab);
 LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& options, const train::FinetuneVariant& variant,
                                         torch::Device device);
 
+// Prepares a language model for fine-tuning, as every LM fine-tuning here does: with LoRA, adapters on `targets`,
+// the rest frozen, and in a mixed precision the frozen projections and embedding held in its low dtype; pure bf16
+// casts every weight. Returns the trainable and total parameters. std::invalid_argument for a target that matches
+// no projection.
+nn::ParameterCount prepare_lm_finetune(nn::MambaLMImpl& model, bool lora, const nn::LoraOptions& options,
+                                       const std::vector<std::string>& targets, ops::Precision precision);
+
 // Casts every frozen (requires_grad false) floating parameter of the projections and the embedding to
 // `dtype`; returns how many were cast. For LoRA in mixed precision (see bench_lm_finetune).
 int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype);

@@ -73,18 +73,13 @@ LmFinetuneResult run_lm_finetune(const LmFinetuneRequest& q, const std::function
   auto& model = pretrained.model;
   torch::manual_seed(q.seed);
   model->train();
-  if (!q.full) {
-    try {
-      nn::attach_lora(*model, q.lora, q.targets);
-    } catch (const std::invalid_argument& e) {
-      throw Error(std::string("--lora.targets: ") + e.what());
-    }
-    nn::freeze_all_but_adapters(*model);
-    if (ops::is_mixed(q.precision)) cast_frozen_weights(*model, ops::low_precision_dtype(q.precision));
-  }
-  ops::cast_weights(*model, q.precision);  // bf16-pure only
   LmFinetuneResult r;
-  const auto count = nn::count_parameters(*model);
+  nn::ParameterCount count;
+  try {
+    count = prepare_lm_finetune(*model, !q.full, q.lora, q.targets, q.precision);
+  } catch (const std::invalid_argument& e) {
+    throw Error(std::string("--lora.targets: ") + e.what());
+  }
   r.trainable = count.trainable;
   r.total = count.total;
   r.examples = static_cast<int64_t>(examples.size());
