@@ -16,6 +16,7 @@
 #include "ftmamba/io/atomic_file.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/lm/instruction_data.h"
+#include "ftmamba/lm/merge_adapters.h"
 #include "ftmamba/lm/pretrained.h"
 #include "ftmamba/train/linear_cross_entropy.h"
 #include "scratch_dir.h"
@@ -198,4 +199,27 @@ TEST_F(LmFinetune, AForeignOutputFolderIsRefusedBeforeTraining) {
   const auto msg = error_message([&] { ftmamba::experiments::run_lm_finetune(request("mine")); });
   EXPECT_NE(msg.find("is not empty and does not hold an ftmamba run"), std::string::npos) << msg;
   EXPECT_EQ(ftmamba::io::read_file(dir_ / "mine" / "notes.txt"), "keep me");
+}
+
+TEST_F(LmFinetune, MergedAdaptersGiveTheAdaptedLogitsWithoutAdapters) {
+  auto q = request("lora");
+  q.epochs = 2;
+  ftmamba::experiments::run_lm_finetune(q);
+  const auto merged = lm::merge_adapters({dir_ / "model", dir_ / "lora", dir_ / "merged", false});
+  EXPECT_EQ(merged, 2 * 4);  // 2 layers x the 4 default targets
+  const auto tensors = ftmamba::io::load_safetensors(dir_ / "merged" / "model.safetensors");
+  for (const auto& [name, t] : tensors) EXPECT_EQ(name.find("lora"), std::string::npos) << name;
+  auto adapted = lm::PretrainedLM::load(dir_ / "model", torch::kCPU, dir_ / "lora");
+  auto plain = lm::PretrainedLM::load(dir_ / "merged", torch::kCPU);
+  auto base = lm::PretrainedLM::load(dir_ / "model", torch::kCPU);
+  const auto ids = torch::tensor({{259, 32, 260, 261, 108, 100, 263}}, torch::kInt64);
+  torch::NoGradGuard no_grad;
+  const auto a = adapted.model->forward(ids), m = plain.model->forward(ids), b = base.model->forward(ids);
+  EXPECT_LT((a - m).abs().max().item<double>(), 1e-4 * a.abs().max().item<double>());
+  EXPECT_GT((a - b).abs().max().item<double>(), 1e-2);  // the adapters did move the logits
+  // Merging again into the same folder needs --force; a foreign folder is never replaced.
+  EXPECT_NE(error_message([&] {
+              lm::merge_adapters({dir_ / "model", dir_ / "lora", dir_ / "merged", false});
+            }).find("pass --force"),
+            std::string::npos);
 }

@@ -3,6 +3,7 @@
 // (or the text of ids); `lm generate` continues prompts, streaming the text as it comes.
 #include <fmt/format.h>
 
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +24,7 @@
 #include "ftmamba/lm/decoded_stream.h"
 #include "ftmamba/lm/few_shot_eval.h"
 #include "ftmamba/lm/generate.h"
+#include "ftmamba/lm/merge_adapters.h"
 #include "ftmamba/lm/pretrained.h"
 #include "ftmamba/lm/score.h"
 
@@ -87,6 +89,7 @@ void add_tokenize_command(CLI::App* lm);
 void add_generate_command(CLI::App* lm);
 void add_finetune_command(CLI::App* lm);
 void add_eval_command(CLI::App* lm);
+void add_merge_command(CLI::App* lm);
 
 }  // namespace
 
@@ -98,6 +101,7 @@ void add_lm_command(CLI::App& app) {
   add_generate_command(lm);
   add_finetune_command(lm);
   add_eval_command(lm);
+  add_merge_command(lm);
 }
 
 namespace {
@@ -386,6 +390,25 @@ void add_eval_command(CLI::App* lm) {
     for (const auto& s : report.average)
       fmt::print("{:<24} {:>5} {:>6} {:>7.4f} {:>9.4f} {:>+9.4f}\n", "(average over tasks)", s.shots, s.docs, s.acc,
                  s.acc_norm, s.gain);
+  });
+}
+
+void add_merge_command(CLI::App* lm) {
+  auto* cmd = lm->add_subcommand("merge",
+                                 "Fold LoRA adapters into the base model: one plain model folder "
+                                 "(transformers' layout) that runs without PEFT");
+  auto q = std::make_shared<lm::MergeRequest>();
+  auto strings = std::make_shared<std::array<std::string, 3>>();
+  cmd->add_option("--model", (*strings)[0], "The base model folder")->required();
+  cmd->add_option("--adapters", (*strings)[1], "The adapters (lm finetune's output, or PEFT's)")->required();
+  cmd->add_option("--out", (*strings)[2], "Output folder")->required();
+  cmd->add_flag("--force", q->force, "Replace an existing output folder of the same kind");
+  cmd->callback([q, strings] {
+    q->model_dir = (*strings)[0];
+    q->adapters = (*strings)[1];
+    q->out = (*strings)[2];
+    const int64_t merged = lm::merge_adapters(*q);
+    fmt::print("merged {} adapted projections into {}\n", merged, q->out.string());
   });
 }
 
