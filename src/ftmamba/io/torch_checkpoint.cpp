@@ -35,7 +35,8 @@ struct Value {
 using Tuple = std::vector<ValuePtr>;
 using Dict = std::vector<std::pair<ValuePtr, ValuePtr>>;
 
-ValuePtr make(auto x) {
+template <class T>
+ValuePtr make(T x) {
   auto p = std::make_shared<Value>();
   p->v = std::move(x);
   return p;
@@ -297,13 +298,19 @@ class Unpickler {
 
   torch::Tensor tensor(const Storage& s, int64_t offset, const std::vector<int64_t>& size,
                        const std::vector<int64_t>& stride, size_t at) {
-    // The elements the view reaches must lie inside the storage.
-    int64_t last = offset;
+    // The elements the view reaches must lie inside the storage (no overflow on the way), and it may not hold
+    // more elements than the storage: a state dict's tensors are plain views, and a broadcast one could ask
+    // .contiguous() for any amount of memory.
+    int64_t last = offset, elements = 1;
     bool empty = false;
     for (size_t i = 0; i < size.size(); ++i) {
       if (size[i] < 0 || stride[i] < 0) fail(at, "a negative size or stride");
       if (size[i] == 0) empty = true;
-      last += (size[i] - 1) * stride[i];
+      int64_t reach = 0;
+      if (size[i] > 0 &&
+          (__builtin_mul_overflow(size[i] - 1, stride[i], &reach) || __builtin_add_overflow(last, reach, &last)))
+        fail(at, "a tensor's size and strides overflow");
+      if (!empty && __builtin_mul_overflow(elements, size[i], &elements)) fail(at, "a tensor's size overflows");
     }
     auto& storage = storages_[s.key];
     if (!storage.defined()) {
@@ -311,14 +318,16 @@ class Unpickler {
       if (!archive_.hasRecord(record)) fail(at, "the storage record '" + record + "' is missing");
       auto [data, bytes] = archive_.getRecord(record);
       const size_t itemsize = c10::elementSize(s.dtype);
-      if (s.numel < 0 || bytes != static_cast<size_t>(s.numel) * itemsize)
+      if (s.numel < 0 || static_cast<size_t>(s.numel) > bytes || bytes != static_cast<size_t>(s.numel) * itemsize)
         fail(at, "the storage '" + record + "' holds " + std::to_string(bytes) + " bytes, not " +
                      std::to_string(s.numel) + " elements of " + std::to_string(itemsize));
       storage = torch::empty({s.numel}, torch::TensorOptions().dtype(s.dtype));
-      std::memcpy(storage.data_ptr(), data.get(), bytes);
+      if (bytes > 0) std::memcpy(storage.data_ptr(), data.get(), bytes);
     }
     if (!empty && (offset < 0 || last >= storage.numel()))
       fail(at, "a tensor reaches past the end of its storage '" + s.key + "'");
+    if (!empty && elements > storage.numel())
+      fail(at, "a tensor of more elements than its storage '" + s.key + "' (a broadcast view)");
     if (empty) return torch::empty(size, storage.options());
     return storage.as_strided(size, stride, offset).contiguous();
   }
@@ -348,8 +357,8 @@ std::map<std::string, torch::Tensor> read_archive(const std::filesystem::path& p
   }
   if (archive->hasRecord("byteorder")) {
     auto [data, bytes] = archive->getRecord("byteorder");
-    if (std::string(static_cast<const char*>(data.get()), bytes) != "little")
-      throw Error(where + ": a big-endian checkpoint, which ftmamba does not read");
+    if (bytes == 0 || std::string(static_cast<const char*>(data.get()), bytes) != "little")
+      throw Error(where + ": a checkpoint whose byte order is not little-endian, which ftmamba does not read");
   }
   if (!archive->hasRecord("data.pkl")) throw Error(where + ": the archive has no data.pkl");
   auto [data, bytes] = archive->getRecord("data.pkl");

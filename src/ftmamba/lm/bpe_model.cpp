@@ -12,7 +12,8 @@ BpeModel::BpeModel(std::unordered_map<std::string, int64_t> vocab,
     : vocab_(std::move(vocab)), unk_id_(unk_id), ignore_merges_(ignore_merges) {
   merges_.reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const auto& [left, right] = merges[rank];
+    const std::string& left = merges[rank].first;
+    const std::string& right = merges[rank].second;
     const auto where = [&] { return "merge " + std::to_string(rank) + " ('" + left + "' '" + right + "')"; };
     const auto l = vocab_.find(left), r = vocab_.find(right), m = vocab_.find(left + right);
     if (l == vocab_.end() || r == vocab_.end()) throw Error(where() + ": a token is not in the vocabulary");
