@@ -46,7 +46,7 @@ torch::Tensor MambaImpl::forward_last(const torch::Tensor& u) {
 }
 
 torch::Tensor MambaImpl::forward_with_state(const torch::Tensor& u, MambaState& state) {
-  const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank(), L = u.size(1), keep = cfg.d_conv - 1;
+  const int64_t di = cfg.d_inner(), L = u.size(1), keep = cfg.d_conv - 1;
   auto xz = in_proj(u);  // (batch, L, 2*d_inner)
   const auto x_in = xz.narrow(-1, 0, di), z = xz.narrow(-1, di, di);
   // The conv's window: the last d_conv - 1 inputs, zeros in front when the prompt is shorter.
@@ -54,54 +54,29 @@ torch::Tensor MambaImpl::forward_with_state(const torch::Tensor& u, MambaState& 
   const int64_t have = std::min(keep, L);
   window.narrow(1, keep - have, have).copy_(x_in.narrow(1, L - have, have));
   state.conv = window;
-  auto x = ops::causal_conv1d(x_in, conv1d->weight.view({di, cfg.d_conv}), conv1d->bias, /*silu=*/true);
-  auto x_dbl = x_proj(x);                                              // (batch, L, rank + 2N)
-  auto B = x_dbl.narrow(-1, r, n), C = x_dbl.narrow(-1, r + n, n);     // (batch, L, N)
-  auto delta = dt_proj->forward_without_bias(x_dbl.narrow(-1, 0, r));  // (batch, L, d_inner)
-  auto A = -torch::exp(A_log);                                         // (d_inner, N)
-  state.ssm = ops::selective_scan_last_state(x, delta, A, B, dt_proj->bias, /*delta_softplus=*/true);
-  return out_proj(ops::selective_scan(x, delta, A, B, C, D, z, dt_proj->bias, /*delta_softplus=*/true));
+  return out_proj(mix(x_in, z, &state.ssm));  // (batch, L, d_model)
 }
-
-namespace {
-
-// A projection of one token per row. One row (batch-1 decoding) is a matrix-vector product: LibTorch 1.13 runs
-// linear() of a (1, in) matrix as sgemm, which repacks the whole weight on every call (sgemm_incopy was 60% of
-// decode time in perf at the 130M shape), and of a vector as a (1, in) mm too.
-torch::Tensor matrix_vector(const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& x) {
-  const auto v = x.squeeze(0).to(weight.scalar_type());
-  return (bias.defined() ? torch::addmv(bias, weight, v) : torch::mv(weight, v)).unsqueeze(0);
-}
-torch::Tensor per_row(Projection& proj, const torch::Tensor& x) {
-  return x.size(0) == 1 && !proj->has_lora() ? matrix_vector(proj->weight, proj->bias, x) : proj(x);
-}
-torch::Tensor per_row_without_bias(Projection& proj, const torch::Tensor& x) {
-  return x.size(0) == 1 && !proj->has_lora() ? matrix_vector(proj->weight, torch::Tensor(), x)
-                                             : proj->forward_without_bias(x);
-}
-
-}  // namespace
 
 torch::Tensor MambaImpl::step(const torch::Tensor& u_t, MambaState& state) {
   const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank();
   const auto f = state.ssm.scalar_type();  // the state's precision: float32 (float64 in the tests)
-  auto xz = per_row(in_proj, u_t);         // (batch, 2*d_inner)
+  auto xz = in_proj->forward_rows(u_t);    // (batch, 2*d_inner)
   const auto x_in = xz.narrow(-1, 0, di), z = xz.narrow(-1, di, di);   // (batch, d_inner)
   const auto window = torch::cat({state.conv, x_in.unsqueeze(1)}, 1);  // (batch, d_conv, d_inner)
   state.conv = window.narrow(1, 1, cfg.d_conv - 1).contiguous();
   // conv1d's weight (d_inner, 1, d_conv) against the window, oldest first, as the causal conv pairs them.
   const auto w = conv1d->weight.view({di, cfg.d_conv}).t();                           // (d_conv, d_inner)
   auto x = torch::silu((window * w.to(window.scalar_type())).sum(1) + conv1d->bias);  // (batch, d_inner)
-  auto x_dbl = per_row(x_proj, x);                                                    // (batch, rank + 2N)
+  auto x_dbl = x_proj->forward_rows(x);                                               // (batch, rank + 2N)
   const auto B = x_dbl.narrow(-1, r, n).to(f), C = x_dbl.narrow(-1, r + n, n).to(f);  // (batch, N)
-  const auto dt = torch::softplus(per_row_without_bias(dt_proj, x_dbl.narrow(-1, 0, r)).to(f) + dt_proj->bias);
+  const auto dt = torch::softplus(dt_proj->forward_rows_without_bias(x_dbl.narrow(-1, 0, r)).to(f) + dt_proj->bias);
   const auto A = -torch::exp(A_log.to(f));  // (d_inner, N)
   const auto xf = x.to(f);
   // h = exp(dt A) h + dt B x: (batch, d_inner, N)
   state.ssm = torch::exp(dt.unsqueeze(-1) * A) * state.ssm + (dt * xf).unsqueeze(-1) * B.unsqueeze(1);
   auto y = (state.ssm * C.unsqueeze(1)).sum(-1) + D * xf;  // (batch, d_inner)
   y = y * torch::silu(z.to(f));
-  return per_row(out_proj, y.to(x_in.scalar_type()));  // (batch, d_model)
+  return out_proj->forward_rows(y.to(x_in.scalar_type()));  // (batch, d_model)
 }
 
 torch::Tensor MambaImpl::time_steps(const torch::Tensor& u) {
@@ -112,7 +87,7 @@ torch::Tensor MambaImpl::time_steps(const torch::Tensor& u) {
   return torch::softplus(delta + dt_proj->bias);
 }
 
-torch::Tensor MambaImpl::mix(const torch::Tensor& x_in, const torch::Tensor& z) {
+torch::Tensor MambaImpl::mix(const torch::Tensor& x_in, const torch::Tensor& z, torch::Tensor* last_state) {
   const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank();
   auto x = ops::causal_conv1d(x_in, conv1d->weight.view({di, cfg.d_conv}), conv1d->bias, /*silu=*/true);
   auto x_dbl = x_proj(x);                          // (batch, L, rank + 2N)
@@ -122,6 +97,7 @@ torch::Tensor MambaImpl::mix(const torch::Tensor& x_in, const torch::Tensor& z) 
   auto delta = dt_proj->forward_without_bias(dt);  // (batch, L, d_inner); the bias is applied in the scan
   // A, D and the bias stay in the parameters' dtype (float32 in training): the scan casts as its kernel needs.
   auto A = -torch::exp(A_log);  // (d_inner, N), negative: the recurrence is stable
+  if (last_state) *last_state = ops::selective_scan_last_state(x, delta, A, B, dt_proj->bias, /*delta_softplus=*/true);
   return ops::selective_scan(x, delta, A, B, C, D, z, dt_proj->bias, /*delta_softplus=*/true);  // (batch, L, d_inner)
 }
 

@@ -51,8 +51,9 @@ class MambaImpl : public torch::nn::Module {
 
  private:
   // conv1d + SiLU, x_proj, dt_proj and the selective scan: x (batch, L, d_inner) -> y (batch, L, d_inner),
-  // gated by z (batch, L, d_inner) when z is defined.
-  torch::Tensor mix(const torch::Tensor& x, const torch::Tensor& z);
+  // gated by z (batch, L, d_inner) when z is defined. last_state, when given, receives the scan's state after the
+  // last position (batch, d_inner, N), from ops::selective_scan_last_state: a prompt's prefill.
+  torch::Tensor mix(const torch::Tensor& x, const torch::Tensor& z, torch::Tensor* last_state = nullptr);
 };
 TORCH_MODULE(Mamba);
 

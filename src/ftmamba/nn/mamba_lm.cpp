@@ -75,12 +75,7 @@ torch::Tensor MambaLMImpl::step(const torch::Tensor& tokens, std::vector<MambaSt
     auto* layer = layers[i]->as<MambaResidualLayer>();
     x = x + layer->mixer->step(layer->norm(x), state.at(i));
   }
-  // One row as a matrix-vector product (see Mamba's step).
-  const auto h = norm_f(x);  // (batch, d)
-  const auto logits = h.size(0) == 1
-                          ? torch::mv(embedding->weight, h.squeeze(0).to(embedding->weight.scalar_type())).unsqueeze(0)
-                          : torch::linear(h, embedding->weight);
-  return logits.to(torch::kFloat32);  // (batch, vocab)
+  return linear_rows(norm_f(x), embedding->weight).to(torch::kFloat32);  // (batch, vocab)
 }
 
 }  // namespace ftmamba::nn

@@ -28,6 +28,20 @@ torch::Tensor ProjectionImpl::forward_without_bias(const torch::Tensor& x) {
   return has_lora() ? y + lora_update(x, lora_B->weight) : y;
 }
 
+torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  if (x.size(0) != 1) return torch::linear(x, weight, bias);
+  const auto v = x.squeeze(0).to(weight.scalar_type());
+  return (bias.defined() ? torch::addmv(bias, weight, v) : torch::mv(weight, v)).unsqueeze(0);
+}
+
+torch::Tensor ProjectionImpl::forward_rows(const torch::Tensor& x) {
+  return has_lora() ? forward(x) : linear_rows(x, weight, bias);
+}
+
+torch::Tensor ProjectionImpl::forward_rows_without_bias(const torch::Tensor& x) {
+  return has_lora() ? forward_without_bias(x) : linear_rows(x, weight);
+}
+
 torch::Tensor ProjectionImpl::forward_outputs(const torch::Tensor& x, int64_t begin, int64_t count) {
   torch::Tensor y =
       torch::linear(x, weight.narrow(0, begin, count), bias.defined() ? bias.narrow(0, begin, count) : bias);
