@@ -6,7 +6,6 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -19,13 +18,13 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/printable.h"
 #include "ftmamba/experiments/lm_finetune_run.h"
-#include "ftmamba/io/regular_file.h"
 #include "ftmamba/io/safetensors.h"
 #include "ftmamba/lm/decoded_stream.h"
 #include "ftmamba/lm/few_shot_eval.h"
 #include "ftmamba/lm/generate.h"
 #include "ftmamba/lm/merge_adapters.h"
 #include "ftmamba/lm/pretrained.h"
+#include "ftmamba/lm/prompt_file.h"
 #include "ftmamba/lm/score.h"
 
 namespace ftmamba::cli {
@@ -58,30 +57,6 @@ std::vector<int64_t> parse_ids(const std::string& text) {
   flush();
   if (ids.empty()) throw UsageError("--ids: no token ids given");
   return ids;
-}
-
-// The prompts of --prompts FILE: one per line (a JSON Lines file: each line {"prompt": "..."}); empty lines skipped.
-std::vector<std::string> read_prompts(const std::string& path) {
-  io::require_regular_file(path);
-  std::ifstream in(path, std::ios::binary);
-  std::vector<std::string> prompts;
-  std::string line;
-  const bool jsonl = std::filesystem::path(path).extension() == ".jsonl";
-  for (int64_t n = 1; std::getline(in, line); ++n) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    if (!jsonl) {
-      prompts.push_back(line);
-      continue;
-    }
-    const auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string())
-      throw Error(printable(path) + ":" + std::to_string(n) +
-                  ": key 'prompt': a JSON object with a string \"prompt\" is expected");
-    prompts.push_back(j["prompt"].get<std::string>());
-  }
-  if (prompts.empty()) throw Error(printable(path) + ": no prompts (one per line)");
-  return prompts;
 }
 
 void add_score_command(CLI::App* lm);
@@ -161,7 +136,8 @@ void add_tokenize_command(CLI::App* lm) {
   cmd->callback([args, text_opt, ids_opt] {
     if (text_opt->count() + ids_opt->count() == 0) throw UsageError("lm tokenize: give --text or --ids");
     const std::filesystem::path model(args->model);
-    const auto tokenizer = lm::Tokenizer::load(std::filesystem::is_directory(model) ? model / "tokenizer.json" : model);
+    const auto tokenizer =
+        lm::Tokenizer::load(std::filesystem::is_directory(model) ? model / "tokenizer.json" : model);
     if (text_opt->count()) {
       const auto ids = tokenizer.encode(args->text);
       if (args->json) {
@@ -221,7 +197,7 @@ void add_generate_command(CLI::App* lm) {
     if (prompt_opt->count() + prompts_opt->count() + ids_opt->count() == 0)
       throw UsageError("lm generate: give --prompt, --prompts or --ids");
     const std::vector<int64_t> given_ids = ids_opt->count() ? parse_ids(args->ids) : std::vector<int64_t>{};
-    const auto texts = prompts_opt->count()  ? read_prompts(args->prompts)
+    const auto texts = prompts_opt->count()  ? lm::read_prompts(args->prompts)
                        : prompt_opt->count() ? std::vector<std::string>{args->prompt}
                                              : std::vector<std::string>{};
     auto pretrained = lm::PretrainedLM::load(args->model, choose_device(args->device), args->adapters);

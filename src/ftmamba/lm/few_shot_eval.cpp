@@ -2,13 +2,12 @@
 #include "ftmamba/lm/few_shot_eval.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "ftmamba/core/error.h"
-#include "ftmamba/io/regular_file.h"
+#include "ftmamba/io/text_lines.h"
 
 namespace ftmamba::lm {
 namespace {
@@ -40,14 +39,10 @@ double continuation_log_likelihood(nn::MambaLMImpl& model, const std::vector<int
 }  // namespace
 
 std::vector<ChoiceDoc> read_choice_tasks(const std::filesystem::path& path) {
-  io::require_regular_file(path);
-  std::ifstream in(path, std::ios::binary);
   std::vector<ChoiceDoc> docs;
-  std::string line;
   bool any_eval = false;
-  for (int64_t n = 1; std::getline(in, line); ++n) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+  io::for_each_line(path, [&](const std::string& line, int64_t n) {
+    if (line.find_first_not_of(" \t") == std::string::npos) return;
     const std::string where = path.string() + ":" + std::to_string(n);
     const Json j = Json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) throw Error(where + ": a doc is a JSON object on one line");
@@ -80,7 +75,7 @@ std::vector<ChoiceDoc> read_choice_tasks(const std::filesystem::path& path) {
     }
     any_eval = any_eval || !d.fewshot;
     docs.push_back(std::move(d));
-  }
+  });
   if (!any_eval) throw Error(path.string() + ": no eval docs");
   return docs;
 }

@@ -1,11 +1,10 @@
 // defines: alpaca_prompt, read_instruction_data (see instruction_data.h).
 #include "ftmamba/lm/instruction_data.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "ftmamba/core/error.h"
-#include "ftmamba/io/regular_file.h"
+#include "ftmamba/io/text_lines.h"
 
 namespace ftmamba::lm {
 namespace {
@@ -88,14 +87,10 @@ std::string alpaca_prompt(const std::string& instruction, const std::string& inp
 
 std::vector<InstructionExample> read_instruction_data(const std::filesystem::path& path, const Tokenizer& tokenizer,
                                                       int64_t max_length, int64_t eos_id) {
-  io::require_regular_file(path);
   if (max_length < 2) throw Error("--max-length must be at least 2");
-  std::ifstream in(path, std::ios::binary);
   std::vector<InstructionExample> examples;
-  std::string line;
-  for (int64_t n = 1; std::getline(in, line); ++n) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+  io::for_each_line(path, [&](const std::string& line, int64_t n) {
+    if (line.find_first_not_of(" \t") == std::string::npos) return;
     const std::string where = path.string() + ":" + std::to_string(n);
     const Json j = Json::parse(line, nullptr, false);
     if (j.is_discarded()) throw Error(where + ": malformed JSON");
@@ -118,7 +113,7 @@ std::vector<InstructionExample> read_instruction_data(const std::filesystem::pat
       throw Error(where + ": the prompt fills --max-length " + std::to_string(max_length) +
                   " tokens, leaving no response to learn from");
     examples.push_back(std::move(ex));
-  }
+  });
   if (examples.empty()) throw Error(path.string() + ": no records (one JSON object per line)");
   return examples;
 }
