@@ -137,7 +137,7 @@ void add_tokenize_command(CLI::App* lm) {
     if (text_opt->count() + ids_opt->count() == 0) throw UsageError("lm tokenize: give --text or --ids");
     const std::filesystem::path model(args->model);
     const auto tokenizer =
-        lm::Tokenizer::load(std::filesystem::is_directory(model) ? model / "tokenizer.json" : model);
+        lm::Tokenizer::load(std::filesystem::is_directory(model) ? model / lm::kTokenizerFile : model);
     if (text_opt->count()) {
       const auto ids = tokenizer.encode(args->text);
       if (args->json) {

@@ -141,7 +141,7 @@ LmFinetuneResult run_lm_finetune(const LmFinetuneRequest& q, const std::function
   } else {
     lm::save_peft_adapters(*model, {q.lora, q.targets, q.model_dir.string()}, out.path());
   }
-  io::write_file_atomic(out.path() / "tokenizer.json", io::read_file(pretrained.dir / "tokenizer.json"));
+  io::write_file_atomic(out.path() / lm::kTokenizerFile, io::read_file(pretrained.tokenizer_file));
   io::write_file_atomic(out.path() / "train_log.jsonl", log);
   nlohmann::ordered_json record = {
       {"model", q.model_dir.string()},

@@ -16,6 +16,7 @@ namespace ftmamba::lm {
 namespace fs = std::filesystem;
 using config_keys::boolean;
 using config_keys::integer;
+using config_keys::kMostDim;
 using config_keys::require;
 namespace {
 
@@ -23,7 +24,6 @@ constexpr const char* kConfigFile = "config.json";
 constexpr const char* kWeightsFile = "model.safetensors";
 constexpr const char* kShardIndexFile = "model.safetensors.index.json";
 constexpr const char* kLmHead = "lm_head.weight";
-constexpr int64_t kMostDim = int64_t{1} << 20;  // no published shape comes near; bounds what a config may allocate
 
 // The checkpoint's tensors: model.safetensors, or every shard model.safetensors.index.json names.
 std::map<std::string, torch::Tensor> read_tensors(const fs::path& dir) {

@@ -11,7 +11,6 @@ namespace {
 
 constexpr const char* kSsmConfigFile = "config.json";
 constexpr const char* kSsmWeightsFile = "pytorch_model.bin";
-constexpr int64_t kSsmMostDim = int64_t{1} << 20;
 
 }  // namespace
 
@@ -30,7 +29,7 @@ HfMambaConfig read_mamba_ssm_config(const fs::path& dir) {
   config_keys::require(j, file, "tie_embeddings", true, "the LM head is the embedding matrix");
   HfMambaConfig c;
   auto& m = c.model;
-  m.d_model = integer(j, file, "d_model", 1, kSsmMostDim);
+  m.d_model = integer(j, file, "d_model", 1, config_keys::kMostDim);
   m.n_layers = integer(j, file, "n_layer", 1, 4096);
   const int64_t vocab = integer(j, file, "vocab_size", 2, int64_t{1} << 24);
   c.pad_vocab_size_multiple = integer(j, file, "pad_vocab_size_multiple", 1, 1 << 16, 8);
@@ -48,7 +47,7 @@ HfMambaConfig read_mamba_ssm_config(const fs::path& dir) {
     m.mixer.d_conv = integer(ssm, file, "d_conv", 1, 64, 4);
     m.mixer.expand = integer(ssm, file, "expand", 1, 64, 2);
     if (ssm.contains("dt_rank") && ssm["dt_rank"] != "auto")
-      m.mixer.dt_rank = integer(ssm, file, "dt_rank", 1, kSsmMostDim);
+      m.mixer.dt_rank = integer(ssm, file, "dt_rank", 1, config_keys::kMostDim);
   }
   return c;
 }

@@ -20,10 +20,8 @@ int64_t merge_adapters(const MergeRequest& q) {
   if (merged == 0) throw Error(q.adapters.string() + ": no adapters to merge");
   io::StagedDir out(q.out, policy);
   save_hf_mamba(*pretrained.model, pretrained.config, out.path());
-  const auto tokenizer = std::filesystem::exists(q.adapters / "tokenizer.json") ? q.adapters / "tokenizer.json"
-                                                                                : q.model_dir / "tokenizer.json";
-  if (std::filesystem::exists(tokenizer))
-    io::write_file_atomic(out.path() / "tokenizer.json", io::read_file(tokenizer));
+  if (pretrained.tokenizer)
+    io::write_file_atomic(out.path() / kTokenizerFile, io::read_file(pretrained.tokenizer_file));
   out.commit();
   return merged;
 }

@@ -6,10 +6,6 @@
 
 namespace ftmamba::lm {
 
-namespace {
-constexpr const char* kTokenizerFile = "tokenizer.json";
-}  // namespace
-
 PretrainedLM PretrainedLM::load(const std::filesystem::path& dir, torch::Device device,
                                 const std::filesystem::path& adapters) {
   PretrainedLM lm;
@@ -34,6 +30,7 @@ PretrainedLM PretrainedLM::load(const std::filesystem::path& dir, torch::Device 
                                   : dir / kTokenizerFile;
   if (std::filesystem::exists(tokenizer_file)) {
     lm.tokenizer = Tokenizer::load(tokenizer_file);
+    lm.tokenizer_file = tokenizer_file;
     // The checkpoints pad the embedding past the tokenizer (50,280 rows for GPT-NeoX's 50,277 ids), never under.
     if (lm.tokenizer->vocab_size() > lm.config.model.vocab_size)
       throw Error(tokenizer_file.string() + ": " + std::to_string(lm.tokenizer->vocab_size()) +

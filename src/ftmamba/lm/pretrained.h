@@ -15,6 +15,7 @@ struct PretrainedLM {
   nn::MambaLM model{nullptr};
   HfMambaConfig config;
   std::optional<Tokenizer> tokenizer;         // DIR/tokenizer.json, when present
+  std::filesystem::path tokenizer_file;       // the file `tokenizer` was read from
   std::optional<PeftAdapterConfig> adapters;  // the LoRA adapters loaded on top, when given
   std::filesystem::path dir;
 

@@ -18,6 +18,9 @@
 
 namespace ftmamba::lm {
 
+// The tokenizer's file in a model folder.
+inline constexpr const char* kTokenizerFile = "tokenizer.json";
+
 class Tokenizer {
  public:
   // Reads tokenizer.json. Throws Error "PATH: key 'model.merges[12]': ..." for a malformed or unsupported file.
