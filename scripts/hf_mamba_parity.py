@@ -10,6 +10,9 @@ Three modes:
   write DIR          transformers side only: DIR/<shape>/model (the folder), DIR/<shape>/reference.json (the token
                      ids) and DIR/<shape>/logits-<device>.npy, for a machine with transformers but no ftmamba build.
   check DIR BINARY   ftmamba side only, against what `write` left (needs numpy, not transformers).
+The weights are drawn by numpy's RandomState (stable across numpy versions) in named_parameters' order and listed
+in DIR/<shape>/weights.json, so `check` rebuilds a model folder that `write` could not send back (the 130m shape's
+516 MB) bit for bit from that list.
 Each also checks greedy generation: the first 8 ids as the prompt, 64 new tokens from transformers' generate
 (do_sample=False) against `ftmamba lm generate --ignore-eos`, which must be identical.
 Prints one JSON line per (shape, device, check) and exits 1 when one misses the target.
@@ -18,6 +21,7 @@ Prints one JSON line per (shape, device, check) and exits 1 when one misses the 
 """
 import argparse
 import json
+import struct
 import subprocess
 import sys
 import tempfile
@@ -34,6 +38,64 @@ TARGET = 1e-4
 PROMPT, NEW_TOKENS = 8, 64  # greedy generation: the first 8 ids as the prompt, 64 new tokens
 
 
+def draw_weights(spec, seed=0):
+    """{name: float32 array} for [(name, shape), ...]: the same numbers on any machine with numpy.
+
+    A_log and D as Mamba initialises them, dt_proj's bias the inverse softplus of a log-uniform step in
+    [1e-3, 1e-1], norms 1 + N(0, 0.1), embeddings N(0, 0.02), other matrices N(0, 1 / fan_in), biases N(0, 0.02)."""
+    rs = np.random.RandomState(seed)
+    out = {}
+    for name, shape in spec:
+        if name.endswith("A_log"):
+            a = np.log(np.tile(np.arange(1, shape[1] + 1, dtype=np.float64), (shape[0], 1)))
+        elif name.endswith(".D"):
+            a = np.ones(shape)
+        elif name.endswith("dt_proj.bias"):
+            dt = np.exp(rs.uniform(np.log(1e-3), np.log(1e-1), size=shape))
+            a = dt + np.log(-np.expm1(-dt))
+        elif "norm" in name:
+            a = 1 + 0.1 * rs.standard_normal(shape)
+        elif "embeddings" in name or len(shape) == 1:
+            a = 0.02 * rs.standard_normal(shape)
+        else:
+            a = rs.standard_normal(shape) / np.sqrt(int(np.prod(shape[1:])))
+        out[name] = a.astype(np.float32)
+    return out
+
+
+def write_safetensors(path, tensors):
+    """The format's specification: 8-byte little-endian header length, JSON header, raw float32 data."""
+    header, offset = {}, 0
+    for name, a in tensors.items():
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
+        offset += a.nbytes
+    blob = json.dumps(header).encode()
+    blob += b" " * (-len(blob) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(blob)) + blob)
+        for a in tensors.values():
+            f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
+
+
+def rebuild_model(folder):
+    """The model folder `write` described in weights.json, when it left out model.safetensors."""
+    model = folder / "model"
+    if (model / "model.safetensors").exists():
+        return
+    meta = json.loads((folder / "weights.json").read_text())
+    write_safetensors(model / "model.safetensors", draw_weights(meta["parameters"], meta["seed"]))
+
+
+def same_weights(folder):
+    """Whether the file save_pretrained wrote holds exactly the tensors weights.json rebuilds."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from read_safetensors import read
+    meta = json.loads((folder.parent / "weights.json").read_text())
+    _, saved = read(str(folder / "model.safetensors"))
+    drawn = draw_weights(meta["parameters"], meta["seed"])
+    return set(saved) == set(drawn) and all(np.array_equal(saved[n][1], drawn[n]) for n in drawn)
+
+
 def transformers_side(shape, tokens, devices, folder):
     """Writes the model to `folder`; returns (ids, {device: logits (L, vocab) float32 numpy})."""
     import torch
@@ -42,6 +104,12 @@ def transformers_side(shape, tokens, devices, folder):
     config = MambaConfig(**SHAPES[shape], expand=2, conv_kernel=4, use_bias=False, use_conv_bias=True,
                          tie_word_embeddings=True)
     model = MambaForCausalLM(config).eval()
+    spec = [(n, list(p.shape)) for n, p in model.named_parameters()]
+    drawn = draw_weights(spec)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            p.copy_(torch.from_numpy(drawn[n]))
+    (folder.parent / "weights.json").write_text(json.dumps({"seed": 0, "parameters": spec}))
     ids = torch.randint(config.vocab_size, (1, tokens))
     model.save_pretrained(folder, safe_serialization=True)
     logits, greedy = {}, {}
@@ -101,12 +169,15 @@ def main():
     ap.add_argument("--shapes", default="tiny,130m")
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--devices", default=None)
+    ap.add_argument("--drop-weights-over-mb", type=int, default=0,
+                    help="write: leave out model.safetensors files larger than this (check rebuilds them)")
     args = ap.parse_args()
     ok = True
     if args.mode == "check":
         root, binary = Path(args.paths[0]), args.paths[1]
         for ref in sorted(root.glob("*/reference.json")):
             meta = json.loads(ref.read_text())
+            rebuild_model(ref.parent)
             for device in meta["devices"]:
                 want = np.load(ref.parent / f"logits-{device}.npy")
                 got = ftmamba_side(binary, ref.parent / "model", meta["ids"], "cpu", ref.parent / "ours.safetensors")
@@ -126,6 +197,11 @@ def main():
                 np.save(folder / f"logits-{device}.npy", l)
             (folder / "reference.json").write_text(json.dumps({"shape": shape, "ids": ids, "devices": devices,
                                                                "prompt": ids[:PROMPT], "greedy": greedy}))
+            same = same_weights(folder)
+            print(json.dumps({"check": "weights_rebuilt_from_list", "shape": shape, "identical": same}), flush=True)
+            ok &= same
+            if args.drop_weights_over_mb and (folder / "model" / "model.safetensors").stat().st_size > args.drop_weights_over_mb << 20:
+                (folder / "model" / "model.safetensors").unlink()  # check rebuilds it from weights.json
             print(json.dumps({"wrote": str(folder), "shape": shape, "devices": devices}), flush=True)
             continue
         with tempfile.TemporaryDirectory() as tmp:

@@ -130,6 +130,18 @@ TEST_F(StagedDirTest, ASecondWriterIsRefusedWhileTheFirstWrites) {
   EXPECT_EQ(read(root / "r" / "config.json"), "first");
 }
 
+TEST_F(StagedDirTest, AWriterWhoseMarkerIsGoneStillHoldsItsFolder) {
+  // The first writer is between dropping its marker and the rename of its commit: a second writer is told the
+  // folder is being written, not that it is someone else's.
+  StagedDir first(root / "r", run_policy());
+  fs::remove(first.path() / ".ftmamba-staging");
+  const std::string e = error_of([&] { StagedDir second(root / "r", run_policy(true)); });
+  EXPECT_NE(e.find("is being written by another ftmamba process"), std::string::npos) << e;
+  make_run(first.path(), "first");
+  first.commit();
+  EXPECT_EQ(read(root / "r" / "config.json"), "first");
+}
+
 TEST_F(StagedDirTest, LeftoversOfWritersThatAreGoneAreCleanedUp) {
   // An unlocked staging folder without a checkpoint (a writer killed early), and the folders of the earlier
   // "OUT.partial-PID" scheme whose process is gone.

@@ -152,13 +152,17 @@ StagedDir::StagedDir(fs::path final_path, OutputPolicy policy) : policy_(std::mo
   remove_stale_pid_folders(final_);
   const auto st = fs::symlink_status(staging_);
   if (fs::exists(st)) {
-    if (!fs::is_directory(st) || fs::is_symlink(st) || !fs::exists(staging_ / kStagingMarker))
-      throw Error(staging_.string() + " exists and is not an ftmamba staging folder; move it away to write " + shown);
+    const auto not_ours = [&] {
+      return Error(staging_.string() + " exists and is not an ftmamba staging folder; move it away to write " + shown);
+    };
+    if (!fs::is_directory(st) || fs::is_symlink(st)) throw not_ours();
+    // The lock first: a writer that holds it may be committing, with its marker already gone.
     Fd fd(open_dir(staging_));
     if (fd.fd < 0) throw Error(staging_.string() + ": cannot open: " + errno_text());
     if (::flock(fd.fd, LOCK_EX | LOCK_NB) != 0)
       throw Error(shown + " is being written by another ftmamba process (its staging folder " + staging_.string() +
                   " is locked); wait for it to finish, or choose another --out");
+    if (!fs::exists(staging_ / kStagingMarker)) throw not_ours();
     // The writer is gone: its folder is ours to take over (resume) or clear.
     const bool has_checkpoint = fs::is_directory(staging_ / kCheckpointDir);
     if (has_checkpoint && policy_.resume) {
@@ -205,10 +209,12 @@ void StagedDir::keep() {
 
 void StagedDir::commit() {
   if (done_) throw Error(staging_.string() + ": already committed");
-  fs::remove(staging_ / kStagingMarker);
   fsync_tree(staging_);
   const fs::path parent = final_.parent_path();
   ParentLock parent_lock(parent);
+  // Under the parent's lock, so that no other writer sees this folder without its marker before it moves.
+  fs::remove(staging_ / kStagingMarker);
+  fsync_dir(staging_);
   const std::string shown = final_.string();
   const auto st = fs::symlink_status(final_);
   if (!fs::exists(st)) {
