@@ -1,7 +1,9 @@
 // Benchmark: two-tower training steps/s and encoding samples/s of ftmamba on a dataset folder, at a
 // given model size. Prints one JSON line. The PyTorch peer (pytorch_peer.py) measures the same thing.
 //   bench_train --data DIR [--model ft-mamba] [--d 64] [--layers 2] [--batch 512] [--steps 30] [--device auto]
-//               [--no-graph] [--precision fp32|bf16|fp16|bf16-pure]
+//               [--no-graph] [--precision fp32|bf16|fp16|bf16-pure] [--profile TRACE.json]
+// --profile: after the timed steps, two more steps under LibTorch's profiler, written as a Chrome trace
+// (bench/profile_summary.py turns it into self time per operator).
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -15,9 +17,10 @@
 #include "ftmamba/run/config.h"
 #include "ftmamba/run/run.h"
 #include "ftmamba/train/trainer.h"
+#include "torch/csrc/autograd/profiler_legacy.h"
 
 int main(int argc, char** argv) {
-  std::string data_dir, model = "ft-mamba", device_spec = "auto", precision = "fp32";
+  std::string data_dir, model = "ft-mamba", device_spec = "auto", precision = "fp32", profile_path;
   int64_t d = 64, layers = 2, batch = 512, steps = 30, warmup = 3, threads = 1;
   bool keep_resident = true, cuda_graph = true;
   for (int i = 1; i < argc; ++i) {
@@ -43,6 +46,8 @@ int main(int argc, char** argv) {
       keep_resident = false;
     else if (a == "--device")
       device_spec = next();
+    else if (a == "--profile")
+      profile_path = next();
     else if (a == "--no-graph")
       cuda_graph = false;
     else if (a == "--precision")
@@ -86,6 +91,10 @@ int main(int argc, char** argv) {
   const double train_sps = steps * batch / (train.wall_ms * 1e-3);
   // Per CPU second as well: on a shared machine other processes stretch wall time but not ours.
   const double train_cpu_sps = steps * batch / (train.cpu_ms * 1e-3);
+  if (!profile_path.empty()) {
+    torch::autograd::profiler::RecordProfile profile(profile_path);
+    run_steps(warmup + steps, 2);
+  }
 
   // Encoding: the whole item catalog in batches of 4096, repeated for ~3 s, in the precision trained with
   // (autocast for bf16 / fp16, as the peer's --amp encodes). The catalog's features live on the model's device, as

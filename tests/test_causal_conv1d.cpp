@@ -213,6 +213,43 @@ TEST_P(CausalConv1d, FiniteDifferences) {
   }
 }
 
+// bfloat16 x goes to the kernel as it is (it widens each work item's rows itself): exactly what the float32
+// kernel gives on the widened inputs, rounded to bfloat16; and within bfloat16's rounding of the float64
+// reference. Odd shapes, widths, strided x, one and three threads, and a sequence long enough to be widened
+// in channel slices.
+TEST_P(CausalConv1d, Bfloat16InputsEqualTheFloat32KernelRounded) {
+  const int saved = at::get_num_threads();
+  const Case cases[] = {{3, 7, 5, 4, true, true, false},
+                        {2, 13, 37, 4, true, true, true},
+                        {1, 1, 16, 3, false, false, true},
+                        {2, 5, 21, 2, true, false, false},
+                        {1, 9000, 48, 4, true, true, true}};
+  for (int threads : {1, 3}) {
+    at::set_num_threads(threads);
+    for (const Case& c : cases) {
+      SCOPED_TRACE(describe(c) + " threads " + std::to_string(threads));
+      torch::manual_seed(21);
+      const Inputs bf = make_inputs(c, torch::kBFloat16);
+      Inputs f32 = make_inputs(c, torch::kFloat32), f64 = make_inputs(c, torch::kFloat64);
+      {
+        torch::NoGradGuard no_grad;
+        for (size_t i = 0; i < bf.params.size(); ++i) {
+          f32.params[i].copy_(bf.params[i]);
+          f64.params[i].copy_(bf.params[i]);
+        }
+      }
+      const Tensor dy = torch::randn({c.batch, c.L, c.channels}, torch::kFloat64).to(torch::kBFloat16);
+      const Result got = run(ftmamba::ops::causal_conv1d, bf, c.silu, dy);
+      const Result want = run(ftmamba::ops::causal_conv1d, f32, c.silu, dy.to(torch::kFloat32));
+      EXPECT_TRUE(torch::equal(got.y, want.y.to(torch::kBFloat16))) << "forward";
+      for (size_t i = 0; i < got.grads.size(); ++i)
+        EXPECT_TRUE(torch::equal(got.grads[i], want.grads[i].to(torch::kBFloat16))) << "gradient " << i;
+      expect_match(got, run(ftmamba::ops::causal_conv1d_ref, f64, c.silu, dy.to(torch::kFloat64)), 1e-2);
+    }
+  }
+  at::set_num_threads(saved);
+}
+
 TEST_P(CausalConv1d, RejectsBadShapes) {
   const Tensor x = torch::randn({2, 3, 4});
   EXPECT_THROW(ftmamba::ops::causal_conv1d(x, torch::randn({5, 4}), {}, true), c10::Error);

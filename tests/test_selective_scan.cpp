@@ -319,6 +319,75 @@ TEST_P(SelectiveScan, LowPrecisionInputsComputeInFloat32) {
   EXPECT_LE(rel_err(got.y, run_ref(in16, true, dy).y), 2e-2);
 }
 
+// Exactly equal, element for element (NaN nowhere).
+void expect_equal(const Tensor& got, const Tensor& want, const std::string& what) {
+  ASSERT_EQ(got.scalar_type(), want.scalar_type()) << what;
+  ASSERT_EQ(got.sizes(), want.sizes()) << what;
+  EXPECT_TRUE(torch::equal(got, want))
+      << what << ": max difference " << (got.to(torch::kFloat64) - want.to(torch::kFloat64)).abs().max().item<double>();
+}
+
+// bfloat16 activations go to the kernel as they are (it widens each work item's rows itself). That must give
+// exactly what the float32 kernel gives on the widened inputs, rounded to bfloat16: the same arithmetic, with
+// no float32 copy of a whole tensor. Every option, strided inputs, odd shapes, one and three threads.
+TEST_P(SelectiveScan, Bfloat16ActivationsEqualTheFloat32KernelRounded) {
+  const int saved = at::get_num_threads();
+  for (int threads : {1, 3}) {
+    at::set_num_threads(threads);
+    for (const Shape& s : kShapes) {
+      for (const Options& o : {Options{true, true, true, true, false}, Options{false, false, false, false, false},
+                               Options{true, true, true, true, true}, Options{true, false, true, true, true}}) {
+        SCOPED_TRACE(describe(s, o) + " threads " + std::to_string(threads));
+        torch::manual_seed(11);
+        const Inputs bf = make_inputs(s, o, torch::kBFloat16);
+        const Inputs f32 = convert(bf, s, o, torch::kFloat32);  // exact: every bfloat16 is a float32
+        const Tensor dy = torch::randn({s.batch, s.L, s.dim}, torch::kFloat64).to(torch::kBFloat16);
+        const Result got = run_kernel(bf, o.softplus, dy);
+        const Result want = run_kernel(f32, o.softplus, dy.to(torch::kFloat32));
+        expect_equal(got.y, want.y.to(torch::kBFloat16), "forward");
+        for (size_t i = 0; i < got.grads.size(); ++i)
+          expect_equal(got.grads[i], want.grads[i].to(torch::kBFloat16), "gradient of " + bf.names[i]);
+      }
+    }
+  }
+  at::set_num_threads(saved);
+}
+
+// A long sequence, whose work items are widened in channel slices: the same as the float32 kernel, except that
+// dB and dC then add their channels in another order (float32 rounding before the bfloat16 one).
+TEST_P(SelectiveScan, Bfloat16LongSequencesGoInChannelSlices) {
+  torch::manual_seed(12);
+  const Shape s{1, 3000, 40, 16};
+  const Options o{true, true, true, true, true};
+  const Inputs bf = make_inputs(s, o, torch::kBFloat16);
+  const Inputs f32 = convert(bf, s, o, torch::kFloat32);
+  const Tensor dy = torch::randn({s.batch, s.L, s.dim}, torch::kFloat64).to(torch::kBFloat16);
+  const Result got = run_kernel(bf, true, dy);
+  const Result want = run_kernel(f32, true, dy.to(torch::kFloat32));
+  expect_equal(got.y, want.y.to(torch::kBFloat16), "forward");
+  for (size_t i = 0; i < got.grads.size(); ++i) {
+    if (bf.names[i] == "B" || bf.names[i] == "C") {
+      EXPECT_LE(rel_err(got.grads[i], want.grads[i]), 1e-2) << bf.names[i];
+    } else {
+      expect_equal(got.grads[i], want.grads[i].to(torch::kBFloat16), "gradient of " + bf.names[i]);
+    }
+  }
+}
+
+// And against the float64 reference on the same (bfloat16-valued) inputs: forward and every gradient within
+// bfloat16's rounding of the outputs.
+TEST_P(SelectiveScan, Bfloat16ActivationsMatchTheFloat64Reference) {
+  torch::manual_seed(13);
+  for (const Shape& s : {Shape{2, 13, 37, 16}, Shape{3, 9, 21, 15}}) {
+    const Options o{true, true, true, true, true};
+    SCOPED_TRACE(describe(s, o));
+    const Inputs bf = make_inputs(s, o, torch::kBFloat16);
+    const Inputs f64 = convert(bf, s, o, torch::kFloat64);
+    const Tensor dy = torch::randn({s.batch, s.L, s.dim}, torch::kFloat64).to(torch::kBFloat16);
+    expect_match(run_kernel(bf, true, dy), run_ref(f64, true, dy.to(torch::kFloat64)), bf.names, 1e-2);
+  }
+}
+
 TEST_P(SelectiveScan, RejectsBadShapes) {
   const Tensor u = torch::randn({2, 3, 4});
   const Tensor A = -torch::ones({4, 2});

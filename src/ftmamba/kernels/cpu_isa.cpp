@@ -42,14 +42,20 @@ struct CpuPath {
   void (*conv_bwd_f64)(const CausalConv1dParams<double>&, const CausalConv1dGrads<double>&) = nullptr;
   float (*dot_f32)(const float*, const float*, int64_t) = nullptr;
   double (*dot_f64)(const double*, const double*, int64_t) = nullptr;
+  void (*scan_fwd_bf16)(const SelectiveScanParams<float, Bf16>&) = nullptr;
+  void (*scan_bwd_bf16)(const SelectiveScanParams<float, Bf16>&, const SelectiveScanGrads<float, Bf16>&) = nullptr;
+  void (*conv_fwd_bf16)(const CausalConv1dParams<float, Bf16>&) = nullptr;
+  void (*conv_bwd_bf16)(const CausalConv1dParams<float, Bf16>&, const CausalConv1dGrads<float, Bf16>&) = nullptr;
 };
 
 // The member types pick each overload.
-#define FTMAMBA_CPU_PATH_TABLE(ns)                                                                             \
-  CpuPath {                                                                                                    \
-    &ns::selective_scan_fwd_cpu, &ns::selective_scan_fwd_cpu, &ns::selective_scan_bwd_cpu,                     \
-        &ns::selective_scan_bwd_cpu, &ns::causal_conv1d_fwd_cpu, &ns::causal_conv1d_fwd_cpu,                   \
-        &ns::causal_conv1d_bwd_cpu, &ns::causal_conv1d_bwd_cpu, &ns::inner_product_cpu, &ns::inner_product_cpu \
+#define FTMAMBA_CPU_PATH_TABLE(ns)                                                                              \
+  CpuPath {                                                                                                     \
+    &ns::selective_scan_fwd_cpu, &ns::selective_scan_fwd_cpu, &ns::selective_scan_bwd_cpu,                      \
+        &ns::selective_scan_bwd_cpu, &ns::causal_conv1d_fwd_cpu, &ns::causal_conv1d_fwd_cpu,                    \
+        &ns::causal_conv1d_bwd_cpu, &ns::causal_conv1d_bwd_cpu, &ns::inner_product_cpu, &ns::inner_product_cpu, \
+        &ns::selective_scan_fwd_cpu, &ns::selective_scan_bwd_cpu, &ns::causal_conv1d_fwd_cpu,                   \
+        &ns::causal_conv1d_bwd_cpu                                                                              \
   }
 
 // Indexed by CpuIsa.
@@ -208,6 +214,14 @@ void causal_conv1d_bwd_cpu(const CausalConv1dParams<float>& p, const CausalConv1
 }
 void causal_conv1d_bwd_cpu(const CausalConv1dParams<double>& p, const CausalConv1dGrads<double>& g) {
   active_path().conv_bwd_f64(p, g);
+}
+void selective_scan_fwd_cpu(const SelectiveScanParams<float, Bf16>& p) { active_path().scan_fwd_bf16(p); }
+void selective_scan_bwd_cpu(const SelectiveScanParams<float, Bf16>& p, const SelectiveScanGrads<float, Bf16>& g) {
+  active_path().scan_bwd_bf16(p, g);
+}
+void causal_conv1d_fwd_cpu(const CausalConv1dParams<float, Bf16>& p) { active_path().conv_fwd_bf16(p); }
+void causal_conv1d_bwd_cpu(const CausalConv1dParams<float, Bf16>& p, const CausalConv1dGrads<float, Bf16>& g) {
+  active_path().conv_bwd_bf16(p, g);
 }
 float inner_product_cpu(const float* a, const float* b, int64_t n) { return active_path().dot_f32(a, b, n); }
 double inner_product_cpu(const double* a, const double* b, int64_t n) { return active_path().dot_f64(a, b, n); }

@@ -12,16 +12,20 @@
 #include "ftmamba/kernels/inner_product_cpu.h"
 #include "ftmamba/kernels/selective_scan_cpu.h"
 
-#define FTMAMBA_DECLARE_CPU_PATH(ns)                                                                      \
-  namespace ftmamba::kernels::ns {                                                                        \
-  void selective_scan_fwd_cpu(const SelectiveScanParams<float>& p);                                       \
-  void selective_scan_fwd_cpu(const SelectiveScanParams<double>& p);                                      \
-  void selective_scan_bwd_cpu(const SelectiveScanParams<float>& p, const SelectiveScanGrads<float>& g);   \
-  void selective_scan_bwd_cpu(const SelectiveScanParams<double>& p, const SelectiveScanGrads<double>& g); \
-  void causal_conv1d_fwd_cpu(const CausalConv1dParams<float>& p);                                         \
-  void causal_conv1d_fwd_cpu(const CausalConv1dParams<double>& p);                                        \
-  void causal_conv1d_bwd_cpu(const CausalConv1dParams<float>& p, const CausalConv1dGrads<float>& g);      \
-  void causal_conv1d_bwd_cpu(const CausalConv1dParams<double>& p, const CausalConv1dGrads<double>& g);    \
-  float inner_product_cpu(const float* a, const float* b, int64_t n);                                     \
-  double inner_product_cpu(const double* a, const double* b, int64_t n);                                  \
+#define FTMAMBA_DECLARE_CPU_PATH(ns)                                                                                \
+  namespace ftmamba::kernels::ns {                                                                                  \
+  void selective_scan_fwd_cpu(const SelectiveScanParams<float>& p);                                                 \
+  void selective_scan_fwd_cpu(const SelectiveScanParams<double>& p);                                                \
+  void selective_scan_bwd_cpu(const SelectiveScanParams<float>& p, const SelectiveScanGrads<float>& g);             \
+  void selective_scan_bwd_cpu(const SelectiveScanParams<double>& p, const SelectiveScanGrads<double>& g);           \
+  void selective_scan_fwd_cpu(const SelectiveScanParams<float, Bf16>& p);                                           \
+  void selective_scan_bwd_cpu(const SelectiveScanParams<float, Bf16>& p, const SelectiveScanGrads<float, Bf16>& g); \
+  void causal_conv1d_fwd_cpu(const CausalConv1dParams<float>& p);                                                   \
+  void causal_conv1d_fwd_cpu(const CausalConv1dParams<double>& p);                                                  \
+  void causal_conv1d_bwd_cpu(const CausalConv1dParams<float>& p, const CausalConv1dGrads<float>& g);                \
+  void causal_conv1d_bwd_cpu(const CausalConv1dParams<double>& p, const CausalConv1dGrads<double>& g);              \
+  void causal_conv1d_fwd_cpu(const CausalConv1dParams<float, Bf16>& p);                                             \
+  void causal_conv1d_bwd_cpu(const CausalConv1dParams<float, Bf16>& p, const CausalConv1dGrads<float, Bf16>& g);    \
+  float inner_product_cpu(const float* a, const float* b, int64_t n);                                               \
+  double inner_product_cpu(const double* a, const double* b, int64_t n);                                            \
   }

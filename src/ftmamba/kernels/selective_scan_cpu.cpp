@@ -19,6 +19,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "ftmamba/kernels/cpu_bf16_rows.h"
 #include "ftmamba/kernels/cpu_math.h"
 #include "ftmamba/kernels/cpu_path.h"
 #include "ftmamba/kernels/cpu_simd.h"
@@ -29,7 +30,8 @@ FTMAMBA_DECLARE_CPU_PATH(FTMAMBA_KERNEL_ISA)
 namespace ftmamba::kernels::FTMAMBA_KERNEL_ISA {
 namespace {
 
-struct ScanScratch;  // tags this kernel's per-thread scratch buffer
+struct ScanScratch;       // tags this kernel's per-thread scratch buffer
+struct ScanStageScratch;  // and the float rows of a bfloat16 work item
 
 using vmath::exp_v;
 using vmath::sigmoid_t;
@@ -191,8 +193,8 @@ int64_t widest_group(int64_t groups, int64_t dim) {
 }
 
 // A (dim, N) lane-blocked over all dim channels, times `scale`.
-template <typename T>
-std::vector<T> blocked_A(const SelectiveScanParams<T>& p, T scale) {
+template <typename T, typename Act>
+std::vector<T> blocked_A(const SelectiveScanParams<T, Act>& p, T scale) {
   std::vector<T> a(static_cast<std::size_t>(blocked_size<T>(p.dim, p.dstate)), T(0));
   for (int64_t d = 0; d < p.dim; ++d)
     for (int64_t n = 0; n < p.dstate; ++n)
@@ -298,25 +300,101 @@ void scan_rows(const SelectiveScanParams<T>& p, const T* A2, int64_t b, int64_t 
   }
 }
 
+// ---- bfloat16 activations -------------------------------------------------------------------------------
+// With Act = Bf16 a work item (batch row b, channels [c0, c0 + nc)) is widened into float rows, run by the float
+// code as a batch of one whose channels start at 0, and its outputs are rounded back: the arithmetic and the
+// state are those of the float kernel, and no float copy of a whole activation tensor is ever made. Items whose
+// rows would exceed kStageBytes go in channel slices (long sequences).
+constexpr std::size_t kStageBytes = 2 * 1024 * 1024;
+
+// Float rows of one staged slice: u, delta, z, dout, du, ddelta, dz as (L, w), B and C as (L, N).
+inline int64_t stage_elements(int64_t L, int64_t w, int64_t N) { return 7 * L * w + 2 * L * N; }
+
+// Channels per staged slice of an item of nc channels: all of them when they fit, else whole vectors.
 template <typename T>
-void forward_impl(const SelectiveScanParams<T>& p) {
+int64_t stage_width(int64_t L, int64_t N, int64_t nc) {
+  const int64_t budget = static_cast<int64_t>(kStageBytes / sizeof(T));
+  if (stage_elements(L, nc, N) <= budget) return nc;
+  const int64_t w = (budget / L - 2 * N) / 7;
+  return std::max<int64_t>(simd::kLanes<T>, w / simd::kLanes<T> * simd::kLanes<T>);
+}
+
+// The float view of channels [c0, c0 + w) of batch row b: the activations widened into `rows`
+// (stage_elements(L, w, N) floats, laid out as stage_elements counts them), parameters offset to c0.
+template <typename T>
+SelectiveScanParams<T> stage_item(const SelectiveScanParams<T, Bf16>& p, int64_t b, int64_t c0, int64_t w, T* rows) {
+  const int64_t L = p.seqlen, N = p.dstate;
+  SelectiveScanParams<T> q;
+  q.batch = 1;
+  q.seqlen = L;
+  q.dim = w;
+  q.dstate = N;
+  q.delta_softplus = p.delta_softplus;
+  q.D = p.D ? p.D + c0 : nullptr;
+  q.delta_bias = p.delta_bias ? p.delta_bias + c0 : nullptr;
+  T* u = rows;
+  T* delta = u + L * w;
+  T* z = delta + L * w;
+  T* B = rows + 7 * L * w;
+  T* C = B + L * N;
+  stage_rows(p.u + b * p.u_batch_stride + c0, p.u_l_stride, L, w, u);
+  stage_rows(p.delta + b * p.delta_batch_stride + c0, p.delta_l_stride, L, w, delta);
+  stage_rows(p.B + b * p.B_batch_stride, p.B_l_stride, L, N, B);
+  stage_rows(p.C + b * p.C_batch_stride, p.C_l_stride, L, N, C);
+  if (p.z) stage_rows(p.z + b * p.z_batch_stride + c0, p.z_l_stride, L, w, z);
+  q.u = u;
+  q.u_l_stride = w;
+  q.delta = delta;
+  q.delta_l_stride = w;
+  q.B = B;
+  q.B_l_stride = N;
+  q.C = C;
+  q.C_l_stride = N;
+  q.z = p.z ? z : nullptr;
+  q.z_l_stride = w;
+  return q;
+}
+
+// The staged slice's other (L, w) rows: dout, then du, ddelta, dz (the backward), or out (the forward).
+template <typename T>
+T* staged_rows(T* rows, int64_t L, int64_t w, int i) {
+  return rows + (3 + i) * L * w;
+}
+
+template <typename T, typename Act>
+void forward_impl(const SelectiveScanParams<T, Act>& p) {
   const int nt = std::max(1, p.num_threads);
-  const int64_t groups = channel_groups(p.batch, p.dim, nt);
+  const int64_t L = p.seqlen, N = p.dstate, dim = p.dim;
+  const int64_t groups = channel_groups(p.batch, dim, nt);
   const int64_t items = p.batch * groups;
-  const int64_t max_nc = widest_group<T>(groups, p.dim);
-  const int64_t slab = blocked_size<T>(max_nc, p.dstate);
+  const int64_t max_nc = widest_group<T>(groups, dim);
+  const int64_t slab = blocked_size<T>(max_nc, N);
   const std::vector<T> A2 = blocked_A(p, kLog2e<T>);
+  constexpr bool kStaged = !std::is_same_v<Act, T>;
+  const int64_t sw = kStaged ? stage_width<T>(L, N, max_nc) : 0;
 #pragma omp parallel num_threads(nt) if (nt > 1 && items > 1)
   {
     T* state = thread_scratch<T, ScanScratch>(static_cast<std::size_t>(slab + 3 * max_nc));
     T* dt = state + slab;
     T* s = dt + max_nc;
     T* du = s + max_nc;
+    T* rows =
+        kStaged ? thread_scratch<T, ScanStageScratch>(static_cast<std::size_t>(stage_elements(L, sw, N))) : nullptr;
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t b = it / groups, g = it % groups;
-      const int64_t c0 = scan_group_begin<T>(g, groups, p.dim), c1 = scan_group_begin<T>(g + 1, groups, p.dim);
-      scan_rows<T, Mode::kForward>(p, A2.data(), b, c0, c1 - c0, 0, p.seqlen, state, nullptr, dt, s, du);
+      const int64_t c0 = scan_group_begin<T>(g, groups, dim), c1 = scan_group_begin<T>(g + 1, groups, dim);
+      if constexpr (kStaged) {
+        for (int64_t k0 = c0; k0 < c1; k0 += sw) {
+          const int64_t w = std::min(sw, c1 - k0);
+          SelectiveScanParams<T> q = stage_item(p, b, k0, w, rows);
+          q.out = staged_rows(rows, L, w, 0);
+          scan_rows<T, Mode::kForward>(q, A2.data() + k0 * N, 0, 0, w, 0, L, state, nullptr, dt, s, du);
+          unstage_rows(q.out, L, w, p.out + b * L * dim + k0, dim);
+        }
+      } else {
+        scan_rows<T, Mode::kForward>(p, A2.data(), b, c0, c1 - c0, 0, L, state, nullptr, dt, s, du);
+      }
     }
   }
 }
@@ -487,12 +565,13 @@ BackwardPlan plan_backward(int64_t L, int64_t N, int64_t max_nc, std::size_t ele
 }
 
 // Backward for one work item (batch row b, channels [c0, c1), c0 at a vector boundary). dB_row / dC_row: this
-// item's (L, N) target, accumulated over blocks in order. A / A2: A and A log2(e), lane-blocked over all
-// channels. part_dA (lane-blocked), part_dD (dim), part_dbias (dim): this thread's partial sums.
+// item's (L, N) target, accumulated over blocks in order (onto what it holds when add_to_dBC, else from zero). A / A2:
+// A and A log2(e), lane-blocked over all channels. part_dA (lane-blocked), part_dD (dim), part_dbias (dim): this
+// thread's partial sums.
 template <typename T>
 void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>& g, const T* A, const T* A2,
                    const BackwardPlan& plan, int64_t b, int64_t c0, int64_t c1, T* scratch, T* dB_row, T* dC_row,
-                   T* part_dA, T* part_dD, T* part_dbias) {
+                   T* part_dA, T* part_dD, T* part_dbias, bool add_to_dBC = false) {
   const int64_t L = p.seqlen, dim = p.dim, N = p.dstate, cb = plan.cb, tc = plan.tc;
   // Scratch layout, sized for cb channels and tc tokens; a slab is one lane-blocked (N, channels) array, of
   // plan.slab elements here and of blocked_size(nc, N) as a block of nc channels indexes it.
@@ -507,8 +586,10 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
   T* ddt = gB + cb;                                                     // (cb) dL/d dt
   T* dtu = ddt + cb;                                                    // (cb) dt * u; also the recompute's du row
 
-  std::fill(dB_row, dB_row + L * N, T(0));
-  std::fill(dC_row, dC_row + L * N, T(0));
+  if (!add_to_dBC) {
+    std::fill(dB_row, dB_row + L * N, T(0));
+    std::fill(dC_row, dC_row + L * N, T(0));
+  }
   for (int64_t k0 = c0; k0 < c1; k0 += cb) {
     const int64_t nc = std::min(cb, c1 - k0);
     const int64_t slab = blocked_size<T>(nc, N);
@@ -602,8 +683,8 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
   }
 }
 
-template <typename T>
-void backward_impl(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>& g) {
+template <typename T, typename Act>
+void backward_impl(const SelectiveScanParams<T, Act>& p, const SelectiveScanGrads<T, Act>& g) {
   const int nt = std::max(1, p.num_threads);
   const int64_t L = p.seqlen, dim = p.dim, N = p.dstate;
   const int64_t groups = channel_groups(p.batch, dim, nt);
@@ -611,6 +692,8 @@ void backward_impl(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
   const int64_t max_nc = widest_group<T>(groups, dim);
   const BackwardPlan plan = plan_backward(L, N, max_nc, sizeof(T));
   const std::vector<T> A = blocked_A(p, T(1)), A2 = blocked_A(p, kLog2e<T>);
+  constexpr bool kStaged = !std::is_same_v<Act, T>;
+  const int64_t sw = kStaged ? stage_width<T>(L, N, max_nc) : 0;
 
   // Per-thread partials of the reductions over batch and time: dA (lane-blocked), dD, d delta_bias; summed in
   // thread order at the end.
@@ -624,6 +707,8 @@ void backward_impl(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
 #pragma omp parallel num_threads(nt) if (nt > 1 && items > 1)
   {
     T* scratch = thread_scratch<T, ScanScratch>(static_cast<std::size_t>(plan.scratch));
+    T* rows =
+        kStaged ? thread_scratch<T, ScanStageScratch>(static_cast<std::size_t>(stage_elements(L, sw, N))) : nullptr;
     T* part = partials.data() + omp_get_thread_num() * part_stride;
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
@@ -638,8 +723,27 @@ void backward_impl(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
         dB_row = g.dB + b * L * N;
         dC_row = g.dC + b * L * N;
       }
-      backward_item<T>(p, g, A.data(), A2.data(), plan, b, c0, c1, scratch, dB_row, dC_row, part, part + dA_size,
-                       part + dA_size + dim);
+      if constexpr (kStaged) {
+        for (int64_t k0 = c0; k0 < c1; k0 += sw) {
+          const int64_t w = std::min(sw, c1 - k0), row0 = b * L * dim + k0;
+          const SelectiveScanParams<T> q = stage_item(p, b, k0, w, rows);
+          SelectiveScanGrads<T> gq;
+          T* dout = staged_rows(rows, L, w, 0);
+          stage_rows(g.dout + row0, dim, L, w, dout);
+          gq.dout = dout;
+          gq.du = staged_rows(rows, L, w, 1);
+          gq.ddelta = staged_rows(rows, L, w, 2);
+          gq.dz = p.z ? staged_rows(rows, L, w, 3) : nullptr;
+          backward_item<T>(q, gq, A.data() + k0 * N, A2.data() + k0 * N, plan, 0, 0, w, scratch, dB_row, dC_row,
+                           part + k0 * N, part + dA_size + k0, part + dA_size + dim + k0, /*add_to_dBC=*/k0 > c0);
+          unstage_rows(gq.du, L, w, g.du + row0, dim);
+          unstage_rows(gq.ddelta, L, w, g.ddelta + row0, dim);
+          if (p.z) unstage_rows(gq.dz, L, w, g.dz + row0, dim);
+        }
+      } else {
+        backward_item<T>(p, g, A.data(), A2.data(), plan, b, c0, c1, scratch, dB_row, dC_row, part, part + dA_size,
+                         part + dA_size + dim);
+      }
     }
   }
 
@@ -681,6 +785,10 @@ void selective_scan_bwd_cpu(const SelectiveScanParams<float>& p, const Selective
   backward_impl(p, g);
 }
 void selective_scan_bwd_cpu(const SelectiveScanParams<double>& p, const SelectiveScanGrads<double>& g) {
+  backward_impl(p, g);
+}
+void selective_scan_fwd_cpu(const SelectiveScanParams<float, Bf16>& p) { forward_impl(p); }
+void selective_scan_bwd_cpu(const SelectiveScanParams<float, Bf16>& p, const SelectiveScanGrads<float, Bf16>& g) {
   backward_impl(p, g);
 }
 

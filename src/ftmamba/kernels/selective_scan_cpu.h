@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 
+#include "ftmamba/kernels/bf16.h"
+
 namespace ftmamba::kernels {
 
 // Token-major layout. Strides are in elements; every last dimension has stride 1.
@@ -12,50 +14,57 @@ namespace ftmamba::kernels {
 //   B, C        : (batch, seqlen, dstate)   batch / seqlen strides arbitrary
 //   D, delta_bias : (dim) contiguous, or null
 //   out         : (batch, seqlen, dim)      contiguous (forward only)
-template <typename T>
+// T is the type of the parameters (A, D, delta_bias), the state and all arithmetic; Act, that of the
+// activations (u, delta, B, C, z, out): T itself, or Bf16 with T = float (mixed precision, where the kernel
+// widens each work item's rows into float scratch and rounds its outputs back).
+template <typename T, typename Act = T>
 struct SelectiveScanParams {
   int64_t batch = 0, seqlen = 0, dim = 0, dstate = 0;
-  const T* u = nullptr;
+  const Act* u = nullptr;
   int64_t u_batch_stride = 0, u_l_stride = 0;
-  const T* delta = nullptr;
+  const Act* delta = nullptr;
   int64_t delta_batch_stride = 0, delta_l_stride = 0;
   const T* A = nullptr;
-  const T* B = nullptr;
+  const Act* B = nullptr;
   int64_t B_batch_stride = 0, B_l_stride = 0;
-  const T* C = nullptr;
+  const Act* C = nullptr;
   int64_t C_batch_stride = 0, C_l_stride = 0;
   const T* D = nullptr;
-  const T* z = nullptr;
+  const Act* z = nullptr;
   int64_t z_batch_stride = 0, z_l_stride = 0;
   const T* delta_bias = nullptr;
   bool delta_softplus = true;
   int num_threads = 1;  // the caller passes LibTorch's intra-op thread count
-  T* out = nullptr;
+  Act* out = nullptr;
 };
 
 // Gradients, all contiguous and fully overwritten by the backward kernel.
 //   dout, du, ddelta, dz : (batch, seqlen, dim)   dz only when z is given
 //   dA : (dim, dstate)   dB, dC : (batch, seqlen, dstate)
 //   dD, ddelta_bias : (dim), only when D / delta_bias are given (null otherwise)
-template <typename T>
+// dout, du, ddelta and dz are activations (Act); dA, dB, dC, dD and ddelta_bias stay in T, as sums over many
+// channels or tokens.
+template <typename T, typename Act = T>
 struct SelectiveScanGrads {
-  const T* dout = nullptr;
-  T* du = nullptr;
-  T* ddelta = nullptr;
+  const Act* dout = nullptr;
+  Act* du = nullptr;
+  Act* ddelta = nullptr;
   T* dA = nullptr;
   T* dB = nullptr;
   T* dC = nullptr;
   T* dD = nullptr;
-  T* dz = nullptr;
+  Act* dz = nullptr;
   T* ddelta_bias = nullptr;
 };
 
 // y = (<C_t, h_t> + D u_t) * silu(z_t), h_t = exp(dt_t A) h_{t-1} + dt_t B_t u_t, dt_t = softplus(delta_t + bias).
 void selective_scan_fwd_cpu(const SelectiveScanParams<float>& p);
 void selective_scan_fwd_cpu(const SelectiveScanParams<double>& p);
+void selective_scan_fwd_cpu(const SelectiveScanParams<float, Bf16>& p);
 
 // Gradients of sum(dout * y) for every input. Deterministic for a fixed num_threads.
 void selective_scan_bwd_cpu(const SelectiveScanParams<float>& p, const SelectiveScanGrads<float>& g);
 void selective_scan_bwd_cpu(const SelectiveScanParams<double>& p, const SelectiveScanGrads<double>& g);
+void selective_scan_bwd_cpu(const SelectiveScanParams<float, Bf16>& p, const SelectiveScanGrads<float, Bf16>& g);
 
 }  // namespace ftmamba::kernels

@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 
 #include "ftmamba/kernels/causal_conv1d_cpu.h"
+#include "ftmamba/ops/cpu_kernel_types.h"
 #include "ftmamba/ops/function_args.h"
 #ifdef FTMAMBA_WITH_CUDA
 #include "ftmamba/ops/causal_conv1d_cuda.h"
@@ -18,14 +19,15 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-template <typename T>
-kernels::CausalConv1dParams<T> make_params(const Tensor& x, const Tensor& weight, const Tensor& bias, bool silu) {
-  kernels::CausalConv1dParams<T> p;
+// x in Act, weight and bias in T (see with_cpu_kernel_types).
+template <typename T, typename Act>
+kernels::CausalConv1dParams<T, Act> make_params(const Tensor& x, const Tensor& weight, const Tensor& bias, bool silu) {
+  kernels::CausalConv1dParams<T, Act> p;
   p.batch = x.size(0);
   p.seqlen = x.size(1);
   p.channels = x.size(2);
   p.width = weight.size(1);
-  p.x = x.data_ptr<T>();
+  p.x = activation_ptr<Act>(x);
   p.x_batch_stride = x.stride(0);
   p.x_l_stride = x.stride(1);
   p.weight = weight.data_ptr<T>();
@@ -47,6 +49,7 @@ void check_shapes(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 struct CausalConv1dFn : torch::autograd::Function<CausalConv1dFn> {
+  // x in float64, float32 or bfloat16; weight and bias in float64 for float64 x, else float32.
   // bias arrives as an empty placeholder when absent (has_bias false): LibTorch 1.13's Function::apply reads
   // every tensor argument's device, so it cannot take an undefined one.
   static Tensor forward(AutogradContext* ctx, Tensor x, Tensor weight, Tensor bias, bool silu, bool has_bias) {
@@ -58,9 +61,9 @@ struct CausalConv1dFn : torch::autograd::Function<CausalConv1dFn> {
     ctx->saved_data["silu"] = silu;
     ctx->saved_data["has_bias"] = has_bias;
     Tensor out = torch::empty({x.size(0), x.size(1), x.size(2)}, x.options());  // (batch, L, channels)
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv1d_fwd", [&] {
-      auto p = make_params<scalar_t>(x, weight, bias, silu);
-      p.out = out.data_ptr<scalar_t>();
+    with_cpu_kernel_types(x.scalar_type(), "causal_conv1d", [&]<typename T, typename Act>() {
+      auto p = make_params<T, Act>(x, weight, bias, silu);
+      p.out = activation_ptr<Act>(out);
       kernels::causal_conv1d_fwd_cpu(p);
     });
     return out;
@@ -72,17 +75,17 @@ struct CausalConv1dFn : torch::autograd::Function<CausalConv1dFn> {
     const Tensor bias = ctx->saved_data["has_bias"].toBool() ? saved[2] : Tensor();
     const bool silu = ctx->saved_data["silu"].toBool();
     if (!grads[0].defined()) return tensor_list(5);
-    const Tensor dout = grads[0].contiguous();  // (batch, L, channels)
+    const Tensor dout = grads[0].to(x.scalar_type()).contiguous();  // (batch, L, channels)
     Tensor dx = torch::empty({x.size(0), x.size(1), x.size(2)}, x.options());
     Tensor dweight = torch::empty(weight.sizes(), weight.options());
     Tensor dbias = bias.defined() ? torch::empty(bias.sizes(), bias.options()) : Tensor();
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv1d_bwd", [&] {
-      const auto p = make_params<scalar_t>(x, weight, bias, silu);
-      kernels::CausalConv1dGrads<scalar_t> g;
-      g.dout = dout.data_ptr<scalar_t>();
-      g.dx = dx.data_ptr<scalar_t>();
-      g.dweight = dweight.data_ptr<scalar_t>();
-      g.dbias = bias.defined() ? dbias.data_ptr<scalar_t>() : nullptr;
+    with_cpu_kernel_types(x.scalar_type(), "causal_conv1d", [&]<typename T, typename Act>() {
+      const auto p = make_params<T, Act>(x, weight, bias, silu);
+      kernels::CausalConv1dGrads<T, Act> g;
+      g.dout = activation_ptr<Act>(dout);
+      g.dx = activation_ptr<Act>(dx);
+      g.dweight = dweight.data_ptr<T>();
+      g.dbias = bias.defined() ? dbias.data_ptr<T>() : nullptr;
       kernels::causal_conv1d_bwd_cpu(p, g);
     });
     return {dx, dweight, dbias, Tensor(), Tensor()};
@@ -104,14 +107,16 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight_in, const Tensor& bia
 #endif
     return causal_conv1d_ref(x, weight, bias, silu);
   }
-  // Computes in x's dtype when float32/float64, else float32; casts go through autograd.
+  // The kernel takes x in float64, float32 or bfloat16 (whose rows it widens itself), the weight and bias in
+  // float64 with float64 x, else float32. Other dtypes (float16) are cast to float32 and back; casts go through
+  // autograd.
   const auto st = x.scalar_type();
-  const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;
-  const auto cast = [compute](const Tensor& t) { return function_args::cast_or_undefined(t, compute); };
-  const Tensor xc = cast(x);
-  const Tensor b = function_args::placeholder_if_undefined(cast(bias), xc);
-  Tensor y = CausalConv1dFn::apply(xc, cast(weight), b, silu, bias.defined());
-  return compute == st ? y : y.to(st);
+  const auto act = (st == torch::kFloat64 || st == torch::kFloat32 || st == torch::kBFloat16) ? st : torch::kFloat32;
+  const auto param = st == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  const Tensor xc = function_args::cast_or_undefined(x, act);
+  const Tensor b = function_args::placeholder_if_undefined(function_args::cast_or_undefined(bias, param), xc);
+  Tensor y = CausalConv1dFn::apply(xc, function_args::cast_or_undefined(weight, param), b, silu, bias.defined());
+  return act == st ? y : y.to(st);
 }
 
 Tensor causal_conv1d_ref(const Tensor& x, const Tensor& weight_in, const Tensor& bias, bool silu) {

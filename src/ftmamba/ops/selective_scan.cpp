@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ftmamba/kernels/selective_scan_cpu.h"
+#include "ftmamba/ops/cpu_kernel_types.h"
 #include "ftmamba/ops/function_args.h"
 #ifdef FTMAMBA_WITH_CUDA
 #include "ftmamba/kernels/selective_scan_cuda.h"
@@ -28,31 +29,32 @@ const T* ptr_or_null(const Tensor& t) {
   return t.defined() ? t.data_ptr<T>() : nullptr;
 }
 
-template <typename T>
-kernels::SelectiveScanParams<T> make_params(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B,
-                                            const Tensor& C, const Tensor& D, const Tensor& z, const Tensor& delta_bias,
-                                            bool delta_softplus) {
-  kernels::SelectiveScanParams<T> p;
+// Activations (u, delta, B, C, z) in Act, parameters (A, D, delta_bias) in T; see with_cpu_kernel_types.
+template <typename T, typename Act>
+kernels::SelectiveScanParams<T, Act> make_params(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B,
+                                                 const Tensor& C, const Tensor& D, const Tensor& z,
+                                                 const Tensor& delta_bias, bool delta_softplus) {
+  kernels::SelectiveScanParams<T, Act> p;
   p.batch = u.size(0);
   p.seqlen = u.size(1);
   p.dim = u.size(2);
   p.dstate = A.size(1);
-  p.u = u.data_ptr<T>();
+  p.u = activation_ptr<Act>(u);
   p.u_batch_stride = u.stride(0);
   p.u_l_stride = u.stride(1);
-  p.delta = delta.data_ptr<T>();
+  p.delta = activation_ptr<Act>(delta);
   p.delta_batch_stride = delta.stride(0);
   p.delta_l_stride = delta.stride(1);
   p.A = A.data_ptr<T>();
-  p.B = B.data_ptr<T>();
+  p.B = activation_ptr<Act>(B);
   p.B_batch_stride = B.stride(0);
   p.B_l_stride = B.stride(1);
-  p.C = C.data_ptr<T>();
+  p.C = activation_ptr<Act>(C);
   p.C_batch_stride = C.stride(0);
   p.C_l_stride = C.stride(1);
   p.D = ptr_or_null<T>(D);
   if (z.defined()) {
-    p.z = z.data_ptr<T>();
+    p.z = activation_ptr<Act>(z);
     p.z_batch_stride = z.stride(0);
     p.z_l_stride = z.stride(1);
   }
@@ -81,7 +83,8 @@ void check_shapes(const Tensor& u, const Tensor& delta, const Tensor& A, const T
 }
 
 struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
-  // All tensors share u's dtype (float32 or float64) and are on the CPU; see selective_scan().
+  // On the CPU. Activations (u, delta, B, C, z) share u's dtype: float64, float32 or bfloat16; the parameters
+  // (A, D, delta_bias) are float64 with float64 activations, else float32. See selective_scan().
   static Tensor forward(AutogradContext* ctx, Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor D, Tensor z,
                         Tensor delta_bias, bool delta_softplus, int64_t present) {
     D = undefined_unless(D, present & kHasD);
@@ -100,9 +103,9 @@ struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
     ctx->saved_data["delta_softplus"] = delta_softplus;
     ctx->saved_data["present"] = present;
     Tensor out = torch::empty({u.size(0), u.size(1), u.size(2)}, u.options());  // (batch, L, d_inner)
-    AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_fwd", [&] {
-      auto p = make_params<scalar_t>(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
-      p.out = out.data_ptr<scalar_t>();
+    with_cpu_kernel_types(u.scalar_type(), "selective_scan", [&]<typename T, typename Act>() {
+      auto p = make_params<T, Act>(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
+      p.out = activation_ptr<Act>(out);
       kernels::selective_scan_fwd_cpu(p);
     });
     return out;
@@ -117,32 +120,34 @@ struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
     const Tensor delta_bias = undefined_unless(saved[7], present & kHasBias);
     const bool delta_softplus = ctx->saved_data["delta_softplus"].toBool();
     if (!grads[0].defined()) return tensor_list(10);
-    const Tensor dout = grads[0].contiguous();  // (batch, L, d_inner)
-    const auto opts = u.options();
+    const Tensor dout = grads[0].to(u.scalar_type()).contiguous();  // (batch, L, d_inner)
+    // Activation gradients in the activations' dtype; dA, dB, dC, dD and d delta_bias (sums over channels or
+    // tokens) in the parameters' dtype, dB and dC cast to B's and C's at the end.
+    const auto act = u.options(), param = A.options();
     const int64_t batch = u.size(0), L = u.size(1), dim = u.size(2), N = A.size(1);
-    Tensor du = torch::empty({batch, L, dim}, opts);
-    Tensor ddelta = torch::empty({batch, L, dim}, opts);
-    Tensor dA = torch::empty({dim, N}, opts);
-    Tensor dB = torch::empty({batch, L, N}, opts);
-    Tensor dC = torch::empty({batch, L, N}, opts);
-    Tensor dD = D.defined() ? torch::empty({dim}, opts) : Tensor();
-    Tensor dz = z.defined() ? torch::empty({batch, L, dim}, opts) : Tensor();
-    Tensor ddelta_bias = delta_bias.defined() ? torch::empty({dim}, opts) : Tensor();
-    AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_bwd", [&] {
-      const auto p = make_params<scalar_t>(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
-      kernels::SelectiveScanGrads<scalar_t> g;
-      g.dout = dout.data_ptr<scalar_t>();
-      g.du = du.data_ptr<scalar_t>();
-      g.ddelta = ddelta.data_ptr<scalar_t>();
-      g.dA = dA.data_ptr<scalar_t>();
-      g.dB = dB.data_ptr<scalar_t>();
-      g.dC = dC.data_ptr<scalar_t>();
-      g.dD = D.defined() ? dD.data_ptr<scalar_t>() : nullptr;
-      g.dz = z.defined() ? dz.data_ptr<scalar_t>() : nullptr;
-      g.ddelta_bias = delta_bias.defined() ? ddelta_bias.data_ptr<scalar_t>() : nullptr;
+    Tensor du = torch::empty({batch, L, dim}, act);
+    Tensor ddelta = torch::empty({batch, L, dim}, act);
+    Tensor dA = torch::empty({dim, N}, param);
+    Tensor dB = torch::empty({batch, L, N}, param);
+    Tensor dC = torch::empty({batch, L, N}, param);
+    Tensor dD = D.defined() ? torch::empty({dim}, param) : Tensor();
+    Tensor dz = z.defined() ? torch::empty({batch, L, dim}, act) : Tensor();
+    Tensor ddelta_bias = delta_bias.defined() ? torch::empty({dim}, param) : Tensor();
+    with_cpu_kernel_types(u.scalar_type(), "selective_scan", [&]<typename T, typename Act>() {
+      const auto p = make_params<T, Act>(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
+      kernels::SelectiveScanGrads<T, Act> g;
+      g.dout = activation_ptr<Act>(dout);
+      g.du = activation_ptr<Act>(du);
+      g.ddelta = activation_ptr<Act>(ddelta);
+      g.dA = dA.data_ptr<T>();
+      g.dB = dB.data_ptr<T>();
+      g.dC = dC.data_ptr<T>();
+      g.dD = D.defined() ? dD.data_ptr<T>() : nullptr;
+      g.dz = z.defined() ? activation_ptr<Act>(dz) : nullptr;
+      g.ddelta_bias = delta_bias.defined() ? ddelta_bias.data_ptr<T>() : nullptr;
       kernels::selective_scan_bwd_cpu(p, g);
     });
-    return {du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, Tensor(), Tensor()};
+    return {du, ddelta, dA, dB.to(B.scalar_type()), dC.to(C.scalar_type()), dD, dz, ddelta_bias, Tensor(), Tensor()};
   }
 };
 
@@ -164,17 +169,22 @@ Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, con
     // No kernel for this device or dtype (float64 on a GPU): the reference keeps the model running.
     return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
   }
-  // The kernel computes in u's dtype when that is float32/float64, else in float32 (bf16 / fp16 inputs).
-  // Casts go through autograd, so A_log / D kept in fp32 still receive fp32 gradients.
+  // The kernel takes the activations in u's dtype when that is float64, float32 or bfloat16 (whose rows it
+  // widens itself, with float32 arithmetic and state), and the parameters in float64 with float64 activations,
+  // else float32. Other dtypes (float16) are cast to float32 and back. Casts go through autograd, so A_log / D
+  // kept in fp32 still receive fp32 gradients.
   const auto st = u.scalar_type();
-  const auto compute = (st == torch::kFloat64 || st == torch::kFloat32) ? st : torch::kFloat32;
-  const auto cast = [compute](const Tensor& t) { return cast_or_undefined(t, compute); };
-  const Tensor uc = cast(u);
+  const auto act_type =
+      (st == torch::kFloat64 || st == torch::kFloat32 || st == torch::kBFloat16) ? st : torch::kFloat32;
+  const auto param_type = st == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  const auto act = [act_type](const Tensor& t) { return cast_or_undefined(t, act_type); };
+  const auto param = [param_type](const Tensor& t) { return cast_or_undefined(t, param_type); };
+  const Tensor uc = act(u);
   const int64_t present = (D.defined() ? kHasD : 0) | (z.defined() ? kHasZ : 0) | (delta_bias.defined() ? kHasBias : 0);
-  Tensor y = SelectiveScanFn::apply(uc, cast(delta), cast(A), cast(B), cast(C), placeholder_if_undefined(cast(D), uc),
-                                    placeholder_if_undefined(cast(z), uc),
-                                    placeholder_if_undefined(cast(delta_bias), uc), delta_softplus, present);
-  return compute == st ? y : y.to(st);
+  Tensor y = SelectiveScanFn::apply(uc, act(delta), param(A), act(B), act(C), placeholder_if_undefined(param(D), uc),
+                                    placeholder_if_undefined(act(z), uc),
+                                    placeholder_if_undefined(param(delta_bias), uc), delta_softplus, present);
+  return act_type == st ? y : y.to(st);
 }
 
 Tensor selective_scan_ref(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B, const Tensor& C,
