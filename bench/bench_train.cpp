@@ -2,11 +2,14 @@
 // given model size. Prints one JSON line. The PyTorch peer (pytorch_peer.py) measures the same thing.
 //   bench_train --data DIR [--model ft-mamba] [--d 64] [--layers 2] [--batch 512] [--steps 30] [--device auto]
 //               [--no-graph] [--precision fp32|bf16|fp16|bf16-pure] [--profile TRACE.json]
-// --profile: after the timed steps, two more steps under LibTorch's profiler, written as a Chrome trace
-// (bench/profile_summary.py turns it into self time per operator).
+// --profile: after the timed steps, two more steps under LibTorch's profiler; writes the self time of each
+// operator and input shapes as JSON (bench/profile_summary.py prints it as a table).
 #include <cstdio>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include "ftmamba/core/device.h"
@@ -18,6 +21,46 @@
 #include "ftmamba/run/run.h"
 #include "ftmamba/train/trainer.h"
 #include "torch/csrc/autograd/profiler_legacy.h"
+
+namespace {
+
+// Self time (its time less that of the operators it calls) per (operator, input shapes), summed over the events
+// of LibTorch's legacy profiler, whose push / pop pairs nest on each thread.
+nlohmann::ordered_json self_times(const torch::autograd::profiler::thread_event_lists& lists) {
+  struct Open {
+    std::string key;
+    double start, children;
+  };
+  std::map<std::string, std::pair<double, int64_t>> by_key;  // key -> (self us, calls)
+  for (const auto& events : lists) {
+    std::vector<Open> stack;
+    for (const auto& e : events) {
+      if (e.kindStr() == "push") {
+        std::ostringstream key;
+        key << e.name();
+        for (const auto& shape : e.shapes()) {
+          key << " [";
+          for (size_t i = 0; i < shape.size(); ++i) key << (i ? "," : "") << shape[i];
+          key << "]";
+        }
+        stack.push_back({key.str(), e.cpuUs(), 0.0});
+      } else if (e.kindStr() == "pop" && !stack.empty()) {
+        const Open o = stack.back();
+        stack.pop_back();
+        const double took = e.cpuUs() - o.start;
+        auto& [self, calls] = by_key[o.key];
+        self += took - o.children;
+        ++calls;
+        if (!stack.empty()) stack.back().children += took;
+      }
+    }
+  }
+  nlohmann::ordered_json out = nlohmann::json::array();
+  for (const auto& [key, v] : by_key) out.push_back({{"op", key}, {"self_us", v.first}, {"calls", v.second}});
+  return out;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string data_dir, model = "ft-mamba", device_spec = "auto", precision = "fp32", profile_path;
@@ -92,8 +135,11 @@ int main(int argc, char** argv) {
   // Per CPU second as well: on a shared machine other processes stretch wall time but not ours.
   const double train_cpu_sps = steps * batch / (train.cpu_ms * 1e-3);
   if (!profile_path.empty()) {
-    torch::autograd::profiler::RecordProfile profile(profile_path);
+    namespace prof = torch::profiler::impl;
+    torch::autograd::profiler::enableProfilerLegacy(prof::ProfilerConfig(prof::ProfilerState::CPU, true));
     run_steps(warmup + steps, 2);
+    const auto times = self_times(torch::autograd::profiler::disableProfilerLegacy());
+    std::ofstream(profile_path) << nlohmann::ordered_json{{"steps", 2}, {"operators", times}}.dump(1) << "\n";
   }
 
   // Encoding: the whole item catalog in batches of 4096, repeated for ~3 s, in the precision trained with

@@ -1,57 +1,34 @@
 #!/usr/bin/env python3
-"""Self time per operator from a Chrome trace of LibTorch's profiler (bench_train --profile TRACE.json).
+"""Prints where a training step's time goes, from `bench_train --profile OUT.json`: self time (an operator's time
+less that of the operators it calls) per operator, and per operator and input shapes.
 
-Each event's self time is its duration less that of the events nested in it on the same thread, so a cast is
-counted once, not again in every operator that calls it. Prints the top operators as a table and one JSON line.
-
-    python3 bench/profile_summary.py TRACE.json [--top 25]
+    python3 bench/profile_summary.py OUT.json [--top 25]
 """
 import argparse
 import collections
 import json
 
 
-def self_times(events):
-    """{name: (self microseconds, calls)} over complete ("X") events, nesting by thread."""
-    by_thread = collections.defaultdict(list)
-    for e in events:
-        if e.get("ph") == "X":
-            by_thread[e.get("tid")].append((float(e["ts"]), float(e["dur"]), e["name"]))
-    total = collections.defaultdict(float)
-    calls = collections.Counter()
-    for evs in by_thread.values():
-        evs.sort(key=lambda x: (x[0], -x[1]))
-        stack = []  # [end, name, child time]
-        def close(frame):
-            end, name, child, start = frame
-            total[name] += (end - start) - child
-            if stack:
-                stack[-1][2] += end - start
-        for ts, dur, name in evs:
-            while stack and stack[-1][0] <= ts:
-                close(stack.pop())
-            stack.append([ts + dur, name, 0.0, ts])
-            calls[name] += 1
-        while stack:
-            close(stack.pop())
-    return {n: (t, calls[n]) for n, t in total.items()}
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("trace")
+    ap.add_argument("profile")
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args()
-    data = json.load(open(args.trace))
-    events = data["traceEvents"] if isinstance(data, dict) else data
-    times = self_times(events)
-    whole = sum(t for t, _ in times.values())
-    rows = sorted(times.items(), key=lambda kv: -kv[1][0])
-    print(f"{'operator':48} {'self ms':>10} {'share':>7} {'calls':>7}")
-    for name, (t, n) in rows[:args.top]:
-        print(f"{name[:48]:48} {t / 1e3:10.2f} {100 * t / whole:6.1f}% {n:7d}")
-    print(json.dumps({"total_self_ms": round(whole / 1e3, 3),
-                      "top": [{"op": n, "self_ms": round(t / 1e3, 3), "calls": c} for n, (t, c) in rows[:args.top]]}))
+    data = json.load(open(args.profile))
+    steps, ops = data["steps"], data["operators"]
+    whole = sum(o["self_us"] for o in ops)
+    by_op = collections.defaultdict(lambda: [0.0, 0])
+    for o in ops:
+        name = o["op"].split(" [")[0]
+        by_op[name][0] += o["self_us"]
+        by_op[name][1] += o["calls"]
+    print(f"{whole / steps / 1e3:.1f} ms of operator time per step\n")
+    print(f"{'operator':60} {'ms/step':>9} {'share':>7} {'calls/step':>11}")
+    for name, (t, n) in sorted(by_op.items(), key=lambda kv: -kv[1][0])[:args.top]:
+        print(f"{name[:60]:60} {t / steps / 1e3:9.2f} {100 * t / whole:6.1f}% {n / steps:11.1f}")
+    print(f"\n{'operator [input shapes]':90} {'ms/step':>9} {'calls/step':>11}")
+    for o in sorted(ops, key=lambda o: -o["self_us"])[:args.top]:
+        print(f"{o['op'][:90]:90} {o['self_us'] / steps / 1e3:9.2f} {o['calls'] / steps:11.1f}")
 
 
 if __name__ == "__main__":

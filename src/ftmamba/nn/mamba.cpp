@@ -5,6 +5,7 @@
 #include "ftmamba/ops/causal_conv1d.h"
 #include "ftmamba/ops/selective_scan.h"
 #include "ftmamba/ops/selective_scan_state.h"
+#include "ftmamba/ops/split_last.h"
 
 namespace ftmamba::nn {
 
@@ -32,9 +33,10 @@ MambaImpl::MambaImpl(const MambaConfig& c) : cfg(c) {
 
 torch::Tensor MambaImpl::forward(const torch::Tensor& u) {
   const int64_t di = cfg.d_inner();
-  auto xz = in_proj(u);  // (batch, L, 2*d_inner)
-  // x and z are strided views of xz: the kernels take any strides with a unit last stride.
-  return out_proj(mix(xz.narrow(-1, 0, di), xz.narrow(-1, di, di)));  // (batch, L, d_model)
+  // x and z are strided views of in_proj's (batch, L, 2*d_inner): the kernels take any strides with a unit last
+  // stride.
+  const auto xz = ops::split_last(in_proj(u), {di, di});
+  return out_proj(mix(xz[0], xz[1]));  // (batch, L, d_model)
 }
 
 torch::Tensor MambaImpl::forward_last(const torch::Tensor& u) {
@@ -90,11 +92,9 @@ torch::Tensor MambaImpl::time_steps(const torch::Tensor& u) {
 torch::Tensor MambaImpl::mix(const torch::Tensor& x_in, const torch::Tensor& z, torch::Tensor* last_state) {
   const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank();
   auto x = ops::causal_conv1d(x_in, conv1d->weight.view({di, cfg.d_conv}), conv1d->bias, /*silu=*/true);
-  auto x_dbl = x_proj(x);                          // (batch, L, rank + 2N)
-  auto dt = x_dbl.narrow(-1, 0, r);                // (batch, L, rank)
-  auto B = x_dbl.narrow(-1, r, n);                 // (batch, L, N)
-  auto C = x_dbl.narrow(-1, r + n, n);             // (batch, L, N)
-  auto delta = dt_proj->forward_without_bias(dt);  // (batch, L, d_inner); the bias is applied in the scan
+  const auto x_dbl = ops::split_last(x_proj(x), {r, n, n});  // (batch, L, rank + 2N) as dt | B | C
+  const auto &dt = x_dbl[0], &B = x_dbl[1], &C = x_dbl[2];   // (batch, L, rank), (batch, L, N), (batch, L, N)
+  auto delta = dt_proj->forward_without_bias(dt);            // (batch, L, d_inner); the bias is applied in the scan
   // A, D and the bias stay in the parameters' dtype (float32 in training): the scan casts as its kernel needs.
   auto A = -torch::exp(A_log);  // (d_inner, N), negative: the recurrence is stable
   if (last_state) *last_state = ops::selective_scan_last_state(x, delta, A, B, dt_proj->bias, /*delta_softplus=*/true);
