@@ -223,3 +223,48 @@ TEST_F(LmFinetune, MergedAdaptersGiveTheAdaptedLogitsWithoutAdapters) {
             }).find("pass --force"),
             std::string::npos);
 }
+
+// A run that stops (here an error thrown at step 10; a signal or a kill the same) keeps its checkpoint in
+// OUT.partial, and --resume finishes it to exactly what an uninterrupted run writes: the adapters bit for bit
+// and the same losses, with the adapters' dropout drawing the same numbers. Other settings are refused.
+TEST_F(LmFinetune, AnInterruptedRunResumesToTheUninterruptedResult) {
+  auto q = request("whole");
+  q.targets = {"in_proj", "x_proj"};
+  q.epochs = 5;
+  q.lora.dropout = 0.2;
+  q.checkpoint_steps = 4;
+  const auto whole = ftmamba::experiments::run_lm_finetune(q);
+  EXPECT_FALSE(whole.resumed);
+
+  auto p = q;
+  p.out = dir_ / "resumed";
+  const auto stop = [](const std::string& line) {
+    if (line.find("step 10/") != std::string::npos) throw std::runtime_error("stopped for the test");
+  };
+  EXPECT_THROW(ftmamba::experiments::run_lm_finetune(p, stop), std::runtime_error);
+  EXPECT_FALSE(fs::exists(dir_ / "resumed"));
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "resumed.partial" / "checkpoint" / "lm_state.safetensors"));
+
+  // Without --resume or --force the interrupted run is neither lost nor silently restarted.
+  const auto msg = error_message([&] { ftmamba::experiments::run_lm_finetune(p); });
+  EXPECT_NE(msg.find("--resume"), std::string::npos) << msg;
+  // Other settings: refused, naming the first difference.
+  auto other = p;
+  other.resume = true;
+  other.lr = 1e-3;
+  const auto diff = error_message([&] { ftmamba::experiments::run_lm_finetune(other); });
+  EXPECT_NE(diff.find("/lr"), std::string::npos) << diff;
+
+  p.resume = true;
+  const auto resumed = ftmamba::experiments::run_lm_finetune(p);
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.steps, whole.steps);
+  EXPECT_EQ(resumed.first_loss, whole.first_loss);
+  EXPECT_EQ(resumed.last_loss, whole.last_loss);
+  EXPECT_EQ(ftmamba::io::read_file(dir_ / "resumed" / "adapter_model.safetensors"),
+            ftmamba::io::read_file(dir_ / "whole" / "adapter_model.safetensors"));
+  EXPECT_EQ(ftmamba::io::read_file(dir_ / "resumed" / "train_log.jsonl"),
+            ftmamba::io::read_file(dir_ / "whole" / "train_log.jsonl"));
+  EXPECT_FALSE(fs::exists(dir_ / "resumed" / "checkpoint"));
+  EXPECT_FALSE(fs::exists(dir_ / "resumed.partial"));
+}

@@ -12,6 +12,7 @@
 
 #include "cli_checks.h"
 #include "cli_device.h"
+#include "cli_output.h"
 #include "cli_precision.h"
 #include "commands.h"
 #include "ftmamba/core/enum_text.h"
@@ -282,6 +283,12 @@ void add_finetune_command(CLI::App* lm) {
   cmd->add_option("--lr", q.lr, "AdamW learning rate")->capture_default_str();
   cmd->add_option("--seed", q.seed, "Seed of the adapters' initialisation and the data order")->capture_default_str();
   cmd->add_flag("--force", q.force, "Replace an existing output folder of the same kind");
+  add_resume_flag(cmd, q.resume);
+  check_int_range(cmd->add_option("--checkpoint-steps", q.checkpoint_steps,
+                                  "A checkpoint for --resume every so many steps, besides each epoch's end (0: only "
+                                  "there)")
+                      ->capture_default_str(),
+                  0, 1 << 30);
   add_device_option(cmd, args->device);
   cmd->callback([args] {
     auto q = args->request;
