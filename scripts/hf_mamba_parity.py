@@ -21,6 +21,7 @@ Prints one JSON line per (shape, device, check) and exits 1 when one misses the 
 """
 import argparse
 import json
+import shutil
 import struct
 import subprocess
 import sys
@@ -77,12 +78,10 @@ def write_safetensors(path, tensors):
             f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
 
 
-def rebuild_model(folder):
-    """The model folder `write` described in weights.json, when it left out model.safetensors."""
+def rebuild_model(folder, weights_json):
+    """folder/model/model.safetensors from the list `write` left in weights_json."""
     model = folder / "model"
-    if (model / "model.safetensors").exists():
-        return
-    meta = json.loads((folder / "weights.json").read_text())
+    meta = json.loads(Path(weights_json).read_text())
     write_safetensors(model / "model.safetensors", draw_weights(meta["parameters"], meta["seed"]))
 
 
@@ -174,17 +173,27 @@ def main():
     args = ap.parse_args()
     ok = True
     if args.mode == "check":
+        # Writes nothing under DIR (a test fixture): a model folder left without its weights is rebuilt in a
+        # temporary folder, and ftmamba's logits go there too.
         root, binary = Path(args.paths[0]), args.paths[1]
-        for ref in sorted(root.glob("*/reference.json")):
-            meta = json.loads(ref.read_text())
-            rebuild_model(ref.parent)
-            for device in meta["devices"]:
-                want = np.load(ref.parent / f"logits-{device}.npy")
-                got = ftmamba_side(binary, ref.parent / "model", meta["ids"], "cpu", ref.parent / "ours.safetensors")
-                ok &= compare(meta["shape"], device, meta["ids"], got, want, "cpu")
-                if "greedy" in meta:
-                    ours = ftmamba_greedy(binary, ref.parent / "model", meta["prompt"], "cpu")
-                    ok &= compare_greedy(meta["shape"], device, ours, meta["greedy"][device], "cpu")
+        refs = sorted(root.glob("*/reference.json"))
+        if not refs:
+            sys.exit(f"{root}: no */reference.json (written by the write mode)")
+        with tempfile.TemporaryDirectory() as tmp:
+            for ref in refs:
+                meta = json.loads(ref.read_text())
+                model = ref.parent / "model"
+                if not (model / "model.safetensors").exists():
+                    shutil.copytree(model, Path(tmp) / meta["shape"] / "model")
+                    rebuild_model(Path(tmp) / meta["shape"], ref.parent / "weights.json")
+                    model = Path(tmp) / meta["shape"] / "model"
+                for device in meta["devices"]:
+                    want = np.load(ref.parent / f"logits-{device}.npy")
+                    got = ftmamba_side(binary, model, meta["ids"], "cpu", Path(tmp) / "ours.safetensors")
+                    ok &= compare(meta["shape"], device, meta["ids"], got, want, "cpu")
+                    if "greedy" in meta:
+                        ours = ftmamba_greedy(binary, model, meta["prompt"], "cpu")
+                        ok &= compare_greedy(meta["shape"], device, ours, meta["greedy"][device], "cpu")
         sys.exit(0 if ok else 1)
     import torch
     devices = (args.devices or ("cpu,cuda" if torch.cuda.is_available() else "cpu")).split(",")
@@ -197,7 +206,7 @@ def main():
                 np.save(folder / f"logits-{device}.npy", l)
             (folder / "reference.json").write_text(json.dumps({"shape": shape, "ids": ids, "devices": devices,
                                                                "prompt": ids[:PROMPT], "greedy": greedy}))
-            same = same_weights(folder)
+            same = same_weights(folder / "model")
             print(json.dumps({"check": "weights_rebuilt_from_list", "shape": shape, "identical": same}), flush=True)
             ok &= same
             if args.drop_weights_over_mb and (folder / "model" / "model.safetensors").stat().st_size > args.drop_weights_over_mb << 20:

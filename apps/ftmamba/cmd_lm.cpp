@@ -273,8 +273,9 @@ void add_finetune_command(CLI::App* lm) {
   cmd->add_option("--lora.dropout", q.lora.dropout, "Dropout on the adapters' input, in training")
       ->capture_default_str();
   cmd->add_option("--lora.targets", args->targets,
-                  "Projections to adapt (default: in_proj x_proj dt_proj out_proj; PEFT refuses out_proj for Mamba, "
-                  "so an out_proj run loads in ftmamba only)");
+                  "Projections to adapt (default: in_proj x_proj dt_proj out_proj; PEFT refuses out_proj for Mamba and "
+                  "transformers bypasses a dt_proj adapter, "
+                  "so adapters on either run as trained in ftmamba only; in_proj x_proj for PEFT)");
   check_int_range(cmd->add_option("--epochs", q.epochs, "Passes over the data")->capture_default_str(), 1, 1000000);
   check_int_range(cmd->add_option("--batch", q.batch, "Sequences per step")->capture_default_str(), 1, 1 << 20);
   check_int_range(cmd->add_option("--max-length", q.max_length, "Tokens per sequence at most (longer ones are cut)")
@@ -308,11 +309,7 @@ void add_finetune_command(CLI::App* lm) {
         args->model, q.full ? "full" : "LoRA", enum_name(q.precision), r.examples, r.steps, r.first_loss, r.last_loss,
         r.tokens_per_second, r.trainable, r.total);
     fmt::print("wrote {}\n", args->out);
-    if (!r.peft_loadable)
-      fmt::print(
-          "note: out_proj is adapted; PEFT refuses that target for Mamba, so PeftModel.from_pretrained will not "
-          "load these adapters (ftmamba does: lm generate --adapters {})\n",
-          args->out);
+    if (!r.peft_loadable) fmt::print("note: {}\n", r.peft_note);
   });
 }
 

@@ -53,6 +53,24 @@ LmBatch make_batch(const std::vector<lm::InstructionExample>& examples, const st
   return b;
 }
 
+// Why PEFT + transformers cannot reproduce these adapters ("" when they can).
+std::string peft_note(const LmFinetuneRequest& q) {
+  if (q.full) return "";
+  const auto has = [&](const char* t) { return std::find(q.targets.begin(), q.targets.end(), t) != q.targets.end(); };
+  std::string note;
+  if (has("out_proj"))
+    note +=
+        "out_proj is adapted: PEFT refuses out_proj as a LoRA target for Mamba models, so "
+        "PeftModel.from_pretrained will not load this folder. ";
+  if (has("dt_proj"))
+    note +=
+        "dt_proj is adapted: PEFT loads that adapter, but transformers' MambaMixer multiplies by dt_proj.weight "
+        "directly, so there it changes nothing (PeftModel's logits equal the base model's). ";
+  if (!note.empty())
+    note += "ftmamba runs these adapters as trained: lm generate / score / eval --adapters, or lm merge";
+  return note;
+}
+
 // What makes two runs the same run: a checkpoint is resumed only under the same settings (the thread count and
 // checkpoint interval may change).
 nlohmann::ordered_json run_settings(const LmFinetuneRequest& q) {
@@ -141,7 +159,8 @@ LmFinetuneResult run_lm_finetune(const LmFinetuneRequest& q, const std::function
   r.trainable = count.trainable;
   r.total = count.total;
   r.examples = static_cast<int64_t>(examples.size());
-  r.peft_loadable = q.full || std::find(q.targets.begin(), q.targets.end(), "out_proj") == q.targets.end();
+  r.peft_note = peft_note(q);
+  r.peft_loadable = r.peft_note.empty();
   for (const auto& ex : examples)
     for (size_t t = 1; t < ex.targets.size(); ++t) r.target_tokens += ex.targets[t];
 
@@ -283,11 +302,7 @@ LmFinetuneResult run_lm_finetune(const LmFinetuneRequest& q, const std::function
       record["lora"] = {
           {"r", q.lora.rank}, {"alpha", q.lora.alpha}, {"dropout", q.lora.dropout}, {"targets", q.targets}};
       record["peft_loadable"] = r.peft_loadable;
-      if (!r.peft_loadable)
-        record["note"] =
-            "out_proj is adapted: PEFT refuses out_proj as a LoRA target for Mamba models, so "
-            "PeftModel.from_pretrained "
-            "will not load this folder; ftmamba does (lm generate --adapters)";
+      if (!r.peft_loadable) record["note"] = r.peft_note;
     }
     io::write_file_atomic(out.path() / "ftmamba_finetune.json", record.dump(2) + "\n");
     std::filesystem::remove_all(checkpoint_dir);  // the run is complete: its output holds no checkpoint

@@ -41,8 +41,11 @@ struct LmFinetuneResult {
   int64_t trainable = 0, total = 0;
   double first_loss = 0, last_loss = 0;  // the first step's, and the last epoch's mean
   double tokens_per_second = 0;          // tokens of the batches (padding excluded) over the training time
-  bool peft_loadable = true;             // false when out_proj is adapted: PEFT refuses that target for Mamba
-  bool resumed = false;                  // continued an interrupted run
+  // false when out_proj is adapted (PEFT refuses that target for Mamba) or dt_proj (PEFT loads it, but
+  // transformers' Mamba forward bypasses it); peft_note says which and why.
+  bool peft_loadable = true;
+  std::string peft_note;
+  bool resumed = false;  // continued an interrupted run
 };
 
 // Throws Error for a bad model folder, data file, option or output folder (before any training), and names the
