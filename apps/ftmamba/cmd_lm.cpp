@@ -266,6 +266,9 @@ void add_finetune_command(CLI::App* lm) {
       ->required();
   cmd->add_option("--out", args->out, "Output folder: the adapters (PEFT), or with --full the model")->required();
   cmd->add_flag("--full", q.full, "Train every weight instead of LoRA adapters");
+  cmd->add_flag("--gradient-checkpointing", q.gradient_checkpointing,
+                "Recompute each layer's activations in the backward instead of keeping them (long contexts: less "
+                "memory, a second forward)");
   add_precision_option(cmd, args->precision, " (default fp32)");
   cmd->add_option("--lora.rank", q.lora.rank, "Adapter rank r")->capture_default_str();
   cmd->add_option("--lora.alpha", q.lora.alpha, "Adapter scaling alpha (the update is alpha / r B A x)")

@@ -149,6 +149,7 @@ LmFinetuneResult run_lm_finetune(const LmFinetuneRequest& q, const std::function
   auto& model = pretrained.model;
   torch::manual_seed(q.seed);
   model->train();
+  model->gradient_checkpointing = q.gradient_checkpointing;
   LmFinetuneResult r;
   nn::ParameterCount count;
   try {
@@ -297,6 +298,7 @@ LmFinetuneResult run_lm_finetune(const LmFinetuneRequest& q, const std::function
         {"first_loss", r.first_loss},
         {"last_epoch_loss", r.last_loss},
         {"tokens_per_second", r.tokens_per_second},
+        {"gradient_checkpointing", q.gradient_checkpointing},
         {"resumed", r.resumed}};
     if (!q.full) {
       record["lora"] = {

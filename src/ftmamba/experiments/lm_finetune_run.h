@@ -23,7 +23,8 @@ namespace ftmamba::experiments {
 
 struct LmFinetuneRequest {
   std::filesystem::path model_dir, data, out;
-  bool full = false;  // every weight trained, instead of LoRA adapters
+  bool full = false;                    // every weight trained, instead of LoRA adapters
+  bool gradient_checkpointing = false;  // recompute each layer in the backward instead of keeping its activations
   ops::Precision precision = ops::Precision::kFp32;
   nn::LoraOptions lora{8, 16.0, 0.0};
   std::vector<std::string> targets{"in_proj", "x_proj", "dt_proj", "out_proj"};

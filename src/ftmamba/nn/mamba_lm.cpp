@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "ftmamba/nn/recompute_in_backward.h"
+
 namespace ftmamba::nn {
 namespace {
 
@@ -51,7 +53,12 @@ torch::Tensor MambaLMImpl::hidden_states(const torch::Tensor& tokens) {
   // The residual stream in the norms' dtype (float32 unless the whole model is bf16), also when the embedding
   // is held in a lower precision.
   auto x = embedding(tokens).to(norm_f->weight.scalar_type());  // (batch, L, d)
-  for (const auto& layer : *layers) x = layer->as<MambaResidualLayer>()->forward(x);
+  for (const auto& layer : *layers) {
+    auto* block = layer->as<MambaResidualLayer>();
+    x = gradient_checkpointing && is_training()
+            ? recompute_in_backward([block](const torch::Tensor& in) { return block->forward(in); }, x)
+            : block->forward(x);
+  }
   return norm_f(x);
 }
 

@@ -40,6 +40,9 @@ class MambaLMImpl : public torch::nn::Module {
   torch::Tensor step(const torch::Tensor& tokens, std::vector<MambaState>& state);
 
   MambaLMConfig cfg;
+  // In training, each layer's activations are recomputed in the backward instead of kept (recompute_in_backward):
+  // for long contexts, at the cost of a second forward.
+  bool gradient_checkpointing = false;
   torch::nn::Embedding embedding{nullptr};  // (vocab, d_model), also the LM head's weight
   torch::nn::ModuleList layers;
   RMSNorm norm_f{nullptr};

@@ -73,16 +73,26 @@ void check_precision_supported(Precision p, torch::Device device) {
     throw Error("precision fp16 needs a GPU (autocast to float16 is CUDA-only); use bf16 on the CPU");
 }
 
+AutocastSetting current_autocast(c10::DeviceType type) { return {type, autocast_enabled(type), autocast_dtype(type)}; }
+
 AutocastScope::AutocastScope(Precision p, torch::Device device, bool cache) {
   if (!is_mixed(p)) return;
   check_precision_supported(p, device);
+  enter(device.type(), low_precision_dtype(p), cache);
+}
+
+AutocastScope::AutocastScope(const AutocastSetting& setting, bool cache) {
+  if (setting.enabled) enter(setting.type, setting.dtype, cache);
+}
+
+void AutocastScope::enter(c10::DeviceType type, c10::ScalarType dtype, bool cache) {
   active_ = true;
-  type_ = device.type();
+  type_ = type;
   was_enabled_ = autocast_enabled(type_);
   was_dtype_ = autocast_dtype(type_);
   was_cache_ = at::autocast::is_autocast_cache_enabled();
   set_autocast_enabled(type_, true);
-  set_autocast_dtype(type_, low_precision_dtype(p));
+  set_autocast_dtype(type_, dtype);
   at::autocast::set_autocast_cache_enabled(cache);
   at::autocast::increment_nesting();
 }

@@ -50,14 +50,25 @@ void check_precision_supported(Precision p, torch::Device device);
 // scan, A_log, D, the norms and the residual stream stay float32 (the scan casts its inputs to float32 on the
 // CPU and keeps its state in float32 on the GPU). Run the backward after the scope has ended. cache: reuse
 // each weight's cast within the scope (off while a CUDA graph is captured).
+// Autocast as it stands on a device type, for a recompute in the backward (which runs outside the forward's
+// scope) to put back in force with AutocastScope(setting).
+struct AutocastSetting {
+  c10::DeviceType type = c10::DeviceType::CPU;
+  bool enabled = false;
+  c10::ScalarType dtype = c10::ScalarType::BFloat16;
+};
+AutocastSetting current_autocast(c10::DeviceType type);
+
 class AutocastScope {
  public:
   AutocastScope(Precision p, torch::Device device, bool cache = true);
+  explicit AutocastScope(const AutocastSetting& setting, bool cache = true);
   ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
+  void enter(c10::DeviceType type, c10::ScalarType dtype, bool cache);
   bool active_ = false;
   c10::DeviceType type_ = c10::DeviceType::CPU;
   bool was_enabled_ = false, was_cache_ = true;
