@@ -1,11 +1,10 @@
 // Benchmark: two-tower training steps/s and encoding samples/s of ftmamba on a dataset folder, at a
 // given model size. Prints one JSON line. The PyTorch peer (pytorch_peer.py) measures the same thing.
 //   bench_train --data DIR [--model ft-mamba] [--d 64] [--layers 2] [--batch 512] [--steps 30] [--device auto]
-//               [--no-graph] [--precision fp32|bf16|fp16|bf16-pure] [--profile TRACE.json]
+//               [--no-graph] [--precision fp32|bf16|fp16|bf16-pure] [--profile OUT.json]
 // --profile: after the timed steps, two more steps under LibTorch's profiler; writes the self time of each
 // operator and input shapes as JSON (bench/profile_summary.py prints it as a table).
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -16,6 +15,7 @@
 #include "ftmamba/core/memory.h"
 #include "ftmamba/core/threads.h"
 #include "ftmamba/core/timer.h"
+#include "ftmamba/io/atomic_file.h"
 #include "ftmamba/ops/precision.h"
 #include "ftmamba/run/config.h"
 #include "ftmamba/run/run.h"
@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
     torch::autograd::profiler::enableProfilerLegacy(prof::ProfilerConfig(prof::ProfilerState::CPU, true));
     run_steps(warmup + steps, 2);
     const auto times = self_times(torch::autograd::profiler::disableProfilerLegacy());
-    std::ofstream(profile_path) << nlohmann::ordered_json{{"steps", 2}, {"operators", times}}.dump(1) << "\n";
+    ftmamba::io::write_file_atomic(profile_path,
+                                   nlohmann::ordered_json{{"steps", 2}, {"operators", times}}.dump(1) + "\n");
   }
 
   // Encoding: the whole item catalog in batches of 4096, repeated for ~3 s, in the precision trained with

@@ -156,7 +156,7 @@ TEST_F(LmFinetune, LoraLowersTheLossAndItsPeftAdaptersLoadBack) {
   EXPECT_EQ(r.examples, 12);
   EXPECT_EQ(r.steps, 20 * 3);
   // transformers' Mamba forward bypasses a dt_proj adapter that PEFT loads: recorded, not claimed loadable.
-  EXPECT_FALSE(r.peft_loadable);
+  EXPECT_FALSE(r.peft_loadable());
   EXPECT_NE(r.peft_note.find("dt_proj is adapted"), std::string::npos) << r.peft_note;
   EXPECT_LT(r.trainable, r.total / 4);
   EXPECT_LT(r.last_loss, 0.5 * r.first_loss) << r.first_loss << " -> " << r.last_loss;
@@ -189,11 +189,11 @@ TEST_F(LmFinetune, FullWritesAModelFolderAndOutProjIsRecorded) {
   auto o = request("with-out-proj");
   o.epochs = 1;
   const auto w = ftmamba::experiments::run_lm_finetune(o);
-  EXPECT_FALSE(w.peft_loadable);
+  EXPECT_FALSE(w.peft_loadable());
   auto l = request("peft-loadable");
   l.epochs = 1;
   l.targets = {"in_proj", "x_proj"};
-  EXPECT_TRUE(ftmamba::experiments::run_lm_finetune(l).peft_loadable);
+  EXPECT_TRUE(ftmamba::experiments::run_lm_finetune(l).peft_loadable());
   const auto record = json::parse(ftmamba::io::read_file(dir_ / "with-out-proj" / "ftmamba_finetune.json"));
   EXPECT_EQ(record.at("peft_loadable"), false);
   EXPECT_NE(record.at("note").get<std::string>().find("PEFT refuses out_proj"), std::string::npos);

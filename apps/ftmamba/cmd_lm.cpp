@@ -312,7 +312,7 @@ void add_finetune_command(CLI::App* lm) {
         args->model, q.full ? "full" : "LoRA", enum_name(q.precision), r.examples, r.steps, r.first_loss, r.last_loss,
         r.tokens_per_second, r.trainable, r.total);
     fmt::print("wrote {}\n", args->out);
-    if (!r.peft_loadable) fmt::print("note: {}\n", r.peft_note);
+    if (!r.peft_loadable()) fmt::print("note: {}\n", r.peft_note);
   });
 }
 

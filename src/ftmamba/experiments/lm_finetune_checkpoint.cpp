@@ -12,12 +12,12 @@ namespace {
 
 constexpr const char* kFormat = "ftmamba-lm-finetune-checkpoint-1";
 
-fs::path state_file(const fs::path& dir) { return dir / "lm_state.safetensors"; }
-
 }  // namespace
 
+fs::path lm_finetune_checkpoint_file(const fs::path& checkpoint_dir) { return checkpoint_dir / "lm_state.safetensors"; }
+
 bool has_lm_finetune_checkpoint(const fs::path& checkpoint_dir) {
-  return fs::is_regular_file(state_file(checkpoint_dir));
+  return fs::is_regular_file(lm_finetune_checkpoint_file(checkpoint_dir));
 }
 
 void save_lm_finetune_checkpoint(const fs::path& checkpoint_dir, const LmFinetuneCheckpoint& c) {
@@ -29,11 +29,11 @@ void save_lm_finetune_checkpoint(const fs::path& checkpoint_dir, const LmFinetun
   tensors.emplace_back("order_rng", c.order_rng);
   if (c.order.defined()) tensors.emplace_back("order", c.order);
   fs::create_directories(checkpoint_dir);
-  io::save_safetensors(state_file(checkpoint_dir), tensors, {{"lm_finetune", j.dump()}});
+  io::save_safetensors(lm_finetune_checkpoint_file(checkpoint_dir), tensors, {{"lm_finetune", j.dump()}});
 }
 
 LmFinetuneCheckpoint load_lm_finetune_checkpoint(const fs::path& checkpoint_dir) {
-  const fs::path file = state_file(checkpoint_dir);
+  const fs::path file = lm_finetune_checkpoint_file(checkpoint_dir);
   if (!fs::is_regular_file(file)) throw Error(file.string() + ": no checkpoint to resume from");
   std::map<std::string, std::string> meta;
   auto tensors = io::load_safetensors(file, &meta);

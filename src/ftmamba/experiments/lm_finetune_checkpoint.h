@@ -26,7 +26,9 @@ struct LmFinetuneCheckpoint {
   io::NamedTensors tensors;  // "param/<name>", "optimizer/...", "scaler/...", "rng/..."
 };
 
-// Writes checkpoint_dir/lm_state.safetensors atomically.
+// The file inside a checkpoint folder: checkpoint_dir/lm_state.safetensors.
+std::filesystem::path lm_finetune_checkpoint_file(const std::filesystem::path& checkpoint_dir);
+// Writes it atomically.
 void save_lm_finetune_checkpoint(const std::filesystem::path& checkpoint_dir, const LmFinetuneCheckpoint& checkpoint);
 // Throws Error naming the file for a missing or malformed checkpoint.
 LmFinetuneCheckpoint load_lm_finetune_checkpoint(const std::filesystem::path& checkpoint_dir);

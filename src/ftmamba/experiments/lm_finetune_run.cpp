@@ -71,6 +71,11 @@ std::string peft_note(const LmFinetuneRequest& q) {
   return note;
 }
 
+// The LoRA options as ftmamba_finetune.json and the checkpoint's settings record them.
+nlohmann::ordered_json lora_record(const LmFinetuneRequest& q) {
+  return {{"r", q.lora.rank}, {"alpha", q.lora.alpha}, {"dropout", q.lora.dropout}, {"targets", q.targets}};
+}
+
 // What makes two runs the same run: a checkpoint is resumed only under the same settings (the thread count and
 // checkpoint interval may change).
 nlohmann::ordered_json run_settings(const LmFinetuneRequest& q) {
@@ -78,7 +83,7 @@ nlohmann::ordered_json run_settings(const LmFinetuneRequest& q) {
           {"data_sha256", io::sha256_file(q.data)},
           {"full", q.full},
           {"precision", std::string(enum_name(q.precision))},
-          {"lora", {{"r", q.lora.rank}, {"alpha", q.lora.alpha}, {"dropout", q.lora.dropout}, {"targets", q.targets}}},
+          {"lora", lora_record(q)},
           {"epochs", q.epochs},
           {"batch", q.batch},
           {"max_length", q.max_length},
@@ -161,7 +166,6 @@ LmFinetuneResult run_lm_finetune(const LmFinetuneRequest& q, const std::function
   r.total = count.total;
   r.examples = static_cast<int64_t>(examples.size());
   r.peft_note = peft_note(q);
-  r.peft_loadable = r.peft_note.empty();
   for (const auto& ex : examples)
     for (size_t t = 1; t < ex.targets.size(); ++t) r.target_tokens += ex.targets[t];
 
@@ -187,11 +191,11 @@ LmFinetuneResult run_lm_finetune(const LmFinetuneRequest& q, const std::function
           throw Error(
               fmt::format("{}: the interrupted run was started with other settings or data (first difference "
                           "at {}); resume with the same arguments, or pass --force to start again",
-                          (checkpoint_dir / "lm_state.safetensors").string(), where));
+                          lm_finetune_checkpoint_file(checkpoint_dir).string(), where));
         std::filesystem::remove_all(checkpoint_dir);  // --force: another run replaces the interrupted one
       } else {
         restore_training_state(saved.tensors, *model, optimizer, scaler ? &*scaler : nullptr, q.device,
-                               checkpoint_dir / "lm_state.safetensors");
+                               lm_finetune_checkpoint_file(checkpoint_dir));
         generator.set_state(saved.order_rng);
         ck = std::move(saved);
         ck.tensors.clear();
@@ -265,10 +269,7 @@ LmFinetuneResult run_lm_finetune(const LmFinetuneRequest& q, const std::function
     r.steps = ck.steps;
     r.first_loss = ck.first_loss;
     r.last_loss = ck.epoch_loss;
-    const double seconds = ck.seconds;
-    const int64_t tokens_seen = ck.tokens_seen;
-    const std::string& log = ck.log;
-    r.tokens_per_second = seconds > 0 ? static_cast<double>(tokens_seen) / seconds : 0.0;
+    r.tokens_per_second = ck.seconds > 0 ? static_cast<double>(ck.tokens_seen) / ck.seconds : 0.0;
 
     // The output: adapters in PEFT's format, or the whole model in transformers' layout, float32.
     model->eval();
@@ -279,7 +280,7 @@ LmFinetuneResult run_lm_finetune(const LmFinetuneRequest& q, const std::function
       lm::save_peft_adapters(*model, {q.lora, q.targets, q.model_dir.string()}, out.path());
     }
     io::write_file_atomic(out.path() / lm::kTokenizerFile, io::read_file(pretrained.tokenizer_file));
-    io::write_file_atomic(out.path() / "train_log.jsonl", log);
+    io::write_file_atomic(out.path() / "train_log.jsonl", ck.log);
     nlohmann::ordered_json record = {
         {"model", q.model_dir.string()},
         {"data", q.data.string()},
@@ -301,10 +302,9 @@ LmFinetuneResult run_lm_finetune(const LmFinetuneRequest& q, const std::function
         {"gradient_checkpointing", q.gradient_checkpointing},
         {"resumed", r.resumed}};
     if (!q.full) {
-      record["lora"] = {
-          {"r", q.lora.rank}, {"alpha", q.lora.alpha}, {"dropout", q.lora.dropout}, {"targets", q.targets}};
-      record["peft_loadable"] = r.peft_loadable;
-      if (!r.peft_loadable) record["note"] = r.peft_note;
+      record["lora"] = lora_record(q);
+      record["peft_loadable"] = r.peft_loadable();
+      if (!r.peft_loadable()) record["note"] = r.peft_note;
     }
     io::write_file_atomic(out.path() / "ftmamba_finetune.json", record.dump(2) + "\n");
     std::filesystem::remove_all(checkpoint_dir);  // the run is complete: its output holds no checkpoint

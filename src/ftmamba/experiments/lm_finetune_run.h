@@ -42,10 +42,10 @@ struct LmFinetuneResult {
   int64_t trainable = 0, total = 0;
   double first_loss = 0, last_loss = 0;  // the first step's, and the last epoch's mean
   double tokens_per_second = 0;          // tokens of the batches (padding excluded) over the training time
-  // false when out_proj is adapted (PEFT refuses that target for Mamba) or dt_proj (PEFT loads it, but
-  // transformers' Mamba forward bypasses it); peft_note says which and why.
-  bool peft_loadable = true;
+  // Why PEFT + transformers cannot reproduce the adapters: out_proj is adapted (PEFT refuses that target for
+  // Mamba) or dt_proj (PEFT loads it, but transformers' Mamba forward bypasses it). Empty when they can.
   std::string peft_note;
+  bool peft_loadable() const { return peft_note.empty(); }
   bool resumed = false;  // continued an interrupted run
 };
 

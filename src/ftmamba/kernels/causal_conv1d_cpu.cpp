@@ -59,7 +59,6 @@ std::vector<T> transpose_weight(const CausalConv1dParams<T, Act>& p) {
 // With Act = Bf16 a work item's rows (channels [c0, c0 + w) of one batch row) are widened into float rows,
 // the float code runs on them, and its outputs are rounded back; items whose rows would exceed kStageBytes go
 // in channel slices. Slices: x, then out (forward) or dout and dx (backward), each (L, w).
-constexpr std::size_t kStageBytes = 2 * 1024 * 1024;
 
 template <typename T>
 int64_t stage_width(int64_t L, int64_t nc) {

@@ -4,6 +4,7 @@
 // Compiled once per instruction-set path (see cpu_path.h), like every header of the kernels' SIMD sources.
 #pragma once
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 
 #include "ftmamba/kernels/bf16.h"
@@ -13,6 +14,9 @@
 #endif
 
 namespace ftmamba::kernels::FTMAMBA_KERNEL_ISA {
+
+// Bytes of float rows a thread stages per work item; an item whose rows would need more goes in channel slices.
+inline constexpr std::size_t kStageBytes = 2 * 1024 * 1024;
 
 // Exact: a bfloat16 is the upper half of the float with the same value.
 inline void widen_row(const Bf16* src, int64_t n, float* dst) {

@@ -305,7 +305,6 @@ void scan_rows(const SelectiveScanParams<T>& p, const T* A2, int64_t b, int64_t 
 // code as a batch of one whose channels start at 0, and its outputs are rounded back: the arithmetic and the
 // state are those of the float kernel, and no float copy of a whole activation tensor is ever made. Items whose
 // rows would exceed kStageBytes go in channel slices (long sequences).
-constexpr std::size_t kStageBytes = 2 * 1024 * 1024;
 
 // Float rows of one staged slice: u, delta, z, dout, du, ddelta, dz as (L, w), B and C as (L, N).
 inline int64_t stage_elements(int64_t L, int64_t w, int64_t N) { return 7 * L * w + 2 * L * N; }

@@ -107,12 +107,9 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight_in, const Tensor& bia
 #endif
     return causal_conv1d_ref(x, weight, bias, silu);
   }
-  // The kernel takes x in float64, float32 or bfloat16 (whose rows it widens itself), the weight and bias in
-  // float64 with float64 x, else float32. Other dtypes (float16) are cast to float32 and back; casts go through
-  // autograd.
+  // x, weight and bias in the kernel's dtypes (cpu_kernel_types.h); casts go through autograd.
   const auto st = x.scalar_type();
-  const auto act = (st == torch::kFloat64 || st == torch::kFloat32 || st == torch::kBFloat16) ? st : torch::kFloat32;
-  const auto param = st == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  const auto act = cpu_activation_dtype(st), param = cpu_parameter_dtype(st);
   const Tensor xc = function_args::cast_or_undefined(x, act);
   const Tensor b = function_args::placeholder_if_undefined(function_args::cast_or_undefined(bias, param), xc);
   Tensor y = CausalConv1dFn::apply(xc, function_args::cast_or_undefined(weight, param), b, silu, bias.defined());

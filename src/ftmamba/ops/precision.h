@@ -45,11 +45,6 @@ bool is_mixed(Precision p);  // bf16 or fp16: autocast with float32 weights
 // Throws Error when the device cannot run the precision (fp16 autocast on the CPU).
 void check_precision_supported(Precision p, torch::Device device);
 
-// While alive, autocast is on for `device`'s type with the precision's dtype (nothing for fp32 and bf16-pure).
-// Matmuls (projections, attention, the score) then run in bf16 / fp16 from float32 weights; the selective
-// scan, A_log, D, the norms and the residual stream stay float32 (the scan casts its inputs to float32 on the
-// CPU and keeps its state in float32 on the GPU). Run the backward after the scope has ended. cache: reuse
-// each weight's cast within the scope (off while a CUDA graph is captured).
 // Autocast as it stands on a device type, for a recompute in the backward (which runs outside the forward's
 // scope) to put back in force with AutocastScope(setting).
 struct AutocastSetting {
@@ -59,9 +54,15 @@ struct AutocastSetting {
 };
 AutocastSetting current_autocast(c10::DeviceType type);
 
+// While alive, autocast is on for `device`'s type with the precision's dtype (nothing for fp32 and bf16-pure).
+// Matmuls (projections, attention, the score) then run in bf16 / fp16 from float32 weights; the selective
+// scan's arithmetic and state, A_log, D, the norms and the residual stream stay float32 (the CPU scan widens
+// bf16 inputs row by row inside its kernel). Run the backward after the scope has ended. cache: reuse
+// each weight's cast within the scope (off while a CUDA graph is captured).
 class AutocastScope {
  public:
   AutocastScope(Precision p, torch::Device device, bool cache = true);
+  // Puts `setting` in force (nothing when it is off).
   explicit AutocastScope(const AutocastSetting& setting, bool cache = true);
   ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;

@@ -169,14 +169,11 @@ Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, con
     // No kernel for this device or dtype (float64 on a GPU): the reference keeps the model running.
     return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
   }
-  // The kernel takes the activations in u's dtype when that is float64, float32 or bfloat16 (whose rows it
-  // widens itself, with float32 arithmetic and state), and the parameters in float64 with float64 activations,
-  // else float32. Other dtypes (float16) are cast to float32 and back. Casts go through autograd, so A_log / D
-  // kept in fp32 still receive fp32 gradients.
+  // Activations and parameters in the kernel's dtypes (cpu_kernel_types.h: bfloat16 activations stay so, with
+  // float32 arithmetic and state). Casts go through autograd, so A_log / D kept in fp32 still receive fp32
+  // gradients.
   const auto st = u.scalar_type();
-  const auto act_type =
-      (st == torch::kFloat64 || st == torch::kFloat32 || st == torch::kBFloat16) ? st : torch::kFloat32;
-  const auto param_type = st == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  const auto act_type = cpu_activation_dtype(st), param_type = cpu_parameter_dtype(st);
   const auto act = [act_type](const Tensor& t) { return cast_or_undefined(t, act_type); };
   const auto param = [param_type](const Tensor& t) { return cast_or_undefined(t, param_type); };
   const Tensor uc = act(u);
