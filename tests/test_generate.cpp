@@ -9,9 +9,11 @@
 
 #include "error_message.h"
 #include "ftmamba/lm/generate.h"
+#include "ftmamba/nn/ft_mamba.h"
 #include "ftmamba/nn/mamba.h"
 #include "ftmamba/nn/mamba_lm.h"
 #include "ftmamba/ops/selective_scan_state.h"
+#include "gpu_skip.h"
 
 namespace lm = ftmamba::lm;
 namespace nn = ftmamba::nn;
@@ -104,6 +106,66 @@ TEST(MambaLMGenerate, GreedyEqualsRerunningTheWholeSequence) {
   EXPECT_EQ(streamed[1], (std::pair<size_t, int64_t>{1, got[1][0]}));
   EXPECT_EQ(times.prompt_tokens, 7);
   EXPECT_EQ(times.decoded_tokens, 24);
+  EXPECT_FALSE(times.cuda_graph);  // the CPU decodes eagerly
+}
+
+// A bf16 decode holds the projections and the embedding in bfloat16 and keeps the rest float32; its logits stay
+// within bf16's rounding of the fp32 model's, and its tokens follow them.
+TEST(MambaLMGenerate, Bf16DecodeCastsTheMatricesOnly) {
+  auto model = tiny_lm(300);
+  model->to(torch::kFloat32);
+  const std::vector<int64_t> prompt{4, 8, 15, 16, 23, 42};
+  torch::NoGradGuard no_grad;
+  std::vector<nn::MambaState> state;
+  const auto fp32 = model->prefill(torch::tensor(prompt, torch::kInt64).unsqueeze(0), state);  // (1, vocab)
+  lm::prepare_for_decoding(*model, ftmamba::ops::Precision::kBf16);
+  auto* first = model->layers[0]->as<nn::MambaResidualLayer>();
+  EXPECT_EQ(first->mixer->in_proj->weight.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(model->embedding->weight.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(first->mixer->A_log.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(model->norm_f->weight.scalar_type(), torch::kFloat32);
+  for (const auto& p : model->parameters()) EXPECT_FALSE(p.requires_grad());
+  torch::Tensor bf16;
+  {
+    ftmamba::ops::AutocastScope autocast(ftmamba::ops::Precision::kBf16, torch::kCPU, false);
+    bf16 = model->prefill(torch::tensor(prompt, torch::kInt64).unsqueeze(0), state);
+  }
+  const double rel = ((bf16 - fp32).abs().max() / fp32.abs().max()).item<double>();
+  EXPECT_GT(rel, 0.0);  // the matmuls did run in bf16
+  EXPECT_LT(rel, 0.05);
+  lm::SamplingOptions o;
+  o.max_new_tokens = 1;
+  o.precision = ftmamba::ops::Precision::kBf16;
+  EXPECT_EQ(lm::generate(*model, {prompt}, o)[0][0], bf16.argmax(-1).item<int64_t>());
+  EXPECT_EQ(error_message([&] { lm::prepare_for_decoding(*model, ftmamba::ops::Precision::kBf16Pure); }),
+            "lm generate: --precision must be fp32 or bf16, got bf16-pure");
+}
+
+// On a CUDA device the decode steps replay a captured graph: the same tokens as the eager steps, greedy and
+// sampled, for a batch of prompts of different lengths, long enough to pass the eager warm-up steps.
+TEST(MambaLMGenerate, CudaGraphDecodeEqualsEagerDecode) {
+  SKIP_WITHOUT_GPU();
+  auto model = tiny_lm(300);
+  model->to(torch::kCUDA, torch::kFloat32);
+  const std::vector<std::vector<int64_t>> prompts{{4, 8, 15, 16, 23, 42}, {7}, {1, 2}};
+  for (const double temperature : {0.0, 1.0, -1.0}) {  // -1: greedy in bf16
+    lm::SamplingOptions o;
+    o.max_new_tokens = 40;
+    o.temperature = std::max(temperature, 0.0);
+    if (temperature < 0) {
+      lm::prepare_for_decoding(*model, ftmamba::ops::Precision::kBf16);
+      o.precision = ftmamba::ops::Precision::kBf16;
+    }
+    o.seed = 5;
+    lm::GenerationTimes graphed, eager;
+    const auto with_graph = lm::generate(*model, prompts, o, {}, &graphed);
+    o.cuda_graph = false;
+    const auto without = lm::generate(*model, prompts, o, {}, &eager);
+    EXPECT_TRUE(graphed.cuda_graph);
+    EXPECT_FALSE(eager.cuda_graph);
+    EXPECT_EQ(with_graph, without) << "temperature " << temperature;
+    EXPECT_EQ(with_graph[1].size(), 40u);
+  }
 }
 
 TEST(MambaLMGenerate, SamplingFollowsItsSeedAndLimits) {

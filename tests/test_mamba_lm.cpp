@@ -138,7 +138,7 @@ TEST(LmFinetuneBench, LoraInMixedPrecisionHoldsOnlyTheFrozenMatricesLow) {
   nn::MambaLM lm(tiny());
   nn::attach_lora(*lm, {4, 8.0, 0.0}, {"in_proj", "out_proj"});
   nn::freeze_all_but_adapters(*lm);
-  const int64_t cast = experiments::cast_frozen_weights(*lm, torch::kBFloat16);
+  const int64_t cast = nn::cast_frozen_weights(*lm, torch::kBFloat16);
   EXPECT_EQ(cast, 2 * 4 + 1);  // 4 projections a layer, 2 layers, and the embedding
   for (const auto& p : lm->named_parameters()) {
     const bool low = p.value().scalar_type() == torch::kBFloat16;

@@ -163,9 +163,9 @@ void add_generate_command(CLI::App* lm) {
                                  "Continue prompts: prefill with the parallel scan, then decode a token "
                                  "at a time with the recurrent step");
   struct Args {
-    std::string model, adapters, prompt, prompts, ids, device = "auto";
+    std::string model, adapters, prompt, prompts, ids, device = "auto", precision = "fp32";
     lm::SamplingOptions sampling;
-    bool json = false, ignore_eos = false;
+    bool json = false, ignore_eos = false, no_cuda_graph = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--model", args->model, "Model folder: config.json, model.safetensors, tokenizer.json")->required();
@@ -193,6 +193,13 @@ void add_generate_command(CLI::App* lm) {
   cmd->add_option("--seed", args->sampling.seed, "Seed of the sampling")->capture_default_str();
   cmd->add_flag("--ignore-eos", args->ignore_eos, "Do not stop at the model's end-of-text token (eos_token_id)");
   cmd->add_flag("--json", args->json, "Print one JSON object per prompt, with the ids and the speed");
+  cmd->add_flag("--no-cuda-graph", args->no_cuda_graph,
+                "On a CUDA device, run each decode step eagerly instead of replaying a captured CUDA graph");
+  check_choice(cmd->add_option("--precision", args->precision,
+                               "fp32, or bf16: the projections and the embedding held in bfloat16, the matmuls "
+                               "under bf16 autocast, the SSM state and the residual stream float32")
+                   ->capture_default_str(),
+               {"fp32", "bf16"});
   add_device_option(cmd, args->device);
   cmd->callback([args, prompt_opt, prompts_opt, ids_opt] {
     if (prompt_opt->count() + prompts_opt->count() + ids_opt->count() == 0)
@@ -209,6 +216,9 @@ void add_generate_command(CLI::App* lm) {
       if (prompts.back().empty()) throw Error("prompt " + std::to_string(prompts.size()) + " has no tokens");
     }
     auto sampling = args->sampling;
+    sampling.cuda_graph = !args->no_cuda_graph;
+    sampling.precision = parse_enum<ops::Precision>(args->precision);
+    lm::prepare_for_decoding(*pretrained.model, sampling.precision);
     if (!args->ignore_eos && pretrained.config.eos_token_id >= 0) sampling.stop_ids = {pretrained.config.eos_token_id};
     const auto* tokenizer = pretrained.tokenizer ? &*pretrained.tokenizer : nullptr;
     // One prompt in plain text: its continuation printed as it comes.
@@ -236,6 +246,8 @@ void add_generate_command(CLI::App* lm) {
         if (tokenizer) j["completion"] = tokenizer->decode(out[row], /*skip_special_tokens=*/true);
         j["prefill_seconds"] = times.prefill_seconds;
         j["decode_tokens_per_second"] = decode_rate;
+        j["cuda_graph"] = times.cuda_graph;
+        j["precision"] = args->precision;
         fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
       }
     } else {

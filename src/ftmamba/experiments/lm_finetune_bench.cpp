@@ -8,20 +8,12 @@
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/timer.h"
-#include "ftmamba/train/cuda_graph_step.h"
+#include "ftmamba/ops/cuda_graph_step.h"
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/linear_cross_entropy.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
 
 namespace ftmamba::experiments {
-namespace {
-
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-}  // namespace
-
 nn::MambaLMConfig lm_bench_shape(const std::string& name, int64_t vocab) {
   nn::MambaLMConfig cfg;
   const auto x = name.find('x');
@@ -39,25 +31,12 @@ nn::MambaLMConfig lm_bench_shape(const std::string& name, int64_t vocab) {
   return cfg;
 }
 
-int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype) {
-  torch::NoGradGuard no_grad;
-  int64_t n = 0;
-  for (auto& item : model.named_parameters()) {
-    auto& p = item.value();
-    const bool matrix = ends_with(item.key(), "_proj.weight") || item.key() == "embedding.weight";
-    if (!matrix || p.requires_grad() || !p.is_floating_point()) continue;
-    p.set_data(p.to(dtype));
-    ++n;
-  }
-  return n;
-}
-
 nn::ParameterCount prepare_lm_finetune(nn::MambaLMImpl& model, bool lora, const nn::LoraOptions& options,
                                        const std::vector<std::string>& targets, ops::Precision precision) {
   if (lora) {
     nn::attach_lora(model, options, targets);
     nn::freeze_all_but_adapters(model);
-    if (ops::is_mixed(precision)) cast_frozen_weights(model, ops::low_precision_dtype(precision));
+    if (ops::is_mixed(precision)) nn::cast_frozen_weights(model, ops::low_precision_dtype(precision));
   }
   ops::cast_weights(model, precision);  // bf16-pure only
   return nn::count_parameters(model);
@@ -115,11 +94,11 @@ LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const t
     for (int64_t step = 0; step < total_steps; ++step)
       timed(step, [&] { return forward_backward_update(tokens[step]); });
   } else {
-    // Warm-up steps run eagerly, then the step is captured once and replayed (train/cuda_graph_step.h); a LoRA step
+    // Warm-up steps run eagerly, then the step is captured once and replayed (ops/cuda_graph_step.h); a LoRA step
     // adds about fifteen small kernels per adapted projection, each with its autograd and dispatch cost on the
     // host, which the replay saves. The capture itself is left out of the timed steps.
     auto static_tokens = tokens[0].clone();  // what the captured step reads
-    train::CudaGraphStep graphed(
+    ops::CudaGraphStep graphed(
         device, static_cast<int>(warmup), [&] { return forward_backward_update(static_tokens); },
         [&] { optimizer.zero_grad(); });
     for (int64_t step = 0; step < total_steps; ++step) {

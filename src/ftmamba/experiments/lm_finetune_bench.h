@@ -51,8 +51,4 @@ LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& options, c
 nn::ParameterCount prepare_lm_finetune(nn::MambaLMImpl& model, bool lora, const nn::LoraOptions& options,
                                        const std::vector<std::string>& targets, ops::Precision precision);
 
-// Casts every frozen (requires_grad false) floating parameter of the projections and the embedding to
-// `dtype`; returns how many were cast. For LoRA in mixed precision (see bench_lm_finetune).
-int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype);
-
 }  // namespace ftmamba::experiments

@@ -119,24 +119,6 @@ __global__ void __launch_bounds__(kThreads)
   if (g.dbias_part) g.dbias_part[int64_t(blockIdx.y) * p.channels + ch.c] = db;
 }
 
-template <typename F>
-void dispatch_width(int64_t width, F&& f) {
-  switch (width) {
-    case 1:
-      f(IntConstant<1>{});
-      break;
-    case 2:
-      f(IntConstant<2>{});
-      break;
-    case 3:
-      f(IntConstant<3>{});
-      break;
-    default:
-      f(IntConstant<4>{});
-      break;
-  }
-}
-
 void check_params(const CausalConv1dCudaParams& p) {
   if (p.width < 1 || p.width > kConvMaxWidth)
     throw std::runtime_error("causal_conv1d (CUDA): width must be in 1.." + std::to_string(kConvMaxWidth) + ", got " +
@@ -160,7 +142,7 @@ void causal_conv1d_fwd_cuda(const CausalConv1dCudaParams& p) {
   const dim3 grid(static_cast<unsigned>(channel_blocks(p)), static_cast<unsigned>(std::min(work_items(p), kMaxGridY)));
   const auto stream = static_cast<cudaStream_t>(p.stream);
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
-    dispatch_width(p.width, [&](auto width) {
+    dispatch_conv_width(p.width, [&](auto width) {
       conv_fwd_kernel<decltype(dtype_tag), decltype(width)::value><<<grid, kThreads, 0, stream>>>(p);
     });
   });
@@ -180,7 +162,7 @@ void causal_conv1d_bwd_cuda(const CausalConv1dCudaParams& p, const CausalConv1dC
   }
   const dim3 grid(static_cast<unsigned>(channel_blocks(p)), static_cast<unsigned>(groups));
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
-    dispatch_width(p.width, [&](auto width) {
+    dispatch_conv_width(p.width, [&](auto width) {
       conv_bwd_kernel<decltype(dtype_tag), decltype(width)::value><<<grid, kThreads, 0, stream>>>(p, g);
     });
   });

@@ -66,4 +66,23 @@ void dispatch_dtype(CudaDtype dtype, F&& f) {
 template <int V>
 using IntConstant = std::integral_constant<int, V>;
 
+// Calls f(IntConstant<W>{}) for a causal conv's width W in 1..4 (kConvMaxWidth).
+template <typename F>
+void dispatch_conv_width(int64_t width, F&& f) {
+  switch (width) {
+    case 1:
+      f(IntConstant<1>{});
+      break;
+    case 2:
+      f(IntConstant<2>{});
+      break;
+    case 3:
+      f(IntConstant<3>{});
+      break;
+    default:
+      f(IntConstant<4>{});
+      break;
+  }
+}
+
 }  // namespace ftmamba::kernels

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/ops/cuda_graph_step.h"
 
 namespace ftmamba::lm {
 namespace {
@@ -24,7 +25,43 @@ void check_options(const SamplingOptions& o) {
   if (!(o.top_p > 0.0 && o.top_p <= 1.0)) throw Error("--top-p must lie in (0, 1]");
 }
 
+// One decode step, model.step on the batch's state (which it advances in place): eager, or on a CUDA device
+// replayed from a captured graph that reads its tokens from a buffer of fixed address. The eager warm-up steps
+// settle the state's layout (ops::conv_step makes it contiguous), so the captured step reads and writes the
+// same tensors every replay.
+class DecodeStep {
+ public:
+  DecodeStep(nn::MambaLMImpl& model, std::vector<nn::MambaState>& state, torch::Device device, bool use_graph)
+      : model_(model), state_(state) {
+    if (!use_graph || !device.is_cuda() || !ops::CudaGraphStep::supported()) return;
+    tokens_ = torch::zeros({state.at(0).ssm.size(0)}, torch::TensorOptions(torch::kInt64).device(device));  // (batch)
+    graph_ = std::make_unique<ops::CudaGraphStep>(
+        device, /*warmup=*/2, [this] { return model_.step(tokens_, state_); }, [] {});
+  }
+  // (batch) next tokens -> (batch, vocab) logits, valid until the next call.
+  torch::Tensor operator()(const torch::Tensor& next) {
+    if (!graph_) return model_.step(next, state_);
+    graph_->stage([&] { tokens_.copy_(next); });
+    return graph_->step();
+  }
+  bool graphed() const { return graph_ != nullptr; }
+
+ private:
+  nn::MambaLMImpl& model_;
+  std::vector<nn::MambaState>& state_;
+  torch::Tensor tokens_;
+  std::unique_ptr<ops::CudaGraphStep> graph_;
+};
+
 }  // namespace
+
+void prepare_for_decoding(nn::MambaLMImpl& model, ops::Precision precision) {
+  if (precision != ops::Precision::kFp32 && precision != ops::Precision::kBf16)
+    throw Error("lm generate: --precision must be fp32 or bf16, got " + std::string(enum_name(precision)));
+  ops::check_precision_supported(precision, model.embedding->weight.device());
+  for (auto& p : model.parameters()) p.set_requires_grad(false);
+  if (precision == ops::Precision::kBf16) nn::cast_frozen_weights(model, torch::kBFloat16);
+}
 
 torch::Tensor choose_next_tokens(const torch::Tensor& logits, const SamplingOptions& options,
                                  at::Generator& generator) {
@@ -64,6 +101,9 @@ std::vector<std::vector<int64_t>> generate(nn::MambaLMImpl& model, const std::ve
   torch::NoGradGuard no_grad;
   model.eval();
   const auto device = model.embedding->weight.device();
+  // No weight cast cache: the matrices are already bf16 for a bf16 decode, and a cache may not be filled while a
+  // CUDA graph is captured.
+  ops::AutocastScope autocast(options.precision, device, /*cache=*/false);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
   GenerationTimes t;
 
@@ -91,6 +131,8 @@ std::vector<std::vector<int64_t>> generate(nn::MambaLMImpl& model, const std::ve
 
   // Decode: a token per row per step; a row that has stopped is still computed with the batch, its tokens unused.
   start = std::chrono::steady_clock::now();
+  DecodeStep decode_step(model, state, device, options.cuda_graph);
+  t.cuda_graph = decode_step.graphed();
   std::vector<bool> done(prompts.size(), false);
   size_t running = prompts.size();
   for (int64_t k = 0; k < options.max_new_tokens && running > 0; ++k) {
@@ -107,7 +149,7 @@ std::vector<std::vector<int64_t>> generate(nn::MambaLMImpl& model, const std::ve
       if (done[row]) --running;
     }
     if (running == 0 || k + 1 == options.max_new_tokens) break;
-    logits = model.step(next, state);
+    logits = decode_step(next);
   }
   t.decode_seconds = seconds_since(start);
   if (times) *times = t;

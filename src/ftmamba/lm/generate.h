@@ -1,7 +1,8 @@
 // defines: generate, what `ftmamba lm generate` runs: each prompt prefilled through the parallel scan, then the
 // new tokens decoded one at a time with the recurrent step (conv window plus SSM state, O(1) per token), the
 // prompts of a call decoded together as one batch; greedy, or sampled with temperature, top-k and top-p in the
-// order Hugging Face's generate applies them.
+// order Hugging Face's generate applies them. On a CUDA device each decode step after the first two replays one
+// captured CUDA graph (ops/cuda_graph_step.h): the step's few hundred small kernels launch as one.
 #pragma once
 #include <ATen/core/Generator.h>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "ftmamba/nn/mamba_lm.h"
+#include "ftmamba/ops/precision.h"
 
 namespace ftmamba::lm {
 
@@ -20,11 +22,21 @@ struct SamplingOptions {
   double top_p = 1.0;             // the smallest set of tokens whose probabilities sum to at least top_p
   uint64_t seed = 0;              // sampling's random stream: the same seed gives the same tokens
   std::vector<int64_t> stop_ids;  // a row ends after generating one of these (it is kept in the output)
+  bool cuda_graph = true;         // on a CUDA device, decode steps replay a captured graph (false: eager)
+  // fp32, or bf16: the matmuls under bf16 autocast, for a model whose matrices prepare_for_decoding has cast
+  // (the norms, the conv, A, D, the residual stream and the SSM state stay float32).
+  ops::Precision precision = ops::Precision::kFp32;
 };
+
+// Readies a loaded model for generation in `precision`: no parameter needs a gradient, and for bf16 the
+// projections and the embedding (what a decode step reads most) are held in bfloat16. Precisions other than
+// fp32 and bf16, or one the device cannot run, are an Error.
+void prepare_for_decoding(nn::MambaLMImpl& model, ops::Precision precision);
 
 struct GenerationTimes {
   double prefill_seconds = 0, decode_seconds = 0;
   int64_t prompt_tokens = 0, decoded_tokens = 0;  // decoded: new tokens over all rows, past each row's end excluded
+  bool cuda_graph = false;                        // the decode steps replayed a CUDA graph
 };
 
 // The new tokens of each prompt (each prompt at least one id, each id in [0, vocab): Error naming the first one

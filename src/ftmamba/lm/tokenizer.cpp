@@ -436,8 +436,9 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special
                !p.model_tokens[static_cast<size_t>(id)].empty()) {
       token = &p.model_tokens[static_cast<size_t>(id)];
     } else {
-      throw Error("token id " + std::to_string(id) + " is not in the tokenizer's vocabulary (" +
-                  std::to_string(p.vocab_size) + " ids)");
+      // An id the tokenizer lacks (a model's padded vocabulary, 50280 rows for GPT-NeoX's 50277 tokens) decodes to
+      // nothing, as tokenizers' decode drops it: a model that samples one must not stop generation.
+      continue;
     }
     // A token outside the byte-level alphabet (an added token) stands for its own UTF-8.
     if (!append_bytes_of_token(*token, bytes)) bytes += *token;

@@ -5,8 +5,9 @@
 //   GPT-2 pattern and add_prefix_space; Split on a pattern; a Sequence of them) -> BPE merges -> post-processor
 //   (ByteLevel; TemplateProcessing's special tokens around the text).
 // decode maps the tokens back through the byte-level alphabet and replaces invalid UTF-8 by U+FFFD, as
-// tokenizers' ByteLevel decoder. Another pipeline (WordPiece, Unigram, a Metaspace pre-tokenizer) is refused at
-// load with the key at fault. docs/LANGUAGE_MODELS.md says what is read.
+// tokenizers' ByteLevel decoder; an id the tokenizer lacks decodes to nothing, as there. Another pipeline (WordPiece,
+// Unigram, a Metaspace pre-tokenizer) is refused at load with the key at fault. docs/LANGUAGE_MODELS.md says what is
+// read.
 #pragma once
 #include <cstdint>
 #include <filesystem>

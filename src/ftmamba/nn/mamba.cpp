@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ftmamba/ops/causal_conv1d.h"
+#include "ftmamba/ops/mamba_step.h"
 #include "ftmamba/ops/selective_scan.h"
 #include "ftmamba/ops/selective_scan_state.h"
 #include "ftmamba/ops/split_last.h"
@@ -60,25 +61,19 @@ torch::Tensor MambaImpl::forward_with_state(const torch::Tensor& u, MambaState& 
 }
 
 torch::Tensor MambaImpl::step(const torch::Tensor& u_t, MambaState& state) {
-  const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank();
-  const auto f = state.ssm.scalar_type();  // the state's precision: float32 (float64 in the tests)
-  auto xz = in_proj->forward_rows(u_t);    // (batch, 2*d_inner)
-  const auto x_in = xz.narrow(-1, 0, di), z = xz.narrow(-1, di, di);   // (batch, d_inner)
-  const auto window = torch::cat({state.conv, x_in.unsqueeze(1)}, 1);  // (batch, d_conv, d_inner)
-  state.conv = window.narrow(1, 1, cfg.d_conv - 1).contiguous();
+  const int64_t di = cfg.d_inner(), r = cfg.rank();
+  auto xz = in_proj->forward_rows(u_t);                               // (batch, 2*d_inner)
+  const auto x_in = xz.narrow(-1, 0, di), z = xz.narrow(-1, di, di);  // (batch, d_inner)
   // conv1d's weight (d_inner, 1, d_conv) against the window, oldest first, as the causal conv pairs them.
-  const auto w = conv1d->weight.view({di, cfg.d_conv}).t();                           // (d_conv, d_inner)
-  auto x = torch::silu((window * w.to(window.scalar_type())).sum(1) + conv1d->bias);  // (batch, d_inner)
-  auto x_dbl = x_proj->forward_rows(x);                                               // (batch, rank + 2N)
-  const auto B = x_dbl.narrow(-1, r, n).to(f), C = x_dbl.narrow(-1, r + n, n).to(f);  // (batch, N)
-  const auto dt = torch::softplus(dt_proj->forward_rows_without_bias(x_dbl.narrow(-1, 0, r)).to(f) + dt_proj->bias);
-  const auto A = -torch::exp(A_log.to(f));  // (d_inner, N)
-  const auto xf = x.to(f);
-  // h = exp(dt A) h + dt B x: (batch, d_inner, N)
-  state.ssm = torch::exp(dt.unsqueeze(-1) * A) * state.ssm + (dt * xf).unsqueeze(-1) * B.unsqueeze(1);
-  auto y = (state.ssm * C.unsqueeze(1)).sum(-1) + D * xf;  // (batch, d_inner)
-  y = y * torch::silu(z.to(f));
-  return out_proj->forward_rows(y.to(x_in.scalar_type()));  // (batch, d_model)
+  const auto x = ops::conv_step(x_in, state.conv, conv1d->weight.view({di, cfg.d_conv}), conv1d->bias);
+  const auto x_dbl = x_proj->forward_rows(x);  // (batch, rank + 2N): dt | B | C
+  ops::SsmStepInputs in{x, x_dbl, z, dt_proj->weight, {}, dt_proj->bias, A_log, D};
+  if (dt_proj->has_lora()) {  // the adapter's update is LibTorch's: dt_proj runs outside the step's kernel
+    in.delta = dt_proj->forward_rows_without_bias(x_dbl.narrow(-1, 0, r));
+    in.dt_weight = torch::Tensor();
+  }
+  const auto y = ops::ssm_step(in, state.ssm);  // (batch, d_inner)
+  return out_proj->forward_rows(y);             // (batch, d_model)
 }
 
 torch::Tensor MambaImpl::time_steps(const torch::Tensor& u) {

@@ -35,8 +35,9 @@ class MambaImpl : public torch::nn::Module {
   // forward(u), and the state after the last token of u (from a zero state: a prompt's prefill, with the fused
   // scan for the outputs and ops::selective_scan_last_state for the state).
   torch::Tensor forward_with_state(const torch::Tensor& u, MambaState& state);
-  // One token after `state`, which moves on by it: u_t (batch, d_model) -> (batch, d_model). O(1) in the length
-  // so far: the conv over its window, then h = exp(dt A) h + dt B u, y = (<C, h> + D u) silu(z).
+  // One token after `state`, which moves on by it in place: u_t (batch, d_model) -> (batch, d_model). O(1) in the
+  // length so far: the conv over its window, then h = exp(dt A) h + dt B u, y = (<C, h> + D u) silu(z), each
+  // half one CUDA kernel on a GPU (ops/mamba_step.h).
   torch::Tensor step(const torch::Tensor& u_t, MambaState& state);
   // The scan's time steps for input u: dt = softplus(dt_proj(x_proj(conv(in_proj(u)_x))) + dt_bias),
   // (batch, L, d_model) -> (batch, L, d_inner). Each step multiplies state (d, n) by exp(dt[t, d] A[d, n]),

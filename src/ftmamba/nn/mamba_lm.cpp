@@ -85,4 +85,19 @@ torch::Tensor MambaLMImpl::step(const torch::Tensor& tokens, std::vector<MambaSt
   return linear_rows(norm_f(x), embedding->weight).to(torch::kFloat32);  // (batch, vocab)
 }
 
+int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype) {
+  torch::NoGradGuard no_grad;
+  int64_t n = 0;
+  for (auto& item : model.named_parameters()) {
+    auto& p = item.value();
+    const std::string& key = item.key();
+    const bool matrix =
+        key == "embedding.weight" || (key.size() >= 12 && key.compare(key.size() - 12, 12, "_proj.weight") == 0);
+    if (!matrix || p.requires_grad() || !p.is_floating_point()) continue;
+    p.set_data(p.to(dtype));
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace ftmamba::nn

@@ -49,4 +49,9 @@ class MambaLMImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MambaLM);
 
+// Casts every frozen (requires_grad false) floating parameter of the projections and the embedding to `dtype`;
+// returns how many were cast. The matrices are what a step reads most: LoRA in mixed precision keeps its frozen
+// base in bf16, and a bf16 decode its whole model.
+int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype);
+
 }  // namespace ftmamba::nn

@@ -5,9 +5,9 @@
 #include <unordered_map>
 
 #include "ftmamba/core/device.h"
+#include "ftmamba/ops/cuda_graph_step.h"
 #include "ftmamba/ops/precision.h"
 #include "ftmamba/run/config.h"
-#include "ftmamba/train/cuda_graph_step.h"
 #include "ftmamba/train/losses.h"
 #include "ftmamba/train/multi_tensor_adamw.h"
 
@@ -39,7 +39,7 @@ struct FixedShapeStep::Impl {
   // weighted only: the pair weights, (batch) float32, staged and on the device as the ids are.
   bool weighted;
   torch::Tensor host_weights, device_weights;
-  std::unique_ptr<CudaGraphStep> graphed;  // the full-batch step, once a full batch comes (use_graph)
+  std::unique_ptr<ops::CudaGraphStep> graphed;  // the full-batch step, once a full batch comes (use_graph)
 
   Impl(nn::TwoTower m, data::EncodedFeatures u, data::EncodedFeatures i, torch::Tensor lq, const run::TrainConfig& t,
        int64_t b, bool graph, bool w)
@@ -123,7 +123,7 @@ struct FixedShapeStep::Impl {
 
   double graphed_step(double lr) {
     if (!graphed)
-      graphed = std::make_unique<CudaGraphStep>(
+      graphed = std::make_unique<ops::CudaGraphStep>(
           device, kWarmupSteps, [this] { return forward_backward_update(device_ids, device_weights, batch); },
           [this] { optimizer.zero_grad(); });
     graphed->stage([&] {
@@ -178,7 +178,8 @@ int64_t FixedShapeStep::skipped_steps() const { return s_->scaler ? s_->scaler->
 bool FixedShapeStep::graph_captured() const { return s_->graphed && s_->graphed->captured(); }
 
 bool FixedShapeStep::graphs_supported() {
-  return CudaGraphStep::supported() && MultiTensorAdamW::capturable();  // the optimizer step must be capturable too
+  return ops::CudaGraphStep::supported() &&
+         MultiTensorAdamW::capturable();  // the optimizer step must be capturable too
 }
 
 }  // namespace ftmamba::train

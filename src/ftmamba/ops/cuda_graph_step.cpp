@@ -1,5 +1,5 @@
 // defines: CudaGraphStep (see cuda_graph_step.h).
-#include "ftmamba/train/cuda_graph_step.h"
+#include "ftmamba/ops/cuda_graph_step.h"
 
 #include "ftmamba/core/error.h"
 
@@ -10,7 +10,7 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
-namespace ftmamba::train {
+namespace ftmamba::ops {
 
 #ifdef FTMAMBA_WITH_CUDA
 struct CudaGraphStep::Impl {
@@ -21,7 +21,7 @@ struct CudaGraphStep::Impl {
   c10::cuda::CUDAStream stream;
   int eager_steps = 0;
   std::unique_ptr<at::cuda::CUDAGraph> graph;
-  torch::Tensor loss;  // () written by every replay
+  torch::Tensor output;  // written by every replay
 
   // Makes the side stream wait for what is queued on the device's current stream, then runs f on it.
   void on_stream(const std::function<void()>& f) {
@@ -35,7 +35,7 @@ struct CudaGraphStep::Impl {
     before_capture();
     graph = std::make_unique<at::cuda::CUDAGraph>();
     graph->capture_begin();
-    loss = step();
+    output = step();
     graph->capture_end();
   }
 };
@@ -44,7 +44,7 @@ CudaGraphStep::CudaGraphStep(torch::Device device, int warmup, std::function<tor
                              std::function<void()> before_capture)
     : impl_(std::make_unique<Impl>(Impl{device, warmup, std::move(step), std::move(before_capture),
                                         c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()),
-                                        /*eager_steps=*/0, /*graph=*/nullptr, /*loss=*/torch::Tensor()})) {
+                                        /*eager_steps=*/0, /*graph=*/nullptr, /*output=*/torch::Tensor()})) {
   if (!device.is_cuda()) throw Error("a CUDA graph step needs a CUDA device, got " + device.str());
 }
 
@@ -64,9 +64,9 @@ torch::Tensor CudaGraphStep::step() {
     }
     if (!impl_->graph) impl_->capture();
     impl_->graph->replay();
-    out = impl_->loss;
+    out = impl_->output;
   });
-  // The device's stream waits for the step, so that reading the loss there (.item(), a copy) sees it.
+  // The device's stream waits for the step, so that reading the output there (.item(), a copy) sees it.
   at::cuda::CUDAEvent done;
   done.record(impl_->stream);
   done.block(c10::cuda::getCurrentCUDAStream(impl_->device.index()));
@@ -90,4 +90,4 @@ bool CudaGraphStep::supported() { return false; }
 
 CudaGraphStep::~CudaGraphStep() = default;
 
-}  // namespace ftmamba::train
+}  // namespace ftmamba::ops

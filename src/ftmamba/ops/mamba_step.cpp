@@ -1,0 +1,121 @@
+// defines: conv_step, ssm_step and their LibTorch references (see mamba_step.h).
+#include "ftmamba/ops/mamba_step.h"
+
+#ifdef FTMAMBA_WITH_CUDA
+#include "ftmamba/kernels/causal_conv1d_cuda.h"
+#include "ftmamba/kernels/mamba_step_cuda.h"
+#include "ftmamba/ops/cuda_util.h"
+#endif
+
+namespace ftmamba::ops {
+namespace {
+
+// The new window's last width - 1 inputs replace conv_state's (which stays put: the kernel's layout).
+void keep_window(torch::Tensor& conv_state, const torch::Tensor& window) {
+  conv_state.copy_(window.narrow(1, 1, window.size(1) - 1));
+}
+
+#ifdef FTMAMBA_WITH_CUDA
+bool is_f32(const torch::Tensor& t) { return !t.defined() || t.scalar_type() == torch::kFloat32; }
+bool contiguous_f32(const torch::Tensor& t) { return t.defined() && t.is_contiguous() && is_f32(t); }
+bool unit_last_stride(const torch::Tensor& t) { return t.dim() == 2 && (t.size(1) <= 1 || t.stride(1) == 1); }
+#endif
+
+}  // namespace
+
+torch::Tensor conv_step_reference(const torch::Tensor& x_in, torch::Tensor& conv_state, const torch::Tensor& weight,
+                                  const torch::Tensor& bias) {
+  const auto window = torch::cat({conv_state.to(x_in.scalar_type()), x_in.unsqueeze(1)}, 1);  // (batch, width, c)
+  auto pre = (window.to(weight.scalar_type()) * weight.t()).sum(1);                           // (batch, channels)
+  if (bias.defined()) pre = pre + bias;
+  if (conv_state.scalar_type() != x_in.scalar_type()) conv_state = conv_state.to(x_in.scalar_type());
+  keep_window(conv_state, window);
+  return torch::silu(pre).to(x_in.scalar_type());
+}
+
+torch::Tensor ssm_step_reference(const SsmStepInputs& in, torch::Tensor& state) {
+  const auto f = state.scalar_type();
+  const int64_t rank = in.x_dbl.size(1) - 2 * state.size(2), n = state.size(2);
+  const auto parts = in.x_dbl.split_with_sizes({rank, n, n}, 1);  // dt | B | C
+  const auto delta_raw = in.dt_weight.defined() ? torch::linear(parts[0].to(in.dt_weight.scalar_type()), in.dt_weight)
+                                                : in.delta;                // (batch, d_inner)
+  const auto delta = torch::softplus(delta_raw.to(f) + in.dt_bias.to(f));  // (batch, d_inner)
+  const auto A = -torch::exp(in.A_log.to(f));                              // (d_inner, d_state)
+  const auto x = in.x.to(f);
+  state.copy_(torch::exp(delta.unsqueeze(-1) * A) * state +
+              (delta * x).unsqueeze(-1) * parts[1].to(f).unsqueeze(1));  // (batch, d_inner, d_state)
+  const auto y = (state * parts[2].to(f).unsqueeze(1)).sum(-1) + in.D.to(f) * x;
+  return (y * torch::silu(in.z.to(f))).to(in.x.scalar_type());
+}
+
+torch::Tensor conv_step(const torch::Tensor& x_in, torch::Tensor& conv_state, const torch::Tensor& weight,
+                        const torch::Tensor& bias) {
+#ifdef FTMAMBA_WITH_CUDA
+  const int64_t width = weight.size(1);
+  if (x_in.is_cuda() && cuda_util::kernel_dtype(x_in.scalar_type()) && unit_last_stride(x_in) &&
+      width <= kernels::kConvMaxWidth && contiguous_f32(weight) && is_f32(bias) &&
+      (!bias.defined() || bias.is_contiguous())) {
+    if (!conv_state.is_contiguous() || conv_state.scalar_type() != x_in.scalar_type())
+      conv_state = conv_state.to(x_in.scalar_type()).contiguous();
+    auto out = torch::empty({x_in.size(0), x_in.size(1)}, x_in.options());
+    kernels::ConvStepCudaParams p;
+    p.batch = x_in.size(0);
+    p.channels = x_in.size(1);
+    p.width = width;
+    p.dtype = cuda_util::dtype_of(x_in, "conv step");
+    p.x_in = x_in.data_ptr();
+    p.x_stride = x_in.stride(0);
+    p.conv_state = conv_state.data_ptr();
+    p.weight = weight.data_ptr<float>();
+    p.bias = bias.defined() ? bias.data_ptr<float>() : nullptr;
+    p.out = out.data_ptr();
+    p.stream = cuda_util::stream_for(x_in);
+    kernels::conv_step_cuda(p);
+    return out;
+  }
+#endif
+  return conv_step_reference(x_in, conv_state, weight, bias);
+}
+
+torch::Tensor ssm_step(const SsmStepInputs& in, torch::Tensor& state) {
+#ifdef FTMAMBA_WITH_CUDA
+  const auto dtype = in.x.scalar_type();
+  const bool weight_ok = in.dt_weight.defined()
+                             ? in.dt_weight.is_contiguous() && cuda_util::kernel_dtype(in.dt_weight.scalar_type())
+                             : in.delta.is_contiguous() && in.delta.scalar_type() == dtype;
+  if (in.x.is_cuda() && cuda_util::kernel_dtype(dtype) && in.x.is_contiguous() && weight_ok &&
+      in.x_dbl.scalar_type() == dtype && unit_last_stride(in.x_dbl) && in.z.scalar_type() == dtype &&
+      unit_last_stride(in.z) && contiguous_f32(in.dt_bias) && contiguous_f32(in.A_log) && contiguous_f32(in.D) &&
+      contiguous_f32(state)) {
+    auto out = torch::empty_like(in.x);
+    kernels::SsmStepCudaParams p;
+    p.batch = in.x.size(0);
+    p.channels = in.x.size(1);
+    p.d_state = state.size(2);
+    p.rank = in.x_dbl.size(1) - 2 * p.d_state;
+    p.dtype = cuda_util::dtype_of(in.x, "SSM step");
+    p.x = in.x.data_ptr();
+    p.x_dbl = in.x_dbl.data_ptr();
+    p.x_dbl_stride = in.x_dbl.stride(0);
+    p.z = in.z.data_ptr();
+    p.z_stride = in.z.stride(0);
+    if (in.dt_weight.defined()) {
+      p.dt_weight = in.dt_weight.data_ptr();
+      p.dt_weight_dtype = cuda_util::dtype_of(in.dt_weight, "SSM step");
+    } else {
+      p.delta = in.delta.data_ptr();
+    }
+    p.dt_bias = in.dt_bias.data_ptr<float>();
+    p.A_log = in.A_log.data_ptr<float>();
+    p.D = in.D.data_ptr<float>();
+    p.state = state.data_ptr<float>();
+    p.out = out.data_ptr();
+    p.stream = cuda_util::stream_for(in.x);
+    kernels::ssm_step_cuda(p);
+    return out;
+  }
+#endif
+  return ssm_step_reference(in, state);
+}
+
+}  // namespace ftmamba::ops
