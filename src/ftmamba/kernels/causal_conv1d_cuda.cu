@@ -142,7 +142,7 @@ void causal_conv1d_fwd_cuda(const CausalConv1dCudaParams& p) {
   const dim3 grid(static_cast<unsigned>(channel_blocks(p)), static_cast<unsigned>(std::min(work_items(p), kMaxGridY)));
   const auto stream = static_cast<cudaStream_t>(p.stream);
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
-    dispatch_conv_width(p.width, [&](auto width) {
+    dispatch_int<1, 2, 3, 4>(p.width, [&](auto width) {
       conv_fwd_kernel<decltype(dtype_tag), decltype(width)::value><<<grid, kThreads, 0, stream>>>(p);
     });
   });
@@ -162,7 +162,7 @@ void causal_conv1d_bwd_cuda(const CausalConv1dCudaParams& p, const CausalConv1dC
   }
   const dim3 grid(static_cast<unsigned>(channel_blocks(p)), static_cast<unsigned>(groups));
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
-    dispatch_conv_width(p.width, [&](auto width) {
+    dispatch_int<1, 2, 3, 4>(p.width, [&](auto width) {
       conv_bwd_kernel<decltype(dtype_tag), decltype(width)::value><<<grid, kThreads, 0, stream>>>(p, g);
     });
   });

@@ -66,23 +66,14 @@ void dispatch_dtype(CudaDtype dtype, F&& f) {
 template <int V>
 using IntConstant = std::integral_constant<int, V>;
 
-// Calls f(IntConstant<W>{}) for a causal conv's width W in 1..4 (kConvMaxWidth).
-template <typename F>
-void dispatch_conv_width(int64_t width, F&& f) {
-  switch (width) {
-    case 1:
-      f(IntConstant<1>{});
-      break;
-    case 2:
-      f(IntConstant<2>{});
-      break;
-    case 3:
-      f(IntConstant<3>{});
-      break;
-    default:
-      f(IntConstant<4>{});
-      break;
-  }
+// Calls f(IntConstant<V>{}) for the V among Values equal to v, or for the last of Values when none is: a run-time
+// size (a conv width, a lane count) turned into a template argument.
+template <int... Values, typename F>
+void dispatch_int(int64_t v, F&& f) {
+  constexpr int kValues[] = {Values...};
+  constexpr int kLast = kValues[sizeof...(Values) - 1];
+  const bool found = ((v == Values ? (f(IntConstant<Values>{}), true) : false) || ...);
+  if (!found) f(IntConstant<kLast>{});
 }
 
 }  // namespace ftmamba::kernels

@@ -75,7 +75,7 @@ void conv_step_cuda(const ConvStepCudaParams& p) {
   if (p.batch * p.channels == 0) return;
   const auto stream = static_cast<cudaStream_t>(p.stream);
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
-    dispatch_conv_width(p.width, [&](auto width) {
+    dispatch_int<1, 2, 3, 4>(p.width, [&](auto width) {
       conv_step_kernel<decltype(dtype_tag), decltype(width)::value>
           <<<blocks_for(p.batch * p.channels), kThreads, 0, stream>>>(p);
     });

@@ -595,7 +595,7 @@ void selective_scan_bwd_cuda(const SelectiveScanCudaParams& p, const SelectiveSc
     throw std::runtime_error("selective_scan (CUDA): this shape needs a backward workspace");
   const ScanBackwardLaunch l = selective_scan_bwd_launch(p, sms);
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
-    dispatch_lanes(l.lanes, [&](auto lanes) {
+    dispatch_int<1, 2, 4, 8, 16>(l.lanes, [&](auto lanes) {
       using T = decltype(dtype_tag);
       constexpr int kLanes = decltype(lanes)::value;
       if (l.summary.z > 0) {  // the first pass: every segment's own adjoint at its start

@@ -87,28 +87,6 @@ struct RowInputs {
         C(static_cast<const T*>(p.C) + b * p.C_batch_stride) {}
 };
 
-// Calls f(IntConstant<tpc>{}) for a lane count tpc of 1, 2, 4, 8 or 16 (any other: 16).
-template <typename F>
-void dispatch_lanes(int tpc, F&& f) {
-  switch (tpc) {
-    case 1:
-      f(IntConstant<1>{});
-      break;
-    case 2:
-      f(IntConstant<2>{});
-      break;
-    case 4:
-      f(IntConstant<4>{});
-      break;
-    case 8:
-      f(IntConstant<8>{});
-      break;
-    default:
-      f(IntConstant<16>{});
-      break;
-  }
-}
-
 // A plan's grid as CUDA's dim3 (the plan keeps every extent within CUDA's limits).
 inline dim3 to_dim3(const ScanGrid& g) {
   return dim3(static_cast<unsigned>(g.x), static_cast<unsigned>(g.y), static_cast<unsigned>(g.z));

@@ -421,7 +421,7 @@ void launch_scan_fwd(const SelectiveScanCudaParams& p, const ScanForwardLaunch& 
       throw std::logic_error("selective_scan (CUDA): no forward kernel for this layout");
     }
   };
-  dispatch_lanes(l.lanes, launch);
+  dispatch_int<1, 2, 4, 8, 16>(l.lanes, launch);
 }
 
 }  // namespace
