@@ -18,7 +18,7 @@ prompt (every run decodes the same count: no end token), timed per side:
 Also the floor at batch 1: each new token reads every weight once, so tokens/s <= copy bandwidth / weight bytes
 (the bandwidth: a device-to-device copy of 1 GiB, best of 5). One JSON line per measurement.
 
-    python3 bench/lm_generate_gpu.py BUILD/ftmamba [--shapes 130m,370m] [--tokens 128] [--runs 3]
+    python3 bench/lm_generate_gpu.py BUILD/ftmamba [--shapes 130m,370m] [--tokens 128] [--runs 3] [--batches 1,16]
 """
 import argparse
 import json
@@ -183,7 +183,9 @@ def main():
     ap.add_argument("--shapes", default="130m,370m")
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--batches", default="1,16")
     args = ap.parse_args()
+    batches = [int(b) for b in args.batches.split(",")]
     bw = copy_bandwidth()
     print(json.dumps({"gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
                       "copy_bandwidth_gb_s": round(bw / 1e9, 1)}), flush=True)
@@ -197,7 +199,7 @@ def main():
             folder = Path(tmp) / "model"
             model.save_pretrained(folder, safe_serialization=True)
             shutil.copy(REPO / "tests/fixtures/hf_tokenizer/neox/tokenizer.json", folder / "tokenizer.json")
-            for batch in (1, 16):
+            for batch in batches:
                 for graph, precision in ((True, "fp32"), (True, "bf16"), (False, "fp32")):
                     med, all_runs = ftmamba_rate(args.binary, folder, batch, args.tokens, args.runs, graph, precision)
                     line = {"shape": shape, "impl": "ftmamba" if graph else "ftmamba-eager", "precision": precision,
@@ -213,7 +215,7 @@ def main():
             want = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=16, min_new_tokens=16,
                                   do_sample=False, pad_token_id=0)[0, len(PROMPT):].cpu()
         for dtype, name in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
-            for batch in (1, 16):
+            for batch in batches:
                 med, all_runs, same = graph_peer_rate(model, batch, args.tokens, args.runs, dtype, want)
                 line = {"shape": shape, "impl": "pytorch-graph", "path": "plain PyTorch step, torch.cuda.graph",
                         "precision": name, "batch": batch, "tokens": args.tokens, "tokens_per_s": round(med, 1),
@@ -224,7 +226,7 @@ def main():
                 print(json.dumps(line), flush=True)
         for dtype, name in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
             m = model.to("cuda", dtype)
-            for batch in (1, 16):
+            for batch in batches:
                 med, all_runs = peer_rate(m, batch, args.tokens, args.runs)
                 line = {"shape": shape, "impl": "transformers", "path": "PyTorch (no mamba_ssm)", "precision": name,
                         "batch": batch, "tokens": args.tokens, "tokens_per_s": round(med, 1),
