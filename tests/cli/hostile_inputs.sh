@@ -538,14 +538,20 @@ expect_no_nan_text "$W/stdout"
 end
 
 begin "divergent-training-writes-no-nan"
-# The largest learning rate and the smallest temperature allowed: every step overflows. The run stops naming
-# train.max_nonfinite_steps, keeps its checkpoint for --resume, and writes no model; the next --force clears it.
-# With the learning rate alone it may train: then every weight is finite.
+# The largest learning rate and the smallest temperature allowed. Whether the steps overflow depends on the CPU's
+# kernels (on AVX-512 machines every step does; on an AVX2 EPYC the embeddings collapse, finite): either the run
+# stops naming train.max_nonfinite_steps, keeps its checkpoint for --resume and writes no model (the next --force
+# clears it), or it ends with every weight finite. Never a NaN written. (test_nonfinite_steps covers the stop
+# itself on every machine.)
 DIVERGE=(--set train.lr=10 --set train.grad_clip=0 --set train.warmup_frac=0 --set train.epochs=3)
 run 120 train --data D --out Z "${SMALL[@]}" "${DIVERGE[@]}" --set train.temperature=0.0001
-expect_rc 1 && expect_error "training diverged" "train.max_nonfinite_steps"
+if [[ $RC == 0 ]]; then
+  expect_finite_safetensors Z/model.safetensors
+else
+  expect_rc 1 && expect_error "training diverged" "train.max_nonfinite_steps"
+  expect_absent Z
+fi
 expect_no_nan_text "$W/stdout"
-expect_absent Z
 run 120 train --data D --out Z "${SMALL[@]}" "${DIVERGE[@]}" --force
 if [[ $RC == 0 ]]; then
   expect_finite_safetensors Z/model.safetensors
