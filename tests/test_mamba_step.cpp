@@ -1,10 +1,13 @@
-// ops::conv_step and ops::ssm_step, the halves of one recurrent Mamba step: their LibTorch references in float64
-// against the step written out channel by channel, and (on a GPU) the CUDA kernels against the references on
-// random inputs of odd sizes, in float32 and bfloat16, with dt_proj applied inside the kernel or given as delta.
+// ops::conv_step and ops::ssm_step, the halves of one recurrent Mamba step, and ops::add_rms_norm, the residual add
+// and norm between steps: their LibTorch references in float64 against the step written out channel by channel
+// (and against nn::RMSNorm), and (on a GPU) the CUDA kernels against the references on random inputs of odd
+// sizes, in float32 and bfloat16, with dt_proj applied inside the kernel or given as delta.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include "ftmamba/nn/rms_norm.h"
+#include "ftmamba/ops/add_rms_norm.h"
 #include "ftmamba/ops/mamba_step.h"
 #include "gpu_skip.h"
 
@@ -133,6 +136,61 @@ TEST(MambaStepKernels, CudaEqualTheReferenceOnOddSizes) {
         EXPECT_LT((ref.ssm_state - got.ssm_state).abs().max().item<float>(),
                   tol * ref.ssm_state.abs().max().item<float>())
             << where;
+      }
+    }
+  }
+}
+
+TEST(AddRmsNormReference, AddsInPlaceThenEqualsRMSNorm) {
+  torch::manual_seed(9);
+  ftmamba::nn::RMSNorm norm(11, 1e-5);
+  norm->to(torch::kFloat64);
+  {
+    torch::NoGradGuard no_grad;
+    norm->weight.uniform_(0.5, 1.5);
+  }
+  const auto x = torch::randn({3, 11}, kF64), delta = torch::randn({3, 11}, kF64);
+  auto residual = x.clone();
+  const auto h = ops::add_rms_norm_reference(residual, delta, norm->weight, 1e-5, torch::kFloat64);
+  EXPECT_LT((residual - (x + delta)).abs().max().item<double>(), 1e-15);
+  EXPECT_LT((h - norm(x + delta)).abs().max().item<double>(), 1e-14);
+  // Row by row: h = r / sqrt(mean(r^2) + eps) * w.
+  const auto r = x + delta;
+  const double rms0 = std::sqrt((r[0] * r[0]).mean().item<double>() + 1e-5);
+  EXPECT_NEAR(h[0][4].item<double>(), r[0][4].item<double>() / rms0 * norm->weight[4].item<double>(), 1e-14);
+  // No delta: the residual stays as it is.
+  auto untouched = x.clone();
+  EXPECT_LT((ops::add_rms_norm_reference(untouched, {}, norm->weight, 1e-5, torch::kFloat64) - norm(x))
+                .abs()
+                .max()
+                .item<double>(),
+            1e-14);
+  EXPECT_TRUE(torch::equal(untouched, x));
+}
+
+TEST(AddRmsNormKernel, CudaEqualsTheReferenceOnOddSizes) {
+  SKIP_WITHOUT_GPU();
+  const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+  for (const int64_t dim : {1, 37, 768, 2561}) {
+    for (const int64_t batch : {1, 3, 16}) {
+      for (const auto delta_dtype : {torch::kFloat32, torch::kBFloat16}) {
+        for (const auto out_dtype : {torch::kFloat32, torch::kBFloat16}) {
+          torch::manual_seed(dim + batch);
+          const auto x = torch::randn({batch, dim}, cuda.dtype(torch::kFloat32)) * 3;
+          const auto delta = torch::randn({batch, dim}, cuda.dtype(delta_dtype));
+          const auto weight = torch::rand({dim}, cuda.dtype(torch::kFloat32)) + 0.5;
+          auto ref_residual = x.clone(), got_residual = x.clone();
+          const auto ref = ops::add_rms_norm_reference(ref_residual, delta, weight, 1e-5, out_dtype);
+          const auto got = ops::add_rms_norm(got_residual, delta, weight, 1e-5, out_dtype);
+          const std::string where = "dim " + std::to_string(dim) + " batch " + std::to_string(batch) + " " +
+                                    c10::toString(delta_dtype) + " -> " + c10::toString(out_dtype);
+          ASSERT_EQ(got.scalar_type(), out_dtype) << where;
+          EXPECT_LT((ref_residual - got_residual).abs().max().item<float>(), 1e-6) << where;
+          const double tol = out_dtype == torch::kFloat32 ? 1e-5 : 1e-2;
+          EXPECT_LT((ref.to(torch::kFloat32) - got.to(torch::kFloat32)).abs().max().item<float>(),
+                    tol * ref.to(torch::kFloat32).abs().max().item<float>())
+              << where;
+        }
       }
     }
   }

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "ftmamba/nn/recompute_in_backward.h"
+#include "ftmamba/ops/add_rms_norm.h"
 
 namespace ftmamba::nn {
 namespace {
@@ -77,12 +78,18 @@ torch::Tensor MambaLMImpl::prefill(const torch::Tensor& tokens, std::vector<Mamb
 }
 
 torch::Tensor MambaLMImpl::step(const torch::Tensor& tokens, std::vector<MambaState>& state) {
-  auto x = embedding(tokens).to(norm_f->weight.scalar_type());  // (batch, d)
+  // The residual stream x, (batch, d) in the norms' dtype; each layer's output is added to it by the next norm,
+  // in the same call (ops::add_rms_norm: one kernel on a GPU), whose output is in the dtype its matmul reads.
+  auto x = embedding(tokens).to(norm_f->weight.scalar_type()).contiguous();
+  torch::Tensor pending;  // the last layer's output, not yet added to x
   for (size_t i = 0; i < layers->size(); ++i) {
     auto* layer = layers[i]->as<MambaResidualLayer>();
-    x = x + layer->mixer->step(layer->norm(x), state.at(i));
+    const auto h = ops::add_rms_norm(x, pending, layer->norm->weight, layer->norm->eps,
+                                     layer->mixer->in_proj->weight.scalar_type());
+    pending = layer->mixer->step(h, state.at(i));
   }
-  return linear_rows(norm_f(x), embedding->weight).to(torch::kFloat32);  // (batch, vocab)
+  const auto h = ops::add_rms_norm(x, pending, norm_f->weight, norm_f->eps, embedding->weight.scalar_type());
+  return linear_rows(h, embedding->weight).to(torch::kFloat32);  // (batch, vocab)
 }
 
 int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype) {

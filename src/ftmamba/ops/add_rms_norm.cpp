@@ -1,0 +1,49 @@
+// defines: add_rms_norm and its LibTorch reference (see add_rms_norm.h).
+#include "ftmamba/ops/add_rms_norm.h"
+
+#ifdef FTMAMBA_WITH_CUDA
+#include "ftmamba/kernels/rms_norm_cuda.h"
+#include "ftmamba/ops/cuda_util.h"
+#endif
+
+namespace ftmamba::ops {
+
+torch::Tensor add_rms_norm_reference(torch::Tensor& residual, const torch::Tensor& delta, const torch::Tensor& weight,
+                                     double eps, torch::ScalarType out_dtype) {
+  if (delta.defined()) residual.add_(delta);
+  // As nn::RMSNorm: the statistics in at least float32.
+  const auto xf = residual.scalar_type() == torch::kFloat64 ? residual : residual.to(torch::kFloat32);
+  const auto inv_rms = torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return ((xf * inv_rms).to(residual.scalar_type()) * weight).to(out_dtype);
+}
+
+torch::Tensor add_rms_norm(torch::Tensor& residual, const torch::Tensor& delta, const torch::Tensor& weight, double eps,
+                           torch::ScalarType out_dtype) {
+#ifdef FTMAMBA_WITH_CUDA
+  const auto f32 = torch::kFloat32;
+  if (residual.is_cuda() && residual.dim() == 2 && residual.is_contiguous() && residual.scalar_type() == f32 &&
+      weight.is_contiguous() && weight.scalar_type() == f32 && cuda_util::kernel_dtype(out_dtype) &&
+      (!delta.defined() ||
+       (delta.is_contiguous() && cuda_util::kernel_dtype(delta.scalar_type()) && delta.sizes() == residual.sizes()))) {
+    auto out = torch::empty(residual.sizes(), residual.options().dtype(out_dtype));
+    kernels::AddRmsNormCudaParams p;
+    p.batch = residual.size(0);
+    p.dim = residual.size(1);
+    p.residual = residual.data_ptr<float>();
+    if (delta.defined()) {
+      p.delta = delta.data_ptr();
+      p.delta_dtype = cuda_util::dtype_of(delta, "add + RMS norm");
+    }
+    p.weight = weight.data_ptr<float>();
+    p.eps = static_cast<float>(eps);
+    p.out = out.data_ptr();
+    p.out_dtype = cuda_util::dtype_of(out, "add + RMS norm");
+    p.stream = cuda_util::stream_for(residual);
+    kernels::add_rms_norm_cuda(p);
+    return out;
+  }
+#endif
+  return add_rms_norm_reference(residual, delta, weight, eps, out_dtype);
+}
+
+}  // namespace ftmamba::ops

@@ -1,0 +1,16 @@
+// defines: add_rms_norm, a decode step's residual add and the next RMS norm in one: on a CUDA device one kernel
+// (kernels/rms_norm_cuda.h), elsewhere and for inputs the kernel does not take, plain LibTorch
+// (add_rms_norm_reference, the same arithmetic as nn::RMSNorm, which the kernel is tested against).
+#pragma once
+#include <torch/torch.h>
+
+namespace ftmamba::ops {
+
+// residual (batch, dim), float32 (float64 in the tests): residual += delta in place when delta is defined
+// ((batch, dim), any floating dtype). -> (batch, dim) in out_dtype: residual * rsqrt(mean(residual^2) + eps) * weight.
+torch::Tensor add_rms_norm(torch::Tensor& residual, const torch::Tensor& delta, const torch::Tensor& weight, double eps,
+                           torch::ScalarType out_dtype);
+torch::Tensor add_rms_norm_reference(torch::Tensor& residual, const torch::Tensor& delta, const torch::Tensor& weight,
+                                     double eps, torch::ScalarType out_dtype);
+
+}  // namespace ftmamba::ops
