@@ -195,6 +195,15 @@ def main():
                              use_bias=False, use_conv_bias=True, tie_word_embeddings=True)
         model = MambaForCausalLM(config).eval()
         n_params = sum(p.numel() for p in model.parameters())
+
+        def report(shape, impl, precision, batch, med, all_runs, **extra):
+            """One JSON line; at batch 1 with the floor: copy bandwidth / the weight bytes of `precision`."""
+            line = {"shape": shape, "impl": impl, **extra, "precision": precision, "batch": batch,
+                    "tokens": args.tokens, "tokens_per_s": round(med, 1), "runs": [round(r, 1) for r in all_runs]}
+            if batch == 1:
+                floor = bw / (n_params * (4 if precision == "fp32" else 2))
+                line.update(floor_tokens_per_s=round(floor, 1), fraction_of_floor=round(med / floor, 3))
+            print(json.dumps(line), flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "model"
             model.save_pretrained(folder, safe_serialization=True)
@@ -202,13 +211,7 @@ def main():
             for batch in batches:
                 for graph, precision in ((True, "fp32"), (True, "bf16"), (False, "fp32")):
                     med, all_runs = ftmamba_rate(args.binary, folder, batch, args.tokens, args.runs, graph, precision)
-                    line = {"shape": shape, "impl": "ftmamba" if graph else "ftmamba-eager", "precision": precision,
-                            "batch": batch, "tokens": args.tokens, "tokens_per_s": round(med, 1),
-                            "runs": [round(r, 1) for r in all_runs]}
-                    if batch == 1:
-                        floor = bw / (n_params * (4 if precision == "fp32" else 2))
-                        line.update(floor_tokens_per_s=round(floor, 1), fraction_of_floor=round(med / floor, 3))
-                    print(json.dumps(line), flush=True)
+                    report(shape, "ftmamba" if graph else "ftmamba-eager", precision, batch, med, all_runs)
         model = model.to("cuda")
         with torch.no_grad():
             ids = torch.tensor([PROMPT], device="cuda")
@@ -217,24 +220,13 @@ def main():
         for dtype, name in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
             for batch in batches:
                 med, all_runs, same = graph_peer_rate(model, batch, args.tokens, args.runs, dtype, want)
-                line = {"shape": shape, "impl": "pytorch-graph", "path": "plain PyTorch step, torch.cuda.graph",
-                        "precision": name, "batch": batch, "tokens": args.tokens, "tokens_per_s": round(med, 1),
-                        "runs": [round(r, 1) for r in all_runs], "same_tokens_as_transformers": round(same, 3)}
-                if batch == 1:
-                    floor = bw / (n_params * (4 if name == "fp32" else 2))
-                    line.update(floor_tokens_per_s=round(floor, 1), fraction_of_floor=round(med / floor, 3))
-                print(json.dumps(line), flush=True)
+                report(shape, "pytorch-graph", name, batch, med, all_runs, path="plain PyTorch step, torch.cuda.graph",
+                       same_tokens_as_transformers=round(same, 3))
         for dtype, name in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
             m = model.to("cuda", dtype)
             for batch in batches:
                 med, all_runs = peer_rate(m, batch, args.tokens, args.runs)
-                line = {"shape": shape, "impl": "transformers", "path": "PyTorch (no mamba_ssm)", "precision": name,
-                        "batch": batch, "tokens": args.tokens, "tokens_per_s": round(med, 1),
-                        "runs": [round(r, 1) for r in all_runs]}
-                if batch == 1:
-                    floor = bw / (n_params * (4 if name == "fp32" else 2))
-                    line.update(floor_tokens_per_s=round(floor, 1), fraction_of_floor=round(med / floor, 3))
-                print(json.dumps(line), flush=True)
+                report(shape, "transformers", name, batch, med, all_runs, path="PyTorch (no mamba_ssm)")
         del model, m
         torch.cuda.empty_cache()
 
