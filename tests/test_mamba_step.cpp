@@ -46,38 +46,39 @@ double silu(double v) { return v / (1 + std::exp(-v)); }
 }  // namespace
 
 TEST(MambaStepReference, EqualsTheStepWrittenOutChannelByChannel) {
-  torch::manual_seed(7);
-  const StepCase c{2, 5, 3, 4, 4};
-  auto in = random_inputs(c, kF64);
-  const auto x_in = in.xz.narrow(1, 0, c.channels), z = in.xz.narrow(1, c.channels, c.channels);
-  const auto conv_before = in.conv_state.clone(), ssm_before = in.ssm_state.clone();
-  const auto x = ops::conv_step_reference(x_in, in.conv_state, in.conv_w, in.conv_b);
-  const auto y = ops::ssm_step_reference({x, in.x_dbl, z, in.dt_w, {}, in.dt_b, in.A_log, in.D}, in.ssm_state);
-  for (int64_t b = 0; b < c.batch; ++b) {
-    for (int64_t ch = 0; ch < c.channels; ++ch) {
-      double pre = in.conv_b[ch].item<double>();
-      for (int64_t k = 0; k < c.width; ++k) {
-        const double v = k + 1 < c.width ? conv_before[b][k][ch].item<double>() : x_in[b][ch].item<double>();
-        pre += in.conv_w[ch][k].item<double>() * v;
-        // The window moved by one: the state holds the last width - 1 inputs, the newest last.
-        if (k > 0) {
-          EXPECT_EQ(in.conv_state[b][k - 1][ch].item<double>(), v);
+  for (const StepCase c : {StepCase{2, 5, 3, 4, 4}, StepCase{1, 6, 2, 3, 3}}) {  // batch 1: dt_proj as mv
+    torch::manual_seed(7);
+    auto in = random_inputs(c, kF64);
+    const auto x_in = in.xz.narrow(1, 0, c.channels), z = in.xz.narrow(1, c.channels, c.channels);
+    const auto conv_before = in.conv_state.clone(), ssm_before = in.ssm_state.clone();
+    const auto x = ops::conv_step_reference(x_in, in.conv_state, in.conv_w, in.conv_b);
+    const auto y = ops::ssm_step_reference({x, in.x_dbl, z, in.dt_w, {}, in.dt_b, in.A_log, in.D}, in.ssm_state);
+    for (int64_t b = 0; b < c.batch; ++b) {
+      for (int64_t ch = 0; ch < c.channels; ++ch) {
+        double pre = in.conv_b[ch].item<double>();
+        for (int64_t k = 0; k < c.width; ++k) {
+          const double v = k + 1 < c.width ? conv_before[b][k][ch].item<double>() : x_in[b][ch].item<double>();
+          pre += in.conv_w[ch][k].item<double>() * v;
+          // The window moved by one: the state holds the last width - 1 inputs, the newest last.
+          if (k > 0) {
+            EXPECT_EQ(in.conv_state[b][k - 1][ch].item<double>(), v);
+          }
         }
+        const double xv = silu(pre);
+        EXPECT_NEAR(x[b][ch].item<double>(), xv, 1e-12);
+        double dt = in.dt_b[ch].item<double>();
+        for (int64_t j = 0; j < c.rank; ++j) dt += in.dt_w[ch][j].item<double>() * in.x_dbl[b][j].item<double>();
+        dt = softplus(dt);
+        double yv = in.D[ch].item<double>() * xv;
+        for (int64_t n = 0; n < c.d_state; ++n) {
+          const double A = -std::exp(in.A_log[ch][n].item<double>());
+          const double h =
+              std::exp(dt * A) * ssm_before[b][ch][n].item<double>() + dt * xv * in.x_dbl[b][c.rank + n].item<double>();
+          EXPECT_NEAR(in.ssm_state[b][ch][n].item<double>(), h, 1e-12);
+          yv += h * in.x_dbl[b][c.rank + c.d_state + n].item<double>();
+        }
+        EXPECT_NEAR(y[b][ch].item<double>(), yv * silu(z[b][ch].item<double>()), 1e-12);
       }
-      const double xv = silu(pre);
-      EXPECT_NEAR(x[b][ch].item<double>(), xv, 1e-12);
-      double dt = in.dt_b[ch].item<double>();
-      for (int64_t j = 0; j < c.rank; ++j) dt += in.dt_w[ch][j].item<double>() * in.x_dbl[b][j].item<double>();
-      dt = softplus(dt);
-      double yv = in.D[ch].item<double>() * xv;
-      for (int64_t n = 0; n < c.d_state; ++n) {
-        const double A = -std::exp(in.A_log[ch][n].item<double>());
-        const double h =
-            std::exp(dt * A) * ssm_before[b][ch][n].item<double>() + dt * xv * in.x_dbl[b][c.rank + n].item<double>();
-        EXPECT_NEAR(in.ssm_state[b][ch][n].item<double>(), h, 1e-12);
-        yv += h * in.x_dbl[b][c.rank + c.d_state + n].item<double>();
-      }
-      EXPECT_NEAR(y[b][ch].item<double>(), yv * silu(z[b][ch].item<double>()), 1e-12);
     }
   }
 }

@@ -37,8 +37,12 @@ torch::Tensor ssm_step_reference(const SsmStepInputs& in, torch::Tensor& state) 
   const auto f = state.scalar_type();
   const int64_t rank = in.x_dbl.size(1) - 2 * state.size(2), n = state.size(2);
   const auto parts = in.x_dbl.split_with_sizes({rank, n, n}, 1);  // dt | B | C
-  const auto delta_raw = in.dt_weight.defined() ? torch::linear(parts[0].to(in.dt_weight.scalar_type()), in.dt_weight)
-                                                : in.delta;                // (batch, d_inner)
+  torch::Tensor delta_raw = in.delta;                             // (batch, d_inner)
+  if (in.dt_weight.defined()) {
+    const auto dt = parts[0].to(in.dt_weight.scalar_type());
+    // One row as a matrix-vector product: LibTorch runs a (1, rank) linear as a GEMM that packs the weight first.
+    delta_raw = dt.size(0) == 1 ? torch::mv(in.dt_weight, dt.squeeze(0)).unsqueeze(0) : torch::linear(dt, in.dt_weight);
+  }
   const auto delta = torch::softplus(delta_raw.to(f) + in.dt_bias.to(f));  // (batch, d_inner)
   const auto A = -torch::exp(in.A_log.to(f));                              // (d_inner, d_state)
   const auto x = in.x.to(f);
