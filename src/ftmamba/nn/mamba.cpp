@@ -67,10 +67,11 @@ torch::Tensor MambaImpl::step(const torch::Tensor& u_t, MambaState& state) {
   // conv1d's weight (d_inner, 1, d_conv) against the window, oldest first, as the causal conv pairs them.
   const auto x = ops::conv_step(x_in, state.conv, conv1d->weight.view({di, cfg.d_conv}), conv1d->bias);
   const auto x_dbl = x_proj->forward_rows(x);  // (batch, rank + 2N): dt | B | C
-  ops::SsmStepInputs in{x, x_dbl, z, dt_proj->weight, {}, dt_proj->bias, A_log, D};
+  ops::SsmStepInputs in{x, x_dbl, z, {}, {}, dt_proj->bias, A_log, D};
   if (dt_proj->has_lora()) {  // the adapter's update is LibTorch's: dt_proj runs outside the step's kernel
     in.delta = dt_proj->forward_rows_without_bias(x_dbl.narrow(-1, 0, r));
-    in.dt_weight = torch::Tensor();
+  } else {
+    in.dt_weight = dt_proj->weight;
   }
   const auto y = ops::ssm_step(in, state.ssm);  // (batch, d_inner)
   return out_proj->forward_rows(y);             // (batch, d_model)

@@ -4,6 +4,7 @@
 
 #include "ftmamba/nn/recompute_in_backward.h"
 #include "ftmamba/ops/add_rms_norm.h"
+#include "ftmamba/ops/linear_rows.h"
 
 namespace ftmamba::nn {
 namespace {
@@ -89,7 +90,7 @@ torch::Tensor MambaLMImpl::step(const torch::Tensor& tokens, std::vector<MambaSt
     pending = layer->mixer->step(h, state.at(i));
   }
   const auto h = ops::add_rms_norm(x, pending, norm_f->weight, norm_f->eps, embedding->weight.scalar_type());
-  return linear_rows(h, embedding->weight).to(torch::kFloat32);  // (batch, vocab)
+  return ops::linear_rows(h, embedding->weight).to(torch::kFloat32);  // (batch, vocab)
 }
 
 int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype) {
@@ -98,8 +99,7 @@ int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype) {
   for (auto& item : model.named_parameters()) {
     auto& p = item.value();
     const std::string& key = item.key();
-    const bool matrix =
-        key == "embedding.weight" || (key.size() >= 12 && key.compare(key.size() - 12, 12, "_proj.weight") == 0);
+    const bool matrix = key == "embedding.weight" || key.ends_with("_proj.weight");
     if (!matrix || p.requires_grad() || !p.is_floating_point()) continue;
     p.set_data(p.to(dtype));
     ++n;

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "ftmamba/ops/linear_rows.h"
+
 namespace ftmamba::nn {
 
 ProjectionImpl::ProjectionImpl(int64_t in_features, int64_t out_features, bool with_bias) {
@@ -28,18 +30,12 @@ torch::Tensor ProjectionImpl::forward_without_bias(const torch::Tensor& x) {
   return has_lora() ? y + lora_update(x, lora_B->weight) : y;
 }
 
-torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  if (x.size(0) != 1) return torch::linear(x, weight, bias);
-  const auto v = x.squeeze(0).to(weight.scalar_type());
-  return (bias.defined() ? torch::addmv(bias, weight, v) : torch::mv(weight, v)).unsqueeze(0);
-}
-
 torch::Tensor ProjectionImpl::forward_rows(const torch::Tensor& x) {
-  return has_lora() ? forward(x) : linear_rows(x, weight, bias);
+  return has_lora() ? forward(x) : ops::linear_rows(x, weight, bias);
 }
 
 torch::Tensor ProjectionImpl::forward_rows_without_bias(const torch::Tensor& x) {
-  return has_lora() ? forward_without_bias(x) : linear_rows(x, weight);
+  return has_lora() ? forward_without_bias(x) : ops::linear_rows(x, weight);
 }
 
 torch::Tensor ProjectionImpl::forward_outputs(const torch::Tensor& x, int64_t begin, int64_t count) {

@@ -14,11 +14,6 @@ struct LoraOptions {
   double dropout = 0.0;  // on the adapter's input only, in training mode
 };
 
-// linear(x, weight, bias) for x (rows, in) -> (rows, out); one row as a matrix-vector product. LibTorch 1.13 runs
-// linear() of a (1, in) matrix as sgemm, which repacks the whole weight on every call (sgemm_incopy was 60% of
-// decode time in perf at the 130M shape), and of a vector as a (1, in) mm too; mv runs sgemv.
-torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
-
 class ProjectionImpl : public torch::nn::Module {
  public:
   ProjectionImpl(int64_t in_features, int64_t out_features, bool bias);
@@ -29,7 +24,7 @@ class ProjectionImpl : public torch::nn::Module {
   // a fused projection at fewer positions (Mamba's gate at the last token only).
   torch::Tensor forward_outputs(const torch::Tensor& x, int64_t begin, int64_t count);
   // forward / forward_without_bias of one token per row, x (rows, in) -> (rows, out): a single row without an
-  // adapter goes as a matrix-vector product (linear_rows). For decoding, one token at a time.
+  // adapter goes as a matrix-vector product (ops::linear_rows). For decoding, one token at a time.
   torch::Tensor forward_rows(const torch::Tensor& x);
   torch::Tensor forward_rows_without_bias(const torch::Tensor& x);
   int64_t in_features() const { return weight.size(1); }

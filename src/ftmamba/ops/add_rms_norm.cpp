@@ -8,13 +8,16 @@
 
 namespace ftmamba::ops {
 
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  const auto xf = x.scalar_type() == torch::kFloat64 ? x : x.to(torch::kFloat32);
+  const auto inv_rms = torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return (xf * inv_rms).to(x.scalar_type()) * weight;
+}
+
 torch::Tensor add_rms_norm_reference(torch::Tensor& residual, const torch::Tensor& delta, const torch::Tensor& weight,
                                      double eps, torch::ScalarType out_dtype) {
   if (delta.defined()) residual.add_(delta);
-  // As nn::RMSNorm: the statistics in at least float32.
-  const auto xf = residual.scalar_type() == torch::kFloat64 ? residual : residual.to(torch::kFloat32);
-  const auto inv_rms = torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
-  return ((xf * inv_rms).to(residual.scalar_type()) * weight).to(out_dtype);
+  return rms_norm(residual, weight, eps).to(out_dtype);
 }
 
 torch::Tensor add_rms_norm(torch::Tensor& residual, const torch::Tensor& delta, const torch::Tensor& weight, double eps,

@@ -1,10 +1,14 @@
-// defines: add_rms_norm, a decode step's residual add and the next RMS norm in one: on a CUDA device one kernel
-// (kernels/rms_norm_cuda.h), elsewhere and for inputs the kernel does not take, plain LibTorch
-// (add_rms_norm_reference, the same arithmetic as nn::RMSNorm, which the kernel is tested against).
+// defines: rms_norm (the RMS norm's arithmetic, nn::RMSNorm's forward), and add_rms_norm, a decode step's residual
+// add and the next RMS norm in one: on a CUDA device one kernel (kernels/rms_norm_cuda.h), elsewhere and for inputs
+// the kernel does not take, plain LibTorch (add_rms_norm_reference, which the kernel is tested against).
 #pragma once
 #include <torch/torch.h>
 
 namespace ftmamba::ops {
+
+// x (..., dim) -> x * rsqrt(mean(x^2) + eps) * weight over the last dimension; the statistics in at least float32,
+// so reduced-precision inputs do not lose the scale.
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
 
 // residual (batch, dim), float32 (float64 in the tests): residual += delta in place when delta is defined
 // ((batch, dim), any floating dtype). -> (batch, dim) in out_dtype: residual * rsqrt(mean(residual^2) + eps) * weight.

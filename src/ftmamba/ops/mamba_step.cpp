@@ -1,6 +1,8 @@
 // defines: conv_step, ssm_step and their LibTorch references (see mamba_step.h).
 #include "ftmamba/ops/mamba_step.h"
 
+#include "ftmamba/ops/linear_rows.h"
+
 #ifdef FTMAMBA_WITH_CUDA
 #include "ftmamba/kernels/causal_conv1d_cuda.h"
 #include "ftmamba/kernels/mamba_step_cuda.h"
@@ -25,10 +27,10 @@ bool unit_last_stride(const torch::Tensor& t) { return t.dim() == 2 && (t.size(1
 
 torch::Tensor conv_step_reference(const torch::Tensor& x_in, torch::Tensor& conv_state, const torch::Tensor& weight,
                                   const torch::Tensor& bias) {
-  const auto window = torch::cat({conv_state.to(x_in.scalar_type()), x_in.unsqueeze(1)}, 1);  // (batch, width, c)
-  auto pre = (window.to(weight.scalar_type()) * weight.t()).sum(1);                           // (batch, channels)
-  if (bias.defined()) pre = pre + bias;
   if (conv_state.scalar_type() != x_in.scalar_type()) conv_state = conv_state.to(x_in.scalar_type());
+  const auto window = torch::cat({conv_state, x_in.unsqueeze(1)}, 1);  // (batch, width, channels)
+  auto pre = (window.to(weight.scalar_type()) * weight.t()).sum(1);    // (batch, channels)
+  if (bias.defined()) pre = pre + bias;
   keep_window(conv_state, window);
   return torch::silu(pre).to(x_in.scalar_type());
 }
@@ -37,12 +39,8 @@ torch::Tensor ssm_step_reference(const SsmStepInputs& in, torch::Tensor& state) 
   const auto f = state.scalar_type();
   const int64_t rank = in.x_dbl.size(1) - 2 * state.size(2), n = state.size(2);
   const auto parts = in.x_dbl.split_with_sizes({rank, n, n}, 1);  // dt | B | C
-  torch::Tensor delta_raw = in.delta;                             // (batch, d_inner)
-  if (in.dt_weight.defined()) {
-    const auto dt = parts[0].to(in.dt_weight.scalar_type());
-    // One row as a matrix-vector product: LibTorch runs a (1, rank) linear as a GEMM that packs the weight first.
-    delta_raw = dt.size(0) == 1 ? torch::mv(in.dt_weight, dt.squeeze(0)).unsqueeze(0) : torch::linear(dt, in.dt_weight);
-  }
+  const auto delta_raw = in.dt_weight.defined() ? linear_rows(parts[0].to(in.dt_weight.scalar_type()), in.dt_weight)
+                                                : in.delta;                // (batch, d_inner)
   const auto delta = torch::softplus(delta_raw.to(f) + in.dt_bias.to(f));  // (batch, d_inner)
   const auto A = -torch::exp(in.A_log.to(f));                              // (d_inner, d_state)
   const auto x = in.x.to(f);
