@@ -1,8 +1,9 @@
 // MambaLM (nn/mamba_lm), its fused head and loss (train/linear_cross_entropy) and the fine-tuning measurement
 // on it (train/lm_finetune_bench): the model is causal, the fused loss and its gradients equal the plain
 // softmax cross-entropy in float64, the LM loss is next-token cross-entropy through a tied head, LoRA in mixed
-// precision holds exactly the frozen matrices in the low dtype, the measurement counts parameters and losses right, and
-// the CLI writes its report.
+// precision holds exactly the frozen matrices in the low dtype, the measurement counts parameters and losses right,
+// cuts a tokenized text into consecutive windows, and the CLI writes its report.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -14,6 +15,7 @@
 #include "binary_runner.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/experiments/lm_finetune_bench.h"
+#include "ftmamba/lm/tokenizer.h"
 #include "ftmamba/nn/lora.h"
 #include "ftmamba/nn/mamba_lm.h"
 #include "ftmamba/ops/precision.h"
@@ -24,6 +26,7 @@ namespace nn = ftmamba::nn;
 namespace train = ftmamba::train;
 namespace ops = ftmamba::ops;
 namespace experiments = ftmamba::experiments;
+namespace lm = ftmamba::lm;
 
 namespace {
 nn::MambaLMConfig tiny(int64_t vocab = 37) {
@@ -191,6 +194,42 @@ TEST(LmFinetuneBench, CountsAndLossesPerVariant) {
   EXPECT_THROW(train::parse_finetune_variant("half-bf16"), ftmamba::Error);
   EXPECT_THROW(experiments::bench_lm_finetune(o, train::parse_finetune_variant("full-fp16"), torch::kCPU),
                ftmamba::Error);
+}
+
+TEST(LmFinetuneBench, TextWindowsAreConsecutiveAndWrap) {
+  const auto corpus = torch::arange(10, 20, torch::kInt64);  // 10 ids: windows of 4 start at 0, 4, then wrap
+  const auto w = experiments::corpus_windows(corpus, /*steps=*/2, /*batch=*/2, /*length=*/4, /*vocab=*/20);
+  ASSERT_EQ(w.sizes(), (std::vector<int64_t>{2, 2, 4}));
+  // Starts (s * batch + b) * 4 mod 7: 0, 4, 1, 5.
+  const std::vector<int64_t> want = {10, 11, 12, 13, 14, 15, 16, 17, 11, 12, 13, 14, 15, 16, 17, 18};
+  EXPECT_TRUE(torch::equal(w.flatten(), torch::tensor(want, torch::kInt64))) << w;
+  EXPECT_THROW(experiments::corpus_windows(corpus, 1, 1, 11, 20), ftmamba::Error);  // shorter than a sequence
+  EXPECT_THROW(experiments::corpus_windows(corpus, 1, 1, 4, 19), ftmamba::Error);   // id 19 outside vocab 19
+}
+
+TEST(LmFinetuneBench, TrainsOnATokenizedText) {
+  const fs::path out = fs::temp_directory_path() / ("ftmamba_test_bench_text_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  fs::create_directories(out);
+  const fs::path tokenizer =
+      fs::path(FTMAMBA_SOURCE_DIR) / "tests" / "fixtures" / "hf_tokenizer" / "neox" / "tokenizer.json";
+  const std::string text = "The quick brown fox jumps over the lazy dog. 1234 + 5678 = 6912; 'quoted' text.\n";
+  std::ofstream(out / "text.txt") << text << text;
+  const auto ids = lm::Tokenizer::load(tokenizer).encode(text + text, /*add_special_tokens=*/false);
+  const std::string common =
+      "bench finetune --device cpu --shapes 1x16 --lengths 8 --batch 2 --steps 1 --warmup 0 "
+      "--variants full-fp32 --text " +
+      (out / "text.txt").string() + " --tokenizer " + tokenizer.string() + " --out " + (out / "report").string();
+  auto r = ftmamba_test::run_binary(common + " --vocab 4096");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(out / "report" / "bench-finetune.json");
+  const auto row = nlohmann::json::parse(in)["rows"][0];
+  EXPECT_EQ(row["tokens"], fmt::format("{} ({} tokens)", (out / "text.txt").string(), ids.size())) << row.dump();
+  // A tokenizer with more ids than the model's vocabulary is refused before any step.
+  auto small = ftmamba_test::run_binary(common + " --vocab 64");
+  EXPECT_NE(small.code, 0);
+  EXPECT_NE(small.out.find("more than the model's --vocab 64"), std::string::npos) << small.out;
+  fs::remove_all(out);
 }
 
 TEST(LmFinetuneBench, CommandWritesItsReport) {

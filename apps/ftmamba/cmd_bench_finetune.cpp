@@ -50,6 +50,10 @@ void add_bench_finetune_subcommand(CLI::App* bench) {
   cmd->add_option("--lora.alpha", o.lora_alpha, "LoRA alpha")->capture_default_str();
   cmd->add_option("--lora.targets", args->targets, "LoRA targets (globs over projection paths)")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the weights and the tokens")->capture_default_str();
+  cmd->add_option("--text", o.text,
+                  "Train on this text instead of random tokens: consecutive windows of its ids (with --tokenizer)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--tokenizer", o.tokenizer, "The tokenizer.json that cuts --text")->check(CLI::ExistingFile);
   cmd->add_option("--out", o.out, "Report folder")->capture_default_str();
   add_device_option(cmd, args->device);
   cmd->add_flag("--no-graph", args->no_graph, "On a GPU, run every step eagerly instead of replaying a CUDA graph");

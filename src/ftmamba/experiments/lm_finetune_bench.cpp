@@ -1,5 +1,7 @@
 #include "ftmamba/experiments/lm_finetune_bench.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <functional>
 #include <optional>
@@ -8,6 +10,8 @@
 #include "ftmamba/core/device.h"
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/timer.h"
+#include "ftmamba/io/atomic_file.h"
+#include "ftmamba/lm/tokenizer.h"
 #include "ftmamba/ops/cuda_graph_step.h"
 #include "ftmamba/train/fixed_shape_step.h"
 #include "ftmamba/train/linear_cross_entropy.h"
@@ -31,6 +35,30 @@ nn::MambaLMConfig lm_bench_shape(const std::string& name, int64_t vocab) {
   return cfg;
 }
 
+torch::Tensor tokenize_corpus(const std::string& text_file, const std::string& tokenizer_json) {
+  const auto tokenizer = lm::Tokenizer::load(tokenizer_json);
+  std::string text;
+  try {
+    text = io::read_file(text_file);
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("--text {}: {}", text_file, e.what()));
+  }
+  const auto ids = tokenizer.encode(text, /*add_special_tokens=*/false);
+  if (ids.empty()) throw Error(fmt::format("--text {}: the text has no tokens", text_file));
+  return torch::tensor(ids, torch::kInt64);
+}
+
+torch::Tensor corpus_windows(const torch::Tensor& corpus, int64_t steps, int64_t batch, int64_t length, int64_t vocab) {
+  const int64_t n = corpus.numel();
+  if (n < length) throw Error(fmt::format("--text: {} tokens, fewer than one sequence of --lengths {}", n, length));
+  const int64_t top = corpus.max().item<int64_t>();
+  if (top >= vocab || corpus.min().item<int64_t>() < 0)
+    throw Error(fmt::format("--text: the tokenizer gives id {}, outside --vocab {}", top, vocab));
+  const auto starts = torch::arange(steps * batch, torch::kInt64).mul_(length).remainder_(n - length + 1);
+  const auto offsets = starts.unsqueeze(1) + torch::arange(length, torch::kInt64).unsqueeze(0);  // (steps*batch, L)
+  return corpus.index({offsets}).view({steps, batch, length});
+}
+
 nn::ParameterCount prepare_lm_finetune(nn::MambaLMImpl& model, bool lora, const nn::LoraOptions& options,
                                        const std::vector<std::string>& targets, ops::Precision precision) {
   if (lora) {
@@ -48,13 +76,16 @@ LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const t
   if (o.batch < 1 || o.length < 2 || o.steps < 1 || o.warmup_steps < 0)
     throw Error("bench finetune: need batch >= 1, length >= 2, steps >= 1 and warmup >= 0");
   torch::manual_seed(o.seed);
-  // Fresh random tokens every step, drawn up front (so that drawing them is not timed) and before the model
-  // (so that every variant sees the same tokens).
+  // Fresh tokens every step, drawn (or cut from the corpus) up front, so that drawing them is not timed, and
+  // before the model, so that every variant sees the same tokens.
   const bool graph = o.cuda_graph && device.is_cuda() && train::FixedShapeStep::graphs_supported();
   // A captured step needs eager steps before it (see below).
   const int64_t warmup = graph ? std::max<int64_t>(o.warmup_steps, 2) : o.warmup_steps;
   const int64_t total_steps = warmup + o.steps;
-  auto tokens = torch::randint(o.model.vocab_size, {total_steps, o.batch, o.length}, torch::kInt64).to(device);
+  auto tokens =
+      (o.corpus.defined() ? corpus_windows(o.corpus, total_steps, o.batch, o.length, o.model.vocab_size)
+                          : torch::randint(o.model.vocab_size, {total_steps, o.batch, o.length}, torch::kInt64))
+          .to(device);
   nn::MambaLM model(o.model);
   model->to(device);
   model->train();

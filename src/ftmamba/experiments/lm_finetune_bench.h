@@ -1,7 +1,7 @@
 // defines: the causal-LM fine-tuning measurement behind `ftmamba bench finetune`: a MambaLM at a given shape
-// takes next-token AdamW steps on random token sequences, full or LoRA, in fp32 or mixed precision, and the
-// steady-state tokens/s and the peak memory are read off. This is the paper's efficiency claim (MPFT + PEFT
-// against full fp32 fine-tuning) measured on our own kernels.
+// takes next-token AdamW steps on random token sequences or on windows of a tokenized text, full or LoRA, in fp32 or
+// mixed precision, and the steady-state tokens/s and the peak memory are read off. This is the paper's efficiency claim
+// (MPFT + PEFT against full fp32 fine-tuning) measured on our own kernels.
 #pragma once
 #include <string>
 #include <vector>
@@ -21,6 +21,9 @@ struct LmFinetuneBenchOptions {
   double lr = 1e-4, max_grad_norm = 1.0;
   uint64_t seed = 0;
   bool cuda_graph = true;  // on a GPU, capture the step in a CUDA graph after the warm-up (at least 2 steps)
+  // (n,) int64 ids of a tokenized text, or undefined for random tokens. Step s's sequence b is the window of
+  // `length` ids starting at ((s * batch + b) * length) mod (n - length + 1): consecutive text, wrapping around.
+  torch::Tensor corpus;
 };
 
 struct LmFinetuneBenchResult {
@@ -37,10 +40,19 @@ struct LmFinetuneBenchResult {
 // small runs), with the given vocabulary. Throws Error "--shapes: ..." for another name.
 nn::MambaLMConfig lm_bench_shape(const std::string& name, int64_t vocab);
 
+// The ids of `text_file` tokenized by `tokenizer_json` (no special tokens added), as an (n,) int64 tensor.
+// Throws Error naming the file when either cannot be read or the text has no tokens.
+torch::Tensor tokenize_corpus(const std::string& text_file, const std::string& tokenizer_json);
+
+// (steps, batch, length) ids: the windows of `corpus` that LmFinetuneBenchOptions::corpus describes. Throws Error
+// for a corpus shorter than `length` or with an id outside [0, vocab).
+torch::Tensor corpus_windows(const torch::Tensor& corpus, int64_t steps, int64_t batch, int64_t length, int64_t vocab);
+
 // Builds the model (seeded), prepares the variant on `device` (LoRA in a mixed precision also holds the frozen
 // base weights, projections and embedding, in the low dtype: they get no gradient and no optimizer state, so
 // they need no float32 master copy; A_log, D, the norms, the conv, the biases and the adapters stay float32), takes
-// warmup + timed steps on random tokens and measures. Throws Error for fp16 on the CPU.
+// warmup + timed steps on random tokens (or windows of options.corpus) and measures. Throws Error for fp16 on the
+// CPU, and for a corpus shorter than one sequence or holding an id outside the vocabulary.
 LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& options, const train::FinetuneVariant& variant,
                                         torch::Device device);
 

@@ -14,6 +14,7 @@
 #include "ftmamba/experiments/lm_finetune_bench.h"
 #include "ftmamba/experiments/lm_finetune_bench_report.h"
 #include "ftmamba/io/atomic_file.h"
+#include "ftmamba/lm/tokenizer.h"
 #include "ftmamba/ops/precision.h"
 
 namespace ftmamba::experiments {
@@ -39,6 +40,7 @@ std::vector<std::string> single_arguments(const LmFinetuneSweepOptions& o, const
       {"--seed", std::to_string(o.seed)},
       {"--device", o.device.str()}};
   for (const auto& [name, value] : options) argv.insert(argv.end(), {name, value});
+  if (!o.text.empty()) argv.insert(argv.end(), {"--text", o.text, "--tokenizer", o.tokenizer});
   if (!o.cuda_graph) argv.push_back("--no-graph");
   return argv;
 }
@@ -50,6 +52,12 @@ void check_lm_finetune_sweep(const LmFinetuneSweepOptions& o) {
   if (o.lengths.empty()) throw Error("--lengths is empty");
   for (const auto& s : o.shapes) lm_bench_shape(s, o.vocab);  // fail before any work
   for (const auto& v : o.variants) ops::check_precision_supported(v.precision, o.device);
+  if (o.text.empty() != o.tokenizer.empty()) throw Error("--text and --tokenizer go together");
+  if (!o.tokenizer.empty()) {
+    const int64_t ids = lm::Tokenizer::load(o.tokenizer).vocab_size();
+    if (ids > o.vocab)
+      throw Error(fmt::format("--tokenizer {}: {} ids, more than the model's --vocab {}", o.tokenizer, ids, o.vocab));
+  }
 }
 
 nlohmann::ordered_json measure_lm_finetune(const LmFinetuneSweepOptions& a, const std::string& shape, int64_t length,
@@ -64,6 +72,7 @@ nlohmann::ordered_json measure_lm_finetune(const LmFinetuneSweepOptions& a, cons
   o.lora_targets = a.lora_targets;
   o.seed = a.seed;
   o.cuda_graph = a.cuda_graph;
+  if (!a.text.empty()) o.corpus = tokenize_corpus(a.text, a.tokenizer);
   const auto r = bench_lm_finetune(o, variant, a.device);
   const double tokens = static_cast<double>(a.batch * length);
   return {{"bench", "finetune"},
@@ -85,7 +94,8 @@ nlohmann::ordered_json measure_lm_finetune(const LmFinetuneSweepOptions& a, cons
           {"loss_first", r.loss_first},
           {"loss_last", r.loss_last},
           {"skipped_steps", r.skipped_steps},
-          {"cuda_graph", r.cuda_graph}};
+          {"cuda_graph", r.cuda_graph},
+          {"tokens", o.corpus.defined() ? fmt::format("{} ({} tokens)", a.text, o.corpus.numel()) : "random"}};
 }
 
 nlohmann::ordered_json run_lm_finetune_sweep(const LmFinetuneSweepOptions& o, const LmFinetuneRowSink& on_row,

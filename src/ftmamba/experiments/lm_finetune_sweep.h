@@ -25,17 +25,21 @@ struct LmFinetuneSweepOptions {
   double lora_alpha = 16.0;
   std::vector<std::string> lora_targets{"in_proj", "x_proj", "dt_proj", "out_proj"};
   uint64_t seed = 0;
+  // A text and the tokenizer.json that cuts it: the steps train on windows of its ids instead of random tokens.
+  std::string text, tokenizer;
   bool cuda_graph = true;  // on a GPU, replay each step from a CUDA graph
   std::string out = "reports/bench-finetune";
   torch::Device device = torch::kCPU;
 };
 
-// Throws Error for empty shapes, lengths or variants, an unknown shape, or a variant the device cannot run.
+// Throws Error for empty shapes, lengths or variants, an unknown shape, a variant the device cannot run, or
+// --text without --tokenizer (or the reverse), or a tokenizer with more ids than --vocab.
 void check_lm_finetune_sweep(const LmFinetuneSweepOptions& options);
 
 // One measurement in this process: {"bench": "finetune", "impl", "device", "shape", "n_layers", "d_model", "vocab",
 // "length", "batch", "variant", "step_ms", "tokens_per_s", "peak_gpu_mib", "gpu_kib_per_token", "trainable",
-// "total", "loss_first", "loss_last", "skipped_steps", "cuda_graph"}.
+// "total", "loss_first", "loss_last", "skipped_steps", "cuda_graph", "tokens" ("random", or the text file with
+// its token count)}.
 nlohmann::ordered_json measure_lm_finetune(const LmFinetuneSweepOptions& options, const std::string& shape,
                                            int64_t length, const train::FinetuneVariant& variant);
 
