@@ -1,8 +1,8 @@
 // MambaLM (nn/mamba_lm), its fused head and loss (train/linear_cross_entropy) and the fine-tuning measurement
-// on it (train/lm_finetune_bench): the model is causal, the fused loss and its gradients equal the plain
+// on it (experiments/lm_finetune_bench): the model is causal, the fused loss and its gradients equal the plain
 // softmax cross-entropy in float64, the LM loss is next-token cross-entropy through a tied head, LoRA in mixed
-// precision holds exactly the frozen matrices in the low dtype, the measurement counts parameters and losses right,
-// cuts a tokenized text into consecutive windows, and the CLI writes its report.
+// precision holds exactly the frozen matrices in the low dtype, the measurement counts parameters and losses
+// right, cuts a tokenized text into consecutive windows, and the CLI writes its report.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
