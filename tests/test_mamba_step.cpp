@@ -83,6 +83,27 @@ TEST(MambaStepReference, EqualsTheStepWrittenOutChannelByChannel) {
   }
 }
 
+TEST(MambaStepReference, TheConvInsideTheStepEqualsTheTwoSteps) {
+  torch::manual_seed(10);
+  const StepCase c{2, 6, 3, 4, 4};
+  auto in = random_inputs(c, kF64);
+  const auto x_in = in.xz.narrow(1, 0, c.channels), z = in.xz.narrow(1, c.channels, c.channels);
+  auto window = in.conv_state.clone();
+  auto state = in.ssm_state.clone();
+  const auto x = ops::conv_step_reference(x_in, in.conv_state, in.conv_w, in.conv_b);
+  const auto want = ops::ssm_step_reference({x, in.x_dbl, z, in.dt_w, {}, in.dt_b, in.A_log, in.D}, in.ssm_state);
+  ops::SsmStepInputs inside{{}, in.x_dbl, z, in.dt_w, {}, in.dt_b, in.A_log, in.D};
+  inside.x_in = x_in;
+  inside.conv_state = &window;
+  inside.conv_weight = in.conv_w;
+  inside.conv_bias = in.conv_b;
+  const auto got = ops::ssm_step(inside, state);
+  EXPECT_LT((got - want).abs().max().item<double>(), 1e-15);
+  EXPECT_TRUE(torch::equal(window, in.conv_state));  // the window advanced as conv_step advances it
+  EXPECT_LT((state - in.ssm_state).abs().max().item<double>(), 1e-15);
+  EXPECT_GT(got.abs().max().item<double>(), 1e-3);
+}
+
 TEST(MambaStepReference, AGivenDeltaEqualsDtProjInside) {
   torch::manual_seed(8);
   const StepCase c{3, 6, 2, 3, 4};

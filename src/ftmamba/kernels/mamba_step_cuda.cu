@@ -5,6 +5,7 @@
 // LibTorch kernels it replaces, not arithmetic.
 #include "ftmamba/kernels/causal_conv1d_cuda.h"
 #include "ftmamba/kernels/cuda_common.cuh"
+#include "ftmamba/kernels/dependent_launch.cuh"
 #include "ftmamba/kernels/mamba_step_cuda.h"
 
 namespace ftmamba::kernels {
@@ -14,30 +15,42 @@ constexpr int kThreads = 128;
 
 unsigned blocks_for(int64_t items) { return static_cast<unsigned>((items + kThreads - 1) / kThreads); }
 
+// The conv of one channel of one row over its window (conv_state's width - 1 inputs and the new one), advancing the
+// window in place when `advance`: silu(bias + sum_k weight[c, k] * window[k]).
+template <typename T, int W>
+__device__ __forceinline__ float conv_window(T* state, int64_t channels, T newest, const float* weight,
+                                             const float* bias, int64_t c) {
+  T window[W];
+#pragma unroll
+  for (int k = 0; k + 1 < W; ++k) window[k] = state[k * channels];
+  window[W - 1] = newest;
+  float acc = bias ? bias[c] : 0.f;
+#pragma unroll
+  for (int k = 0; k < W; ++k) acc += weight[c * W + k] * to_float(window[k]);
+    // The window moves by one: the oldest input leaves, the new one is kept as it came (no rounding).
+#pragma unroll
+  for (int k = 0; k + 1 < W; ++k) state[k * channels] = window[k + 1];
+  return acc * sigmoidf(acc);
+}
+
 template <typename T, int W>
 __global__ void __launch_bounds__(kThreads) conv_step_kernel(const ConvStepCudaParams p) {
   const int64_t i = int64_t(blockIdx.x) * kThreads + threadIdx.x;
   if (i >= p.batch * p.channels) return;
   const int64_t b = i / p.channels, c = i % p.channels;
   T* state = static_cast<T*>(p.conv_state) + b * (W - 1) * p.channels + c;  // (W - 1) rows, stride channels
-  T window[W];
-#pragma unroll
-  for (int k = 0; k + 1 < W; ++k) window[k] = state[k * p.channels];
-  window[W - 1] = static_cast<const T*>(p.x_in)[b * p.x_stride + c];
-  float acc = p.bias ? p.bias[c] : 0.f;
-#pragma unroll
-  for (int k = 0; k < W; ++k) acc += p.weight[c * W + k] * to_float(window[k]);
-    // The window moves by one: the oldest input leaves, the new one is kept as it came (no rounding).
-#pragma unroll
-  for (int k = 0; k + 1 < W; ++k) state[k * p.channels] = window[k + 1];
-  static_cast<T*>(p.out)[i] = from_float<T>(acc * sigmoidf(acc));
+  const T newest = static_cast<const T*>(p.x_in)[b * p.x_stride + c];
+  static_cast<T*>(p.out)[i] = from_float<T>(conv_window<T, W>(state, p.channels, newest, p.weight, p.bias, c));
 }
 
 // softplus as torch computes it (threshold 20: above it, x itself).
 __device__ __forceinline__ float softplusf(float x) { return x > 20.f ? x : log1pf(__expf(x)); }
 
-template <typename T, typename TW>
+// W: the conv's width when the step does the conv first (p.conv_state), else 0.
+template <typename T, typename TW, int W>
 __global__ void __launch_bounds__(kThreads) ssm_step_kernel(const SsmStepCudaParams p) {
+  wait_for_previous_kernel();
+  allow_next_kernel();
   const int64_t i = int64_t(blockIdx.x) * kThreads + threadIdx.x;
   if (i >= p.batch * p.channels) return;
   const int64_t b = i / p.channels, c = i % p.channels;
@@ -50,7 +63,14 @@ __global__ void __launch_bounds__(kThreads) ssm_step_kernel(const SsmStepCudaPar
     dt += to_float(static_cast<const T*>(p.delta)[i]);
   }
   dt = softplusf(dt);
-  const float x = to_float(static_cast<const T*>(p.x)[i]);
+  float x;
+  if constexpr (W > 0) {
+    T* window = static_cast<T*>(p.conv_state) + b * (W - 1) * p.channels + c;
+    const T newest = static_cast<const T*>(p.conv_x_in)[b * p.conv_x_stride + c];
+    x = to_float(from_float<T>(conv_window<T, W>(window, p.channels, newest, p.conv_weight, p.conv_bias, c)));
+  } else {
+    x = to_float(static_cast<const T*>(p.x)[i]);
+  }
   const float z = to_float(static_cast<const T*>(p.z)[b * p.z_stride + c]);
   const float* A_log = p.A_log + c * p.d_state;
   float* h = p.state + i * p.d_state;
@@ -84,15 +104,21 @@ void conv_step_cuda(const ConvStepCudaParams& p) {
 }
 
 void ssm_step_cuda(const SsmStepCudaParams& p) {
+  if (p.conv_state && (p.conv_width < 1 || p.conv_width > kConvMaxWidth))
+    throw std::runtime_error("SSM step (CUDA): conv width must be in 1.." + std::to_string(kConvMaxWidth) + ", got " +
+                             std::to_string(p.conv_width));
   if (p.batch * p.channels == 0) return;
   const auto stream = static_cast<cudaStream_t>(p.stream);
+  cudaError_t e = cudaSuccess;
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
     dispatch_dtype(p.dt_weight_dtype, [&](auto weight_tag) {
-      ssm_step_kernel<decltype(dtype_tag), decltype(weight_tag)>
-          <<<blocks_for(p.batch * p.channels), kThreads, 0, stream>>>(p);
+      dispatch_int<0, 1, 2, 3, 4>(p.conv_state ? p.conv_width : 0, [&](auto width) {
+        e = launch_dependent(ssm_step_kernel<decltype(dtype_tag), decltype(weight_tag), decltype(width)::value>,
+                             dim3(blocks_for(p.batch * p.channels)), dim3(kThreads), 0, stream, p);
+      });
     });
   });
-  check_launch("SSM step");
+  if (e != cudaSuccess) throw std::runtime_error(std::string("SSM step: ") + cudaGetErrorString(e));
 }
 
 }  // namespace ftmamba::kernels

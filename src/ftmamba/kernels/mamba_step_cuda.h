@@ -34,6 +34,9 @@ struct ConvStepCudaParams {
 // dt_bias, D: (channels) float32   A_log: (channels, d_state) float32, A = -exp(A_log)
 // state: (batch, channels, d_state) float32, contiguous; advanced in place
 // out: (batch, channels) in `dtype`, contiguous
+// With conv_state set, x is null and the step first does conv_step's work (ConvStepCudaParams: conv_x_in and
+// conv_x_stride are its x_in and x_stride): x is the conv's output and the window advances.
+// Launched so that it may start while the kernel before it finishes (kernels/dependent_launch.cuh).
 struct SsmStepCudaParams {
   int64_t batch = 0, channels = 0, rank = 0, d_state = 0;
   CudaDtype dtype = CudaDtype::kFloat32, dt_weight_dtype = CudaDtype::kFloat32;
@@ -49,6 +52,12 @@ struct SsmStepCudaParams {
   const float* D = nullptr;
   float* state = nullptr;
   void* out = nullptr;
+  const void* conv_x_in = nullptr;
+  int64_t conv_x_stride = 0;
+  void* conv_state = nullptr;
+  const float* conv_weight = nullptr;
+  const float* conv_bias = nullptr;
+  int64_t conv_width = 0;
   void* stream = nullptr;  // cudaStream_t
 };
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ftmamba/ops/causal_conv1d.h"
+#include "ftmamba/ops/decode_linear.h"
 #include "ftmamba/ops/mamba_step.h"
 #include "ftmamba/ops/selective_scan.h"
 #include "ftmamba/ops/selective_scan_state.h"
@@ -61,15 +62,27 @@ torch::Tensor MambaImpl::forward_with_state(const torch::Tensor& u, MambaState& 
 }
 
 torch::Tensor MambaImpl::step(const torch::Tensor& u_t, MambaState& state) {
+  return step_from_in_proj(in_proj->forward_rows(u_t), state);  // in_proj: (batch, 2*d_inner)
+}
+
+torch::Tensor MambaImpl::step_from_in_proj(const torch::Tensor& xz, MambaState& state) {
   const int64_t di = cfg.d_inner(), r = cfg.rank();
-  auto xz = in_proj->forward_rows(u_t);                               // (batch, 2*d_inner)
   const auto x_in = xz.narrow(-1, 0, di), z = xz.narrow(-1, di, di);  // (batch, d_inner)
   // conv1d's weight (d_inner, 1, d_conv) against the window, oldest first, as the causal conv pairs them.
-  const auto x = ops::conv_step(x_in, state.conv, conv1d->weight.view({di, cfg.d_conv}), conv1d->bias);
-  const auto x_dbl = x_proj->forward_rows(x);  // (batch, rank + 2N): dt | B | C
-  ops::SsmStepInputs in{x, x_dbl, z, {}, {}, dt_proj->bias, A_log, D};
+  const auto conv_w = conv1d->weight.view({di, cfg.d_conv});
+  ops::SsmStepInputs in{{}, {}, z, {}, {}, dt_proj->bias, A_log, D};
+  if (x_proj->has_lora()) {  // the adapter reads the conv's output: the conv runs on its own
+    in.x = ops::conv_step(x_in, state.conv, conv_w, conv1d->bias);
+    in.x_dbl = x_proj->forward_rows(in.x);
+  } else {  // the conv's output is x_proj's prologue, and the SSM step's; the step advances the window
+    in.x_dbl = ops::conv_linear(x_in, state.conv, conv_w, conv1d->bias, x_proj->weight);
+    in.x_in = x_in;
+    in.conv_state = &state.conv;
+    in.conv_weight = conv_w;
+    in.conv_bias = conv1d->bias;
+  }                           // x_dbl (batch, rank + 2N): dt | B | C
   if (dt_proj->has_lora()) {  // the adapter's update is LibTorch's: dt_proj runs outside the step's kernel
-    in.delta = dt_proj->forward_rows_without_bias(x_dbl.narrow(-1, 0, r));
+    in.delta = dt_proj->forward_rows_without_bias(in.x_dbl.narrow(-1, 0, r));
   } else {
     in.dt_weight = dt_proj->weight;
   }

@@ -36,9 +36,12 @@ class MambaImpl : public torch::nn::Module {
   // scan for the outputs and ops::selective_scan_last_state for the state).
   torch::Tensor forward_with_state(const torch::Tensor& u, MambaState& state);
   // One token after `state`, which moves on by it in place: u_t (batch, d_model) -> (batch, d_model). O(1) in the
-  // length so far: the conv over its window, then h = exp(dt A) h + dt B u, y = (<C, h> + D u) silu(z), each
-  // half one CUDA kernel on a GPU (ops/mamba_step.h).
+  // length so far: the conv over its window, then h = exp(dt A) h + dt B u, y = (<C, h> + D u) silu(z).
   torch::Tensor step(const torch::Tensor& u_t, MambaState& state);
+  // step() after in_proj: xz = in_proj(u_t), (batch, 2 d_inner) -> (batch, d_model). On a GPU, without a LoRA
+  // x_proj: three kernels, x_proj with the conv before it (ops::conv_linear), the SSM step with the window's advance
+  // (ops::ssm_step), out_proj (ops::linear_rows).
+  torch::Tensor step_from_in_proj(const torch::Tensor& xz, MambaState& state);
   // The scan's time steps for input u: dt = softplus(dt_proj(x_proj(conv(in_proj(u)_x))) + dt_bias),
   // (batch, L, d_model) -> (batch, L, d_inner). Each step multiplies state (d, n) by exp(dt[t, d] A[d, n]),
   // which is what the stability analysis reads.

@@ -4,7 +4,7 @@
 
 #include "ftmamba/nn/recompute_in_backward.h"
 #include "ftmamba/ops/add_rms_norm.h"
-#include "ftmamba/ops/linear_rows.h"
+#include "ftmamba/ops/decode_linear.h"
 
 namespace ftmamba::nn {
 namespace {
@@ -79,18 +79,26 @@ torch::Tensor MambaLMImpl::prefill(const torch::Tensor& tokens, std::vector<Mamb
 }
 
 torch::Tensor MambaLMImpl::step(const torch::Tensor& tokens, std::vector<MambaState>& state) {
-  // The residual stream x, (batch, d) in the norms' dtype; each layer's output is added to it by the next norm,
-  // in the same call (ops::add_rms_norm: one kernel on a GPU), whose output is in the dtype its matmul reads.
+  // The residual stream x, (batch, d) in the norms' dtype; each layer's output is added to it by the next norm, in
+  // the same call as the norm and the matmul after it (ops::add_rms_norm_linear: one kernel on a GPU).
   auto x = embedding(tokens).to(norm_f->weight.scalar_type()).contiguous();
   torch::Tensor pending;  // the last layer's output, not yet added to x
   for (size_t i = 0; i < layers->size(); ++i) {
     auto* layer = layers[i]->as<MambaResidualLayer>();
-    const auto h = ops::add_rms_norm(x, pending, layer->norm->weight, layer->norm->eps,
-                                     layer->mixer->in_proj->weight.scalar_type());
-    pending = layer->mixer->step(h, state.at(i));
+    auto& in_proj = layer->mixer->in_proj;
+    torch::Tensor xz;           // (batch, 2 d_inner)
+    if (in_proj->has_lora()) {  // the adapter reads the norm's output
+      xz = in_proj->forward_rows(
+          ops::add_rms_norm(x, pending, layer->norm->weight, layer->norm->eps, in_proj->weight.scalar_type()));
+    } else {
+      auto r = ops::add_rms_norm_linear(x, pending, layer->norm->weight, layer->norm->eps, in_proj->weight);
+      xz = r.out;
+      x = r.residual;
+    }
+    pending = layer->mixer->step_from_in_proj(xz, state.at(i));
   }
-  const auto h = ops::add_rms_norm(x, pending, norm_f->weight, norm_f->eps, embedding->weight.scalar_type());
-  return ops::linear_rows(h, embedding->weight).to(torch::kFloat32);  // (batch, vocab)
+  return ops::add_rms_norm_linear(x, pending, norm_f->weight, norm_f->eps, embedding->weight)
+      .out.to(torch::kFloat32);  // (batch, vocab)
 }
 
 int64_t cast_frozen_weights(torch::nn::Module& model, torch::ScalarType dtype) {

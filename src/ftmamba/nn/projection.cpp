@@ -3,7 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "ftmamba/ops/linear_rows.h"
+#include "ftmamba/ops/decode_linear.h"
 
 namespace ftmamba::nn {
 

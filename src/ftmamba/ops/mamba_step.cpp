@@ -1,7 +1,7 @@
 // defines: conv_step, ssm_step and their LibTorch references (see mamba_step.h).
 #include "ftmamba/ops/mamba_step.h"
 
-#include "ftmamba/ops/linear_rows.h"
+#include "ftmamba/ops/decode_linear.h"
 
 #ifdef FTMAMBA_WITH_CUDA
 #include "ftmamba/kernels/causal_conv1d_cuda.h"
@@ -36,11 +36,18 @@ torch::Tensor conv_step_reference(const torch::Tensor& x_in, torch::Tensor& conv
 }
 
 torch::Tensor ssm_step_reference(const SsmStepInputs& in, torch::Tensor& state) {
+  if (!in.x.defined()) {
+    SsmStepInputs with_x = in;
+    with_x.x = conv_step_reference(in.x_in, *in.conv_state, in.conv_weight, in.conv_bias);
+    with_x.conv_state = nullptr;
+    return ssm_step_reference(with_x, state);
+  }
   const auto f = state.scalar_type();
   const int64_t rank = in.x_dbl.size(1) - 2 * state.size(2), n = state.size(2);
   const auto parts = in.x_dbl.split_with_sizes({rank, n, n}, 1);  // dt | B | C
-  const auto delta_raw = in.dt_weight.defined() ? linear_rows(parts[0].to(in.dt_weight.scalar_type()), in.dt_weight)
-                                                : in.delta;                // (batch, d_inner)
+  const auto delta_raw = in.dt_weight.defined()
+                             ? linear_rows_reference(parts[0].to(in.dt_weight.scalar_type()), in.dt_weight)
+                             : in.delta;                                   // (batch, d_inner)
   const auto delta = torch::softplus(delta_raw.to(f) + in.dt_bias.to(f));  // (batch, d_inner)
   const auto A = -torch::exp(in.A_log.to(f));                              // (d_inner, d_state)
   const auto x = in.x.to(f);
@@ -81,22 +88,38 @@ torch::Tensor conv_step(const torch::Tensor& x_in, torch::Tensor& conv_state, co
 
 torch::Tensor ssm_step(const SsmStepInputs& in, torch::Tensor& state) {
 #ifdef FTMAMBA_WITH_CUDA
-  const auto dtype = in.x.scalar_type();
+  const bool with_conv = !in.x.defined();
+  const auto& x = with_conv ? in.x_in : in.x;  // what the output's dtype and device follow
+  const auto dtype = x.scalar_type();
   const bool weight_ok = in.dt_weight.defined()
                              ? in.dt_weight.is_contiguous() && cuda_util::kernel_dtype(in.dt_weight.scalar_type())
                              : in.delta.is_contiguous() && in.delta.scalar_type() == dtype;
-  if (in.x.is_cuda() && cuda_util::kernel_dtype(dtype) && in.x.is_contiguous() && weight_ok &&
+  const int64_t width = with_conv && in.conv_weight.dim() == 2 ? in.conv_weight.size(1) : 0;
+  const bool conv_ok =
+      !with_conv || (unit_last_stride(in.x_in) && in.conv_state->is_contiguous() &&
+                     in.conv_state->scalar_type() == dtype && width >= 1 && width <= kernels::kConvMaxWidth &&
+                     contiguous_f32(in.conv_weight) && (!in.conv_bias.defined() || contiguous_f32(in.conv_bias)));
+  if (x.is_cuda() && cuda_util::kernel_dtype(dtype) && (with_conv || x.is_contiguous()) && conv_ok && weight_ok &&
       in.x_dbl.scalar_type() == dtype && unit_last_stride(in.x_dbl) && in.z.scalar_type() == dtype &&
       unit_last_stride(in.z) && contiguous_f32(in.dt_bias) && contiguous_f32(in.A_log) && contiguous_f32(in.D) &&
       contiguous_f32(state)) {
-    auto out = torch::empty_like(in.x);
+    auto out = torch::empty({x.size(0), x.size(1)}, x.options());
     kernels::SsmStepCudaParams p;
-    p.batch = in.x.size(0);
-    p.channels = in.x.size(1);
+    p.batch = x.size(0);
+    p.channels = x.size(1);
     p.d_state = state.size(2);
     p.rank = in.x_dbl.size(1) - 2 * p.d_state;
-    p.dtype = cuda_util::dtype_of(in.x, "SSM step");
-    p.x = in.x.data_ptr();
+    p.dtype = cuda_util::dtype_of(x, "SSM step");
+    if (with_conv) {
+      p.conv_x_in = in.x_in.data_ptr();
+      p.conv_x_stride = in.x_in.stride(0);
+      p.conv_state = in.conv_state->data_ptr();
+      p.conv_weight = in.conv_weight.data_ptr<float>();
+      p.conv_bias = in.conv_bias.defined() ? in.conv_bias.data_ptr<float>() : nullptr;
+      p.conv_width = width;
+    } else {
+      p.x = in.x.data_ptr();
+    }
     p.x_dbl = in.x_dbl.data_ptr();
     p.x_dbl_stride = in.x_dbl.stride(0);
     p.z = in.z.data_ptr();
@@ -112,7 +135,7 @@ torch::Tensor ssm_step(const SsmStepInputs& in, torch::Tensor& state) {
     p.D = in.D.data_ptr<float>();
     p.state = state.data_ptr<float>();
     p.out = out.data_ptr();
-    p.stream = cuda_util::stream_for(in.x);
+    p.stream = cuda_util::stream_for(x);
     kernels::ssm_step_cuda(p);
     return out;
   }

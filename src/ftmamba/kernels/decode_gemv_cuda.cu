@@ -1,0 +1,200 @@
+// defines: the CUDA matrix-vector product of a decode step and its prologues (see decode_gemv_cuda.h).
+//
+// One warp a weight row at a time: each lane reads 16-byte chunks of the row (8 bf16 or 4 float), multiplies them
+// by the x rows held in shared memory and the warp sums its lanes. A block is 4 warps; the grid is at most 16
+// blocks an SM, so that a large matrix (the LM head) is walked a few rows a warp while each block prepares x once.
+// The first row's chunks are loaded before the kernel waits for the one before it, so the weight stream starts
+// while that kernel still runs. At batch 1 and 370M parameters a row is 2 or 4 KiB, a matrix 0.4 to 8 MiB: the
+// product is a read of the weight at the memory's bandwidth plus this kernel's start, which is what is cut.
+#include <utility>
+
+#include "ftmamba/kernels/causal_conv1d_cuda.h"
+#include "ftmamba/kernels/cuda_common.cuh"
+#include "ftmamba/kernels/decode_gemv_cuda.h"
+#include "ftmamba/kernels/dependent_launch.cuh"
+
+namespace ftmamba::kernels {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * 32;
+constexpr int kChunksPerLane = 8;  // a lane's chunks in flight: a row of 2,048 bf16 (1,024 float) in one pass
+constexpr int kBlocksPerSm = 16;
+
+template <typename TW>
+constexpr int kChunkElements = 16 / sizeof(TW);
+
+// A 16-byte chunk of TW as float.
+template <typename TW>
+__device__ __forceinline__ void unpack(const uint4& v, float* f) {
+  if constexpr (std::is_same_v<TW, float>) {
+    f[0] = __uint_as_float(v.x), f[1] = __uint_as_float(v.y), f[2] = __uint_as_float(v.z), f[3] = __uint_as_float(v.w);
+  } else {
+    const unsigned words[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      TW pair[2];
+      memcpy(pair, &words[i], sizeof(pair));
+      f[2 * i] = to_float(pair[0]);
+      f[2 * i + 1] = to_float(pair[1]);
+    }
+  }
+}
+
+// x as a product in TW reads it: rounded to TW.
+template <typename TW>
+__device__ __forceinline__ float round_to(float x) {
+  return to_float(from_float<TW>(x));
+}
+
+// Sum over the block's threads; every thread gets it. `scratch` holds kWarps floats.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  __syncthreads();  // scratch may still be read from the last call
+  if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
+  __syncthreads();
+  float s = 0.f;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) s += scratch[w];
+  return s;
+}
+
+// xs (batch, in) float32 <- the prologue's x, rounded to TW.
+template <typename TW, typename TX, GemvPrologue P, int W>
+__device__ __forceinline__ void prologue(const DecodeGemvCudaParams& p, float* xs, float* scratch) {
+  const int64_t in = p.in;
+  for (int64_t b = 0; b < p.batch; ++b) {
+    float* row = xs + b * in;
+    if constexpr (P == GemvPrologue::kNone) {
+      const TX* x = static_cast<const TX*>(p.x) + b * p.x_stride;
+      for (int64_t j = threadIdx.x; j < in; j += kThreads) row[j] = round_to<TW>(to_float(x[j]));
+    } else if constexpr (P == GemvPrologue::kAddRmsNorm) {
+      const float* x = static_cast<const float*>(p.x) + b * p.x_stride;
+      const TX* delta = p.delta ? static_cast<const TX*>(p.delta) + b * in : nullptr;
+      float sumsq = 0.f;
+      for (int64_t j = threadIdx.x; j < in; j += kThreads) {
+        const float v = delta ? x[j] + to_float(delta[j]) : x[j];
+        row[j] = v;
+        sumsq += v * v;
+        if (blockIdx.x == 0) p.residual_out[b * in + j] = v;
+      }
+      const float inv_rms = rsqrtf(block_sum(sumsq, scratch) / static_cast<float>(in) + p.eps);
+      for (int64_t j = threadIdx.x; j < in; j += kThreads) row[j] = round_to<TW>(row[j] * inv_rms * p.norm_weight[j]);
+    } else {  // kConv
+      const TX* x = static_cast<const TX*>(p.x) + b * p.x_stride;
+      const TX* state = static_cast<const TX*>(p.conv_state) + b * (W - 1) * in;
+      for (int64_t c = threadIdx.x; c < in; c += kThreads) {
+        float acc = p.conv_bias ? p.conv_bias[c] : 0.f;
+#pragma unroll
+        for (int k = 0; k + 1 < W; ++k) acc += p.conv_weight[c * W + k] * to_float(state[k * in + c]);
+        acc += p.conv_weight[c * W + W - 1] * to_float(x[c]);
+        row[c] = round_to<TW>(round_to<TX>(acc * sigmoidf(acc)));
+      }
+    }
+  }
+}
+
+template <typename TW, typename TX, GemvPrologue P, int W>
+__global__ void __launch_bounds__(kThreads) decode_gemv_kernel(const DecodeGemvCudaParams p) {
+  extern __shared__ float xs[];  // (batch, in)
+  __shared__ float scratch[kWarps];
+  constexpr int E = kChunkElements<TW>;
+  const int lane = threadIdx.x % 32;
+  const int64_t chunks = p.in / E, row_step = int64_t(gridDim.x) * kWarps;
+  const int64_t first_row = int64_t(blockIdx.x) * kWarps + threadIdx.x / 32;
+  const uint4* weight = static_cast<const uint4*>(p.weight);
+  uint4 w[kChunksPerLane];
+  // The weights are no kernel's output: the first row is read before waiting for the kernel before this one.
+  if (first_row < p.out) {
+#pragma unroll
+    for (int i = 0; i < kChunksPerLane; ++i)
+      if (lane + 32 * i < chunks) w[i] = __ldg(weight + first_row * chunks + lane + 32 * i);
+  }
+  wait_for_previous_kernel();
+  allow_next_kernel();
+  prologue<TW, TX, P, W>(p, xs, scratch);
+  __syncthreads();
+  TW* y = static_cast<TW*>(p.y);
+  for (int64_t r = first_row; r < p.out; r += row_step) {
+    float acc[kDecodeGemvMaxBatch] = {};
+    for (int64_t c0 = 0; c0 < chunks; c0 += 32 * kChunksPerLane) {
+      if (r != first_row || c0 != 0) {
+#pragma unroll
+        for (int i = 0; i < kChunksPerLane; ++i)
+          if (c0 + lane + 32 * i < chunks) w[i] = __ldg(weight + r * chunks + c0 + lane + 32 * i);
+      }
+#pragma unroll
+      for (int i = 0; i < kChunksPerLane; ++i) {
+        const int64_t c = c0 + lane + 32 * i;
+        if (c >= chunks) break;
+        float f[E];
+        unpack<TW>(w[i], f);
+#pragma unroll
+        for (int b = 0; b < kDecodeGemvMaxBatch; ++b) {
+          if (b >= p.batch) break;
+          const float* x = xs + b * p.in + c * E;
+#pragma unroll
+          for (int e = 0; e < E; ++e) acc[b] += f[e] * x[e];
+        }
+      }
+    }
+#pragma unroll
+    for (int b = 0; b < kDecodeGemvMaxBatch; ++b) {
+      if (b >= p.batch) break;
+      float s = acc[b];
+      for (int offset = 16; offset > 0; offset /= 2) s += __shfl_xor_sync(0xffffffffu, s, offset);
+      if (lane == 0) y[b * p.out + r] = from_float<TW>(s);
+    }
+  }
+}
+
+template <typename TW, typename TX, GemvPrologue P, int W>
+void launch(const DecodeGemvCudaParams& p) {
+  auto* kernel = decode_gemv_kernel<TW, TX, P, W>;
+  const size_t shared = static_cast<size_t>(p.batch * p.in) * sizeof(float);
+  static const bool large_shared_allowed = [&] {
+    const int bytes = static_cast<int>(kDecodeGemvMaxInputs * sizeof(float));
+    return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) == cudaSuccess;
+  }();
+  if (!large_shared_allowed) check_launch("decode matrix-vector product (shared memory)");
+  const int64_t blocks = std::min<int64_t>((p.out + kWarps - 1) / kWarps, int64_t(cuda_sm_count()) * kBlocksPerSm);
+  const cudaError_t e = launch_dependent(kernel, dim3(static_cast<unsigned>(blocks)), dim3(kThreads), shared,
+                                         static_cast<cudaStream_t>(p.stream), p);
+  if (e != cudaSuccess) throw std::runtime_error(std::string("decode matrix-vector product: ") + cudaGetErrorString(e));
+}
+
+}  // namespace
+
+bool decode_gemv_takes(int64_t batch, int64_t in) {
+  return batch >= 1 && batch <= kDecodeGemvMaxBatch && in >= 8 && in % 8 == 0 && batch * in <= kDecodeGemvMaxInputs;
+}
+
+void decode_gemv_cuda(const DecodeGemvCudaParams& p) {
+  if (!decode_gemv_takes(p.batch, p.in))
+    throw std::runtime_error("decode matrix-vector product: batch " + std::to_string(p.batch) + " x in " +
+                             std::to_string(p.in) + " is outside what the kernel takes");
+  if (p.prologue == GemvPrologue::kConv && (p.conv_width < 1 || p.conv_width > kConvMaxWidth))
+    throw std::runtime_error("decode matrix-vector product: conv width must be in 1.." + std::to_string(kConvMaxWidth) +
+                             ", got " + std::to_string(p.conv_width));
+  if (p.out == 0) return;
+  dispatch_dtype(p.weight_dtype, [&](auto weight_tag) {
+    dispatch_dtype(p.x_dtype, [&](auto x_tag) {
+      using TW = decltype(weight_tag);
+      using TX = decltype(x_tag);
+      switch (p.prologue) {
+        case GemvPrologue::kNone:
+          launch<TW, TX, GemvPrologue::kNone, 1>(p);
+          break;
+        case GemvPrologue::kAddRmsNorm:
+          launch<TW, TX, GemvPrologue::kAddRmsNorm, 1>(p);
+          break;
+        case GemvPrologue::kConv:
+          dispatch_int<1, 2, 3, 4>(p.conv_width,
+                                   [&](auto width) { launch<TW, TX, GemvPrologue::kConv, decltype(width)::value>(p); });
+          break;
+      }
+    });
+  });
+}
+
+}  // namespace ftmamba::kernels
