@@ -1,7 +1,8 @@
 // defines: the CUDA matrix-vector product of a decode step and its prologues (see decode_gemv_cuda.h).
 //
 // One warp a weight row at a time: each lane reads 16-byte chunks of the row (8 bf16 or 4 float), multiplies them
-// by the x rows held in shared memory and the warp sums its lanes. A block is 4 warps; the grid is at most 16
+// by the same chunks of the x rows, held in shared memory in the weight's dtype (x is rounded to it anyway), and
+// the warp sums its lanes. A block is 4 warps; the grid is at most 16
 // blocks an SM, so that a large matrix (the LM head) is walked a few rows a warp while each block prepares x once.
 // The first row's chunks are loaded before the kernel waits for the one before it, so the weight stream starts
 // while that kernel still runs. At batch 1 and 370M parameters a row is 2 or 4 KiB, a matrix 0.4 to 8 MiB: the
@@ -59,27 +60,30 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
   return s;
 }
 
-// xs (batch, in) float32 <- the prologue's x, rounded to TW.
+// xs (batch, in) in TW <- the prologue's x.
 template <typename TW, typename TX, GemvPrologue P, int W>
-__device__ __forceinline__ void prologue(const DecodeGemvCudaParams& p, float* xs, float* scratch) {
+__device__ __forceinline__ void prologue(const DecodeGemvCudaParams& p, TW* xs, float* scratch) {
   const int64_t in = p.in;
   for (int64_t b = 0; b < p.batch; ++b) {
-    float* row = xs + b * in;
+    TW* row = xs + b * in;
     if constexpr (P == GemvPrologue::kNone) {
       const TX* x = static_cast<const TX*>(p.x) + b * p.x_stride;
-      for (int64_t j = threadIdx.x; j < in; j += kThreads) row[j] = round_to<TW>(to_float(x[j]));
+      for (int64_t j = threadIdx.x; j < in; j += kThreads) row[j] = from_float<TW>(to_float(x[j]));
     } else if constexpr (P == GemvPrologue::kAddRmsNorm) {
       const float* x = static_cast<const float*>(p.x) + b * p.x_stride;
       const TX* delta = p.delta ? static_cast<const TX*>(p.delta) + b * in : nullptr;
+      float* sum = p.residual_out + b * in;  // written by block 0; every block adds x and delta itself
       float sumsq = 0.f;
       for (int64_t j = threadIdx.x; j < in; j += kThreads) {
         const float v = delta ? x[j] + to_float(delta[j]) : x[j];
-        row[j] = v;
         sumsq += v * v;
-        if (blockIdx.x == 0) p.residual_out[b * in + j] = v;
+        if (blockIdx.x == 0) sum[j] = v;
       }
       const float inv_rms = rsqrtf(block_sum(sumsq, scratch) / static_cast<float>(in) + p.eps);
-      for (int64_t j = threadIdx.x; j < in; j += kThreads) row[j] = round_to<TW>(row[j] * inv_rms * p.norm_weight[j]);
+      for (int64_t j = threadIdx.x; j < in; j += kThreads) {
+        const float v = delta ? x[j] + to_float(delta[j]) : x[j];
+        row[j] = from_float<TW>(v * inv_rms * p.norm_weight[j]);
+      }
     } else {  // kConv
       const TX* x = static_cast<const TX*>(p.x) + b * p.x_stride;
       const TX* state = static_cast<const TX*>(p.conv_state) + b * (W - 1) * in;
@@ -88,7 +92,7 @@ __device__ __forceinline__ void prologue(const DecodeGemvCudaParams& p, float* x
 #pragma unroll
         for (int k = 0; k + 1 < W; ++k) acc += p.conv_weight[c * W + k] * to_float(state[k * in + c]);
         acc += p.conv_weight[c * W + W - 1] * to_float(x[c]);
-        row[c] = round_to<TW>(round_to<TX>(acc * sigmoidf(acc)));
+        row[c] = from_float<TW>(round_to<TX>(acc * sigmoidf(acc)));
       }
     }
   }
@@ -96,7 +100,8 @@ __device__ __forceinline__ void prologue(const DecodeGemvCudaParams& p, float* x
 
 template <typename TW, typename TX, GemvPrologue P, int W>
 __global__ void __launch_bounds__(kThreads) decode_gemv_kernel(const DecodeGemvCudaParams p) {
-  extern __shared__ float xs[];  // (batch, in)
+  extern __shared__ __align__(16) unsigned char shared[];
+  TW* xs = reinterpret_cast<TW*>(shared);  // (batch, in)
   __shared__ float scratch[kWarps];
   constexpr int E = kChunkElements<TW>;
   const int lane = threadIdx.x % 32;
@@ -127,12 +132,12 @@ __global__ void __launch_bounds__(kThreads) decode_gemv_kernel(const DecodeGemvC
       for (int i = 0; i < kChunksPerLane; ++i) {
         const int64_t c = c0 + lane + 32 * i;
         if (c >= chunks) break;
-        float f[E];
+        float f[E], x[E];
         unpack<TW>(w[i], f);
 #pragma unroll
         for (int b = 0; b < kDecodeGemvMaxBatch; ++b) {
           if (b >= p.batch) break;
-          const float* x = xs + b * p.in + c * E;
+          unpack<TW>(*reinterpret_cast<const uint4*>(xs + b * p.in + c * E), x);
 #pragma unroll
           for (int e = 0; e < E; ++e) acc[b] += f[e] * x[e];
         }
@@ -151,9 +156,9 @@ __global__ void __launch_bounds__(kThreads) decode_gemv_kernel(const DecodeGemvC
 template <typename TW, typename TX, GemvPrologue P, int W>
 void launch(const DecodeGemvCudaParams& p) {
   auto* kernel = decode_gemv_kernel<TW, TX, P, W>;
-  const size_t shared = static_cast<size_t>(p.batch * p.in) * sizeof(float);
+  const size_t shared = static_cast<size_t>(p.batch * p.in) * sizeof(TW);
   static const bool large_shared_allowed = [&] {
-    const int bytes = static_cast<int>(kDecodeGemvMaxInputs * sizeof(float));
+    const int bytes = static_cast<int>(kDecodeGemvMaxSharedBytes);
     return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) == cudaSuccess;
   }();
   if (!large_shared_allowed) check_launch("decode matrix-vector product (shared memory)");
@@ -165,12 +170,13 @@ void launch(const DecodeGemvCudaParams& p) {
 
 }  // namespace
 
-bool decode_gemv_takes(int64_t batch, int64_t in) {
-  return batch >= 1 && batch <= kDecodeGemvMaxBatch && in >= 8 && in % 8 == 0 && batch * in <= kDecodeGemvMaxInputs;
+bool decode_gemv_takes(int64_t batch, int64_t in, int64_t weight_element_bytes) {
+  return batch >= 1 && batch <= kDecodeGemvMaxBatch && in >= 8 && in % 8 == 0 &&
+         batch * in * weight_element_bytes <= kDecodeGemvMaxSharedBytes;
 }
 
 void decode_gemv_cuda(const DecodeGemvCudaParams& p) {
-  if (!decode_gemv_takes(p.batch, p.in))
+  if (!decode_gemv_takes(p.batch, p.in, p.weight_dtype == CudaDtype::kFloat32 ? 4 : 2))
     throw std::runtime_error("decode matrix-vector product: batch " + std::to_string(p.batch) + " x in " +
                              std::to_string(p.in) + " is outside what the kernel takes");
   if (p.prologue == GemvPrologue::kConv && (p.conv_width < 1 || p.conv_width > kConvMaxWidth))

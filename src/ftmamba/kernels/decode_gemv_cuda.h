@@ -18,10 +18,10 @@ namespace ftmamba::kernels {
 
 enum class GemvPrologue : int { kNone = 0, kAddRmsNorm = 1, kConv = 2 };
 
-// The largest batch the kernel takes: each block holds its x rows in shared memory as float32.
-constexpr int64_t kDecodeGemvMaxBatch = 8;
-// The largest in * batch it takes (float32 elements of shared memory: 96 KiB).
-constexpr int64_t kDecodeGemvMaxInputs = 24576;
+// The largest batch the kernel takes: each block holds its x rows in shared memory, in the weight's dtype.
+constexpr int64_t kDecodeGemvMaxBatch = 16;
+// The most shared memory those rows may take: batch * in * the weight's element size.
+constexpr int64_t kDecodeGemvMaxSharedBytes = 96 * 1024;
 
 // weight: (out, in) in weight_dtype, contiguous, 16-byte aligned, in a multiple of 8
 // y: (batch, out) in weight_dtype, contiguous. x is rounded to weight_dtype before the product (as a product in
@@ -51,8 +51,8 @@ struct DecodeGemvCudaParams {
   void* stream = nullptr;  // cudaStream_t
 };
 
-// Whether the kernel takes these sizes (batch, in, the weight's alignment aside).
-bool decode_gemv_takes(int64_t batch, int64_t in);
+// Whether the kernel takes these sizes (batch, in, the weight's element size; its alignment aside).
+bool decode_gemv_takes(int64_t batch, int64_t in, int64_t weight_element_bytes);
 
 // Throws std::runtime_error on sizes it does not take or a launch failure.
 void decode_gemv_cuda(const DecodeGemvCudaParams& p);

@@ -25,7 +25,7 @@ bool gemv_takes(const torch::Tensor& x, const torch::Tensor& weight) {
   return x.is_cuda() && x.dim() == 2 && weight.dim() == 2 && weight.is_contiguous() && weight.size(1) == x.size(1) &&
          weight.device() == x.device() && cuda_util::kernel_dtype(weight.scalar_type()) &&
          reinterpret_cast<std::uintptr_t>(weight.data_ptr()) % 16 == 0 &&
-         kernels::decode_gemv_takes(x.size(0), x.size(1));
+         kernels::decode_gemv_takes(x.size(0), x.size(1), weight.element_size());
 }
 
 // The parameters every prologue shares: sizes, the weight, the output (allocated here).
@@ -98,7 +98,10 @@ NormLinear add_rms_norm_linear(const torch::Tensor& residual, const torch::Tenso
     return r;
   }
 #endif
-  return add_rms_norm_linear_reference(residual, delta, norm_weight, eps, weight);
+  NormLinear r;  // the reference's composition, of the ops that have kernels of their own
+  r.residual = residual.clone();
+  r.out = linear_rows(add_rms_norm(r.residual, delta, norm_weight, eps, weight.scalar_type()), weight);
+  return r;
 }
 
 torch::Tensor conv_linear_reference(const torch::Tensor& x_in, const torch::Tensor& conv_state,
@@ -128,7 +131,8 @@ torch::Tensor conv_linear(const torch::Tensor& x_in, const torch::Tensor& conv_s
     return out;
   }
 #endif
-  return conv_linear_reference(x_in, conv_state, conv_weight, conv_bias, weight);
+  auto window = conv_state.clone();  // the reference's composition, of the ops that have kernels of their own
+  return linear_rows(conv_step(x_in, window, conv_weight, conv_bias), weight);
 }
 
 }  // namespace ftmamba::ops
