@@ -157,11 +157,11 @@ template <typename TW, typename TX, GemvPrologue P, int W>
 void launch(const DecodeGemvCudaParams& p) {
   auto* kernel = decode_gemv_kernel<TW, TX, P, W>;
   const size_t shared = static_cast<size_t>(p.batch * p.in) * sizeof(TW);
-  static const bool large_shared_allowed = [&] {
-    const int bytes = static_cast<int>(kDecodeGemvMaxSharedBytes);
-    return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) == cudaSuccess;
-  }();
-  if (!large_shared_allowed) check_launch("decode matrix-vector product (shared memory)");
+  // Past 48 KiB of dynamic shared memory a kernel must opt in, once.
+  static const cudaError_t opt_in = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                         static_cast<int>(kDecodeGemvMaxSharedBytes));
+  if (opt_in != cudaSuccess && shared > 48 * 1024)
+    throw std::runtime_error(std::string("decode matrix-vector product: shared memory: ") + cudaGetErrorString(opt_in));
   const int64_t blocks = std::min<int64_t>((p.out + kWarps - 1) / kWarps, int64_t(cuda_sm_count()) * kBlocksPerSm);
   const cudaError_t e = launch_dependent(kernel, dim3(static_cast<unsigned>(blocks)), dim3(kThreads), shared,
                                          static_cast<cudaStream_t>(p.stream), p);
