@@ -4,8 +4,12 @@
 // the device-to-device copy bandwidth measured in the same run, and LibTorch's cuDNN conv1d beside ours.
 // Prints one JSON line per figure with the minimal bytes each call must move and the achieved fraction of
 // copy bandwidth, and the forward under each of its launch layouts.
-// Usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all|BATCHxLxD_INNERxD_STATE] [--dtype float32|bfloat16|all]
+// Usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all|decode|BATCHxLxD_INNERxD_STATE]
+//                           [--dtype float32|bfloat16|all]
 //   A shape such as 1x1024x2048x16 (Mamba-370M fine-tuning, batch 1, L 1024) is timed under the name "custom".
+//   --shape decode times the decode step's matrix-vector products at the 370M shape, batch 1 (in_proj, x_proj,
+//   out_proj, the LM head): ops::linear_rows (ftmamba's kernel) beside LibTorch's mv, each call's weight bytes
+//   against the copy bandwidth. Calls cycle through copies of the weight, so that none is read from L2.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -18,6 +22,7 @@
 
 #ifdef FTMAMBA_WITH_CUDA
 #include "ftmamba/ops/causal_conv1d_cuda.h"
+#include "ftmamba/ops/decode_linear.h"
 #include "ftmamba/ops/selective_scan_cuda.h"
 #endif
 
@@ -56,7 +61,7 @@ int main(int argc, char** argv) {
       only_dtype = argv[++i];
     else {
       std::fprintf(stderr,
-                   "usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all|BATCHxLxD_INNERxD_STATE] "
+                   "usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all|decode|BATCHxLxD_INNERxD_STATE] "
                    "[--dtype float32|bfloat16|all]\n");
       return 2;
     }
@@ -83,6 +88,35 @@ int main(int argc, char** argv) {
   std::printf("{\"bench\": \"copy\", \"bytes\": %ld, \"us\": %.1f, \"GB_per_s\": %.1f}\n",
               static_cast<long>(2 * copy_elems * 4), copy_us, copy_gbs);
   src = dst = torch::Tensor();
+
+  if (only_shape == "decode") {
+    struct Matrix {
+      const char* name;
+      int64_t out, in;
+    };
+    for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+      if (only_dtype != "all" && only_dtype != (dtype == torch::kFloat32 ? "float32" : "bfloat16")) continue;
+      for (const Matrix m : {Matrix{"in_proj", 4096, 1024}, Matrix{"x_proj", 96, 2048}, Matrix{"out_proj", 1024, 2048},
+                             Matrix{"lm_head", 50280, 1024}}) {
+        // Enough copies of the weight (256 MiB in all) that each call reads its own from memory, not from L2.
+        const Tensor x = torch::randn({1, m.in}, cuda.dtype(dtype));
+        const double bytes = double(m.out) * m.in * x.element_size();
+        std::vector<Tensor> ws(static_cast<size_t>(std::max(1.0, 256.0 * (1 << 20) / bytes)));
+        for (auto& w : ws) w = torch::randn({m.out, m.in}, cuda.dtype(dtype));
+        size_t next = 0;
+        const double ours = time_us([&] { ftmamba::ops::linear_rows(x, ws[next++ % ws.size()]); }, reps);
+        const double mv = time_us([&] { torch::mv(ws[next++ % ws.size()], x.squeeze(0)); }, reps);
+        std::printf(
+            "{\"bench\": \"decode_matvec\", \"matrix\": \"%s\", \"out\": %ld, \"in\": %ld, \"dtype\": \"%s\", "
+            "\"weight_bytes\": %.0f, \"ftmamba_us\": %.2f, \"ftmamba_of_copy_bandwidth\": %.3f, "
+            "\"libtorch_mv_us\": %.2f, \"libtorch_mv_of_copy_bandwidth\": %.3f}\n",
+            m.name, static_cast<long>(m.out), static_cast<long>(m.in),
+            dtype == torch::kFloat32 ? "float32" : "bfloat16", bytes, ours, bytes / (ours * 1e-6) / 1e9 / copy_gbs, mv,
+            bytes / (mv * 1e-6) / 1e9 / copy_gbs);
+      }
+    }
+    return 0;
+  }
 
   struct Shape {
     const char* name;
