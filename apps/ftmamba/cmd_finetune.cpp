@@ -66,6 +66,8 @@ void add_finetune_command(CLI::App& app) {
                  ft.full ? "full" : fmt::format("LoRA r={} alpha={} on ", ft.lora.rank, ft.lora.alpha),
                  ft.full ? "" : fmt::format("{} projections", s.plan.adapted.size()), s.device.str(),
                  enum_name(s.precision));
+      if (const auto note = ops::slow_precision_note(s.precision, s.device); !note.empty())
+        fmt::print(stderr, "note: {}\n", note);
     };
     if (!req.quiet)
       req.on_epoch = [](const run::EpochRecord& e) { fmt::print(stderr, "{}\n", experiments::format_epoch_line(e)); };

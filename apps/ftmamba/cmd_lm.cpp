@@ -314,6 +314,8 @@ void add_finetune_command(CLI::App* lm) {
     q.precision = parse_enum<ops::Precision>(args->precision);
     q.device = choose_device(args->device);
     if (!args->targets.empty()) q.targets = args->targets;
+    if (const auto note = ops::slow_precision_note(q.precision, q.device); !note.empty())
+      fmt::print(stderr, "note: {}\n", note);
     const auto r = experiments::run_lm_finetune(q, [](const std::string& line) {
       fmt::print(stderr, "{}\n", line);
       std::fflush(stderr);

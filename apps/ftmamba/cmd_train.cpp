@@ -51,6 +51,8 @@ void add_train_command(CLI::App& app) {
                  "model: {} parameters; on {}, {}\n",
                  printable(args->data), s.data.users, s.data.items, s.data.interactions, s.data.train, s.data.valid,
                  s.data.test, s.parameters, s.device.str(), enum_name(s.precision));
+      if (const auto note = ops::slow_precision_note(s.precision, s.device); !note.empty())
+        fmt::print(stderr, "note: {}\n", note);
     };
     if (!req.quiet)
       req.on_epoch = [](const run::EpochRecord& e) { fmt::print(stderr, "{}\n", experiments::format_epoch_line(e)); };

@@ -156,6 +156,15 @@ std::vector<CpuIsa> supported_cpu_isas() {
   return out;
 }
 
+bool cpu_has_bf16_arithmetic() {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+#else
+  return true;  // no probe here: say nothing rather than guess
+#endif
+}
+
 CpuIsa best_cpu_isa() {
   const std::vector<CpuIsa> all = supported_cpu_isas();
   if (all.empty()) {

@@ -24,6 +24,10 @@ std::vector<CpuIsa> supported_cpu_isas();
 // The most capable supported path.
 CpuIsa best_cpu_isa();
 
+// Whether this CPU multiplies bfloat16 in hardware (AVX512_BF16 or AMX-BF16). Without it the matrix libraries
+// widen every bf16 operand first, and bf16 training is several times slower than float32.
+bool cpu_has_bf16_arithmetic();
+
 // The path a value of FTMAMBA_CPU_ISA asks for: null, "" or "auto" give best_cpu_isa(); a path's name gives
 // that path. Throws std::invalid_argument for an unknown name or a path that is not supported here.
 CpuIsa choose_cpu_isa(const char* request);

@@ -5,6 +5,7 @@
 #include <torch/version.h>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/kernels/cpu_isa.h"
 
 // LibTorch 2.4 replaced the per-device autocast functions (set_enabled, set_cpu_enabled, ...) by ones that
 // take the device type.
@@ -71,6 +72,13 @@ bool is_mixed(Precision p) { return p == Precision::kBf16 || p == Precision::kFp
 void check_precision_supported(Precision p, torch::Device device) {
   if (p == Precision::kFp16 && !device.is_cuda())
     throw Error("precision fp16 needs a GPU (autocast to float16 is CUDA-only); use bf16 on the CPU");
+}
+
+std::string slow_precision_note(Precision p, torch::Device device) {
+  const bool bf16 = p == Precision::kBf16 || p == Precision::kBf16Pure;
+  if (!bf16 || !device.is_cpu() || kernels::cpu_has_bf16_arithmetic()) return "";
+  return "this CPU has no bfloat16 arithmetic (AVX512_BF16 or AMX): every bf16 product is widened first, and bf16 "
+         "training ran 5-7x slower than fp32 on such a CPU (docs/BENCHMARKS.md); --precision fp32 is faster here";
 }
 
 AutocastSetting current_autocast(c10::DeviceType type) { return {type, autocast_enabled(type), autocast_dtype(type)}; }

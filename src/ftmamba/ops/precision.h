@@ -45,6 +45,10 @@ bool is_mixed(Precision p);  // bf16 or fp16: autocast with float32 weights
 // Throws Error when the device cannot run the precision (fp16 autocast on the CPU).
 void check_precision_supported(Precision p, torch::Device device);
 
+// A note for a precision that runs but is slow on this device, or "": bf16 (mixed or pure) on a CPU without bfloat16
+// arithmetic (kernels::cpu_has_bf16_arithmetic), where training measured 5-7x slower than fp32.
+std::string slow_precision_note(Precision p, torch::Device device);
+
 // Autocast as it stands on a device type, for a recompute in the backward (which runs outside the forward's
 // scope) to put back in force with AutocastScope(setting).
 struct AutocastSetting {
