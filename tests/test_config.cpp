@@ -38,9 +38,17 @@ TEST(Config, UnknownKeysAndBadValuesAreErrors) {
     c.load_toml(write_temp("b.toml", "[train]\nlearning_rate = 0.1\n"));
     FAIL() << "unknown key accepted";
   } catch (const ftmamba::DataError& e) {
-    EXPECT_NE(std::string(e.what()).find("train.learning_rate"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("b.toml: key 'train.learning_rate': unknown key"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("(line 2)"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(c.load_toml(write_temp("c.toml", "[train]\nepochs = \"many\"\n")), ftmamba::DataError);
+  try {  // the line of the value, past a comment and a blank line
+    c.load_toml(write_temp("c.toml", "# run\n[model]\nd_token = 32\n\n[train]\nepochs = \"many\"\n"));
+    FAIL() << "a string accepted for an integer";
+  } catch (const ftmamba::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("c.toml: key 'train.epochs': expected an integer (line 6)"), std::string::npos)
+        << e.what();
+  }
   EXPECT_THROW(c.set("train.epoch", "3"), ftmamba::Error);
   EXPECT_THROW(c.set("train.epochs", "3.5"), ftmamba::Error);
   EXPECT_THROW(c.set_assignment("train.epochs"), ftmamba::Error);

@@ -179,16 +179,20 @@ void RunConfig::load_toml(const std::filesystem::path& path) {
     throw DataError(path.string(), static_cast<int64_t>(e.source().begin.line), std::to_string(e.source().begin.column),
                     std::string(e.description()));
   }
+  // An error about a key names the file, the key and the line where its value is (as the schema's errors do).
+  const auto key_error = [&](const toml::node& at, const std::string& key, const std::string& what) {
+    return DataError(path.string(), key, what + " (line " + std::to_string(at.source().begin.line) + ")");
+  };
   auto all = fields();
   for (const auto& [section, node] : root) {
     const std::string sec(section.str());
     const auto* table = node.as_table();
-    if (!table) throw DataError(path.string(), sec, "expected a [" + sec + "] table");
+    if (!table) throw key_error(node, sec, "expected a [" + sec + "] table");
     for (const auto& [name, value] : *table) {
       const std::string key = sec + "." + std::string(name.str());
       if (sec == "model" && (name.str() == "user" || name.str() == "item")) {  // [model.user] / [model.item]
         const auto* tower = value.as_table();
-        if (!tower) throw DataError(path.string(), key, "expected a [" + key + "] table");
+        if (!tower) throw key_error(value, key, "expected a [" + key + "] table");
         for (const auto& [tname, tvalue] : *tower) {
           const std::string tkey = key + "." + std::string(tname.str());
           std::string text;
@@ -201,17 +205,17 @@ void RunConfig::load_toml(const std::filesystem::path& path) {
           else if (auto d = tvalue.value_exact<double>())
             text = nlohmann::json(*d).dump();
           else
-            throw DataError(path.string(), tkey, "expected a string, number or boolean");
+            throw key_error(tvalue, tkey, "expected a string, number or boolean");
           try {
             set(tkey, text);
           } catch (const Error& e) {
-            throw DataError(path.string(), tkey, e.what());
+            throw key_error(tvalue, tkey, e.what());
           }
         }
         continue;
       }
       auto it = std::find_if(all.begin(), all.end(), [&](const Field& f) { return f.key == key; });
-      if (it == all.end()) throw DataError(path.string(), key, "unknown key (known: " + known_keys(*this) + ")");
+      if (it == all.end()) throw key_error(value, key, "unknown key (known: " + known_keys(*this) + ")");
       std::visit(
           [&, &node = value](const auto& r) {  // C++17 lambdas capture no structured binding
             using R = std::decay_t<decltype(r)>;
@@ -228,7 +232,7 @@ void RunConfig::load_toml(const std::filesystem::path& path) {
             } else {
               if (node.is_string()) *r = *node.value<std::string>(), ok = true;
             }
-            if (!ok) throw DataError(path.string(), key, "expected " + expected_value(it->ref));
+            if (!ok) throw key_error(node, key, "expected " + expected_value(it->ref));
           },
           it->ref);
     }
