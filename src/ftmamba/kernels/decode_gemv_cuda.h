@@ -18,8 +18,11 @@ namespace ftmamba::kernels {
 
 enum class GemvPrologue : int { kNone = 0, kAddRmsNorm = 1, kConv = 2 };
 
-// The largest batch the kernel takes: each block holds its x rows in shared memory, in the weight's dtype.
-constexpr int64_t kDecodeGemvMaxBatch = 16;
+// The largest batch the kernel takes: each block holds its x rows in shared memory, in the weight's dtype. Each
+// weight element costs a conversion and a shared-memory read per row, so past a few rows that work outgrows the
+// weight's read (at 16 rows, in_proj's 4M bf16 weights: about 4-9 us of it against 2.8 us of reading, and the
+// 370M decode at batch 16 ran 1.2-1.65x slower than a peer on cuBLAS); tensor-core GEMMs take larger batches.
+constexpr int64_t kDecodeGemvMaxBatch = 4;
 // The most shared memory those rows may take: batch * in * the weight's element size.
 constexpr int64_t kDecodeGemvMaxSharedBytes = 96 * 1024;
 

@@ -15,7 +15,7 @@ namespace ftmamba::ops {
 namespace {
 
 #ifdef FTMAMBA_WITH_CUDA
-bool contiguous_f32(const torch::Tensor& t) {
+bool contiguous_float(const torch::Tensor& t) {
   return t.defined() && t.is_contiguous() && t.scalar_type() == torch::kFloat32;
 }
 bool rows_with_unit_stride(const torch::Tensor& t) { return t.dim() == 2 && t.stride(1) == 1; }
@@ -80,7 +80,7 @@ NormLinear add_rms_norm_linear(const torch::Tensor& residual, const torch::Tenso
                                const torch::Tensor& norm_weight, double eps, const torch::Tensor& weight) {
 #ifdef FTMAMBA_WITH_CUDA
   if (gemv_takes(residual, weight) && residual.scalar_type() == torch::kFloat32 && rows_with_unit_stride(residual) &&
-      contiguous_f32(norm_weight) && norm_weight.numel() == residual.size(1) &&
+      contiguous_float(norm_weight) && norm_weight.numel() == residual.size(1) &&
       (!delta.defined() ||
        (delta.is_contiguous() && cuda_util::kernel_dtype(delta.scalar_type()) && delta.sizes() == residual.sizes()))) {
     NormLinear r;
@@ -117,8 +117,8 @@ torch::Tensor conv_linear(const torch::Tensor& x_in, const torch::Tensor& conv_s
   const int64_t width = conv_weight.dim() == 2 ? conv_weight.size(1) : 0;
   if (gemv_takes(x_in, weight) && cuda_util::kernel_dtype(x_in.scalar_type()) && rows_with_unit_stride(x_in) &&
       conv_state.is_contiguous() && conv_state.scalar_type() == x_in.scalar_type() && width >= 1 &&
-      conv_state.dim() == 3 && conv_state.size(1) == width - 1 && contiguous_f32(conv_weight) &&
-      (!conv_bias.defined() || contiguous_f32(conv_bias))) {
+      conv_state.dim() == 3 && conv_state.size(1) == width - 1 && contiguous_float(conv_weight) &&
+      (!conv_bias.defined() || contiguous_float(conv_bias))) {
     torch::Tensor out;
     auto p = gemv_params(x_in, weight, out);
     p.prologue = kernels::GemvPrologue::kConv;
