@@ -59,10 +59,12 @@ demo: binary
 	./$(BUILD)/ftmamba recommend --run $(RUN) --user $$(sed -n 2p $(DATA)/users.csv | cut -d, -f1) --k 10
 	@echo "run folder: $(RUN)  (ftmamba eval --run $(RUN) re-evaluates it)"
 
-# Side-by-side CPU benchmark against the PyTorch peer (installs python3-torch).
+# Side-by-side CPU benchmarks against the PyTorch peer (installs python3-torch): training at the demo and paper
+# sizes, then encoder forward + backward at 64, 256 and 1,024 feature tokens.
 bench: build
 	FTMAMBA_PEER=1 bash scripts/install-deps
 	bash bench/run_cpu_side_by_side.sh $(BUILD)
+	bash bench/run_cpu_scaling_side_by_side.sh $(BUILD)
 
 # The paper reproduction on CPU: each preset at 160,000 pairs, FT-Mamba against FT-Transformer over
 # PAPER_SEEDS, then the token-count scaling benchmark; reports/ gets one report per preset and
