@@ -20,9 +20,9 @@
 #include "ftmamba/core/printable.h"
 #include "ftmamba/experiments/lm_finetune_run.h"
 #include "ftmamba/io/safetensors.h"
-#include "ftmamba/lm/decoded_stream.h"
 #include "ftmamba/lm/few_shot_eval.h"
 #include "ftmamba/lm/generate.h"
+#include "ftmamba/lm/generation_run.h"
 #include "ftmamba/lm/merge_adapters.h"
 #include "ftmamba/lm/pretrained.h"
 #include "ftmamba/lm/prompt_file.h"
@@ -204,46 +204,33 @@ void add_generate_command(CLI::App* lm) {
   cmd->callback([args, prompt_opt, prompts_opt, ids_opt] {
     if (prompt_opt->count() + prompts_opt->count() + ids_opt->count() == 0)
       throw UsageError("lm generate: give --prompt, --prompts or --ids");
-    const std::vector<int64_t> given_ids = ids_opt->count() ? parse_ids(args->ids) : std::vector<int64_t>{};
-    const auto texts = prompts_opt->count()  ? lm::read_prompts(args->prompts)
-                       : prompt_opt->count() ? std::vector<std::string>{args->prompt}
-                                             : std::vector<std::string>{};
-    auto pretrained = lm::PretrainedLM::load(args->model, choose_device(args->device), args->adapters);
-    std::vector<std::vector<int64_t>> prompts;
-    if (ids_opt->count()) prompts.push_back(given_ids);
-    for (const auto& text : texts) {
-      prompts.push_back(pretrained.require_tokenizer().encode(text));
-      if (prompts.back().empty()) throw Error("prompt " + std::to_string(prompts.size()) + " has no tokens");
-    }
-    auto sampling = args->sampling;
-    sampling.cuda_graph = !args->no_cuda_graph;
-    sampling.precision = parse_enum<ops::Precision>(args->precision);
-    lm::prepare_for_decoding(*pretrained.model, sampling.precision);
-    if (!args->ignore_eos && pretrained.config.eos_token_id >= 0) sampling.stop_ids = {pretrained.config.eos_token_id};
-    const auto* tokenizer = pretrained.tokenizer ? &*pretrained.tokenizer : nullptr;
-    // One prompt in plain text: its continuation printed as it comes.
-    const bool stream = !args->json && prompts.size() == 1 && tokenizer;
-    std::optional<lm::DecodedStream> streamed;
-    if (stream) streamed.emplace(*tokenizer);
-    lm::GenerationTimes times;
-    const auto out = lm::generate(
-        *pretrained.model, prompts, sampling,
-        [&](size_t, int64_t id) {
-          if (!stream) return;
-          fmt::print("{}", streamed->push(id));
-          std::fflush(stdout);
-        },
-        &times);
+    lm::GenerationRequest request;
+    request.model_dir = args->model;
+    request.adapters = args->adapters;
+    request.device = choose_device(args->device);
+    if (ids_opt->count()) request.prompt_ids = parse_ids(args->ids);
+    if (prompts_opt->count()) request.prompt_texts = lm::read_prompts(args->prompts);
+    if (prompt_opt->count()) request.prompt_texts = {args->prompt};
+    request.sampling = args->sampling;
+    request.sampling.cuda_graph = !args->no_cuda_graph;
+    request.sampling.precision = parse_enum<ops::Precision>(args->precision);
+    request.ignore_eos = args->ignore_eos;
+    request.stream_text = !args->json;  // one text prompt in plain text: its continuation printed as it comes
+    const auto out = lm::run_generation(request, [](const std::string& text) {
+      fmt::print("{}", text);
+      std::fflush(stdout);
+    });
+    const auto& times = out.times;
     const double decode_rate = times.decode_seconds > 0 ? times.decoded_tokens / times.decode_seconds : 0.0;
-    if (stream) {
-      fmt::print("{}\n", streamed->finish());
-    } else if (args->json || prompts.size() > 1) {
-      for (size_t row = 0; row < prompts.size(); ++row) {
+    if (out.streamed) {
+      fmt::print("\n");
+    } else if (args->json || out.prompts.size() > 1) {
+      for (size_t row = 0; row < out.prompts.size(); ++row) {
         nlohmann::ordered_json j;
-        if (row < texts.size() && !ids_opt->count()) j["prompt"] = texts[row];
-        j["prompt_ids"] = prompts[row];
-        j["ids"] = out[row];
-        if (tokenizer) j["completion"] = tokenizer->decode(out[row], /*skip_special_tokens=*/true);
+        if (row < request.prompt_texts.size() && request.prompt_ids.empty()) j["prompt"] = request.prompt_texts[row];
+        j["prompt_ids"] = out.prompts[row];
+        j["ids"] = out.outputs[row];
+        if (!out.completions.empty()) j["completion"] = out.completions[row];
         j["prefill_seconds"] = times.prefill_seconds;
         j["decode_tokens_per_second"] = decode_rate;
         j["cuda_graph"] = times.cuda_graph;
@@ -251,7 +238,7 @@ void add_generate_command(CLI::App* lm) {
         fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
       }
     } else {
-      for (size_t i = 0; i < out[0].size(); ++i) fmt::print("{}{}", i ? " " : "", out[0][i]);
+      for (size_t i = 0; i < out.outputs[0].size(); ++i) fmt::print("{}{}", i ? " " : "", out.outputs[0][i]);
       fmt::print("\n");
     }
     fmt::print(stderr, "lm generate: {} prompt tokens prefilled in {:.3f} s; {} new tokens at {:.1f} tokens/s\n",
