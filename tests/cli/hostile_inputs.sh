@@ -360,10 +360,14 @@ begin "two-concurrent-train-same-out"
 start train --data D --out X "${SMALL[@]}" --set train.epochs=15 --set train.patience=0
 first=$BG
 wait_for "$LIMIT" test -e X.partial/.ftmamba-staging || fail "the first writer's staging folder never appeared"
+# The first writer is held still while the others try, so that it cannot finish first on a slow or busy machine
+# (it was seen to: the --force writer then replaced a finished run and exited 0); stopped, it still holds its lock.
+kill -STOP "$first"
 run "$LIMIT" train --data D --out X "${SMALL[@]}" --set train.epochs=1
 expect_rc 1 && expect_error "being written by another ftmamba process" "X.partial"
 run "$LIMIT" train --data D --out X "${SMALL[@]}" --set train.epochs=1 --force
 expect_rc 1 && expect_error "being written by another ftmamba process"
+kill -CONT "$first"
 finish "$first"
 expect_rc 0 || fail "the first writer did not succeed: $(head -c 300 "$W/bg.err")"
 expect_run_loads X
