@@ -14,6 +14,7 @@
 #include "ftmamba/core/error.h"
 #include "ftmamba/core/printable.h"
 #include "ftmamba/data/csv_format.h"
+#include "ftmamba/data/toml_line.h"
 #include "ftmamba/io/regular_file.h"
 
 namespace ftmamba::data {
@@ -83,11 +84,6 @@ const char* type_name(toml::node_type t) {
   }
 }
 
-std::string at_line(const toml::node& n) {
-  const auto line = n.source().begin.line;
-  return line > 0 ? " (line " + std::to_string(line) + ")" : "";
-}
-
 bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
 }
@@ -126,14 +122,14 @@ class Reader {
           hint = " (did you mean '" + prefix + a + "'?)";
         }
       }
-      fail(printable(prefix + key), "unknown key" + hint + at_line(v));
+      fail(printable(prefix + key), "unknown key" + hint + toml_line(v));
     }
   }
 
   const toml::table& table(const toml::table& parent, const std::string& key) const {
     const toml::node* n = parent.get(key);
     if (n == nullptr) fail(key, "missing required table [" + key + "]");
-    if (!n->is_table()) fail(key, std::string("expected a table, got ") + type_name(n->type()) + at_line(*n));
+    if (!n->is_table()) fail(key, std::string("expected a table, got ") + type_name(n->type()) + toml_line(*n));
     return *n->as_table();
   }
 
@@ -145,11 +141,11 @@ class Reader {
       return std::nullopt;
     }
     if (!n->is_string()) {
-      fail(prefix + key, std::string("expected a column name (string), got ") + type_name(n->type()) + at_line(*n));
+      fail(prefix + key, std::string("expected a column name (string), got ") + type_name(n->type()) + toml_line(*n));
     }
     std::string s = n->as_string()->get();
-    if (s.empty()) fail(prefix + key, "column name is empty" + at_line(*n));
-    if (has_control(s)) fail(prefix + key, "column name contains a control character" + at_line(*n));
+    if (s.empty()) fail(prefix + key, "column name is empty" + toml_line(*n));
+    if (has_control(s)) fail(prefix + key, "column name contains a control character" + toml_line(*n));
     return s;
   }
 
@@ -157,7 +153,7 @@ class Reader {
     const toml::node* n = t.get(key);
     if (n == nullptr) return {};
     if (!n->is_array()) {
-      fail(prefix + key, std::string("expected an array of column names, got ") + type_name(n->type()) + at_line(*n));
+      fail(prefix + key, std::string("expected an array of column names, got ") + type_name(n->type()) + toml_line(*n));
     }
     std::vector<std::string> out;
     const toml::array& arr = *n->as_array();
@@ -165,10 +161,10 @@ class Reader {
       const toml::node& e = *arr.get(i);
       const std::string ekey = prefix + key + "[" + std::to_string(i) + "]";
       if (!e.is_string())
-        fail(ekey, std::string("expected a column name (string), got ") + type_name(e.type()) + at_line(e));
+        fail(ekey, std::string("expected a column name (string), got ") + type_name(e.type()) + toml_line(e));
       out.push_back(e.as_string()->get());
-      if (out.back().empty()) fail(ekey, "column name is empty" + at_line(e));
-      if (has_control(out.back())) fail(ekey, "column name contains a control character" + at_line(e));
+      if (out.back().empty()) fail(ekey, "column name is empty" + toml_line(e));
+      if (has_control(out.back())) fail(ekey, "column name contains a control character" + toml_line(e));
     }
     return out;
   }
@@ -237,9 +233,9 @@ CsvSchema read_csv_schema(const Reader& r, const toml::table& root) {
   if (const toml::node* n = t.get("delimiter")) {
     if (!n->is_string())
       r.fail("csv.delimiter",
-             std::string("expected a one-character string, got ") + type_name(n->type()) + at_line(*n));
+             std::string("expected a one-character string, got ") + type_name(n->type()) + toml_line(*n));
     const std::string& d = n->as_string()->get();
-    if (const std::string why = delimiter_problem(d); !why.empty()) r.fail("csv.delimiter", why + at_line(*n));
+    if (const std::string why = delimiter_problem(d); !why.empty()) r.fail("csv.delimiter", why + toml_line(*n));
     s.delimiter = d[0];
   }
   return s;

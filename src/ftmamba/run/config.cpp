@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "ftmamba/core/error.h"
+#include "ftmamba/data/toml_line.h"
 #include "ftmamba/io/regular_file.h"
 #include "ftmamba/run/config_limits.h"
 
@@ -181,7 +182,7 @@ void RunConfig::load_toml(const std::filesystem::path& path) {
   }
   // An error about a key names the file, the key and the line where its value is (as the schema's errors do).
   const auto key_error = [&](const toml::node& at, const std::string& key, const std::string& what) {
-    return DataError(path.string(), key, what + " (line " + std::to_string(at.source().begin.line) + ")");
+    return DataError(path.string(), key, what + data::toml_line(at));
   };
   auto all = fields();
   for (const auto& [section, node] : root) {
