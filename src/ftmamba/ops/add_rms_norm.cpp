@@ -23,9 +23,8 @@ torch::Tensor add_rms_norm_reference(torch::Tensor& residual, const torch::Tenso
 torch::Tensor add_rms_norm(torch::Tensor& residual, const torch::Tensor& delta, const torch::Tensor& weight, double eps,
                            torch::ScalarType out_dtype) {
 #ifdef FTMAMBA_WITH_CUDA
-  const auto f32 = torch::kFloat32;
-  if (residual.is_cuda() && residual.dim() == 2 && residual.is_contiguous() && residual.scalar_type() == f32 &&
-      weight.is_contiguous() && weight.scalar_type() == f32 && cuda_util::kernel_dtype(out_dtype) &&
+  if (residual.is_cuda() && residual.dim() == 2 && cuda_util::contiguous_float32(residual) &&
+      cuda_util::contiguous_float32(weight) && cuda_util::kernel_dtype(out_dtype) &&
       (!delta.defined() ||
        (delta.is_contiguous() && cuda_util::kernel_dtype(delta.scalar_type()) && delta.sizes() == residual.sizes()))) {
     auto out = torch::empty(residual.sizes(), residual.options().dtype(out_dtype));

@@ -27,5 +27,13 @@ void* stream_for(const torch::Tensor& t) {
   return static_cast<void*>(at::cuda::getCurrentCUDAStream(t.device().index()).stream());
 }
 
+bool contiguous_float32(const torch::Tensor& t) {
+  return t.defined() && t.is_contiguous() && t.scalar_type() == torch::kFloat32;
+}
+
+bool float32_or_undefined(const torch::Tensor& t) { return !t.defined() || t.scalar_type() == torch::kFloat32; }
+
+bool rows_with_unit_stride(const torch::Tensor& t) { return t.dim() == 2 && (t.size(1) <= 1 || t.stride(1) == 1); }
+
 }  // namespace ftmamba::ops::cuda_util
 #endif

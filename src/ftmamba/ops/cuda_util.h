@@ -13,4 +13,11 @@ bool kernel_dtype(torch::ScalarType st);
 // The current CUDA stream of t's device, as the kernels take it (cudaStream_t).
 void* stream_for(const torch::Tensor& t);
 
+// What the kernels' raw pointers need of a tensor: defined, contiguous and float32 (a parameter: conv weight, A_log,
+// a norm's weight); float32 when defined (an optional one, as a bias); (rows, n) with unit stride along n (activations,
+// possibly views of a wider row).
+bool contiguous_float32(const torch::Tensor& t);
+bool float32_or_undefined(const torch::Tensor& t);
+bool rows_with_unit_stride(const torch::Tensor& t);
+
 }  // namespace ftmamba::ops::cuda_util

@@ -15,11 +15,6 @@ namespace ftmamba::ops {
 namespace {
 
 #ifdef FTMAMBA_WITH_CUDA
-bool contiguous_float(const torch::Tensor& t) {
-  return t.defined() && t.is_contiguous() && t.scalar_type() == torch::kFloat32;
-}
-bool rows_with_unit_stride(const torch::Tensor& t) { return t.dim() == 2 && t.stride(1) == 1; }
-
 // Whether the kernel takes x (rows, in) against weight, whose rows it reads as 16-byte chunks.
 bool gemv_takes(const torch::Tensor& x, const torch::Tensor& weight) {
   return x.is_cuda() && x.dim() == 2 && weight.dim() == 2 && weight.is_contiguous() && weight.size(1) == x.size(1) &&
@@ -56,7 +51,7 @@ torch::Tensor linear_rows_reference(const torch::Tensor& x, const torch::Tensor&
 torch::Tensor linear_rows(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
 #ifdef FTMAMBA_WITH_CUDA
   if (!bias.defined() && gemv_takes(x, weight) && cuda_util::kernel_dtype(x.scalar_type()) &&
-      rows_with_unit_stride(x)) {
+      cuda_util::rows_with_unit_stride(x)) {
     torch::Tensor out;
     auto p = gemv_params(x, weight, out);
     p.x_dtype = cuda_util::dtype_of(x, "decode product");
@@ -79,8 +74,9 @@ NormLinear add_rms_norm_linear_reference(const torch::Tensor& residual, const to
 NormLinear add_rms_norm_linear(const torch::Tensor& residual, const torch::Tensor& delta,
                                const torch::Tensor& norm_weight, double eps, const torch::Tensor& weight) {
 #ifdef FTMAMBA_WITH_CUDA
-  if (gemv_takes(residual, weight) && residual.scalar_type() == torch::kFloat32 && rows_with_unit_stride(residual) &&
-      contiguous_float(norm_weight) && norm_weight.numel() == residual.size(1) &&
+  if (gemv_takes(residual, weight) && residual.scalar_type() == torch::kFloat32 &&
+      cuda_util::rows_with_unit_stride(residual) && cuda_util::contiguous_float32(norm_weight) &&
+      norm_weight.numel() == residual.size(1) &&
       (!delta.defined() ||
        (delta.is_contiguous() && cuda_util::kernel_dtype(delta.scalar_type()) && delta.sizes() == residual.sizes()))) {
     NormLinear r;
@@ -115,10 +111,11 @@ torch::Tensor conv_linear(const torch::Tensor& x_in, const torch::Tensor& conv_s
                           const torch::Tensor& conv_bias, const torch::Tensor& weight) {
 #ifdef FTMAMBA_WITH_CUDA
   const int64_t width = conv_weight.dim() == 2 ? conv_weight.size(1) : 0;
-  if (gemv_takes(x_in, weight) && cuda_util::kernel_dtype(x_in.scalar_type()) && rows_with_unit_stride(x_in) &&
-      conv_state.is_contiguous() && conv_state.scalar_type() == x_in.scalar_type() && width >= 1 &&
-      conv_state.dim() == 3 && conv_state.size(1) == width - 1 && contiguous_float(conv_weight) &&
-      (!conv_bias.defined() || contiguous_float(conv_bias))) {
+  if (gemv_takes(x_in, weight) && cuda_util::kernel_dtype(x_in.scalar_type()) &&
+      cuda_util::rows_with_unit_stride(x_in) && conv_state.is_contiguous() &&
+      conv_state.scalar_type() == x_in.scalar_type() && width >= 1 && conv_state.dim() == 3 &&
+      conv_state.size(1) == width - 1 && cuda_util::contiguous_float32(conv_weight) &&
+      (!conv_bias.defined() || cuda_util::contiguous_float32(conv_bias))) {
     torch::Tensor out;
     auto p = gemv_params(x_in, weight, out);
     p.prologue = kernels::GemvPrologue::kConv;

@@ -17,12 +17,6 @@ void keep_window(torch::Tensor& conv_state, const torch::Tensor& window) {
   conv_state.copy_(window.narrow(1, 1, window.size(1) - 1));
 }
 
-#ifdef FTMAMBA_WITH_CUDA
-bool is_f32(const torch::Tensor& t) { return !t.defined() || t.scalar_type() == torch::kFloat32; }
-bool contiguous_f32(const torch::Tensor& t) { return t.defined() && t.is_contiguous() && is_f32(t); }
-bool unit_last_stride(const torch::Tensor& t) { return t.dim() == 2 && (t.size(1) <= 1 || t.stride(1) == 1); }
-#endif
-
 }  // namespace
 
 torch::Tensor conv_step_reference(const torch::Tensor& x_in, torch::Tensor& conv_state, const torch::Tensor& weight,
@@ -61,9 +55,9 @@ torch::Tensor conv_step(const torch::Tensor& x_in, torch::Tensor& conv_state, co
                         const torch::Tensor& bias) {
 #ifdef FTMAMBA_WITH_CUDA
   const int64_t width = weight.size(1);
-  if (x_in.is_cuda() && cuda_util::kernel_dtype(x_in.scalar_type()) && unit_last_stride(x_in) &&
-      width <= kernels::kConvMaxWidth && contiguous_f32(weight) && is_f32(bias) &&
-      (!bias.defined() || bias.is_contiguous())) {
+  if (x_in.is_cuda() && cuda_util::kernel_dtype(x_in.scalar_type()) && cuda_util::rows_with_unit_stride(x_in) &&
+      width <= kernels::kConvMaxWidth && cuda_util::contiguous_float32(weight) &&
+      cuda_util::float32_or_undefined(bias) && (!bias.defined() || bias.is_contiguous())) {
     if (!conv_state.is_contiguous() || conv_state.scalar_type() != x_in.scalar_type())
       conv_state = conv_state.to(x_in.scalar_type()).contiguous();
     auto out = torch::empty({x_in.size(0), x_in.size(1)}, x_in.options());
@@ -96,13 +90,15 @@ torch::Tensor ssm_step(const SsmStepInputs& in, torch::Tensor& state) {
                              : in.delta.is_contiguous() && in.delta.scalar_type() == dtype;
   const int64_t width = with_conv && in.conv_weight.dim() == 2 ? in.conv_weight.size(1) : 0;
   const bool conv_ok =
-      !with_conv || (unit_last_stride(in.x_in) && in.conv_state->is_contiguous() &&
+      !with_conv || (cuda_util::rows_with_unit_stride(in.x_in) && in.conv_state->is_contiguous() &&
                      in.conv_state->scalar_type() == dtype && width >= 1 && width <= kernels::kConvMaxWidth &&
-                     contiguous_f32(in.conv_weight) && (!in.conv_bias.defined() || contiguous_f32(in.conv_bias)));
+                     cuda_util::contiguous_float32(in.conv_weight) &&
+                     (!in.conv_bias.defined() || cuda_util::contiguous_float32(in.conv_bias)));
   if (x.is_cuda() && cuda_util::kernel_dtype(dtype) && (with_conv || x.is_contiguous()) && conv_ok && weight_ok &&
-      in.x_dbl.scalar_type() == dtype && unit_last_stride(in.x_dbl) && in.z.scalar_type() == dtype &&
-      unit_last_stride(in.z) && contiguous_f32(in.dt_bias) && contiguous_f32(in.A_log) && contiguous_f32(in.D) &&
-      contiguous_f32(state)) {
+      in.x_dbl.scalar_type() == dtype && cuda_util::rows_with_unit_stride(in.x_dbl) && in.z.scalar_type() == dtype &&
+      cuda_util::rows_with_unit_stride(in.z) && cuda_util::contiguous_float32(in.dt_bias) &&
+      cuda_util::contiguous_float32(in.A_log) && cuda_util::contiguous_float32(in.D) &&
+      cuda_util::contiguous_float32(state)) {
     auto out = torch::empty({x.size(0), x.size(1)}, x.options());
     kernels::SsmStepCudaParams p;
     p.batch = x.size(0);
