@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "ftmamba/kernels/causal_conv1d_cuda.h"
+#include "ftmamba/kernels/conv_window.cuh"
 #include "ftmamba/kernels/cuda_common.cuh"
 #include "ftmamba/kernels/decode_gemv_cuda.h"
 #include "ftmamba/kernels/dependent_launch.cuh"
@@ -87,13 +88,9 @@ __device__ __forceinline__ void prologue(const DecodeGemvCudaParams& p, TW* xs, 
     } else {  // kConv
       const TX* x = static_cast<const TX*>(p.x) + b * p.x_stride;
       const TX* state = static_cast<const TX*>(p.conv_state) + b * (W - 1) * in;
-      for (int64_t c = threadIdx.x; c < in; c += kThreads) {
-        float acc = p.conv_bias ? p.conv_bias[c] : 0.f;
-#pragma unroll
-        for (int k = 0; k + 1 < W; ++k) acc += p.conv_weight[c * W + k] * to_float(state[k * in + c]);
-        acc += p.conv_weight[c * W + W - 1] * to_float(x[c]);
-        row[c] = from_float<TW>(round_to<TX>(acc * sigmoidf(acc)));
-      }
+      for (int64_t c = threadIdx.x; c < in; c += kThreads)
+        row[c] =
+            from_float<TW>(round_to<TX>(conv_window_silu<TX, W>(state + c, in, x[c], p.conv_weight, p.conv_bias, c)));
     }
   }
 }

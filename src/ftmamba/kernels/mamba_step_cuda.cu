@@ -4,6 +4,7 @@
 // one short wave: what it saves is the launches (and the round trips through memory) of the element-wise
 // LibTorch kernels it replaces, not arithmetic.
 #include "ftmamba/kernels/causal_conv1d_cuda.h"
+#include "ftmamba/kernels/conv_window.cuh"
 #include "ftmamba/kernels/cuda_common.cuh"
 #include "ftmamba/kernels/dependent_launch.cuh"
 #include "ftmamba/kernels/mamba_step_cuda.h"
@@ -15,24 +16,6 @@ constexpr int kThreads = 128;
 
 unsigned blocks_for(int64_t items) { return static_cast<unsigned>((items + kThreads - 1) / kThreads); }
 
-// The conv of one channel of one row over its window (conv_state's width - 1 inputs and the new one), advancing the
-// window in place when `advance`: silu(bias + sum_k weight[c, k] * window[k]).
-template <typename T, int W>
-__device__ __forceinline__ float conv_window(T* state, int64_t channels, T newest, const float* weight,
-                                             const float* bias, int64_t c) {
-  T window[W];
-#pragma unroll
-  for (int k = 0; k + 1 < W; ++k) window[k] = state[k * channels];
-  window[W - 1] = newest;
-  float acc = bias ? bias[c] : 0.f;
-#pragma unroll
-  for (int k = 0; k < W; ++k) acc += weight[c * W + k] * to_float(window[k]);
-    // The window moves by one: the oldest input leaves, the new one is kept as it came (no rounding).
-#pragma unroll
-  for (int k = 0; k + 1 < W; ++k) state[k * channels] = window[k + 1];
-  return acc * sigmoidf(acc);
-}
-
 template <typename T, int W>
 __global__ void __launch_bounds__(kThreads) conv_step_kernel(const ConvStepCudaParams p) {
   const int64_t i = int64_t(blockIdx.x) * kThreads + threadIdx.x;
@@ -40,7 +23,9 @@ __global__ void __launch_bounds__(kThreads) conv_step_kernel(const ConvStepCudaP
   const int64_t b = i / p.channels, c = i % p.channels;
   T* state = static_cast<T*>(p.conv_state) + b * (W - 1) * p.channels + c;  // (W - 1) rows, stride channels
   const T newest = static_cast<const T*>(p.x_in)[b * p.x_stride + c];
-  static_cast<T*>(p.out)[i] = from_float<T>(conv_window<T, W>(state, p.channels, newest, p.weight, p.bias, c));
+  const float x = conv_window_silu<T, W>(state, p.channels, newest, p.weight, p.bias, c);
+  advance_window<T, W>(state, p.channels, newest);
+  static_cast<T*>(p.out)[i] = from_float<T>(x);
 }
 
 // softplus as torch computes it (threshold 20: above it, x itself).
@@ -67,7 +52,8 @@ __global__ void __launch_bounds__(kThreads) ssm_step_kernel(const SsmStepCudaPar
   if constexpr (W > 0) {
     T* window = static_cast<T*>(p.conv_state) + b * (W - 1) * p.channels + c;
     const T newest = static_cast<const T*>(p.conv_x_in)[b * p.conv_x_stride + c];
-    x = to_float(from_float<T>(conv_window<T, W>(window, p.channels, newest, p.conv_weight, p.conv_bias, c)));
+    x = to_float(from_float<T>(conv_window_silu<T, W>(window, p.channels, newest, p.conv_weight, p.conv_bias, c)));
+    advance_window<T, W>(window, p.channels, newest);
   } else {
     x = to_float(static_cast<const T*>(p.x)[i]);
   }
