@@ -7,6 +7,8 @@ prompt (every run decodes the same count: no end token), timed per side:
   ftmamba   `lm generate --device cuda --ignore-eos --json` (one prompt by --ids, a batch by --prompts); its own
             decode tokens/s (prefill excluded), median of --runs runs, each a fresh process.
             Also with --precision bf16 (the matrices in bf16, the state fp32).
+  ftmamba-per-layer  with --per-layer-kernels: each layer's four decode kernels instead of the one kernel that runs
+            every layer (kernels/decode_layers_cuda.h); fp32 and bf16.
   ftmamba-eager  fp32 with --no-cuda-graph: each decode step's kernels launched one by one.
   peer      transformers' `generate` (do_sample False, min_new_tokens = max_new_tokens) in fp32 and in bf16, after a
             warm-up; tokens/s over decode alone (the time of a generate of N tokens less that of a generate of 1).
@@ -50,7 +52,7 @@ def copy_bandwidth():
     return 2 * a.numel() * 4 / best
 
 
-def ftmamba_rate(binary, folder, batch, tokens, runs, graph=True, precision="fp32"):
+def ftmamba_rate(binary, folder, batch, tokens, runs, graph=True, precision="fp32", fused=True):
     rates = []
     with tempfile.TemporaryDirectory() as tmp:
         prompts = Path(tmp) / "prompts.txt"
@@ -58,6 +60,7 @@ def ftmamba_rate(binary, folder, batch, tokens, runs, graph=True, precision="fp3
         for _ in range(runs):
             cmd = [binary, "lm", "generate", "--model", str(folder), "--device", "cuda", "--max-new-tokens", str(tokens),
                    "--ignore-eos", "--json", "--precision", precision] + ([] if graph else ["--no-cuda-graph"])
+            cmd += [] if fused else ["--per-layer-kernels"]
             cmd += ["--ids", ",".join(map(str, PROMPT))] if batch == 1 else ["--prompts", str(prompts)]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()
             rates.append(json.loads(out[0])["decode_tokens_per_second"])
@@ -209,9 +212,13 @@ def main():
             model.save_pretrained(folder, safe_serialization=True)
             shutil.copy(REPO / "tests/fixtures/hf_tokenizer/neox/tokenizer.json", folder / "tokenizer.json")
             for batch in batches:
-                for graph, precision in ((True, "fp32"), (True, "bf16"), (False, "fp32")):
-                    med, all_runs = ftmamba_rate(args.binary, folder, batch, args.tokens, args.runs, graph, precision)
-                    report(shape, "ftmamba" if graph else "ftmamba-eager", precision, batch, med, all_runs)
+                for impl, graph, precision, fused in (("ftmamba", True, "fp32", True), ("ftmamba", True, "bf16", True),
+                                                     ("ftmamba-per-layer", True, "fp32", False),
+                                                     ("ftmamba-per-layer", True, "bf16", False),
+                                                     ("ftmamba-eager", False, "fp32", True)):
+                    med, all_runs = ftmamba_rate(args.binary, folder, batch, args.tokens, args.runs, graph, precision,
+                                                 fused)
+                    report(shape, impl, precision, batch, med, all_runs)
         model = model.to("cuda")
         with torch.no_grad():
             ids = torch.tensor([PROMPT], device="cuda")

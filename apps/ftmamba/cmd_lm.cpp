@@ -165,7 +165,7 @@ void add_generate_command(CLI::App* lm) {
   struct Args {
     std::string model, adapters, prompt, prompts, ids, device = "auto", precision = "fp32";
     lm::SamplingOptions sampling;
-    bool json = false, ignore_eos = false, no_cuda_graph = false;
+    bool json = false, ignore_eos = false, no_cuda_graph = false, per_layer_kernels = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--model", args->model, "Model folder: config.json, model.safetensors, tokenizer.json")->required();
@@ -195,6 +195,8 @@ void add_generate_command(CLI::App* lm) {
   cmd->add_flag("--json", args->json, "Print one JSON object per prompt, with the ids and the speed");
   cmd->add_flag("--no-cuda-graph", args->no_cuda_graph,
                 "On a CUDA device, run each decode step eagerly instead of replaying a captured CUDA graph");
+  cmd->add_flag("--per-layer-kernels", args->per_layer_kernels,
+                "On a CUDA device, run a decode step as each layer's own kernels instead of all layers in one");
   check_choice(cmd->add_option("--precision", args->precision,
                                "fp32, or bf16: the projections and the embedding held in bfloat16, the matmuls "
                                "under bf16 autocast, the SSM state and the residual stream float32")
@@ -213,6 +215,7 @@ void add_generate_command(CLI::App* lm) {
     if (prompt_opt->count()) request.prompt_texts = {args->prompt};
     request.sampling = args->sampling;
     request.sampling.cuda_graph = !args->no_cuda_graph;
+    request.sampling.fused_decode = !args->per_layer_kernels;
     request.sampling.precision = parse_enum<ops::Precision>(args->precision);
     request.ignore_eos = args->ignore_eos;
     request.stream_text = !args->json;  // one text prompt in plain text: its continuation printed as it comes
@@ -234,6 +237,7 @@ void add_generate_command(CLI::App* lm) {
         j["prefill_seconds"] = times.prefill_seconds;
         j["decode_tokens_per_second"] = decode_rate;
         j["cuda_graph"] = times.cuda_graph;
+        j["fused_decode"] = request.sampling.fused_decode;
         j["precision"] = args->precision;
         fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
       }

@@ -40,6 +40,8 @@ __device__ __forceinline__ float load_float(const T* p) {
 
 // Fast-math forms (MUFU exp / log / reciprocal): a few ulp, far inside the kernels' 1e-5 test tolerance.
 __device__ __forceinline__ float sigmoidf(float x) { return __fdividef(1.f, 1.f + __expf(-x)); }
+// softplus as torch computes it (threshold 20: above it, x itself).
+__device__ __forceinline__ float softplusf(float x) { return x > 20.f ? x : log1pf(__expf(x)); }
 
 inline void check_launch(const char* what) {
   const cudaError_t e = cudaGetLastError();

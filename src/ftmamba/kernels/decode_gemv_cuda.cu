@@ -14,6 +14,7 @@
 #include "ftmamba/kernels/cuda_common.cuh"
 #include "ftmamba/kernels/decode_gemv_cuda.h"
 #include "ftmamba/kernels/dependent_launch.cuh"
+#include "ftmamba/kernels/packed_chunk.cuh"
 
 namespace ftmamba::kernels {
 namespace {
@@ -22,26 +23,6 @@ constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 constexpr int kChunksPerLane = 8;  // a lane's chunks in flight: a row of 2,048 bf16 (1,024 float) in one pass
 constexpr int kBlocksPerSm = 16;
-
-template <typename TW>
-constexpr int kChunkElements = 16 / sizeof(TW);
-
-// A 16-byte chunk of TW as float.
-template <typename TW>
-__device__ __forceinline__ void unpack(const uint4& v, float* f) {
-  if constexpr (std::is_same_v<TW, float>) {
-    f[0] = __uint_as_float(v.x), f[1] = __uint_as_float(v.y), f[2] = __uint_as_float(v.z), f[3] = __uint_as_float(v.w);
-  } else {
-    const unsigned words[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      TW pair[2];
-      memcpy(pair, &words[i], sizeof(pair));
-      f[2 * i] = to_float(pair[0]);
-      f[2 * i + 1] = to_float(pair[1]);
-    }
-  }
-}
 
 // x as a product in TW reads it: rounded to TW.
 template <typename TW>

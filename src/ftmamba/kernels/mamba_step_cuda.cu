@@ -28,9 +28,6 @@ __global__ void __launch_bounds__(kThreads) conv_step_kernel(const ConvStepCudaP
   static_cast<T*>(p.out)[i] = from_float<T>(x);
 }
 
-// softplus as torch computes it (threshold 20: above it, x itself).
-__device__ __forceinline__ float softplusf(float x) { return x > 20.f ? x : log1pf(__expf(x)); }
-
 // W: the conv's width when the step does the conv first (p.conv_state), else 0.
 template <typename T, typename TW, int W>
 __global__ void __launch_bounds__(kThreads) ssm_step_kernel(const SsmStepCudaParams p) {

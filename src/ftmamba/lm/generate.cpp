@@ -100,6 +100,7 @@ std::vector<std::vector<int64_t>> generate(nn::MambaLMImpl& model, const std::ve
   if (prompts.empty() || options.max_new_tokens == 0) return out;
   torch::NoGradGuard no_grad;
   model.eval();
+  model.fused_decode = options.fused_decode;
   const auto device = model.embedding->weight.device();
   // No weight cast cache: the matrices are already bf16 for a bf16 decode, and a cache may not be filled while a
   // CUDA graph is captured.

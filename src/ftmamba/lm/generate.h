@@ -23,6 +23,9 @@ struct SamplingOptions {
   uint64_t seed = 0;              // sampling's random stream: the same seed gives the same tokens
   std::vector<int64_t> stop_ids;  // a row ends after generating one of these (it is kept in the output)
   bool cuda_graph = true;         // on a CUDA device, decode steps replay a captured graph (false: eager)
+  // On a CUDA device, a step runs all the layers in one kernel where it takes them (nn::MambaLM::fused_decode;
+  // false: each layer's own kernels).
+  bool fused_decode = true;
   // fp32, or bf16: the matmuls under bf16 autocast, for a model whose matrices prepare_for_decoding has cast
   // (the norms, the conv, A, D, the residual stream and the SSM state stay float32).
   ops::Precision precision = ops::Precision::kFp32;

@@ -4,6 +4,7 @@
 
 #include "ftmamba/nn/recompute_in_backward.h"
 #include "ftmamba/ops/add_rms_norm.h"
+#include "ftmamba/ops/decode_layers.h"
 #include "ftmamba/ops/decode_linear.h"
 
 namespace ftmamba::nn {
@@ -78,11 +79,47 @@ torch::Tensor MambaLMImpl::prefill(const torch::Tensor& tokens, std::vector<Mamb
   return torch::linear(norm_f(x.select(1, x.size(1) - 1)), embedding->weight).to(torch::kFloat32);  // (batch, vocab)
 }
 
+std::vector<ops::DecodeLayer> MambaLMImpl::decode_layers(std::vector<MambaState>& state) {
+  std::vector<ops::DecodeLayer> out;
+  if (state.size() != layers->size()) return out;
+  for (size_t i = 0; i < layers->size(); ++i) {
+    auto* layer = layers[i]->as<MambaResidualLayer>();
+    auto& m = *layer->mixer;
+    if (m.in_proj->has_lora() || m.x_proj->has_lora() || m.dt_proj->has_lora() || m.out_proj->has_lora() ||
+        m.in_proj->bias.defined() || m.x_proj->bias.defined() || m.out_proj->bias.defined())
+      return {};
+    ops::DecodeLayer l;
+    l.norm_weight = layer->norm->weight;
+    l.eps = layer->norm->eps;
+    l.in_proj = m.in_proj->weight;
+    l.conv_weight = m.conv1d->weight.view({m.cfg.d_inner(), m.cfg.d_conv});
+    l.conv_bias = m.conv1d->bias;
+    l.x_proj = m.x_proj->weight;
+    l.dt_proj = m.dt_proj->weight;
+    l.dt_bias = m.dt_proj->bias;
+    l.A_log = m.A_log;
+    l.D = m.D;
+    l.out_proj = m.out_proj->weight;
+    l.conv_state = &state[i].conv;
+    l.ssm_state = &state[i].ssm;
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
 torch::Tensor MambaLMImpl::step(const torch::Tensor& tokens, std::vector<MambaState>& state) {
   // The residual stream x, (batch, d) in the norms' dtype; each layer's output is added to it by the next norm, in
   // the same call as the norm and the matmul after it (ops::add_rms_norm_linear: one kernel on a GPU).
   auto x = embedding(tokens).to(norm_f->weight.scalar_type()).contiguous();
   torch::Tensor pending;  // the last layer's output, not yet added to x
+  if (fused_decode) {
+    const auto fused = decode_layers(state);
+    if (ops::decode_layers_fused(x, fused)) {
+      auto r = ops::decode_layers(x, fused);
+      return ops::add_rms_norm_linear(r.residual, r.delta, norm_f->weight, norm_f->eps, embedding->weight)
+          .out.to(torch::kFloat32);  // (batch, vocab)
+    }
+  }
   for (size_t i = 0; i < layers->size(); ++i) {
     auto* layer = layers[i]->as<MambaResidualLayer>();
     auto& in_proj = layer->mixer->in_proj;

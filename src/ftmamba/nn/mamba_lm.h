@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ftmamba/nn/ft_mamba.h"
+#include "ftmamba/ops/decode_layers.h"
 
 namespace ftmamba::nn {
 
@@ -38,11 +39,16 @@ class MambaLMImpl : public torch::nn::Module {
   // row after `state`, (batch) -> (batch, vocab), and moves the state on: O(1) per token in the length so far.
   torch::Tensor prefill(const torch::Tensor& tokens, std::vector<MambaState>& state);
   torch::Tensor step(const torch::Tensor& tokens, std::vector<MambaState>& state);
+  // The layers as ops::decode_layers takes them, with `state`; empty when a layer has an adapter or a bias.
+  std::vector<ops::DecodeLayer> decode_layers(std::vector<MambaState>& state);
 
   MambaLMConfig cfg;
   // In training, each layer's activations are recomputed in the backward instead of kept (recompute_in_backward):
   // for long contexts, at the cost of a second forward.
   bool gradient_checkpointing = false;
+  // step runs every layer in one kernel where ops::decode_layers takes them (a GPU, no adapters); false keeps the
+  // per-layer kernels (the comparison of the two, and a way around the one-kernel step).
+  bool fused_decode = true;
   torch::nn::Embedding embedding{nullptr};  // (vocab, d_model), also the LM head's weight
   torch::nn::ModuleList layers;
   RMSNorm norm_f{nullptr};
