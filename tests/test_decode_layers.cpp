@@ -11,6 +11,7 @@
 #include "ftmamba/nn/mamba_lm.h"
 #include "ftmamba/ops/decode_layers.h"
 #include "ftmamba/ops/decode_linear.h"
+#include "ftmamba/ops/precision.h"
 #include "gpu_skip.h"
 
 namespace lm = ftmamba::lm;
@@ -52,7 +53,9 @@ RandomLayers random_layers(int64_t n, int64_t batch, int64_t d_model, int64_t d_
                            torch::ScalarType matrix_dtype, torch::Device device) {
   const int64_t d_state = 16;
   const auto f32 = torch::TensorOptions().device(device).dtype(torch::kFloat32);
-  auto matrix = [&](int64_t rows, int64_t cols) { return (torch::randn({rows, cols}, f32) / std::sqrt(double(cols))).to(matrix_dtype); };
+  auto matrix = [&](int64_t rows, int64_t cols) {
+    return (torch::randn({rows, cols}, f32) / std::sqrt(double(cols))).to(matrix_dtype);
+  };
   RandomLayers r;
   r.conv.reserve(n);  // the layers point at these
   r.ssm.reserve(n);
@@ -97,10 +100,9 @@ TEST(DecodeLayersReference, EqualsTheModelsStepInFloat64) {
   ASSERT_EQ(layers.size(), 3u);
   EXPECT_FALSE(ops::decode_layers_fused(model->embedding(tokens), layers));  // the CPU: no kernel
   const auto r = ops::decode_layers_reference(model->embedding(tokens), layers);
-  const auto got =
-      ops::add_rms_norm_linear_reference(r.residual, r.delta, model->norm_f->weight, model->norm_f->eps,
-                                         model->embedding->weight)
-          .out.to(torch::kFloat32);  // as step returns them
+  const auto got = ops::add_rms_norm_linear_reference(r.residual, r.delta, model->norm_f->weight, model->norm_f->eps,
+                                                      model->embedding->weight)
+                       .out.to(torch::kFloat32);  // as step returns them
   EXPECT_LT(max_diff(got, want), 1e-12);
   EXPECT_GT(max_abs(want), 1e-3);
   for (size_t i = 0; i < state.size(); ++i) {
@@ -168,6 +170,7 @@ TEST(DecodeLayersKernel, CudaModelStepEqualsThePerLayerKernels) {
     model->to(torch::kCUDA);
     lm::prepare_for_decoding(*model, precision);
     torch::NoGradGuard no_grad;
+    ops::AutocastScope autocast(precision, torch::kCUDA, /*cache=*/false);  // as lm::generate decodes
     std::vector<nn::MambaState> fused_state;
     model->prefill(torch::tensor({{5, 9, 2, 7, 11}}, torch::kInt64).to(torch::kCUDA), fused_state);
     auto per_layer_state = copy_of(fused_state);

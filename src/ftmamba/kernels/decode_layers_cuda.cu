@@ -43,6 +43,14 @@ __device__ __forceinline__ __half load_shared_by_blocks(const __half* p) {
   return v;
 }
 
+// Asks for the lines of [p, p + bytes) to be brought into L2, without waiting: parameters that a phase reads first
+// after a barrier (a norm's weight, the conv's), so that it finds them there instead of in DRAM.
+__device__ __forceinline__ void prefetch_l2(const void* p, int64_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (int64_t off = int64_t(threadIdx.x) * 128; off < bytes; off += int64_t(kThreads) * 128)
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(c + off));
+}
+
 __device__ __forceinline__ unsigned load_acquire(const unsigned* p) {
   unsigned v;
   asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
@@ -184,27 +192,26 @@ __device__ __forceinline__ void warp_matvec(const void* weight_ptr, const RowWal
 
 // Phase A's input: xs (batch, d_model) <- rms_norm(residual + delta) * norm_weight, rounded to T; block 0 keeps
 // residual + delta for the next layer.
+// `sum` holds residual + delta, (batch, d_model) floats in shared memory, between the two passes.
 template <typename T>
 __device__ __forceinline__ void add_rms_norm_into(const DecodeLayersCudaParams& p, const DecodeLayerPointers& L,
-                                                  int64_t layer, T* xs, float* scratch) {
+                                                  int64_t layer, T* xs, float* sum, float* scratch) {
   const int64_t d = p.d_model;
   const float* in = p.residual + (layer % 2) * p.batch * d;
   float* out = p.residual + ((layer + 1) % 2) * p.batch * d;
   const T* delta = layer > 0 ? static_cast<const T*>(p.delta) : nullptr;
+  for (int64_t j = threadIdx.x; j < p.batch * d; j += kThreads) {
+    const float x = load_shared_by_blocks(in + j);
+    const float v = delta ? x + to_float(load_shared_by_blocks(delta + j)) : x;
+    sum[j] = v;
+    if (blockIdx.x == 0) out[j] = v;
+  }
   for (int64_t b = 0; b < p.batch; ++b) {
     float sumsq = 0.f;
-    for (int64_t j = threadIdx.x; j < d; j += kThreads) {
-      const float x = load_shared_by_blocks(in + b * d + j);
-      const float v = delta ? x + to_float(load_shared_by_blocks(delta + b * d + j)) : x;
-      sumsq += v * v;
-      if (blockIdx.x == 0) out[b * d + j] = v;
-    }
+    for (int64_t j = threadIdx.x; j < d; j += kThreads) sumsq += sum[b * d + j] * sum[b * d + j];
     const float inv_rms = rsqrtf(block_sum(sumsq, scratch) / static_cast<float>(d) + L.eps);
-    for (int64_t j = threadIdx.x; j < d; j += kThreads) {
-      const float x = load_shared_by_blocks(in + b * d + j);
-      const float v = delta ? x + to_float(load_shared_by_blocks(delta + b * d + j)) : x;
-      xs[b * d + j] = from_float<T>(v * inv_rms * L.norm_weight[j]);
-    }
+    for (int64_t j = threadIdx.x; j < d; j += kThreads)
+      xs[b * d + j] = from_float<T>(sum[b * d + j] * inv_rms * L.norm_weight[j]);
   }
 }
 
@@ -266,6 +273,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_layers_kernel(const Decode
   T* xs = reinterpret_cast<T*>(shared);  // (batch, max(d_model, d_inner))
   const int64_t widest = p.d_model > di ? p.d_model : di;
   float* dbl = reinterpret_cast<float*>(shared + (p.batch * widest * int64_t(sizeof(T)) + 15) / 16 * 16);
+  float* sum = dbl + p.batch * dbl_width;  // (batch, d_model)
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, lane16 = lane % 16;
   const int64_t grid_warps = int64_t(gridDim.x) * kWarps, global_warp = int64_t(blockIdx.x) * kWarps + warp;
   // x_proj's rows go to the first blocks only, which alone need the conv's whole output.
@@ -279,14 +287,20 @@ __global__ void __launch_bounds__(kThreads, 1) decode_layers_kernel(const Decode
   unsigned target = 0;
   uint4 regs[kSlots];
   prefetch(p.layers[0].in_proj, in_walk, lane, regs);
+  prefetch_l2(p.layers[0].norm_weight, p.d_model * int64_t(sizeof(float)));
   for (int64_t layer = 0; layer < p.n_layers; ++layer) {
     const DecodeLayerPointers& L = p.layers[layer];
     // A: the norm, and in_proj into xz.
-    add_rms_norm_into<T>(p, L, layer, xs, scratch);
+    add_rms_norm_into<T>(p, L, layer, xs, sum, scratch);
     __syncthreads();
     warp_matvec<T>(L.in_proj, in_walk, xs, p.d_model, static_cast<int>(p.batch), static_cast<T*>(p.xz), 2 * di, lane,
                    regs);
-    if (does_x_proj) prefetch(L.x_proj, x_walk, lane, regs);
+    if (does_x_proj) {
+      prefetch(L.x_proj, x_walk, lane, regs);
+      prefetch_l2(L.conv_weight, di * p.conv_width * int64_t(sizeof(float)));
+      if (L.conv_bias) prefetch_l2(L.conv_bias, di * int64_t(sizeof(float)));
+      prefetch_l2(L.conv_state, p.batch * (W - 1) * di * int64_t(sizeof(T)));
+    }
     grid_barrier(p.barrier, target);
     // B: the conv's output and x_proj into x_dbl, on the first blocks.
     if (does_x_proj) {
@@ -318,21 +332,23 @@ __global__ void __launch_bounds__(kThreads, 1) decode_layers_kernel(const Decode
     prefetch(L.out_proj, out_walk, lane, regs);
     grid_barrier(p.barrier, target);
     // D: out_proj into delta.
-    for (int64_t i = threadIdx.x; i < items; i += kThreads) xs[i] = load_shared_by_blocks(static_cast<const T*>(p.y) + i);
+    for (int64_t i = threadIdx.x; i < items; i += kThreads)
+      xs[i] = load_shared_by_blocks(static_cast<const T*>(p.y) + i);
     __syncthreads();
     warp_matvec<T>(L.out_proj, out_walk, xs, di, static_cast<int>(p.batch), static_cast<T*>(p.delta), p.d_model, lane,
                    regs);
     if (layer + 1 < p.n_layers) {
       prefetch(p.layers[layer + 1].in_proj, in_walk, lane, regs);
+      prefetch_l2(p.layers[layer + 1].norm_weight, p.d_model * int64_t(sizeof(float)));
       grid_barrier(p.barrier, target);
     }
   }
 }
 
-// Dynamic shared memory: the activations' rows in T, then x_dbl as floats.
+// Dynamic shared memory: the activations' rows in T, then x_dbl and residual + delta as floats.
 size_t shared_bytes(int64_t batch, int64_t d_model, int64_t d_inner, int64_t rank, int64_t element_bytes) {
   const size_t rows = static_cast<size_t>(batch * std::max(d_model, d_inner) * element_bytes + 15) / 16 * 16;
-  return rows + static_cast<size_t>(batch * (rank + 2 * kDecodeLayersStateSize)) * sizeof(float);
+  return rows + static_cast<size_t>(batch * (rank + 2 * kDecodeLayersStateSize + d_model)) * sizeof(float);
 }
 
 constexpr size_t kMaxSharedBytes = 200 * 1024;

@@ -11,9 +11,9 @@
 //      h = exp(dt A) h + dt B x, y = (C h + D x) * silu(z); the conv window and the state advance in place
 //   D  delta = out_proj y
 // Before each barrier a warp already reads its first weight rows of the next phase (weights are no phase's output),
-// so the memory works while the grid waits. The arithmetic and its roundings are those of the four kernels
-// (add_rms_norm_linear, conv_linear, ssm_step, linear_rows); only the order of some sums differs.
-// ops/decode_layers.h holds the LibTorch reference. No ATen or CUDA headers here.
+// and the small parameters that phase reads first are asked into L2, so the memory works while the grid waits. The
+// arithmetic and its roundings are those of the four kernels (add_rms_norm_linear, conv_linear, ssm_step, linear_rows);
+// only the order of some sums differs. ops/decode_layers.h holds the LibTorch reference. No ATen or CUDA headers here.
 #pragma once
 #include <cstdint>
 

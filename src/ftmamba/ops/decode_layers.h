@@ -3,9 +3,9 @@
 // decode_layers_reference, the same step composed of the per-layer references (add_rms_norm_linear_reference,
 // conv_linear_reference, ssm_step_reference, linear_rows_reference), which the kernel is tested against.
 #pragma once
-#include <vector>
-
 #include <torch/torch.h>
+
+#include <vector>
 
 namespace ftmamba::ops {
 
@@ -13,14 +13,14 @@ namespace ftmamba::ops {
 struct DecodeLayer {
   torch::Tensor norm_weight;  // (d_model)
   double eps = 1e-5;
-  torch::Tensor in_proj;                     // (2 d_inner, d_model)
-  torch::Tensor conv_weight, conv_bias;      // (d_inner, width), (d_inner) or undefined
-  torch::Tensor x_proj;                      // (rank + 2 d_state, d_inner)
-  torch::Tensor dt_proj, dt_bias;            // (d_inner, rank), (d_inner)
-  torch::Tensor A_log, D;                    // (d_inner, d_state), (d_inner)
-  torch::Tensor out_proj;                    // (d_model, d_inner)
-  torch::Tensor* conv_state = nullptr;       // (batch, width - 1, d_inner): advanced in place
-  torch::Tensor* ssm_state = nullptr;        // (batch, d_inner, d_state) float32: advanced in place
+  torch::Tensor in_proj;                 // (2 d_inner, d_model)
+  torch::Tensor conv_weight, conv_bias;  // (d_inner, width), (d_inner) or undefined
+  torch::Tensor x_proj;                  // (rank + 2 d_state, d_inner)
+  torch::Tensor dt_proj, dt_bias;        // (d_inner, rank), (d_inner)
+  torch::Tensor A_log, D;                // (d_inner, d_state), (d_inner)
+  torch::Tensor out_proj;                // (d_model, d_inner)
+  torch::Tensor* conv_state = nullptr;   // (batch, width - 1, d_inner): advanced in place
+  torch::Tensor* ssm_state = nullptr;    // (batch, d_inner, d_state) float32: advanced in place
 };
 
 struct DecodeLayersOut {
