@@ -12,7 +12,7 @@ WORK=${WORK:-runs/scaling-sbs}
 THREADS=${THREADS:-1}
 PY=/usr/bin/python3
 mkdir -p "$WORK"
-export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE OPENBLAS_THREAD_TIMEOUT=4
 OUT=$WORK/scaling_side_by_side.jsonl
 echo "{\"machine\": \"$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | xargs)\", \"threads\": $THREADS, \"date\": \"$(date -u +%F)\"}" | tee "$OUT"
 run_one() {  # L WHICH

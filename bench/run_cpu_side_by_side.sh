@@ -7,7 +7,7 @@
 # Prints every run's JSON line (with its round and configuration), then the medians and the ratios
 # (bench/side_by_side_summary.py).
 #   bash bench/run_cpu_side_by_side.sh [BUILD_DIR]
-#   ROUNDS=3 CONFIGS="demo paper" PRECISIONS="fp32 bf16" THREADS=2 DEMO_STEPS=20 PAPER_STEPS=8 WAIT_POLICY=PASSIVE bash ...
+#   ROUNDS=3 CONFIGS="demo paper" PRECISIONS="fp32 bf16" THREADS=2 DEMO_STEPS=20 PAPER_STEPS=8 WAIT_POLICY=PASSIVE BLAS_TIMEOUT=4 bash ...
 set -euo pipefail
 BUILD=${1:-build}
 DATA=${DATA:-data/spotify}
@@ -23,8 +23,10 @@ if [ ! -f "$WORK/items.safetensors" ]; then
   "$BUILD/ftmamba" encode --run "$WORK/encoder-run" --side item --with-inputs --out "$WORK/items.safetensors" >&2
 fi
 # OMP_WAIT_POLICY: both sides' OpenMP threads sleep while they wait (WAIT_POLICY=ACTIVE spins: libgomp's default).
+# OPENBLAS_THREAD_TIMEOUT: both sides' OpenBLAS workers sleep soon after a product, as ftmamba sets for itself
+# (core/threads.h); the peer's torch reads the same BLAS's variable.
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1073741824 \
-  MALLOC_TOP_PAD_=67108864 OMP_WAIT_POLICY=${WAIT_POLICY:-PASSIVE}
+  MALLOC_TOP_PAD_=67108864 OMP_WAIT_POLICY=${WAIT_POLICY:-PASSIVE} OPENBLAS_THREAD_TIMEOUT=${BLAS_TIMEOUT:-4}
 PY=/usr/bin/python3
 OUT=$WORK/side_by_side.jsonl
 : >"$OUT"
