@@ -7,6 +7,8 @@ scan, FT-Transformer as in rtdl (attention through scaled_dot_product_attention 
 Prints one JSON line per point with the keys of ftmamba's ("model", "L", "batch", "wall_ms").
 
   python3 bench/pytorch_scaling_peer.py --model ft-mamba --lengths 64,256,1024 [--batch 4] [--d 64] [--threads 1]
+                                        [--device cpu|cuda]
+On a GPU each repetition is timed from a synchronised start to a synchronised end, as ftmamba times its own.
 """
 import argparse
 import json
@@ -21,17 +23,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pytorch_peer import Encoder  # noqa: E402
 
 
-def time_point(model, length, batch, d, layers, min_seconds):
+def time_point(model, length, batch, d, layers, min_seconds, device="cpu"):
     torch.manual_seed(0)
-    enc = Encoder(model, length - 1, 0, 0, d=d, layers=layers).train()
-    num, miss = torch.randn(batch, length - 1), torch.zeros(batch, length - 1)
-    cat = torch.zeros(batch, 0, dtype=torch.long)
-    weights = torch.randn(batch, enc.head.out_features)
+    enc = Encoder(model, length - 1, 0, 0, d=d, layers=layers).train().to(device)
+    num, miss = torch.randn(batch, length - 1, device=device), torch.zeros(batch, length - 1, device=device)
+    cat = torch.zeros(batch, 0, dtype=torch.long, device=device)
+    weights = torch.randn(batch, enc.head.out_features, device=device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)  # a GPU step ends when its kernels do
     walls = []
     start = time.perf_counter()
     for rep in range(65):  # the first is the warm-up
+        sync()
         t0 = time.perf_counter()
         (enc(num, miss, cat) * weights).sum().backward()
+        sync()
         wall = (time.perf_counter() - t0) * 1e3
         enc.zero_grad(set_to_none=True)
         if rep > 0:
@@ -50,12 +55,13 @@ def main():
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--min-seconds", type=float, default=1.0)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     for length in (int(v) for v in args.lengths.split(",")):
-        wall = time_point(args.model, length, args.batch, args.d, args.layers, args.min_seconds)
+        wall = time_point(args.model, length, args.batch, args.d, args.layers, args.min_seconds, args.device)
         print(json.dumps({"bench": "scaling", "impl": "pytorch", "torch": torch.__version__, "model": args.model,
-                          "L": length, "batch": args.batch, "d": args.d, "threads": args.threads,
+                          "device": args.device, "L": length, "batch": args.batch, "d": args.d, "threads": args.threads,
                           "wall_ms": round(wall, 3)}), flush=True)
 
 

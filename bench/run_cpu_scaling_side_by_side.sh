@@ -6,11 +6,12 @@
 # time (bench/scaling_side_by_side_summary.py).
 #   bash bench/run_cpu_scaling_side_by_side.sh [BUILD_DIR]
 #   ROUNDS=3 LENGTHS="64 256 1024" BATCH=4 D=64 THREADS=1 WORK=runs/scaling-sbs bash ...
+# DEVICE=cuda runs the same series on a GPU (both sides; each step timed to a device synchronisation).
 set -euo pipefail
 BUILD=${1:-build}
 WORK=${WORK:-runs/scaling-sbs}
 THREADS=${THREADS:-1}
-PY=/usr/bin/python3
+PY=${PY:-/usr/bin/python3}
 mkdir -p "$WORK"
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE OPENBLAS_THREAD_TIMEOUT=4
 OUT=$WORK/scaling_side_by_side.jsonl
@@ -20,10 +21,10 @@ run_one() {  # L WHICH
   case $which in
     ftmamba-*)
       "$BUILD/ftmamba" bench scaling --models "${which#ftmamba-}" --lengths "$L" --batch "${BATCH:-4}" \
-        --d-token "${D:-64}" --threads "$THREADS" --out "$WORK/ftmamba-report" 2>/dev/null ;;
+        --d-token "${D:-64}" --threads "$THREADS" --device "${DEVICE:-cpu}" --out "$WORK/ftmamba-report" 2>/dev/null ;;
     pytorch-*)
       $PY bench/pytorch_scaling_peer.py --model "${which#pytorch-}" --lengths "$L" --batch "${BATCH:-4}" \
-        --d "${D:-64}" --threads "$THREADS" ;;
+        --d "${D:-64}" --threads "$THREADS" --device "${DEVICE:-cpu}" ;;
   esac | grep '^{' | sed "s/^{/{\"round\": $round, \"impl_model\": \"$which\", /" | tee -a "$OUT"
 }
 WHICH=(ftmamba-ft-mamba pytorch-ft-transformer ftmamba-ft-transformer pytorch-ft-mamba)
