@@ -9,6 +9,7 @@
 // product is a read of the weight at the memory's bandwidth plus this kernel's start, which is what is cut.
 #include <utility>
 
+#include "ftmamba/kernels/block_sum.cuh"
 #include "ftmamba/kernels/causal_conv1d_cuda.h"
 #include "ftmamba/kernels/conv_window.cuh"
 #include "ftmamba/kernels/cuda_common.cuh"
@@ -30,18 +31,6 @@ __device__ __forceinline__ float round_to(float x) {
   return to_float(from_float<TW>(x));
 }
 
-// Sum over the block's threads; every thread gets it. `scratch` holds kWarps floats.
-__device__ __forceinline__ float block_sum(float v, float* scratch) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  __syncthreads();  // scratch may still be read from the last call
-  if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
-  __syncthreads();
-  float s = 0.f;
-#pragma unroll
-  for (int w = 0; w < kWarps; ++w) s += scratch[w];
-  return s;
-}
-
 // xs (batch, in) in TW <- the prologue's x.
 template <typename TW, typename TX, GemvPrologue P, int W>
 __device__ __forceinline__ void prologue(const DecodeGemvCudaParams& p, TW* xs, float* scratch) {
@@ -61,7 +50,7 @@ __device__ __forceinline__ void prologue(const DecodeGemvCudaParams& p, TW* xs, 
         sumsq += v * v;
         if (blockIdx.x == 0) sum[j] = v;
       }
-      const float inv_rms = rsqrtf(block_sum(sumsq, scratch) / static_cast<float>(in) + p.eps);
+      const float inv_rms = rsqrtf(block_sum<kWarps>(sumsq, scratch) / static_cast<float>(in) + p.eps);
       for (int64_t j = threadIdx.x; j < in; j += kThreads) {
         const float v = delta ? x[j] + to_float(delta[j]) : x[j];
         row[j] = from_float<TW>(v * inv_rms * p.norm_weight[j]);

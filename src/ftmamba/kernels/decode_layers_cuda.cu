@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <string>
 
+#include "ftmamba/kernels/block_sum.cuh"
 #include "ftmamba/kernels/causal_conv1d_cuda.h"
 #include "ftmamba/kernels/conv_window.cuh"
 #include "ftmamba/kernels/cuda_common.cuh"
@@ -24,23 +25,17 @@ constexpr int kSlots = 8;  // 16-byte chunks a lane has in flight
 constexpr int kN = static_cast<int>(kDecodeLayersStateSize);
 constexpr int kRankPerLane = static_cast<int>(kDecodeLayersMaxRank / kDecodeLayersStateSize);
 
+// A load past the SM's L1 (ld.global.cg), for what other blocks wrote: float, or a 16-bit type by its bits.
 template <typename T>
 __device__ __forceinline__ T load_shared_by_blocks(const T* p) {
-  return __ldcg(p);
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 load_shared_by_blocks(const __nv_bfloat16* p) {
-  const unsigned short bits = __ldcg(reinterpret_cast<const unsigned short*>(p));
-  __nv_bfloat16 v;
-  memcpy(&v, &bits, sizeof(v));
-  return v;
-}
-template <>
-__device__ __forceinline__ __half load_shared_by_blocks(const __half* p) {
-  const unsigned short bits = __ldcg(reinterpret_cast<const unsigned short*>(p));
-  __half v;
-  memcpy(&v, &bits, sizeof(v));
-  return v;
+  if constexpr (sizeof(T) == sizeof(float)) {
+    return __ldcg(p);
+  } else {
+    const unsigned short bits = __ldcg(reinterpret_cast<const unsigned short*>(p));
+    T v;
+    memcpy(&v, &bits, sizeof(v));
+    return v;
+  }
 }
 
 // Asks for the lines of [p, p + bytes) to be brought into L2, without waiting: parameters that a phase reads first
@@ -69,18 +64,6 @@ __device__ __forceinline__ void grid_barrier(unsigned* counter, unsigned& target
     }
   }
   __syncthreads();
-}
-
-// Sum over the block's threads; every thread gets it. `scratch` holds kWarps floats.
-__device__ __forceinline__ float block_sum(float v, float* scratch) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  __syncthreads();  // scratch may still be read from the last call
-  if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
-  __syncthreads();
-  float s = 0.f;
-#pragma unroll
-  for (int w = 0; w < kWarps; ++w) s += scratch[w];
-  return s;
 }
 
 // Sum over the 16 lanes of a half-warp (both halves of the warp call it together).
@@ -209,7 +192,7 @@ __device__ __forceinline__ void add_rms_norm_into(const DecodeLayersCudaParams& 
   for (int64_t b = 0; b < p.batch; ++b) {
     float sumsq = 0.f;
     for (int64_t j = threadIdx.x; j < d; j += kThreads) sumsq += sum[b * d + j] * sum[b * d + j];
-    const float inv_rms = rsqrtf(block_sum(sumsq, scratch) / static_cast<float>(d) + L.eps);
+    const float inv_rms = rsqrtf(block_sum<kWarps>(sumsq, scratch) / static_cast<float>(d) + L.eps);
     for (int64_t j = threadIdx.x; j < d; j += kThreads)
       xs[b * d + j] = from_float<T>(sum[b * d + j] * inv_rms * L.norm_weight[j]);
   }
