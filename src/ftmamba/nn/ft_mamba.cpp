@@ -7,10 +7,10 @@ MambaResidualLayerImpl::MambaResidualLayerImpl(const MambaConfig& cfg) {
   norm = register_module("norm", RMSNorm(cfg.d_model));
 }
 
-torch::Tensor MambaResidualLayerImpl::forward(const torch::Tensor& x) { return x + mixer(norm(x)); }
+torch::Tensor MambaResidualLayerImpl::forward(const torch::Tensor& x) { return x + mixer(norm->forward_for_matmul(x)); }
 
 torch::Tensor MambaResidualLayerImpl::forward_last(const torch::Tensor& x) {
-  return x.select(1, x.size(1) - 1) + mixer->forward_last(norm(x));
+  return x.select(1, x.size(1) - 1) + mixer->forward_last(norm->forward_for_matmul(x));
 }
 
 FTMambaEncoder::FTMambaEncoder(const EncoderConfig& cfg, const FeatureShape& shape) : cfg_(cfg) {

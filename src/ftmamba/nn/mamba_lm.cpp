@@ -74,7 +74,7 @@ torch::Tensor MambaLMImpl::prefill(const torch::Tensor& tokens, std::vector<Mamb
   auto x = embedding(tokens).to(norm_f->weight.scalar_type());  // (batch, L, d)
   for (size_t i = 0; i < layers->size(); ++i) {
     auto* layer = layers[i]->as<MambaResidualLayer>();
-    x = x + layer->mixer->forward_with_state(layer->norm(x), state[i]);
+    x = x + layer->mixer->forward_with_state(layer->norm->forward_for_matmul(x), state[i]);
   }
   return torch::linear(norm_f(x.select(1, x.size(1) - 1)), embedding->weight).to(torch::kFloat32);  // (batch, vocab)
 }

@@ -1,6 +1,7 @@
 #include "ftmamba/nn/rms_norm.h"
 
 #include "ftmamba/ops/add_rms_norm.h"
+#include "ftmamba/ops/precision.h"
 
 namespace ftmamba::nn {
 
@@ -9,5 +10,10 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) { return ops::rms_norm(x, weight, eps); }
+
+torch::Tensor RMSNormImpl::forward_for_matmul(const torch::Tensor& x) {
+  const auto autocast = ops::current_autocast(x.device().type());
+  return ops::rms_norm(x, weight, eps, autocast.enabled ? std::optional(autocast.dtype) : std::nullopt);
+}
 
 }  // namespace ftmamba::nn

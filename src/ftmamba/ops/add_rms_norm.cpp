@@ -7,17 +7,58 @@
 #endif
 
 namespace ftmamba::ops {
+namespace {
 
-torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
-  const auto xf = x.scalar_type() == torch::kFloat64 ? x : x.to(torch::kFloat32);
+// The statistics' dtype: float64 for float64 inputs, else float32.
+torch::Tensor widened(const torch::Tensor& t) { return t.scalar_type() == torch::kFloat64 ? t : t.to(torch::kFloat32); }
+
+// One autograd node for the norm. Composed of LibTorch ops, autograd kept x * rstd as well as x for the product by
+// the weight: a (rows, dim) float32 copy a layer, the size of the residual itself. This keeps x and rstd (rows);
+// the backward forms x * rstd again.
+struct RmsNormFn : torch::autograd::Function<RmsNormFn> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, double eps, int64_t out_dtype) {
+    const auto xf = widened(x);
+    const auto rstd = torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);  // (..., 1)
+    ctx->save_for_backward({x, weight, rstd});
+    return ((xf * rstd).to(x.scalar_type()) * weight).to(static_cast<torch::ScalarType>(out_dtype));
+  }
+
+  // With xh = x rstd and g = dy * weight: dx = rstd (g - xh mean(g xh)), dweight = sum over rows of dy xh.
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &weight = saved[1], &rstd = saved[2];
+    const auto xh = widened(x) * rstd;
+    const auto dy = grads[0].to(xh.scalar_type());
+    const auto g = dy * weight.to(xh.scalar_type());
+    const auto dx = rstd * (g - xh * (g * xh).mean(-1, /*keepdim=*/true));
+    torch::Tensor dweight;
+    if (weight.requires_grad()) dweight = (dy * xh).reshape({-1, xh.size(-1)}).sum(0).to(weight.scalar_type());
+    return {dx.to(x.scalar_type()), dweight, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor rms_norm_reference(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  const auto xf = widened(x);
   const auto inv_rms = torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return (xf * inv_rms).to(x.scalar_type()) * weight;
+}
+
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps,
+                       std::optional<torch::ScalarType> out_dtype) {
+  const auto dtype = out_dtype.value_or(torch::promote_types(x.scalar_type(), weight.scalar_type()));
+  if (!torch::GradMode::is_enabled() || !(x.requires_grad() || weight.requires_grad()))
+    return rms_norm_reference(x, weight, eps).to(dtype);
+  return RmsNormFn::apply(x, weight, eps, static_cast<int64_t>(dtype));
 }
 
 torch::Tensor add_rms_norm_reference(torch::Tensor& residual, const torch::Tensor& delta, const torch::Tensor& weight,
                                      double eps, torch::ScalarType out_dtype) {
   if (delta.defined()) residual.add_(delta);
-  return rms_norm(residual, weight, eps).to(out_dtype);
+  return rms_norm_reference(residual, weight, eps).to(out_dtype);
 }
 
 torch::Tensor add_rms_norm(torch::Tensor& residual, const torch::Tensor& delta, const torch::Tensor& weight, double eps,
