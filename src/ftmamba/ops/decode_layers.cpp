@@ -1,6 +1,7 @@
 // defines: decode_layers and its LibTorch reference (see decode_layers.h).
 #include "ftmamba/ops/decode_layers.h"
 
+#include <optional>
 #include <stdexcept>
 
 #include "ftmamba/ops/decode_linear.h"
@@ -26,39 +27,57 @@ bool matrix_ok(const torch::Tensor& m, const torch::Tensor& like, int64_t rows, 
 bool vector_ok(const torch::Tensor& v, const torch::Tensor& like, int64_t n) {
   return cuda_util::contiguous_float32(v) && v.device() == like.device() && v.numel() == n;
 }
+
+// The step's sizes, read off the residual and the first layer.
+struct StepSizes {
+  int64_t batch = 0, d_model = 0, d_inner = 0, d_state = 0, rank = 0, width = 0;
+};
+
+// The sizes when the kernel takes these layers (decode_layers_fused), else nothing.
+std::optional<StepSizes> fused_sizes(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers) {
+  if (layers.empty() || !residual.is_cuda() || residual.dim() != 2 || residual.scalar_type() != torch::kFloat32)
+    return std::nullopt;
+  const auto& first = layers.front();
+  if (!first.in_proj.defined() || first.in_proj.dim() != 2 || !cuda_util::kernel_dtype(first.in_proj.scalar_type()) ||
+      first.in_proj.device() != residual.device() || !first.conv_weight.defined() || first.conv_weight.dim() != 2 ||
+      !first.x_proj.defined() || first.x_proj.dim() != 2 || !first.A_log.defined() || first.A_log.dim() != 2)
+    return std::nullopt;
+  StepSizes sz;
+  sz.batch = residual.size(0);
+  sz.d_model = residual.size(1);
+  sz.d_inner = first.in_proj.size(0) / 2;
+  sz.width = first.conv_weight.size(1);
+  sz.d_state = first.A_log.size(1);
+  sz.rank = first.x_proj.size(0) - 2 * sz.d_state;
+  if (first.in_proj.size(1) != sz.d_model ||
+      !kernels::decode_layers_takes(sz.batch, static_cast<int64_t>(layers.size()), sz.d_model, sz.d_inner, sz.rank,
+                                    sz.d_state, sz.width, first.in_proj.element_size()))
+    return std::nullopt;
+  const auto& m = first.in_proj;
+  const int64_t di = sz.d_inner;
+  for (const auto& l : layers) {
+    if (!matrix_ok(l.in_proj, m, 2 * di, sz.d_model) || !matrix_ok(l.x_proj, m, sz.rank + 2 * sz.d_state, di) ||
+        !matrix_ok(l.dt_proj, m, di, sz.rank) || !matrix_ok(l.out_proj, m, sz.d_model, di) ||
+        !vector_ok(l.norm_weight, m, sz.d_model) || !vector_ok(l.conv_weight, m, di * sz.width) ||
+        (l.conv_bias.defined() && !vector_ok(l.conv_bias, m, di)) || !vector_ok(l.dt_bias, m, di) ||
+        !vector_ok(l.A_log, m, di * sz.d_state) || !vector_ok(l.D, m, di) || !l.conv_state || !l.ssm_state ||
+        !l.conv_state->defined() || !l.ssm_state->defined() || l.conv_state->device() != m.device() ||
+        l.ssm_state->device() != m.device() ||
+        l.conv_state->sizes() != torch::IntArrayRef{sz.batch, sz.width - 1, di} ||
+        l.ssm_state->sizes() != torch::IntArrayRef{sz.batch, di, sz.d_state})
+      return std::nullopt;
+  }
+  return sz;
+}
 #endif
+
+constexpr const char* kNotTaken = "decode_layers: the one-kernel step does not take these layers";
 
 }  // namespace
 
 bool decode_layers_fused(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers) {
 #ifdef FTMAMBA_WITH_CUDA
-  if (layers.empty() || !residual.is_cuda() || residual.dim() != 2 || residual.scalar_type() != torch::kFloat32)
-    return false;
-  const auto& first = layers.front();
-  if (!first.in_proj.defined() || first.in_proj.dim() != 2 || !cuda_util::kernel_dtype(first.in_proj.scalar_type()) ||
-      first.in_proj.device() != residual.device() || !first.conv_weight.defined() || first.conv_weight.dim() != 2 ||
-      !first.x_proj.defined() || first.x_proj.dim() != 2 || !first.A_log.defined() || first.A_log.dim() != 2)
-    return false;
-  const int64_t batch = residual.size(0), d_model = residual.size(1), d_inner = first.in_proj.size(0) / 2;
-  const int64_t width = first.conv_weight.size(1), d_state = first.A_log.size(1);
-  const int64_t rank = first.x_proj.size(0) - 2 * d_state;
-  if (first.in_proj.size(1) != d_model ||
-      !kernels::decode_layers_takes(batch, static_cast<int64_t>(layers.size()), d_model, d_inner, rank, d_state, width,
-                                    first.in_proj.element_size()))
-    return false;
-  const auto& m = first.in_proj;
-  for (const auto& l : layers) {
-    if (!matrix_ok(l.in_proj, m, 2 * d_inner, d_model) || !matrix_ok(l.x_proj, m, rank + 2 * d_state, d_inner) ||
-        !matrix_ok(l.dt_proj, m, d_inner, rank) || !matrix_ok(l.out_proj, m, d_model, d_inner) ||
-        !vector_ok(l.norm_weight, m, d_model) || !vector_ok(l.conv_weight, m, d_inner * width) ||
-        (l.conv_bias.defined() && !vector_ok(l.conv_bias, m, d_inner)) || !vector_ok(l.dt_bias, m, d_inner) ||
-        !vector_ok(l.A_log, m, d_inner * d_state) || !vector_ok(l.D, m, d_inner) || !l.conv_state || !l.ssm_state ||
-        !l.conv_state->defined() || !l.ssm_state->defined() || l.conv_state->device() != m.device() ||
-        l.ssm_state->device() != m.device() || l.conv_state->sizes() != torch::IntArrayRef{batch, width - 1, d_inner} ||
-        l.ssm_state->sizes() != torch::IntArrayRef{batch, d_inner, d_state})
-      return false;
-  }
-  return true;
+  return fused_sizes(residual, layers).has_value();
 #else
   (void)residual;
   (void)layers;
@@ -67,12 +86,12 @@ bool decode_layers_fused(const torch::Tensor& residual, const std::vector<Decode
 }
 
 DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers) {
-  if (!decode_layers_fused(residual, layers))
-    throw std::invalid_argument("decode_layers: the one-kernel step does not take these layers");
 #ifdef FTMAMBA_WITH_CUDA
+  const auto sizes = fused_sizes(residual, layers);
+  if (!sizes) throw std::invalid_argument(kNotTaken);
   const auto& m = layers.front().in_proj;
-  const int64_t batch = residual.size(0), d_model = residual.size(1), d_inner = m.size(0) / 2;
-  const int64_t d_state = layers.front().A_log.size(1), rank = layers.front().x_proj.size(0) - 2 * d_state;
+  const int64_t batch = sizes->batch, d_model = sizes->d_model, d_inner = sizes->d_inner;
+  const int64_t d_state = sizes->d_state, rank = sizes->rank;
   for (const auto& l : layers) {
     if (!l.conv_state->is_contiguous() || l.conv_state->scalar_type() != m.scalar_type())
       *l.conv_state = l.conv_state->to(m.scalar_type()).contiguous();
@@ -92,7 +111,7 @@ DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<D
   p.d_model = d_model;
   p.d_inner = d_inner;
   p.rank = rank;
-  p.conv_width = layers.front().conv_weight.size(1);
+  p.conv_width = sizes->width;
   p.dtype = cuda_util::dtype_of(m, "decode layers");
   p.residual = residuals.data_ptr<float>();
   p.xz = xz.data_ptr();
@@ -121,7 +140,9 @@ DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<D
   kernels::decode_layers_cuda(p);
   return {residuals[static_cast<int64_t>(layers.size()) % 2], delta};
 #else
-  return {};
+  (void)residual;
+  (void)layers;
+  throw std::invalid_argument(kNotTaken);
 #endif
 }
 
