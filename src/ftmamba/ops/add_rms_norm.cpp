@@ -12,16 +12,26 @@ namespace {
 // The statistics' dtype: float64 for float64 inputs, else float32.
 torch::Tensor widened(const torch::Tensor& t) { return t.scalar_type() == torch::kFloat64 ? t : t.to(torch::kFloat32); }
 
+// The norm's arithmetic, written out as LibTorch ops: y = (x rstd, in x's dtype) * weight, with rstd (..., 1) the
+// reciprocal RMS in the statistics' dtype.
+struct Normalised {
+  torch::Tensor y, rstd;
+};
+Normalised normalise(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  const auto xf = widened(x);
+  const auto rstd = torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return {(xf * rstd).to(x.scalar_type()) * weight, rstd};
+}
+
 // One autograd node for the norm. Composed of LibTorch ops, autograd kept x * rstd as well as x for the product by
 // the weight: a (rows, dim) float32 copy a layer, the size of the residual itself. This keeps x and rstd (rows);
 // the backward forms x * rstd again.
 struct RmsNormFn : torch::autograd::Function<RmsNormFn> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight, double eps, int64_t out_dtype) {
-    const auto xf = widened(x);
-    const auto rstd = torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);  // (..., 1)
-    ctx->save_for_backward({x, weight, rstd});
-    return ((xf * rstd).to(x.scalar_type()) * weight).to(static_cast<torch::ScalarType>(out_dtype));
+    const auto n = normalise(x, weight, eps);
+    ctx->save_for_backward({x, weight, n.rstd});
+    return n.y.to(static_cast<torch::ScalarType>(out_dtype));
   }
 
   // With xh = x rstd and g = dy * weight: dx = rstd (g - xh mean(g xh)), dweight = sum over rows of dy xh.
@@ -42,9 +52,7 @@ struct RmsNormFn : torch::autograd::Function<RmsNormFn> {
 }  // namespace
 
 torch::Tensor rms_norm_reference(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
-  const auto xf = widened(x);
-  const auto inv_rms = torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
-  return (xf * inv_rms).to(x.scalar_type()) * weight;
+  return normalise(x, weight, eps).y;
 }
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps,
