@@ -113,8 +113,7 @@ __global__ void __launch_bounds__(kThreads) decode_gemv_kernel(const DecodeGemvC
 #pragma unroll
     for (int b = 0; b < kDecodeGemvMaxBatch; ++b) {
       if (b >= p.batch) break;
-      float s = acc[b];
-      for (int offset = 16; offset > 0; offset /= 2) s += __shfl_xor_sync(0xffffffffu, s, offset);
+      const float s = warp_sum(acc[b]);
       if (lane == 0) y[b * p.out + r] = from_float<TW>(s);
     }
   }

@@ -72,11 +72,6 @@ __device__ __forceinline__ float half_warp_sum(float v) {
   return v;
 }
 
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
-
 // A warp's rows of a matrix (rows, in): first, first + step, ..., `pair` of them at a time; a row is `per_lane`
 // chunks a lane, read in passes of at most kSlots.
 struct RowWalk {
