@@ -115,11 +115,11 @@ void forward_impl(const CausalConv1dParams<T, Act>& p) {
   }
 }
 
-// The backward of channels [c0, c0 + nc) of one batch row: x_b and its rows x_ls apart, dout_b and dx_b with
-// rows d_ls apart; adds to this thread's dweight / dbias partials `part`. pre: (nc) scratch.
+// The backward of channels [c0, c0 + nc) of one batch row: x_b, dout_b and dx_b with their rows x_ls, d_ls and
+// dx_ls apart; adds to this thread's dweight / dbias partials `part`. pre: (nc) scratch.
 template <typename T, typename Act>
 void backward_rows(const CausalConv1dParams<T, Act>& p, const T* w_t, const T* x_b, int64_t x_ls, const T* dout_b,
-                   T* dx_b, int64_t d_ls, int64_t c0, int64_t nc, T* pre, T* part) {
+                   int64_t d_ls, T* dx_b, int64_t dx_ls, int64_t c0, int64_t nc, T* pre, T* part) {
   const int64_t L = p.seqlen, C = p.channels, W = p.width;
   for (int64_t t = 0; t < L; ++t) {
     const T* dy = dout_b + t * d_ls;
@@ -148,7 +148,7 @@ void backward_rows(const CausalConv1dParams<T, Act>& p, const T* w_t, const T* x
       const T* xs = x_b + s * x_ls;
       const T* wk = w_t + k * C + c0;
       T* dwk = part + k * C + c0;
-      T* dx = dx_b + s * d_ls;
+      T* dx = dx_b + s * dx_ls;
       if (k == W - 1) {
 #pragma omp simd
         for (int64_t j = 0; j < nc; ++j) {
@@ -196,12 +196,12 @@ void backward_impl(const CausalConv1dParams<T, Act>& p, const CausalConv1dGrads<
           T* dx = dout + L * w;
           stage_rows(p.x + b * p.x_batch_stride + k0, p.x_l_stride, L, w, x);
           stage_rows(g.dout + b * L * C + k0, C, L, w, dout);
-          backward_rows(p, w_t.data(), x, w, dout, dx, w, k0, w, pre, part);
-          unstage_rows(dx, L, w, g.dx + b * L * C + k0, C);
+          backward_rows(p, w_t.data(), x, w, dout, w, dx, w, k0, w, pre, part);
+          unstage_rows(dx, L, w, g.dx + b * g.dx_batch_stride + k0, g.dx_l_stride);
         }
       } else {
-        backward_rows(p, w_t.data(), p.x + b * p.x_batch_stride + c0, p.x_l_stride, g.dout + b * L * C + c0,
-                      g.dx + b * L * C + c0, C, c0, nc, pre, part);
+        backward_rows(p, w_t.data(), p.x + b * p.x_batch_stride + c0, p.x_l_stride, g.dout + b * L * C + c0, C,
+                      g.dx + b * g.dx_batch_stride + c0, g.dx_l_stride, c0, nc, pre, part);
       }
     }
   }

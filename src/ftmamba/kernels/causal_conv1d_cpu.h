@@ -27,12 +27,14 @@ struct CausalConv1dParams {
   Act* out = nullptr;
 };
 
-// Gradients, contiguous and fully overwritten: dx (batch, seqlen, channels), dweight (channels, width),
-// dbias (channels) or null.
+// Gradients, fully overwritten: dout (batch, seqlen, channels) contiguous; dx (batch, seqlen, channels) with a unit
+// channel stride and the strides given (a slice of a wider row is fine: the Mamba mixer writes dx into its half of
+// in_proj's gradient); dweight (channels, width), dbias (channels) or null.
 template <typename T, typename Act = T>
 struct CausalConv1dGrads {
   const Act* dout = nullptr;  // (batch, seqlen, channels) contiguous
   Act* dx = nullptr;
+  int64_t dx_batch_stride = 0, dx_l_stride = 0;
   T* dweight = nullptr;
   T* dbias = nullptr;
 };

@@ -615,7 +615,7 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
         // Through the gate, vectorised across channels.
         if (p.z) {
           const T* z_t = p.z + b * p.z_batch_stride + t * p.z_l_stride + k0;
-          T* dz = g.dz + row;
+          T* dz = g.dz + b * g.dz_batch_stride + t * g.dz_l_stride + k0;
           simd::for_each_chunk<T>(nc, [&](auto v, int64_t j) {
             using Val = decltype(v);
             const Val z = simd::load<Val>(z_t + j), d = simd::load<Val>(dy + j);
@@ -733,11 +733,12 @@ void backward_impl(const SelectiveScanParams<T, Act>& p, const SelectiveScanGrad
           gq.du = staged_rows(rows, L, w, 1);
           gq.ddelta = staged_rows(rows, L, w, 2);
           gq.dz = p.z ? staged_rows(rows, L, w, 3) : nullptr;
+          gq.dz_l_stride = w;
           backward_item<T>(q, gq, A.data() + k0 * N, A2.data() + k0 * N, plan, 0, 0, w, scratch, dB_row, dC_row,
                            part + k0 * N, part + dA_size + k0, part + dA_size + dim + k0, /*add_to_dBC=*/k0 > c0);
           unstage_rows(gq.du, L, w, g.du + row0, dim);
           unstage_rows(gq.ddelta, L, w, g.ddelta + row0, dim);
-          if (p.z) unstage_rows(gq.dz, L, w, g.dz + row0, dim);
+          if (p.z) unstage_rows(gq.dz, L, w, g.dz + b * g.dz_batch_stride + k0, g.dz_l_stride);
         }
       } else {
         backward_item<T>(p, g, A.data(), A2.data(), plan, b, c0, c1, scratch, dB_row, dC_row, part, part + dA_size,

@@ -38,8 +38,10 @@ struct SelectiveScanParams {
   Act* out = nullptr;
 };
 
-// Gradients, all contiguous and fully overwritten by the backward kernel.
-//   dout, du, ddelta, dz : (batch, seqlen, dim)   dz only when z is given
+// Gradients, fully overwritten by the backward kernel; contiguous but for dz.
+//   dout, du, ddelta : (batch, seqlen, dim)
+//   dz : (batch, seqlen, dim), only when z is given, with a unit last stride and the strides given (a slice of a
+//        wider row is fine: the Mamba mixer writes dz into its half of in_proj's gradient)
 //   dA : (dim, dstate)   dB, dC : (batch, seqlen, dstate)
 //   dD, ddelta_bias : (dim), only when D / delta_bias are given (null otherwise)
 // dout, du, ddelta and dz are activations (Act); dA, dB, dC, dD and ddelta_bias stay in T, as sums over many
@@ -54,6 +56,7 @@ struct SelectiveScanGrads {
   T* dC = nullptr;
   T* dD = nullptr;
   Act* dz = nullptr;
+  int64_t dz_batch_stride = 0, dz_l_stride = 0;
   T* ddelta_bias = nullptr;
 };
 

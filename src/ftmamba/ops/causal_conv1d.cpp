@@ -21,18 +21,18 @@ using torch::autograd::tensor_list;
 
 // x in Act, weight and bias in T (see with_cpu_kernel_types).
 template <typename T, typename Act>
-kernels::CausalConv1dParams<T, Act> make_params(const Tensor& x, const Tensor& weight, const Tensor& bias, bool silu) {
+kernels::CausalConv1dParams<T, Act> make_params(const ConvInputs& in) {
   kernels::CausalConv1dParams<T, Act> p;
-  p.batch = x.size(0);
-  p.seqlen = x.size(1);
-  p.channels = x.size(2);
-  p.width = weight.size(1);
-  p.x = activation_ptr<Act>(x);
-  p.x_batch_stride = x.stride(0);
-  p.x_l_stride = x.stride(1);
-  p.weight = weight.data_ptr<T>();
-  p.bias = bias.defined() ? bias.data_ptr<T>() : nullptr;
-  p.silu = silu;
+  p.batch = in.x.size(0);
+  p.seqlen = in.x.size(1);
+  p.channels = in.x.size(2);
+  p.width = in.weight.size(1);
+  p.x = activation_ptr<Act>(in.x);
+  p.x_batch_stride = in.x.stride(0);
+  p.x_l_stride = in.x.stride(1);
+  p.weight = in.weight.data_ptr<T>();
+  p.bias = in.bias.defined() ? in.bias.data_ptr<T>() : nullptr;
+  p.silu = in.silu;
   p.num_threads = at::get_num_threads();
   return p;
 }
@@ -53,42 +53,23 @@ struct CausalConv1dFn : torch::autograd::Function<CausalConv1dFn> {
   // bias arrives as an empty placeholder when absent (has_bias false): LibTorch 1.13's Function::apply reads
   // every tensor argument's device, so it cannot take an undefined one.
   static Tensor forward(AutogradContext* ctx, Tensor x, Tensor weight, Tensor bias, bool silu, bool has_bias) {
-    bias = function_args::undefined_unless(bias, has_bias);
-    x = function_args::unit_last_stride(x);
-    weight = weight.contiguous();
-    bias = function_args::contiguous_or_undefined(bias);
-    ctx->save_for_backward({x, weight, function_args::placeholder_if_undefined(bias, x)});
+    const ConvInputs in{function_args::unit_last_stride(x), weight.contiguous(),
+                        function_args::contiguous_or_undefined(function_args::undefined_unless(bias, has_bias)), silu};
+    ctx->save_for_backward({in.x, in.weight, function_args::placeholder_if_undefined(in.bias, in.x)});
     ctx->saved_data["silu"] = silu;
     ctx->saved_data["has_bias"] = has_bias;
     Tensor out = torch::empty({x.size(0), x.size(1), x.size(2)}, x.options());  // (batch, L, channels)
-    with_cpu_kernel_types(x.scalar_type(), "causal_conv1d", [&]<typename T, typename Act>() {
-      auto p = make_params<T, Act>(x, weight, bias, silu);
-      p.out = activation_ptr<Act>(out);
-      kernels::causal_conv1d_fwd_cpu(p);
-    });
+    cpu_conv::forward_into(in, out);
     return out;
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const Tensor &x = saved[0], &weight = saved[1];
-    const Tensor bias = ctx->saved_data["has_bias"].toBool() ? saved[2] : Tensor();
-    const bool silu = ctx->saved_data["silu"].toBool();
+    const ConvInputs in{saved[0], saved[1], ctx->saved_data["has_bias"].toBool() ? saved[2] : Tensor(),
+                        ctx->saved_data["silu"].toBool()};
     if (!grads[0].defined()) return tensor_list(5);
-    const Tensor dout = grads[0].to(x.scalar_type()).contiguous();  // (batch, L, channels)
-    Tensor dx = torch::empty({x.size(0), x.size(1), x.size(2)}, x.options());
-    Tensor dweight = torch::empty(weight.sizes(), weight.options());
-    Tensor dbias = bias.defined() ? torch::empty(bias.sizes(), bias.options()) : Tensor();
-    with_cpu_kernel_types(x.scalar_type(), "causal_conv1d", [&]<typename T, typename Act>() {
-      const auto p = make_params<T, Act>(x, weight, bias, silu);
-      kernels::CausalConv1dGrads<T, Act> g;
-      g.dout = activation_ptr<Act>(dout);
-      g.dx = activation_ptr<Act>(dx);
-      g.dweight = dweight.data_ptr<T>();
-      g.dbias = bias.defined() ? dbias.data_ptr<T>() : nullptr;
-      kernels::causal_conv1d_bwd_cpu(p, g);
-    });
-    return {dx, dweight, dbias, Tensor(), Tensor()};
+    const ConvGradients g = cpu_conv::backward(in, grads[0]);
+    return {g.dx, g.dweight, g.dbias, Tensor(), Tensor()};
   }
 };
 
@@ -115,6 +96,43 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight_in, const Tensor& bia
   Tensor y = CausalConv1dFn::apply(xc, function_args::cast_or_undefined(weight, param), b, silu, bias.defined());
   return act == st ? y : y.to(st);
 }
+
+namespace cpu_conv {
+
+void forward_into(const ConvInputs& in, const Tensor& out) {
+  TORCH_CHECK(out.is_contiguous() && out.sizes() == in.x.sizes() && out.scalar_type() == in.x.scalar_type(),
+              "causal_conv1d: out must be contiguous, shaped and typed like x");
+  with_cpu_kernel_types(in.x.scalar_type(), "causal_conv1d", [&]<typename T, typename Act>() {
+    auto p = make_params<T, Act>(in);
+    p.out = activation_ptr<Act>(out);
+    kernels::causal_conv1d_fwd_cpu(p);
+  });
+}
+
+ConvGradients backward(const ConvInputs& in, const Tensor& dout_in, const Tensor& dx_into) {
+  const Tensor dout = dout_in.to(in.x.scalar_type()).contiguous();  // (batch, L, channels)
+  TORCH_CHECK(!dx_into.defined() || (dx_into.sizes() == in.x.sizes() && dx_into.scalar_type() == in.x.scalar_type() &&
+                                     dx_into.stride(2) == 1),
+              "causal_conv1d: dx's target must be shaped and typed like x, with a unit last stride");
+  ConvGradients r;
+  r.dx = dx_into.defined() ? dx_into : torch::empty({in.x.size(0), in.x.size(1), in.x.size(2)}, in.x.options());
+  r.dweight = torch::empty(in.weight.sizes(), in.weight.options());
+  if (in.bias.defined()) r.dbias = torch::empty(in.bias.sizes(), in.bias.options());
+  with_cpu_kernel_types(in.x.scalar_type(), "causal_conv1d", [&]<typename T, typename Act>() {
+    const auto p = make_params<T, Act>(in);
+    kernels::CausalConv1dGrads<T, Act> g;
+    g.dout = activation_ptr<Act>(dout);
+    g.dx = activation_ptr<Act>(r.dx);
+    g.dx_batch_stride = r.dx.stride(0);
+    g.dx_l_stride = r.dx.stride(1);
+    g.dweight = r.dweight.data_ptr<T>();
+    g.dbias = r.dbias.defined() ? r.dbias.data_ptr<T>() : nullptr;
+    kernels::causal_conv1d_bwd_cpu(p, g);
+  });
+  return r;
+}
+
+}  // namespace cpu_conv
 
 Tensor causal_conv1d_ref(const Tensor& x, const Tensor& weight_in, const Tensor& bias, bool silu) {
   const Tensor weight = weight_2d(weight_in);

@@ -8,12 +8,9 @@
 
 namespace ftmamba::ops::cuda_conv {
 
-// x: (batch, L, channels) float32 / bfloat16 / float16 on a CUDA device, unit channel stride.
-// weight: (channels, width) float32, width <= kernels::kConvMaxWidth; bias: (channels) float32 or undefined.
-struct ConvInputs {
-  torch::Tensor x, weight, bias;
-  bool silu = false;
-};
+// ConvInputs (causal_conv1d.h) on one CUDA device: x float32 / bfloat16 / float16; weight (channels, width) float32,
+// width <= kernels::kConvMaxWidth; bias float32 or undefined.
+using ops::ConvInputs;
 
 struct ConvBackwardBuffers {
   torch::Tensor dx, dweight_part, dbias_part;  // dx in x's dtype; partials float32, summed over axis 0

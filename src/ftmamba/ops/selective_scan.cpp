@@ -31,35 +31,34 @@ const T* ptr_or_null(const Tensor& t) {
 
 // Activations (u, delta, B, C, z) in Act, parameters (A, D, delta_bias) in T; see with_cpu_kernel_types.
 template <typename T, typename Act>
-kernels::SelectiveScanParams<T, Act> make_params(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B,
-                                                 const Tensor& C, const Tensor& D, const Tensor& z,
-                                                 const Tensor& delta_bias, bool delta_softplus) {
+kernels::SelectiveScanParams<T, Act> make_params(const ScanInputs& in) {
+  const Tensor &u = in.u, &delta = in.delta, &B = in.B, &C = in.C, &z = in.z;
   kernels::SelectiveScanParams<T, Act> p;
   p.batch = u.size(0);
   p.seqlen = u.size(1);
   p.dim = u.size(2);
-  p.dstate = A.size(1);
+  p.dstate = in.A.size(1);
   p.u = activation_ptr<Act>(u);
   p.u_batch_stride = u.stride(0);
   p.u_l_stride = u.stride(1);
   p.delta = activation_ptr<Act>(delta);
   p.delta_batch_stride = delta.stride(0);
   p.delta_l_stride = delta.stride(1);
-  p.A = A.data_ptr<T>();
+  p.A = in.A.data_ptr<T>();
   p.B = activation_ptr<Act>(B);
   p.B_batch_stride = B.stride(0);
   p.B_l_stride = B.stride(1);
   p.C = activation_ptr<Act>(C);
   p.C_batch_stride = C.stride(0);
   p.C_l_stride = C.stride(1);
-  p.D = ptr_or_null<T>(D);
+  p.D = ptr_or_null<T>(in.D);
   if (z.defined()) {
     p.z = activation_ptr<Act>(z);
     p.z_batch_stride = z.stride(0);
     p.z_l_stride = z.stride(1);
   }
-  p.delta_bias = ptr_or_null<T>(delta_bias);
-  p.delta_softplus = delta_softplus;
+  p.delta_bias = ptr_or_null<T>(in.delta_bias);
+  p.delta_softplus = in.delta_softplus;
   p.num_threads = at::get_num_threads();
   return p;
 }
@@ -90,64 +89,34 @@ struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
     D = undefined_unless(D, present & kHasD);
     z = undefined_unless(z, present & kHasZ);
     delta_bias = undefined_unless(delta_bias, present & kHasBias);
-    u = unit_last_stride(u);
-    delta = unit_last_stride(delta);
-    B = unit_last_stride(B);
-    C = unit_last_stride(C);
-    z = unit_last_stride(z);
-    A = A.contiguous();
-    D = contiguous_or_undefined(D);
-    delta_bias = contiguous_or_undefined(delta_bias);
-    ctx->save_for_backward({u, delta, A, B, C, placeholder_if_undefined(D, u), placeholder_if_undefined(z, u),
-                            placeholder_if_undefined(delta_bias, u)});
+    const ScanInputs in{
+        unit_last_stride(u), unit_last_stride(delta),    A.contiguous(),      unit_last_stride(B),
+        unit_last_stride(C), contiguous_or_undefined(D), unit_last_stride(z), contiguous_or_undefined(delta_bias),
+        delta_softplus};
+    ctx->save_for_backward({in.u, in.delta, in.A, in.B, in.C, placeholder_if_undefined(in.D, in.u),
+                            placeholder_if_undefined(in.z, in.u), placeholder_if_undefined(in.delta_bias, in.u)});
     ctx->saved_data["delta_softplus"] = delta_softplus;
     ctx->saved_data["present"] = present;
     Tensor out = torch::empty({u.size(0), u.size(1), u.size(2)}, u.options());  // (batch, L, d_inner)
-    with_cpu_kernel_types(u.scalar_type(), "selective_scan", [&]<typename T, typename Act>() {
-      auto p = make_params<T, Act>(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
-      p.out = activation_ptr<Act>(out);
-      kernels::selective_scan_fwd_cpu(p);
-    });
+    cpu_scan::forward_into(in, out);
     return out;
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
     const int64_t present = ctx->saved_data["present"].toInt();
-    const Tensor &u = saved[0], &delta = saved[1], &A = saved[2], &B = saved[3], &C = saved[4];
-    const Tensor D = undefined_unless(saved[5], present & kHasD);
-    const Tensor z = undefined_unless(saved[6], present & kHasZ);
-    const Tensor delta_bias = undefined_unless(saved[7], present & kHasBias);
-    const bool delta_softplus = ctx->saved_data["delta_softplus"].toBool();
+    const ScanInputs in{saved[0],
+                        saved[1],
+                        saved[2],
+                        saved[3],
+                        saved[4],
+                        undefined_unless(saved[5], present & kHasD),
+                        undefined_unless(saved[6], present & kHasZ),
+                        undefined_unless(saved[7], present & kHasBias),
+                        ctx->saved_data["delta_softplus"].toBool()};
     if (!grads[0].defined()) return tensor_list(10);
-    const Tensor dout = grads[0].to(u.scalar_type()).contiguous();  // (batch, L, d_inner)
-    // Activation gradients in the activations' dtype; dA, dB, dC, dD and d delta_bias (sums over channels or
-    // tokens) in the parameters' dtype, dB and dC cast to B's and C's at the end.
-    const auto act = u.options(), param = A.options();
-    const int64_t batch = u.size(0), L = u.size(1), dim = u.size(2), N = A.size(1);
-    Tensor du = torch::empty({batch, L, dim}, act);
-    Tensor ddelta = torch::empty({batch, L, dim}, act);
-    Tensor dA = torch::empty({dim, N}, param);
-    Tensor dB = torch::empty({batch, L, N}, param);
-    Tensor dC = torch::empty({batch, L, N}, param);
-    Tensor dD = D.defined() ? torch::empty({dim}, param) : Tensor();
-    Tensor dz = z.defined() ? torch::empty({batch, L, dim}, act) : Tensor();
-    Tensor ddelta_bias = delta_bias.defined() ? torch::empty({dim}, param) : Tensor();
-    with_cpu_kernel_types(u.scalar_type(), "selective_scan", [&]<typename T, typename Act>() {
-      const auto p = make_params<T, Act>(u, delta, A, B, C, D, z, delta_bias, delta_softplus);
-      kernels::SelectiveScanGrads<T, Act> g;
-      g.dout = activation_ptr<Act>(dout);
-      g.du = activation_ptr<Act>(du);
-      g.ddelta = activation_ptr<Act>(ddelta);
-      g.dA = dA.data_ptr<T>();
-      g.dB = dB.data_ptr<T>();
-      g.dC = dC.data_ptr<T>();
-      g.dD = D.defined() ? dD.data_ptr<T>() : nullptr;
-      g.dz = z.defined() ? activation_ptr<Act>(dz) : nullptr;
-      g.ddelta_bias = delta_bias.defined() ? ddelta_bias.data_ptr<T>() : nullptr;
-      kernels::selective_scan_bwd_cpu(p, g);
-    });
-    return {du, ddelta, dA, dB.to(B.scalar_type()), dC.to(C.scalar_type()), dD, dz, ddelta_bias, Tensor(), Tensor()};
+    const ScanGradients g = cpu_scan::backward(in, grads[0]);
+    return {g.du, g.ddelta, g.dA, g.dB, g.dC, g.dD, g.dz, g.ddelta_bias, Tensor(), Tensor()};
   }
 };
 
@@ -183,6 +152,62 @@ Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, con
                                     placeholder_if_undefined(param(delta_bias), uc), delta_softplus, present);
   return act_type == st ? y : y.to(st);
 }
+
+namespace cpu_scan {
+
+void forward_into(const ScanInputs& in, const Tensor& out) {
+  TORCH_CHECK(out.is_contiguous() && out.sizes() == in.u.sizes() && out.scalar_type() == in.u.scalar_type(),
+              "selective_scan: out must be contiguous, shaped and typed like u");
+  with_cpu_kernel_types(in.u.scalar_type(), "selective_scan", [&]<typename T, typename Act>() {
+    auto p = make_params<T, Act>(in);
+    p.out = activation_ptr<Act>(out);
+    kernels::selective_scan_fwd_cpu(p);
+  });
+}
+
+ScanGradients backward(const ScanInputs& in, const Tensor& dout_in, const Tensor& dz_into) {
+  const Tensor dout = dout_in.to(in.u.scalar_type()).contiguous();  // (batch, L, d_inner)
+  // Activation gradients in the activations' dtype; dA, dB, dC, dD and d delta_bias (sums over channels or
+  // tokens) in the parameters' dtype, dB and dC cast to B's and C's at the end.
+  const auto act = in.u.options(), param = in.A.options();
+  const int64_t batch = in.u.size(0), L = in.u.size(1), dim = in.u.size(2), N = in.A.size(1);
+  ScanGradients r;
+  r.du = torch::empty({batch, L, dim}, act);
+  r.ddelta = torch::empty({batch, L, dim}, act);
+  r.dA = torch::empty({dim, N}, param);
+  Tensor dB = torch::empty({batch, L, N}, param), dC = torch::empty({batch, L, N}, param);
+  if (in.D.defined()) r.dD = torch::empty({dim}, param);
+  if (in.z.defined()) {
+    TORCH_CHECK(!dz_into.defined() || (dz_into.sizes() == in.u.sizes() && dz_into.scalar_type() == in.u.scalar_type() &&
+                                       dz_into.stride(2) == 1),
+                "selective_scan: dz's target must be shaped and typed like u, with a unit last stride");
+    r.dz = dz_into.defined() ? dz_into : torch::empty({batch, L, dim}, act);
+  }
+  if (in.delta_bias.defined()) r.ddelta_bias = torch::empty({dim}, param);
+  with_cpu_kernel_types(in.u.scalar_type(), "selective_scan", [&]<typename T, typename Act>() {
+    const auto p = make_params<T, Act>(in);
+    kernels::SelectiveScanGrads<T, Act> g;
+    g.dout = activation_ptr<Act>(dout);
+    g.du = activation_ptr<Act>(r.du);
+    g.ddelta = activation_ptr<Act>(r.ddelta);
+    g.dA = r.dA.data_ptr<T>();
+    g.dB = dB.data_ptr<T>();
+    g.dC = dC.data_ptr<T>();
+    g.dD = r.dD.defined() ? r.dD.data_ptr<T>() : nullptr;
+    if (r.dz.defined()) {
+      g.dz = activation_ptr<Act>(r.dz);
+      g.dz_batch_stride = r.dz.stride(0);
+      g.dz_l_stride = r.dz.stride(1);
+    }
+    g.ddelta_bias = r.ddelta_bias.defined() ? r.ddelta_bias.data_ptr<T>() : nullptr;
+    kernels::selective_scan_bwd_cpu(p, g);
+  });
+  r.dB = dB.to(in.B.scalar_type());
+  r.dC = dC.to(in.C.scalar_type());
+  return r;
+}
+
+}  // namespace cpu_scan
 
 Tensor selective_scan_ref(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B, const Tensor& C,
                           const Tensor& D, const Tensor& z, const Tensor& delta_bias, bool delta_softplus) {

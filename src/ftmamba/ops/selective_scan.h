@@ -1,5 +1,6 @@
 // defines: selective_scan (Mamba's fused selective scan as a torch::autograd::Function, dispatching to
-// the CPU kernel) and selective_scan_ref (the same math in plain LibTorch ops, for tests).
+// the CPU kernel), selective_scan_ref (the same math in plain LibTorch ops, for tests), and the raw CPU forward /
+// backward calls behind the Function (cpu_scan), which fused nodes (mamba_mix) call inside their own.
 #pragma once
 #include <torch/torch.h>
 
@@ -25,4 +26,26 @@ torch::Tensor selective_scan_ref(const torch::Tensor& u, const torch::Tensor& de
                                  const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
                                  const torch::Tensor& z, const torch::Tensor& delta_bias, bool delta_softplus = true);
 
+// The scan's tensors as its kernels take them, on the CPU and on a GPU: shapes as above; u, delta, B, C and z in
+// one activation dtype with a unit last stride; A, D and delta_bias contiguous in the parameters' dtype (float32,
+// or float64 with float64 activations on the CPU). D, z and delta_bias may be undefined.
+struct ScanInputs {
+  torch::Tensor u, delta, A, B, C, D, z, delta_bias;
+  bool delta_softplus = true;
+};
+
+// Every input's gradient: activations' in their dtype (dB and dC in B's), the parameters' in theirs.
+struct ScanGradients {
+  torch::Tensor du, ddelta, dA, dB, dC, dD, dz, ddelta_bias;
+};
+
+namespace cpu_scan {
+
+// out: (batch, L, d_inner) contiguous in u's dtype. Activations float64, float32 or bfloat16.
+void forward_into(const ScanInputs& in, const torch::Tensor& out);
+// dout: (batch, L, d_inner). dz_into: where dz goes, a (batch, L, d_inner) view with a unit last stride (a half
+// of in_proj's gradient), or undefined for a new tensor; g.dz is that view.
+ScanGradients backward(const ScanInputs& in, const torch::Tensor& dout, const torch::Tensor& dz_into = {});
+
+}  // namespace cpu_scan
 }  // namespace ftmamba::ops

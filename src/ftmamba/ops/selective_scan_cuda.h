@@ -8,22 +8,15 @@
 
 namespace ftmamba::ops::cuda_scan {
 
-// u, delta, z, B, C: one dtype (float32, bfloat16 or float16) on one CUDA device, unit last-dim stride, shapes
-// as in selective_scan.h. A (d_inner, d_state), D and delta_bias (d_inner): float32 (D / bias / z may be
-// undefined).
-struct ScanInputs {
-  torch::Tensor u, delta, A, B, C, D, z, delta_bias;
-  bool delta_softplus = true;
-};
+// ScanInputs (selective_scan.h) on one CUDA device: u, delta, z, B, C in float32, bfloat16 or float16; A, D and
+// delta_bias float32.
+using ops::ScanGradients;
+using ops::ScanInputs;
 
 // What the backward kernel writes: gradients of the activations in their dtype, and float32 partial sums
 // (first axis) for the rest. See kernels/selective_scan_cuda.h.
 struct ScanBackwardBuffers {
   torch::Tensor du, ddelta, dz, dB_part, dC_part, dA_part, dD_part, ddelta_bias_part;
-};
-
-struct ScanGradients {
-  torch::Tensor du, ddelta, dA, dB, dC, dD, dz, ddelta_bias;
 };
 
 // (batch, saved chunk states, d_inner, d_state) float32: what forward_into writes when a backward follows.
