@@ -156,6 +156,23 @@ inline void step_sizes(const T* delta, const T* bias, bool softplus, int64_t nc,
   }
 }
 
+// Row t of delta over channels [c0, c0 + nc) of batch row b: read from p.delta, or, with p.dt_low, made in buf
+// (nc) as sum_r dt_low[b, t, r] dt_proj_t[r, c0 + j], vectorised across channels.
+template <typename T>
+inline const T* delta_row(const SelectiveScanParams<T>& p, int64_t b, int64_t t, int64_t c0, int64_t nc, T* buf) {
+  if (!p.dt_low) return p.delta + b * p.delta_batch_stride + t * p.delta_l_stride + c0;
+  const T* lo = p.dt_low + b * p.dt_low_batch_stride + t * p.dt_low_l_stride;
+  const T* w = p.dt_proj_t + c0;
+  const int64_t ws = p.dt_proj_t_stride;
+  simd::for_each_chunk<T>(nc, [&](auto v, int64_t j) {
+    using Val = decltype(v);
+    Val acc = simd::load<Val>(w + j) * lo[0];
+    for (int64_t r = 1; r < p.dt_rank; ++r) acc += simd::load<Val>(w + r * ws + j) * lo[r];
+    simd::store(buf + j, acc);
+  });
+  return buf;
+}
+
 // ---- the lane-blocked layout ---------------------------------------------------------------------------
 // Every (state, channel) array of the scan (A, the state, its history, the backward's carry and dA) is held
 // lane-blocked: channels in blocks of one SIMD vector (V lanes), and each block holds its N state vectors
@@ -272,7 +289,7 @@ void scan_rows(const SelectiveScanParams<T>& p, const T* A2, int64_t b, int64_t 
     const T* C_t = p.C + b * p.C_batch_stride + t * p.C_l_stride;
     T* dt = kRec ? dt_buf + i * nc : dt_buf;
     T* s = kRec ? s_buf + i * nc : s_buf;
-    step_sizes(p.delta + b * p.delta_batch_stride + t * p.delta_l_stride + c0, bias, p.delta_softplus, nc, dt);
+    step_sizes(delta_row(p, b, t, c0, nc, du), bias, p.delta_softplus, nc, dt);  // du: delta's row, if made
 #pragma omp simd
     for (int64_t j = 0; j < nc; ++j) du[j] = dt[j] * u_t[j];
     const T* hp = kRec ? state + i * slab : state;
@@ -306,20 +323,21 @@ void scan_rows(const SelectiveScanParams<T>& p, const T* A2, int64_t b, int64_t 
 // state are those of the float kernel, and no float copy of a whole activation tensor is ever made. Items whose
 // rows would exceed kStageBytes go in channel slices (long sequences).
 
-// Float rows of one staged slice: u, delta, z, dout, du, ddelta, dz as (L, w), B and C as (L, N).
-inline int64_t stage_elements(int64_t L, int64_t w, int64_t N) { return 7 * L * w + 2 * L * N; }
+// Float rows of one staged slice: u, delta, z, dout, du, ddelta, dz as (L, w), B and C as (L, N), dt_low as
+// (L, R) (R = 0 without it).
+inline int64_t stage_elements(int64_t L, int64_t w, int64_t N, int64_t R) { return 7 * L * w + L * (2 * N + R); }
 
 // Channels per staged slice of an item of nc channels: all of them when they fit, else whole vectors.
 template <typename T>
-int64_t stage_width(int64_t L, int64_t N, int64_t nc) {
+int64_t stage_width(int64_t L, int64_t N, int64_t R, int64_t nc) {
   const int64_t budget = static_cast<int64_t>(kStageBytes / sizeof(T));
-  if (stage_elements(L, nc, N) <= budget) return nc;
-  const int64_t w = (budget / L - 2 * N) / 7;
+  if (stage_elements(L, nc, N, R) <= budget) return nc;
+  const int64_t w = (budget / L - 2 * N - R) / 7;
   return std::max<int64_t>(simd::kLanes<T>, w / simd::kLanes<T> * simd::kLanes<T>);
 }
 
 // The float view of channels [c0, c0 + w) of batch row b: the activations widened into `rows`
-// (stage_elements(L, w, N) floats, laid out as stage_elements counts them), parameters offset to c0.
+// (stage_elements(L, w, N, R) floats, laid out as stage_elements counts them), parameters offset to c0.
 template <typename T>
 SelectiveScanParams<T> stage_item(const SelectiveScanParams<T, Bf16>& p, int64_t b, int64_t c0, int64_t w, T* rows) {
   const int64_t L = p.seqlen, N = p.dstate;
@@ -336,15 +354,25 @@ SelectiveScanParams<T> stage_item(const SelectiveScanParams<T, Bf16>& p, int64_t
   T* z = delta + L * w;
   T* B = rows + 7 * L * w;
   T* C = B + L * N;
+  T* dt_low = C + L * N;
   stage_rows(p.u + b * p.u_batch_stride + c0, p.u_l_stride, L, w, u);
-  stage_rows(p.delta + b * p.delta_batch_stride + c0, p.delta_l_stride, L, w, delta);
+  if (p.dt_low) {
+    stage_rows(p.dt_low + b * p.dt_low_batch_stride, p.dt_low_l_stride, L, p.dt_rank, dt_low);
+    q.dt_low = dt_low;
+    q.dt_low_l_stride = p.dt_rank;
+    q.dt_rank = p.dt_rank;
+    q.dt_proj_t = p.dt_proj_t + c0;
+    q.dt_proj_t_stride = p.dt_proj_t_stride;
+  } else {
+    stage_rows(p.delta + b * p.delta_batch_stride + c0, p.delta_l_stride, L, w, delta);
+    q.delta = delta;
+    q.delta_l_stride = w;
+  }
   stage_rows(p.B + b * p.B_batch_stride, p.B_l_stride, L, N, B);
   stage_rows(p.C + b * p.C_batch_stride, p.C_l_stride, L, N, C);
   if (p.z) stage_rows(p.z + b * p.z_batch_stride + c0, p.z_l_stride, L, w, z);
   q.u = u;
   q.u_l_stride = w;
-  q.delta = delta;
-  q.delta_l_stride = w;
   q.B = B;
   q.B_l_stride = N;
   q.C = C;
@@ -363,14 +391,14 @@ T* staged_rows(T* rows, int64_t L, int64_t w, int i) {
 template <typename T, typename Act>
 void forward_impl(const SelectiveScanParams<T, Act>& p) {
   const int nt = std::max(1, p.num_threads);
-  const int64_t L = p.seqlen, N = p.dstate, dim = p.dim;
+  const int64_t L = p.seqlen, N = p.dstate, dim = p.dim, R = p.dt_low ? p.dt_rank : 0;
   const int64_t groups = channel_groups(p.batch, dim, nt);
   const int64_t items = p.batch * groups;
   const int64_t max_nc = widest_group<T>(groups, dim);
   const int64_t slab = blocked_size<T>(max_nc, N);
   const std::vector<T> A2 = blocked_A(p, kLog2e<T>);
   constexpr bool kStaged = !std::is_same_v<Act, T>;
-  const int64_t sw = kStaged ? stage_width<T>(L, N, max_nc) : 0;
+  const int64_t sw = kStaged ? stage_width<T>(L, N, R, max_nc) : 0;
 #pragma omp parallel num_threads(nt) if (nt > 1 && items > 1)
   {
     T* state = thread_scratch<T, ScanScratch>(static_cast<std::size_t>(slab + 3 * max_nc));
@@ -378,7 +406,7 @@ void forward_impl(const SelectiveScanParams<T, Act>& p) {
     T* s = dt + max_nc;
     T* du = s + max_nc;
     T* rows =
-        kStaged ? thread_scratch<T, ScanStageScratch>(static_cast<std::size_t>(stage_elements(L, sw, N))) : nullptr;
+        kStaged ? thread_scratch<T, ScanStageScratch>(static_cast<std::size_t>(stage_elements(L, sw, N, R))) : nullptr;
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t b = it / groups, g = it % groups;
@@ -563,14 +591,72 @@ BackwardPlan plan_backward(int64_t L, int64_t N, int64_t max_nc, std::size_t ele
   return plan;
 }
 
-// Backward for one work item (batch row b, channels [c0, c1), c0 at a vector boundary). dB_row / dC_row: this
-// item's (L, N) target, accumulated over blocks in order (onto what it holds when add_to_dBC, else from zero). A / A2:
-// A and A log2(e), lane-blocked over all channels. part_dA (lane-blocked), part_dD (dim), part_dbias (dim): this
-// thread's partial sums.
+// Where one work item's backward adds up: dB / dC / d dt_low, (L, N), (L, N) and (L, R) rows of this item,
+// accumulated over its channel blocks in order (onto what they hold when add_to_rows, else from zero); and this
+// thread's partial sums, indexed by p's channels: dA (lane-blocked), dD (dim), d delta_bias (dim), and, with
+// dt_low, d dt_proj_t (R rows dWt_stride apart).
+template <typename T>
+struct ItemSums {
+  T *dB_row, *dC_row, *d_dt_low_row;
+  T *dA, *dD, *dbias, *dWt;
+  int64_t dWt_stride;
+  bool add_to_rows;
+};
+
+// d dt_low[t, r] += sum_j dd[j] dt_proj_t[r, c0 + j] for one token over nc channels: dt_proj inside the scan, the
+// gradient of its input beside delta's.
+template <typename T>
+inline void low_rank_input_grad(const SelectiveScanParams<T>& p, const T* dd, int64_t c0, int64_t nc, T* d_lo) {
+  using Vec = simd::Vec<T>;
+  constexpr int64_t V = simd::kLanes<T>;
+  for (int64_t r = 0; r < p.dt_rank; ++r) {
+    const T* w = p.dt_proj_t + r * p.dt_proj_t_stride + c0;
+    Vec acc{};
+    int64_t j = 0;
+    for (; j + V <= nc; j += V) acc += simd::load<Vec>(dd + j) * simd::load<Vec>(w + j);
+    T tail = 0;
+    for (; j < nc; ++j) tail += dd[j] * w[j];
+    d_lo[r] += simd::lane_sum(acc) + tail;
+  }
+}
+
+// d dt_proj_t[r, c0 + j] += sum_i dt_low[t0 + i, r] dd_hist[i, j] over a time chunk's n tokens, dd_hist (n, nc):
+// the weight's gradient once per chunk, its sums over tokens in registers (a block of 4 ranks by one channel vector),
+// where adding each token into memory took a load and a store per rank and channel.
+template <typename T>
+void low_rank_weight_grad(const SelectiveScanParams<T>& p, int64_t b, int64_t t0, int64_t n, const T* dd_hist,
+                          int64_t c0, int64_t nc, T* dWt, int64_t dWt_stride) {
+  using Vec = simd::Vec<T>;
+  constexpr int64_t V = simd::kLanes<T>;
+  constexpr int64_t kRanks = 4;
+  const T* lo0 = p.dt_low + b * p.dt_low_batch_stride + t0 * p.dt_low_l_stride;
+  for (int64_t r0 = 0; r0 < p.dt_rank; r0 += kRanks) {
+    const int64_t rb = std::min(kRanks, p.dt_rank - r0);
+    const auto add = [&](auto zero, int64_t j) {
+      using Val = decltype(zero);
+      Val acc[kRanks] = {};
+      for (int64_t i = 0; i < n; ++i) {
+        const Val d = simd::load<Val>(dd_hist + i * nc + j);
+        const T* lo = lo0 + i * p.dt_low_l_stride + r0;
+        for (int64_t w = 0; w < kRanks; ++w)
+          if (w < rb) acc[w] += d * lo[w];
+      }
+      for (int64_t w = 0; w < rb; ++w) {
+        T* dw = dWt + (r0 + w) * dWt_stride + c0 + j;
+        simd::store(dw, simd::load<Val>(dw) + acc[w]);
+      }
+    };
+    int64_t j = 0;
+    for (; j + V <= nc; j += V) add(Vec{}, j);
+    for (; j < nc; ++j) add(T{}, j);
+  }
+}
+
+// Backward for one work item (batch row b, channels [c0, c1), c0 at a vector boundary), adding up into `sums`.
+// A / A2: A and A log2(e), lane-blocked over all channels.
 template <typename T>
 void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>& g, const T* A, const T* A2,
-                   const BackwardPlan& plan, int64_t b, int64_t c0, int64_t c1, T* scratch, T* dB_row, T* dC_row,
-                   T* part_dA, T* part_dD, T* part_dbias, bool add_to_dBC = false) {
+                   const BackwardPlan& plan, int64_t b, int64_t c0, int64_t c1, T* scratch, const ItemSums<T>& sums) {
   const int64_t L = p.seqlen, dim = p.dim, N = p.dstate, cb = plan.cb, tc = plan.tc;
   // Scratch layout, sized for cb channels and tc tokens; a slab is one lane-blocked (N, channels) array, of
   // plan.slab elements here and of blocked_size(nc, N) as a block of nc channels indexes it.
@@ -585,9 +671,12 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
   T* ddt = gB + cb;                                                     // (cb) dL/d dt
   T* dtu = ddt + cb;                                                    // (cb) dt * u; also the recompute's du row
 
-  if (!add_to_dBC) {
+  const int64_t R = p.dt_low ? p.dt_rank : 0;
+  T *dB_row = sums.dB_row, *dC_row = sums.dC_row, *part_dA = sums.dA, *part_dD = sums.dD, *part_dbias = sums.dbias;
+  if (!sums.add_to_rows) {
     std::fill(dB_row, dB_row + L * N, T(0));
     std::fill(dC_row, dC_row + L * N, T(0));
+    if (R > 0) std::fill(sums.d_dt_low_row, sums.d_dt_low_row + L * R, T(0));
   }
   for (int64_t k0 = c0; k0 < c1; k0 += cb) {
     const int64_t nc = std::min(cb, c1 - k0);
@@ -646,9 +735,7 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
         }
         // du and, through softplus (PyTorch's threshold), ddelta; vectorised across channels. (Optional
         // inputs are branched on outside the loops: conditional loads inside keep GCC from vectorising.)
-        const T* delta_t = p.delta + b * p.delta_batch_stride + t * p.delta_l_stride + k0;
         T* du = g.du + row;
-        T* dd = g.ddelta + row;
         if (Dv) {
 #pragma omp simd
           for (int64_t j = 0; j < nc; ++j) du[j] = ds[j] * Dv[j] + dt[j] * gB[j];
@@ -658,6 +745,10 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
         }
 #pragma omp simd
         for (int64_t j = 0; j < nc; ++j) ddt[j] += u_t[j] * gB[j];
+        // dt u and s are spent: delta's row, when made from dt_low, goes in dtu, and ddelta, when not written
+        // out, in s's row of the history (for the chunk's weight gradient, low_rank_weight_grad).
+        const T* delta_t = delta_row(p, b, t, k0, nc, dtu);
+        T* dd = g.ddelta ? g.ddelta + row : s_hist + i * nc;
         if (p.delta_softplus) {
           using simd::load;
           if (bias) {
@@ -677,7 +768,9 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
         T* db = part_dbias + k0;
 #pragma omp simd
         for (int64_t j = 0; j < nc; ++j) db[j] += dd[j];
+        if (R > 0) low_rank_input_grad(p, dd, k0, nc, sums.d_dt_low_row + t * R);
       }
+      if (R > 0) low_rank_weight_grad(p, b, t0, t1 - t0, s_hist, k0, nc, sums.dWt, sums.dWt_stride);
     }
   }
 }
@@ -685,43 +778,48 @@ void backward_item(const SelectiveScanParams<T>& p, const SelectiveScanGrads<T>&
 template <typename T, typename Act>
 void backward_impl(const SelectiveScanParams<T, Act>& p, const SelectiveScanGrads<T, Act>& g) {
   const int nt = std::max(1, p.num_threads);
-  const int64_t L = p.seqlen, dim = p.dim, N = p.dstate;
+  const int64_t L = p.seqlen, dim = p.dim, N = p.dstate, R = p.dt_low ? p.dt_rank : 0;
   const int64_t groups = channel_groups(p.batch, dim, nt);
   const int64_t items = p.batch * groups;
   const int64_t max_nc = widest_group<T>(groups, dim);
   const BackwardPlan plan = plan_backward(L, N, max_nc, sizeof(T));
   const std::vector<T> A = blocked_A(p, T(1)), A2 = blocked_A(p, kLog2e<T>);
   constexpr bool kStaged = !std::is_same_v<Act, T>;
-  const int64_t sw = kStaged ? stage_width<T>(L, N, max_nc) : 0;
+  const int64_t sw = kStaged ? stage_width<T>(L, N, R, max_nc) : 0;
 
-  // Per-thread partials of the reductions over batch and time: dA (lane-blocked), dD, d delta_bias; summed in
-  // thread order at the end.
+  // Per-thread partials of the reductions over batch and time: dA (lane-blocked), dD, d delta_bias, and with dt_low
+  // d dt_proj_t (R, dim); summed in thread order at the end.
   const int64_t dA_size = blocked_size<T>(dim, N);
-  const int64_t part_stride = dA_size + 2 * dim;
+  const int64_t part_stride = dA_size + 2 * dim + R * dim;
   std::vector<T> partials(static_cast<std::size_t>(nt * part_stride), T(0));
-  // With several channel groups per row, each group writes its own (batch, L, N) slice of dB / dC.
-  std::vector<T> group_dBC;
-  if (groups > 1) group_dBC.assign(static_cast<std::size_t>(2 * groups * p.batch * L * N), T(0));
+  // With several channel groups per row, each group writes its own (batch, L, N) slices of dB / dC and (batch, L, R)
+  // of d dt_low, summed in group order at the end.
+  const int64_t n_bc = p.batch * L * N, n_low = p.batch * L * R;
+  std::vector<T> group_rows;
+  if (groups > 1) group_rows.assign(static_cast<std::size_t>(groups * (2 * n_bc + n_low)), T(0));
 
 #pragma omp parallel num_threads(nt) if (nt > 1 && items > 1)
   {
     T* scratch = thread_scratch<T, ScanScratch>(static_cast<std::size_t>(plan.scratch));
     T* rows =
-        kStaged ? thread_scratch<T, ScanStageScratch>(static_cast<std::size_t>(stage_elements(L, sw, N))) : nullptr;
+        kStaged ? thread_scratch<T, ScanStageScratch>(static_cast<std::size_t>(stage_elements(L, sw, N, R))) : nullptr;
     T* part = partials.data() + omp_get_thread_num() * part_stride;
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t b = it / groups, gi = it % groups;
       const int64_t c0 = scan_group_begin<T>(gi, groups, dim), c1 = scan_group_begin<T>(gi + 1, groups, dim);
-      T* dB_row;
-      T* dC_row;
+      ItemSums<T> sums{};
       if (groups > 1) {
-        dB_row = group_dBC.data() + (gi * p.batch + b) * L * N;
-        dC_row = group_dBC.data() + ((groups + gi) * p.batch + b) * L * N;
+        T* mine = group_rows.data() + gi * (2 * n_bc + n_low);
+        sums.dB_row = mine + b * L * N;
+        sums.dC_row = mine + n_bc + b * L * N;
+        sums.d_dt_low_row = mine + 2 * n_bc + b * L * R;
       } else {
-        dB_row = g.dB + b * L * N;
-        dC_row = g.dC + b * L * N;
+        sums.dB_row = g.dB + b * L * N;
+        sums.dC_row = g.dC + b * L * N;
+        sums.d_dt_low_row = R > 0 ? g.d_dt_low + b * L * R : nullptr;
       }
+      sums.dWt_stride = dim;
       if constexpr (kStaged) {
         for (int64_t k0 = c0; k0 < c1; k0 += sw) {
           const int64_t w = std::min(sw, c1 - k0), row0 = b * L * dim + k0;
@@ -731,33 +829,46 @@ void backward_impl(const SelectiveScanParams<T, Act>& p, const SelectiveScanGrad
           stage_rows(g.dout + row0, dim, L, w, dout);
           gq.dout = dout;
           gq.du = staged_rows(rows, L, w, 1);
-          gq.ddelta = staged_rows(rows, L, w, 2);
+          gq.ddelta = g.ddelta ? staged_rows(rows, L, w, 2) : nullptr;
           gq.dz = p.z ? staged_rows(rows, L, w, 3) : nullptr;
           gq.dz_l_stride = w;
-          backward_item<T>(q, gq, A.data() + k0 * N, A2.data() + k0 * N, plan, 0, 0, w, scratch, dB_row, dC_row,
-                           part + k0 * N, part + dA_size + k0, part + dA_size + dim + k0, /*add_to_dBC=*/k0 > c0);
+          // q's channels start at k0: the partials' pointers move there.
+          sums.dA = part + k0 * N;
+          sums.dD = part + dA_size + k0;
+          sums.dbias = part + dA_size + dim + k0;
+          sums.dWt = part + dA_size + 2 * dim + k0;
+          sums.add_to_rows = k0 > c0;
+          backward_item<T>(q, gq, A.data() + k0 * N, A2.data() + k0 * N, plan, 0, 0, w, scratch, sums);
           unstage_rows(gq.du, L, w, g.du + row0, dim);
-          unstage_rows(gq.ddelta, L, w, g.ddelta + row0, dim);
+          if (g.ddelta) unstage_rows(gq.ddelta, L, w, g.ddelta + row0, dim);
           if (p.z) unstage_rows(gq.dz, L, w, g.dz + b * g.dz_batch_stride + k0, g.dz_l_stride);
         }
       } else {
-        backward_item<T>(p, g, A.data(), A2.data(), plan, b, c0, c1, scratch, dB_row, dC_row, part, part + dA_size,
-                         part + dA_size + dim);
+        sums.dA = part;
+        sums.dD = part + dA_size;
+        sums.dbias = part + dA_size + dim;
+        sums.dWt = part + dA_size + 2 * dim;
+        backward_item<T>(p, g, A.data(), A2.data(), plan, b, c0, c1, scratch, sums);
       }
     }
   }
 
   if (groups > 1) {
-    const int64_t n_bc = p.batch * L * N;
-    for (int64_t i = 0; i < n_bc; ++i) {
-      T sb = 0, sc = 0;
-      for (int64_t gi = 0; gi < groups; ++gi) {
-        sb += group_dBC[gi * n_bc + i];
-        sc += group_dBC[(groups + gi) * n_bc + i];
+    const auto group_sum = [&](int64_t offset, int64_t n, T* out) {
+      for (int64_t i = 0; i < n; ++i) {
+        T acc = 0;
+        for (int64_t gi = 0; gi < groups; ++gi) acc += group_rows[gi * (2 * n_bc + n_low) + offset + i];
+        out[i] = acc;
       }
-      g.dB[i] = sb;
-      g.dC[i] = sc;
-    }
+    };
+    group_sum(0, n_bc, g.dB);
+    group_sum(n_bc, n_bc, g.dC);
+    if (R > 0) group_sum(2 * n_bc, n_low, g.d_dt_low);
+  }
+  for (int64_t i = 0; i < R * dim; ++i) {
+    T acc = 0;
+    for (int th = 0; th < nt; ++th) acc += partials[th * part_stride + dA_size + 2 * dim + i];
+    g.d_dt_proj_t[i] = acc;
   }
   // Thread partials, always in thread order so a fixed thread count gives bit-identical results.
   for (int64_t d = 0; d < dim; ++d) {

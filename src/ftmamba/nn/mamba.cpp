@@ -4,6 +4,7 @@
 
 #include "ftmamba/ops/causal_conv1d.h"
 #include "ftmamba/ops/decode_linear.h"
+#include "ftmamba/ops/mamba_mix.h"
 #include "ftmamba/ops/mamba_step.h"
 #include "ftmamba/ops/selective_scan.h"
 #include "ftmamba/ops/selective_scan_state.h"
@@ -34,31 +35,27 @@ MambaImpl::MambaImpl(const MambaConfig& c) : cfg(c) {
 }
 
 torch::Tensor MambaImpl::forward(const torch::Tensor& u) {
-  const int64_t di = cfg.d_inner();
-  // x and z are strided views of in_proj's (batch, L, 2*d_inner): the kernels take any strides with a unit last
-  // stride.
-  const auto xz = ops::split_last(in_proj(u), {di, di});
-  return out_proj(mix(xz[0], xz[1]));  // (batch, L, d_model)
+  return out_proj(mix(in_proj(u), /*gated=*/true));  // (batch, L, d_model)
 }
 
 torch::Tensor MambaImpl::forward_last(const torch::Tensor& u) {
   const int64_t di = cfg.d_inner(), last = u.size(1) - 1;
   auto x = in_proj->forward_outputs(u, 0, di);                                  // (batch, L, d_inner)
   auto z_last = in_proj->forward_outputs(u.select(1, last), di, di);            // (batch, d_inner)
-  auto y_last = mix(x, torch::Tensor()).select(1, last) * torch::silu(z_last);  // (batch, d_inner)
+  auto y_last = mix(x, /*gated=*/false).select(1, last) * torch::silu(z_last);  // (batch, d_inner)
   return out_proj(y_last);                                                      // (batch, d_model)
 }
 
 torch::Tensor MambaImpl::forward_with_state(const torch::Tensor& u, MambaState& state) {
   const int64_t di = cfg.d_inner(), L = u.size(1), keep = cfg.d_conv - 1;
   auto xz = in_proj(u);  // (batch, L, 2*d_inner)
-  const auto x_in = xz.narrow(-1, 0, di), z = xz.narrow(-1, di, di);
+  const auto x_in = xz.narrow(-1, 0, di);
   // The conv's window: the last d_conv - 1 inputs, zeros in front when the prompt is shorter.
   auto window = torch::zeros({u.size(0), keep, di}, x_in.options());
   const int64_t have = std::min(keep, L);
   window.narrow(1, keep - have, have).copy_(x_in.narrow(1, L - have, have));
   state.conv = window;
-  return out_proj(mix(x_in, z, &state.ssm));  // (batch, L, d_model)
+  return out_proj(mix(xz, /*gated=*/true, &state.ssm));  // (batch, L, d_model)
 }
 
 torch::Tensor MambaImpl::step(const torch::Tensor& u_t, MambaState& state) {
@@ -98,14 +95,21 @@ torch::Tensor MambaImpl::time_steps(const torch::Tensor& u) {
   return torch::softplus(delta + dt_proj->bias);
 }
 
-torch::Tensor MambaImpl::mix(const torch::Tensor& x_in, const torch::Tensor& z, torch::Tensor* last_state) {
+torch::Tensor MambaImpl::mix(const torch::Tensor& xz, bool gated, torch::Tensor* last_state) {
   const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank();
-  auto x = ops::causal_conv1d(x_in, conv1d->weight.view({di, cfg.d_conv}), conv1d->bias, /*silu=*/true);
+  const auto conv_w = conv1d->weight.view({di, cfg.d_conv});
+  auto A = -torch::exp(A_log);  // (d_inner, N), negative: the recurrence is stable
+  if (!last_state && !x_proj->has_lora() && !dt_proj->has_lora())
+    return ops::mamba_mix(xz, {conv_w, conv1d->bias, x_proj->weight, dt_proj->weight, dt_proj->bias, A, D}, gated);
+  // x and z are strided views of in_proj's (batch, L, 2*d_inner): the kernels take any strides with a unit last
+  // stride.
+  const auto parts = gated ? ops::split_last(xz, {di, di}) : std::vector<torch::Tensor>{xz};
+  const torch::Tensor z = gated ? parts[1] : torch::Tensor();
+  auto x = ops::causal_conv1d(parts[0], conv_w, conv1d->bias, /*silu=*/true);
   const auto x_dbl = ops::split_last(x_proj(x), {r, n, n});  // (batch, L, rank + 2N) as dt | B | C
   const auto &dt = x_dbl[0], &B = x_dbl[1], &C = x_dbl[2];   // (batch, L, rank), (batch, L, N), (batch, L, N)
   auto delta = dt_proj->forward_without_bias(dt);            // (batch, L, d_inner); the bias is applied in the scan
   // A, D and the bias stay in the parameters' dtype (float32 in training): the scan casts as its kernel needs.
-  auto A = -torch::exp(A_log);  // (d_inner, N), negative: the recurrence is stable
   if (last_state) *last_state = ops::selective_scan_last_state(x, delta, A, B, dt_proj->bias, /*delta_softplus=*/true);
   return ops::selective_scan(x, delta, A, B, C, D, z, dt_proj->bias, /*delta_softplus=*/true);  // (batch, L, d_inner)
 }

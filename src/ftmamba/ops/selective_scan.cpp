@@ -31,7 +31,7 @@ const T* ptr_or_null(const Tensor& t) {
 
 // Activations (u, delta, B, C, z) in Act, parameters (A, D, delta_bias) in T; see with_cpu_kernel_types.
 template <typename T, typename Act>
-kernels::SelectiveScanParams<T, Act> make_params(const ScanInputs& in) {
+kernels::SelectiveScanParams<T, Act> make_params(const ScanInputs& in, const Tensor& dt_proj_t) {
   const Tensor &u = in.u, &delta = in.delta, &B = in.B, &C = in.C, &z = in.z;
   kernels::SelectiveScanParams<T, Act> p;
   p.batch = u.size(0);
@@ -41,9 +41,18 @@ kernels::SelectiveScanParams<T, Act> make_params(const ScanInputs& in) {
   p.u = activation_ptr<Act>(u);
   p.u_batch_stride = u.stride(0);
   p.u_l_stride = u.stride(1);
-  p.delta = activation_ptr<Act>(delta);
-  p.delta_batch_stride = delta.stride(0);
-  p.delta_l_stride = delta.stride(1);
+  if (in.dt_low.defined()) {
+    p.dt_low = activation_ptr<Act>(in.dt_low);
+    p.dt_low_batch_stride = in.dt_low.stride(0);
+    p.dt_low_l_stride = in.dt_low.stride(1);
+    p.dt_rank = in.dt_low.size(2);
+    p.dt_proj_t = dt_proj_t.data_ptr<T>();
+    p.dt_proj_t_stride = dt_proj_t.stride(0);
+  } else {
+    p.delta = activation_ptr<Act>(delta);
+    p.delta_batch_stride = delta.stride(0);
+    p.delta_l_stride = delta.stride(1);
+  }
   p.A = in.A.data_ptr<T>();
   p.B = activation_ptr<Act>(B);
   p.B_batch_stride = B.stride(0);
@@ -155,11 +164,25 @@ Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, con
 
 namespace cpu_scan {
 
+// dt_proj as the kernel reads it, (rank, d_inner) contiguous, when it runs inside the scan.
+Tensor dt_proj_rows(const ScanInputs& in) {
+  if (!in.dt_low.defined()) return Tensor();
+  const int64_t R = in.dt_low.size(2);
+  TORCH_CHECK(in.dt_low.dim() == 3 && in.dt_low.size(0) == in.u.size(0) && in.dt_low.size(1) == in.u.size(1) &&
+                  in.dt_low.stride(2) == 1 && in.dt_low.scalar_type() == in.u.scalar_type(),
+              "selective_scan: dt_low must be (batch, L, rank) in u's dtype with a unit last stride");
+  TORCH_CHECK(in.dt_proj.dim() == 2 && in.dt_proj.size(0) == in.u.size(2) && in.dt_proj.size(1) == R &&
+                  in.dt_proj.scalar_type() == in.A.scalar_type(),
+              "selective_scan: dt_proj must be (d_inner, rank) in the parameters' dtype");
+  return in.dt_proj.t().contiguous();
+}
+
 void forward_into(const ScanInputs& in, const Tensor& out) {
   TORCH_CHECK(out.is_contiguous() && out.sizes() == in.u.sizes() && out.scalar_type() == in.u.scalar_type(),
               "selective_scan: out must be contiguous, shaped and typed like u");
+  const Tensor dt_proj_t = dt_proj_rows(in);
   with_cpu_kernel_types(in.u.scalar_type(), "selective_scan", [&]<typename T, typename Act>() {
-    auto p = make_params<T, Act>(in);
+    auto p = make_params<T, Act>(in, dt_proj_t);
     p.out = activation_ptr<Act>(out);
     kernels::selective_scan_fwd_cpu(p);
   });
@@ -171,9 +194,16 @@ ScanGradients backward(const ScanInputs& in, const Tensor& dout_in, const Tensor
   // tokens) in the parameters' dtype, dB and dC cast to B's and C's at the end.
   const auto act = in.u.options(), param = in.A.options();
   const int64_t batch = in.u.size(0), L = in.u.size(1), dim = in.u.size(2), N = in.A.size(1);
+  const Tensor dt_proj_t = dt_proj_rows(in);
   ScanGradients r;
   r.du = torch::empty({batch, L, dim}, act);
-  r.ddelta = torch::empty({batch, L, dim}, act);
+  Tensor d_dt_proj_t;
+  if (in.dt_low.defined()) {
+    r.d_dt_low = torch::empty({batch, L, dt_proj_t.size(0)}, param);
+    d_dt_proj_t = torch::empty(dt_proj_t.sizes(), param);
+  } else {
+    r.ddelta = torch::empty({batch, L, dim}, act);
+  }
   r.dA = torch::empty({dim, N}, param);
   Tensor dB = torch::empty({batch, L, N}, param), dC = torch::empty({batch, L, N}, param);
   if (in.D.defined()) r.dD = torch::empty({dim}, param);
@@ -185,11 +215,16 @@ ScanGradients backward(const ScanInputs& in, const Tensor& dout_in, const Tensor
   }
   if (in.delta_bias.defined()) r.ddelta_bias = torch::empty({dim}, param);
   with_cpu_kernel_types(in.u.scalar_type(), "selective_scan", [&]<typename T, typename Act>() {
-    const auto p = make_params<T, Act>(in);
+    const auto p = make_params<T, Act>(in, dt_proj_t);
     kernels::SelectiveScanGrads<T, Act> g;
     g.dout = activation_ptr<Act>(dout);
     g.du = activation_ptr<Act>(r.du);
-    g.ddelta = activation_ptr<Act>(r.ddelta);
+    if (r.ddelta.defined()) {
+      g.ddelta = activation_ptr<Act>(r.ddelta);
+    } else {
+      g.d_dt_low = r.d_dt_low.data_ptr<T>();
+      g.d_dt_proj_t = d_dt_proj_t.data_ptr<T>();
+    }
     g.dA = r.dA.data_ptr<T>();
     g.dB = dB.data_ptr<T>();
     g.dC = dC.data_ptr<T>();
@@ -204,6 +239,7 @@ ScanGradients backward(const ScanInputs& in, const Tensor& dout_in, const Tensor
   });
   r.dB = dB.to(in.B.scalar_type());
   r.dC = dC.to(in.C.scalar_type());
+  if (d_dt_proj_t.defined()) r.d_dt_proj = d_dt_proj_t.t();
   return r;
 }
 

@@ -29,14 +29,19 @@ torch::Tensor selective_scan_ref(const torch::Tensor& u, const torch::Tensor& de
 // The scan's tensors as its kernels take them, on the CPU and on a GPU: shapes as above; u, delta, B, C and z in
 // one activation dtype with a unit last stride; A, D and delta_bias contiguous in the parameters' dtype (float32,
 // or float64 with float64 activations on the CPU). D, z and delta_bias may be undefined.
+// On the CPU only, dt_proj may run inside the scan: with dt_low (batch, L, rank), an activation with a unit last
+// stride, and dt_proj (d_inner, rank) in the parameters' dtype, delta is left undefined and made per token as
+// dt_low dt_proj^T, never written out.
 struct ScanInputs {
   torch::Tensor u, delta, A, B, C, D, z, delta_bias;
   bool delta_softplus = true;
+  torch::Tensor dt_low = {}, dt_proj = {};
 };
 
-// Every input's gradient: activations' in their dtype (dB and dC in B's), the parameters' in theirs.
+// Every input's gradient: activations' in their dtype (dB and dC in B's), the parameters' in theirs. With dt_low,
+// d_dt_low (in the parameters' dtype) and d_dt_proj instead of ddelta.
 struct ScanGradients {
-  torch::Tensor du, ddelta, dA, dB, dC, dD, dz, ddelta_bias;
+  torch::Tensor du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, d_dt_low, d_dt_proj;
 };
 
 namespace cpu_scan {

@@ -1,0 +1,201 @@
+// ops::mamba_mix, the conv + x_proj + dt_proj + scan of a Mamba layer as one autograd node. In float64 its output
+// and the gradient of every input against the same composed from the reference ops, on odd sizes, gated and not,
+// with and without the conv's bias and D; in float32 and bfloat16 on the CPU against float64; what autograd keeps
+// for its backward against the ops written out (the point of the node); and on a GPU, when there is one, against
+// the float64 reference.
+#include <gtest/gtest.h>
+#include <malloc.h>
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "ftmamba/ops/causal_conv1d.h"
+#include "ftmamba/ops/mamba_mix.h"
+#include "ftmamba/ops/selective_scan.h"
+
+namespace ops = ftmamba::ops;
+
+namespace {
+
+const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+
+double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat64).cpu() - b.to(torch::kFloat64).cpu()).abs().max().item<double>();
+}
+double max_abs(const torch::Tensor& a) { return a.abs().max().item<double>(); }
+
+struct Sizes {
+  int64_t batch, L, d_inner, d_state, rank, width;
+};
+
+// The leaves: xz and the weights as a layer holds them (A through A_log, as nn::Mamba trains it).
+struct Leaves {
+  torch::Tensor xz, conv_weight, conv_bias, x_proj, dt_proj, dt_bias, A_log, D;
+
+  std::vector<torch::Tensor> all() const {
+    std::vector<torch::Tensor> v;
+    for (const auto* t : {&xz, &conv_weight, &conv_bias, &x_proj, &dt_proj, &dt_bias, &A_log, &D})
+      if (t->defined()) v.push_back(*t);
+    return v;
+  }
+  ops::MambaMixWeights weights() const { return {conv_weight, conv_bias, x_proj, dt_proj, dt_bias, -A_log.exp(), D}; }
+};
+
+Leaves make_leaves(const Sizes& s, bool gated, bool conv_bias, bool with_D, torch::TensorOptions o) {
+  Leaves l;
+  const auto leaf = [&](torch::Tensor t) { return t.to(o).requires_grad_(); };
+  l.xz = leaf(torch::randn({s.batch, s.L, (gated ? 2 : 1) * s.d_inner}, kF64));
+  l.conv_weight = leaf(torch::randn({s.d_inner, s.width}, kF64) * 0.5);
+  if (conv_bias) l.conv_bias = leaf(torch::randn({s.d_inner}, kF64) * 0.1);
+  l.x_proj = leaf(torch::randn({s.rank + 2 * s.d_state, s.d_inner}, kF64) / std::sqrt(double(s.d_inner)));
+  l.dt_proj = leaf(torch::randn({s.d_inner, s.rank}, kF64) / std::sqrt(double(s.rank)));
+  l.dt_bias = leaf(torch::rand({s.d_inner}, kF64) * 2 - 3);  // softplus^-1 of time steps around 0.05 to 0.3
+  l.A_log = leaf(torch::log(torch::arange(1, s.d_state + 1, kF64)).repeat({s.d_inner, 1}) +
+                 0.1 * torch::randn({s.d_inner, s.d_state}, kF64));
+  if (with_D) l.D = leaf(torch::randn({s.d_inner}, kF64));
+  return l;
+}
+
+// Gradients of sum(y * dy) for every leaf.
+std::vector<torch::Tensor> gradients(const torch::Tensor& y, const torch::Tensor& dy, const Leaves& l) {
+  return torch::autograd::grad({(y * dy.to(y.dtype())).sum()}, l.all());
+}
+
+}  // namespace
+
+TEST(MambaMix, OutputAndEveryGradientEqualTheReferenceOpsInFloat64) {
+  torch::manual_seed(11);
+  // Odd sizes: d_inner not a whole number of SIMD vectors; one batch row, whose channels the kernels split between
+  // threads; and a sequence long enough for the scan's backward to work in time chunks.
+  for (const Sizes& s : {Sizes{3, 7, 13, 5, 3, 4}, Sizes{1, 9, 37, 4, 3, 4}, Sizes{1, 150, 37, 4, 3, 4}}) {
+    for (const bool gated : {true, false}) {
+      for (const bool extras : {true, false}) {
+        if (s.L > 100 && !(gated && extras)) continue;
+        SCOPED_TRACE(::testing::Message() << "L " << s.L << ", gated " << gated << ", conv bias and D " << extras);
+        const Leaves l = make_leaves(s, gated, extras, extras, kF64);
+        const auto y = ops::mamba_mix(l.xz, l.weights(), gated);
+        const auto want = ops::mamba_mix_reference(l.xz, l.weights(), gated);
+        ASSERT_EQ(y.sizes(), want.sizes());
+        EXPECT_LT(max_diff(y, want), 1e-12);
+        EXPECT_GT(max_abs(want), 1e-2);
+        const auto dy = torch::randn(y.sizes(), kF64);
+        const auto got_g = gradients(y, dy, l), want_g = gradients(want, dy, l);
+        ASSERT_EQ(got_g.size(), want_g.size());
+        for (size_t i = 0; i < got_g.size(); ++i) {
+          SCOPED_TRACE(::testing::Message() << "leaf " << i);
+          EXPECT_GT(max_abs(want_g[i]), 1e-6);
+          EXPECT_LT(max_diff(got_g[i], want_g[i]), 1e-10 * (1 + max_abs(want_g[i])));
+        }
+      }
+    }
+  }
+}
+
+TEST(MambaMix, FrozenWeightsGetNoGradientAndTheRestStillDo) {
+  torch::manual_seed(12);
+  const Sizes s{2, 5, 9, 4, 2, 3};
+  Leaves l = make_leaves(s, true, true, true, kF64);
+  for (auto* t : {&l.conv_weight, &l.conv_bias, &l.x_proj, &l.dt_proj}) t->requires_grad_(false);
+  const auto y = ops::mamba_mix(l.xz, l.weights(), true);
+  const auto want = ops::mamba_mix_reference(l.xz, l.weights(), true);
+  const auto dy = torch::randn(y.sizes(), kF64);
+  const auto got = torch::autograd::grad({(y * dy).sum()}, {l.xz, l.A_log, l.D, l.dt_bias});
+  const auto ref = torch::autograd::grad({(want * dy).sum()}, {l.xz, l.A_log, l.D, l.dt_bias});
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_LT(max_diff(got[i], ref[i]), 1e-10 * (1 + max_abs(ref[i])));
+}
+
+TEST(MambaMix, Float32AndBfloat16OnTheCpuFollowFloat64) {
+  torch::manual_seed(13);
+  const Sizes s{2, 19, 40, 16, 4, 4};
+  const Leaves l64 = make_leaves(s, true, true, true, kF64);
+  const auto want = ops::mamba_mix_reference(l64.xz, l64.weights(), true);
+  const auto dy = torch::randn(want.sizes(), kF64);
+  const auto want_g = gradients(want, dy, l64);
+  // float32 throughout; bfloat16 activations with float32 parameters (what autocast gives the node).
+  for (const auto act : {torch::kFloat32, torch::kBFloat16}) {
+    SCOPED_TRACE(act == torch::kFloat32 ? "float32" : "bfloat16");
+    Leaves l;
+    const auto copy = [](const torch::Tensor& t, torch::ScalarType dt) { return t.detach().to(dt).requires_grad_(); };
+    l.xz = copy(l64.xz, act);
+    l.conv_weight = copy(l64.conv_weight, torch::kFloat32);
+    l.conv_bias = copy(l64.conv_bias, torch::kFloat32);
+    l.x_proj = copy(l64.x_proj, act);
+    l.dt_proj = copy(l64.dt_proj, act);
+    l.dt_bias = copy(l64.dt_bias, torch::kFloat32);
+    l.A_log = copy(l64.A_log, torch::kFloat32);
+    l.D = copy(l64.D, torch::kFloat32);
+    const auto y = ops::mamba_mix(l.xz, l.weights(), true);
+    ASSERT_EQ(y.scalar_type(), act);
+    const double tol = act == torch::kFloat32 ? 1e-4 : 5e-2;
+    EXPECT_LT(max_diff(y, want), tol * (1 + max_abs(want)));
+    const auto got_g = gradients(y, dy, l);
+    for (size_t i = 0; i < got_g.size(); ++i) {
+      SCOPED_TRACE(::testing::Message() << "leaf " << i);
+      EXPECT_EQ(got_g[i].scalar_type(), l.all()[i].scalar_type());
+      EXPECT_LT(max_diff(got_g[i], want_g[i]), tol * (1 + max_abs(want_g[i])));
+    }
+  }
+}
+
+// What autograd keeps, read off the C library's heap (glibc's mallinfo2): the written-out ops keep the conv's output
+// x and dt_proj's output delta, (tokens, d_inner) each; the node keeps only x_proj's (tokens, rank + 2 d_state).
+TEST(MambaMix, KeepsNeitherTheConvsOutputNorDeltaForTheBackward) {
+  const auto in_use = [] {
+    const auto m = mallinfo2();
+    return static_cast<int64_t>(m.uordblks + m.hblkhd);
+  };
+  torch::manual_seed(14);
+  const Sizes s{8, 64, 256, 16, 8, 4};
+  Leaves l = make_leaves(s, true, true, true, torch::TensorOptions().dtype(torch::kFloat32));
+  const auto w = l.weights();  // A computed once, outside both measurements
+  const int64_t plane = s.batch * s.L * s.d_inner * static_cast<int64_t>(sizeof(float));  // 512 KiB
+  int64_t node_bytes = 0, ops_bytes = 0;
+  {
+    const int64_t before = in_use();
+    const auto y = ops::mamba_mix(l.xz, w, true);  // y and what its backward keeps stay alive in this scope
+    node_bytes = in_use() - before;
+  }
+  {
+    const int64_t before = in_use();
+    const int64_t di = s.d_inner, R = s.rank, N = s.d_state;
+    const auto x = ops::causal_conv1d(l.xz.narrow(2, 0, di), w.conv_weight, w.conv_bias, true);
+    const auto x_dbl = torch::linear(x, w.x_proj);
+    const auto delta = torch::linear(x_dbl.narrow(2, 0, R), w.dt_proj);
+    const auto y = ops::selective_scan(x, delta, w.A, x_dbl.narrow(2, R, N), x_dbl.narrow(2, R + N, N), w.D,
+                                       l.xz.narrow(2, di, di), w.dt_bias, true);
+    ops_bytes = in_use() - before;
+  }
+  EXPECT_LT(node_bytes, plane + plane / 4) << "y, x_proj's output and little else";
+  EXPECT_GT(ops_bytes - node_bytes, 2 * plane - plane / 4) << "the written-out ops keep x and delta besides";
+}
+
+TEST(MambaMix, CudaEqualsTheFloat64Reference) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(15);
+  for (const Sizes& s : {Sizes{3, 37, 72, 16, 5, 4}, Sizes{2, 300, 64, 16, 4, 3}}) {
+    const Leaves l64 = make_leaves(s, true, true, true, kF64);
+    const auto want = ops::mamba_mix_reference(l64.xz, l64.weights(), true);
+    const auto dy = torch::randn(want.sizes(), kF64);
+    const auto want_g = gradients(want, dy, l64);
+    Leaves l;
+    const auto copy = [](const torch::Tensor& t) {
+      return t.detach().to(torch::kCUDA, torch::kFloat32).requires_grad_();
+    };
+    l.xz = copy(l64.xz);
+    l.conv_weight = copy(l64.conv_weight);
+    l.conv_bias = copy(l64.conv_bias);
+    l.x_proj = copy(l64.x_proj);
+    l.dt_proj = copy(l64.dt_proj);
+    l.dt_bias = copy(l64.dt_bias);
+    l.A_log = copy(l64.A_log);
+    l.D = copy(l64.D);
+    torch::globalContext().setAllowTF32CuBLAS(false);
+    const auto y = ops::mamba_mix(l.xz, l.weights(), true);
+    EXPECT_LT(max_diff(y, want), 1e-4 * (1 + max_abs(want)));
+    const auto got_g = gradients(y, dy.to(torch::kCUDA), l);
+    for (size_t i = 0; i < got_g.size(); ++i) {
+      SCOPED_TRACE(::testing::Message() << "L " << s.L << ", leaf " << i);
+      EXPECT_LT(max_diff(got_g[i], want_g[i]), 2e-4 * (1 + max_abs(want_g[i])));
+    }
+  }
+}
