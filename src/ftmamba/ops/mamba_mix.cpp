@@ -20,7 +20,7 @@ using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 using namespace function_args;
 
-constexpr int64_t kHasConvBias = 1, kHasD = 2;
+constexpr int64_t kMixHasConvBias = 1, kMixHasD = 2;
 
 // ---- the kernels, on the CPU or a GPU --------------------------------------------------------------------------
 
@@ -121,8 +121,8 @@ struct MambaMixFn : torch::autograd::Function<MambaMixFn> {
     // Autocast stays out: the inputs come in the dtypes it would give, and every product here is in xz's.
     const c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
     conv_w = conv_w.contiguous();
-    conv_b = contiguous_or_undefined(undefined_unless(conv_b, present & kHasConvBias));
-    D = contiguous_or_undefined(undefined_unless(D, present & kHasD));
+    conv_b = contiguous_or_undefined(undefined_unless(conv_b, present & kMixHasConvBias));
+    D = contiguous_or_undefined(undefined_unless(D, present & kMixHasD));
     A = A.contiguous();
     dt_bias = dt_bias.contiguous();
     const int64_t batch = xz.size(0), L = xz.size(1), di = x_proj.size(1);
@@ -152,7 +152,8 @@ struct MambaMixFn : torch::autograd::Function<MambaMixFn> {
     const bool gated = ctx->saved_data["gated"].toBool();
     const int64_t present = ctx->saved_data["present"].toInt();
     const Tensor &xz = s[0], &conv_w = s[1], &x_proj = s[3], &dt_proj = s[4], &dt_bias = s[5], &A = s[6], &x_dbl = s[8];
-    const Tensor conv_b = undefined_unless(s[2], present & kHasConvBias), D = undefined_unless(s[7], present & kHasD);
+    const Tensor conv_b = undefined_unless(s[2], present & kMixHasConvBias),
+                 D = undefined_unless(s[7], present & kMixHasD);
     const Tensor states = s[9].numel() > 0 ? s[9] : Tensor();
     const int64_t di = x_proj.size(1), R = dt_proj.size(1), N = A.size(1), rows = xz.size(0) * xz.size(1);
 
@@ -223,7 +224,7 @@ Tensor mamba_mix(const Tensor& xz, const MambaMixWeights& w, bool gated) {
   const auto to_act = [act](const Tensor& t) { return cast_or_undefined(t, act); };
   const auto to_param = [param](const Tensor& t) { return cast_or_undefined(t, param); };
   const Tensor xzc = to_act(xz);
-  const int64_t present = (w.conv_bias.defined() ? kHasConvBias : 0) | (w.D.defined() ? kHasD : 0);
+  const int64_t present = (w.conv_bias.defined() ? kMixHasConvBias : 0) | (w.D.defined() ? kMixHasD : 0);
   Tensor y =
       MambaMixFn::apply(xzc, to_param(w.conv_weight), placeholder_if_undefined(to_param(w.conv_bias), xzc),
                         to_act(w.x_proj), xz.is_cpu() ? to_param(w.dt_proj) : to_act(w.dt_proj), to_param(w.dt_bias),
