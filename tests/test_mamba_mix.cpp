@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "ftmamba/nn/mamba.h"
 #include "ftmamba/ops/causal_conv1d.h"
 #include "ftmamba/ops/mamba_mix.h"
 #include "ftmamba/ops/selective_scan.h"
@@ -102,6 +103,46 @@ TEST(MambaMix, FrozenWeightsGetNoGradientAndTheRestStillDo) {
   const auto got = torch::autograd::grad({(y * dy).sum()}, {l.xz, l.A_log, l.D, l.dt_bias});
   const auto ref = torch::autograd::grad({(want * dy).sum()}, {l.xz, l.A_log, l.D, l.dt_bias});
   for (size_t i = 0; i < got.size(); ++i) EXPECT_LT(max_diff(got[i], ref[i]), 1e-10 * (1 + max_abs(ref[i])));
+}
+
+// A layer whose x_proj and dt_proj carry LoRA adapters gives the node the weights they apply, W + (alpha / rank) B A:
+// the output and the adapters' gradients against the layer written out with each adapter as its own two products.
+TEST(MambaMix, AdaptersOnXProjAndDtProjGoInAsTheWeightsTheyApply) {
+  torch::manual_seed(16);
+  ftmamba::nn::MambaConfig cfg;
+  cfg.d_model = 12;
+  cfg.d_state = 5;
+  cfg.dt_rank = 3;
+  ftmamba::nn::Mamba layer(cfg);
+  layer->to(torch::kFloat64);
+  for (auto* p : {&layer->x_proj, &layer->dt_proj}) {
+    (*p)->attach_lora({4, 8.0, 0.0});
+    torch::NoGradGuard no_grad;
+    (*p)->lora_B->weight.normal_(0, 0.3);  // not the zero start, so the adapters change the output
+  }
+  const auto u = torch::randn({2, 9, cfg.d_model}, kF64);
+  const auto y = layer->forward(u);
+  // Written out: each adapter as x A^T B^T (alpha / rank) beside its base product.
+  const int64_t di = cfg.d_inner(), R = cfg.rank(), N = cfg.d_state;
+  const auto xz = layer->in_proj(u);
+  const auto x = ops::causal_conv1d_ref(xz.narrow(2, 0, di), layer->conv1d->weight.view({di, cfg.d_conv}),
+                                        layer->conv1d->bias, true);
+  const auto x_dbl = layer->x_proj->forward(x);
+  const auto delta = layer->dt_proj->forward_without_bias(x_dbl.narrow(2, 0, R));
+  const auto want = layer->out_proj(ops::selective_scan_ref(x, delta, -torch::exp(layer->A_log), x_dbl.narrow(2, R, N),
+                                                            x_dbl.narrow(2, R + N, N), layer->D, xz.narrow(2, di, di),
+                                                            layer->dt_proj->bias, true));
+  EXPECT_LT(max_diff(y, want), 1e-12);
+  const std::vector<torch::Tensor> adapters{layer->x_proj->lora_A->weight, layer->x_proj->lora_B->weight,
+                                            layer->dt_proj->lora_A->weight, layer->dt_proj->lora_B->weight};
+  const auto dy = torch::randn(y.sizes(), kF64);
+  const auto got = torch::autograd::grad({(y * dy).sum()}, adapters);
+  const auto ref = torch::autograd::grad({(want * dy).sum()}, adapters);
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE(::testing::Message() << "adapter weight " << i);
+    EXPECT_GT(max_abs(ref[i]), 1e-6);
+    EXPECT_LT(max_diff(got[i], ref[i]), 1e-10 * (1 + max_abs(ref[i])));
+  }
 }
 
 TEST(MambaMix, Float32AndBfloat16OnTheCpuFollowFloat64) {

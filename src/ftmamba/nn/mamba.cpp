@@ -99,8 +99,12 @@ torch::Tensor MambaImpl::mix(const torch::Tensor& xz, bool gated, torch::Tensor*
   const int64_t di = cfg.d_inner(), n = cfg.d_state, r = cfg.rank();
   const auto conv_w = conv1d->weight.view({di, cfg.d_conv});
   auto A = -torch::exp(A_log);  // (d_inner, N), negative: the recurrence is stable
-  if (!last_state && !x_proj->has_lora() && !dt_proj->has_lora())
-    return ops::mamba_mix(xz, {conv_w, conv1d->bias, x_proj->weight, dt_proj->weight, dt_proj->bias, A, D}, gated);
+  if (!last_state) {
+    // An adapter on x_proj or dt_proj goes in as the weight it applies, W + (alpha / rank) B A.
+    const torch::Tensor xw = x_proj->applied_weight(), dw = dt_proj->applied_weight();
+    if (xw.defined() && dw.defined())
+      return ops::mamba_mix(xz, {conv_w, conv1d->bias, xw, dw, dt_proj->bias, A, D}, gated);
+  }
   // x and z are strided views of in_proj's (batch, L, 2*d_inner): the kernels take any strides with a unit last
   // stride.
   const auto parts = gated ? ops::split_last(xz, {di, di}) : std::vector<torch::Tensor>{xz};

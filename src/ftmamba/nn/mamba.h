@@ -57,8 +57,8 @@ class MambaImpl : public torch::nn::Module {
   // conv1d + SiLU, x_proj, dt_proj and the selective scan: xz (batch, L, 2 d_inner), in_proj's [x | z], when gated,
   // or x (batch, L, d_inner) alone, when not -> y (batch, L, d_inner). last_state, when given, receives the scan's
   // state after the last position (batch, d_inner, N), from ops::selective_scan_last_state: a prompt's prefill.
-  // Without last_state and without an adapter on x_proj or dt_proj, one autograd node (ops::mamba_mix), which keeps
-  // less for the backward; otherwise the ops written out.
+  // Without last_state, one autograd node (ops::mamba_mix), which keeps less for the backward, an adapter on x_proj
+  // or dt_proj taken as the weight it applies; with last_state, or an adapter's dropout active, the ops written out.
   torch::Tensor mix(const torch::Tensor& xz, bool gated, torch::Tensor* last_state = nullptr);
 };
 TORCH_MODULE(Mamba);

@@ -44,6 +44,12 @@ torch::Tensor ProjectionImpl::forward_outputs(const torch::Tensor& x, int64_t be
   return has_lora() ? y + lora_update(x, lora_B->weight.narrow(0, begin, count)) : y;
 }
 
+torch::Tensor ProjectionImpl::applied_weight() {
+  if (!has_lora()) return weight;
+  if (lora_dropout > 0 && is_training()) return torch::Tensor();
+  return weight + torch::mm(lora_B->weight, lora_A->weight).mul(lora_scaling).to(weight.scalar_type());
+}
+
 void ProjectionImpl::attach_lora(const LoraOptions& o) {
   if (has_lora()) throw std::runtime_error("Projection already has a LoRA adapter");
   if (o.rank < 1) throw std::invalid_argument("LoRA rank must be at least 1, got " + std::to_string(o.rank));

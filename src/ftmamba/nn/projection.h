@@ -36,6 +36,10 @@ class ProjectionImpl : public torch::nn::Module {
   bool has_lora() const { return !lora_A.is_empty(); }
   // Folds the adapter into the weight, W += (alpha / rank) B A, and removes it. No-op without one.
   void merge_lora();
+  // The weight this projection applies: W, or W + (alpha / rank) B A with an adapter, differentiable in A and B (a
+  // fused node takes it in place of the two products). Undefined while an adapter's dropout is active (training
+  // with dropout > 0), whose output no single weight gives.
+  torch::Tensor applied_weight();
 
   torch::Tensor weight;               // (out, in)
   torch::Tensor bias;                 // (out) or undefined
