@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <torch/torch.h>
 
+#include <cstdio>
 #include <vector>
 
 #include "ftmamba/nn/mamba.h"
@@ -206,6 +207,8 @@ TEST(MambaMix, KeepsNeitherTheConvsOutputNorDeltaForTheBackward) {
                                        l.xz.narrow(2, di, di), w.dt_bias, true);
     ops_bytes = in_use() - before;
   }
+  std::printf("kept for the backward: the node %lld bytes, the ops written out %lld (one plane %lld)\n",
+              static_cast<long long>(node_bytes), static_cast<long long>(ops_bytes), static_cast<long long>(plane));
   EXPECT_LT(node_bytes, plane + plane / 4) << "y, x_proj's output and little else";
   EXPECT_GT(ops_bytes - node_bytes, 2 * plane - plane / 4) << "the written-out ops keep x and delta besides";
 }
