@@ -112,17 +112,8 @@ struct SelectiveScanFn : torch::autograd::Function<SelectiveScanFn> {
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    const int64_t present = ctx->saved_data["present"].toInt();
-    const ScanInputs in{saved[0],
-                        saved[1],
-                        saved[2],
-                        saved[3],
-                        saved[4],
-                        undefined_unless(saved[5], present & kHasD),
-                        undefined_unless(saved[6], present & kHasZ),
-                        undefined_unless(saved[7], present & kHasBias),
-                        ctx->saved_data["delta_softplus"].toBool()};
+    const ScanInputs in = scan_inputs_from(ctx->get_saved_variables(), ctx->saved_data["delta_softplus"].toBool(),
+                                           ctx->saved_data["present"].toInt());
     if (!grads[0].defined()) return tensor_list(10);
     const ScanGradients g = cpu_scan::backward(in, grads[0]);
     return {g.du, g.ddelta, g.dA, g.dB, g.dC, g.dD, g.dz, g.ddelta_bias, Tensor(), Tensor()};
@@ -160,6 +151,18 @@ Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, con
                                     placeholder_if_undefined(act(z), uc),
                                     placeholder_if_undefined(param(delta_bias), uc), delta_softplus, present);
   return act_type == st ? y : y.to(st);
+}
+
+ScanInputs scan_inputs_from(const std::vector<Tensor>& t, bool delta_softplus, int64_t present) {
+  return ScanInputs{t[0],
+                    t[1],
+                    t[2],
+                    t[3],
+                    t[4],
+                    undefined_unless(t[5], present & kHasD),
+                    undefined_unless(t[6], present & kHasZ),
+                    undefined_unless(t[7], present & kHasBias),
+                    delta_softplus};
 }
 
 namespace cpu_scan {

@@ -44,6 +44,10 @@ struct ScanGradients {
   torch::Tensor du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, d_dt_low, d_dt_proj;
 };
 
+// ScanInputs from the eight tensors a scan's autograd Function takes or saves, u, delta, A, B, C, D, z, delta_bias, the
+// optional ones as placeholders that `present` (function_args::kScanHas*) marks real.
+ScanInputs scan_inputs_from(const std::vector<torch::Tensor>& t, bool delta_softplus, int64_t present);
+
 namespace cpu_scan {
 
 // out: (batch, L, d_inner) contiguous in u's dtype. Activations float64, float32 or bfloat16.

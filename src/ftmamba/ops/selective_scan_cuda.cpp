@@ -82,22 +82,10 @@ kernels::SelectiveScanCudaParams make_params(const ScanInputs& in) {
 
 float* float_ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
 
-ScanInputs unpack(const tensor_list& t, bool softplus, int64_t present) {
-  return ScanInputs{t[0],
-                    t[1],
-                    t[2],
-                    t[3],
-                    t[4],
-                    undefined_unless(t[5], present & kScanHasD),
-                    undefined_unless(t[6], present & kScanHasZ),
-                    undefined_unless(t[7], present & kScanHasBias),
-                    softplus};
-}
-
 struct SelectiveScanCudaFn : torch::autograd::Function<SelectiveScanCudaFn> {
   static Tensor forward(AutogradContext* ctx, Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor D, Tensor z,
                         Tensor delta_bias, bool delta_softplus, int64_t present) {
-    const ScanInputs in = unpack({u, delta, A, B, C, D, z, delta_bias}, delta_softplus, present);
+    const ScanInputs in = scan_inputs_from({u, delta, A, B, C, D, z, delta_bias}, delta_softplus, present);
     bool needs_backward = false;  // chunk states are written only when a backward may follow
     for (const Tensor* t : {&u, &delta, &A, &B, &C, &D, &z, &delta_bias}) needs_backward |= t->requires_grad();
     Tensor out = torch::empty({in.u.size(0), in.u.size(1), in.u.size(2)}, in.u.options());  // (batch, L, d_inner)
@@ -111,7 +99,8 @@ struct SelectiveScanCudaFn : torch::autograd::Function<SelectiveScanCudaFn> {
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto saved = ctx->get_saved_variables();
-    const ScanInputs in = unpack(saved, ctx->saved_data["delta_softplus"].toBool(), ctx->saved_data["present"].toInt());
+    const ScanInputs in =
+        scan_inputs_from(saved, ctx->saved_data["delta_softplus"].toBool(), ctx->saved_data["present"].toInt());
     if (!grads[0].defined()) return tensor_list(10);
     const Tensor dout = grads[0].to(in.u.scalar_type()).contiguous();
     const ScanBackwardBuffers buffers = empty_backward_buffers(in);
