@@ -142,6 +142,7 @@ struct MambaMixFn : torch::autograd::Function<MambaMixFn> {
                             placeholder_if_undefined(D, xz), x_dbl, placeholder_if_undefined(states, xz)});
     ctx->saved_data["gated"] = gated;
     ctx->saved_data["present"] = present;
+    ctx->saved_data["has_states"] = states.defined();  // a short sequence's states may have no elements
     return y;
   }
 
@@ -154,7 +155,7 @@ struct MambaMixFn : torch::autograd::Function<MambaMixFn> {
     const Tensor &xz = s[0], &conv_w = s[1], &x_proj = s[3], &dt_proj = s[4], &dt_bias = s[5], &A = s[6], &x_dbl = s[8];
     const Tensor conv_b = undefined_unless(s[2], present & kMixHasConvBias),
                  D = undefined_unless(s[7], present & kMixHasD);
-    const Tensor states = s[9].numel() > 0 ? s[9] : Tensor();
+    const Tensor states = ctx->saved_data["has_states"].toBool() ? s[9] : Tensor();
     const int64_t di = x_proj.size(1), R = dt_proj.size(1), N = A.size(1), rows = xz.size(0) * xz.size(1);
 
     // x and delta again, from xz and x_dbl.
