@@ -41,6 +41,15 @@ struct Leaves {
     return v;
   }
   ops::MambaMixWeights weights() const { return {conv_weight, conv_bias, x_proj, dt_proj, dt_bias, -A_log.exp(), D}; }
+  // New leaves on `device`: xz, x_proj and dt_proj in `act` (what autocast gives the node), the rest float32.
+  Leaves copy_to(torch::Device device, torch::ScalarType act) const {
+    const auto copy = [&](const torch::Tensor& t, torch::ScalarType dt) {
+      return t.defined() ? t.detach().to(device, dt).requires_grad_() : t;
+    };
+    const auto f32 = torch::kFloat32;
+    return {copy(xz, act),      copy(conv_weight, f32), copy(conv_bias, f32), copy(x_proj, act),
+            copy(dt_proj, act), copy(dt_bias, f32),     copy(A_log, f32),     copy(D, f32)};
+  }
 };
 
 Leaves make_leaves(const Sizes& s, bool gated, bool conv_bias, bool with_D, torch::TensorOptions o) {
@@ -156,16 +165,7 @@ TEST(MambaMix, Float32AndBfloat16OnTheCpuFollowFloat64) {
   // float32 throughout; bfloat16 activations with float32 parameters (what autocast gives the node).
   for (const auto act : {torch::kFloat32, torch::kBFloat16}) {
     SCOPED_TRACE(act == torch::kFloat32 ? "float32" : "bfloat16");
-    Leaves l;
-    const auto copy = [](const torch::Tensor& t, torch::ScalarType dt) { return t.detach().to(dt).requires_grad_(); };
-    l.xz = copy(l64.xz, act);
-    l.conv_weight = copy(l64.conv_weight, torch::kFloat32);
-    l.conv_bias = copy(l64.conv_bias, torch::kFloat32);
-    l.x_proj = copy(l64.x_proj, act);
-    l.dt_proj = copy(l64.dt_proj, act);
-    l.dt_bias = copy(l64.dt_bias, torch::kFloat32);
-    l.A_log = copy(l64.A_log, torch::kFloat32);
-    l.D = copy(l64.D, torch::kFloat32);
+    const Leaves l = l64.copy_to(torch::kCPU, act);
     const auto y = ops::mamba_mix(l.xz, l.weights(), true);
     ASSERT_EQ(y.scalar_type(), act);
     const double tol = act == torch::kFloat32 ? 1e-4 : 5e-2;
@@ -222,18 +222,7 @@ TEST(MambaMix, CudaEqualsTheFloat64Reference) {
     const auto want = ops::mamba_mix_reference(l64.xz, l64.weights(), true);
     const auto dy = torch::randn(want.sizes(), kF64);
     const auto want_g = gradients(want, dy, l64);
-    Leaves l;
-    const auto copy = [](const torch::Tensor& t) {
-      return t.detach().to(torch::kCUDA, torch::kFloat32).requires_grad_();
-    };
-    l.xz = copy(l64.xz);
-    l.conv_weight = copy(l64.conv_weight);
-    l.conv_bias = copy(l64.conv_bias);
-    l.x_proj = copy(l64.x_proj);
-    l.dt_proj = copy(l64.dt_proj);
-    l.dt_bias = copy(l64.dt_bias);
-    l.A_log = copy(l64.A_log);
-    l.D = copy(l64.D);
+    const Leaves l = l64.copy_to(torch::kCUDA, torch::kFloat32);
     torch::globalContext().setAllowTF32CuBLAS(false);
     const auto y = ops::mamba_mix(l.xz, l.weights(), true);
     EXPECT_LT(max_diff(y, want), 1e-4 * (1 + max_abs(want)));

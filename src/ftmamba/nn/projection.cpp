@@ -47,7 +47,11 @@ torch::Tensor ProjectionImpl::forward_outputs(const torch::Tensor& x, int64_t be
 torch::Tensor ProjectionImpl::applied_weight() {
   if (!has_lora()) return weight;
   if (lora_dropout > 0 && is_training()) return torch::Tensor();
-  return weight + torch::mm(lora_B->weight, lora_A->weight).mul(lora_scaling).to(weight.scalar_type());
+  return weight + lora_weight_update();
+}
+
+torch::Tensor ProjectionImpl::lora_weight_update() {
+  return torch::mm(lora_B->weight, lora_A->weight).mul(lora_scaling).to(weight.scalar_type());
 }
 
 void ProjectionImpl::attach_lora(const LoraOptions& o) {
@@ -72,7 +76,7 @@ void ProjectionImpl::merge_lora() {
   if (!has_lora()) return;
   {
     torch::NoGradGuard no_grad;
-    weight.add_(torch::matmul(lora_B->weight, lora_A->weight).mul(lora_scaling).to(weight.scalar_type()));
+    weight.add_(lora_weight_update());
   }
   unregister_module("lora_A");
   unregister_module("lora_B");

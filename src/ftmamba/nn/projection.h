@@ -52,6 +52,8 @@ class ProjectionImpl : public torch::nn::Module {
   // (alpha / rank) B_rows A dropout(x): (..., in) -> (..., rows of B_rows); B_rows is lora_B's weight or a
   // slice of its rows.
   torch::Tensor lora_update(const torch::Tensor& x, const torch::Tensor& B_rows);
+  // (alpha / rank) B A in the weight's dtype: what merge_lora adds to the weight, and applied_weight beside it.
+  torch::Tensor lora_weight_update();
 };
 TORCH_MODULE(Projection);
 

@@ -58,9 +58,8 @@ struct CausalConv1dCudaFn : torch::autograd::Function<CausalConv1dCudaFn> {
     const bool has_bias = ctx->saved_data["has_bias"].toBool();
     const ConvInputs in{saved[0], saved[1], has_bias ? saved[2] : Tensor(), ctx->saved_data["silu"].toBool()};
     if (!grads[0].defined()) return tensor_list(5);
-    const ConvBackwardBuffers b = empty_backward_buffers(in);
-    backward_into(in, grads[0].to(in.x.scalar_type()).contiguous(), b);
-    return {b.dx, b.dweight_part.sum(0), has_bias ? b.dbias_part.sum(0) : Tensor(), Tensor(), Tensor()};
+    const ConvGradients g = cuda_conv::backward(in, grads[0]);
+    return {g.dx, g.dweight, g.dbias, Tensor(), Tensor()};
   }
 };
 
@@ -98,6 +97,12 @@ void backward_into(const ConvInputs& in, const Tensor& dout, const ConvBackwardB
   g.dweight_part = b.dweight_part.data_ptr<float>();
   g.dbias_part = b.dbias_part.defined() ? b.dbias_part.data_ptr<float>() : nullptr;
   kernels::causal_conv1d_bwd_cuda(p, g);
+}
+
+ConvGradients backward(const ConvInputs& in, const Tensor& dout) {
+  const ConvBackwardBuffers b = empty_backward_buffers(in);
+  backward_into(in, dout.to(in.x.scalar_type()).contiguous(), b);
+  return {b.dx, b.dweight_part.sum(0), b.dbias_part.defined() ? b.dbias_part.sum(0) : Tensor()};
 }
 
 Tensor causal_conv1d(const ConvInputs& in) {

@@ -20,6 +20,8 @@ bool supports_width(int64_t width);
 ConvBackwardBuffers empty_backward_buffers(const ConvInputs& in);
 void forward_into(const ConvInputs& in, const torch::Tensor& out);  // out: (batch, L, channels) contiguous
 void backward_into(const ConvInputs& in, const torch::Tensor& dout, const ConvBackwardBuffers& buffers);
+// The gradients: backward_into on new buffers, the partials summed. dout: (batch, L, channels) in any dtype and layout.
+ConvGradients backward(const ConvInputs& in, const torch::Tensor& dout);
 
 torch::Tensor causal_conv1d(const ConvInputs& in);  // differentiable
 

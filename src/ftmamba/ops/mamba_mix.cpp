@@ -38,11 +38,10 @@ Tensor conv_forward(const ConvInputs& in) {
 
 ConvGradients conv_backward(const ConvInputs& in, const Tensor& dout, const Tensor& dx_into) {
 #ifdef FTMAMBA_WITH_CUDA
-  if (in.x.is_cuda()) {  // the CUDA kernel writes a contiguous dx and partial sums
-    const cuda_conv::ConvBackwardBuffers b = cuda_conv::empty_backward_buffers(in);
-    cuda_conv::backward_into(in, dout.contiguous(), b);
-    dx_into.copy_(b.dx);
-    return {dx_into, b.dweight_part.sum(0), b.dbias_part.defined() ? b.dbias_part.sum(0) : Tensor()};
+  if (in.x.is_cuda()) {  // the CUDA kernel writes a contiguous dx
+    ConvGradients g = cuda_conv::backward(in, dout);
+    g.dx = dx_into.copy_(g.dx);
+    return g;
   }
 #endif
   return cpu_conv::backward(in, dout, dx_into);
@@ -65,9 +64,7 @@ Tensor scan_forward(const ScanInputs& in, const Tensor& states) {
 ScanGradients scan_backward(const ScanInputs& in, const Tensor& states, const Tensor& dout, const Tensor& dz_into) {
 #ifdef FTMAMBA_WITH_CUDA
   if (in.u.is_cuda()) {  // the CUDA kernel writes a contiguous dz
-    const cuda_scan::ScanBackwardBuffers b = cuda_scan::empty_backward_buffers(in);
-    cuda_scan::backward_into(in, states, dout.contiguous(), b);
-    ScanGradients g = cuda_scan::reduce_partials(in, b);
+    ScanGradients g = cuda_scan::backward(in, states, dout);
     if (g.dz.defined()) g.dz = dz_into.copy_(g.dz);
     return g;
   }
@@ -86,12 +83,17 @@ struct Mixed {
   ScanInputs scan;
 };
 
+// The conv's inputs: the x half of xz (its first d_inner channels), SiLU after.
+ConvInputs conv_inputs(const Tensor& xz, const Tensor& conv_w, const Tensor& conv_b) {
+  return ConvInputs{unit_last_stride(xz.narrow(2, 0, conv_w.size(0))), conv_w, conv_b, /*silu=*/true};
+}
+
 Mixed mix_inputs(const Tensor& xz, const Tensor& conv_w, const Tensor& conv_b, const Tensor& dt_proj,
                  const Tensor& dt_bias, const Tensor& A, const Tensor& D, const Tensor& x_dbl, const Tensor& x,
                  bool gated) {
   const int64_t batch = xz.size(0), L = xz.size(1), di = dt_proj.size(0), R = dt_proj.size(1), N = A.size(1);
   Mixed m;
-  m.conv = ConvInputs{unit_last_stride(xz.narrow(2, 0, di)), conv_w, conv_b, /*silu=*/true};
+  m.conv = conv_inputs(xz, conv_w, conv_b);
   const Tensor u = x.defined() ? x : conv_forward(m.conv);  // (batch, L, d_inner)
   const Tensor dt = x_dbl.narrow(2, 0, R);                  // (batch, L, rank)
   m.scan = ScanInputs{u,
@@ -126,8 +128,7 @@ struct MambaMixFn : torch::autograd::Function<MambaMixFn> {
     A = A.contiguous();
     dt_bias = dt_bias.contiguous();
     const int64_t batch = xz.size(0), L = xz.size(1), di = x_proj.size(1);
-    const ConvInputs conv{unit_last_stride(xz.narrow(2, 0, di)), conv_w, conv_b, /*silu=*/true};
-    const Tensor x = conv_forward(conv);                                                         // (batch, L, d_inner)
+    const Tensor x = conv_forward(conv_inputs(xz, conv_w, conv_b));                              // (batch, L, d_inner)
     const Tensor x_dbl = at::mm(x.view({-1, di}), x_proj.t()).view({batch, L, x_proj.size(0)});  // dt | B | C
     const Mixed m = mix_inputs(xz, conv_w, conv_b, dt_proj, dt_bias, A, D, x_dbl, x, gated);
     bool needs_backward = false;

@@ -102,10 +102,7 @@ struct SelectiveScanCudaFn : torch::autograd::Function<SelectiveScanCudaFn> {
     const ScanInputs in =
         scan_inputs_from(saved, ctx->saved_data["delta_softplus"].toBool(), ctx->saved_data["present"].toInt());
     if (!grads[0].defined()) return tensor_list(10);
-    const Tensor dout = grads[0].to(in.u.scalar_type()).contiguous();
-    const ScanBackwardBuffers buffers = empty_backward_buffers(in);
-    backward_into(in, saved[8], dout, buffers);
-    const ScanGradients g = reduce_partials(in, buffers);
+    const ScanGradients g = cuda_scan::backward(in, saved[8], grads[0]);
     return {g.du, g.ddelta, g.dA, g.dB, g.dC, g.dD, g.dz, g.ddelta_bias, Tensor(), Tensor()};
   }
 };
@@ -198,6 +195,12 @@ void backward_into(const ScanInputs& in, const Tensor& saved_states, const Tenso
     p.workspace = workspace.data_ptr<float>();
   }
   kernels::selective_scan_bwd_cuda(p, g);
+}
+
+ScanGradients backward(const ScanInputs& in, const Tensor& saved_states, const Tensor& dout) {
+  const ScanBackwardBuffers b = empty_backward_buffers(in);
+  backward_into(in, saved_states, dout.to(in.u.scalar_type()).contiguous(), b);
+  return reduce_partials(in, b);
 }
 
 ScanGradients reduce_partials(const ScanInputs& in, const ScanBackwardBuffers& b) {

@@ -30,6 +30,9 @@ void backward_into(const ScanInputs& in, const torch::Tensor& saved_states, cons
                    const ScanBackwardBuffers& buffers);
 // Sums the partials: dB / dC in u's dtype, dA / dD / ddelta_bias in float32.
 ScanGradients reduce_partials(const ScanInputs& in, const ScanBackwardBuffers& buffers);
+// The gradients: backward_into on new buffers, then reduce_partials. dout: (batch, L, d_inner) in any dtype and
+// layout.
+ScanGradients backward(const ScanInputs& in, const torch::Tensor& saved_states, const torch::Tensor& dout);
 
 // The forward's launch layout (kernels::ScanForwardPlan), normally chosen by shape. Tests and benchmarks
 // force one, process-wide, to cover or compare every layout; ForwardLayout{} restores the choice by shape.
