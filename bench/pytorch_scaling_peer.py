@@ -7,8 +7,9 @@ scan, FT-Transformer as in rtdl (attention through scaled_dot_product_attention 
 Prints one JSON line per point with the keys of ftmamba's ("model", "L", "batch", "wall_ms").
 
   python3 bench/pytorch_scaling_peer.py --model ft-mamba --lengths 64,256,1024 [--batch 4] [--d 64] [--threads 1]
-                                        [--device cpu|cuda]
-On a GPU each repetition is timed from a synchronised start to a synchronised end, as ftmamba times its own.
+                                        [--device cpu|cuda] [--compile]
+--compile wraps the encoder in torch.compile (where the installed torch has it); its compilation falls in the
+untimed warm-up. On a GPU each repetition is timed from a synchronised start to a synchronised end, as ftmamba times its own.
 """
 import argparse
 import json
@@ -23,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pytorch_peer import Encoder  # noqa: E402
 
 
-def time_point(model, length, batch, d, layers, min_seconds, device="cpu"):
+def time_point(model, length, batch, d, layers, min_seconds, device="cpu", compile_model=False):
     torch.manual_seed(0)
     enc = Encoder(model, length - 1, 0, 0, d=d, layers=layers).train().to(device)
+    step = torch.compile(enc) if compile_model else enc
     num, miss = torch.randn(batch, length - 1, device=device), torch.zeros(batch, length - 1, device=device)
     cat = torch.zeros(batch, 0, dtype=torch.long, device=device)
     weights = torch.randn(batch, enc.head.out_features, device=device)
@@ -35,7 +37,7 @@ def time_point(model, length, batch, d, layers, min_seconds, device="cpu"):
     for rep in range(65):  # the first is the warm-up
         sync()
         t0 = time.perf_counter()
-        (enc(num, miss, cat) * weights).sum().backward()
+        (step(num, miss, cat) * weights).sum().backward()
         sync()
         wall = (time.perf_counter() - t0) * 1e3
         enc.zero_grad(set_to_none=True)
@@ -56,13 +58,17 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--min-seconds", type=float, default=1.0)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the encoder")
     args = ap.parse_args()
+    if args.compile and not hasattr(torch, "compile"):
+        sys.exit(f"--compile: torch {torch.__version__} has no torch.compile")
     torch.set_num_threads(args.threads)
     for length in (int(v) for v in args.lengths.split(",")):
-        wall = time_point(args.model, length, args.batch, args.d, args.layers, args.min_seconds, args.device)
+        wall = time_point(args.model, length, args.batch, args.d, args.layers, args.min_seconds, args.device,
+                          args.compile)
         print(json.dumps({"bench": "scaling", "impl": "pytorch", "torch": torch.__version__, "model": args.model,
                           "device": args.device, "L": length, "batch": args.batch, "d": args.d, "threads": args.threads,
-                          "wall_ms": round(wall, 3)}), flush=True)
+                          "compiled": args.compile, "wall_ms": round(wall, 3)}), flush=True)
 
 
 if __name__ == "__main__":

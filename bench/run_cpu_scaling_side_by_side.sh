@@ -7,6 +7,8 @@
 #   bash bench/run_cpu_scaling_side_by_side.sh [BUILD_DIR]
 #   ROUNDS=3 LENGTHS="64 256 1024" BATCH=4 D=64 THREADS=1 WORK=runs/scaling-sbs bash ...
 # DEVICE=cuda runs the same series on a GPU (both sides; each step timed to a device synchronisation).
+# COMPILE="ft-transformer ft-mamba" adds the peer's torch.compile'd encoders of those models to the series
+# (pytorch-compiled-<model>), for a torch that has torch.compile.
 set -euo pipefail
 BUILD=${1:-build}
 WORK=${WORK:-runs/scaling-sbs}
@@ -22,15 +24,22 @@ run_one() {  # L WHICH
     ftmamba-*)
       "$BUILD/ftmamba" bench scaling --models "${which#ftmamba-}" --lengths "$L" --batch "${BATCH:-4}" \
         --d-token "${D:-64}" --threads "$THREADS" --device "${DEVICE:-cpu}" --out "$WORK/ftmamba-report" 2>/dev/null ;;
+    pytorch-compiled-*)  # compiling a long unrolled scan can take minutes: PEER_S bounds it, a point left out
+      timeout "${PEER_S:-120}" $PY bench/pytorch_scaling_peer.py --compile --model "${which#pytorch-compiled-}" \
+        --lengths "$L" --batch "${BATCH:-4}" --d "${D:-64}" --threads "$THREADS" --device "${DEVICE:-cpu}" ;;
     pytorch-*)
       $PY bench/pytorch_scaling_peer.py --model "${which#pytorch-}" --lengths "$L" --batch "${BATCH:-4}" \
         --d "${D:-64}" --threads "$THREADS" --device "${DEVICE:-cpu}" ;;
   esac | grep '^{' | sed "s/^{/{\"round\": $round, \"impl_model\": \"$which\", /" | tee -a "$OUT"
 }
 WHICH=(ftmamba-ft-mamba pytorch-ft-transformer ftmamba-ft-transformer pytorch-ft-mamba)
+for model in ${COMPILE:-}; do WHICH+=("pytorch-compiled-$model"); done
+N=${#WHICH[@]}
 for round in $(seq "${ROUNDS:-3}"); do
   for L in ${LENGTHS:-64 256 1024}; do
-    for i in 0 1 2 3; do run_one "$L" "${WHICH[$(( (i + round) % 4 ))]}"; done
+    for i in $(seq 0 $(( N - 1 ))); do
+      run_one "$L" "${WHICH[$(( (i + round) % N ))]}" || echo "L $L ${WHICH[$(( (i + round) % N ))]}: left out" >&2
+    done
   done
 done
 $PY bench/scaling_side_by_side_summary.py "$OUT"

@@ -2,7 +2,7 @@
 // and the gradient of every input against the same composed from the reference ops, on odd sizes, gated and not,
 // with and without the conv's bias and D; in float32 and bfloat16 on the CPU against float64; what autograd keeps
 // for its backward against the ops written out (the point of the node); and on a GPU, when there is one, against
-// the float64 reference.
+// the float64 reference, and what it keeps there.
 #include <gtest/gtest.h>
 #include <malloc.h>
 #include <torch/torch.h>
@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "ftmamba/core/device.h"
 #include "ftmamba/nn/mamba.h"
 #include "ftmamba/ops/causal_conv1d.h"
 #include "ftmamba/ops/mamba_mix.h"
@@ -232,4 +233,32 @@ TEST(MambaMix, CudaEqualsTheFloat64Reference) {
       EXPECT_LT(max_diff(got_g[i], want_g[i]), 2e-4 * (1 + max_abs(want_g[i])));
     }
   }
+}
+
+// On a GPU the node keeps no chunk states of the scan (the backward writes them again, one layer at a time): what
+// stays allocated after the forward is y and x_proj's output. Kept, the states of this input would be
+// (4, 31, 256, 16) float32, 2 MiB, twice y.
+TEST(MambaMix, CudaKeepsNoChunkStatesForTheBackward) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(16);
+  const Sizes s{4, 512, 256, 16, 8, 4};
+  const Leaves l = make_leaves(s, true, true, true, kF64).copy_to(torch::kCUDA, torch::kBFloat16);
+  const auto w = l.weights();  // A made once, outside the measurement
+  const torch::Device gpu(torch::kCUDA, 0);
+  const int64_t y_bytes = s.batch * s.L * s.d_inner * 2;                     // 1 MiB of bf16
+  const int64_t x_dbl_bytes = s.batch * s.L * (s.rank + 2 * s.d_state) * 2;  // 160 KiB
+  {  // cuBLAS's workspace comes from the same allocator on the first product: outside the measurement
+    const torch::NoGradGuard no_grad;
+    ops::mamba_mix(l.xz, w, true);
+  }
+  const int64_t before = ftmamba::gpu_allocated_bytes(gpu);
+  const auto y = ops::mamba_mix(l.xz, w, true);
+  const int64_t kept = ftmamba::gpu_allocated_bytes(gpu) - before;
+  std::printf("kept after the forward: %lld bytes (y %lld, x_proj's output %lld)\n", static_cast<long long>(kept),
+              static_cast<long long>(y_bytes), static_cast<long long>(x_dbl_bytes));
+  EXPECT_GE(kept, y_bytes + x_dbl_bytes);
+  EXPECT_LT(kept, y_bytes + x_dbl_bytes + y_bytes / 4) << "y, x_proj's output and little else";
+  // And the backward, with the states made again, still runs to every leaf.
+  y.to(torch::kFloat32).square().sum().backward();
+  for (const auto& t : l.all()) EXPECT_TRUE(t.grad().defined() && t.grad().isfinite().all().item<bool>());
 }

@@ -57,16 +57,28 @@ torch::Device module_device(const torch::nn::Module& m) {
   return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
 }
 
-double peak_gpu_allocated_mib(torch::Device device) {
+namespace {
+
+// The caching allocator's count of allocated bytes on `device`: its peak, or what is in use now.
+int64_t allocated_bytes(torch::Device device, bool peak) {
 #ifdef FTMAMBA_WITH_CUDA
   if (device.is_cuda()) {
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.has_index() ? device.index() : 0);
     // Index 0 is StatType::AGGREGATE (all pools); the enum's namespace moved between LibTorch versions.
-    return static_cast<double>(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);
+    return peak ? stats.allocated_bytes[0].peak : stats.allocated_bytes[0].current;
   }
 #endif
   (void)device;
-  return 0.0;
+  (void)peak;
+  return 0;
 }
+
+}  // namespace
+
+double peak_gpu_allocated_mib(torch::Device device) {
+  return static_cast<double>(allocated_bytes(device, /*peak=*/true)) / (1024.0 * 1024.0);
+}
+
+int64_t gpu_allocated_bytes(torch::Device device) { return allocated_bytes(device, /*peak=*/false); }
 
 }  // namespace ftmamba

@@ -20,6 +20,8 @@ torch::Device module_device(const torch::nn::Module& m);
 // The most memory the caching allocator has held for tensors on GPU `device` since the process started, in
 // MiB (torch.cuda.max_memory_allocated); 0 for the CPU or a build without CUDA.
 double peak_gpu_allocated_mib(torch::Device device);
+// Bytes the caching allocator has handed out on a CUDA device now (0 for the CPU, or without CUDA).
+int64_t gpu_allocated_bytes(torch::Device device);
 
 // The help text of every command's --device option.
 inline constexpr const char* kDeviceHelp = "cpu, cuda, cuda:N, or auto (cuda when a GPU is visible)";

@@ -61,6 +61,24 @@ Tensor scan_forward(const ScanInputs& in, const Tensor& states) {
   return out;
 }
 
+// The CUDA scan's backward starts each chunk of kernels::kScanChunk steps from the state the forward reached
+// there. Kept from the forward, those states were (batch, L / 16, d_inner, d_state) float32, 8 KiB a token a
+// layer at d_inner 2,048: more than all the layer's other activations together (xz, 8 KiB in bf16). The node
+// keeps none and runs the forward's kernel again in the backward to write them, for one layer at a time (its
+// output is dropped). Undefined on the CPU, whose backward recomputes from its own checkpoints, and for a
+// sequence of one chunk, which needs none.
+Tensor chunk_states_again(const ScanInputs& in) {
+#ifdef FTMAMBA_WITH_CUDA
+  if (in.u.is_cuda()) {
+    Tensor states = cuda_scan::empty_saved_states(in);
+    if (states.numel() > 0) scan_forward(in, states);
+    return states;
+  }
+#endif
+  (void)in;
+  return Tensor();
+}
+
 ScanGradients scan_backward(const ScanInputs& in, const Tensor& states, const Tensor& dout, const Tensor& dz_into) {
 #ifdef FTMAMBA_WITH_CUDA
   if (in.u.is_cuda()) {  // the CUDA kernel writes a contiguous dz
@@ -131,19 +149,11 @@ struct MambaMixFn : torch::autograd::Function<MambaMixFn> {
     const Tensor x = conv_forward(conv_inputs(xz, conv_w, conv_b));                              // (batch, L, d_inner)
     const Tensor x_dbl = at::mm(x.view({-1, di}), x_proj.t()).view({batch, L, x_proj.size(0)});  // dt | B | C
     const Mixed m = mix_inputs(xz, conv_w, conv_b, dt_proj, dt_bias, A, D, x_dbl, x, gated);
-    bool needs_backward = false;
-    for (const Tensor* t : {&xz, &conv_w, &conv_b, &x_proj, &dt_proj, &dt_bias, &A, &D})
-      needs_backward |= t->defined() && t->requires_grad();
-    Tensor states;
-#ifdef FTMAMBA_WITH_CUDA
-    if (xz.is_cuda() && needs_backward) states = cuda_scan::empty_saved_states(m.scan);
-#endif
-    Tensor y = scan_forward(m.scan, states);
+    Tensor y = scan_forward(m.scan, Tensor());  // no chunk states kept: the backward makes them again
     ctx->save_for_backward({xz, conv_w, placeholder_if_undefined(conv_b, xz), x_proj, dt_proj, dt_bias, A,
-                            placeholder_if_undefined(D, xz), x_dbl, placeholder_if_undefined(states, xz)});
+                            placeholder_if_undefined(D, xz), x_dbl});
     ctx->saved_data["gated"] = gated;
     ctx->saved_data["present"] = present;
-    ctx->saved_data["has_states"] = states.defined();  // a short sequence's states may have no elements
     return y;
   }
 
@@ -156,11 +166,11 @@ struct MambaMixFn : torch::autograd::Function<MambaMixFn> {
     const Tensor &xz = s[0], &conv_w = s[1], &x_proj = s[3], &dt_proj = s[4], &dt_bias = s[5], &A = s[6], &x_dbl = s[8];
     const Tensor conv_b = undefined_unless(s[2], present & kMixHasConvBias),
                  D = undefined_unless(s[7], present & kMixHasD);
-    const Tensor states = ctx->saved_data["has_states"].toBool() ? s[9] : Tensor();
     const int64_t di = x_proj.size(1), R = dt_proj.size(1), N = A.size(1), rows = xz.size(0) * xz.size(1);
 
     // x and delta again, from xz and x_dbl.
     const Mixed m = mix_inputs(xz, conv_w, conv_b, dt_proj, dt_bias, A, D, x_dbl, Tensor(), gated);
+    const Tensor states = chunk_states_again(m.scan);
     Tensor dxz = torch::empty(xz.sizes(), xz.options());  // (batch, L, 2 d_inner or d_inner), halves filled below
     const Tensor dy = grads[0].to(xz.scalar_type());
     const ScanGradients g = scan_backward(m.scan, states, dy, gated ? dxz.narrow(2, di, di) : Tensor());

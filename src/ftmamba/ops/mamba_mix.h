@@ -4,10 +4,10 @@
 //
 // Why one node: the written-out ops keep the conv's output x and dt_proj's output delta, (tokens, d_inner) each,
 // for their backward; this node keeps only in_proj's output xz and x_proj's (tokens, rank + 2 d_state) output,
-// and computes x (and, on a GPU, delta) again in the backward. On the CPU, dt_proj runs inside the scan's kernel
-// (ScanInputs::dt_low): delta is never written, and dt_proj's gradients come from the scan's backward. The
-// backward also adds x_proj's input gradient into the scan's in place and writes the conv's and the gate's
-// gradients straight into the two halves of xz's gradient, where autograd would add the two gradients of x in a
+// and computes x (and, on a GPU, delta and the scan's chunk states) again in the backward. On the CPU, dt_proj runs
+// inside the scan's kernel (ScanInputs::dt_low): delta is never written, and dt_proj's gradients come from the scan's
+// backward. The backward also adds x_proj's input gradient into the scan's in place and writes the conv's and the
+// gate's gradients straight into the two halves of xz's gradient, where autograd would add the two gradients of x in a
 // new tensor and join the halves with a cat.
 #pragma once
 #include <torch/torch.h>

@@ -14,7 +14,7 @@ namespace ftmamba::train {
 // hidden (rows, d), weight (vocab, d), targets (rows) int64 in [0, vocab) -> () mean cross-entropy, float32
 // (float64 for float64 inputs). The matmuls run in the autocast dtype while autocast is on (else in hidden's
 // dtype); the log-softmax, the loss and the gradients in float32 (float64). chunk_rows <= 0: as many rows as keep one
-// chunk's logits near 2^26 elements. Gradients flow to hidden and weight as the unfused softmax cross-entropy of the
+// chunk's logits near 2^24 elements. Gradients flow to hidden and weight as the unfused softmax cross-entropy of the
 // same matmul would give them.
 torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& weight,
                                    const torch::Tensor& targets, int64_t chunk_rows = 0);
