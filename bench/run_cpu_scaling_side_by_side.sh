@@ -38,7 +38,7 @@ N=${#WHICH[@]}
 for round in $(seq "${ROUNDS:-3}"); do
   for L in ${LENGTHS:-64 256 1024}; do
     for i in $(seq 0 $(( N - 1 ))); do
-      run_one "$L" "${WHICH[$(( (i + round) % N ))]}" || echo "L $L ${WHICH[$(( (i + round) % N ))]}: left out" >&2
+      run_one "$L" "${WHICH[$(( (i + round) % N ))]}" || echo "L $L ${WHICH[$(( (i + round) % N ))]}: failed (the lines it printed are kept)" >&2
     done
   done
 done
