@@ -1,10 +1,11 @@
 // MambaLM (nn/mamba_lm), its fused head and loss (train/linear_cross_entropy) and the fine-tuning measurement
 // on it (experiments/lm_finetune_bench): the model is causal, the fused loss and its gradients equal the plain
 // softmax cross-entropy in float64, the LM loss is next-token cross-entropy through a tied head, LoRA in mixed
-// precision holds exactly the frozen matrices in the low dtype, the measurement counts parameters and losses
-// right, cuts a tokenized text into consecutive windows, and the CLI writes its report.
+// precision holds exactly the frozen matrices in the low dtype and keeps each layer's activations once, the measurement
+// counts parameters and losses right, cuts a tokenized text into consecutive windows, and the CLI writes its report.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -164,6 +165,40 @@ TEST(LmFinetuneBench, LoraInMixedPrecisionHoldsOnlyTheFrozenMatricesLow) {
       ASSERT_TRUE(p.value().grad().defined()) << p.key();
       EXPECT_EQ(p.value().grad().scalar_type(), torch::kFloat32) << p.key();
     }
+}
+
+// What a LoRA bf16 layer keeps for the backward, read off glibc's heap (bytes in use) after the forward of 3
+// layers against 1 (the first layer's input needs no gradient). Per token, a layer needs its input x (float32,
+// the residual stream: 4 d bytes), the norm's bf16 output that the in_proj adapter reads (2 d), in_proj's output
+// xz (bf16, 2 d_inner x 2 = 8 d) and the mixer's bf16 output that the out_proj adapter reads (2 d_inner x 2 = 4 d):
+// 18 d, besides small ones (x_proj's output, the adapters' rank-wide products, the CPU scan's checkpoints: 20.8 d
+// in all here). A float32 copy of any of the four, or an unfused mixer's conv output and delta, would add 4 d or more.
+TEST(LmFinetuneBench, ALoraBf16LayerKeepsItsActivationsOnce) {
+  const auto in_use = [] {
+    const auto m = mallinfo2();
+    return static_cast<int64_t>(m.uordblks + m.hblkhd);
+  };
+  const int64_t d = 256, batch = 2, L = 128, tokens = batch * L;
+  const auto kept = [&](int64_t layers) {
+    torch::manual_seed(4);
+    nn::MambaLMConfig c = tiny(64);
+    c.d_model = d;
+    c.n_layers = layers;
+    nn::MambaLM lm(c);
+    nn::attach_lora(*lm, {8, 16.0, 0.0}, {"in_proj", "x_proj", "dt_proj", "out_proj"});
+    nn::freeze_all_but_adapters(*lm);
+    nn::cast_frozen_weights(*lm, torch::kBFloat16);
+    const auto ids = torch::randint(64, {batch, L}, torch::kInt64);
+    ops::AutocastScope scope(ops::Precision::kBf16, torch::kCPU);
+    lm->hidden_states(ids);  // the caches that a first forward fills (autocast's weight casts), outside
+    const int64_t before = in_use();
+    const auto h = lm->hidden_states(ids);  // h and what its backward keeps stay alive until the return
+    return in_use() - before;
+  };
+  const double per_layer = static_cast<double>(kept(3) - kept(1)) / 2.0 / static_cast<double>(tokens);
+  std::printf("a LoRA bf16 layer keeps %.0f bytes a token (18 d = %lld)\n", per_layer, static_cast<long long>(18 * d));
+  EXPECT_GT(per_layer, 18.0 * d) << "less than the layer's input, xz and the two adapters' inputs";
+  EXPECT_LT(per_layer, 22.0 * d) << "a copy kept besides them";
 }
 
 TEST(LmFinetuneBench, CountsAndLossesPerVariant) {
