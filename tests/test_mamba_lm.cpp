@@ -231,6 +231,36 @@ TEST(LmFinetuneBench, CountsAndLossesPerVariant) {
                ftmamba::Error);
 }
 
+// On a GPU the timed steps replay a captured step (ops::CudaGraphStep) that reads each step's tokens from a fixed
+// buffer: the losses must be those of the same steps run eagerly, step by step, for full fine-tuning and for LoRA
+// in bf16 (whose adapters reach the fused mixer as applied weights). Fresh tokens every step, so a replay that
+// read stale tokens, or trained nothing, would show in the last loss.
+TEST(LmFinetuneBench, CudaGraphReplayGivesTheEagerLosses) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  experiments::LmFinetuneBenchOptions o;
+  o.model = tiny(101);
+  o.model.d_model = 64;
+  o.batch = 2;
+  o.length = 40;  // past one chunk of the CUDA scan, so that its chunk states are made again in the backward
+  o.warmup_steps = 2;
+  o.steps = 4;
+  o.lr = 1e-2;  // large enough that six steps move the loss
+  o.lora = {4, 8.0, 0.0};
+  for (const char* variant : {"full-fp32", "lora-bf16"}) {
+    SCOPED_TRACE(variant);
+    const auto v = train::parse_finetune_variant(variant);
+    o.cuda_graph = false;
+    const auto eager = experiments::bench_lm_finetune(o, v, torch::kCUDA);
+    o.cuda_graph = true;
+    const auto graphed = experiments::bench_lm_finetune(o, v, torch::kCUDA);
+    EXPECT_FALSE(eager.cuda_graph);
+    EXPECT_TRUE(graphed.cuda_graph);
+    EXPECT_NEAR(graphed.loss_first, eager.loss_first, 1e-4 * eager.loss_first);
+    EXPECT_NEAR(graphed.loss_last, eager.loss_last, 2e-3 * eager.loss_last);
+    EXPECT_GT(std::abs(eager.loss_last - eager.loss_first), 1e-3) << "the steps changed nothing";
+  }
+}
+
 TEST(LmFinetuneBench, TextWindowsAreConsecutiveAndWrap) {
   const auto corpus = torch::arange(10, 20, torch::kInt64);  // 10 ids: windows of 4 start at 0, 4, then wrap
   const auto w = experiments::corpus_windows(corpus, /*steps=*/2, /*batch=*/2, /*length=*/4, /*vocab=*/20);
