@@ -62,10 +62,10 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
   }
 };
 
-// A chunk's logits: 2^24 elements, 64 MiB in float32. At the fine-tuning shape (4 x 512 rows, vocabulary 50,280)
-// a chunk of 2^26 held 0.5 GiB of logits, their bf16 product and logsumexp's scratch at the end of the forward,
-// on top of every layer's activations: 262 KiB a token of the peak. 333 rows a chunk still make products large
-// enough to run at speed (333 x 1024 x 50,280).
+// A chunk's logits: 2^24 elements, 64 MiB in float32. A chunk holds its float32 logits, their bf16 product and
+// logsumexp's scratch at the end of the forward, on top of every layer's activations: with 2^26 a chunk, a 2-layer
+// d 1024 model on 512 tokens peaked 331 KiB a token higher in full fp32 and 197 in LoRA bf16 (CPU, max RSS).
+// 333 rows a chunk at vocabulary 50,280 still make products large enough to run at speed.
 constexpr int64_t kChunkElements = int64_t{1} << 24;
 
 }  // namespace
