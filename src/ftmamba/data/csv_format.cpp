@@ -6,21 +6,13 @@
 #include "ftmamba/core/printable.h"
 
 namespace ftmamba::data {
-namespace {
-
-bool ends_with(std::string_view s, std::string_view tail) {
-  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
-}
-
-}  // namespace
-
 CsvFormat csv_format_for(const std::filesystem::path& file, std::optional<char> delimiter) {
   const std::string filename = file.filename().string();
   std::string_view name = filename;
   CsvFormat f;
-  f.gzip = ends_with(name, ".gz");
+  f.gzip = name.ends_with(".gz");
   if (f.gzip) name.remove_suffix(3);
-  f.delimiter = delimiter ? *delimiter : ends_with(name, ".tsv") ? '\t' : ',';
+  f.delimiter = delimiter ? *delimiter : name.ends_with(".tsv") ? '\t' : ',';
   return f;
 }
 

@@ -57,15 +57,11 @@ void append(std::string& buf, const Recommendations& r, BatchFormat format) {
   buf += "]}\n";
 }
 
-bool ends_with(const std::string& s, std::string_view tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 }  // namespace
 
 BatchFormat batch_format(const BatchRequest& request) {
   if (request.format) return *request.format;
-  return ends_with(request.out, ".jsonl") ? BatchFormat::kJsonl : BatchFormat::kCsv;
+  return request.out.ends_with(".jsonl") ? BatchFormat::kJsonl : BatchFormat::kCsv;
 }
 
 BatchSummary recommend_to_output(const BatchRequest& request, torch::Device device, const Log& warn) {

@@ -5,11 +5,9 @@
 namespace ftmamba::train {
 
 bool is_no_decay_parameter(const std::string& name) {
-  auto ends_with = [&](const std::string& s) {
-    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
-  };
-  return ends_with("bias") || ends_with(".A_log") || ends_with(".D") || name.find("norm") != std::string::npos ||
-         name.find("tokenizer.") != std::string::npos || name.find("embedding") != std::string::npos;
+  return name.ends_with("bias") || name.ends_with(".A_log") || name.ends_with(".D") ||
+         name.find("norm") != std::string::npos || name.find("tokenizer.") != std::string::npos ||
+         name.find("embedding") != std::string::npos;
 }
 
 std::unique_ptr<torch::optim::AdamW> make_optimizer(torch::nn::Module& model, double lr, double weight_decay) {
