@@ -221,6 +221,10 @@ TEST(LmFinetuneBench, CountsAndLossesPerVariant) {
     EXPECT_GT(r.tokens_per_s, 0.0);
     EXPECT_NEAR(r.step_ms, 18.0 / r.tokens_per_s * 1000.0, 1e-6 * r.step_ms);
     EXPECT_NEAR(r.loss_first, std::log(37.0), 0.1);
+    ASSERT_EQ(r.losses.size(), 3u);  // the warm-up step and the 2 timed ones
+    EXPECT_EQ(r.losses.front(), r.loss_first);
+    EXPECT_EQ(r.losses.back(), r.loss_last);
+    EXPECT_NE(r.losses[1], r.losses[0]);  // fresh tokens every step
   }
   // The same seed gives the same tokens and base weights: LoRA starts from the base's outputs (B = 0), and bf16
   // moves the first loss only a little.

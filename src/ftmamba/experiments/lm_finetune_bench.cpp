@@ -141,8 +141,9 @@ LmFinetuneBenchResult bench_lm_finetune(const LmFinetuneBenchOptions& o, const t
   std::sort(step_ms.begin(), step_ms.end());
   r.step_ms = step_ms[step_ms.size() / 2];
   r.tokens_per_s = static_cast<double>(o.batch * o.length) / (r.step_ms / 1000.0);
-  r.loss_first = losses.front().item<double>();
-  r.loss_last = losses.back().item<double>();
+  for (const auto& loss : losses) r.losses.push_back(loss.item<double>());
+  r.loss_first = r.losses.front();
+  r.loss_last = r.losses.back();
   r.skipped_steps = scaler ? scaler->skipped_steps() : 0;
   r.peak_gpu_mib = peak_gpu_allocated_mib(device);
   return r;

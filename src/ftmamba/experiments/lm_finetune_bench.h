@@ -32,6 +32,7 @@ struct LmFinetuneBenchResult {
   double peak_gpu_mib = 0;  // the allocator's peak since the process started (0 on the CPU)
   int64_t trainable = 0, total = 0;
   double loss_first = 0, loss_last = 0;  // the first and the last step's loss
+  std::vector<double> losses;            // every step's, warm-up included (each step reads fresh tokens)
   int64_t skipped_steps = 0;             // fp16: steps skipped by the loss scaler
   bool cuda_graph = false;               // the timed steps were replays of a captured step
 };

@@ -93,6 +93,7 @@ nlohmann::ordered_json measure_lm_finetune(const LmFinetuneSweepOptions& a, cons
           {"total", r.total},
           {"loss_first", r.loss_first},
           {"loss_last", r.loss_last},
+          {"losses", r.losses},
           {"skipped_steps", r.skipped_steps},
           {"cuda_graph", r.cuda_graph},
           {"tokens", o.corpus.defined() ? fmt::format("{} ({} tokens)", a.text, o.corpus.numel()) : "random"}};

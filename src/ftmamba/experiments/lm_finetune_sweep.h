@@ -38,8 +38,8 @@ void check_lm_finetune_sweep(const LmFinetuneSweepOptions& options);
 
 // One measurement in this process: {"bench": "finetune", "impl", "device", "shape", "n_layers", "d_model", "vocab",
 // "length", "batch", "variant", "step_ms", "tokens_per_s", "peak_gpu_mib", "gpu_kib_per_token", "trainable",
-// "total", "loss_first", "loss_last", "skipped_steps", "cuda_graph", "tokens" ("random", or the text file with
-// its token count)}.
+// "total", "loss_first", "loss_last", "losses" (every step's), "skipped_steps", "cuda_graph", "tokens" ("random", or
+// the text file with its token count)}.
 nlohmann::ordered_json measure_lm_finetune(const LmFinetuneSweepOptions& options, const std::string& shape,
                                            int64_t length, const train::FinetuneVariant& variant);
 
