@@ -5,7 +5,6 @@
 // counts parameters and losses right, cuts a tokenized text into consecutive windows, and the CLI writes its report.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <malloc.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -21,6 +20,8 @@
 #include "ftmamba/nn/mamba_lm.h"
 #include "ftmamba/ops/precision.h"
 #include "ftmamba/train/linear_cross_entropy.h"
+#include "gpu_skip.h"
+#include "heap_in_use.h"
 
 namespace fs = std::filesystem;
 namespace nn = ftmamba::nn;
@@ -174,10 +175,6 @@ TEST(LmFinetuneBench, LoraInMixedPrecisionHoldsOnlyTheFrozenMatricesLow) {
 // 18 d, besides small ones (x_proj's output, the adapters' rank-wide products, the CPU scan's checkpoints: 20.8 d
 // in all here). A float32 copy of any of the four, or an unfused mixer's conv output and delta, would add 4 d or more.
 TEST(LmFinetuneBench, ALoraBf16LayerKeepsItsActivationsOnce) {
-  const auto in_use = [] {
-    const auto m = mallinfo2();
-    return static_cast<int64_t>(m.uordblks + m.hblkhd);
-  };
   const int64_t d = 256, batch = 2, L = 128, tokens = batch * L;
   const auto kept = [&](int64_t layers) {
     torch::manual_seed(4);
@@ -191,9 +188,9 @@ TEST(LmFinetuneBench, ALoraBf16LayerKeepsItsActivationsOnce) {
     const auto ids = torch::randint(64, {batch, L}, torch::kInt64);
     ops::AutocastScope scope(ops::Precision::kBf16, torch::kCPU);
     lm->hidden_states(ids);  // the caches that a first forward fills (autocast's weight casts), outside
-    const int64_t before = in_use();
+    const int64_t before = ftmamba::test::heap_bytes_in_use();
     const auto h = lm->hidden_states(ids);  // h and what its backward keeps stay alive until the return
-    return in_use() - before;
+    return ftmamba::test::heap_bytes_in_use() - before;
   };
   const double per_layer = static_cast<double>(kept(3) - kept(1)) / 2.0 / static_cast<double>(tokens);
   std::printf("a LoRA bf16 layer keeps %.0f bytes a token (18 d = %lld)\n", per_layer, static_cast<long long>(18 * d));
@@ -240,7 +237,7 @@ TEST(LmFinetuneBench, CountsAndLossesPerVariant) {
 // in bf16 (whose adapters reach the fused mixer as applied weights). Fresh tokens every step, so a replay that
 // read stale tokens, or trained nothing, would show in the last loss.
 TEST(LmFinetuneBench, CudaGraphReplayGivesTheEagerLosses) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  SKIP_WITHOUT_GPU();
   experiments::LmFinetuneBenchOptions o;
   o.model = tiny(101);
   o.model.d_model = 64;

@@ -4,7 +4,6 @@
 // for its backward against the ops written out (the point of the node); and on a GPU, when there is one, against
 // the float64 reference, and what it keeps there.
 #include <gtest/gtest.h>
-#include <malloc.h>
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -15,6 +14,8 @@
 #include "ftmamba/ops/causal_conv1d.h"
 #include "ftmamba/ops/mamba_mix.h"
 #include "ftmamba/ops/selective_scan.h"
+#include "gpu_skip.h"
+#include "heap_in_use.h"
 
 namespace ops = ftmamba::ops;
 
@@ -183,10 +184,6 @@ TEST(MambaMix, Float32AndBfloat16OnTheCpuFollowFloat64) {
 // What autograd keeps, read off the C library's heap (glibc's mallinfo2): the written-out ops keep the conv's output
 // x and dt_proj's output delta, (tokens, d_inner) each; the node keeps only x_proj's (tokens, rank + 2 d_state).
 TEST(MambaMix, KeepsNeitherTheConvsOutputNorDeltaForTheBackward) {
-  const auto in_use = [] {
-    const auto m = mallinfo2();
-    return static_cast<int64_t>(m.uordblks + m.hblkhd);
-  };
   torch::manual_seed(14);
   const Sizes s{8, 64, 256, 16, 8, 4};
   Leaves l = make_leaves(s, true, true, true, torch::TensorOptions().dtype(torch::kFloat32));
@@ -194,19 +191,19 @@ TEST(MambaMix, KeepsNeitherTheConvsOutputNorDeltaForTheBackward) {
   const int64_t plane = s.batch * s.L * s.d_inner * static_cast<int64_t>(sizeof(float));  // 512 KiB
   int64_t node_bytes = 0, ops_bytes = 0;
   {
-    const int64_t before = in_use();
+    const int64_t before = ftmamba::test::heap_bytes_in_use();
     const auto y = ops::mamba_mix(l.xz, w, true);  // y and what its backward keeps stay alive in this scope
-    node_bytes = in_use() - before;
+    node_bytes = ftmamba::test::heap_bytes_in_use() - before;
   }
   {
-    const int64_t before = in_use();
+    const int64_t before = ftmamba::test::heap_bytes_in_use();
     const int64_t di = s.d_inner, R = s.rank, N = s.d_state;
     const auto x = ops::causal_conv1d(l.xz.narrow(2, 0, di), w.conv_weight, w.conv_bias, true);
     const auto x_dbl = torch::linear(x, w.x_proj);
     const auto delta = torch::linear(x_dbl.narrow(2, 0, R), w.dt_proj);
     const auto y = ops::selective_scan(x, delta, w.A, x_dbl.narrow(2, R, N), x_dbl.narrow(2, R + N, N), w.D,
                                        l.xz.narrow(2, di, di), w.dt_bias, true);
-    ops_bytes = in_use() - before;
+    ops_bytes = ftmamba::test::heap_bytes_in_use() - before;
   }
   std::printf("kept for the backward: the node %lld bytes, the ops written out %lld (one plane %lld)\n",
               static_cast<long long>(node_bytes), static_cast<long long>(ops_bytes), static_cast<long long>(plane));
@@ -215,9 +212,9 @@ TEST(MambaMix, KeepsNeitherTheConvsOutputNorDeltaForTheBackward) {
 }
 
 TEST(MambaMix, CudaEqualsTheFloat64Reference) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  SKIP_WITHOUT_GPU();
   torch::manual_seed(15);
-  // L 9: a sequence short enough that the CUDA scan keeps no chunk states for its backward.
+  // L 9: a sequence of one chunk, whose backward needs no chunk states.
   for (const Sizes& s : {Sizes{3, 37, 72, 16, 5, 4}, Sizes{2, 300, 64, 16, 4, 3}, Sizes{64, 9, 64, 16, 2, 4}}) {
     const Leaves l64 = make_leaves(s, true, true, true, kF64);
     const auto want = ops::mamba_mix_reference(l64.xz, l64.weights(), true);
@@ -239,7 +236,7 @@ TEST(MambaMix, CudaEqualsTheFloat64Reference) {
 // stays allocated after the forward is y and x_proj's output. Kept, the states of this input would be
 // (4, 31, 256, 16) float32, 2 MiB, twice y.
 TEST(MambaMix, CudaKeepsNoChunkStatesForTheBackward) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  SKIP_WITHOUT_GPU();
   torch::manual_seed(16);
   const Sizes s{4, 512, 256, 16, 8, 4};
   const Leaves l = make_leaves(s, true, true, true, kF64).copy_to(torch::kCUDA, torch::kBFloat16);

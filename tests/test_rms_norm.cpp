@@ -3,12 +3,12 @@
 // trains and one that does not; and its output dtype under bf16 autocast (nn::RMSNorm::forward_for_matmul)
 // against the reference rounded; and what autograd keeps for the backward, the point of the node.
 #include <gtest/gtest.h>
-#include <malloc.h>
 #include <torch/torch.h>
 
 #include "ftmamba/nn/rms_norm.h"
 #include "ftmamba/ops/add_rms_norm.h"
 #include "ftmamba/ops/precision.h"
+#include "heap_in_use.h"
 
 namespace ops = ftmamba::ops;
 namespace nn = ftmamba::nn;
@@ -67,22 +67,18 @@ TEST(RmsNormNode, ForAMatmulUnderAutocastItIsInAutocastsDtype) {
 // What autograd keeps, read off the C library's heap (glibc's mallinfo2: bytes in use, heap and mmap): the
 // written-out ops keep x * rstd besides x, a (rows, dim) float32 tensor; the node keeps x and rstd (rows) only.
 TEST(RmsNormNode, KeepsNoNormalisedCopyForTheBackward) {
-  const auto in_use = [] {
-    const auto m = mallinfo2();
-    return static_cast<int64_t>(m.uordblks + m.hblkhd);
-  };
   const auto x = torch::randn({256, 1024}).requires_grad_(), w = torch::ones({1024}).requires_grad_();
   const int64_t copy = x.numel() * static_cast<int64_t>(sizeof(float));  // 1 MiB
   int64_t node_bytes = 0, ops_bytes = 0;
   {
-    const int64_t before = in_use();
+    const int64_t before = ftmamba::test::heap_bytes_in_use();
     const auto y = ops::rms_norm(x, w, 1e-5);  // y and what its backward keeps stay alive in this scope
-    node_bytes = in_use() - before;
+    node_bytes = ftmamba::test::heap_bytes_in_use() - before;
   }
   {
-    const int64_t before = in_use();
+    const int64_t before = ftmamba::test::heap_bytes_in_use();
     const auto y = ops::rms_norm_reference(x, w, 1e-5);
-    ops_bytes = in_use() - before;
+    ops_bytes = ftmamba::test::heap_bytes_in_use() - before;
   }
   EXPECT_LT(node_bytes, copy + copy / 8) << "the output and little else";
   EXPECT_GT(ops_bytes - node_bytes, copy - copy / 8) << "the written-out ops keep one more copy";
