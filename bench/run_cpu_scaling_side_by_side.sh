@@ -24,12 +24,13 @@ run_one() {  # L WHICH
     ftmamba-*)
       "$BUILD/ftmamba" bench scaling --models "${which#ftmamba-}" --lengths "$L" --batch "${BATCH:-4}" \
         --d-token "${D:-64}" --threads "$THREADS" --device "${DEVICE:-cpu}" --out "$WORK/ftmamba-report" 2>/dev/null ;;
-    pytorch-compiled-*)  # compiling a long unrolled scan can take minutes: PEER_S bounds it, a point left out
-      timeout "${PEER_S:-120}" $PY bench/pytorch_scaling_peer.py --compile --model "${which#pytorch-compiled-}" \
-        --lengths "$L" --batch "${BATCH:-4}" --d "${D:-64}" --threads "$THREADS" --device "${DEVICE:-cpu}" ;;
     pytorch-*)
-      $PY bench/pytorch_scaling_peer.py --model "${which#pytorch-}" --lengths "$L" --batch "${BATCH:-4}" \
-        --d "${D:-64}" --threads "$THREADS" --device "${DEVICE:-cpu}" ;;
+      # pytorch-compiled-MODEL: under torch.compile, whose compiling of a long unrolled scan can take minutes
+      # (PEER_S bounds it, and the point is left out).
+      local model=${which#pytorch-} limit=() compile=()
+      if [[ $model == compiled-* ]]; then model=${model#compiled-} limit=(timeout "${PEER_S:-120}") compile=(--compile); fi
+      "${limit[@]}" $PY bench/pytorch_scaling_peer.py "${compile[@]}" --model "$model" --lengths "$L" \
+        --batch "${BATCH:-4}" --d "${D:-64}" --threads "$THREADS" --device "${DEVICE:-cpu}" ;;
   esac | grep '^{' | sed "s/^{/{\"round\": $round, \"impl_model\": \"$which\", /" | tee -a "$OUT"
 }
 WHICH=(ftmamba-ft-mamba pytorch-ft-transformer ftmamba-ft-transformer pytorch-ft-mamba)
@@ -38,7 +39,8 @@ N=${#WHICH[@]}
 for round in $(seq "${ROUNDS:-3}"); do
   for L in ${LENGTHS:-64 256 1024}; do
     for i in $(seq 0 $(( N - 1 ))); do
-      run_one "$L" "${WHICH[$(( (i + round) % N ))]}" || echo "L $L ${WHICH[$(( (i + round) % N ))]}: failed (the lines it printed are kept)" >&2
+      which=${WHICH[$(( (i + round) % N ))]}
+      run_one "$L" "$which" || echo "L $L $which: failed (the lines it printed are kept)" >&2
     done
   done
 done
