@@ -1,9 +1,11 @@
 // ops::decode_layers, a decode step's Mamba layers in one kernel: its LibTorch reference (the per-layer references
 // composed) against the model's own step in float64 on the CPU; and on a GPU the kernel against that reference on
-// random layers (float32 and bfloat16, batch 1 and 3, conv widths 2 and 4, a dt rank that is no multiple of 16),
-// the states advanced alike, and a model's decode through the kernel against its per-layer kernels.
+// random layers (float32 and bfloat16, batch 1 to 4, conv widths 2 to 4, dt ranks that are no multiple of 16, blocks
+// with many channels and with none), the states advanced alike, a non-number carried through x_proj's cross-block
+// sum, and a model's decode through the kernel against its per-layer kernels.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -126,39 +128,68 @@ TEST(DecodeLayersReference, LayersWithAnAdapterAreLeftToThePerLayerStep) {
   EXPECT_TRUE(model->decode_layers(state).empty());
 }
 
+namespace {
+
+// The kernel against the reference on n random layers: the residual, the last layer's output and every state.
+void expect_kernel_equals_reference(int64_t n, int64_t batch, int64_t d_model, int64_t d_inner, int64_t rank,
+                                    int64_t width, torch::ScalarType dtype) {
+  const torch::Device cuda(torch::kCUDA);
+  torch::manual_seed(batch * 10 + width + d_inner);
+  const std::string where = std::string(c10::toString(dtype)) + " batch " + std::to_string(batch) + " width " +
+                            std::to_string(width) + " d_model " + std::to_string(d_model) + " d_inner " +
+                            std::to_string(d_inner);
+  auto got = random_layers(n, batch, d_model, d_inner, rank, width, dtype, cuda);
+  RandomLayers want = got;  // the same parameters, states of their own
+  for (size_t i = 0; i < want.conv.size(); ++i) {
+    want.conv[i] = got.conv[i].clone();
+    want.ssm[i] = got.ssm[i].clone();
+    want.layers[i].conv_state = &want.conv[i];
+    want.layers[i].ssm_state = &want.ssm[i];
+  }
+  const auto residual = torch::randn({batch, d_model}, torch::TensorOptions().device(cuda)) * 2;
+  ASSERT_TRUE(ops::decode_layers_fused(residual, got.layers)) << where;
+  const auto g = ops::decode_layers(residual, got.layers);
+  const auto r = ops::decode_layers_reference(residual, want.layers);
+  const double tol = dtype == torch::kFloat32 ? 1e-4 : 3e-2;
+  EXPECT_LT(max_diff(g.residual, r.residual), tol * max_abs(r.residual)) << where;
+  EXPECT_LT(max_diff(g.delta, r.delta), tol * max_abs(r.delta)) << where;
+  ASSERT_EQ(g.delta.scalar_type(), dtype) << where;
+  for (size_t i = 0; i < got.conv.size(); ++i) {
+    EXPECT_LT(max_diff(got.conv[i], want.conv[i]), tol * max_abs(want.conv[i])) << where << " conv " << i;
+    EXPECT_LT(max_diff(got.ssm[i], want.ssm[i]), tol * max_abs(want.ssm[i])) << where << " ssm " << i;
+  }
+}
+
+}  // namespace
+
 TEST(DecodeLayersKernel, CudaEqualsTheReferenceOnRandomLayers) {
   SKIP_WITHOUT_GPU();
+  for (const auto dtype : {torch::kFloat32, torch::kBFloat16})
+    for (const int64_t batch : {1, 3})
+      for (const int64_t width : {2, 4}) expect_kernel_equals_reference(3, batch, 256, 512, 24, width, dtype);
+}
+
+// The 370M shape's widths at batch 4: some 16 channels a block, so 64 (batch row, channel) items a block, more than
+// its half-warps take in one round; and fewer channels (128) than an H100 has blocks, so that some blocks own none.
+TEST(DecodeLayersKernel, CudaEqualsTheReferenceWithManyOrNoChannelsABlock) {
+  SKIP_WITHOUT_GPU();
+  for (const auto dtype : {torch::kFloat32, torch::kBFloat16})
+    expect_kernel_equals_reference(2, 4, 1024, 2048, 64, 4, dtype);
+  expect_kernel_equals_reference(2, 2, 128, 128, 8, 3, torch::kFloat32);
+}
+
+// x_proj's output is summed across blocks in fixed point; a weight that is not a number must still give one
+// (not a clamped value) in the layer's output, as the reference does.
+TEST(DecodeLayersKernel, CudaCarriesANonNumberThroughXProj) {
+  SKIP_WITHOUT_GPU();
   const torch::Device cuda(torch::kCUDA);
-  for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
-    for (const int64_t batch : {1, 3}) {
-      for (const int64_t width : {2, 4}) {
-        torch::manual_seed(batch * 10 + width);
-        const int64_t d_model = 256, d_inner = 512, rank = 24;
-        const std::string where =
-            std::string(c10::toString(dtype)) + " batch " + std::to_string(batch) + " width " + std::to_string(width);
-        auto got = random_layers(3, batch, d_model, d_inner, rank, width, dtype, cuda);
-        RandomLayers want = got;  // the same parameters, states of their own
-        for (size_t i = 0; i < want.conv.size(); ++i) {
-          want.conv[i] = got.conv[i].clone();
-          want.ssm[i] = got.ssm[i].clone();
-          want.layers[i].conv_state = &want.conv[i];
-          want.layers[i].ssm_state = &want.ssm[i];
-        }
-        const auto residual = torch::randn({batch, d_model}, torch::TensorOptions().device(cuda)) * 2;
-        ASSERT_TRUE(ops::decode_layers_fused(residual, got.layers)) << where;
-        const auto g = ops::decode_layers(residual, got.layers);
-        const auto r = ops::decode_layers_reference(residual, want.layers);
-        const double tol = dtype == torch::kFloat32 ? 1e-4 : 3e-2;
-        EXPECT_LT(max_diff(g.residual, r.residual), tol * max_abs(r.residual)) << where;
-        EXPECT_LT(max_diff(g.delta, r.delta), tol * max_abs(r.delta)) << where;
-        ASSERT_EQ(g.delta.scalar_type(), dtype) << where;
-        for (size_t i = 0; i < got.conv.size(); ++i) {
-          EXPECT_LT(max_diff(got.conv[i], want.conv[i]), tol * max_abs(want.conv[i])) << where << " conv " << i;
-          EXPECT_LT(max_diff(got.ssm[i], want.ssm[i]), tol * max_abs(want.ssm[i])) << where << " ssm " << i;
-        }
-      }
-    }
-  }
+  torch::manual_seed(5);
+  auto got = random_layers(1, 1, 256, 512, 24, 4, torch::kFloat32, cuda);
+  got.layers[0].x_proj[30][7] = std::numeric_limits<float>::quiet_NaN();
+  const auto residual = torch::randn({1, 256}, torch::TensorOptions().device(cuda));
+  ASSERT_TRUE(ops::decode_layers_fused(residual, got.layers));
+  const auto g = ops::decode_layers(residual, got.layers);
+  EXPECT_TRUE(g.delta.isnan().any().item<bool>());
 }
 
 // A model's decode through the kernel: each step's logits as the per-layer kernels give them, and in float32 the
