@@ -1,8 +1,8 @@
 // ops::decode_layers, a decode step's Mamba layers in one kernel: its LibTorch reference (the per-layer references
 // composed) against the model's own step in float64 on the CPU; and on a GPU the kernel against that reference on
-// random layers (float32 and bfloat16, batch 1 to 4, conv widths 2 to 4, dt ranks that are no multiple of 16, blocks
-// with many channels and with none), the states advanced alike, a non-number carried through x_proj's cross-block
-// sum, and a model's decode through the kernel against its per-layer kernels.
+// random layers (float32 and bfloat16, batch 1 to 4, conv widths 2 to 4, dt ranks that are no multiple of 16, many
+// channels an SM and fewer channels than SMs), the states advanced alike, a non-number carried through x_proj, and a
+// model's decode through the kernel against its per-layer kernels.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -169,8 +169,8 @@ TEST(DecodeLayersKernel, CudaEqualsTheReferenceOnRandomLayers) {
       for (const int64_t width : {2, 4}) expect_kernel_equals_reference(3, batch, 256, 512, 24, width, dtype);
 }
 
-// The 370M shape's widths at batch 4: some 16 channels a block, so 64 (batch row, channel) items a block, more than
-// its half-warps take in one round; and fewer channels (128) than an H100 has blocks, so that some blocks own none.
+// The 370M shape's widths at batch 4 (some 16 channels an SM, 64 (batch row, channel) items an SM, more than a
+// block's half-warps take in one round); and fewer channels (128) than an H100 has SMs.
 TEST(DecodeLayersKernel, CudaEqualsTheReferenceWithManyOrNoChannelsABlock) {
   SKIP_WITHOUT_GPU();
   for (const auto dtype : {torch::kFloat32, torch::kBFloat16})
@@ -178,8 +178,8 @@ TEST(DecodeLayersKernel, CudaEqualsTheReferenceWithManyOrNoChannelsABlock) {
   expect_kernel_equals_reference(2, 2, 128, 128, 8, 3, torch::kFloat32);
 }
 
-// x_proj's output is summed across blocks in fixed point; a weight that is not a number must still give one
-// (not a clamped value) in the layer's output, as the reference does.
+// A weight that is not a number gives one in the layer's output, as in the reference: no step of the kernel's
+// arithmetic (x_proj's sum across the channels, the softplus, the state's update) may clamp or drop it.
 TEST(DecodeLayersKernel, CudaCarriesANonNumberThroughXProj) {
   SKIP_WITHOUT_GPU();
   const torch::Device cuda(torch::kCUDA);

@@ -1,6 +1,5 @@
 // defines: warp_sum, the sum of a float over the 32 lanes of a warp, and block_sum<Warps>, over a block of Warps
-// warps (or over the Warps warps that `Sync` joins, where a block has others doing something else); every thread
-// gets the sum. The decode kernels' products and norms use them. Included by .cu files only.
+// warps; every thread gets the sum. The decode kernels' products and norms use them. Included by .cu files only.
 #pragma once
 
 namespace ftmamba::kernels {
@@ -10,17 +9,13 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
-struct SyncBlock {
-  __device__ __forceinline__ void operator()() const { __syncthreads(); }
-};
-
-// `scratch` holds Warps floats of shared memory; the warps are the block's first Warps.
-template <int Warps, typename Sync = SyncBlock>
-__device__ __forceinline__ float block_sum(float v, float* scratch, Sync sync = {}) {
+// `scratch` holds Warps floats of shared memory.
+template <int Warps>
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
   v = warp_sum(v);
-  sync();  // scratch may still be read from the last call
+  __syncthreads();  // scratch may still be read from the last call
   if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
-  sync();
+  __syncthreads();
   float s = 0.f;
 #pragma unroll
   for (int w = 0; w < Warps; ++w) s += scratch[w];

@@ -19,7 +19,4 @@ enum class CudaDtype : int { kFloat32 = 0, kBFloat16 = 1, kFloat16 = 2 };
 // Streaming multiprocessors of the current device (cached per device); launch shapes are sized from it.
 int cuda_sm_count();
 
-// The current device's compute capability, major part (9 on an H100); kernels that need sm_90 ask it.
-int cuda_compute_major();
-
 }  // namespace ftmamba::kernels

@@ -97,16 +97,14 @@ DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<D
       *l.conv_state = l.conv_state->to(m.scalar_type()).contiguous();
     if (!cuda_util::contiguous_float32(*l.ssm_state)) *l.ssm_state = l.ssm_state->to(torch::kFloat32).contiguous();
   }
-  // The residual's two buffers, the phases' scratch, and what the kernel needs zero at its launch (zeroed here, in
-  // the step's graph): x_dbl's fixed-point sum (batch * width int64), its flags (as many int32) and the barrier's
-  // counter.
+  // The residual's two buffers, the phases' scratch, and the barrier's counter (zeroed here, in the step's graph).
   auto residuals = torch::empty({2, batch, d_model}, residual.options());
   residuals[0].copy_(residual);
+  auto xz = torch::empty({batch, 2 * d_inner}, m.options());
+  auto x_dbl = torch::empty({batch, rank + 2 * d_state}, m.options());
   auto y = torch::empty({batch, d_inner}, m.options());
   auto delta = torch::empty({batch, d_model}, m.options());
-  const int64_t width = rank + 2 * d_state;
-  auto zeroed = torch::zeros({batch * width + (batch * width + 1) / 2 + 1}, residual.options().dtype(torch::kInt64));
-  auto* zeroed_words = zeroed.data_ptr<int64_t>();
+  auto barrier = torch::zeros({1}, residual.options().dtype(torch::kInt32));
   kernels::DecodeLayersCudaParams p;
   p.batch = batch;
   p.n_layers = static_cast<int64_t>(layers.size());
@@ -116,11 +114,11 @@ DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<D
   p.conv_width = sizes->width;
   p.dtype = cuda_util::dtype_of(m, "decode layers");
   p.residual = residuals.data_ptr<float>();
+  p.xz = xz.data_ptr();
+  p.x_dbl = x_dbl.data_ptr();
   p.y = y.data_ptr();
   p.delta = delta.data_ptr();
-  p.x_dbl_sum = reinterpret_cast<unsigned long long*>(zeroed_words);
-  p.x_dbl_bad = reinterpret_cast<unsigned*>(zeroed_words + batch * width);
-  p.barrier = reinterpret_cast<unsigned*>(zeroed_words + zeroed.numel() - 1);
+  p.barrier = reinterpret_cast<unsigned*>(barrier.data_ptr<int32_t>());
   for (size_t i = 0; i < layers.size(); ++i) {
     const auto& l = layers[i];
     auto& q = p.layers[i];
