@@ -4,15 +4,20 @@
 // the device-to-device copy bandwidth measured in the same run, and LibTorch's cuDNN conv1d beside ours.
 // Prints one JSON line per figure with the minimal bytes each call must move and the achieved fraction of
 // copy bandwidth, and the forward under each of its launch layouts.
-// Usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all|decode|BATCHxLxD_INNERxD_STATE]
+// Usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all|decode|decode-layers|BATCHxLxD_INNERxD_STATE]
 //                           [--dtype float32|bfloat16|all]
 //   A shape such as 1x1024x2048x16 (Mamba-370M fine-tuning, batch 1, L 1024) is timed under the name "custom".
 //   --shape decode times the decode step's matrix-vector products at the 370M shape, batch 1 (in_proj, x_proj,
 //   out_proj, the LM head): ops::linear_rows (ftmamba's kernel) beside LibTorch's mv, each call's weight bytes
 //   against the copy bandwidth. Calls cycle through copies of the weight, so that none is read from L2.
+//   --shape decode-layers times a decode step's 48 Mamba layers at the 370M shape, batch 1, in one kernel
+//   (ops::decode_layers) against the floor of reading their weights at the copy bandwidth, then profiles one step:
+//   for each of a layer's four phases, the mean and the slowest block's time from one grid barrier to the next,
+//   and the barrier's own wait (the median block's exit less the last block's arrival), averaged over the layers.
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -22,6 +27,7 @@
 
 #ifdef FTMAMBA_WITH_CUDA
 #include "ftmamba/ops/causal_conv1d_cuda.h"
+#include "ftmamba/ops/decode_layers.h"
 #include "ftmamba/ops/decode_linear.h"
 #include "ftmamba/ops/selective_scan_cuda.h"
 #endif
@@ -45,6 +51,94 @@ double time_us(const std::function<void()>& f, int reps) {
   return rounds[rounds.size() / 2];
 }
 
+// A decode step's layers at the 370M shape (d_model 1024, d_inner 2048, dt rank 64, conv width 4), random weights
+// with the matrices in `dtype`, their states zero, batch 1.
+struct DecodeStep {
+  std::vector<ftmamba::ops::DecodeLayer> layers;
+  std::vector<Tensor> conv, ssm;
+  double weight_bytes = 0;
+};
+
+DecodeStep decode_step(int64_t n_layers, torch::ScalarType dtype) {
+  const int64_t d = 1024, di = 2048, rank = 64, n = 16, width = 4;
+  const auto f32 = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kFloat32);
+  auto matrix = [&](int64_t rows, int64_t cols) {
+    return (torch::randn({rows, cols}, f32) / std::sqrt(cols)).to(dtype);
+  };
+  DecodeStep s;
+  s.conv.reserve(n_layers);  // the layers point at these
+  s.ssm.reserve(n_layers);
+  for (int64_t i = 0; i < n_layers; ++i) {
+    s.conv.push_back(torch::zeros({1, width - 1, di}, f32.dtype(dtype)));
+    s.ssm.push_back(torch::zeros({1, di, n}, f32));
+    ftmamba::ops::DecodeLayer l;
+    l.norm_weight = torch::ones({d}, f32);
+    l.in_proj = matrix(2 * di, d);
+    l.conv_weight = torch::randn({di, width}, f32) * 0.3;
+    l.conv_bias = torch::randn({di}, f32) * 0.1;
+    l.x_proj = matrix(rank + 2 * n, di);
+    l.dt_proj = matrix(di, rank);
+    l.dt_bias = torch::full({di}, -3.0, f32);
+    l.A_log = torch::log(torch::arange(1, n + 1, f32)).repeat({di, 1});
+    l.D = torch::ones({di}, f32);
+    l.out_proj = matrix(d, di);
+    l.conv_state = &s.conv.back();
+    l.ssm_state = &s.ssm.back();
+    for (const Tensor& t : {l.in_proj, l.x_proj, l.dt_proj, l.out_proj, l.norm_weight, l.conv_weight, l.conv_bias,
+                            l.dt_bias, l.A_log, l.D})
+      s.weight_bytes += double(t.numel()) * t.element_size();
+    s.layers.push_back(std::move(l));
+  }
+  return s;
+}
+
+// The decode step's time against its floor, then the profile of one step (see the usage above).
+void bench_decode_layers(const std::string& only_dtype, int reps, double copy_gbs) {
+  constexpr int64_t kLayers = 48;
+  for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    const char* name = dtype == torch::kFloat32 ? "float32" : "bfloat16";
+    if (only_dtype != "all" && only_dtype != name) continue;
+    DecodeStep s = decode_step(kLayers, dtype);
+    const Tensor x = torch::randn({1, 1024}, torch::TensorOptions().device(torch::kCUDA));
+    const double us = time_us([&] { ftmamba::ops::decode_layers(x, s.layers); }, reps);
+    const double floor_us = s.weight_bytes / (copy_gbs * 1e9) * 1e6;
+    std::printf(
+        "{\"bench\": \"decode_layers\", \"layers\": %ld, \"dtype\": \"%s\", \"weight_bytes\": %.0f, "
+        "\"us\": %.1f, \"floor_us\": %.1f, \"of_floor\": %.3f}\n",
+        static_cast<long>(kLayers), name, s.weight_bytes, us, floor_us, floor_us / us);
+    Tensor clock;
+    ftmamba::ops::decode_layers(x, s.layers, &clock);
+    const Tensor marks = clock.cpu().to(torch::kFloat64);  // (blocks, marks), ns
+    const int64_t blocks = marks.size(0), barriers = (marks.size(1) - 2) / 2, phases = 4;
+    const auto m = marks.accessor<double, 2>();
+    std::vector<double> work_mean(phases), work_max(phases), wait(phases);
+    for (int64_t k = 1; k <= barriers + 1; ++k) {  // the phase ended by barrier k (the last: by the end)
+      double sum = 0, slowest = 0, last_arrival = 0;
+      std::vector<double> exits;
+      for (int64_t b = 0; b < blocks; ++b) {
+        const double work = m[b][2 * k - 1] - m[b][2 * k - 2];
+        sum += work;
+        slowest = std::max(slowest, work);
+        last_arrival = std::max(last_arrival, m[b][2 * k - 1]);
+        if (k <= barriers) exits.push_back(m[b][2 * k]);
+      }
+      const int64_t ph = (k - 1) % phases;
+      work_mean[ph] += sum / blocks / kLayers;
+      work_max[ph] += slowest / kLayers;
+      if (!exits.empty()) {
+        std::sort(exits.begin(), exits.end());
+        wait[ph] += (exits[exits.size() / 2] - last_arrival) / (ph == phases - 1 ? kLayers - 1 : kLayers);
+      }
+    }
+    const char* phase_names[] = {"norm, in_proj", "conv, x_proj", "SSM step", "out_proj"};
+    for (int64_t ph = 0; ph < phases; ++ph)
+      std::printf(
+          "{\"bench\": \"decode_layers_phase\", \"dtype\": \"%s\", \"phase\": \"%s\", "
+          "\"work_mean_ns\": %.0f, \"work_slowest_block_ns\": %.0f, \"barrier_after_ns\": %.0f}\n",
+          name, phase_names[ph], work_mean[ph], work_max[ph], wait[ph]);
+  }
+}
+
 }  // namespace
 #endif
 
@@ -60,9 +154,10 @@ int main(int argc, char** argv) {
     else if (a == "--dtype" && i + 1 < argc)
       only_dtype = argv[++i];
     else {
-      std::fprintf(stderr,
-                   "usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all|decode|BATCHxLxD_INNERxD_STATE] "
-                   "[--dtype float32|bfloat16|all]\n");
+      std::fprintf(
+          stderr,
+          "usage: bench_cuda_kernels [--reps N] [--shape lm|tabular|all|decode|decode-layers|BATCHxLxD_INNERxD_STATE] "
+          "[--dtype float32|bfloat16|all]\n");
       return 2;
     }
   }
@@ -89,6 +184,10 @@ int main(int argc, char** argv) {
               static_cast<long>(2 * copy_elems * 4), copy_us, copy_gbs);
   src = dst = torch::Tensor();
 
+  if (only_shape == "decode-layers") {
+    bench_decode_layers(only_dtype, reps, copy_gbs);
+    return 0;
+  }
   if (only_shape == "decode") {
     struct Matrix {
       const char* name;

@@ -192,6 +192,29 @@ TEST(DecodeLayersKernel, CudaCarriesANonNumberThroughXProj) {
   EXPECT_TRUE(g.delta.isnan().any().item<bool>());
 }
 
+// The step's profile: every block marks its start, each barrier's arrival and exit, and its end, in order; and no
+// block leaves a barrier before the last block has arrived at it (what the barrier is for).
+TEST(DecodeLayersKernel, CudaProfileShowsEveryBarrierHolding) {
+  SKIP_WITHOUT_GPU();
+  torch::manual_seed(9);
+  auto got = random_layers(3, 1, 256, 512, 24, 4, torch::kFloat32, torch::Device(torch::kCUDA));
+  const auto residual = torch::randn({1, 256}, torch::TensorOptions().device(torch::kCUDA));
+  torch::Tensor clock;
+  ops::decode_layers(residual, got.layers, &clock);
+  ASSERT_TRUE(clock.defined());
+  const auto m = clock.cpu();
+  const int64_t blocks = m.size(0), marks = m.size(1), barriers = (marks - 2) / 2;
+  ASSERT_EQ(barriers, 4 * 3 - 1);
+  EXPECT_TRUE((m.select(1, 0) > 0).all().item<bool>());
+  EXPECT_TRUE((m.narrow(1, 1, marks - 1) >= m.narrow(1, 0, marks - 1)).all().item<bool>())
+      << "a block's marks in order";
+  for (int64_t k = 1; k <= barriers; ++k) {
+    const int64_t last_arrival = m.select(1, 2 * k - 1).max().item<int64_t>();
+    const int64_t first_exit = m.select(1, 2 * k).min().item<int64_t>();
+    EXPECT_GE(first_exit, last_arrival) << "barrier " << k << " of " << blocks << " blocks";
+  }
+}
+
 // A model's decode through the kernel: each step's logits as the per-layer kernels give them, and in float32 the
 // same greedy tokens, through the captured graph as well as eagerly.
 TEST(DecodeLayersKernel, CudaModelStepEqualsThePerLayerKernels) {

@@ -38,6 +38,12 @@ __device__ __forceinline__ T load_shared_by_blocks(const T* p) {
   }
 }
 
+// Marks a block writes: the start, an arrival and an exit for each barrier (kDecodeLayersPhases a layer, less the
+// last layer's), the end.
+__host__ __device__ __forceinline__ int64_t decode_layers_phase_marks_device(int64_t n_layers) {
+  return 2 * (kDecodeLayersPhases * n_layers - 1) + 2;
+}
+
 // Asks for the lines of [p, p + bytes) to be brought into L2, without waiting: parameters that a phase reads first
 // after a barrier (a norm's weight, the conv's), so that it finds them there instead of in DRAM.
 __device__ __forceinline__ void prefetch_l2(const void* p, int64_t bytes) {
@@ -52,11 +58,22 @@ __device__ __forceinline__ unsigned load_acquire(const unsigned* p) {
   return v;
 }
 
+// Mark `k` of the block's profile (DecodeLayersCudaParams::phase_clock), when there is one: the GPU's clock in ns.
+__device__ __forceinline__ void phase_mark(const DecodeLayersCudaParams& p, int64_t k) {
+  if (p.phase_clock && threadIdx.x == 0) {
+    unsigned long long now;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+    p.phase_clock[blockIdx.x * decode_layers_phase_marks_device(p.n_layers) + k] = now;
+  }
+}
+
 // Every block of the grid arrives before any leaves; what each wrote before is then visible to all (read with
 // load_shared_by_blocks). The counter only grows: the k-th barrier waits for k * gridDim.x arrivals.
-__device__ __forceinline__ void grid_barrier(unsigned* counter, unsigned& target) {
+__device__ __forceinline__ void grid_barrier(const DecodeLayersCudaParams& p, unsigned& target) {
+  unsigned* counter = p.barrier;
   target += gridDim.x;
   __syncthreads();
+  phase_mark(p, 2 * (target / gridDim.x) - 1);
   if (threadIdx.x == 0) {
     __threadfence();
     atomicAdd(counter, 1u);
@@ -64,6 +81,7 @@ __device__ __forceinline__ void grid_barrier(unsigned* counter, unsigned& target
     }
   }
   __syncthreads();
+  phase_mark(p, 2 * (target / gridDim.x));
 }
 
 // Sum over the 16 lanes of a half-warp (both halves of the warp call it together).
@@ -263,6 +281,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_layers_kernel(const Decode
   const RowWalk x_walk = row_walk<T>(dbl_width, di, global_warp, x_proj_blocks * kWarps);
   const RowWalk out_walk = row_walk<T>(p.d_model, di, global_warp, grid_warps);
   unsigned target = 0;
+  phase_mark(p, 0);
   uint4 regs[kSlots];
   prefetch(p.layers[0].in_proj, in_walk, lane, regs);
   prefetch_l2(p.layers[0].norm_weight, p.d_model * int64_t(sizeof(float)));
@@ -279,7 +298,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_layers_kernel(const Decode
       if (L.conv_bias) prefetch_l2(L.conv_bias, di * int64_t(sizeof(float)));
       prefetch_l2(L.conv_state, p.batch * (W - 1) * di * int64_t(sizeof(T)));
     }
-    grid_barrier(p.barrier, target);
+    grid_barrier(p, target);
     // B: the conv's output and x_proj into x_dbl, on the first blocks.
     if (does_x_proj) {
       for (int64_t i = threadIdx.x; i < items; i += kThreads) {
@@ -295,7 +314,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_layers_kernel(const Decode
     }
     Channel<T, W> first;
     if (first_item < items) first = channel_inputs<T, W>(p, L, first_item, lane16);
-    grid_barrier(p.barrier, target);
+    grid_barrier(p, target);
     // C: the SSM step, a half-warp a channel.
     for (int64_t i = threadIdx.x; i < p.batch * dbl_width; i += kThreads)
       dbl[i] = to_float(load_shared_by_blocks(static_cast<const T*>(p.x_dbl) + i));
@@ -308,7 +327,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_layers_kernel(const Decode
       }
     }
     prefetch(L.out_proj, out_walk, lane, regs);
-    grid_barrier(p.barrier, target);
+    grid_barrier(p, target);
     // D: out_proj into delta.
     for (int64_t i = threadIdx.x; i < items; i += kThreads)
       xs[i] = load_shared_by_blocks(static_cast<const T*>(p.y) + i);
@@ -318,9 +337,11 @@ __global__ void __launch_bounds__(kThreads, 1) decode_layers_kernel(const Decode
     if (layer + 1 < p.n_layers) {
       prefetch(p.layers[layer + 1].in_proj, in_walk, lane, regs);
       prefetch_l2(p.layers[layer + 1].norm_weight, p.d_model * int64_t(sizeof(float)));
-      grid_barrier(p.barrier, target);
+      grid_barrier(p, target);
     }
   }
+  __syncthreads();
+  phase_mark(p, 2 * (target / gridDim.x) + 1);
 }
 
 // Dynamic shared memory: the activations' rows in T, then x_dbl and residual + delta as floats.
@@ -356,6 +377,10 @@ cudaError_t launch(const DecodeLayersCudaParams& p, size_t shared) {
 }
 
 }  // namespace
+
+int64_t decode_layers_blocks() { return cuda_sm_count(); }
+
+int64_t decode_layers_phase_marks(int64_t n_layers) { return decode_layers_phase_marks_device(n_layers); }
 
 bool decode_layers_takes(int64_t batch, int64_t n_layers, int64_t d_model, int64_t d_inner, int64_t rank,
                          int64_t d_state, int64_t conv_width, int64_t element_bytes) {

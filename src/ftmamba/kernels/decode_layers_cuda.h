@@ -25,6 +25,7 @@ constexpr int64_t kDecodeLayersMaxLayers = 64;  // the layers travel in the kern
 constexpr int64_t kDecodeLayersMaxBatch = 4;
 constexpr int64_t kDecodeLayersStateSize = 16;  // d_state: a half-warp's lanes
 constexpr int64_t kDecodeLayersMaxRank = 192;   // dt_proj's rank: 12 weights a lane
+constexpr int64_t kDecodeLayersPhases = 4;      // a layer's phases, each ended by a grid barrier but the last layer's
 
 // One layer's tensors. The matrices in the step's dtype, (out, in), contiguous, 16-byte aligned; the rest float32.
 struct DecodeLayerPointers {
@@ -56,6 +57,9 @@ struct DecodeLayersCudaParams {
   void* y = nullptr;
   void* delta = nullptr;
   unsigned* barrier = nullptr;
+  // Null, or (blocks, decode_layers_phase_marks(n_layers)): each block's first thread writes the GPU's clock (ns) at
+  // the step's start, at its arrival at and its exit from each grid barrier, and at its end; a profile of the step.
+  unsigned long long* phase_clock = nullptr;
   DecodeLayerPointers layers[kDecodeLayersMaxLayers] = {};
   void* stream = nullptr;  // cudaStream_t
 };
@@ -63,6 +67,10 @@ struct DecodeLayersCudaParams {
 // Whether the kernel takes these sizes (element_bytes: the step's dtype's), on the current device.
 bool decode_layers_takes(int64_t batch, int64_t n_layers, int64_t d_model, int64_t d_inner, int64_t rank,
                          int64_t d_state, int64_t conv_width, int64_t element_bytes);
+
+// The kernel's blocks on the current device (one an SM), and the clock marks a block writes for n layers.
+int64_t decode_layers_blocks();
+int64_t decode_layers_phase_marks(int64_t n_layers);
 
 // Throws std::runtime_error on sizes it does not take or a launch failure.
 void decode_layers_cuda(const DecodeLayersCudaParams& p);

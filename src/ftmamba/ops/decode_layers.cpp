@@ -85,7 +85,8 @@ bool decode_layers_fused(const torch::Tensor& residual, const std::vector<Decode
 #endif
 }
 
-DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers) {
+DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers,
+                              torch::Tensor* phase_clock) {
 #ifdef FTMAMBA_WITH_CUDA
   const auto sizes = fused_sizes(residual, layers);
   if (!sizes) throw std::invalid_argument(kNotTaken);
@@ -136,12 +137,18 @@ DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<D
     q.conv_state = l.conv_state->data_ptr();
     q.ssm_state = l.ssm_state->data_ptr<float>();
   }
+  if (phase_clock) {
+    *phase_clock = torch::zeros({kernels::decode_layers_blocks(), kernels::decode_layers_phase_marks(p.n_layers)},
+                                residual.options().dtype(torch::kInt64));
+    p.phase_clock = reinterpret_cast<unsigned long long*>(phase_clock->data_ptr<int64_t>());
+  }
   p.stream = cuda_util::stream_for(residual);
   kernels::decode_layers_cuda(p);
   return {residuals[static_cast<int64_t>(layers.size()) % 2], delta};
 #else
   (void)residual;
   (void)layers;
+  (void)phase_clock;
   throw std::invalid_argument(kNotTaken);
 #endif
 }

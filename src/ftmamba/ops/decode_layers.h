@@ -34,8 +34,12 @@ struct DecodeLayersOut {
 bool decode_layers_fused(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers);
 
 // The layers' step in one kernel; throws std::invalid_argument unless decode_layers_fused. A state that is not
-// contiguous (or not in the dtype above) is first replaced by one that is, as ops::conv_step does.
-DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers);
+// contiguous (or not in the dtype above) is first replaced by one that is, as ops::conv_step does. With
+// `phase_clock`, it is set to the step's profile: (blocks, marks) int64 on the device, each block's GPU clock in ns at
+// the start, at its arrival at and exit from each grid barrier (four a layer, less the last layer's) and at the end
+// (kernels::DecodeLayersCudaParams::phase_clock).
+DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers,
+                              torch::Tensor* phase_clock = nullptr);
 DecodeLayersOut decode_layers_reference(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers);
 
 }  // namespace ftmamba::ops
