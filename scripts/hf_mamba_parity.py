@@ -34,6 +34,7 @@ SHAPES = {
     "tiny": dict(hidden_size=64, num_hidden_layers=2, vocab_size=1000, state_size=16),
     "small": dict(hidden_size=256, num_hidden_layers=4, vocab_size=8000, state_size=16),
     "130m": dict(hidden_size=768, num_hidden_layers=24, vocab_size=50280, state_size=16),
+    "370m": dict(hidden_size=1024, num_hidden_layers=48, vocab_size=50280, state_size=16),
 }
 TARGET = 1e-4
 PROMPT, NEW_TOKENS = 8, 64  # greedy generation: the first 8 ids as the prompt, 64 new tokens
