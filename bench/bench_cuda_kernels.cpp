@@ -12,8 +12,9 @@
 //   against the copy bandwidth. Calls cycle through copies of the weight, so that none is read from L2.
 //   --shape decode-layers times a decode step's 48 Mamba layers at the 370M shape, batch 1, in one kernel
 //   (ops::decode_layers) against the floor of reading their weights at the copy bandwidth, then profiles one step:
-//   for each of a layer's four phases, the mean and the slowest block's time from one grid barrier to the next,
-//   and the barrier's own wait (the median block's exit less the last block's arrival), averaged over the layers.
+//   for each of a layer's phases (ops::decode_layers_phases), the mean and the slowest block's time from one grid
+//   barrier to the next, and the barrier's own wait (the median block's exit less the last block's arrival), averaged
+//   over the layers.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -109,7 +110,9 @@ void bench_decode_layers(const std::string& only_dtype, int reps, double copy_gb
     Tensor clock;
     ftmamba::ops::decode_layers(x, s.layers, &clock);
     const Tensor marks = clock.cpu().to(torch::kFloat64);  // (blocks, marks), ns
-    const int64_t blocks = marks.size(0), barriers = (marks.size(1) - 2) / 2, phases = 4;
+    const auto names = ftmamba::ops::decode_layers_phases();
+    const int64_t blocks = marks.size(0), barriers = (marks.size(1) - 2) / 2;
+    const int64_t phases = static_cast<int64_t>(names.size());
     const auto m = marks.accessor<double, 2>();
     std::vector<double> work_mean(phases), work_max(phases), wait(phases);
     for (int64_t k = 1; k <= barriers + 1; ++k) {  // the phase ended by barrier k (the last: by the end)
@@ -130,12 +133,11 @@ void bench_decode_layers(const std::string& only_dtype, int reps, double copy_gb
         wait[ph] += (exits[exits.size() / 2] - last_arrival) / (ph == phases - 1 ? kLayers - 1 : kLayers);
       }
     }
-    const char* phase_names[] = {"norm, in_proj", "conv, x_proj", "SSM step", "out_proj"};
     for (int64_t ph = 0; ph < phases; ++ph)
       std::printf(
           "{\"bench\": \"decode_layers_phase\", \"dtype\": \"%s\", \"phase\": \"%s\", "
           "\"work_mean_ns\": %.0f, \"work_slowest_block_ns\": %.0f, \"barrier_after_ns\": %.0f}\n",
-          name, phase_names[ph], work_mean[ph], work_max[ph], wait[ph]);
+          name, names[ph].c_str(), work_mean[ph], work_max[ph], wait[ph]);
   }
 }
 

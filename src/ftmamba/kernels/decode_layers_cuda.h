@@ -25,7 +25,10 @@ constexpr int64_t kDecodeLayersMaxLayers = 64;  // the layers travel in the kern
 constexpr int64_t kDecodeLayersMaxBatch = 4;
 constexpr int64_t kDecodeLayersStateSize = 16;  // d_state: a half-warp's lanes
 constexpr int64_t kDecodeLayersMaxRank = 192;   // dt_proj's rank: 12 weights a lane
-constexpr int64_t kDecodeLayersPhases = 4;      // a layer's phases, each ended by a grid barrier but the last layer's
+// A layer's phases, each ended by a grid barrier but the last layer's last: what the profile (phase_clock) names.
+constexpr int64_t kDecodeLayersPhases = 4;
+constexpr const char* kDecodeLayersPhaseNames[kDecodeLayersPhases] = {"norm, in_proj", "conv, x_proj", "SSM step",
+                                                                      "out_proj"};
 
 // One layer's tensors. The matrices in the step's dtype, (out, in), contiguous, 16-byte aligned; the rest float32.
 struct DecodeLayerPointers {

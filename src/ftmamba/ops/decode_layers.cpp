@@ -1,6 +1,7 @@
 // defines: decode_layers and its LibTorch reference (see decode_layers.h).
 #include "ftmamba/ops/decode_layers.h"
 
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 
@@ -150,6 +151,14 @@ DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<D
   (void)layers;
   (void)phase_clock;
   throw std::invalid_argument(kNotTaken);
+#endif
+}
+
+std::vector<std::string> decode_layers_phases() {
+#ifdef FTMAMBA_WITH_CUDA
+  return {std::begin(kernels::kDecodeLayersPhaseNames), std::end(kernels::kDecodeLayersPhaseNames)};
+#else
+  return {};
 #endif
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 namespace ftmamba::ops {
@@ -36,10 +37,13 @@ bool decode_layers_fused(const torch::Tensor& residual, const std::vector<Decode
 // The layers' step in one kernel; throws std::invalid_argument unless decode_layers_fused. A state that is not
 // contiguous (or not in the dtype above) is first replaced by one that is, as ops::conv_step does. With
 // `phase_clock`, it is set to the step's profile: (blocks, marks) int64 on the device, each block's GPU clock in ns at
-// the start, at its arrival at and exit from each grid barrier (four a layer, less the last layer's) and at the end
+// the start, at its arrival at and exit from each grid barrier (one after each of a layer's phases, less the last
+// layer's last) and at the end
 // (kernels::DecodeLayersCudaParams::phase_clock).
 DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers,
                               torch::Tensor* phase_clock = nullptr);
+// The names of a layer's phases in that profile, in order (the kernel's; empty in a build without CUDA).
+std::vector<std::string> decode_layers_phases();
 DecodeLayersOut decode_layers_reference(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers);
 
 }  // namespace ftmamba::ops
