@@ -38,8 +38,7 @@ bool decode_layers_fused(const torch::Tensor& residual, const std::vector<Decode
 // contiguous (or not in the dtype above) is first replaced by one that is, as ops::conv_step does. With
 // `phase_clock`, it is set to the step's profile: (blocks, marks) int64 on the device, each block's GPU clock in ns at
 // the start, at its arrival at and exit from each grid barrier (one after each of a layer's phases, less the last
-// layer's last) and at the end
-// (kernels::DecodeLayersCudaParams::phase_clock).
+// layer's last) and at the end (kernels::DecodeLayersCudaParams::phase_clock).
 DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<DecodeLayer>& layers,
                               torch::Tensor* phase_clock = nullptr);
 // The names of a layer's phases in that profile, in order (the kernel's; empty in a build without CUDA).
