@@ -433,13 +433,21 @@ size_t shared_bytes(int64_t batch, int64_t d_model, int64_t d_inner, int64_t ran
   return static_cast<size_t>(kRingSlots * kTile + xs + floats * int64_t(sizeof(float)));
 }
 
-constexpr size_t kMaxSharedBytes = 227 * 1024;
+// The dynamic shared memory a block may ask for on the current device: its opt-in limit (227 KiB on sm_90, 163 on
+// sm_80) less the kernel's static share.
+size_t max_shared_bytes() {
+  int device = 0, opt_in = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&opt_in, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
+    return 0;
+  return opt_in > 1024 ? static_cast<size_t>(opt_in - 1024) : 0;
+}
 
 template <typename T, int W>
 cudaError_t launch(const DecodeLayersCudaParams& p, size_t shared) {
   auto* kernel = decode_layers_kernel<T, W>;
-  static const cudaError_t opt_in =
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSharedBytes));
+  const cudaError_t opt_in =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared));
   if (opt_in != cudaSuccess) return opt_in;
   int per_sm = 0;
   const cudaError_t occupancy = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, shared);
@@ -473,7 +481,7 @@ bool decode_layers_takes(int64_t batch, int64_t n_layers, int64_t d_model, int64
          d_model % row_unit == 0 && d_inner % row_unit == 0 && d_model * element_bytes <= kDecodeLayersTileBytes &&
          d_inner * element_bytes <= kDecodeLayersTileBytes && rank >= 1 && rank <= kDecodeLayersMaxRank &&
          d_state == kDecodeLayersStateSize && conv_width >= 1 && conv_width <= kConvMaxWidth &&
-         shared_bytes(batch, d_model, d_inner, rank, element_bytes, decode_layers_blocks()) <= kMaxSharedBytes;
+         shared_bytes(batch, d_model, d_inner, rank, element_bytes, decode_layers_blocks()) <= max_shared_bytes();
 }
 
 void decode_layers_cuda(const DecodeLayersCudaParams& p) {
