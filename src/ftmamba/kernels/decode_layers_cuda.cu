@@ -97,14 +97,71 @@ __device__ __forceinline__ float half_warp_sum(float v) {
   return v;
 }
 
+// Copies into shared memory that run beside the block's own loads. On sm_90 the tensor memory accelerator's bulk
+// copies (cp.async.bulk), which report to an mbarrier and leave the SM's load queues to the loads on the critical
+// path; before sm_90, cp.async, 16 bytes a thread, in commit groups.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+constexpr bool kBulkCopies = true;
+#else
+constexpr bool kBulkCopies = false;
+#endif
+
+__device__ __forceinline__ unsigned shared_address(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
 __device__ __forceinline__ void cp_async16(void* shared_dst, const void* global_src) {
-  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(shared_dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst), "l"(global_src) : "memory");
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(shared_address(shared_dst)), "l"(global_src)
+               : "memory");
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 template <int Pending>
 __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;" ::"n"(Pending) : "memory");
+}
+
+// An mbarrier that one arrival (with the bytes to expect) and the bulk copies' bytes complete (sm_90).
+__device__ __forceinline__ void barrier_init(unsigned long long* bar) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(bar)) : "memory");
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+#else
+  (void)bar;
+#endif
+}
+__device__ __forceinline__ void barrier_expect_bytes(unsigned long long* bar, unsigned bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(shared_address(bar)), "r"(bytes)
+               : "memory");
+#else
+  (void)bar, (void)bytes;
+#endif
+}
+__device__ __forceinline__ void bulk_copy(void* shared_dst, const void* global_src, unsigned bytes,
+                                          unsigned long long* bar) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+                   shared_address(shared_dst)),
+               "l"(global_src), "r"(bytes), "r"(shared_address(bar))
+               : "memory");
+#else
+  (void)shared_dst, (void)global_src, (void)bytes, (void)bar;
+#endif
+}
+// Waits for the barrier's phase of this parity to complete.
+__device__ __forceinline__ void barrier_wait(unsigned long long* bar, unsigned parity) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  unsigned done = 0;
+  while (!done)
+    asm volatile(
+        "{\n.reg .pred ready;\nmbarrier.try_wait.parity.shared::cta.b64 ready, [%1], %2;\nselp.u32 %0, 1, 0, "
+        "ready;\n}"
+        : "=r"(done)
+        : "r"(shared_address(bar)), "r"(parity)
+        : "memory");
+#else
+  (void)bar, (void)parity;
+#endif
 }
 
 // The block's share of every layer: channels [c0, c0 + channels) and out_proj's rows [r0, r0 + rows).
@@ -159,25 +216,44 @@ __device__ __forceinline__ Rows segment_rows(const DecodeLayersCudaParams& p, co
 }
 
 // The ring of tiles. Tiles are numbered in the order the block uses them (layer by layer, segment by segment, rows
-// in order); tile t sits in slot t % kRingSlots. Each thread commits one cp.async group a tile (empty past the last
-// tile), so that waiting for all but the kRingSlots - 1 newest groups is waiting for the oldest tile.
+// in order); tile t sits in slot t % kRingSlots. With bulk copies, the first warp copies a tile in (one copy for
+// contiguous rows, a copy a row for x_proj's columns) and the slot's mbarrier completes with its bytes: the tile's
+// (t / kRingSlots)-th phase. With cp.async, each thread commits one group a tile (empty past the last tile), so that
+// waiting for all but the kRingSlots - 1 newest groups is waiting for the oldest tile.
 template <typename T>
 struct Ring {
   char* slots = nullptr;
-  int head = 0;  // the slot of the next tile to use
+  unsigned long long* full = nullptr;  // the slots' mbarriers (bulk copies)
+  int64_t used = 0;                    // tiles used so far: the next is in slot used % kRingSlots
   // The next tile to copy in: its layer, segment and first row.
   int64_t layer = 0, row = 0;
   int segment = 0;
 
-  // Copies the next tile into `slot`, or nothing past the last; commits a group either way.
-  __device__ void copy_next(const DecodeLayersCudaParams& p, const Slice& s, char* slot) {
+  // Copies the next tile into `slot`, or nothing past the last.
+  __device__ void copy_next(const DecodeLayersCudaParams& p, const Slice& s, int slot) {
+    char* dst = slots + slot * kTile;
     while (layer < p.n_layers) {
       const Rows r = segment_rows<T>(p, s, layer, segment);
       if (row < r.count) {
-        const int64_t n = min(r.per_tile(), r.count - row), chunks = r.row_bytes / 16;
-        for (int64_t j = threadIdx.x; j < n * chunks; j += kThreads) {
-          const int64_t i = j / chunks, c = j - i * chunks;
-          cp_async16(slot + j * 16, r.src + (row + i) * r.stride + c * 16);
+        const int64_t n = min(r.per_tile(), r.count - row);
+        const char* src = r.src + row * r.stride;
+        if constexpr (kBulkCopies) {
+          if (threadIdx.x < 32) {
+            if (threadIdx.x == 0) barrier_expect_bytes(full + slot, static_cast<unsigned>(n * r.row_bytes));
+            __syncwarp();
+            if (r.stride == r.row_bytes) {
+              if (threadIdx.x == 0) bulk_copy(dst, src, static_cast<unsigned>(n * r.row_bytes), full + slot);
+            } else {
+              for (int64_t i = threadIdx.x; i < n; i += 32)
+                bulk_copy(dst + i * r.row_bytes, src + i * r.stride, static_cast<unsigned>(r.row_bytes), full + slot);
+            }
+          }
+        } else {
+          const int64_t chunks = r.row_bytes / 16;
+          for (int64_t j = threadIdx.x; j < n * chunks; j += kThreads) {
+            const int64_t i = j / chunks, c = j - i * chunks;
+            cp_async16(dst + j * 16, src + i * r.stride + c * 16);
+          }
         }
         row += n;
         break;
@@ -185,23 +261,32 @@ struct Ring {
       row = 0;
       if (++segment == kSegments) segment = 0, ++layer;
     }
-    cp_async_commit();
+    if constexpr (!kBulkCopies) cp_async_commit();
   }
 
   __device__ void start(const DecodeLayersCudaParams& p, const Slice& s) {
-    for (int k = 0; k < kRingSlots; ++k) copy_next(p, s, slots + k * kTile);
+    if constexpr (kBulkCopies) {
+      if (threadIdx.x < kRingSlots) barrier_init(full + threadIdx.x);
+      __syncthreads();
+    }
+    for (int k = 0; k < kRingSlots; ++k) copy_next(p, s, k);
   }
-  // The next tile, once every thread's copies of it have landed.
+  // The next tile, once it has landed.
   __device__ const char* acquire() {
-    cp_async_wait<kRingSlots - 1>();
-    __syncthreads();
-    return slots + head * kTile;
+    const int slot = static_cast<int>(used % kRingSlots);
+    if constexpr (kBulkCopies) {
+      barrier_wait(full + slot, static_cast<unsigned>((used / kRingSlots) & 1));
+    } else {
+      cp_async_wait<kRingSlots - 1>();
+      __syncthreads();
+    }
+    return slots + slot * kTile;
   }
   // The tile is used: its slot takes the tile kRingSlots further on.
   __device__ void release(const DecodeLayersCudaParams& p, const Slice& s) {
     __syncthreads();
-    copy_next(p, s, slots + head * kTile);
-    head = (head + 1) % kRingSlots;
+    copy_next(p, s, static_cast<int>(used % kRingSlots));
+    ++used;
   }
 };
 
@@ -316,8 +401,10 @@ __global__ void __launch_bounds__(kThreads, 1) decode_layers_kernel(const Decode
   const Slice s = block_slice<T>(p);
   // Shared memory: the ring, xs (batch, max(d_model, d_inner)) in T (the norm's output, then y), `sum` (batch,
   // d_model), xz (batch, 2, channels) and x (batch, channels) of the block's channels, dbl (batch, rank + 2N).
+  __shared__ __align__(8) unsigned long long ring_full[kRingSlots];
   Ring<T> ring;
   ring.slots = reinterpret_cast<char*>(shared);
+  ring.full = ring_full;
   T* xs = reinterpret_cast<T*>(shared + kRingSlots * kTile);
   float* sum = reinterpret_cast<float*>(xs + p.batch * max(dm, di));
   float* xz = sum + p.batch * dm;
@@ -413,7 +500,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_layers_kernel(const Decode
                   [&](int b, int64_t r, float v) { static_cast<T*>(p.delta)[b * dm + s.r0 + r] = from_float<T>(v); });
     if (layer + 1 < p.n_layers) grid_barrier(p, target);
   }
-  cp_async_wait<0>();
+  if constexpr (!kBulkCopies) cp_async_wait<0>();
   __syncthreads();
   phase_mark(p, 2 * (target / gridDim.x) + 1);
 }
