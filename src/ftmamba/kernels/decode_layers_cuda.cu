@@ -1,13 +1,11 @@
 // defines: the decode step's Mamba layers in one resident kernel (see decode_layers_cuda.h).
 //
-// The grid is one block of 16 warps an SM. Block k owns d_inner's channels [c0, c0 + channels) in 16-byte groups
-// (8 bf16 or 4 float, so that every slice of a row is whole chunks) and d_model's rows [r0, r0 + rows) of out_proj.
-// Its weights, layer after layer, are four segments of whole rows: in_proj's x rows and z rows of its channels, the
-// columns of its channels in x_proj (a row of `channels` elements from each of x_proj's rows), and its rows of
-// out_proj. They pass through a ring of kRingSlots tiles of kDecodeLayersTileBytes in shared memory: every thread
-// copies its share of a tile with cp.async, kRingSlots tiles ahead of the tile the block computes on, and the next
-// tile goes in as soon as one is used. What one block writes and another reads (x_dbl's sums, y, delta, the residual)
-// is read with ld.global.cg, past the SM's own L1, which the barrier does not clean.
+// The grid is one block of 16 warps an SM. A matrix product gives each warp of the grid rows first, first + warps,
+// ...; a lane reads 16-byte chunks of a row (kChunkElements), up to 8 in flight, and a row of at most 4 chunks a lane
+// is read two rows at a time, so that 8 chunks a lane are in flight either way. The activations a phase reads (the
+// normalised residual, the conv's output, y) sit in shared memory in the weight's dtype, as the single-matrix kernels
+// hold them. What one block writes and another reads (xz, x_dbl, y, delta, the residual) is read with ld.global.cg,
+// past the SM's own L1, which the barrier does not clean.
 #include <algorithm>
 #include <string>
 
@@ -23,14 +21,9 @@ namespace {
 
 constexpr int kWarps = 16;
 constexpr int kThreads = kWarps * 32;
-constexpr int kRingSlots = 8;  // tiles in flight: 128 KiB an SM, ~17 MB over an H100's 132 SMs
-constexpr int64_t kTile = kDecodeLayersTileBytes;
+constexpr int kSlots = 8;  // 16-byte chunks a lane has in flight
 constexpr int kN = static_cast<int>(kDecodeLayersStateSize);
 constexpr int kRankPerLane = static_cast<int>(kDecodeLayersMaxRank / kDecodeLayersStateSize);
-// x_proj's shares are added as integers of 2^-30: exact and order-free. A share of 2^24 or more is taken as overflow
-// (at most 2^54 a share, and the sum of 256 shares stays inside an int64).
-constexpr float kFixedScale = 1073741824.f;  // 2^30
-constexpr float kFixedLimit = 16777216.f;    // 2^24
 
 // A load past the SM's L1 (ld.global.cg), for what other blocks wrote: float, or a 16-bit type by its bits.
 template <typename T>
@@ -51,8 +44,8 @@ __host__ __device__ __forceinline__ int64_t decode_layers_phase_marks_device(int
   return 2 * (kDecodeLayersPhases * n_layers - 1) + 2;
 }
 
-// Asks for the lines of [p, p + bytes) to be brought into L2, without waiting: the small parameters a phase reads
-// first, so that it finds them there instead of in DRAM.
+// Asks for the lines of [p, p + bytes) to be brought into L2, without waiting: parameters that a phase reads first
+// after a barrier (a norm's weight, the conv's), so that it finds them there instead of in DRAM.
 __device__ __forceinline__ void prefetch_l2(const void* p, int64_t bytes) {
   const char* c = static_cast<const char*>(p);
   for (int64_t off = int64_t(threadIdx.x) * 128; off < bytes; off += int64_t(kThreads) * 128)
@@ -97,245 +90,105 @@ __device__ __forceinline__ float half_warp_sum(float v) {
   return v;
 }
 
-// Copies into shared memory that run beside the block's own loads. On sm_90 the tensor memory accelerator's bulk
-// copies (cp.async.bulk), which report to an mbarrier and leave the SM's load queues to the loads on the critical
-// path; before sm_90, cp.async, 16 bytes a thread, in commit groups.
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-constexpr bool kBulkCopies = true;
-#else
-constexpr bool kBulkCopies = false;
-#endif
-
-__device__ __forceinline__ unsigned shared_address(const void* p) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(p));
-}
-
-__device__ __forceinline__ void cp_async16(void* shared_dst, const void* global_src) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(shared_address(shared_dst)), "l"(global_src)
-               : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int Pending>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;" ::"n"(Pending) : "memory");
-}
-
-// An mbarrier that one arrival (with the bytes to expect) and the bulk copies' bytes complete (sm_90).
-__device__ __forceinline__ void barrier_init(unsigned long long* bar) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(bar)) : "memory");
-  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-#else
-  (void)bar;
-#endif
-}
-__device__ __forceinline__ void barrier_expect_bytes(unsigned long long* bar, unsigned bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(shared_address(bar)), "r"(bytes)
-               : "memory");
-#else
-  (void)bar, (void)bytes;
-#endif
-}
-__device__ __forceinline__ void bulk_copy(void* shared_dst, const void* global_src, unsigned bytes,
-                                          unsigned long long* bar) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
-                   shared_address(shared_dst)),
-               "l"(global_src), "r"(bytes), "r"(shared_address(bar))
-               : "memory");
-#else
-  (void)shared_dst, (void)global_src, (void)bytes, (void)bar;
-#endif
-}
-// Waits for the barrier's phase of this parity to complete.
-__device__ __forceinline__ void barrier_wait(unsigned long long* bar, unsigned parity) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  unsigned done = 0;
-  while (!done)
-    asm volatile(
-        "{\n.reg .pred ready;\nmbarrier.try_wait.parity.shared::cta.b64 ready, [%1], %2;\nselp.u32 %0, 1, 0, "
-        "ready;\n}"
-        : "=r"(done)
-        : "r"(shared_address(bar)), "r"(parity)
-        : "memory");
-#else
-  (void)bar, (void)parity;
-#endif
-}
-
-// The block's share of every layer: channels [c0, c0 + channels) and out_proj's rows [r0, r0 + rows).
-struct Slice {
-  int64_t c0 = 0, channels = 0, r0 = 0, rows = 0;
+// A warp's rows of a matrix (rows, in): first, first + step, ..., `pair` of them at a time; a row is `per_lane`
+// chunks a lane, read in passes of at most kSlots.
+struct RowWalk {
+  int64_t rows = 0, chunks = 0, first = 0, step = 0;
+  int per_lane = 0, pair = 1, passes = 1;
 };
 
 template <typename T>
-__device__ __forceinline__ Slice block_slice(const DecodeLayersCudaParams& p) {
-  constexpr int64_t E = kChunkElements<T>;
-  const int64_t groups = p.d_inner / E, k = blockIdx.x, g = gridDim.x;
-  Slice s;
-  s.c0 = k * groups / g * E;
-  s.channels = (k + 1) * groups / g * E - s.c0;
-  s.r0 = k * p.d_model / g;
-  s.rows = (k + 1) * p.d_model / g - s.r0;
-  return s;
+__device__ __forceinline__ RowWalk row_walk(int64_t rows, int64_t in, int64_t first, int64_t step) {
+  RowWalk w;
+  w.rows = rows;
+  w.chunks = in / kChunkElements<T>;
+  w.first = first;
+  w.step = step;
+  w.per_lane = static_cast<int>(w.chunks / 32);
+  w.pair = 2 * w.per_lane <= kSlots ? 2 : 1;
+  w.passes = (w.per_lane + kSlots - 1) / kSlots;
+  return w;
 }
 
-// The segments of a layer's weights that the block reads, in the order it uses them.
-enum Segment : int { kInX = 0, kInZ, kXProj, kOutProj, kSegments };
-
-// Rows of row_bytes each, stride bytes apart from src; row_bytes a multiple of 16 and at most a tile.
-struct Rows {
-  const char* src = nullptr;
-  int64_t count = 0, row_bytes = 0, stride = 0;
-  __device__ int64_t per_tile() const { return row_bytes > 0 ? kTile / row_bytes : 1; }
-};
-
-template <typename T>
-__device__ __forceinline__ Rows segment_rows(const DecodeLayersCudaParams& p, const Slice& s, int64_t layer,
-                                             int segment) {
-  constexpr int64_t e = sizeof(T);
-  const DecodeLayerPointers& L = p.layers[layer];
-  const int64_t di = p.d_inner, dm = p.d_model;
-  Rows r;
-  switch (segment) {
-    case kInX:
-      r = {static_cast<const char*>(L.in_proj) + s.c0 * dm * e, s.channels, dm * e, dm * e};
-      break;
-    case kInZ:
-      r = {static_cast<const char*>(L.in_proj) + (di + s.c0) * dm * e, s.channels, dm * e, dm * e};
-      break;
-    case kXProj:
-      r = {static_cast<const char*>(L.x_proj) + s.c0 * e, s.channels > 0 ? p.rank + 2 * kN : 0, s.channels * e, di * e};
-      break;
-    default:
-      r = {static_cast<const char*>(L.out_proj) + s.r0 * di * e, s.rows, di * e, di * e};
-      break;
+// Slot k of a pass: row j of the group (0 or 1) and the lane's chunk i of that row; false past the pass's end.
+__device__ __forceinline__ bool slot(const RowWalk& w, int pass, int k, int& j, int& i) {
+  if (w.pair == 2) {
+    j = k / w.per_lane;
+    i = k - j * w.per_lane;
+    return k < 2 * w.per_lane;
   }
-  return r;
+  j = 0;
+  i = kSlots * pass + k;
+  return i < w.per_lane;
 }
 
-// The ring of tiles. Tiles are numbered in the order the block uses them (layer by layer, segment by segment, rows
-// in order); tile t sits in slot t % kRingSlots. With bulk copies, the first warp copies a tile in (one copy for
-// contiguous rows, a copy a row for x_proj's columns) and the slot's mbarrier completes with its bytes: the tile's
-// (t / kRingSlots)-th phase. With cp.async, each thread commits one group a tile (empty past the last tile), so that
-// waiting for all but the kRingSlots - 1 newest groups is waiting for the oldest tile.
-template <typename T>
-struct Ring {
-  char* slots = nullptr;
-  unsigned long long* full = nullptr;  // the slots' mbarriers (bulk copies)
-  int64_t used = 0;                    // tiles used so far: the next is in slot used % kRingSlots
-  // The next tile to copy in: its layer, segment and first row.
-  int64_t layer = 0, row = 0;
-  int segment = 0;
-
-  // Copies the next tile into `slot`, or nothing past the last.
-  __device__ void copy_next(const DecodeLayersCudaParams& p, const Slice& s, int slot) {
-    char* dst = slots + slot * kTile;
-    while (layer < p.n_layers) {
-      const Rows r = segment_rows<T>(p, s, layer, segment);
-      if (row < r.count) {
-        const int64_t n = min(r.per_tile(), r.count - row);
-        const char* src = r.src + row * r.stride;
-        if constexpr (kBulkCopies) {
-          if (threadIdx.x < 32) {
-            if (threadIdx.x == 0) barrier_expect_bytes(full + slot, static_cast<unsigned>(n * r.row_bytes));
-            __syncwarp();
-            if (r.stride == r.row_bytes) {
-              if (threadIdx.x == 0) bulk_copy(dst, src, static_cast<unsigned>(n * r.row_bytes), full + slot);
-            } else {
-              for (int64_t i = threadIdx.x; i < n; i += 32)
-                bulk_copy(dst + i * r.row_bytes, src + i * r.stride, static_cast<unsigned>(r.row_bytes), full + slot);
-            }
-          }
-        } else {
-          const int64_t chunks = r.row_bytes / 16;
-          for (int64_t j = threadIdx.x; j < n * chunks; j += kThreads) {
-            const int64_t i = j / chunks, c = j - i * chunks;
-            cp_async16(dst + j * 16, src + i * r.stride + c * 16);
-          }
-        }
-        row += n;
-        break;
-      }
-      row = 0;
-      if (++segment == kSegments) segment = 0, ++layer;
-    }
-    if constexpr (!kBulkCopies) cp_async_commit();
-  }
-
-  __device__ void start(const DecodeLayersCudaParams& p, const Slice& s) {
-    if constexpr (kBulkCopies) {
-      if (threadIdx.x < kRingSlots) barrier_init(full + threadIdx.x);
-      __syncthreads();
-    }
-    for (int k = 0; k < kRingSlots; ++k) copy_next(p, s, k);
-  }
-  // The next tile, once it has landed.
-  __device__ const char* acquire() {
-    const int slot = static_cast<int>(used % kRingSlots);
-    if constexpr (kBulkCopies) {
-      barrier_wait(full + slot, static_cast<unsigned>((used / kRingSlots) & 1));
-    } else {
-      cp_async_wait<kRingSlots - 1>();
-      __syncthreads();
-    }
-    return slots + slot * kTile;
-  }
-  // The tile is used: its slot takes the tile kRingSlots further on.
-  __device__ void release(const DecodeLayersCudaParams& p, const Slice& s) {
-    __syncthreads();
-    copy_next(p, s, static_cast<int>(used % kRingSlots));
-    ++used;
-  }
-};
-
-// acc[b] = sum_c row[c] xs[b * in + c] over the warp's lanes (row in shared memory, `in` elements), summed over the
-// warp: every lane gets the sums.
-template <typename T>
-__device__ __forceinline__ void warp_row_dot(const char* row, const T* xs, int64_t in, int batch, int lane,
-                                             float (&acc)[kDecodeLayersMaxBatch]) {
-  constexpr int E = kChunkElements<T>;
+// The chunks of one pass over the group of rows from g.
+__device__ __forceinline__ void load_pass(const uint4* weight, const RowWalk& w, int64_t g, int pass, int lane,
+                                          uint4 (&regs)[kSlots]) {
 #pragma unroll
-  for (int b = 0; b < kDecodeLayersMaxBatch; ++b) acc[b] = 0.f;
-  const uint4* w = reinterpret_cast<const uint4*>(row);
-  for (int64_t c = lane; c < in / E; c += 32) {
-    float f[E];
-    unpack<T>(w[c], f);
+  for (int k = 0; k < kSlots; ++k) {
+    int j, i;
+    if (!slot(w, pass, k, j, i)) break;
+    const int64_t r = g + j * w.step;
+    if (r < w.rows) regs[k] = __ldg(weight + r * w.chunks + lane + 32 * i);
+  }
+}
+
+// The first pass of the warp's first group, read before the barrier that precedes the product.
+__device__ __forceinline__ void prefetch(const void* weight, const RowWalk& w, int lane, uint4 (&regs)[kSlots]) {
+  if (w.first < w.rows) load_pass(static_cast<const uint4*>(weight), w, w.first, 0, lane, regs);
+}
+
+// y[b * y_stride + r] = sum_c weight[r, c] xs[b * in + c] for the warp's rows r, rounded to T. The first pass is in
+// regs already (prefetch).
+template <typename T>
+__device__ __forceinline__ void warp_matvec(const void* weight_ptr, const RowWalk& w, const T* xs, int64_t in,
+                                            int batch, T* y, int64_t y_stride, int lane, uint4 (&regs)[kSlots]) {
+  constexpr int E = kChunkElements<T>;
+  const uint4* weight = static_cast<const uint4*>(weight_ptr);
+  for (int64_t g = w.first; g < w.rows; g += w.pair * w.step) {
+    float acc0[kDecodeLayersMaxBatch] = {}, acc1[kDecodeLayersMaxBatch] = {};
+    for (int pass = 0; pass < w.passes; ++pass) {
+      if (g != w.first || pass != 0) load_pass(weight, w, g, pass, lane, regs);
+#pragma unroll
+      for (int k = 0; k < kSlots; ++k) {
+        int j, i;
+        if (!slot(w, pass, k, j, i)) break;
+        if (g + j * w.step >= w.rows) continue;
+        float f[E];
+        unpack<T>(regs[k], f);
+        const int64_t c = lane + 32 * i;
+#pragma unroll
+        for (int b = 0; b < kDecodeLayersMaxBatch; ++b) {
+          if (b >= batch) break;
+          float x[E];
+          unpack<T>(*reinterpret_cast<const uint4*>(xs + b * in + c * E), x);
+          float s = 0.f;
+#pragma unroll
+          for (int e = 0; e < E; ++e) s += f[e] * x[e];
+          if (j == 0)
+            acc0[b] += s;
+          else
+            acc1[b] += s;
+        }
+      }
+    }
 #pragma unroll
     for (int b = 0; b < kDecodeLayersMaxBatch; ++b) {
       if (b >= batch) break;
-      float x[E];
-      unpack<T>(*reinterpret_cast<const uint4*>(xs + b * in + c * E), x);
-#pragma unroll
-      for (int k = 0; k < E; ++k) acc[b] += f[k] * x[k];
+      const float s0 = warp_sum(acc0[b]);
+      if (lane == 0) y[b * y_stride + g] = from_float<T>(s0);
+      if (w.pair == 2) {
+        const float s1 = warp_sum(acc1[b]);
+        if (lane == 0 && g + w.step < w.rows) y[b * y_stride + g + w.step] = from_float<T>(s1);
+      }
     }
-  }
-#pragma unroll
-  for (int b = 0; b < kDecodeLayersMaxBatch; ++b) acc[b] = warp_sum(acc[b]);
-}
-
-// out[b * out_stride + first + r] = the segment's rows dotted with xs (batch, in), tile by tile from the ring.
-// Round(s) gives what is stored for a sum s.
-template <typename T, typename Store>
-__device__ __forceinline__ void rows_times(Ring<T>& ring, const DecodeLayersCudaParams& p, const Slice& s,
-                                           const Rows& rows, const T* xs, int64_t in, Store store) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, batch = static_cast<int>(p.batch);
-  for (int64_t first = 0; first < rows.count; first += rows.per_tile()) {
-    const char* tile = ring.acquire();
-    const int64_t n = min(rows.per_tile(), rows.count - first);
-    for (int64_t r = warp; r < n; r += kWarps) {
-      float acc[kDecodeLayersMaxBatch];
-      warp_row_dot<T>(tile + r * rows.row_bytes, xs, in, batch, lane, acc);
-      if (lane == 0)
-        for (int b = 0; b < batch; ++b) store(b, first + r, acc[b]);
-    }
-    ring.release(p, s);
   }
 }
 
-// xs (batch, d_model) <- rms_norm(residual + delta) * norm_weight, rounded to T; block 0 keeps residual + delta for
-// the next layer. `sum` holds residual + delta, (batch, d_model) floats in shared memory, between the two passes.
+// Phase A's input: xs (batch, d_model) <- rms_norm(residual + delta) * norm_weight, rounded to T; block 0 keeps
+// residual + delta for the next layer.
+// `sum` holds residual + delta, (batch, d_model) floats in shared memory, between the two passes.
 template <typename T>
 __device__ __forceinline__ void add_rms_norm_into(const DecodeLayersCudaParams& p, const DecodeLayerPointers& L,
                                                   int64_t layer, T* xs, float* sum, float* scratch) {
@@ -358,31 +211,21 @@ __device__ __forceinline__ void add_rms_norm_into(const DecodeLayersCudaParams& 
   }
 }
 
-// A block's share s of one of x_proj's outputs, added into the layer's fixed-point sum.
-__device__ __forceinline__ void add_share(unsigned long long* sum, unsigned* overflow, float s) {
-  if (!(fabsf(s) < kFixedLimit)) {  // a NaN fails the comparison too
-    atomicOr(overflow, 1u);
-    return;
-  }
-  atomicAdd(sum, static_cast<unsigned long long>(__float2ll_rn(s * kFixedScale)));
-}
-
-__device__ __forceinline__ float read_sum(const unsigned long long* sum, const unsigned* overflow) {
-  if (__ldcg(overflow)) return __int_as_float(0x7fc00000);  // NaN
-  return __ll2float_rn(static_cast<long long>(__ldcg(sum))) * (1.f / kFixedScale);
-}
-
-// The SSM step's per-channel inputs that do not wait for x_proj, read before the barrier that precedes the step.
+// Phase C's per-channel inputs that do not wait for x_proj: read before the barrier that precedes it.
+template <typename T, int W>
 struct Channel {
-  float h = 0.f, neg_a = 0.f, dt_bias = 0.f, D = 0.f;
+  float h = 0.f, neg_a = 0.f, dt_bias = 0.f, D = 0.f, x = 0.f, z = 0.f;
   float dt_w[kRankPerLane] = {};
+  T newest{};
+  T* window = nullptr;
 };
 
-template <typename T>
-__device__ __forceinline__ Channel channel_inputs(const DecodeLayersCudaParams& p, const DecodeLayerPointers& L,
-                                                  int64_t b, int64_t c, int lane16) {
-  Channel ch;
-  ch.h = L.ssm_state[(b * p.d_inner + c) * kN + lane16];
+template <typename T, int W>
+__device__ __forceinline__ Channel<T, W> channel_inputs(const DecodeLayersCudaParams& p, const DecodeLayerPointers& L,
+                                                        int64_t item, int lane16) {
+  Channel<T, W> ch;
+  const int64_t di = p.d_inner, b = item / di, c = item % di;
+  ch.h = L.ssm_state[item * kN + lane16];
   ch.neg_a = __expf(L.A_log[c * kN + lane16]);
   ch.dt_bias = L.dt_bias[c];
   ch.D = L.D[c];
@@ -390,151 +233,130 @@ __device__ __forceinline__ Channel channel_inputs(const DecodeLayersCudaParams& 
 #pragma unroll
   for (int t = 0; t < kRankPerLane; ++t)
     if (lane16 + 16 * t < p.rank) ch.dt_w[t] = to_float(__ldg(dt_w + lane16 + 16 * t));
+  const T* xz = static_cast<const T*>(p.xz) + b * 2 * di;
+  ch.newest = load_shared_by_blocks(xz + c);
+  ch.z = to_float(load_shared_by_blocks(xz + di + c));
+  ch.window = static_cast<T*>(L.conv_state) + b * (W - 1) * di + c;
+  ch.x = to_float(from_float<T>(conv_window_silu<T, W>(ch.window, di, ch.newest, L.conv_weight, L.conv_bias, c)));
   return ch;
+}
+
+// Phase C for one channel of one batch row, given x_dbl (batch, rank + 2N) as floats in shared memory.
+template <typename T, int W>
+__device__ __forceinline__ void channel_step(const DecodeLayersCudaParams& p, const DecodeLayerPointers& L,
+                                             int64_t item, int lane16, const Channel<T, W>& ch, const float* dbl) {
+  const int64_t di = p.d_inner, b = item / di, c = item % di;
+  const float* row = dbl + b * (p.rank + 2 * kN);
+  float dot = 0.f;
+#pragma unroll
+  for (int t = 0; t < kRankPerLane; ++t)
+    if (lane16 + 16 * t < p.rank) dot += ch.dt_w[t] * row[lane16 + 16 * t];
+  const float dt = softplusf(ch.dt_bias + half_warp_sum(dot));
+  const float h = __expf(-ch.neg_a * dt) * ch.h + dt * ch.x * row[p.rank + lane16];
+  L.ssm_state[item * kN + lane16] = h;
+  const float y = half_warp_sum(h * row[p.rank + kN + lane16]) + ch.D * ch.x;
+  if (lane16 == 0) {
+    static_cast<T*>(p.y)[b * di + c] = from_float<T>(y * ch.z * sigmoidf(ch.z));
+    advance_window<T, W>(ch.window, di, ch.newest);
+  }
 }
 
 template <typename T, int W>
 __global__ void __launch_bounds__(kThreads, 1) decode_layers_kernel(const DecodeLayersCudaParams p) {
   extern __shared__ __align__(16) unsigned char shared[];
   __shared__ float scratch[kWarps];
-  const int64_t di = p.d_inner, dm = p.d_model, dbl_width = p.rank + 2 * kN;
-  const Slice s = block_slice<T>(p);
-  // Shared memory: the ring, xs (batch, max(d_model, d_inner)) in T (the norm's output, then y), `sum` (batch,
-  // d_model), xz (batch, 2, channels) and x (batch, channels) of the block's channels, dbl (batch, rank + 2N).
-  __shared__ __align__(8) unsigned long long ring_full[kRingSlots];
-  Ring<T> ring;
-  ring.slots = reinterpret_cast<char*>(shared);
-  ring.full = ring_full;
-  T* xs = reinterpret_cast<T*>(shared + kRingSlots * kTile);
-  float* sum = reinterpret_cast<float*>(xs + p.batch * max(dm, di));
-  float* xz = sum + p.batch * dm;
-  float* x = xz + p.batch * 2 * s.channels;
-  float* dbl = x + p.batch * s.channels;
-  const int lane = threadIdx.x % 32, lane16 = lane % 16, half_warp = threadIdx.x / 16;
-  // Items of the SSM step: (batch row, channel) pairs of the block's channels, a half-warp each. The count is even,
-  // so both halves of a warp have one or neither.
-  const int64_t items = p.batch * s.channels;
+  const int64_t di = p.d_inner, dbl_width = p.rank + 2 * kN;
+  T* xs = reinterpret_cast<T*>(shared);  // (batch, max(d_model, d_inner))
+  const int64_t widest = p.d_model > di ? p.d_model : di;
+  float* dbl = reinterpret_cast<float*>(shared + (p.batch * widest * int64_t(sizeof(T)) + 15) / 16 * 16);
+  float* sum = dbl + p.batch * dbl_width;  // (batch, d_model)
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, lane16 = lane % 16;
+  const int64_t grid_warps = int64_t(gridDim.x) * kWarps, global_warp = int64_t(blockIdx.x) * kWarps + warp;
+  // x_proj's rows go to the first blocks only, which alone need the conv's whole output.
+  const int64_t x_proj_blocks = min(int64_t(gridDim.x), (dbl_width + kWarps - 1) / kWarps);
+  const bool does_x_proj = blockIdx.x < x_proj_blocks;
+  // Channels: both half-warps of a warp have one, or neither (batch * d_inner is even).
+  const int64_t items = p.batch * di, item_step = 2 * grid_warps, first_item = 2 * global_warp + lane / 16;
+  const RowWalk in_walk = row_walk<T>(2 * di, p.d_model, global_warp, grid_warps);
+  const RowWalk x_walk = row_walk<T>(dbl_width, di, global_warp, x_proj_blocks * kWarps);
+  const RowWalk out_walk = row_walk<T>(p.d_model, di, global_warp, grid_warps);
   unsigned target = 0;
   phase_mark(p, 0);
-  ring.start(p, s);
+  uint4 regs[kSlots];
+  prefetch(p.layers[0].in_proj, in_walk, lane, regs);
+  prefetch_l2(p.layers[0].norm_weight, p.d_model * int64_t(sizeof(float)));
   for (int64_t layer = 0; layer < p.n_layers; ++layer) {
     const DecodeLayerPointers& L = p.layers[layer];
-    unsigned long long* dbl_sum = p.x_dbl_sum + (layer % 2) * p.batch * dbl_width;
-    unsigned* dbl_overflow = p.x_dbl_overflow + (layer % 2) * p.batch * dbl_width;
-    prefetch_l2(L.conv_weight + s.c0 * W, s.channels * W * int64_t(sizeof(float)));
-    for (int64_t b = 0; b < p.batch; ++b) {
-      for (int k = 0; k + 1 < W; ++k)
-        prefetch_l2(static_cast<const T*>(L.conv_state) + (b * (W - 1) + k) * di + s.c0,
-                    s.channels * int64_t(sizeof(T)));
-      prefetch_l2(L.ssm_state + (b * di + s.c0) * kN, s.channels * kN * int64_t(sizeof(float)));
-    }
-    prefetch_l2(L.A_log + s.c0 * kN, s.channels * kN * int64_t(sizeof(float)));
-    prefetch_l2(static_cast<const T*>(L.dt_proj) + s.c0 * p.rank, s.channels * p.rank * int64_t(sizeof(T)));
-    // A: the norm; in_proj's rows of the block's channels; the conv; their share of x_proj.
+    // A: the norm, and in_proj into xz.
     add_rms_norm_into<T>(p, L, layer, xs, sum, scratch);
     __syncthreads();
-    for (int part = 0; part < 2; ++part)
-      rows_times<T>(
-          ring, p, s, segment_rows<T>(p, s, layer, part == 0 ? kInX : kInZ), xs, dm,
-          [&](int b, int64_t r, float v) { xz[(b * 2 + part) * s.channels + r] = to_float(from_float<T>(v)); });
-    for (int64_t i = threadIdx.x; i < items; i += kThreads) {
-      const int64_t b = i / s.channels, k = i % s.channels, c = s.c0 + k;
-      const T newest = from_float<T>(xz[b * 2 * s.channels + k]);
-      T* window = static_cast<T*>(L.conv_state) + b * (W - 1) * di + c;
-      x[i] = to_float(from_float<T>(conv_window_silu<T, W>(window, di, newest, L.conv_weight, L.conv_bias, c)));
-      advance_window<T, W>(window, di, newest);
+    warp_matvec<T>(L.in_proj, in_walk, xs, p.d_model, static_cast<int>(p.batch), static_cast<T*>(p.xz), 2 * di, lane,
+                   regs);
+    if (does_x_proj) {
+      prefetch(L.x_proj, x_walk, lane, regs);
+      prefetch_l2(L.conv_weight, di * p.conv_width * int64_t(sizeof(float)));
+      if (L.conv_bias) prefetch_l2(L.conv_bias, di * int64_t(sizeof(float)));
+      prefetch_l2(L.conv_state, p.batch * (W - 1) * di * int64_t(sizeof(T)));
     }
-    __syncthreads();
-    const Rows x_rows = segment_rows<T>(p, s, layer, kXProj);
-    for (int64_t first = 0; first < x_rows.count; first += x_rows.per_tile()) {
-      const char* tile = ring.acquire();
-      const int64_t n = min(x_rows.per_tile(), x_rows.count - first);
-      for (int64_t j = threadIdx.x; j < n * p.batch; j += kThreads) {
-        const int64_t r = j / p.batch, b = j % p.batch;
-        const T* w = reinterpret_cast<const T*>(tile + r * x_rows.row_bytes);
-        float share = 0.f;
-        for (int64_t k = 0; k < s.channels; ++k) share += to_float(w[k]) * x[b * s.channels + k];
-        add_share(dbl_sum + b * dbl_width + first + r, dbl_overflow + b * dbl_width + first + r, share);
-      }
-      ring.release(p, s);
-    }
-    // The other buffer of x_proj's sums was last read in the previous layer; it is next added to in the next.
-    if (blockIdx.x == 0)
-      for (int64_t i = threadIdx.x; i < p.batch * dbl_width; i += kThreads) {
-        p.x_dbl_sum[((layer + 1) % 2) * p.batch * dbl_width + i] = 0;
-        p.x_dbl_overflow[((layer + 1) % 2) * p.batch * dbl_width + i] = 0;
-      }
-    Channel first;
-    if (half_warp < items)
-      first = channel_inputs<T>(p, L, half_warp / s.channels, s.c0 + half_warp % s.channels, lane16);
     grid_barrier(p, target);
-    // B: the SSM step over the block's channels.
+    // B: the conv's output and x_proj into x_dbl, on the first blocks.
+    if (does_x_proj) {
+      for (int64_t i = threadIdx.x; i < items; i += kThreads) {
+        const int64_t b = i / di, c = i % di;
+        const T* xz = static_cast<const T*>(p.xz) + b * 2 * di;
+        const T* window = static_cast<const T*>(L.conv_state) + b * (W - 1) * di + c;
+        xs[i] = from_float<T>(
+            conv_window_silu<T, W>(window, di, load_shared_by_blocks(xz + c), L.conv_weight, L.conv_bias, c));
+      }
+      __syncthreads();
+      warp_matvec<T>(L.x_proj, x_walk, xs, di, static_cast<int>(p.batch), static_cast<T*>(p.x_dbl), dbl_width, lane,
+                     regs);
+    }
+    Channel<T, W> first;
+    if (first_item < items) first = channel_inputs<T, W>(p, L, first_item, lane16);
+    grid_barrier(p, target);
+    // C: the SSM step, a half-warp a channel.
     for (int64_t i = threadIdx.x; i < p.batch * dbl_width; i += kThreads)
-      dbl[i] = to_float(from_float<T>(read_sum(dbl_sum + i, dbl_overflow + i)));
+      dbl[i] = to_float(load_shared_by_blocks(static_cast<const T*>(p.x_dbl) + i));
     __syncthreads();
-    for (int64_t item = half_warp; item < items; item += kThreads / 16) {
-      const int64_t b = item / s.channels, k = item % s.channels, c = s.c0 + k;
-      const Channel ch = item == half_warp ? first : channel_inputs<T>(p, L, b, c, lane16);
-      const float* row = dbl + b * dbl_width;
-      float dot = 0.f;
-#pragma unroll
-      for (int t = 0; t < kRankPerLane; ++t)
-        if (lane16 + 16 * t < p.rank) dot += ch.dt_w[t] * row[lane16 + 16 * t];
-      const float dt = softplusf(ch.dt_bias + half_warp_sum(dot));
-      const float xv = x[b * s.channels + k];
-      const float h = __expf(-ch.neg_a * dt) * ch.h + dt * xv * row[p.rank + lane16];
-      L.ssm_state[(b * di + c) * kN + lane16] = h;
-      const float y = half_warp_sum(h * row[p.rank + kN + lane16]) + ch.D * xv;
-      if (lane16 == 0) {
-        const float z = xz[(b * 2 + 1) * s.channels + k];
-        static_cast<T*>(p.y)[b * di + c] = from_float<T>(y * z * sigmoidf(z));
+    for (int64_t item = first_item; item < items; item += item_step) {
+      if (item == first_item) {
+        channel_step<T, W>(p, L, item, lane16, first, dbl);
+      } else {
+        channel_step<T, W>(p, L, item, lane16, channel_inputs<T, W>(p, L, item, lane16), dbl);
       }
     }
+    prefetch(L.out_proj, out_walk, lane, regs);
     grid_barrier(p, target);
-    // C: the block's rows of out_proj into delta.
-    for (int64_t i = threadIdx.x; i < p.batch * di; i += kThreads)
+    // D: out_proj into delta.
+    for (int64_t i = threadIdx.x; i < items; i += kThreads)
       xs[i] = load_shared_by_blocks(static_cast<const T*>(p.y) + i);
     __syncthreads();
-    if (layer + 1 < p.n_layers) prefetch_l2(p.layers[layer + 1].norm_weight, dm * int64_t(sizeof(float)));
-    rows_times<T>(ring, p, s, segment_rows<T>(p, s, layer, kOutProj), xs, di,
-                  [&](int b, int64_t r, float v) { static_cast<T*>(p.delta)[b * dm + s.r0 + r] = from_float<T>(v); });
-    if (layer + 1 < p.n_layers) grid_barrier(p, target);
+    warp_matvec<T>(L.out_proj, out_walk, xs, di, static_cast<int>(p.batch), static_cast<T*>(p.delta), p.d_model, lane,
+                   regs);
+    if (layer + 1 < p.n_layers) {
+      prefetch(p.layers[layer + 1].in_proj, in_walk, lane, regs);
+      prefetch_l2(p.layers[layer + 1].norm_weight, p.d_model * int64_t(sizeof(float)));
+      grid_barrier(p, target);
+    }
   }
-  if constexpr (!kBulkCopies) cp_async_wait<0>();
   __syncthreads();
   phase_mark(p, 2 * (target / gridDim.x) + 1);
 }
 
-// The most channels a block owns (whole groups of a 16-byte chunk's elements).
-int64_t max_channels(int64_t d_inner, int64_t element_bytes, int64_t blocks) {
-  const int64_t per_group = 16 / element_bytes, groups = d_inner / per_group;
-  return (groups + blocks - 1) / blocks * per_group;
+// Dynamic shared memory: the activations' rows in T, then x_dbl and residual + delta as floats.
+size_t shared_bytes(int64_t batch, int64_t d_model, int64_t d_inner, int64_t rank, int64_t element_bytes) {
+  const size_t rows = static_cast<size_t>(batch * std::max(d_model, d_inner) * element_bytes + 15) / 16 * 16;
+  return rows + static_cast<size_t>(batch * (rank + 2 * kDecodeLayersStateSize + d_model)) * sizeof(float);
 }
 
-// Dynamic shared memory: the ring, xs in T, then sum, xz, x and dbl as floats.
-size_t shared_bytes(int64_t batch, int64_t d_model, int64_t d_inner, int64_t rank, int64_t element_bytes,
-                    int64_t blocks) {
-  const int64_t channels = max_channels(d_inner, element_bytes, blocks);
-  const int64_t xs = (batch * std::max(d_model, d_inner) * element_bytes + 15) / 16 * 16;
-  const int64_t floats = batch * (d_model + 3 * channels + rank + 2 * kDecodeLayersStateSize);
-  return static_cast<size_t>(kRingSlots * kTile + xs + floats * int64_t(sizeof(float)));
-}
-
-// The dynamic shared memory a block may ask for on the current device: its opt-in limit (227 KiB on sm_90, 163 on
-// sm_80) less the kernel's static share.
-size_t max_shared_bytes() {
-  int device = 0, opt_in = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&opt_in, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
-    return 0;
-  return opt_in > 1024 ? static_cast<size_t>(opt_in - 1024) : 0;
-}
+constexpr size_t kMaxSharedBytes = 200 * 1024;
 
 template <typename T, int W>
 cudaError_t launch(const DecodeLayersCudaParams& p, size_t shared) {
   auto* kernel = decode_layers_kernel<T, W>;
-  const cudaError_t opt_in =
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared));
+  static const cudaError_t opt_in =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSharedBytes));
   if (opt_in != cudaSuccess) return opt_in;
   int per_sm = 0;
   const cudaError_t occupancy = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, shared);
@@ -565,10 +387,9 @@ bool decode_layers_takes(int64_t batch, int64_t n_layers, int64_t d_model, int64
   if (element_bytes != 2 && element_bytes != 4) return false;
   const int64_t row_unit = 32 * (16 / element_bytes);  // a chunk for each lane
   return batch >= 1 && batch <= kDecodeLayersMaxBatch && n_layers >= 1 && n_layers <= kDecodeLayersMaxLayers &&
-         d_model % row_unit == 0 && d_inner % row_unit == 0 && d_model * element_bytes <= kDecodeLayersTileBytes &&
-         d_inner * element_bytes <= kDecodeLayersTileBytes && rank >= 1 && rank <= kDecodeLayersMaxRank &&
+         d_model % row_unit == 0 && d_inner % row_unit == 0 && rank >= 1 && rank <= kDecodeLayersMaxRank &&
          d_state == kDecodeLayersStateSize && conv_width >= 1 && conv_width <= kConvMaxWidth &&
-         shared_bytes(batch, d_model, d_inner, rank, element_bytes, decode_layers_blocks()) <= max_shared_bytes();
+         shared_bytes(batch, d_model, d_inner, rank, element_bytes) <= kMaxSharedBytes;
 }
 
 void decode_layers_cuda(const DecodeLayersCudaParams& p) {
@@ -578,7 +399,7 @@ void decode_layers_cuda(const DecodeLayersCudaParams& p) {
     throw std::runtime_error("decode layers: batch " + std::to_string(p.batch) + ", " + std::to_string(p.n_layers) +
                              " layers of d_model " + std::to_string(p.d_model) + " and d_inner " +
                              std::to_string(p.d_inner) + " are outside what the kernel takes");
-  const size_t shared = shared_bytes(p.batch, p.d_model, p.d_inner, p.rank, bytes, decode_layers_blocks());
+  const size_t shared = shared_bytes(p.batch, p.d_model, p.d_inner, p.rank, bytes);
   cudaError_t e = cudaSuccess;
   dispatch_dtype(p.dtype, [&](auto dtype_tag) {
     dispatch_int<1, 2, 3, 4>(p.conv_width,

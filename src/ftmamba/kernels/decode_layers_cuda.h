@@ -3,19 +3,17 @@
 // At batch 1 a decode step reads every weight once: at the 370M shape in bf16, 13 MB a layer, 4.3 us at the H100's
 // copy bandwidth. The four kernels a layer of decode_gemv_cuda and mamba_step_cuda spend about 30 us a layer, most
 // of it in starting kernels and waiting on the first bytes of each weight. This kernel stays resident on every SM
-// for the whole step (one block an SM, a cooperative launch). Each block owns a slice of d_inner's channels and of
-// d_model's rows in every layer, so the weights it reads are fixed in advance: it streams them, layer after layer,
-// through a ring of shared-memory tiles (cp.async), several tiles ahead of the arithmetic, and the copies keep running
-// while the block waits at a grid barrier. A layer takes three barriers:
-//   A  residual += the last layer's output; h = rms_norm(residual) * norm_weight (every block, all of d_model);
-//      the block's channels' rows of in_proj (x and z); the conv over its channels; its channels' share of x_proj,
-//      added across blocks in fixed point (exact, so the sum does not depend on the blocks' order)
-//   B  the SSM step over its channels, a half-warp a channel (a lane a state): dt = softplus(dt_proj dt + dt_bias),
+// for the whole step (one block an SM, a cooperative launch) and parts the layers' work with grid-wide barriers, four
+// a layer:
+//   A  residual += the last layer's output; h = rms_norm(residual) * norm_weight;  xz = in_proj h
+//   B  x = silu(conv(window, x half of xz)), on the few blocks that then do x_proj: x_dbl = x_proj x (dt | B | C)
+//   C  the SSM step, a half-warp a channel (a lane a state): dt = softplus(dt_proj dt + dt_bias),
 //      h = exp(dt A) h + dt B x, y = (C h + D x) * silu(z); the conv window and the state advance in place
-//   C  its rows of delta = out_proj y
-// The arithmetic and its roundings are those of the four kernels (add_rms_norm_linear, conv_linear, ssm_step,
-// linear_rows); only the order of some sums differs. ops/decode_layers.h holds the LibTorch reference. No ATen or
-// CUDA headers here.
+//   D  delta = out_proj y
+// Before each barrier a warp already reads its first weight rows of the next phase (weights are no phase's output),
+// and the small parameters that phase reads first are asked into L2, so the memory works while the grid waits. The
+// arithmetic and its roundings are those of the four kernels (add_rms_norm_linear, conv_linear, ssm_step, linear_rows);
+// only the order of some sums differs. ops/decode_layers.h holds the LibTorch reference. No ATen or CUDA headers here.
 #pragma once
 #include <cstdint>
 
@@ -28,11 +26,9 @@ constexpr int64_t kDecodeLayersMaxBatch = 4;
 constexpr int64_t kDecodeLayersStateSize = 16;  // d_state: a half-warp's lanes
 constexpr int64_t kDecodeLayersMaxRank = 192;   // dt_proj's rank: 12 weights a lane
 // A layer's phases, each ended by a grid barrier but the last layer's last: what the profile (phase_clock) names.
-constexpr int64_t kDecodeLayersPhases = 3;
-constexpr const char* kDecodeLayersPhaseNames[kDecodeLayersPhases] = {"norm, in_proj, conv, x_proj", "SSM step",
+constexpr int64_t kDecodeLayersPhases = 4;
+constexpr const char* kDecodeLayersPhaseNames[kDecodeLayersPhases] = {"norm, in_proj", "conv, x_proj", "SSM step",
                                                                       "out_proj"};
-// The ring's tile: a weight row (of in_proj or out_proj) must fit one.
-constexpr int64_t kDecodeLayersTileBytes = 16 * 1024;
 
 // One layer's tensors. The matrices in the step's dtype, (out, in), contiguous, 16-byte aligned; the rest float32.
 struct DecodeLayerPointers {
@@ -53,16 +49,14 @@ struct DecodeLayerPointers {
 
 // residual: (2, batch, d_model) float32: [0] holds the step's input (the embeddings); the layers alternate between
 // the two, and [n_layers % 2] holds the result, to which `delta` (the last layer's output) is still to be added.
-// x_dbl_sum (2, batch, rank + 2 d_state): x_proj's output as the blocks add it up, in fixed point (2^-30), one buffer
-// for the even layers and one for the odd; x_dbl_overflow, the same shape: set where a share was not a finite number
-// below 2^24 (the output is then a NaN). Both zero at the launch. y (batch, d_inner) and delta (batch, d_model): in
-// the step's dtype. All contiguous, the kernel's own. barrier: one counter, zero at the launch.
+// xz (batch, 2 d_inner), x_dbl (batch, rank + 2 d_state), y (batch, d_inner), delta (batch, d_model): in the step's
+// dtype, contiguous, the kernel's own. barrier: one counter, zero at the launch.
 struct DecodeLayersCudaParams {
   int64_t batch = 0, n_layers = 0, d_model = 0, d_inner = 0, rank = 0, conv_width = 0;
   CudaDtype dtype = CudaDtype::kFloat32;
   float* residual = nullptr;
-  unsigned long long* x_dbl_sum = nullptr;
-  unsigned* x_dbl_overflow = nullptr;
+  void* xz = nullptr;
+  void* x_dbl = nullptr;
   void* y = nullptr;
   void* delta = nullptr;
   unsigned* barrier = nullptr;

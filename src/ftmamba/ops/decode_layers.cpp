@@ -99,12 +99,11 @@ DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<D
       *l.conv_state = l.conv_state->to(m.scalar_type()).contiguous();
     if (!cuda_util::contiguous_float32(*l.ssm_state)) *l.ssm_state = l.ssm_state->to(torch::kFloat32).contiguous();
   }
-  // The residual's two buffers, the phases' scratch, and the barrier's counter (the zeros are made here, in the step's
-  // graph).
+  // The residual's two buffers, the phases' scratch, and the barrier's counter (zeroed here, in the step's graph).
   auto residuals = torch::empty({2, batch, d_model}, residual.options());
   residuals[0].copy_(residual);
-  auto x_dbl_sum = torch::zeros({2, batch, rank + 2 * d_state}, residual.options().dtype(torch::kInt64));
-  auto x_dbl_overflow = torch::zeros({2, batch, rank + 2 * d_state}, residual.options().dtype(torch::kInt32));
+  auto xz = torch::empty({batch, 2 * d_inner}, m.options());
+  auto x_dbl = torch::empty({batch, rank + 2 * d_state}, m.options());
   auto y = torch::empty({batch, d_inner}, m.options());
   auto delta = torch::empty({batch, d_model}, m.options());
   auto barrier = torch::zeros({1}, residual.options().dtype(torch::kInt32));
@@ -117,8 +116,8 @@ DecodeLayersOut decode_layers(const torch::Tensor& residual, const std::vector<D
   p.conv_width = sizes->width;
   p.dtype = cuda_util::dtype_of(m, "decode layers");
   p.residual = residuals.data_ptr<float>();
-  p.x_dbl_sum = reinterpret_cast<unsigned long long*>(x_dbl_sum.data_ptr<int64_t>());
-  p.x_dbl_overflow = reinterpret_cast<unsigned*>(x_dbl_overflow.data_ptr<int32_t>());
+  p.xz = xz.data_ptr();
+  p.x_dbl = x_dbl.data_ptr();
   p.y = y.data_ptr();
   p.delta = delta.data_ptr();
   p.barrier = reinterpret_cast<unsigned*>(barrier.data_ptr<int32_t>());
