@@ -350,13 +350,21 @@ size_t shared_bytes(int64_t batch, int64_t d_model, int64_t d_inner, int64_t ran
   return rows + static_cast<size_t>(batch * (rank + 2 * kDecodeLayersStateSize + d_model)) * sizeof(float);
 }
 
-constexpr size_t kMaxSharedBytes = 200 * 1024;
+// The dynamic shared memory a block may ask for on the current device: its opt-in limit (227 KiB on sm_90, 163 on
+// sm_80) less the kernel's static share. A fixed 200 KiB was refused on every launch where the limit is lower.
+size_t max_shared_bytes() {
+  int device = 0, opt_in = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&opt_in, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
+    return 0;
+  return opt_in > 1024 ? static_cast<size_t>(opt_in - 1024) : 0;
+}
 
 template <typename T, int W>
 cudaError_t launch(const DecodeLayersCudaParams& p, size_t shared) {
   auto* kernel = decode_layers_kernel<T, W>;
-  static const cudaError_t opt_in =
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSharedBytes));
+  const cudaError_t opt_in =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared));
   if (opt_in != cudaSuccess) return opt_in;
   int per_sm = 0;
   const cudaError_t occupancy = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, shared);
@@ -389,7 +397,7 @@ bool decode_layers_takes(int64_t batch, int64_t n_layers, int64_t d_model, int64
   return batch >= 1 && batch <= kDecodeLayersMaxBatch && n_layers >= 1 && n_layers <= kDecodeLayersMaxLayers &&
          d_model % row_unit == 0 && d_inner % row_unit == 0 && rank >= 1 && rank <= kDecodeLayersMaxRank &&
          d_state == kDecodeLayersStateSize && conv_width >= 1 && conv_width <= kConvMaxWidth &&
-         shared_bytes(batch, d_model, d_inner, rank, element_bytes) <= kMaxSharedBytes;
+         shared_bytes(batch, d_model, d_inner, rank, element_bytes) <= max_shared_bytes();
 }
 
 void decode_layers_cuda(const DecodeLayersCudaParams& p) {
