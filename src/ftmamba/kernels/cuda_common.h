@@ -18,5 +18,8 @@ enum class CudaDtype : int { kFloat32 = 0, kBFloat16 = 1, kFloat16 = 2 };
 
 // Streaming multiprocessors of the current device (cached per device); launch shapes are sized from it.
 int cuda_sm_count();
+// The most shared memory a block of the current device may opt in to, in bytes (cached per device; 0 where the
+// device cannot tell).
+int cuda_shared_memory_opt_in();
 
 }  // namespace ftmamba::kernels

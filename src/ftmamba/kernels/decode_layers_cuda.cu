@@ -353,10 +353,7 @@ size_t shared_bytes(int64_t batch, int64_t d_model, int64_t d_inner, int64_t ran
 // The dynamic shared memory a block may ask for on the current device: its opt-in limit (227 KiB on sm_90, 163 on
 // sm_80) less the kernel's static share. A fixed 200 KiB was refused on every launch where the limit is lower.
 size_t max_shared_bytes() {
-  int device = 0, opt_in = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&opt_in, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
-    return 0;
+  const int opt_in = cuda_shared_memory_opt_in();
   return opt_in > 1024 ? static_cast<size_t>(opt_in - 1024) : 0;
 }
 
